@@ -1,0 +1,172 @@
+//! Per-region parameters of the synthetic trace, calibrated against the paper's published
+//! numbers (spec section 4). Only R2's totals and runtime mix are published; the other
+//! regions' sizes are our assumption, chosen so that the five regions hold the published
+//! 11.9 million cold starts.
+
+/// A LogNormal given by its median (seconds) and log-space standard deviation.
+#[derive(Debug, Clone, Copy)]
+pub struct LogNormal {
+    pub median: f64,
+    pub sigma: f64,
+}
+
+const fn ln(median: f64, sigma: f64) -> LogNormal {
+    LogNormal { median, sigma }
+}
+
+/// Cold start component model of one region.
+#[derive(Debug, Clone)]
+pub struct RegionProfile {
+    pub name: &'static str,
+    /// Functions at `--scale 1`.
+    pub functions: u32,
+    /// Pod allocation is searched in stages (pool hit, wider search, created from scratch):
+    /// (probability, time) per stage, which makes it multimodal.
+    pub alloc: [(f64, LogNormal); 3],
+    pub code: LogNormal,
+    /// Share of functions with dependency layers; the others deploy none (cost 0).
+    pub dep_share: f64,
+    pub dep: LogNormal,
+    pub sched: LogNormal,
+    /// Large pools (over 400 mCPU or 256 MB) multiply pool-search allocation by this, and
+    /// scheduling by its square root.
+    pub large_pool_factor: f64,
+    /// Custom and http runtimes have no warm pool: their pod is built from scratch, which
+    /// takes this many times the slowest allocation stage.
+    pub scratch_factor: f64,
+    /// Load multiplier during the holiday (R3 is busier, the others quieter).
+    pub holiday_factor: f64,
+}
+
+pub const REGIONS: [&str; 5] = ["R1", "R2", "R3", "R4", "R5"];
+
+pub fn profile(region: &str) -> Option<RegionProfile> {
+    let p = match region {
+        // Slow: dependency deployment and scheduling dominate.
+        "R1" => RegionProfile {
+            name: "R1",
+            functions: 5800,
+            alloc: [
+                (0.6, ln(0.04, 0.7)),
+                (0.3, ln(0.25, 0.7)),
+                (0.1, ln(1.2, 0.8)),
+            ],
+            code: ln(0.1, 0.8),
+            dep_share: 0.75,
+            dep: ln(0.5, 1.3),
+            sched: ln(0.4, 1.1),
+            large_pool_factor: 1.5,
+            scratch_factor: 1.5,
+            holiday_factor: 0.6,
+        },
+        // Pod allocation dominates.
+        "R2" => RegionProfile {
+            name: "R2",
+            functions: 2418,
+            alloc: [
+                (0.35, ln(0.2, 0.7)),
+                (0.45, ln(0.6, 0.7)),
+                (0.2, ln(2.0, 0.8)),
+            ],
+            code: ln(0.05, 0.8),
+            dep_share: 0.4,
+            dep: ln(0.12, 1.2),
+            sched: ln(0.12, 1.1),
+            large_pool_factor: 2.0,
+            scratch_factor: 4.0,
+            holiday_factor: 0.6,
+        },
+        // Fast.
+        "R3" => RegionProfile {
+            name: "R3",
+            functions: 940,
+            alloc: [
+                (0.85, ln(0.01, 0.7)),
+                (0.12, ln(0.04, 0.7)),
+                (0.03, ln(0.2, 0.8)),
+            ],
+            code: ln(0.012, 0.7),
+            dep_share: 0.2,
+            dep: ln(0.025, 1.0),
+            sched: ln(0.03, 0.9),
+            large_pool_factor: 4.0,
+            scratch_factor: 1.2,
+            holiday_factor: 1.3,
+        },
+        "R4" => RegionProfile {
+            name: "R4",
+            functions: 2690,
+            alloc: [
+                (0.5, ln(0.08, 0.7)),
+                (0.35, ln(0.4, 0.7)),
+                (0.15, ln(1.6, 0.8)),
+            ],
+            code: ln(0.08, 0.8),
+            dep_share: 0.5,
+            dep: ln(0.3, 1.2),
+            sched: ln(0.3, 1.1),
+            large_pool_factor: 2.0,
+            scratch_factor: 2.0,
+            holiday_factor: 0.7,
+        },
+        "R5" => RegionProfile {
+            name: "R5",
+            functions: 2020,
+            alloc: [
+                (0.55, ln(0.05, 0.7)),
+                (0.35, ln(0.25, 0.7)),
+                (0.1, ln(1.2, 0.8)),
+            ],
+            code: ln(0.04, 0.8),
+            dep_share: 0.4,
+            dep: ln(0.15, 1.2),
+            sched: ln(0.2, 1.1),
+            large_pool_factor: 1.0,
+            scratch_factor: 2.0,
+            holiday_factor: 0.7,
+        },
+        _ => return None,
+    };
+    Some(p)
+}
+
+/// Runtimes and their share of R2's cold starts (spec section 4, counts out of 2,072,823).
+pub const RUNTIME_COLD_STARTS_R2: [(&str, u64); 10] = [
+    ("Python3", 1_190_731),
+    ("Node.js", 287_253),
+    ("Custom", 186_452),
+    ("Java", 165_695),
+    ("Python2", 165_673),
+    ("Go1.x", 30_045),
+    ("PHP7.3", 25_591),
+    ("http", 18_167),
+    ("C#", 3_105),
+    ("unknown", 111),
+];
+
+/// Resource configurations (CPU millicores, memory MB) and their pool numbers.
+pub const SMALL_CONFIGS: [(u32, u32, f64); 3] =
+    [(300, 128, 0.55), (400, 256, 0.35), (300, 256, 0.10)];
+pub const LARGE_CONFIGS: [(u32, u32, f64); 12] = [
+    (600, 512, 0.25),
+    (800, 768, 0.12),
+    (1000, 1024, 0.15),
+    (1200, 1536, 0.06),
+    (1400, 1536, 0.04),
+    (1600, 2048, 0.10),
+    (1800, 2048, 0.04),
+    (2200, 3072, 0.04),
+    (2600, 3072, 0.03),
+    (3400, 4096, 0.08),
+    (6600, 8192, 0.06),
+    (13000, 16384, 0.03),
+];
+
+/// Pool number of a configuration, stable across regions.
+pub fn pool_number(cpu: u32, mem: u32) -> u32 {
+    let all = SMALL_CONFIGS.iter().chain(LARGE_CONFIGS.iter());
+    20 + all
+        .enumerate()
+        .find(|(_, c)| c.0 == cpu && c.1 == mem)
+        .map_or(0, |(i, _)| i as u32)
+}

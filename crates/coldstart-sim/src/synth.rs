@@ -1,0 +1,713 @@
+//! `coldstart synth`: a synthetic release in exactly the published layout, produced by the
+//! workload and pod models, so that its tables agree with each other: every cold-start row
+//! is a pod the model started, every request names a pod that exists, and every per-minute
+//! cell aggregates the events of that minute.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
+use crate::catalog::{self, FunctionSpec, Workload};
+use crate::pods::{ColdStart, DayOutput, FunctionSim, MINUTE_TABLES};
+use crate::profile::{profile, REGIONS};
+use crate::rng::stream;
+
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub out: PathBuf,
+    pub regions: Vec<String>,
+    pub days: u32,
+    /// Functions per region; overrides `scale`.
+    pub functions: Option<u32>,
+    /// 1.0 gives the published sizes (R2: 2418 functions, about 2 million cold starts).
+    pub scale: f64,
+    pub seed: u64,
+    /// Pack each region into zip archives as the publishers ship them.
+    pub zip: bool,
+    /// Regions that get per-minute tables (None: all generated regions).
+    pub quantile_regions: Option<Vec<String>>,
+    /// Largest number of rows per per-request part file.
+    pub part_rows: u64,
+    pub progress: bool,
+    pub threads: usize,
+}
+
+impl Default for SynthOptions {
+    fn default() -> Self {
+        Self {
+            out: PathBuf::from("release"),
+            regions: REGIONS.iter().map(|s| s.to_string()).collect(),
+            days: 31,
+            functions: None,
+            scale: 0.05,
+            seed: 1,
+            zip: false,
+            quantile_regions: None,
+            part_rows: 1_000_000,
+            progress: true,
+            threads: 0,
+        }
+    }
+}
+
+/// One function as the generator made it (for round-trip checks).
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionSummary {
+    pub region: String,
+    #[serde(rename = "funcID")]
+    pub func_id: String,
+    pub runtime: String,
+    pub trigger: String,
+    pub requests: u64,
+    pub requests_last_day: u64,
+    pub cold_starts: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionSummary {
+    pub region: String,
+    pub functions: u32,
+    pub cold_starts: u64,
+    pub requests: u64,
+    pub requests_last_day: u64,
+    pub sum_total_cost_cold_start: f64,
+    pub per_request_files: u32,
+    pub measures: RegionMeasures,
+}
+
+/// Written as `synth_summary.json` at the root of the release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub seed: u64,
+    pub days: u32,
+    pub scale: f64,
+    pub regions: Vec<RegionSummary>,
+    pub lognormal_fit_mean: f64,
+    pub lognormal_fit_std: f64,
+    pub checks: Vec<Check>,
+    pub functions: Vec<FunctionSummary>,
+    pub seconds: f64,
+}
+
+pub const SUMMARY_FILE: &str = "synth_summary.json";
+
+/// Generates a release into `opts.out` (built in a temporary folder, then renamed).
+pub fn synth(opts: &SynthOptions) -> Result<Summary> {
+    let start = Instant::now();
+    if opts.days == 0 {
+        bail!("--days must be at least 1");
+    }
+    if !(opts.scale > 0.0) {
+        bail!("--scale must be positive");
+    }
+    for r in &opts.regions {
+        if profile(r).is_none() {
+            bail!("unknown region '{r}' (known: {})", REGIONS.join(", "));
+        }
+    }
+    let out = &opts.out;
+    if out.exists() && !out.join(SUMMARY_FILE).exists() && fs::read_dir(out)?.next().is_some() {
+        bail!(
+            "{}: exists, is not empty and is not a synthetic release; refusing to replace it",
+            out.display()
+        );
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".coldstart-synth-")
+        .tempdir_in(&parent)?;
+    let root = staging.path();
+
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let bar = if opts.progress {
+        ProgressBar::with_draw_target(
+            Some(opts.regions.len() as u64 * opts.days as u64),
+            ProgressDrawTarget::stderr(),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "synth [{elapsed_precise}] {wide_bar} {pos}/{len} region-days eta {eta} {msg}",
+        )
+        .expect("valid template"),
+    );
+
+    let mut regions = Vec::new();
+    let mut functions = Vec::new();
+    let mut all_totals: Vec<f32> = Vec::new();
+    let mut events = (0u64, 0u64);
+    for (ri, region) in opts.regions.iter().enumerate() {
+        let region_index = REGIONS.iter().position(|r| r == region).unwrap_or(ri) as u64;
+        let with_cells = opts
+            .quantile_regions
+            .as_ref()
+            .is_none_or(|q| q.iter().any(|r| r == region));
+        let ctx = RegionRun {
+            opts,
+            root,
+            region,
+            region_index,
+            with_cells,
+            bar: &bar,
+            start,
+        };
+        let (summary, funcs, totals) = pool.install(|| ctx.run(&mut events))?;
+        all_totals.extend(totals);
+        regions.push(summary);
+        functions.extend(funcs);
+    }
+    bar.finish_and_clear();
+
+    let fit = lognormal_fit(all_totals.iter().map(|v| *v as f64));
+    let measures: Vec<RegionMeasures> = regions.iter().map(|r| r.measures.clone()).collect();
+    let summary = Summary {
+        seed: opts.seed,
+        days: opts.days,
+        scale: opts.scale,
+        lognormal_fit_mean: fit.0,
+        lognormal_fit_std: fit.1,
+        checks: checks(&measures, fit),
+        regions,
+        functions,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let mut json = serde_json::to_vec_pretty(&summary)?;
+    json.push(b'\n');
+    fs::write(root.join(SUMMARY_FILE), json)?;
+
+    let staged = staging.keep();
+    if out.exists() {
+        let trash = tempfile::Builder::new()
+            .prefix(".coldstart-old-")
+            .tempdir_in(&parent)?;
+        fs::rename(out, trash.path().join("old"))?;
+    }
+    fs::rename(&staged, out)
+        .with_context(|| format!("{}: cannot move into place", out.display()))?;
+    Ok(summary)
+}
+
+struct RegionRun<'a> {
+    opts: &'a SynthOptions,
+    root: &'a Path,
+    region: &'a str,
+    region_index: u64,
+    with_cells: bool,
+    bar: &'a ProgressBar,
+    start: Instant,
+}
+
+/// Functions simulated together; bounds the per-request bytes held in memory.
+const CHUNK: usize = 64;
+/// Days of the pilot run that sizes each function's share of cold starts.
+const PILOT_DAYS: u32 = 3;
+const PILOT_SALT: u64 = 0x5EED_0F_9110;
+
+impl RegionRun<'_> {
+    #[allow(clippy::type_complexity)]
+    fn run(
+        &self,
+        events: &mut (u64, u64),
+    ) -> Result<(RegionSummary, Vec<FunctionSummary>, Vec<f32>)> {
+        let opts = self.opts;
+        let prof = profile(self.region).expect("checked");
+        let n = opts
+            .functions
+            .unwrap_or_else(|| (prof.functions as f64 * opts.scale).round() as u32)
+            .max(1);
+        let mut specs = catalog::build(&prof, n, opts.seed, self.region_index);
+        // Pilot: a few days on separate random streams, to learn how many cold starts each
+        // function makes before runtimes and pools are dealt out by those counts.
+        let pilot_days = opts.days.min(PILOT_DAYS);
+        let weights: Vec<f64> = specs
+            .par_iter()
+            .map(|s| {
+                let rng = stream(opts.seed ^ PILOT_SALT, self.region_index, s.index as u64);
+                let mut sim = FunctionSim::new(rng, s, self.region_index, opts.seed);
+                for day in 0..pilot_days {
+                    sim.simulate_day(s, &prof, day, false, false);
+                }
+                sim.cold_starts_total as f64 + 0.1
+            })
+            .collect();
+        catalog::assign(&mut specs, &weights, opts.seed, self.region_index);
+        let mut sims: Vec<FunctionSim> = specs
+            .iter()
+            .map(|s| {
+                FunctionSim::new(
+                    stream(opts.seed, self.region_index, s.index as u64),
+                    s,
+                    self.region_index,
+                    opts.seed,
+                )
+            })
+            .collect();
+        let cold_dir = self.root.join("cold_start").join(self.region);
+        let req_dir = self.root.join("per_request").join(self.region);
+        fs::create_dir_all(&cold_dir)?;
+        fs::create_dir_all(&req_dir)?;
+        let mut parts = PartWriter::new(&req_dir, self.region, opts.part_rows);
+        let mut last_day_requests = vec![0u64; specs.len()];
+        let mut acc = Accumulator::new(&specs);
+        for day in 0..opts.days {
+            let last = day + 1 == opts.days;
+            let mut cold: Vec<ColdStart> = Vec::new();
+            let mut cells = Vec::new();
+            for (chunk_specs, chunk_sims) in specs.chunks(CHUNK).zip(sims.chunks_mut(CHUNK)) {
+                let outs: Vec<DayOutput> = chunk_sims
+                    .par_iter_mut()
+                    .zip(chunk_specs.par_iter())
+                    .map(|(sim, spec)| sim.simulate_day(spec, &prof, day, last, self.with_cells))
+                    .collect();
+                for (spec, o) in chunk_specs.iter().zip(outs) {
+                    events.1 += o.requests;
+                    if last {
+                        last_day_requests[spec.index as usize] = o.requests;
+                        parts.write(&o.request_rows, o.requests)?;
+                    }
+                    cold.extend(o.cold_starts);
+                    cells.extend(o.cells);
+                }
+            }
+            cold.sort_by(|a, b| {
+                a.time
+                    .total_cmp(&b.time)
+                    .then(a.func.cmp(&b.func))
+                    .then(a.pod_serial.cmp(&b.pod_serial))
+            });
+            events.0 += cold.len() as u64;
+            acc.add(&specs, &cold);
+            write_cold_starts(
+                &cold_dir.join(format!("day_{day:02}.csv")),
+                day,
+                &specs,
+                &cold,
+            )?;
+            if self.with_cells {
+                write_minute_tables(self.root, self.region, day, &specs, &mut cells)?;
+            }
+            self.bar.inc(1);
+            let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+            self.bar.set_message(format!(
+                "{} {} cold starts, {} requests ({:.1} M requests/s)",
+                self.region,
+                events.0,
+                events.1,
+                events.1 as f64 / secs / 1e6
+            ));
+        }
+        let per_request_files = parts.finish()?;
+        if self.region == "R2" {
+            write_functions(self.root, &specs)?;
+        }
+        if opts.zip {
+            zip_region(self.root, self.region, self.with_cells)?;
+        }
+        let funcs: Vec<FunctionSummary> = specs
+            .iter()
+            .zip(&sims)
+            .map(|(s, sim)| FunctionSummary {
+                region: self.region.to_owned(),
+                func_id: s.func_id.clone(),
+                runtime: s.runtime.to_owned(),
+                trigger: format!("{}-{}", s.triggers[0].0, s.triggers[0].1),
+                requests: sim.requests_total,
+                requests_last_day: last_day_requests[s.index as usize],
+                cold_starts: sim.cold_starts_total,
+            })
+            .collect();
+        let (measures, totals, sum_total) = acc.finish(self.region, &specs);
+        let summary = RegionSummary {
+            region: self.region.to_owned(),
+            functions: n,
+            cold_starts: measures.cold_starts,
+            requests: funcs.iter().map(|f| f.requests).sum(),
+            requests_last_day: last_day_requests.iter().sum(),
+            sum_total_cost_cold_start: sum_total,
+            per_request_files,
+            measures,
+        };
+        Ok((summary, funcs, totals))
+    }
+}
+
+/// Collects what the calibration checks need, as the days go by.
+struct Accumulator {
+    totals: Vec<f32>,
+    sum_total: f64,
+    sum_components: [f64; 4],
+    small: u64,
+    by_runtime: Vec<u64>,
+    by_trigger: Vec<u64>,
+    runtimes: Vec<&'static str>,
+    triggers: Vec<String>,
+    func_runtime: Vec<usize>,
+    func_trigger: Vec<usize>,
+}
+
+impl Accumulator {
+    fn new(specs: &[FunctionSpec]) -> Self {
+        let mut runtimes: Vec<&'static str> = specs.iter().map(|s| s.runtime).collect();
+        runtimes.sort();
+        runtimes.dedup();
+        let mut triggers: Vec<String> = specs
+            .iter()
+            .map(|s| format!("{}-{}", s.triggers[0].0, s.triggers[0].1))
+            .collect();
+        triggers.sort();
+        triggers.dedup();
+        let func_runtime = specs
+            .iter()
+            .map(|s| {
+                runtimes
+                    .iter()
+                    .position(|r| *r == s.runtime)
+                    .expect("listed")
+            })
+            .collect();
+        let func_trigger = specs
+            .iter()
+            .map(|s| {
+                let t = format!("{}-{}", s.triggers[0].0, s.triggers[0].1);
+                triggers.iter().position(|x| *x == t).expect("listed")
+            })
+            .collect();
+        Self {
+            totals: Vec::new(),
+            sum_total: 0.0,
+            sum_components: [0.0; 4],
+            small: 0,
+            by_runtime: vec![0; runtimes.len()],
+            by_trigger: vec![0; triggers.len()],
+            runtimes,
+            triggers,
+            func_runtime,
+            func_trigger,
+        }
+    }
+
+    fn add(&mut self, specs: &[FunctionSpec], cold: &[ColdStart]) {
+        for c in cold {
+            let f = c.func as usize;
+            self.totals.push(c.costs[0] as f32);
+            self.sum_total += c.costs[0];
+            for k in 0..4 {
+                self.sum_components[k] += c.costs[k + 1];
+            }
+            if specs[f].is_small_pool() {
+                self.small += 1;
+            }
+            self.by_runtime[self.func_runtime[f]] += 1;
+            self.by_trigger[self.func_trigger[f]] += 1;
+        }
+    }
+
+    fn finish(self, region: &str, specs: &[FunctionSpec]) -> (RegionMeasures, Vec<f32>, f64) {
+        let n = self.totals.len() as u64;
+        let mut sorted = self.totals.clone();
+        sorted.sort_unstable_by(f32::total_cmp);
+        let median = if sorted.is_empty() {
+            0.0
+        } else if sorted.len() % 2 == 1 {
+            sorted[sorted.len() / 2] as f64
+        } else {
+            (sorted[sorted.len() / 2 - 1] as f64 + sorted[sorted.len() / 2] as f64) / 2.0
+        };
+        let nf = n.max(1) as f64;
+        let timers = specs
+            .iter()
+            .filter(|s| matches!(s.workload, Workload::Timer { .. }))
+            .count();
+        let m = RegionMeasures {
+            region: region.to_owned(),
+            cold_starts: n,
+            median,
+            mean: self.sum_total / nf,
+            mean_components: self.sum_components.map(|s| s / nf),
+            small_pool_share: self.small as f64 / nf,
+            timer_function_share: timers as f64 / specs.len().max(1) as f64,
+            by_runtime: self
+                .runtimes
+                .iter()
+                .zip(&self.by_runtime)
+                .map(|(r, c)| (r.to_string(), *c))
+                .collect(),
+            by_trigger: self.triggers.into_iter().zip(self.by_trigger).collect(),
+        };
+        (m, self.totals, self.sum_total)
+    }
+}
+
+fn fmt_f(buf: &mut ryu::Buffer, out: &mut Vec<u8>, v: f64) {
+    out.extend_from_slice(buf.format_finite(v).as_bytes());
+}
+
+fn write_cold_starts(
+    path: &Path,
+    day: u32,
+    specs: &[FunctionSpec],
+    cold: &[ColdStart],
+) -> Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    w.write_all(
+        b"day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,podAllocationCost,\
+deployCodeCost,deployDependencyCost,schedulingCost,podID\n",
+    )?;
+    let mut line = Vec::with_capacity(256);
+    let mut r = ryu::Buffer::new();
+    for c in cold {
+        let s = &specs[c.func as usize];
+        line.clear();
+        write!(line, "{day},")?;
+        fmt_f(&mut r, &mut line, c.time);
+        write!(
+            line,
+            ",{},{},{},{:032x}",
+            c.cluster, s.func_name, s.user_id, c.request_id
+        )?;
+        for v in c.costs {
+            line.push(b',');
+            fmt_f(&mut r, &mut line, v);
+        }
+        writeln!(line, ",{}-{:010}", s.pool_name, c.pod_serial)?;
+        w.write_all(&line)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Rolls per-request rows over part files of at most `max_rows` rows (at function bounds).
+struct PartWriter {
+    dir: PathBuf,
+    region: String,
+    max_rows: u64,
+    current: Option<BufWriter<File>>,
+    rows: u64,
+    parts: u32,
+}
+
+pub const REQUEST_HEADER: &[u8] =
+    b"time_worker,time_frontend,requestID,clusterName,funcName,podID,\
+userID,totalCost_worker,workerCost,runtimeCost,totalCost_frontend,frontendCost,busCost,\
+readBodyCost,writeRspCost,cpu_usage,memory_usage,requestBodySize\n";
+
+impl PartWriter {
+    fn new(dir: &Path, region: &str, max_rows: u64) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            region: region.to_owned(),
+            max_rows: max_rows.max(1),
+            current: None,
+            rows: 0,
+            parts: 0,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8], rows: u64) -> Result<()> {
+        if rows == 0 {
+            return Ok(());
+        }
+        if self.current.is_none() || self.rows >= self.max_rows {
+            if let Some(mut w) = self.current.take() {
+                w.flush()?;
+            }
+            let path = self
+                .dir
+                .join(format!("{}_{:05}.csv", self.region, self.parts));
+            let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+            w.write_all(REQUEST_HEADER)?;
+            self.current = Some(w);
+            self.parts += 1;
+            self.rows = 0;
+        }
+        self.current.as_mut().expect("open").write_all(bytes)?;
+        self.rows += rows;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<u32> {
+        if let Some(mut w) = self.current.take() {
+            w.flush()?;
+        }
+        Ok(self.parts)
+    }
+}
+
+fn write_minute_tables(
+    root: &Path,
+    region: &str,
+    day: u32,
+    specs: &[FunctionSpec],
+    cells: &mut [crate::pods::Cell],
+) -> Result<()> {
+    cells.sort_by_key(|c| (c.minute_of_day, c.func));
+    let mut header = b"day,time".to_vec();
+    for s in specs {
+        header.push(b',');
+        header.extend_from_slice(s.func_id.as_bytes());
+    }
+    header.push(b'\n');
+    let mut r = ryu::Buffer::new();
+    for (k, table) in MINUTE_TABLES.iter().enumerate() {
+        let dir = root.join("quantiles").join(region).join(table);
+        fs::create_dir_all(&dir)?;
+        let mut w = BufWriter::with_capacity(
+            1 << 20,
+            File::create(dir.join(format!("day_{day:02}.csv")))?,
+        );
+        w.write_all(&header)?;
+        let mut line = Vec::with_capacity(specs.len() * 2 + 32);
+        let mut ci = 0;
+        for minute in 0..1440u16 {
+            line.clear();
+            let time = day as f64 * 86_400.0 + minute as f64 * 60.0;
+            write!(line, "{day},")?;
+            fmt_f(&mut r, &mut line, time);
+            let mut next_func = 0u32;
+            while ci < cells.len() && cells[ci].minute_of_day == minute {
+                let c = &cells[ci];
+                let v = c.values[k];
+                if !v.is_nan() {
+                    for _ in next_func..=c.func {
+                        line.push(b',');
+                    }
+                    fmt_f(&mut r, &mut line, v);
+                    next_func = c.func + 1;
+                }
+                ci += 1;
+            }
+            for _ in next_func..specs.len() as u32 {
+                line.push(b',');
+            }
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        w.flush()?;
+        // Every table walks the same cells.
+        debug_assert_eq!(ci, cells.len());
+    }
+    Ok(())
+}
+
+/// `runtime_triggerType/df_funcID_runtime_triggerType.csv`, R2 only as in the release.
+fn write_functions(root: &Path, specs: &[FunctionSpec]) -> Result<()> {
+    let dir = root.join("runtime_triggerType");
+    fs::create_dir_all(&dir)?;
+    let mut w = csv::Writer::from_path(dir.join("df_funcID_runtime_triggerType.csv"))?;
+    w.write_record([
+        "funcID",
+        "cpu_request",
+        "runtime",
+        "triggerType-invocationType",
+    ])?;
+    for s in specs {
+        let req =
+            coldstart_trace::pool::cpu_request_for_limit(s.cpu_limit).unwrap_or(s.cpu_limit / 3);
+        w.write_record([
+            s.func_id.as_str(),
+            &req.to_string(),
+            s.runtime,
+            &s.trigger_field(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Packs a region's CSVs as the publishers ship them: `cold_start/R1.zip`,
+/// `per_request/R1/R1_00000_00009.zip` (ten parts each) and `quantiles/R1.zip`.
+fn zip_region(root: &Path, region: &str, with_cells: bool) -> Result<()> {
+    let cold = root.join("cold_start").join(region);
+    zip_dir(
+        &cold,
+        &root.join("cold_start").join(format!("{region}.zip")),
+        region,
+    )?;
+    fs::remove_dir_all(&cold)?;
+    let req = root.join("per_request").join(region);
+    let mut parts: Vec<PathBuf> = fs::read_dir(&req)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    parts.sort();
+    for (g, group) in parts.chunks(10).enumerate() {
+        let (a, b) = (g * 10, g * 10 + 9);
+        let path = req.join(format!("{region}_{a:05}_{b:05}.zip"));
+        let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(&path)?));
+        for p in group {
+            let name = format!(
+                "{region}/{}",
+                p.file_name().and_then(|n| n.to_str()).unwrap_or("part.csv")
+            );
+            zw.start_file(name, zip_options())?;
+            std::io::copy(&mut File::open(p)?, &mut zw)?;
+            fs::remove_file(p)?;
+        }
+        zw.finish()?;
+    }
+    if with_cells {
+        let q = root.join("quantiles").join(region);
+        zip_dir(
+            &q,
+            &root.join("quantiles").join(format!("{region}.zip")),
+            region,
+        )?;
+        fs::remove_dir_all(&q)?;
+    }
+    Ok(())
+}
+
+fn zip_options() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+}
+
+fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
+    let mut files = Vec::new();
+    collect(dir, &mut files)?;
+    files.sort();
+    let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(dest)?));
+    for f in files {
+        let rel = f
+            .strip_prefix(dir)
+            .expect("inside")
+            .to_string_lossy()
+            .replace('\\', "/");
+        zw.start_file(format!("{prefix}/{rel}"), zip_options())?;
+        std::io::copy(&mut File::open(&f)?, &mut zw)?;
+    }
+    zw.finish()?;
+    Ok(())
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,550 @@
+//! Ingest: every table of a release into a Parquet store, with a manifest of what was read
+//! and a report of every rejected row.
+//!
+//! Store layout (one Parquet file per input CSV, so files are written in parallel and a
+//! file that fails is dropped whole):
+//!
+//! ```text
+//! STORE/_manifest.json                     inputs, counts, warnings; written last
+//! STORE/_rejects.csv                       file,line,column,value,reason of every reject
+//! STORE/cold_starts/region=R1/*.parquet
+//! STORE/requests/region=R1/*.parquet
+//! STORE/functions/region=R2/*.parquet
+//! STORE/minute_metrics/region=R2/*.parquet
+//! ```
+//!
+//! The store is built in a temporary folder beside STORE and renamed into place only when
+//! complete, so an interrupted ingest never leaves a store that looks complete, and running
+//! ingest again on the same input gives the same store.
+//!
+//! Memory: each worker holds one CSV buffer (1 MiB), one Arrow batch (`batch_rows`) and one
+//! Parquet row group being encoded (`row_group_rows`), so peak memory is bounded by
+//! `threads × ~(batch + row group)` whatever the size of the input (about 100 MiB per
+//! worker with the defaults).
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::RecordBatch;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::parse::{parse_file, FileCounts, Issue, Sink};
+use crate::schema::Family;
+use crate::source::{discover, InputFile};
+
+pub const MANIFEST: &str = "_manifest.json";
+pub const REJECTS: &str = "_rejects.csv";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Stop at the first problem instead of skipping and counting it.
+    pub strict: bool,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    pub batch_rows: usize,
+    pub row_group_rows: usize,
+    pub progress: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            strict: false,
+            threads: 0,
+            batch_rows: 64 * 1024,
+            row_group_rows: 512 * 1024,
+            progress: true,
+        }
+    }
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub family: Family,
+    pub table: &'static str,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minute_table: Option<String>,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub counts: FileCounts,
+    pub warnings: Vec<String>,
+    /// Set when the file could not be read at all; its rows are all counted as rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Parquet file written, relative to the store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    pub output_rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSummary {
+    pub table: &'static str,
+    pub files: usize,
+    pub rows: u64,
+    pub regions: Vec<String>,
+}
+
+/// The manifest written to `STORE/_manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub created_by: String,
+    pub inputs: Vec<String>,
+    pub tables: Vec<TableSummary>,
+    pub files: Vec<FileReport>,
+    pub ignored: Vec<IgnoredFile>,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub cells_rejected: u64,
+    pub bytes_read: u64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IgnoredFile {
+    pub file: String,
+    pub reason: String,
+}
+
+/// Reads every table of the release under `inputs` into `store`.
+pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<Manifest> {
+    let start = Instant::now();
+    let found = discover(inputs)?;
+    if found.files.is_empty() {
+        let mut msg = format!(
+            "no tables of the release found in {} (expected cold_start/R*/, per_request/R*/, \
+             runtime_triggerType/ or quantiles/R*/<table>/ with CSV files, or their zip archives)",
+            inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (f, why) in found.ignored.iter().take(5) {
+            msg.push_str(&format!("\n  ignored {f}: {why}"));
+        }
+        bail!(msg);
+    }
+    let parent = match store.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create", parent.display()))?;
+    if store.exists() && !store.join(MANIFEST).exists() {
+        bail!(
+            "{}: exists and is not a coldstart store (no {MANIFEST}); refusing to replace it",
+            store.display()
+        );
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".coldstart-ingest-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
+    fs::create_dir_all(staging.path().join("_rejects"))?;
+
+    let total_bytes: u64 = found.files.iter().map(|f| f.size).sum();
+    let bar = if opts.progress {
+        ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "ingest [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} \
+             {binary_bytes_per_sec} eta {eta} {msg}",
+        )
+        .expect("valid template"),
+    );
+    let rows_done = AtomicU64::new(0);
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let ctx = Ctx {
+        staging: staging.path(),
+        opts,
+        bar: &bar,
+        rows_done: &rows_done,
+        start,
+    };
+    let reports: Vec<Result<FileReport>> = pool.install(|| {
+        found
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| ingest_file(&ctx, i, f))
+            .collect()
+    });
+    bar.finish_and_clear();
+    let reports = reports.into_iter().collect::<Result<Vec<_>>>()?;
+
+    merge_rejects(staging.path())?;
+    let manifest = build_manifest(inputs, &found.ignored, reports, start);
+    write_atomic(
+        &staging.path().join(MANIFEST),
+        serde_json::to_vec_pretty(&manifest)?.as_slice(),
+    )?;
+    replace_dir(staging, store)?;
+    Ok(manifest)
+}
+
+struct Ctx<'a> {
+    staging: &'a Path,
+    opts: &'a IngestOptions,
+    bar: &'a ProgressBar,
+    rows_done: &'a AtomicU64,
+    start: Instant,
+}
+
+/// Where one input's Parquet file goes: `table/region=R/<sanitised source name>.parquet`.
+fn output_name(i: usize, f: &InputFile) -> String {
+    let stem: String = f
+        .display
+        .rsplit(['/', '!'])
+        .next()
+        .unwrap_or("part")
+        .trim_end_matches(".csv")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let table = f
+        .table
+        .as_deref()
+        .map(|t| format!("{t}-"))
+        .unwrap_or_default();
+    format!(
+        "{}/region={}/{table}{stem}-{i:05}.parquet",
+        f.family.table_name(),
+        f.region
+    )
+}
+
+struct FileSink<'a> {
+    display: &'a str,
+    strict: bool,
+    writer: Option<ArrowWriter<File>>,
+    path: PathBuf,
+    props: WriterProperties,
+    rejects: Option<csv::Writer<BufWriter<File>>>,
+    rejects_path: PathBuf,
+    warnings: Vec<String>,
+    rows: u64,
+    bar: &'a ProgressBar,
+    rows_done: &'a AtomicU64,
+    start: Instant,
+}
+
+impl Sink for FileSink<'_> {
+    fn batch(&mut self, batch: RecordBatch) -> Result<()> {
+        if self.writer.is_none() {
+            fs::create_dir_all(self.path.parent().expect("has parent"))?;
+            let file = File::create(&self.path)
+                .with_context(|| format!("{}: cannot create", self.path.display()))?;
+            self.writer = Some(ArrowWriter::try_new(
+                file,
+                batch.schema(),
+                Some(self.props.clone()),
+            )?);
+        }
+        let n = batch.num_rows() as u64;
+        self.writer.as_mut().expect("created").write(&batch)?;
+        self.rows += n;
+        let done = self.rows_done.fetch_add(n, Ordering::Relaxed) + n;
+        let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_message(format!(
+            "{done} rows ({:.2} M rows/s)",
+            done as f64 / secs / 1e6
+        ));
+        Ok(())
+    }
+
+    fn issue(&mut self, issue: Issue) -> Result<()> {
+        if self.strict {
+            bail!(
+                "{}:{}: column '{}': value '{}': {}",
+                self.display,
+                issue.line,
+                issue.column,
+                issue.value,
+                issue.reason
+            );
+        }
+        if self.rejects.is_none() {
+            let f = File::create(&self.rejects_path)?;
+            self.rejects = Some(csv::Writer::from_writer(BufWriter::new(f)));
+        }
+        let w = self.rejects.as_mut().expect("created");
+        w.write_record([
+            self.display,
+            &issue.line.to_string(),
+            &issue.column,
+            &issue.value,
+            &issue.reason,
+        ])?;
+        Ok(())
+    }
+
+    fn warning(&mut self, message: String) {
+        self.warnings.push(message);
+    }
+}
+
+/// Counts bytes as they are read, for the progress bar.
+struct Counting<'a> {
+    inner: &'a mut dyn std::io::Read,
+    bar: &'a ProgressBar,
+    read: u64,
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
+    let output = output_name(i, f);
+    let mut sink = FileSink {
+        display: &f.display,
+        strict: ctx.opts.strict,
+        writer: None,
+        path: ctx.staging.join(&output),
+        props: WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ctx.opts.row_group_rows))
+            .build(),
+        rejects: None,
+        rejects_path: ctx.staging.join("_rejects").join(format!("{i:07}.csv")),
+        warnings: Vec::new(),
+        rows: 0,
+        bar: ctx.bar,
+        rows_done: ctx.rows_done,
+        start: ctx.start,
+    };
+    let mut counts = FileCounts::default();
+    let mut consumed = 0;
+    let result = f.read_with(|r| {
+        let mut counting = Counting {
+            inner: r,
+            bar: ctx.bar,
+            read: 0,
+        };
+        let res = parse_file(
+            f,
+            &mut counting,
+            ctx.opts.batch_rows,
+            &mut sink,
+            &mut counts,
+        );
+        consumed = counting.read;
+        res
+    });
+    ctx.bar.inc(f.size.saturating_sub(consumed));
+    let mut report = FileReport {
+        file: f.display.clone(),
+        family: f.family,
+        table: f.family.table_name(),
+        region: f.region.clone(),
+        minute_table: f.table.clone(),
+        bytes: f.size,
+        counts,
+        warnings: std::mem::take(&mut sink.warnings),
+        error: None,
+        output: None,
+        output_rows: 0,
+    };
+    if let Some(mut w) = sink.rejects.take() {
+        w.flush()?;
+    }
+    match result {
+        Ok(()) => {
+            if let Some(w) = sink.writer.take() {
+                w.close()?;
+                report.output = Some(output);
+                report.output_rows = sink.rows;
+            } else if report.counts.rows_read == 0 {
+                report.warnings.push("no data rows (header only)".into());
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            let msg = format!("{}: {e:#}", f.display);
+            if ctx.opts.strict {
+                bail!(msg);
+            }
+            // The file is dropped whole: its partial output goes, and every row it holds
+            // is counted as rejected (with the lines a failed read did not reach counted too).
+            drop(sink.writer.take());
+            let _ = fs::remove_file(&sink.path);
+            let unread = count_remaining_lines(f, report.counts.rows_read);
+            report.counts.rows_read += unread;
+            report.counts.rows_rejected = report.counts.rows_read;
+            report.counts.rows_accepted = 0;
+            report.counts.cells_accepted = 0;
+            report.error = Some(msg.clone());
+            let mut w = csv::Writer::from_path(&sink.rejects_path)?;
+            w.write_record([
+                f.display.as_str(),
+                "",
+                "",
+                "",
+                &format!("whole file rejected: {e:#}"),
+            ])?;
+            w.flush()?;
+            Ok(report)
+        }
+    }
+}
+
+/// Data lines of a file that a failed parse did not get to (best effort: a corrupt stream
+/// is counted up to where it breaks).
+fn count_remaining_lines(f: &InputFile, already: u64) -> u64 {
+    let lines = f
+        .read_with(|r| {
+            let mut n = 0u64;
+            let mut buf = vec![0u8; 1 << 16];
+            let mut last = b'\n';
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(k) => {
+                        n += memchr::memchr_iter(b'\n', &buf[..k]).count() as u64;
+                        last = buf[k - 1];
+                    }
+                    Err(_) => break,
+                }
+            }
+            if last != b'\n' {
+                n += 1;
+            }
+            Ok(n)
+        })
+        .unwrap_or(0);
+    lines.saturating_sub(1).saturating_sub(already)
+}
+
+fn merge_rejects(staging: &Path) -> Result<()> {
+    let dir = staging.join("_rejects");
+    let mut parts: Vec<PathBuf> = fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    parts.sort();
+    let mut out = BufWriter::new(File::create(staging.join(REJECTS))?);
+    out.write_all(b"file,line,column,value,reason\n")?;
+    for p in parts {
+        std::io::copy(&mut File::open(&p)?, &mut out)?;
+    }
+    out.flush()?;
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn build_manifest(
+    inputs: &[PathBuf],
+    ignored: &[(String, String)],
+    files: Vec<FileReport>,
+    start: Instant,
+) -> Manifest {
+    let tables = Family::ALL
+        .iter()
+        .map(|fam| {
+            let of: Vec<&FileReport> = files.iter().filter(|r| r.family == *fam).collect();
+            let mut regions: Vec<String> = of
+                .iter()
+                .filter(|r| r.output.is_some())
+                .map(|r| r.region.clone())
+                .collect();
+            regions.sort();
+            regions.dedup();
+            TableSummary {
+                table: fam.table_name(),
+                files: of.iter().filter(|r| r.output.is_some()).count(),
+                rows: of.iter().map(|r| r.output_rows).sum(),
+                regions,
+            }
+        })
+        .collect();
+    let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
+    Manifest {
+        format_version: FORMAT_VERSION,
+        created_by: format!("coldstart-trace {}", env!("CARGO_PKG_VERSION")),
+        inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
+        tables,
+        rows_read: sum(|r| r.counts.rows_read),
+        rows_accepted: sum(|r| r.counts.rows_accepted),
+        rows_rejected: sum(|r| r.counts.rows_rejected),
+        cells_rejected: sum(|r| r.counts.cells_rejected),
+        bytes_read: sum(|r| r.bytes),
+        files,
+        ignored: ignored
+            .iter()
+            .map(|(f, r)| IgnoredFile {
+                file: f.clone(),
+                reason: r.clone(),
+            })
+            .collect(),
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Writes a file through a temporary name and a rename, so readers never see half of it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// Moves a finished staging folder to `dest`, replacing an older store there.
+fn replace_dir(staging: tempfile::TempDir, dest: &Path) -> Result<()> {
+    let staged = staging.keep();
+    if dest.exists() {
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty());
+        let trash = tempfile::Builder::new()
+            .prefix(".coldstart-old-")
+            .tempdir_in(parent.unwrap_or(Path::new(".")))?;
+        let old = trash.path().join("store");
+        fs::rename(dest, &old)
+            .with_context(|| format!("{}: cannot move the old store aside", dest.display()))?;
+        fs::rename(&staged, dest)
+            .with_context(|| format!("{}: cannot move the new store in", dest.display()))?;
+        drop(trash);
+    } else {
+        fs::rename(&staged, dest)
+            .with_context(|| format!("{}: cannot move the new store in", dest.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The Huawei Cloud 2025 FaaS cold-start trace release: its layout and schemas, streaming
+//! readers with validation, and the Parquet store the rest of `coldstart` queries.
+
+pub mod ingest;
+pub mod parse;
+pub mod pool;
+pub mod schema;
+pub mod source;
+
+pub use ingest::{ingest, IngestOptions, Manifest};
+pub use schema::Family;

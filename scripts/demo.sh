@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The quick start: build, generate a small synthetic release, ingest it, query it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${DEMO_DIR:-target/demo}
+cargo build --release --locked -p coldstart
+bin=target/release/coldstart
+"$bin" synth --out "$out/release" --scale 0.02 --days 31 --seed 1
+"$bin" ingest "$out/release" --store "$out/store"
+"$bin" tables --store "$out/store"
+"$bin" sql --store "$out/store" "
+  SELECT region, count(*) AS cold_starts,
+         round(approx_median(totalCost_cold_start), 3) AS median_s,
+         round(avg(totalCost_cold_start), 3) AS mean_s
+  FROM cold_starts GROUP BY region ORDER BY region"
+"$bin" sql --store "$out/store" "
+  SELECT f.runtime, count(*) AS cold_starts
+  FROM cold_starts c JOIN functions f ON c.funcID = f.funcID
+  GROUP BY f.runtime ORDER BY cold_starts DESC"
