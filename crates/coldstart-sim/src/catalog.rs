@@ -95,9 +95,9 @@ const TRIGGERS: [((&str, &str), f64); 12] = [
 /// Timer periods in minutes and their shares: mostly hourly or daily jobs.
 const TIMER_PERIODS: [(f64, f64); 12] = [
     (1.0, 0.08),
-    (2.0, 0.002),
-    (5.0, 0.01),
-    (10.0, 0.01),
+    (2.0, 0.001),
+    (5.0, 0.005),
+    (10.0, 0.005),
     (15.0, 0.015),
     (30.0, 0.04),
     (60.0, 0.15),
@@ -105,7 +105,7 @@ const TIMER_PERIODS: [(f64, f64); 12] = [
     (180.0, 0.06),
     (360.0, 0.07),
     (720.0, 0.10),
-    (1440.0, 0.383),
+    (1440.0, 0.394),
 ];
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)]) -> T {
@@ -167,7 +167,7 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
     let mut funcs: Vec<FunctionSpec> = (0..n_us)
         .map(|i| {
             let trig = triggers[i];
-            let (workload, exec_median) = workload_for(&mut rng, trig.0);
+            let (workload, exec_median, busy) = workload_for(&mut rng, trig.0);
             let mut all_triggers = vec![trig];
             if rng.gen::<f64>() < 0.04 {
                 let extra = pick(&mut rng, &TRIGGERS.map(|(t, w)| (t, w)));
@@ -175,7 +175,7 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                     all_triggers.push(extra);
                 }
             }
-            let concurrency = if rng.gen::<f64>() < 0.8 {
+            let concurrency = if rng.gen::<f64>() < if busy { 0.5 } else { 0.8 } {
                 1
             } else {
                 *[2u32, 4, 8, 16, 50, 100]
@@ -290,19 +290,29 @@ fn argmax(it: impl Iterator<Item = f64>) -> usize {
     best.0
 }
 
-fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64) {
+/// Event-driven functions are either sparse (a few requests a day, nearly each one cold)
+/// or busy (a request every few seconds, pods kept warm); few sit in between, which is
+/// why the trace has billions of requests but millions of cold starts.
+fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64, bool) {
     let poisson = |rng: &mut ChaCha8Rng, median: f64, sigma: f64, burst: f64, spread: f64| {
         Workload::Poisson {
             rate: lognormal(rng, median, sigma).min(20.0),
             peak_hour: 14.0 + 2.5 * (rng.gen::<f64>() - 0.5) * 2.0,
-            amplitude: rng.gen_range(0.3..0.9),
+            amplitude: rng.gen_range(0.3..0.8),
             weekend: rng.gen_range(0.55..0.85),
             burst_mean: burst,
             burst_spread: spread,
         }
     };
-    match trigger {
-        "TIMER" => {
+    let busy_share = match trigger {
+        "TIMER" | "OBS" => 0.0,
+        "workflow" => 0.3,
+        "Kafka" | "DIS" | "LTS" => 0.5,
+        _ => 0.25,
+    };
+    let busy = rng.gen::<f64>() < busy_share;
+    let (w, exec) = match (trigger, busy) {
+        ("TIMER", _) => {
             let period = pick(rng, &TIMER_PERIODS) * 60.0;
             let offset = if rng.gen::<f64>() < 0.7 {
                 0.0
@@ -316,21 +326,26 @@ fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64) {
             };
             (w, lognormal(rng, 0.4, 1.0).min(120.0))
         }
-        "workflow" => (
-            poisson(rng, 0.0003, 3.0, 1.0, 2.0),
-            lognormal(rng, 0.2, 1.0).min(60.0),
-        ),
-        "OBS" => (
+        ("OBS", _) => (
             poisson(rng, 0.00005, 1.5, 8.0, 30.0),
             lognormal(rng, 1.5, 0.8).min(120.0),
         ),
-        "Kafka" | "DIS" | "LTS" => (
-            poisson(rng, 0.002, 3.0, 0.0, 0.0),
-            lognormal(rng, 0.05, 1.0).min(30.0),
+        ("workflow", false) => (
+            poisson(rng, 0.0003, 1.5, 1.0, 2.0),
+            lognormal(rng, 0.2, 1.0).min(60.0),
         ),
-        _ => (
-            poisson(rng, 0.0002, 3.5, 0.2, 1.0),
+        ("workflow", true) => (
+            poisson(rng, 0.1, 1.3, 1.0, 2.0),
+            lognormal(rng, 0.1, 1.0).min(10.0),
+        ),
+        (_, false) => (
+            poisson(rng, 0.0002, 1.5, 0.2, 1.0),
             lognormal(rng, 0.08, 1.2).min(60.0),
         ),
-    }
+        (_, true) => (
+            poisson(rng, 0.15, 1.3, 0.0, 0.0),
+            lognormal(rng, 0.05, 1.0).min(5.0),
+        ),
+    };
+    (w, exec, busy)
 }
