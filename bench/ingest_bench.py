@@ -56,7 +56,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/coldstart")
     ap.add_argument("--work", default="bench/out")
-    ap.add_argument("--scale", type=float, default=1.05)
+    ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--pandas-limit-s", type=float, default=240.0,
                     help="stop pandas after this many seconds per table (rows/s stays exact)")
     args = ap.parse_args()

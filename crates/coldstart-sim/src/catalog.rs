@@ -175,7 +175,7 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                     all_triggers.push(extra);
                 }
             }
-            let concurrency = if rng.gen::<f64>() < if busy { 0.5 } else { 0.8 } {
+            let concurrency = if rng.gen::<f64>() < if busy { 0.2 } else { 0.8 } {
                 1
             } else {
                 *[2u32, 4, 8, 16, 50, 100]
@@ -200,9 +200,9 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 },
                 concurrency,
                 home_cluster: rng.gen_range(1..=4),
-                code_factor: lognormal(&mut rng, if heavy { 10.0 } else { 1.0 }, 0.5),
+                code_factor: lognormal(&mut rng, if heavy { 4.0 } else { 1.0 }, 0.4),
                 dep_factor: if rng.gen::<f64>() < profile.dep_share || heavy {
-                    lognormal(&mut rng, if heavy { 6.0 } else { 1.0 }, 0.6)
+                    lognormal(&mut rng, if heavy { 3.0 } else { 1.0 }, 0.5)
                 } else {
                     0.0
                 },
@@ -322,7 +322,7 @@ fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64, bool) {
             let w = Workload::Timer {
                 period,
                 offset,
-                jitter: rng.gen_range(0.01..0.5),
+                jitter: rng.gen_range(0.001..0.05),
             };
             (w, lognormal(rng, 0.4, 1.0).min(120.0))
         }
@@ -339,7 +339,7 @@ fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64, bool) {
             lognormal(rng, 0.1, 1.0).min(10.0),
         ),
         (_, false) => (
-            poisson(rng, 0.0002, 1.5, 0.2, 1.0),
+            poisson(rng, 0.00008, 1.5, 0.2, 1.0),
             lognormal(rng, 0.08, 1.2).min(60.0),
         ),
         (_, true) => (

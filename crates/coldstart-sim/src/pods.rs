@@ -15,7 +15,7 @@ use crate::rng::mix;
 /// The platform's keep-alive after a pod's last request ends.
 pub const KEEP_ALIVE: f64 = 60.0;
 /// Log-space spread of the host contention shared by the steps of one cold start.
-const CONTENTION_SIGMA: f64 = 0.8;
+const CONTENTION_SIGMA: f64 = 0.85;
 /// Chance that a scale-up starts a second pod for the same request.
 const EXTRA_POD: f64 = 0.03;
 

@@ -220,7 +220,7 @@ struct RegionRun<'a> {
 /// Functions simulated together; bounds the per-request bytes held in memory.
 const CHUNK: usize = 64;
 /// Days of the pilot run that sizes each function's share of cold starts.
-const PILOT_DAYS: u32 = 3;
+const PILOT_DAYS: u32 = 7;
 const PILOT_SALT: u64 = 0x5EED_0F_9110;
 
 impl RegionRun<'_> {
