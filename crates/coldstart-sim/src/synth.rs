@@ -104,7 +104,7 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     if opts.days == 0 {
         bail!("--days must be at least 1");
     }
-    if !(opts.scale > 0.0) {
+    if opts.scale.is_nan() || opts.scale <= 0.0 {
         bail!("--scale must be positive");
     }
     for r in &opts.regions {
@@ -221,7 +221,7 @@ struct RegionRun<'a> {
 const CHUNK: usize = 64;
 /// Days of the pilot run that sizes each function's share of cold starts.
 const PILOT_DAYS: u32 = 7;
-const PILOT_SALT: u64 = 0x5EED_0F_9110;
+const PILOT_SALT: u64 = 0x005E_ED0F_9110;
 
 impl RegionRun<'_> {
     #[allow(clippy::type_complexity)]
@@ -588,17 +588,16 @@ fn write_minute_tables(
                 let c = &cells[ci];
                 let v = c.values[k];
                 if !v.is_nan() {
-                    for _ in next_func..=c.func {
-                        line.push(b',');
-                    }
+                    line.extend(std::iter::repeat_n(b',', (c.func + 1 - next_func) as usize));
                     fmt_f(&mut r, &mut line, v);
                     next_func = c.func + 1;
                 }
                 ci += 1;
             }
-            for _ in next_func..specs.len() as u32 {
-                line.push(b',');
-            }
+            line.extend(std::iter::repeat_n(
+                b',',
+                (specs.len() as u32).saturating_sub(next_func) as usize,
+            ));
             line.push(b'\n');
             w.write_all(&line)?;
         }

@@ -100,7 +100,8 @@ pub fn parse_file(
                 .get(record.len().min(width.saturating_sub(1)))
                 .cloned()
                 .unwrap_or_default();
-            let value = String::from_utf8_lossy(record.iter().last().unwrap_or(b"")).into_owned();
+            let value =
+                String::from_utf8_lossy(record.iter().next_back().unwrap_or(b"")).into_owned();
             sink.issue(Issue {
                 line,
                 column,

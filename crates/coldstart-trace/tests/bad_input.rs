@@ -281,7 +281,7 @@ fn corrupt_zip_member_is_reported_and_good_members_are_kept() {
     bytes[at] = b'X';
     fs::write(&zpath, bytes).unwrap();
     let store = dir.path().join("store");
-    let m = ingest(&[zpath.clone()], &store, &opts()).unwrap();
+    let m = ingest(std::slice::from_ref(&zpath), &store, &opts()).unwrap();
     let ok = report(&m, "R3/day_00.csv");
     assert_eq!((ok.region.as_str(), ok.counts.rows_accepted), ("R3", 1));
     assert!(ok.file.contains("R3.zip!R3/day_00.csv"));
