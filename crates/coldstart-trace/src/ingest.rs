@@ -316,6 +316,42 @@ impl Sink for FileSink<'_> {
     }
 }
 
+/// Dictionaries only where values repeat (names, pools, small integers, pods of requests):
+/// timestamps, costs and request IDs are near-unique and a dictionary there only costs time.
+fn writer_properties(family: Family, row_group_rows: usize) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(row_group_rows));
+    let mut repeated = vec![
+        "region",
+        "day",
+        "clusterName",
+        "funcName",
+        "userID",
+        "funcID",
+        "poolName",
+        "cpu_limit",
+        "memory_limit",
+        "cpu_request",
+        "runtime",
+        "triggerType-invocationType",
+        "trigger_type",
+        "invocation_type",
+        "trigger_count",
+        "minute",
+        "metric",
+        "stat",
+    ];
+    if family == Family::Request {
+        repeated.push("podID");
+    }
+    for c in repeated {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
+    }
+    b.build()
+}
+
 /// Counts bytes as they are read, for the progress bar.
 struct Counting<'a> {
     inner: &'a mut dyn std::io::Read,
@@ -339,12 +375,7 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         strict: ctx.opts.strict,
         writer: None,
         path: ctx.staging.join(&output),
-        props: WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            // Request IDs are (nearly) unique: a dictionary only costs time there.
-            .set_column_dictionary_enabled(ColumnPath::from("requestID"), false)
-            .set_max_row_group_row_count(Some(ctx.opts.row_group_rows))
-            .build(),
+        props: writer_properties(f.family, ctx.opts.row_group_rows),
         rejects: None,
         rejects_path: ctx.staging.join("_rejects").join(format!("{i:07}.csv")),
         warnings: Vec::new(),

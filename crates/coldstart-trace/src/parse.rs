@@ -150,17 +150,21 @@ fn bad(line: u64, column: &str, raw: &[u8], reason: impl Into<String>) -> Issue 
     }
 }
 
+fn trim(raw: &[u8]) -> &[u8] {
+    raw.trim_ascii()
+}
+
+/// Numbers are parsed straight from bytes (no UTF-8 pass): this is the hot loop of ingest.
 fn parse_float(raw: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(raw).ok()?;
-    let v: f64 = s.trim().parse().ok()?;
+    let v: f64 = lexical_core::parse(trim(raw)).ok()?;
     v.is_finite().then_some(v)
 }
 
 fn parse_int(raw: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(raw).ok()?.trim();
-    s.parse::<i64>().ok().or_else(|| {
+    let raw = trim(raw);
+    lexical_core::parse::<i64>(raw).ok().or_else(|| {
         // pandas writes integer columns holding NaN as floats: accept `12.0`, not `12.5`.
-        let v: f64 = s.parse().ok()?;
+        let v: f64 = lexical_core::parse(raw).ok()?;
         (v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
     })
 }

@@ -100,12 +100,13 @@ pub const FUNC_ID_SEP: &str = "---";
 
 /// Writes `funcName---userID---poolName` into `out` (cleared first) without allocating.
 pub fn write_func_id(out: &mut String, func_name: i64, user_id: i64, pool_name: &str) {
-    use std::fmt::Write;
+    let mut b = itoa::Buffer::new();
     out.clear();
-    let _ = write!(
-        out,
-        "{func_name}{FUNC_ID_SEP}{user_id}{FUNC_ID_SEP}{pool_name}"
-    );
+    out.push_str(b.format(func_name));
+    out.push_str(FUNC_ID_SEP);
+    out.push_str(b.format(user_id));
+    out.push_str(FUNC_ID_SEP);
+    out.push_str(pool_name);
 }
 
 /// The parts of a funcID.
