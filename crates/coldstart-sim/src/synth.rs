@@ -8,10 +8,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
+
+use coldstart_trace::ingest::{replace_dir, worker_pool};
 
 use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
 use crate::catalog::{self, FunctionSpec, Workload};
@@ -129,14 +131,7 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
         .tempdir_in(&parent)?;
     let root = staging.path();
 
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        opts.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
+    let pool = worker_pool(opts.threads)?;
     let bar = if opts.progress {
         ProgressBar::with_draw_target(
             Some(opts.regions.len() as u64 * opts.days as u64),
@@ -195,15 +190,7 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     json.push(b'\n');
     fs::write(root.join(SUMMARY_FILE), json)?;
 
-    let staged = staging.keep();
-    if out.exists() {
-        let trash = tempfile::Builder::new()
-            .prefix(".coldstart-old-")
-            .tempdir_in(&parent)?;
-        fs::rename(out, trash.path().join("old"))?;
-    }
-    fs::rename(&staged, out)
-        .with_context(|| format!("{}: cannot move into place", out.display()))?;
+    replace_dir(staging, out)?;
     Ok(summary)
 }
 

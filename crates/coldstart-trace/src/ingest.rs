@@ -172,15 +172,7 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
         .expect("valid template"),
     );
     let rows_done = AtomicU64::new(0);
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        opts.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = worker_pool(opts.threads)?;
     let ctx = Ctx {
         staging: staging.path(),
         opts,
@@ -562,8 +554,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Moves a finished staging folder to `dest`, replacing an older store there.
-fn replace_dir(staging: tempfile::TempDir, dest: &Path) -> Result<()> {
+/// A pool of `threads` workers (0: one per core).
+pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")
+}
+
+/// Moves a finished staging folder to `dest`, replacing an older one there: readers see
+/// either the old folder or the complete new one, never half of it.
+pub fn replace_dir(staging: tempfile::TempDir, dest: &Path) -> Result<()> {
     let staged = staging.keep();
     if dest.exists() {
         let parent = dest.parent().filter(|p| !p.as_os_str().is_empty());

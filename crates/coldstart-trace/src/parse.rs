@@ -197,6 +197,15 @@ fn parse_cell(c: &Column, raw: &[u8]) -> Result<Cell, &'static str> {
     }
 }
 
+/// A string column holding `v` in each of `n` rows (region, metric, stat of a file).
+fn constant_utf8(v: &str, n: usize) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(n, n * v.len());
+    for _ in 0..n {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
 enum Builder {
     Int(Int64Builder),
     Float(Float64Builder),
@@ -441,11 +450,7 @@ impl Table for EventTable {
     fn finish(&mut self) -> Result<RecordBatch> {
         let n = self.rows;
         self.rows = 0;
-        let mut region = StringBuilder::with_capacity(n, n * self.region.len());
-        for _ in 0..n {
-            region.append_value(&self.region);
-        }
-        let mut arrays: Vec<ArrayRef> = vec![Arc::new(region.finish())];
+        let mut arrays: Vec<ArrayRef> = vec![constant_utf8(&self.region, n)];
         if self.family == Family::Request {
             arrays.push(Arc::new(self.day.finish()));
         }
@@ -570,13 +575,7 @@ impl Table for WideTable {
     fn finish(&mut self) -> Result<RecordBatch> {
         let n = self.rows;
         self.rows = 0;
-        let constant = |v: &str| {
-            let mut b = StringBuilder::with_capacity(n, n * v.len());
-            for _ in 0..n {
-                b.append_value(v);
-            }
-            Arc::new(b.finish()) as ArrayRef
-        };
+        let constant = |v: &str| constant_utf8(v, n);
         let arrays: Vec<ArrayRef> = vec![
             constant(&self.region),
             Arc::new(self.func.finish()),
