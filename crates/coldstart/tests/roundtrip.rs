@@ -236,6 +236,38 @@ fn same_seed_same_bytes_and_zips_ingest_like_folders() {
     assert!(num(&ra[0]["c"]) > 0.0 && num(&ra[0]["r"]) > 0.0 && num(&ra[0]["m"]) > 0.0);
     assert_eq!(num(&ra[0]["f"]), 24.0);
 
+    // The other output formats carry the same answer.
+    let csv = coldstart(&[
+        "sql",
+        "--store",
+        sa.to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT region, count(*) AS n FROM cold_starts GROUP BY region ORDER BY region",
+    ]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("region,n"));
+    let total: f64 = lines
+        .map(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(total, num(&ra[0]["c"]));
+    let pq = dir.path().join("out.parquet");
+    coldstart(&[
+        "sql",
+        "--store",
+        sa.to_str().unwrap(),
+        "--format",
+        "parquet",
+        "--output",
+        pq.to_str().unwrap(),
+        "SELECT * FROM functions",
+    ]);
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&pq).unwrap())
+            .unwrap();
+    use parquet::file::reader::FileReader;
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 24);
+
     // `tables` lists every table with its row count.
     let t = coldstart(&["tables", "--store", sa.to_str().unwrap()]);
     for name in [
