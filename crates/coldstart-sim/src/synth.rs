@@ -33,7 +33,7 @@ pub struct SynthOptions {
     pub seed: u64,
     /// Pack each region into zip archives as the publishers ship them.
     pub zip: bool,
-    /// Regions that get per-minute tables (None: all generated regions).
+    /// Regions that get per-minute tables (None: all generated regions; `none`: no region).
     pub quantile_regions: Option<Vec<String>>,
     /// Largest number of rows per per-request part file.
     pub part_rows: u64,
@@ -109,9 +109,13 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     if opts.scale.is_nan() || opts.scale <= 0.0 {
         bail!("--scale must be positive");
     }
-    for r in &opts.regions {
-        if profile(r).is_none() {
-            bail!("unknown region '{r}' (known: {})", REGIONS.join(", "));
+    let quantile_names = opts.quantile_regions.iter().flatten();
+    for r in opts.regions.iter().chain(quantile_names) {
+        if profile(r).is_none() && r != "none" {
+            bail!(
+                "unknown region '{r}' (known: {}, or none)",
+                REGIONS.join(", ")
+            );
         }
     }
     let out = &opts.out;

@@ -50,7 +50,7 @@ enum Command {
         /// Pack each region into zip archives as the publishers ship them.
         #[arg(long)]
         zip: bool,
-        /// Regions that get per-minute tables (default: all generated regions).
+        /// Regions that get per-minute tables (default: all generated regions; `none` for none).
         #[arg(long, value_delimiter = ',')]
         quantiles: Option<Vec<String>>,
         /// Worker threads (0: all cores).
