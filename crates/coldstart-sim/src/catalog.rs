@@ -67,6 +67,12 @@ impl FunctionSpec {
         coldstart_trace::pool::is_small_pool(self.cpu_limit, self.memory_limit)
     }
 
+    /// `triggerType-invocationType` of the trigger that drives the workload.
+    pub fn primary_trigger(&self) -> String {
+        let (t, i) = self.triggers[0];
+        format!("{t}-{i}")
+    }
+
     pub fn trigger_field(&self) -> String {
         self.triggers
             .iter()

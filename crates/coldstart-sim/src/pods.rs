@@ -262,7 +262,6 @@ impl FunctionSim {
 
     /// Simulates one day; `write_requests` asks for the per-request rows, `cells` for the
     /// per-minute aggregates.
-    #[allow(clippy::too_many_arguments)]
     pub fn simulate_day(
         &mut self,
         spec: &FunctionSpec,
@@ -294,7 +293,6 @@ impl FunctionSim {
                 !(p.active.is_empty() && p.last_end + KEEP_ALIVE <= t && p.ready_at <= t)
             });
             let conc = spec.concurrency as usize;
-            let mut wait = 0.0;
             let idx = match self.pods.iter().position(|p| p.active.len() < conc) {
                 Some(i) => i,
                 None => {
@@ -367,7 +365,7 @@ impl FunctionSim {
             );
             let pod = &mut self.pods[idx];
             let start = t.max(pod.ready_at);
-            wait += start - t;
+            let wait = start - t;
             let end = start + total_worker;
             pod.active.push(end);
             pod.last_end = pod.last_end.max(end);

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use coldstart_trace::ingest::{replace_dir, worker_pool};
+use coldstart_trace::source::walk;
 
 use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
 use crate::catalog::{self, FunctionSpec, Workload};
@@ -321,7 +322,7 @@ impl RegionRun<'_> {
                 region: self.region.to_owned(),
                 func_id: s.func_id.clone(),
                 runtime: s.runtime.to_owned(),
-                trigger: format!("{}-{}", s.triggers[0].0, s.triggers[0].1),
+                trigger: s.primary_trigger(),
                 requests: sim.requests_total,
                 requests_last_day: last_day_requests[s.index as usize],
                 cold_starts: sim.cold_starts_total,
@@ -361,10 +362,7 @@ impl Accumulator {
         let mut runtimes: Vec<&'static str> = specs.iter().map(|s| s.runtime).collect();
         runtimes.sort();
         runtimes.dedup();
-        let mut triggers: Vec<String> = specs
-            .iter()
-            .map(|s| format!("{}-{}", s.triggers[0].0, s.triggers[0].1))
-            .collect();
+        let mut triggers: Vec<String> = specs.iter().map(FunctionSpec::primary_trigger).collect();
         triggers.sort();
         triggers.dedup();
         let func_runtime = specs
@@ -379,7 +377,7 @@ impl Accumulator {
         let func_trigger = specs
             .iter()
             .map(|s| {
-                let t = format!("{}-{}", s.triggers[0].0, s.triggers[0].1);
+                let t = s.primary_trigger();
                 triggers.iter().position(|x| *x == t).expect("listed")
             })
             .collect();
@@ -415,7 +413,7 @@ impl Accumulator {
 
     fn finish(self, region: &str, specs: &[FunctionSpec]) -> (RegionMeasures, Vec<f32>, f64) {
         let n = self.totals.len() as u64;
-        let mut sorted = self.totals.clone();
+        let mut sorted = self.totals;
         sorted.sort_unstable_by(f32::total_cmp);
         let median = if sorted.is_empty() {
             0.0
@@ -445,7 +443,7 @@ impl Accumulator {
                 .collect(),
             by_trigger: self.triggers.into_iter().zip(self.by_trigger).collect(),
         };
-        (m, self.totals, self.sum_total)
+        (m, sorted, self.sum_total)
     }
 }
 
@@ -674,8 +672,7 @@ fn zip_options() -> zip::write::SimpleFileOptions {
 
 fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
     let mut files = Vec::new();
-    collect(dir, &mut files)?;
-    files.sort();
+    walk(dir, &mut files)?;
     let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(dest)?));
     for f in files {
         let rel = f
@@ -687,17 +684,5 @@ fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
         std::io::copy(&mut File::open(&f)?, &mut zw)?;
     }
     zw.finish()?;
-    Ok(())
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.is_dir() {
-            collect(&p, out)?;
-        } else {
-            out.push(p);
-        }
-    }
     Ok(())
 }

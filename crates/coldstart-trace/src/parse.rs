@@ -150,18 +150,14 @@ fn bad(line: u64, column: &str, raw: &[u8], reason: impl Into<String>) -> Issue 
     }
 }
 
-fn trim(raw: &[u8]) -> &[u8] {
-    raw.trim_ascii()
-}
-
 /// Numbers are parsed straight from bytes (no UTF-8 pass): this is the hot loop of ingest.
 fn parse_float(raw: &[u8]) -> Option<f64> {
-    let v: f64 = lexical_core::parse(trim(raw)).ok()?;
+    let v: f64 = lexical_core::parse(raw.trim_ascii()).ok()?;
     v.is_finite().then_some(v)
 }
 
 fn parse_int(raw: &[u8]) -> Option<i64> {
-    let raw = trim(raw);
+    let raw = raw.trim_ascii();
     lexical_core::parse::<i64>(raw).ok().or_else(|| {
         // pandas writes integer columns holding NaN as floats: accept `12.0`, not `12.5`.
         let v: f64 = lexical_core::parse(raw).ok()?;

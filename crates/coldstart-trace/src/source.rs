@@ -94,7 +94,8 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
     Ok(d)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Every file under `dir`, recursively, in name order.
+pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list folder", dir.display()))?
         .collect::<std::io::Result<_>>()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use coldstart_trace::ingest::MANIFEST;
+use coldstart_trace::source::walk;
 use coldstart_trace::Family;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -68,19 +69,10 @@ impl Store {
 }
 
 fn has_parquet(dir: &Path) -> bool {
-    fn walk(dir: &Path) -> bool {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p)
-                } else {
-                    p.extension().is_some_and(|x| x == "parquet")
-                }
-            })
-    }
-    walk(dir)
+    let mut files = Vec::new();
+    dir.is_dir()
+        && walk(dir, &mut files).is_ok()
+        && files
+            .iter()
+            .any(|p| p.extension().is_some_and(|x| x == "parquet"))
 }
