@@ -1,8 +1,6 @@
 //! `coldstart`: read the Huawei Cloud 2025 cold-start trace, store it columnar, query it
 //! with SQL, and generate synthetic releases.
 
-mod store;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +12,9 @@ use coldstart_trace::{ingest, IngestOptions};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
-use crate::store::Store;
+use coldstart::analysis::{self, By, Cx, Options};
+use coldstart::fit::{fit_all, fit_panel, fits_table, samples, What};
+use coldstart::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +87,76 @@ enum Command {
         #[arg(long)]
         store: PathBuf,
     },
+    /// Every analysis of the paper: CSV tables, SVG charts and one index.html.
+    Report {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Print one analysis's table (e.g. fig10a, fig17; `list` names them all).
+    Analyze {
+        name: String,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Grouping, for the analyses that take one (fig10a, fig15, fig16, fig17).
+        #[arg(long, value_enum)]
+        by: Option<By>,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+        /// Which of the analysis's tables to print (default: all for `table`, the first
+        /// otherwise).
+        #[arg(long)]
+        table: Option<String>,
+    },
+    /// CDF of any numeric column, streamed from the store (log-binned, exact at bin edges).
+    Cdf {
+        #[arg(long)]
+        store: PathBuf,
+        /// cold_starts, requests, functions or minute_metrics.
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        column: String,
+        /// One CDF per region instead of one over all rows.
+        #[arg(long)]
+        by_region: bool,
+        #[arg(long)]
+        region: Option<String>,
+        /// `table` prints quantiles per group; `csv` prints the whole CDF.
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+        /// Write the CDF as SVG here.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+    },
+    /// Maximum-likelihood LogNormal, Weibull, gamma and exponential fits, with KS distances.
+    Fit {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long, value_enum, default_value_t = What::ColdStartTime)]
+        what: What,
+        /// `region`: one fit per region instead of one over all.
+        #[arg(long, value_enum)]
+        by: Option<By>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Write the empirical CDF against the fits as SVG here.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TableFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -248,7 +318,245 @@ fn run(cli: Cli) -> Result<()> {
             output,
         } => runtime()?.block_on(sql(store, query, format, output)),
         Command::Tables { store } => runtime()?.block_on(tables(store)),
+        Command::Report { store, out, region } => {
+            let s = coldstart::report::report(&store, &out, Options { region, by: None })?;
+            let failed: Vec<&str> = s
+                .entries
+                .iter()
+                .filter(|e| e.status == "failed")
+                .map(|e| e.id.as_str())
+                .collect();
+            let skipped = s.entries.iter().filter(|e| e.status == "skipped").count();
+            println!(
+                "wrote {} ({} analyses, {} skipped, {} failed) in {:.1} s",
+                out.join("index.html").display(),
+                s.entries.len(),
+                skipped,
+                failed.len(),
+                s.seconds
+            );
+            if !failed.is_empty() {
+                bail!("analyses failed: {}", failed.join(", "));
+            }
+            Ok(())
+        }
+        Command::Analyze {
+            name,
+            store,
+            region,
+            by,
+            format,
+            table,
+        } => analyze(&name, store, region, by, format, table),
+        Command::Fit {
+            store,
+            what,
+            by,
+            region,
+            chart,
+        } => fit(&store, what, by, region, chart),
+        Command::Cdf {
+            store,
+            table,
+            column,
+            by_region,
+            region,
+            format,
+            chart,
+        } => cdf(&store, &table, &column, by_region, region, format, chart),
     }
+}
+
+fn analyze(
+    name: &str,
+    store: Option<PathBuf>,
+    region: Option<String>,
+    by: Option<By>,
+    format: TableFormat,
+    table: Option<String>,
+) -> Result<()> {
+    if name == "list" {
+        for a in analysis::all() {
+            let by = a
+                .default_by()
+                .map_or(String::new(), |b| format!(" [--by, default {}]", b.label()));
+            println!("{:<7} {}{by}\n        {}", a.id(), a.title(), a.caption());
+        }
+        return Ok(());
+    }
+    let a = analysis::find(name)?;
+    if by.is_some() && a.default_by().is_none() {
+        bail!(
+            "{} takes no --by (these do: fig10a, fig15, fig16, fig17)",
+            a.id()
+        );
+    }
+    let store = store.context("--store is required")?;
+    let cx = Cx::open(&store, Options { region, by })?;
+    let out = a.run(&cx)?;
+    for note in &out.skipped {
+        eprintln!("note: {note}");
+    }
+    let chosen: Vec<&(String, coldstart::table::Table)> = match (&table, format) {
+        (Some(t), _) => vec![out.tables.iter().find(|(n, _)| n == t).with_context(|| {
+            let names: Vec<&str> = out.tables.iter().map(|(n, _)| n.as_str()).collect();
+            format!(
+                "{} has no table '{t}' (it has {})",
+                a.id(),
+                names.join(", ")
+            )
+        })?],
+        (None, TableFormat::Table) => out.tables.iter().collect(),
+        (None, _) => out.tables.iter().take(1).collect(),
+    };
+    let mut stdout = std::io::stdout();
+    for (n, t) in chosen {
+        let batch = t.to_batch()?;
+        match format {
+            TableFormat::Table => {
+                println!("{} {n} ({} rows)", a.id(), batch.num_rows());
+                println!("{}", pretty_format_batches(&[batch])?);
+            }
+            TableFormat::Csv => stdout.write_all(&t.to_csv()?)?,
+            TableFormat::Json => {
+                let mut w = datafusion::arrow::json::ArrayWriter::new(&mut stdout);
+                w.write_batches(&[&batch])?;
+                w.finish()?;
+                writeln!(stdout)?;
+            }
+        }
+    }
+    if matches!(format, TableFormat::Table) && !out.numbers.is_empty() {
+        println!("key numbers (measured | published):");
+        for k in &out.numbers {
+            println!("  {:<60} {:>14} | {}", k.what, k.measured, k.published);
+        }
+    }
+    Ok(())
+}
+
+fn cdf(
+    store: &std::path::Path,
+    table: &str,
+    column: &str,
+    by_region: bool,
+    region: Option<String>,
+    format: TableFormat,
+    chart: Option<PathBuf>,
+) -> Result<()> {
+    let family = coldstart_trace::Family::ALL
+        .into_iter()
+        .find(|f| f.table_name() == table)
+        .with_context(|| {
+            format!("no table '{table}' (cold_starts, requests, functions, minute_metrics)")
+        })?;
+    let schema = family.stored_schema();
+    let field = schema
+        .field_with_name(column)
+        .map_err(|_| anyhow::anyhow!("{table} has no column '{column}'"))?;
+    if !field.data_type().is_numeric() {
+        bail!("{table}.{column} is not numeric ({})", field.data_type());
+    }
+    let cx = Cx::open(store, Options { region, by: None })?;
+    let group = if by_region { "region" } else { "'all'" };
+    let started = std::time::Instant::now();
+    let hists = cx.hists(
+        &format!(
+            "SELECT {group}, \"{column}\" FROM {table} WHERE true {}",
+            cx.region_filter("region")
+        ),
+        || coldstart::stats::LogHist::new(-9, 12, 20),
+    )?;
+    let secs = started.elapsed().as_secs_f64();
+    let rows: u64 = hists.values().map(|h| h.total()).sum();
+    eprintln!(
+        "{rows} values in {secs:.2} s ({:.1} M rows/s)",
+        rows as f64 / secs / 1e6
+    );
+    let (t, series) =
+        analysis::cdf_table(if by_region { "region" } else { "group" }, column, &hists);
+    match format {
+        TableFormat::Csv => std::io::stdout().write_all(&t.to_csv()?)?,
+        TableFormat::Json => {
+            let mut out = std::io::stdout();
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut out);
+            w.write_batches(&[&t.to_batch()?])?;
+            w.finish()?;
+            writeln!(out)?;
+        }
+        TableFormat::Table => {
+            println!(
+                "{:<8} {:>12} {:>12} {:>12} {:>12} {:>12}",
+                "group", "values", "p50", "p90", "p99", "p99.9"
+            );
+            for (g, h) in &hists {
+                println!(
+                    "{:<8} {:>12} {:>12} {:>12} {:>12} {:>12}",
+                    g,
+                    h.total(),
+                    analysis::num(h.quantile(0.5)),
+                    analysis::num(h.quantile(0.9)),
+                    analysis::num(h.quantile(0.99)),
+                    analysis::num(h.quantile(0.999))
+                );
+            }
+            println!("(quantiles are bin edges: within 12 % of the exact value)");
+        }
+    }
+    if let Some(path) = chart {
+        let panel =
+            coldstart::chart::Panel::lines(&format!("{table}.{column}"), column, "CDF", series)
+                .log_x();
+        let svg = coldstart::chart::render(&[panel], 1, (700, 450))?;
+        coldstart_trace::ingest::write_atomic(&path, svg.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn fit(
+    store: &std::path::Path,
+    what: What,
+    by: Option<By>,
+    region: Option<String>,
+    chart: Option<PathBuf>,
+) -> Result<()> {
+    let by_region = match by {
+        None => false,
+        Some(By::Region) => true,
+        Some(b) => bail!("fit groups only by region, not by {}", b.label()),
+    };
+    let cx = Cx::open(store, Options { region, by: None })?;
+    let s = samples(&cx, what, by_region)?;
+    if s.is_empty() {
+        bail!("{}: no cold-start rows to fit", store.display());
+    }
+    let mut rows = Vec::new();
+    let mut dropped = std::collections::BTreeMap::new();
+    let mut panels = Vec::new();
+    for (g, sample) in &s {
+        let fits = fit_all(&sample.sorted);
+        dropped.insert(g.clone(), sample.dropped);
+        panels.push(fit_panel(
+            &format!("{g}: {}", what.label()),
+            what.label(),
+            sample,
+            &fits,
+        ));
+        rows.extend(fits.into_iter().map(|f| (g.clone(), f)));
+    }
+    let t = fits_table(&rows, &dropped);
+    println!("{}", pretty_format_batches(&[t.to_batch()?])?);
+    for (g, n) in &dropped {
+        if *n > 0 {
+            println!("{g}: {n} non-positive values left out of the fits");
+        }
+    }
+    if let Some(path) = chart {
+        let svg = coldstart::chart::render(&panels, panels.len().min(3), (560, 400))?;
+        coldstart_trace::ingest::write_atomic(&path, svg.as_bytes())?;
+        println!("chart: {}", path.display());
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -1,0 +1,254 @@
+//! Figure 3: how much functions are used. (a) requests per function per day, (b) mean
+//! execution time per minute, (c) mean CPU usage per minute, one CDF per region.
+//!
+//! Sources: the per-minute tables where a region has them (all 31 days); otherwise the
+//! per-request rows (the released day only), and the report says so.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::{cdf_table, key, num, Analysis, Cx, Output};
+use crate::chart::Panel;
+use crate::stats::{quantile_sorted, sort, LogHist};
+
+pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    vec![Box::new(Fig3a), Box::new(Fig3b), Box::new(Fig3c)]
+}
+
+struct Fig3a;
+struct Fig3b;
+struct Fig3c;
+
+/// Requests per function per day, median over the days the region's data covers (days with
+/// no request count as 0).
+/// (funcID, median requests per day) of each region.
+type PerRegion = BTreeMap<String, Vec<(String, f64)>>;
+
+fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
+    let minute = cx.minute_regions(&["requests"]);
+    let mut notes = Vec::new();
+    let mut per_region: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    let mut queries = Vec::new();
+    if !minute.is_empty() {
+        queries.push(format!(
+            "SELECT region, funcID, day, SUM(value) AS n FROM minute_metrics \
+             WHERE metric = 'requests' AND region IN ({}) GROUP BY region, funcID, day",
+            list(&minute)
+        ));
+    }
+    let fallback: Vec<String> = cx
+        .regions("requests")
+        .into_iter()
+        .filter(|r| !minute.contains(r))
+        .collect();
+    if !fallback.is_empty() {
+        notes.push(format!(
+            "{}: no per-minute requests table; counted from the per-request rows (released day only)",
+            fallback.join(", ")
+        ));
+        queries.push(format!(
+            "SELECT region, funcID, day, COUNT(*) AS n FROM requests \
+             WHERE region IN ({}) GROUP BY region, funcID, day",
+            list(&fallback)
+        ));
+    }
+    if queries.is_empty() {
+        notes.push("no per-minute requests table and no per-request rows".into());
+    }
+    for q in queries {
+        let c = cx.columns(&q)?;
+        // region -> days seen, and (region, func) -> per-day counts
+        let mut days: BTreeMap<&str, std::collections::BTreeSet<i64>> = BTreeMap::new();
+        let mut funcs: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+        for i in 0..c.len() {
+            let r = c.s("region")[i].as_str();
+            days.entry(r).or_default().insert(c.f("day")[i] as i64);
+            funcs
+                .entry((r, c.s("funcID")[i].as_str()))
+                .or_default()
+                .push(c.f("n")[i]);
+        }
+        for ((r, f), mut v) in funcs {
+            v.resize(days[r].len(), 0.0);
+            sort(&mut v);
+            per_region
+                .entry(r.to_string())
+                .or_default()
+                .push((f.to_string(), quantile_sorted(&v, 0.5)));
+        }
+    }
+    Ok((per_region, notes))
+}
+
+pub(super) fn list(regions: &[String]) -> String {
+    regions
+        .iter()
+        .map(|r| format!("'{}'", r.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Analysis for Fig3a {
+    fn id(&self) -> &'static str {
+        "fig3a"
+    }
+    fn title(&self) -> &'static str {
+        "Requests per function per day"
+    }
+    fn caption(&self) -> &'static str {
+        "CDF over functions of the median day's request count, per region (log x)."
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let (per_region, notes) = requests_per_day(cx)?;
+        let mut hists = BTreeMap::new();
+        let mut out = Output {
+            skipped: notes,
+            ..Default::default()
+        };
+        for (r, v) in &per_region {
+            let mut h = LogHist::new(-1, 10, 20);
+            v.iter().for_each(|(_, x)| h.add(*x));
+            hists.insert(r.clone(), h);
+            let mut xs: Vec<f64> = v.iter().map(|p| p.1).collect();
+            sort(&mut xs);
+            out.numbers.push(key(
+                format!("{r}: median requests per function per day"),
+                num(quantile_sorted(&xs, 0.5)),
+                "—",
+            ));
+        }
+        let (t, series) = cdf_table("region", "requests_per_day", &hists);
+        out.panels = vec![Panel::lines(
+            "Requests per function per day (median day)",
+            "requests per day",
+            "CDF of functions",
+            series,
+        )
+        .log_x()];
+        out.cols = 1;
+        out.tables.push(("cdf".into(), t));
+        Ok(out)
+    }
+}
+
+/// Per-minute means of a request metric, from the per-minute `{metric}_avg` table or from
+/// per-request rows averaged per function and minute.
+fn per_minute_cdf(
+    cx: &Cx,
+    minute_metric: &str,
+    request_column: &str,
+    hist: fn() -> LogHist,
+) -> Result<(BTreeMap<String, LogHist>, Vec<String>)> {
+    let table = format!("{minute_metric}_avg");
+    let minute = cx.minute_regions(&[&table]);
+    let mut notes = Vec::new();
+    let mut hists = BTreeMap::new();
+    if !minute.is_empty() {
+        hists = cx.hists(
+            &format!(
+                "SELECT region, value FROM minute_metrics WHERE metric = '{minute_metric}' \
+                 AND stat = 'avg' AND region IN ({})",
+                list(&minute)
+            ),
+            hist,
+        )?;
+    }
+    let fallback: Vec<String> = cx
+        .regions("requests")
+        .into_iter()
+        .filter(|r| !minute.contains(r))
+        .collect();
+    if !fallback.is_empty() {
+        notes.push(format!(
+            "{}: no per-minute {table} table; averaged from the per-request rows (released day only)",
+            fallback.join(", ")
+        ));
+        let more = cx.hists(
+            &format!(
+                "SELECT region, AVG({request_column}) FROM requests WHERE region IN ({}) \
+                 GROUP BY region, funcID, CAST(floor(time_worker / 60) AS BIGINT)",
+                list(&fallback)
+            ),
+            hist,
+        )?;
+        hists.extend(more);
+    }
+    if minute.is_empty() && fallback.is_empty() {
+        notes.push(format!(
+            "no per-minute {table} table and no per-request rows"
+        ));
+    }
+    Ok((hists, notes))
+}
+
+fn per_minute_output(
+    cx: &Cx,
+    minute_metric: &str,
+    request_column: &str,
+    hist: fn() -> LogHist,
+    title: &str,
+    x_label: &str,
+) -> Result<Output> {
+    let (hists, notes) = per_minute_cdf(cx, minute_metric, request_column, hist)?;
+    let mut out = Output {
+        skipped: notes,
+        cols: 1,
+        ..Default::default()
+    };
+    for (r, h) in &hists {
+        out.numbers.push(key(
+            format!("{r}: median of {title}"),
+            num(h.quantile(0.5)),
+            "—",
+        ));
+    }
+    let (t, series) = cdf_table("region", x_label, &hists);
+    out.panels = vec![Panel::lines(title, x_label, "CDF of function-minutes", series).log_x()];
+    out.tables.push(("cdf".into(), t));
+    Ok(out)
+}
+
+impl Analysis for Fig3b {
+    fn id(&self) -> &'static str {
+        "fig3b"
+    }
+    fn title(&self) -> &'static str {
+        "Mean execution time per minute"
+    }
+    fn caption(&self) -> &'static str {
+        "CDF over function-minutes of the mean request execution time (totalCost), per region (log x)."
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        per_minute_output(
+            cx,
+            "totalCost",
+            "totalCost_worker",
+            LogHist::seconds,
+            "Mean execution time per minute",
+            "execution time (s)",
+        )
+    }
+}
+
+impl Analysis for Fig3c {
+    fn id(&self) -> &'static str {
+        "fig3c"
+    }
+    fn title(&self) -> &'static str {
+        "Mean CPU usage per minute"
+    }
+    fn caption(&self) -> &'static str {
+        "CDF over function-minutes of the mean CPU usage of a request, per region (log x)."
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        per_minute_output(
+            cx,
+            "cpu_usage",
+            "cpu_usage",
+            || LogHist::new(-5, 3, 20),
+            "Mean CPU usage per minute",
+            "CPU usage (cores)",
+        )
+    }
+}

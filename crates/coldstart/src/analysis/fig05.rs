@@ -1,0 +1,145 @@
+//! Figure 5: the daily cycle. Requests per minute of each region over its first three days,
+//! smoothed by a centred 15-minute moving average and normalised to the window's maximum;
+//! each day's largest smoothed value is marked as that day's peak.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::fig03::list;
+use super::{key, Analysis, Cx, Output};
+use crate::chart::{Panel, Series};
+use crate::stats::moving_average;
+use crate::table::Table;
+
+pub const DAYS: i64 = 3;
+pub const SMOOTHING_MINUTES: usize = 15;
+
+pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    vec![Box::new(Fig5)]
+}
+
+struct Fig5;
+
+impl Analysis for Fig5 {
+    fn id(&self) -> &'static str {
+        "fig5"
+    }
+    fn title(&self) -> &'static str {
+        "Requests per minute over three days"
+    }
+    fn caption(&self) -> &'static str {
+        "Requests per minute per region, days 0–2, 15-minute centred moving average, normalised to the maximum; triangles mark each day's peak."
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let regions = cx.minute_regions(&["requests"]);
+        let mut out = Output {
+            cols: 1,
+            ..Default::default()
+        };
+        let missing: Vec<String> = cx
+            .regions("cold_starts")
+            .into_iter()
+            .filter(|r| !regions.contains(r))
+            .collect();
+        if !missing.is_empty() {
+            out.skipped.push(format!(
+                "{}: no per-minute requests table",
+                missing.join(", ")
+            ));
+        }
+        if regions.is_empty() {
+            return Ok(out);
+        }
+        let c = cx.columns(&format!(
+            "SELECT region, minute, SUM(value) AS n FROM minute_metrics \
+             WHERE metric = 'requests' AND day < {DAYS} AND region IN ({}) \
+             GROUP BY region, minute",
+            list(&regions)
+        ))?;
+        let minutes = (DAYS * 1440) as usize;
+        let mut raw: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for i in 0..c.len() {
+            let m = c.f("minute")[i] as usize;
+            if m < minutes {
+                raw.entry(c.s("region")[i].clone())
+                    .or_insert_with(|| vec![0.0; minutes])[m] = c.f("n")[i];
+            }
+        }
+        let (mut tr, mut tm, mut tn, mut ts, mut tnorm) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut series = Vec::new();
+        let mut marks = Vec::new();
+        let (mut pr, mut pd, mut pm, mut pv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (r, v) in &raw {
+            let s = moving_average(v, SMOOTHING_MINUTES);
+            let max = s.iter().cloned().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+            let norm: Vec<f64> = s.iter().map(|x| x / max).collect();
+            for m in 0..minutes {
+                tr.push(r.clone());
+                tm.push(m as i64);
+                tn.push(v[m]);
+                ts.push(s[m]);
+                tnorm.push(norm[m]);
+            }
+            for d in 0..DAYS as usize {
+                let day = &norm[d * 1440..(d + 1) * 1440];
+                let (i, y) = day
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::NEG_INFINITY),
+                        |a, (i, y)| if *y > a.1 { (i, *y) } else { a },
+                    );
+                let m = d * 1440 + i;
+                marks.push((
+                    m as f64 / 60.0,
+                    y,
+                    format!("{r} {:02}:{:02}", i / 60, i % 60),
+                ));
+                pr.push(r.clone());
+                pd.push(d as i64);
+                pm.push(m as i64);
+                pv.push(y);
+                out.numbers.push(key(
+                    format!("{r}: day {d} peak"),
+                    format!("{:02}:{:02}", i / 60, i % 60),
+                    "—",
+                ));
+            }
+            series.push(Series::new(
+                r.clone(),
+                norm.iter()
+                    .enumerate()
+                    .step_by(5)
+                    .map(|(m, y)| (m as f64 / 60.0, *y))
+                    .collect(),
+            ));
+        }
+        out.panels = vec![Panel::lines(
+            "Normalised requests per minute (15-min moving average)",
+            "hours since day 0",
+            "requests / max",
+            series,
+        )
+        .marks(marks)];
+        out.tables.push((
+            "series".into(),
+            Table::new()
+                .str("region", tr)
+                .i64("minute", tm)
+                .f64("requests", tn)
+                .f64("smoothed", ts)
+                .f64("normalised", tnorm),
+        ));
+        out.tables.push((
+            "peaks".into(),
+            Table::new()
+                .str("region", pr)
+                .i64("day", pd)
+                .i64("minute", pm)
+                .f64("normalised", pv),
+        ));
+        Ok(out)
+    }
+}

@@ -1,0 +1,211 @@
+//! Figure 6: burstiness. Each function's peak-to-trough ratio (see
+//! [`crate::stats::peak_to_trough`] for the exact rule: hourly counts, centred 3-hour moving
+//! average, largest daily peak over the lowest trough floored at one request per hour, 1 when
+//! the smoothed series is flat) against (a) its median requests per day and (b) its number of
+//! cold starts.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::fig03::list;
+use super::{key, num, pct, Analysis, Cx, Output};
+use crate::chart::{Panel, Series};
+use crate::stats::{peak_to_trough, quantile_sorted, sort};
+use crate::table::Table;
+
+pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    vec![
+        Box::new(Fig6 {
+            by_cold_starts: false,
+        }),
+        Box::new(Fig6 {
+            by_cold_starts: true,
+        }),
+    ]
+}
+
+struct Fig6 {
+    by_cold_starts: bool,
+}
+
+/// One function's burstiness.
+pub struct Burst {
+    pub region: String,
+    pub func: String,
+    pub ratio: f64,
+    pub median_per_day: f64,
+    pub cold_starts: f64,
+}
+
+/// Hourly series per function: from the per-minute requests table, else per-request rows.
+pub fn burstiness(cx: &Cx) -> Result<(Vec<Burst>, Vec<String>)> {
+    let minute = cx.minute_regions(&["requests"]);
+    let fallback: Vec<String> = cx
+        .regions("requests")
+        .into_iter()
+        .filter(|r| !minute.contains(r))
+        .collect();
+    let mut notes = Vec::new();
+    let mut parts = Vec::new();
+    if !minute.is_empty() {
+        parts.push(format!(
+            "SELECT region, funcID, minute / 60 AS hour, SUM(value) AS n FROM minute_metrics \
+             WHERE metric = 'requests' AND region IN ({}) GROUP BY region, funcID, minute / 60",
+            list(&minute)
+        ));
+    }
+    if !fallback.is_empty() {
+        notes.push(format!(
+            "{}: no per-minute requests table; hourly counts from the per-request rows (released day only)",
+            fallback.join(", ")
+        ));
+        parts.push(format!(
+            "SELECT region, funcID, CAST(floor(time_worker / 3600) AS BIGINT) AS hour, \
+             CAST(COUNT(*) AS DOUBLE) AS n FROM requests WHERE region IN ({}) \
+             GROUP BY region, funcID, CAST(floor(time_worker / 3600) AS BIGINT)",
+            list(&fallback)
+        ));
+    }
+    if parts.is_empty() {
+        notes.push("no per-minute requests table and no per-request rows".into());
+        return Ok((Vec::new(), notes));
+    }
+    let c = cx.columns(&parts.join(" UNION ALL "))?;
+    // Hours covered per region: whole days from the first to the last hour seen.
+    let mut span: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for i in 0..c.len() {
+        let h = c.f("hour")[i] as i64;
+        let e = span.entry(c.s("region")[i].as_str()).or_insert((h, h));
+        e.0 = e.0.min(h);
+        e.1 = e.1.max(h);
+    }
+    let mut series: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+    for i in 0..c.len() {
+        let r = c.s("region")[i].as_str();
+        let (first, last) = span[r];
+        let d0 = first.div_euclid(24) * 24;
+        let hours = ((last.div_euclid(24) + 1) * 24 - d0) as usize;
+        let h = (c.f("hour")[i] as i64 - d0) as usize;
+        series
+            .entry((r, c.s("funcID")[i].as_str()))
+            .or_insert_with(|| vec![0.0; hours])[h] += c.f("n")[i];
+    }
+    let cs = if cx.regions("cold_starts").is_empty() {
+        super::Columns::default()
+    } else {
+        cx.columns(&format!(
+            "SELECT region, funcID, COUNT(*) AS n FROM cold_starts WHERE true {} GROUP BY region, funcID",
+            cx.region_filter("region")
+        ))?
+    };
+    let mut colds: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for i in 0..cs.len() {
+        colds.insert(
+            (cs.s("region")[i].as_str(), cs.s("funcID")[i].as_str()),
+            cs.f("n")[i],
+        );
+    }
+    let mut out = Vec::new();
+    for ((r, f), hourly) in &series {
+        let mut daily: Vec<f64> = hourly.chunks(24).map(|d| d.iter().sum()).collect();
+        sort(&mut daily);
+        out.push(Burst {
+            region: r.to_string(),
+            func: f.to_string(),
+            ratio: peak_to_trough(hourly),
+            median_per_day: quantile_sorted(&daily, 0.5),
+            cold_starts: colds.get(&(*r, *f)).copied().unwrap_or(0.0),
+        });
+    }
+    Ok((out, notes))
+}
+
+impl Analysis for Fig6 {
+    fn id(&self) -> &'static str {
+        if self.by_cold_starts {
+            "fig6b"
+        } else {
+            "fig6a"
+        }
+    }
+    fn title(&self) -> &'static str {
+        if self.by_cold_starts {
+            "Peak-to-trough ratio vs cold starts"
+        } else {
+            "Peak-to-trough ratio vs requests per day"
+        }
+    }
+    fn caption(&self) -> &'static str {
+        if self.by_cold_starts {
+            "Per function: peak-to-trough ratio of hourly requests (3-h centred moving average; trough floored at 1 request/h; 1 without a peak) against its cold starts (log-log)."
+        } else {
+            "Per function: peak-to-trough ratio of hourly requests (3-h centred moving average; trough floored at 1 request/h; 1 without a peak) against its median requests per day (log-log)."
+        }
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let (b, notes) = burstiness(cx)?;
+        let mut out = Output {
+            skipped: notes,
+            cols: 1,
+            ..Default::default()
+        };
+        let mut by_region: BTreeMap<&str, Vec<&Burst>> = BTreeMap::new();
+        for x in &b {
+            by_region.entry(&x.region).or_default().push(x);
+        }
+        let mut series = Vec::new();
+        for (r, v) in &by_region {
+            let mut ratios: Vec<f64> = v.iter().map(|x| x.ratio).collect();
+            sort(&mut ratios);
+            if !self.by_cold_starts {
+                out.numbers.push(key(
+                    format!("{r}: peak-to-trough ratio range (min – max)"),
+                    format!("{} – {}", num(ratios[0]), num(ratios[ratios.len() - 1])),
+                    "< 2 to > 1000",
+                ));
+                out.numbers.push(key(
+                    format!("{r}: functions with no identifiable peak (ratio 1)"),
+                    pct(ratios.iter().filter(|x| **x == 1.0).count() as f64 / ratios.len() as f64),
+                    "—",
+                ));
+            }
+            series.push(Series::new(
+                r.to_string(),
+                v.iter()
+                    .map(|x| {
+                        let xv = if self.by_cold_starts {
+                            x.cold_starts
+                        } else {
+                            x.median_per_day
+                        };
+                        (xv, x.ratio)
+                    })
+                    .collect(),
+            ));
+        }
+        let x_label = if self.by_cold_starts {
+            "cold starts"
+        } else {
+            "median requests per day"
+        };
+        out.panels = vec![
+            Panel::scatter(self.title(), x_label, "peak-to-trough ratio", series)
+                .log_x()
+                .log_y(),
+        ];
+        out.tables.push((
+            "functions".into(),
+            Table::new()
+                .str("region", b.iter().map(|x| x.region.clone()).collect())
+                .str("funcID", b.iter().map(|x| x.func.clone()).collect())
+                .f64("peak_to_trough", b.iter().map(|x| x.ratio).collect())
+                .f64(
+                    "median_requests_per_day",
+                    b.iter().map(|x| x.median_per_day).collect(),
+                )
+                .f64("cold_starts", b.iter().map(|x| x.cold_starts).collect()),
+        ));
+        Ok(out)
+    }
+}

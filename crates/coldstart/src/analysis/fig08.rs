@@ -1,0 +1,349 @@
+//! Figure 8: what runs (regions with the functions table, R2 in the release). (a–c) running
+//! pods per hour by trigger type, runtime and resource configuration; (d–f) the shares of
+//! running pods (pod-minutes), cold starts and functions by the same three keys. A function
+//! with several trigger types counts under its first listed one.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::{key, pct, Analysis, Cx, Output};
+use crate::chart::{Body, Panel, Series};
+use crate::table::Table;
+
+pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    let mut v: Vec<Box<dyn Analysis>> = Vec::new();
+    for dim in [Dim::Trigger, Dim::Runtime, Dim::Config] {
+        v.push(Box::new(RunningPods(dim)));
+    }
+    for dim in [Dim::Trigger, Dim::Runtime, Dim::Config] {
+        v.push(Box::new(Shares(dim)));
+    }
+    v
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Dim {
+    Trigger,
+    Runtime,
+    Config,
+}
+
+impl Dim {
+    fn expr(self) -> &'static str {
+        match self {
+            Dim::Trigger => "concat(f.trigger_type, '-', f.invocation_type)",
+            Dim::Runtime => "f.runtime",
+            Dim::Config => {
+                "concat(CAST(f.cpu_limit AS VARCHAR), '-', CAST(f.memory_limit AS VARCHAR))"
+            }
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Dim::Trigger => "trigger",
+            Dim::Runtime => "runtime",
+            Dim::Config => "config",
+        }
+    }
+}
+
+const TOP: usize = 8;
+
+/// Keeps the `TOP` largest groups and folds the rest into "other".
+fn top_groups(totals: &BTreeMap<String, f64>) -> Vec<String> {
+    let mut v: Vec<(&String, &f64)> = totals.iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    v.into_iter().take(TOP).map(|(k, _)| k.clone()).collect()
+}
+
+fn fold(g: &str, top: &[String]) -> String {
+    if top.iter().any(|t| t == g) {
+        g.to_string()
+    } else {
+        "other".into()
+    }
+}
+
+fn no_functions(out: &mut Output) {
+    out.skipped
+        .push("no functions table (runtime, trigger types: R2 only in the release)".into());
+}
+
+struct RunningPods(Dim);
+
+impl Analysis for RunningPods {
+    fn id(&self) -> &'static str {
+        match self.0 {
+            Dim::Trigger => "fig8a",
+            Dim::Runtime => "fig8b",
+            Dim::Config => "fig8c",
+        }
+    }
+    fn title(&self) -> &'static str {
+        match self.0 {
+            Dim::Trigger => "Running pods per hour by trigger type",
+            Dim::Runtime => "Running pods per hour by runtime",
+            Dim::Config => "Running pods per hour by resource configuration",
+        }
+    }
+    fn caption(&self) -> &'static str {
+        "Mean running pods in each hour (per-minute num_pods summed over functions, averaged over the hour), largest groups shown."
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let mut out = Output {
+            cols: 1,
+            ..Default::default()
+        };
+        let regions: Vec<String> = cx
+            .regions("functions")
+            .into_iter()
+            .filter(|r| cx.minute_regions(&["num_pods"]).contains(r))
+            .collect();
+        if cx.regions("functions").is_empty() {
+            no_functions(&mut out);
+            return Ok(out);
+        }
+        if regions.is_empty() {
+            out.skipped.push(
+                "no region has both the functions table and a per-minute num_pods table".into(),
+            );
+            return Ok(out);
+        }
+        let c = cx.columns(&format!(
+            "SELECT m.region, {} AS g, m.minute / 60 AS hour, SUM(m.value) / 60.0 AS pods \
+             FROM minute_metrics m JOIN functions f ON m.funcID = f.funcID AND m.region = f.region \
+             WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY m.region, g, m.minute / 60",
+            self.0.expr(),
+            super::fig03::list(&regions)
+        ))?;
+        let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+        for (g, p) in c.s("g").iter().zip(c.f("pods")) {
+            *totals.entry(g.clone()).or_default() += p;
+        }
+        let top = top_groups(&totals);
+        let mut lines: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new();
+        for i in 0..c.len() {
+            let g = fold(&c.s("g")[i], &top);
+            *lines
+                .entry((c.s("region")[i].clone(), g))
+                .or_default()
+                .entry(c.f("hour")[i] as i64)
+                .or_default() += c.f("pods")[i];
+        }
+        let (mut tr, mut tg, mut th, mut tp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut series = Vec::new();
+        let multi = regions.len() > 1;
+        for ((r, g), hours) in &lines {
+            for (h, p) in hours {
+                tr.push(r.clone());
+                tg.push(g.clone());
+                th.push(*h);
+                tp.push(*p);
+            }
+            let name = if multi { format!("{r} {g}") } else { g.clone() };
+            series.push(Series::new(
+                name,
+                hours.iter().map(|(h, p)| (*h as f64 / 24.0, *p)).collect(),
+            ));
+        }
+        out.panels = vec![Panel::lines(self.title(), "day", "running pods", series).log_y()];
+        out.tables.push((
+            "hourly".into(),
+            Table::new()
+                .str("region", tr)
+                .str(self.0.name(), tg)
+                .i64("hour", th)
+                .f64("running_pods", tp),
+        ));
+        Ok(out)
+    }
+}
+
+struct Shares(Dim);
+
+impl Analysis for Shares {
+    fn id(&self) -> &'static str {
+        match self.0 {
+            Dim::Trigger => "fig8d",
+            Dim::Runtime => "fig8e",
+            Dim::Config => "fig8f",
+        }
+    }
+    fn title(&self) -> &'static str {
+        match self.0 {
+            Dim::Trigger => "Pods, cold starts and functions by trigger type",
+            Dim::Runtime => "Pods, cold starts and functions by runtime",
+            Dim::Config => "Pods, cold starts and functions by resource configuration",
+        }
+    }
+    fn caption(&self) -> &'static str {
+        "Share of running pods (pod-minutes), cold starts and functions per group."
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let mut out = Output {
+            cols: 1,
+            ..Default::default()
+        };
+        let regions = cx.regions("functions");
+        if regions.is_empty() {
+            no_functions(&mut out);
+            return Ok(out);
+        }
+        let list = super::fig03::list(&regions);
+        let e = self.0.expr();
+        let funcs = cx.columns(&format!(
+            "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM functions f WHERE f.region IN ({list}) GROUP BY g"
+        ))?;
+        let colds = cx.columns(&format!(
+            "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM cold_starts c JOIN functions f \
+             ON c.funcID = f.funcID AND c.region = f.region WHERE c.region IN ({list}) GROUP BY g"
+        ))?;
+        let pod_regions: Vec<String> = regions
+            .iter()
+            .filter(|r| cx.minute_regions(&["num_pods"]).contains(r))
+            .cloned()
+            .collect();
+        let pods = if pod_regions.is_empty() {
+            out.skipped
+                .push("no per-minute num_pods table: pod shares left empty".into());
+            super::Columns::default()
+        } else {
+            cx.columns(&format!(
+                "SELECT {e} AS g, SUM(m.value) AS n FROM minute_metrics m JOIN functions f \
+                 ON m.funcID = f.funcID AND m.region = f.region \
+                 WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY g",
+                super::fig03::list(&pod_regions)
+            ))?
+        };
+        let share = |c: &super::Columns| -> BTreeMap<String, f64> {
+            if c.is_empty() {
+                return BTreeMap::new();
+            }
+            let total: f64 = c.f("n").iter().sum();
+            c.s("g")
+                .iter()
+                .zip(c.f("n"))
+                .map(|(g, n)| (g.clone(), n / total))
+                .collect()
+        };
+        let (sf, sc, sp) = (share(&funcs), share(&colds), share(&pods));
+        let mut groups: Vec<String> = sf
+            .keys()
+            .chain(sc.keys())
+            .chain(sp.keys())
+            .cloned()
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups.sort_by(|a, b| {
+            let k =
+                |g: &String| sc.get(g).copied().unwrap_or(0.0) + sf.get(g).copied().unwrap_or(0.0);
+            k(b).total_cmp(&k(a)).then(a.cmp(b))
+        });
+        let get = |m: &BTreeMap<String, f64>, g: &str| {
+            m.get(g)
+                .copied()
+                .unwrap_or(if m.is_empty() { f64::NAN } else { 0.0 })
+        };
+        let shown: Vec<String> = groups.iter().take(12).cloned().collect();
+        let values = vec![
+            shown
+                .iter()
+                .map(|g| get(&sp, g))
+                .map(|v| if v.is_finite() { v } else { 0.0 })
+                .collect(),
+            shown.iter().map(|g| get(&sc, g)).collect(),
+            shown.iter().map(|g| get(&sf, g)).collect(),
+        ];
+        out.panels = vec![Panel::body(
+            self.title(),
+            self.0.name(),
+            "share",
+            Body::Bars {
+                categories: shown.clone(),
+                stacks: vec![
+                    "running pods".into(),
+                    "cold starts".into(),
+                    "functions".into(),
+                ],
+                values,
+                stacked: false,
+            },
+        )];
+        let starts_with = |m: &BTreeMap<String, f64>, p: &str| -> f64 {
+            m.iter()
+                .filter(|(g, _)| g.starts_with(p))
+                .map(|(_, v)| v)
+                .sum()
+        };
+        match self.0 {
+            Dim::Trigger => {
+                out.numbers.push(key(
+                    "R2: timer share of functions",
+                    pct(starts_with(&sf, "TIMER")),
+                    "about 60 %",
+                ));
+                out.numbers.push(key(
+                    "R2: timer share of cold starts",
+                    pct(starts_with(&sc, "TIMER")),
+                    "about 30 %",
+                ));
+                out.numbers.push(key(
+                    "R2: timer share of running pods",
+                    pct(starts_with(&sp, "TIMER")),
+                    "about 5 %",
+                ));
+                out.numbers.push(key(
+                    "R2: workflow share of cold starts",
+                    pct(starts_with(&sc, "workflow")),
+                    "about 20 %",
+                ));
+            }
+            Dim::Runtime => {
+                let n: f64 = colds.f("n").iter().sum();
+                for (g, v) in &sc {
+                    let published = super::fig15::published_runtime(g);
+                    out.numbers.push(key(
+                        format!("R2: cold starts of {g}"),
+                        format!("{:.0}", v * n),
+                        &published,
+                    ));
+                }
+            }
+            Dim::Config => {
+                let small: f64 = sc
+                    .iter()
+                    .filter(|(g, _)| {
+                        let mut it = g.split('-').map(|x| x.parse::<f64>().unwrap_or(f64::MAX));
+                        matches!((it.next(), it.next()), (Some(c), Some(m)) if c <= 400.0 && m <= 256.0)
+                    })
+                    .map(|(_, v)| v)
+                    .sum();
+                out.numbers.push(key(
+                    "R2: cold starts in small configurations (≤ 400 mCPU, ≤ 256 MB)",
+                    pct(small),
+                    "over 60 %",
+                ));
+            }
+        }
+        out.tables.push((
+            "shares".into(),
+            Table::new()
+                .str(self.0.name(), groups.clone())
+                .f64(
+                    "running_pods_share",
+                    groups.iter().map(|g| get(&sp, g)).collect(),
+                )
+                .f64(
+                    "cold_starts_share",
+                    groups.iter().map(|g| get(&sc, g)).collect(),
+                )
+                .f64(
+                    "functions_share",
+                    groups.iter().map(|g| get(&sf, g)).collect(),
+                ),
+        ));
+        Ok(out)
+    }
+}

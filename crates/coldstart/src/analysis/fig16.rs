@@ -1,0 +1,40 @@
+//! Figure 16: cold start time and each component by trigger type (regions with the
+//! functions table); a function counts under its first listed trigger type.
+
+use anyhow::Result;
+
+use super::fig11::COMPONENTS;
+use super::fig15::{component_cdfs, median_numbers};
+use super::{Analysis, By, Cx, Output};
+
+pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    vec![Box::new(Fig16)]
+}
+
+struct Fig16;
+
+impl Analysis for Fig16 {
+    fn id(&self) -> &'static str {
+        "fig16"
+    }
+    fn title(&self) -> &'static str {
+        "Cold start time and components by trigger type"
+    }
+    fn caption(&self) -> &'static str {
+        "CDFs of cold start time and each component, one line per trigger type (log x)."
+    }
+    fn default_by(&self) -> Option<By> {
+        Some(By::Trigger)
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let by = cx.opts.by.unwrap_or(By::Trigger);
+        let metrics: Vec<&str> = std::iter::once("totalCost_cold_start")
+            .chain(COMPONENTS)
+            .collect();
+        let mut out = component_cdfs(cx, by, &metrics)?;
+        if by == By::Trigger {
+            median_numbers(&mut out, &[("OBS-A", "about 10")]);
+        }
+        Ok(out)
+    }
+}

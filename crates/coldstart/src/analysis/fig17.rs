@@ -1,0 +1,222 @@
+//! Figure 17: how well a cold start pays off. A pod's utility ratio is
+//! (lifetime − 60 s keep-alive) / its cold start time, where the lifetime runs from the cold
+//! start (`time` of its cold-start row) to its last request (the latest `time_worker` of its
+//! per-request rows) plus the keep-alive, so the ratio is (last request − cold start) / cold
+//! start time: below 1 when the pod served nothing after its cold start took place. Pods are matched on podID within a
+//! region. Cold starts on a released request day whose pod has no request rows are counted as
+//! missing, not guessed; so are pods with request rows but no cold-start row, and pods whose
+//! cold start took 0 s (ratio undefined).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::{key, num, pct, Analysis, By, Cx, Output};
+use crate::chart::{Panel, Series};
+use crate::stats::{quantile_sorted, sort, LogHist};
+use crate::table::Table;
+
+pub const KEEP_ALIVE_S: f64 = 60.0;
+
+pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    vec![Box::new(Fig17)]
+}
+
+struct Fig17;
+
+/// Utility ratio of one pod.
+pub fn utility_ratio(cold_start_time: f64, cold_start_cost: f64, last_request: f64) -> f64 {
+    let lifetime = last_request + KEEP_ALIVE_S - cold_start_time;
+    (lifetime - KEEP_ALIVE_S) / cold_start_cost
+}
+
+const PODS: &str = "WITH r AS (SELECT region, podID, MAX(time_worker) AS last_request \
+    FROM requests GROUP BY region, podID), \
+    c AS (SELECT region, podID, funcID, time, totalCost_cold_start, day FROM cold_starts)";
+
+impl Analysis for Fig17 {
+    fn id(&self) -> &'static str {
+        "fig17"
+    }
+    fn title(&self) -> &'static str {
+        "Pod utility ratio"
+    }
+    fn caption(&self) -> &'static str {
+        "CDF of pod utility ratio = (lifetime − 60 s keep-alive) / cold start time, lifetime from the cold start to the pod's last request plus keep-alive; by region, runtime and trigger type (log x)."
+    }
+    fn default_by(&self) -> Option<By> {
+        Some(By::Runtime)
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        let mut out = Output {
+            cols: 3,
+            ..Default::default()
+        };
+        let regions: Vec<String> = cx
+            .regions("requests")
+            .into_iter()
+            .filter(|r| cx.regions("cold_starts").contains(r))
+            .collect();
+        if regions.is_empty() {
+            out.skipped
+                .push("needs per-request and cold-start rows of the same region".into());
+            return Ok(out);
+        }
+        let list = super::fig03::list(&regions);
+        let has_functions = !cx.regions("functions").is_empty();
+        let (g_cols, g_join) = if has_functions {
+            (
+                "f.runtime AS runtime, concat(f.trigger_type, '-', f.invocation_type) AS trigger",
+                "LEFT JOIN functions f ON c.funcID = f.funcID AND c.region = f.region",
+            )
+        } else {
+            ("'' AS runtime, '' AS trigger", "")
+        };
+        let c = cx.columns(&format!(
+            "{PODS} SELECT c.region, {g_cols}, c.time, c.totalCost_cold_start AS cost, r.last_request \
+             FROM c JOIN r ON c.podID = r.podID AND c.region = r.region {g_join} \
+             WHERE c.region IN ({list})"
+        ))?;
+        let missing = cx.columns(&format!(
+            "{PODS} SELECT c.region, COUNT(*) AS n FROM c LEFT JOIN r ON c.podID = r.podID AND c.region = r.region \
+             WHERE r.podID IS NULL AND c.region IN ({list}) \
+             AND c.day IN (SELECT DISTINCT day FROM requests q WHERE q.region = c.region) GROUP BY c.region"
+        ))?;
+        let orphans = cx.columns(&format!(
+            "{PODS} SELECT r.region, COUNT(*) AS n FROM r LEFT JOIN c ON c.podID = r.podID AND c.region = r.region \
+             WHERE c.podID IS NULL AND r.region IN ({list}) GROUP BY r.region"
+        ))?;
+        for (cols, what) in [
+            (&missing, "cold starts on the request day whose pod has no request rows"),
+            (&orphans, "pods with request rows but no cold-start row (started before the trace or missing)"),
+        ] {
+            for i in 0..cols.len() {
+                out.skipped.push(format!("{}: {} {what}", cols.s("region")[i], cols.f("n")[i]));
+            }
+        }
+        let mut zero_cost = 0usize;
+        let mut groups: [BTreeMap<String, Vec<f64>>; 3] = Default::default();
+        for i in 0..c.len() {
+            let cost = c.f("cost")[i];
+            if cost <= 0.0 {
+                zero_cost += 1;
+                continue;
+            }
+            let u = utility_ratio(c.f("time")[i], cost, c.f("last_request")[i]);
+            let region = &c.s("region")[i];
+            groups[0].entry(region.clone()).or_default().push(u);
+            let (rt, tg) = (&c.s("runtime")[i], &c.s("trigger")[i]);
+            if !rt.is_empty() {
+                groups[1].entry(rt.clone()).or_default().push(u);
+            }
+            if !tg.is_empty() {
+                groups[2].entry(tg.clone()).or_default().push(u);
+            }
+        }
+        if zero_cost > 0 {
+            out.skipped.push(format!(
+                "{zero_cost} pods with a 0 s cold start (ratio undefined)"
+            ));
+        }
+        let titles = ["by region", "by runtime", "by trigger type"];
+        let (mut cg, mut ck, mut cx_, mut cy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut sg, mut sk, mut sn, mut sb1, mut smed, mut sa100) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for (k, g) in groups.iter_mut().enumerate() {
+            if g.is_empty() {
+                continue;
+            }
+            let mut series = Vec::new();
+            for (name, v) in g.iter_mut() {
+                sort(v);
+                let below1 = v.partition_point(|x| *x < 1.0) as f64 / v.len() as f64;
+                let above100 = 1.0 - v.partition_point(|x| *x <= 100.0) as f64 / v.len() as f64;
+                let med = quantile_sorted(v, 0.5);
+                sg.push(titles[k].trim_start_matches("by ").to_string());
+                sk.push(name.clone());
+                sn.push(v.len() as i64);
+                sb1.push(below1);
+                smed.push(med);
+                sa100.push(above100);
+                match (k, name.as_str()) {
+                    (0, _) => {
+                        out.numbers.push(key(
+                            format!("{name}: pods with utility below 1"),
+                            pct(below1),
+                            "about 20 %",
+                        ));
+                        out.numbers.push(key(
+                            format!("{name}: median pod utility"),
+                            num(med),
+                            "about 4",
+                        ));
+                    }
+                    (1, "Node.js") => out.numbers.push(key(
+                        "Node.js pods with utility below 1",
+                        pct(below1),
+                        "about 40 %",
+                    )),
+                    (1, "Go1.x") => out.numbers.push(key(
+                        "Go1.x pods with utility above 100",
+                        pct(above100),
+                        "about 35 %",
+                    )),
+                    _ => {}
+                }
+                let mut h = LogHist::new(-6, 8, 20);
+                v.iter().for_each(|x| h.add(*x));
+                let pts = h.cdf();
+                for (x, y) in &pts {
+                    cg.push(titles[k].trim_start_matches("by ").to_string());
+                    ck.push(name.clone());
+                    cx_.push(*x);
+                    cy.push(*y);
+                }
+                series.push(Series::new(name.clone(), pts));
+            }
+            out.panels.push(
+                Panel::lines(
+                    &format!("Pod utility ratio {}", titles[k]),
+                    "utility ratio",
+                    "CDF of pods",
+                    series,
+                )
+                .log_x(),
+            );
+        }
+        out.tables.push((
+            "summary".into(),
+            Table::new()
+                .str("grouping", sg)
+                .str("group", sk)
+                .i64("pods", sn)
+                .f64("share_below_1", sb1)
+                .f64("median", smed)
+                .f64("share_above_100", sa100),
+        ));
+        out.tables.push((
+            "cdf".into(),
+            Table::new()
+                .str("grouping", cg)
+                .str("group", ck)
+                .f64("utility_ratio", cx_)
+                .f64("cdf", cy),
+        ));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utility_by_hand() {
+        // Cold start at t=100 taking 2 s; last request at t=130: lifetime 90 s, ratio 15.
+        assert_eq!(super::utility_ratio(100.0, 2.0, 130.0), 15.0);
+    }
+}

@@ -1,0 +1,265 @@
+//! `coldstart report`: every analysis, its CSV tables and SVG chart, and one `index.html`
+//! that opens from disk, with the key numbers beside the paper's. Built in a temporary folder
+//! and renamed into place, so an interrupted run never leaves a half-written report.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use coldstart_trace::ingest::replace_dir;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::analysis::{self, Cx, KeyNumber, Options, Output};
+use crate::chart;
+
+/// What happened to one analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub id: String,
+    pub title: String,
+    pub seconds: f64,
+    /// `ok`, `skipped` (no input for it) or `failed`.
+    pub status: String,
+    pub files: Vec<String>,
+    pub notes: Vec<String>,
+    pub numbers: Vec<Number>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Number {
+    pub what: String,
+    pub measured: String,
+    pub published: String,
+}
+
+impl From<&KeyNumber> for Number {
+    fn from(k: &KeyNumber) -> Self {
+        Self {
+            what: k.what.clone(),
+            measured: k.measured.clone(),
+            published: k.published.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub store: String,
+    pub seconds: f64,
+    pub entries: Vec<Entry>,
+}
+
+pub fn report(store: &Path, out: &Path, opts: Options) -> Result<Summary> {
+    let start = Instant::now();
+    let cx = Cx::open(store, opts)?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("{}: cannot create", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".coldstart-report-")
+        .tempdir_in(parent)?;
+    let dir = staging.path().to_path_buf();
+    let all = analysis::all();
+    let bar = ProgressBar::new(all.len() as u64).with_style(ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} analyses  {msg}  (ETA {eta})",
+    )?);
+    let mut entries = Vec::new();
+    for a in &all {
+        bar.set_message(format!("{} {}", a.id(), a.title()));
+        let t = Instant::now();
+        let result = a.run(&cx);
+        let seconds = t.elapsed().as_secs_f64();
+        let mut entry = Entry {
+            id: a.id().into(),
+            title: a.title().into(),
+            seconds,
+            status: "ok".into(),
+            files: Vec::new(),
+            notes: Vec::new(),
+            numbers: Vec::new(),
+        };
+        match result {
+            Ok(o) => write_output(&dir, a.id(), o, &mut entry)?,
+            Err(e) => {
+                entry.status = "failed".into();
+                entry.notes.push(format!("{e:#}"));
+            }
+        }
+        let line = format!(
+            "{:<7} {:<8} {:>7.2} s  {}",
+            entry.id, entry.status, entry.seconds, entry.title
+        );
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+        entries.push(entry);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let summary = Summary {
+        store: store.display().to_string(),
+        seconds: start.elapsed().as_secs_f64(),
+        entries,
+    };
+    let captions: Vec<(String, String)> = all
+        .iter()
+        .map(|a| (a.id().to_string(), a.caption().to_string()))
+        .collect();
+    std::fs::write(dir.join("index.html"), html(&summary, &captions))?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    )?;
+    replace_dir(staging, out)?;
+    Ok(summary)
+}
+
+fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()> {
+    entry.notes = o.skipped.clone();
+    entry.numbers = o.numbers.iter().map(Number::from).collect();
+    if o.is_empty() {
+        entry.status = "skipped".into();
+        if entry.notes.is_empty() {
+            entry.notes.push("its input tables hold no rows".into());
+        }
+        return Ok(());
+    }
+    for (name, t) in &o.tables {
+        let file = format!("{id}_{name}.csv");
+        std::fs::write(dir.join(&file), t.to_csv()?)?;
+        entry.files.push(file);
+    }
+    if !o.panels.is_empty() {
+        let svg = chart::render(&o.panels, o.cols.max(1), (560, 400))?;
+        let file = format!("{id}.svg");
+        std::fs::write(dir.join(&file), svg)?;
+        entry.files.insert(0, file);
+    }
+    Ok(())
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html(s: &Summary, captions: &[(String, String)]) -> String {
+    let caption = |id: &str| {
+        captions
+            .iter()
+            .find(|c| c.0 == id)
+            .map_or(String::new(), |c| c.1.clone())
+    };
+    let mut h = String::new();
+    h.push_str(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>coldstart report</title><style>\
+         body{font-family:sans-serif;max-width:1800px;margin:auto;padding:1em;color:#222}\
+         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}\
+         th{background:#f0f0f0}img{max-width:100%;border:1px solid #eee}.skipped{color:#a60}.failed{color:#c00}\
+         section{margin-bottom:2.5em}nav a{margin-right:.6em}\
+         </style></head><body>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<h1>Serverless cold starts: the paper's analyses</h1>\n<p>Store <code>{}</code>; \
+         {} analyses in {:.1} s. Each figure below is drawn from the CSV files linked under it. \
+         Reference: Joosen et al., <i>Serverless Cold Starts and Where to Find Them</i>, EuroSys 2025.</p>",
+        escape(&s.store),
+        s.entries.len(),
+        s.seconds
+    );
+    h.push_str("<nav>");
+    for e in &s.entries {
+        let _ = write!(h, "<a href=\"#{0}\">{0}</a>", escape(&e.id));
+    }
+    h.push_str("</nav>\n<h2 id=\"key-numbers\">Key numbers against the paper</h2>\n<p>The numbers the paper publishes (spec section 4), measured on this store; each figure's section lists all of its numbers.</p>\n<table><tr><th>figure</th><th>what</th><th>measured</th><th>published</th></tr>\n");
+    for e in &s.entries {
+        for n in e.numbers.iter().filter(|n| n.published != "—") {
+            let _ = writeln!(
+                h,
+                "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&e.id),
+                escape(&e.id),
+                escape(&n.what),
+                escape(&n.measured),
+                escape(&n.published)
+            );
+        }
+    }
+    h.push_str("</table>\n");
+    let skipped: Vec<&Entry> = s.entries.iter().filter(|e| e.status != "ok").collect();
+    if !skipped.is_empty() {
+        h.push_str("<h2>Skipped or failed</h2>\n<ul>\n");
+        for e in skipped {
+            let _ = writeln!(
+                h,
+                "<li class=\"{}\"><b>{}</b> {}: {}</li>",
+                escape(&e.status),
+                escape(&e.id),
+                escape(&e.status),
+                escape(&e.notes.join("; "))
+            );
+        }
+        h.push_str("</ul>\n");
+    }
+    for e in &s.entries {
+        let _ = writeln!(
+            h,
+            "<section id=\"{0}\"><h2>{0}: {1}</h2>\n<p>{2}</p>",
+            escape(&e.id),
+            escape(&e.title),
+            escape(&caption(&e.id))
+        );
+        for f in e.files.iter().filter(|f| f.ends_with(".svg")) {
+            let _ = writeln!(
+                h,
+                "<img src=\"{0}\" alt=\"{1}\">",
+                escape(f),
+                escape(&e.title)
+            );
+        }
+        let csv: Vec<String> = e
+            .files
+            .iter()
+            .filter(|f| f.ends_with(".csv"))
+            .map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f)))
+            .collect();
+        if !csv.is_empty() {
+            let _ = writeln!(h, "<p>Data: {}</p>", csv.join(" "));
+        }
+        if !e.numbers.is_empty() {
+            h.push_str("<table><tr><th>number</th><th>measured</th><th>published</th></tr>\n");
+            for n in &e.numbers {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&n.what),
+                    escape(&n.measured),
+                    escape(&n.published)
+                );
+            }
+            h.push_str("</table>\n");
+        }
+        for n in &e.notes {
+            let _ = writeln!(
+                h,
+                "<p class=\"{}\">Note: {}</p>",
+                escape(&e.status),
+                escape(n)
+            );
+        }
+        let _ = writeln!(h, "<p><small>{:.2} s</small></p></section>", e.seconds);
+    }
+    h.push_str("</body></html>\n");
+    h
+}
