@@ -1,0 +1,639 @@
+//! The analyses against reference implementations: a tiny hand-built release whose expected
+//! numbers pandas and scipy computed (tests/fixtures/make_fixtures.py, run by
+//! scripts/make-fixtures.sh), and samples from known distributions with scipy's fits.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use coldstart::analysis::{self, By, Cx, Options, Output};
+use coldstart::fit::{fit_all, inter_arrivals};
+use coldstart::stats::{self, quantile_sorted, LogHist};
+use coldstart::table::Table;
+use coldstart_trace::{ingest, IngestOptions};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn json(name: &str) -> Value {
+    let p = fixtures().join(name);
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-12)
+}
+
+#[track_caller]
+fn assert_close(a: f64, b: f64, rel: f64, what: &str) {
+    assert!(
+        close(a, b, rel),
+        "{what}: got {a}, expected {b} (rel {rel})"
+    );
+}
+
+/// The hand-built release ingested into a fresh store (all of it, or some table families).
+fn store(parts: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let rel = fixtures().join("hand/release");
+    let inputs: Vec<PathBuf> = if parts.is_empty() {
+        vec![rel]
+    } else {
+        parts.iter().map(|p| rel.join(p)).collect()
+    };
+    let s = dir.path().join("store");
+    let opts = IngestOptions {
+        strict: true,
+        threads: 2,
+        ..IngestOptions::default()
+    };
+    ingest(&inputs, &s, &opts).unwrap();
+    (dir, s)
+}
+
+fn run(store: &Path, id: &str, opts: Options) -> Output {
+    let cx = Cx::open(store, opts).unwrap();
+    analysis::find(id).unwrap().run(&cx).unwrap()
+}
+
+fn table<'a>(o: &'a Output, name: &str) -> &'a Table {
+    &o.tables.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+fn rows(t: &Table, key: &[&str]) -> Vec<String> {
+    (0..t.rows())
+        .map(|i| {
+            key.iter()
+                .map(|k| {
+                    t.strs(k)
+                        .map(|v| v[i].clone())
+                        .unwrap_or_else(|| format!("{}", t.f64s(k).unwrap()[i]))
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
+#[test]
+fn fits_ks_spearman_and_quantiles_match_scipy_and_pandas() {
+    let s = json("stats.json");
+    for sample in s["samples"].as_array().unwrap() {
+        let mut x: Vec<f64> = sample["x"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        stats::sort(&mut x);
+        let name = sample["name"].as_str().unwrap();
+        for row in fit_all(&x) {
+            let want = &sample["fits"][row.fit.name()];
+            let what = format!("{name} sample, {} fit", row.fit.name());
+            // gamma: scipy's root finding stops near 1e-8; Weibull: the exact MLE (brentq).
+            let tol = 1e-7;
+            assert_close(
+                row.fit.mean(),
+                want["mean"].as_f64().unwrap(),
+                tol,
+                &format!("{what} mean"),
+            );
+            assert_close(
+                row.fit.std(),
+                want["std"].as_f64().unwrap(),
+                tol,
+                &format!("{what} std"),
+            );
+            assert_close(
+                row.ks,
+                want["ks"].as_f64().unwrap(),
+                1e-5,
+                &format!("{what} KS"),
+            );
+        }
+    }
+    let sp = &s["spearman"];
+    let f = |k: &str| -> Vec<f64> {
+        sp[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let (rho, p) = stats::spearman(&f("x"), &f("y"));
+    assert_close(rho, sp["rho"].as_f64().unwrap(), 1e-12, "spearman rho");
+    assert_close(p, sp["p"].as_f64().unwrap(), 1e-6, "spearman p");
+    let mut x: Vec<f64> = s["samples"][0]["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    stats::sort(&mut x);
+    for (q, want) in s["quantiles"].as_object().unwrap() {
+        let q: f64 = q.parse().unwrap();
+        assert_close(
+            quantile_sorted(&x, q),
+            want.as_f64().unwrap(),
+            1e-12,
+            "quantile",
+        );
+    }
+}
+
+#[test]
+fn fits_recover_the_parameters_of_known_distributions() {
+    let s = json("stats.json");
+    for sample in s["samples"].as_array().unwrap() {
+        let mut x: Vec<f64> = sample["x"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        stats::sort(&mut x);
+        let name = sample["name"].as_str().unwrap();
+        let truth = &sample["truth"];
+        let t = |k: &str| truth[k].as_f64().unwrap();
+        let fit = fit_all(&x)
+            .into_iter()
+            .find(|f| f.fit.name() == name)
+            .unwrap();
+        // 3000 draws: parameters within 10 %, and the right family fits best.
+        match fit.fit {
+            stats::Fit::LogNormal { mu, sigma } => {
+                assert_close(mu, t("mu"), 0.1, "mu");
+                assert_close(sigma, t("sigma"), 0.1, "sigma");
+            }
+            stats::Fit::Weibull { shape, scale } | stats::Fit::Gamma { shape, scale } => {
+                assert_close(shape, t("shape"), 0.1, "shape");
+                assert_close(scale, t("scale"), 0.1, "scale");
+            }
+            stats::Fit::Exponential { scale } => assert_close(scale, t("scale"), 0.1, "scale"),
+        }
+        let best = fit_all(&x)
+            .into_iter()
+            .min_by(|a, b| a.ks.total_cmp(&b.ks))
+            .unwrap();
+        if name != "exponential" {
+            // (an exponential sample is also a Weibull and a gamma with shape 1)
+            assert_eq!(best.fit.name(), name, "best fit of the {name} sample");
+        }
+    }
+}
+
+#[test]
+fn cold_start_cdfs_medians_and_gaps_match_pandas() {
+    let (_d, s) = store(&[]);
+    let want = json("hand.json");
+    let o = run(&s, "fig10a", Options::default());
+    let summary = table(&o, "summary");
+    let cdf = table(&o, "cdf_totalCost_cold_start");
+    for (i, r) in summary.strs("region").unwrap().iter().enumerate() {
+        let w = &want["fig10a"][r];
+        assert_close(
+            summary.f64s("median_totalCost_cold_start").unwrap()[i],
+            w["median"].as_f64().unwrap(),
+            1e-12,
+            "median",
+        );
+        // The CDF is exact at every edge it reports.
+        let mut checked = 0;
+        for pair in w["cdf"].as_array().unwrap() {
+            let (e, p) = (pair[0].as_f64().unwrap(), pair[1].as_f64().unwrap());
+            let xs = cdf.f64s("totalCost_cold_start_s").unwrap();
+            let regions = cdf.strs("region").unwrap();
+            if let Some(j) = (0..xs.len()).find(|j| regions[*j] == *r && close(xs[*j], e, 1e-12)) {
+                assert_close(
+                    cdf.f64s("cdf").unwrap()[j],
+                    p,
+                    1e-12,
+                    &format!("{r} CDF at {e}"),
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{r}: only {checked} CDF points compared");
+    }
+    let cx = Cx::open(&s, Options::default()).unwrap();
+    for (r, mut gaps) in inter_arrivals(&cx).unwrap() {
+        stats::sort(&mut gaps);
+        assert_close(
+            quantile_sorted(&gaps, 0.5),
+            want["fig10c"][&r].as_f64().unwrap(),
+            1e-9,
+            "median gap",
+        );
+    }
+    let o = run(&s, "fig10b", Options::default());
+    let t = table(&o, "fits");
+    for (i, d) in t.strs("distribution").unwrap().iter().enumerate() {
+        let w = &want["fig10b"][d];
+        assert_close(
+            t.f64s("mean_s").unwrap()[i],
+            w["mean"].as_f64().unwrap(),
+            1e-6,
+            d,
+        );
+        assert_close(
+            t.f64s("std_s").unwrap()[i],
+            w["std"].as_f64().unwrap(),
+            1e-6,
+            d,
+        );
+        assert_close(t.f64s("ks").unwrap()[i], w["ks"].as_f64().unwrap(), 1e-5, d);
+    }
+}
+
+#[test]
+fn hourly_components_correlations_and_pool_boxes_match_pandas() {
+    let (_d, s) = store(&[]);
+    let want = json("hand.json");
+    let t = table(&run(&s, "fig11", Options::default()), "hourly").clone();
+    let keys = rows(&t, &["region", "hour"]);
+    let expected = want["fig11"].as_array().unwrap();
+    assert_eq!(keys.len(), expected.len());
+    for w in expected {
+        let k = format!("{}|{}", w["region"].as_str().unwrap(), w["hour"]);
+        let i = keys.iter().position(|x| *x == k).unwrap();
+        for c in [
+            "podAllocationCost",
+            "deployCodeCost",
+            "deployDependencyCost",
+            "schedulingCost",
+        ] {
+            assert_close(
+                t.f64s(&format!("mean_{c}")).unwrap()[i],
+                w[c].as_f64().unwrap(),
+                1e-9,
+                c,
+            );
+        }
+        assert_close(
+            t.f64s("cold_starts_per_hour").unwrap()[i],
+            w["per_hour"].as_f64().unwrap(),
+            1e-12,
+            "per hour",
+        );
+    }
+
+    let t = table(&run(&s, "fig12", Options::default()), "spearman").clone();
+    let keys = rows(&t, &["region", "a", "b"]);
+    let mut n = 0;
+    for (r, m) in want["fig12"].as_object().unwrap() {
+        for (ab, v) in m.as_object().unwrap() {
+            let i = keys.iter().position(|x| *x == format!("{r}|{ab}")).unwrap();
+            let (rho, p) = (v[0].as_f64().unwrap(), v[1].as_f64().unwrap());
+            assert_close(
+                t.f64s("rho").unwrap()[i],
+                rho,
+                1e-9,
+                &format!("{r} {ab} rho"),
+            );
+            assert_close(
+                t.f64s("p_value").unwrap()[i],
+                p,
+                1e-6,
+                &format!("{r} {ab} p"),
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, 72);
+
+    let t = table(&run(&s, "fig13", Options::default()), "boxes").clone();
+    let keys = rows(&t, &["region", "pool", "metric"]);
+    let expected = want["fig13"].as_array().unwrap();
+    assert_eq!(keys.len(), expected.len());
+    for w in expected {
+        let k = format!(
+            "{}|{}|{}",
+            w["region"].as_str().unwrap(),
+            w["pool"].as_str().unwrap(),
+            w["metric"].as_str().unwrap()
+        );
+        let i = keys.iter().position(|x| *x == k).unwrap();
+        assert_eq!(t.f64s("n").unwrap()[i], w["n"].as_f64().unwrap(), "{k} n");
+        for (j, col) in ["p05", "p25", "p50", "p75", "p95"].iter().enumerate() {
+            assert_close(
+                t.f64s(col).unwrap()[i],
+                w["q"][j].as_f64().unwrap(),
+                1e-12,
+                &format!("{k} {col}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
+    let (_d, s) = store(&[]);
+    let want = json("hand.json");
+    let o = run(&s, "fig17", Options::default());
+    let t = table(&o, "summary");
+    for (r, w) in want["fig17"].as_object().unwrap() {
+        let i = (0..t.rows())
+            .find(|i| {
+                t.strs("grouping").unwrap()[*i] == "region" && t.strs("group").unwrap()[*i] == *r
+            })
+            .unwrap();
+        assert_eq!(t.f64s("pods").unwrap()[i], w["pods"].as_f64().unwrap());
+        assert_close(
+            t.f64s("share_below_1").unwrap()[i],
+            w["below1"].as_f64().unwrap(),
+            1e-12,
+            "below 1",
+        );
+        assert_close(
+            t.f64s("median").unwrap()[i],
+            w["median"].as_f64().unwrap(),
+            1e-9,
+            "median",
+        );
+        let missing = format!(
+            "{r}: {} cold starts on the request day whose pod has no request rows",
+            w["missing"]
+        );
+        let orphans = format!(
+            "{r}: {} pods with request rows but no cold-start row",
+            w["orphans"]
+        );
+        assert!(
+            o.skipped.contains(&missing),
+            "{missing} not in {:?}",
+            o.skipped
+        );
+        assert!(
+            o.skipped.iter().any(|s| s.starts_with(&orphans)),
+            "{orphans} not in {:?}",
+            o.skipped
+        );
+    }
+
+    let t = table(&run(&s, "fig4a", Options::default()), "cdf").clone();
+    for (r, share) in want["fig4a"].as_object().unwrap() {
+        let i = (0..t.rows())
+            .find(|i| {
+                t.strs("region").unwrap()[*i] == *r
+                    && t.f64s("functions_per_user").unwrap()[*i] == 1.0
+            })
+            .unwrap();
+        assert_close(
+            t.f64s("cdf").unwrap()[i],
+            share.as_f64().unwrap(),
+            1e-12,
+            "single-function users",
+        );
+    }
+
+    let t = table(&run(&s, "fig8e", Options::default()), "shares").clone();
+    let total: f64 = want["fig8e"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    for (rt, n) in want["fig8e"].as_object().unwrap() {
+        let i = t
+            .strs("runtime")
+            .unwrap()
+            .iter()
+            .position(|x| x == rt)
+            .unwrap();
+        assert_close(
+            t.f64s("cold_starts_share").unwrap()[i],
+            n.as_f64().unwrap() / total,
+            1e-12,
+            rt,
+        );
+    }
+
+    // R2 has per-minute requests (all days); R1 only per-request rows, from which its hourly
+    // series come (tested by hand in stats::tests).
+    let t = table(&run(&s, "fig6a", Options::default()), "functions").clone();
+    let f6 = want["fig6"].as_object().unwrap();
+    let r2 = t
+        .strs("region")
+        .unwrap()
+        .iter()
+        .filter(|r| *r == "R2")
+        .count();
+    assert_eq!(r2, f6.len());
+    for (f, w) in f6 {
+        let i = t
+            .strs("funcID")
+            .unwrap()
+            .iter()
+            .position(|x| x == f)
+            .unwrap();
+        assert_close(
+            t.f64s("peak_to_trough").unwrap()[i],
+            w["ratio"].as_f64().unwrap(),
+            1e-12,
+            f,
+        );
+        assert_close(
+            t.f64s("median_requests_per_day").unwrap()[i],
+            w["median_per_day"].as_f64().unwrap(),
+            1e-12,
+            f,
+        );
+    }
+    // The flat timer has no identifiable peak.
+    assert_eq!(f6["201---11---pool1-300-128"]["ratio"].as_f64(), Some(1.0));
+}
+
+#[test]
+fn log_hist_cdf_agrees_with_exact_ecdf() {
+    let x: Vec<f64> = (1..=1000)
+        .map(|i| (i as f64 * 0.37).sin().abs() * 10f64.powi((i % 7) - 3))
+        .collect();
+    let mut h = LogHist::seconds();
+    x.iter().for_each(|v| h.add(*v));
+    let mut sorted = x.clone();
+    stats::sort(&mut sorted);
+    for (e, p) in h.cdf() {
+        assert_eq!(p, stats::ecdf_at(&sorted, e), "at {e}");
+    }
+}
+
+#[test]
+fn missing_tables_are_listed_as_skipped_with_reasons() {
+    // Only cold starts: everything that needs requests, per-minute data or runtimes is skipped.
+    let (d, s) = store(&["cold_start"]);
+    let out = d.path().join("report");
+    let summary = coldstart::report::report(&s, &out, Options::default()).unwrap();
+    let by_id = |id: &str| summary.entries.iter().find(|e| e.id == id).unwrap();
+    for id in [
+        "fig3a", "fig5", "fig7", "fig8a", "fig8d", "fig9", "fig14", "fig15", "fig16", "fig17",
+    ] {
+        let e = by_id(id);
+        assert_eq!(e.status, "skipped", "{id}");
+        assert!(!e.notes.is_empty(), "{id} skipped without a reason");
+    }
+    for id in [
+        "fig10a", "fig10b", "fig10c", "fig10d", "fig11", "fig12", "fig13",
+    ] {
+        assert_eq!(by_id(id).status, "ok", "{id}");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Skipped or failed"));
+    assert!(html.contains("no functions table"));
+}
+
+#[test]
+fn analyze_and_fit_commands() {
+    let (d, s) = store(&[]);
+    let bin = env!("CARGO_BIN_EXE_coldstart");
+    let out = Command::new(bin)
+        .args([
+            "analyze",
+            "fig10a",
+            "--by",
+            "pool-size",
+            "--format",
+            "csv",
+            "--store",
+        ])
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("pool size,cold_starts,median_totalCost_cold_start"),
+        "{text}"
+    );
+    assert!(text.contains("\nsmall,") && text.contains("\nlarge,"));
+
+    let out = Command::new(bin)
+        .args([
+            "analyze", "fig15", "--region", "R2", "--by", "trigger", "--store",
+        ])
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OBS-A"));
+
+    for (args, message) in [
+        (vec!["analyze", "fig99"], "no analysis 'fig99'"),
+        (
+            vec!["analyze", "fig5", "--by", "runtime"],
+            "fig5 takes no --by",
+        ),
+        (
+            vec!["analyze", "fig10a", "--region", "R9"],
+            "region 'R9' is not in the store",
+        ),
+        (vec!["fit", "--by", "runtime"], "fit groups only by region"),
+    ] {
+        let out = Command::new(bin)
+            .args(&args)
+            .arg("--store")
+            .arg(&s)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+
+    let chart = d.path().join("fit.svg");
+    let out = Command::new(bin)
+        .args([
+            "fit",
+            "--what",
+            "inter-arrival",
+            "--by",
+            "region",
+            "--store",
+        ])
+        .arg(&s)
+        .arg("--chart")
+        .arg(&chart)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for w in [
+        "R1",
+        "R2",
+        "lognormal",
+        "weibull",
+        "gamma",
+        "exponential",
+        "ks",
+    ] {
+        assert!(text.contains(w), "{w} missing from {text}");
+    }
+    assert!(std::fs::read_to_string(&chart).unwrap().contains("weibull"));
+    let _ = By::Region;
+}
+
+#[test]
+fn cdf_command_streams_the_same_cdf_as_pandas() {
+    let (_d, s) = store(&[]);
+    let want = json("hand.json");
+    let bin = env!("CARGO_BIN_EXE_coldstart");
+    let out = Command::new(bin)
+        .args([
+            "cdf",
+            "--table",
+            "cold_starts",
+            "--column",
+            "totalCost_cold_start",
+            "--by-region",
+        ])
+        .args(["--format", "csv", "--store"])
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rows/s"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut compared = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (r, x, p): (&str, f64, f64) = (f[0], f[1].parse().unwrap(), f[2].parse().unwrap());
+        for pair in want["fig10a"][r]["cdf"].as_array().unwrap() {
+            if close(pair[0].as_f64().unwrap(), x, 1e-12) {
+                assert_close(p, pair[1].as_f64().unwrap(), 1e-12, &format!("{r} at {x}"));
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 40, "{compared}");
+    let out = Command::new(bin)
+        .args([
+            "cdf",
+            "--table",
+            "cold_starts",
+            "--column",
+            "podID",
+            "--store",
+        ])
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cold_starts.podID is not numeric"));
+}
