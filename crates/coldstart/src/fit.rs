@@ -99,8 +99,8 @@ pub fn samples(cx: &Cx, what: What, by_region: bool) -> Result<BTreeMap<String, 
             )?;
         }
         What::InterArrival => {
-            for (r, gaps) in inter_arrivals(cx)? {
-                let g = if by_region { r } else { "all".into() };
+            for (r, gaps) in inter_arrivals(cx)?.iter() {
+                let g = if by_region { r.clone() } else { "all".into() };
                 groups.entry(g).or_default().extend(gaps);
             }
         }
@@ -111,8 +111,13 @@ pub fn samples(cx: &Cx, what: What, by_region: bool) -> Result<BTreeMap<String, 
         .collect())
 }
 
-/// Gaps between consecutive cold starts of each region (all its functions), in time order.
-pub fn inter_arrivals(cx: &Cx) -> Result<BTreeMap<String, Vec<f64>>> {
+/// Gaps between consecutive cold starts of each region (all its functions), in time order;
+/// computed once per report.
+pub fn inter_arrivals(cx: &Cx) -> Result<std::rc::Rc<BTreeMap<String, Vec<f64>>>> {
+    cx.memo("inter_arrivals", || gaps(cx))
+}
+
+fn gaps(cx: &Cx) -> Result<BTreeMap<String, Vec<f64>>> {
     let mut out = BTreeMap::new();
     for r in cx.regions("cold_starts") {
         let mut t = Vec::new();

@@ -144,14 +144,15 @@ impl Analysis for Fig6 {
         }
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
-        let (b, notes) = burstiness(cx)?;
+        let memo = cx.memo("burstiness", || burstiness(cx))?;
+        let (b, notes) = (&memo.0, memo.1.clone());
         let mut out = Output {
             skipped: notes,
             cols: 1,
             ..Default::default()
         };
         let mut by_region: BTreeMap<&str, Vec<&Burst>> = BTreeMap::new();
-        for x in &b {
+        for x in b {
             by_region.entry(&x.region).or_default().push(x);
         }
         let mut series = Vec::new();

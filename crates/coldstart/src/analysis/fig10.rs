@@ -148,11 +148,11 @@ impl Analysis for Fig10c {
         };
         let gaps = inter_arrivals(cx)?;
         let mut hists = BTreeMap::new();
-        for (r, g) in gaps {
+        for (r, g) in gaps.iter() {
             let mut h = LogHist::new(-7, 6, 20);
             g.iter().for_each(|x| h.add(*x));
             hists.insert(r.clone(), h);
-            let mut g = g;
+            let mut g = g.clone();
             sort(&mut g);
             let published = match r.as_str() {
                 "R1" => "about 0.1",

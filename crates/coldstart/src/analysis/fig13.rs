@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::fig11::COMPONENTS;
-use super::{floats, key, num, strings, Analysis, Cx, Output, SMALL_POOL_CASE};
+use datafusion::arrow::array::AsArray;
+
+use super::{floats, key, num, Analysis, Cx, Output};
 use crate::chart::{Body, Panel};
 use crate::stats::{quantile_sorted, sort};
 use crate::table::Table;
@@ -53,19 +55,20 @@ impl Analysis for Fig13 {
             let mut vals: BTreeMap<(&str, usize), Vec<f64>> = BTreeMap::new();
             cx.for_each(
                 &format!(
-                    "SELECT {SMALL_POOL_CASE} AS pool, {} FROM cold_starts c WHERE c.region = '{}'",
+                    "SELECT (c.cpu_limit <= 400 AND c.memory_limit <= 256) AS small, {} \
+                     FROM cold_starts c WHERE c.region = '{}'",
                     metrics.join(", "),
                     r.replace('\'', "''")
                 ),
                 |b| {
-                    let pool = strings(b.column(0))?;
+                    let small = b.column(0).as_boolean();
                     for (m, metric) in metrics.iter().enumerate() {
                         let v = floats(b.column(m + 1))?;
-                        for (p, x) in pool.iter().zip(v) {
+                        for (i, x) in v.into_iter().enumerate() {
                             if *metric == "deployDependencyCost" && x == 0.0 {
                                 continue;
                             }
-                            let key = (if p == "small" { "small" } else { "large" }, m);
+                            let key = (if small.value(i) { "small" } else { "large" }, m);
                             vals.entry(key).or_default().push(x);
                         }
                     }

@@ -7,11 +7,14 @@
 //! missing, not guessed; so are pods with request rows but no cold-start row, and pods whose
 //! cold start took 0 s (ratio undefined).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Result;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
 
-use super::{key, num, pct, Analysis, By, Cx, Output};
+use super::{floats, key, num, pct, Analysis, By, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::{quantile_sorted, sort, LogHist};
 use crate::table::Table;
@@ -29,10 +32,6 @@ pub fn utility_ratio(cold_start_time: f64, cold_start_cost: f64, last_request: f
     let lifetime = last_request + KEEP_ALIVE_S - cold_start_time;
     (lifetime - KEEP_ALIVE_S) / cold_start_cost
 }
-
-const PODS: &str = "WITH r AS (SELECT region, podID, MAX(time_worker) AS last_request \
-    FROM requests GROUP BY region, podID), \
-    c AS (SELECT region, podID, funcID, time, totalCost_cold_start, day FROM cold_starts)";
 
 impl Analysis for Fig17 {
     fn id(&self) -> &'static str {
@@ -63,54 +62,94 @@ impl Analysis for Fig17 {
             return Ok(out);
         }
         let list = super::fig03::list(&regions);
-        let has_functions = !cx.regions("functions").is_empty();
-        let (g_cols, g_join) = if has_functions {
-            (
-                "f.runtime AS runtime, concat(f.trigger_type, '-', f.invocation_type) AS trigger",
-                "LEFT JOIN functions f ON c.funcID = f.funcID AND c.region = f.region",
-            )
-        } else {
-            ("'' AS runtime, '' AS trigger", "")
-        };
-        let c = cx.columns(&format!(
-            "{PODS} SELECT c.region, {g_cols}, c.time, c.totalCost_cold_start AS cost, r.last_request \
-             FROM c JOIN r ON c.podID = r.podID AND c.region = r.region {g_join} \
-             WHERE c.region IN ({list})"
+        // The pods that served requests (a few hundred thousand per released day) are held in
+        // memory; the cold starts (tens of millions) stream past them.
+        let r = cx.columns(&format!(
+            "SELECT region, podID, MAX(time_worker) AS last_request FROM requests \
+             WHERE region IN ({list}) GROUP BY region, podID"
         ))?;
-        let missing = cx.columns(&format!(
-            "{PODS} SELECT c.region, COUNT(*) AS n FROM c LEFT JOIN r ON c.podID = r.podID AND c.region = r.region \
-             WHERE r.podID IS NULL AND c.region IN ({list}) \
-             AND c.day IN (SELECT DISTINCT day FROM requests q WHERE q.region = c.region) GROUP BY c.region"
+        let mut last: BTreeMap<String, HashMap<String, (f64, bool)>> = BTreeMap::new();
+        for i in 0..r.len() {
+            last.entry(r.s("region")[i].clone())
+                .or_default()
+                .insert(r.s("podID")[i].clone(), (r.f("last_request")[i], false));
+        }
+        let d = cx.columns(&format!(
+            "SELECT DISTINCT region, day FROM requests WHERE region IN ({list})"
         ))?;
-        let orphans = cx.columns(&format!(
-            "{PODS} SELECT r.region, COUNT(*) AS n FROM r LEFT JOIN c ON c.podID = r.podID AND c.region = r.region \
-             WHERE c.podID IS NULL AND r.region IN ({list}) GROUP BY r.region"
-        ))?;
-        for (cols, what) in [
-            (&missing, "cold starts on the request day whose pod has no request rows"),
-            (&orphans, "pods with request rows but no cold-start row (started before the trace or missing)"),
-        ] {
-            for i in 0..cols.len() {
-                out.skipped.push(format!("{}: {} {what}", cols.s("region")[i], cols.f("n")[i]));
+        let request_days: HashSet<(String, i64)> = (0..d.len())
+            .map(|i| (d.s("region")[i].clone(), d.f("day")[i] as i64))
+            .collect();
+        let mut kinds: HashMap<(String, String), (String, String)> = HashMap::new();
+        if !cx.regions("functions").is_empty() {
+            let f = cx.columns(
+                "SELECT region, funcID, runtime, concat(trigger_type, '-', invocation_type) AS t \
+                 FROM functions",
+            )?;
+            for i in 0..f.len() {
+                kinds.insert(
+                    (f.s("region")[i].clone(), f.s("funcID")[i].clone()),
+                    (f.s("runtime")[i].clone(), f.s("t")[i].clone()),
+                );
             }
         }
         let mut zero_cost = 0usize;
+        let mut missing: BTreeMap<String, u64> = BTreeMap::new();
         let mut groups: [BTreeMap<String, Vec<f64>>; 3] = Default::default();
-        for i in 0..c.len() {
-            let cost = c.f("cost")[i];
-            if cost <= 0.0 {
-                zero_cost += 1;
-                continue;
-            }
-            let u = utility_ratio(c.f("time")[i], cost, c.f("last_request")[i]);
-            let region = &c.s("region")[i];
-            groups[0].entry(region.clone()).or_default().push(u);
-            let (rt, tg) = (&c.s("runtime")[i], &c.s("trigger")[i]);
-            if !rt.is_empty() {
-                groups[1].entry(rt.clone()).or_default().push(u);
-            }
-            if !tg.is_empty() {
-                groups[2].entry(tg.clone()).or_default().push(u);
+        cx.for_each(
+            &format!(
+                "SELECT region, podID, funcID, time, totalCost_cold_start, day FROM cold_starts \
+                 WHERE region IN ({list})"
+            ),
+            |b| {
+                let text = |i: usize| cast(b.column(i), &DataType::Utf8);
+                let (region, pod, func) = (text(0)?, text(1)?, text(2)?);
+                let (region, pod, func) = (
+                    region.as_string::<i32>(),
+                    pod.as_string::<i32>(),
+                    func.as_string::<i32>(),
+                );
+                let (time, cost, day) = (
+                    floats(b.column(3))?,
+                    floats(b.column(4))?,
+                    floats(b.column(5))?,
+                );
+                for i in 0..b.num_rows() {
+                    let reg = region.value(i);
+                    let hit = last.get_mut(reg).and_then(|m| m.get_mut(pod.value(i)));
+                    let Some((last_request, matched)) = hit else {
+                        if request_days.contains(&(reg.to_string(), day[i] as i64)) {
+                            *missing.entry(reg.to_string()).or_default() += 1;
+                        }
+                        continue;
+                    };
+                    *matched = true;
+                    if cost[i] <= 0.0 {
+                        zero_cost += 1;
+                        continue;
+                    }
+                    let u = utility_ratio(time[i], cost[i], *last_request);
+                    groups[0].entry(reg.to_string()).or_default().push(u);
+                    if let Some((rt, tg)) = kinds.get(&(reg.to_string(), func.value(i).to_string()))
+                    {
+                        groups[1].entry(rt.clone()).or_default().push(u);
+                        groups[2].entry(tg.clone()).or_default().push(u);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        for (region, n) in &missing {
+            out.skipped.push(format!(
+                "{region}: {n} cold starts on the request day whose pod has no request rows"
+            ));
+        }
+        for (region, pods) in &last {
+            let n = pods.values().filter(|(_, matched)| !matched).count();
+            if n > 0 {
+                out.skipped.push(format!(
+                    "{region}: {n} pods with request rows but no cold-start row (started before the trace or missing)"
+                ));
             }
         }
         if zero_cost > 0 {

@@ -216,6 +216,9 @@ pub struct Cx {
     pub ctx: SessionContext,
     pub avail: Availability,
     pub opts: Options,
+    /// Intermediate results that several figures share (6a/6b, 10c/10d), computed once.
+    memo:
+        std::cell::RefCell<std::collections::HashMap<&'static str, std::rc::Rc<dyn std::any::Any>>>,
 }
 
 impl Cx {
@@ -240,7 +243,24 @@ impl Cx {
             ctx,
             avail,
             opts,
+            memo: Default::default(),
         })
+    }
+
+    /// `f()` computed once per report under `key`.
+    pub fn memo<T: 'static>(
+        &self,
+        key: &'static str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<std::rc::Rc<T>> {
+        if let Some(v) = self.memo.borrow().get(key) {
+            if let Ok(v) = v.clone().downcast::<T>() {
+                return Ok(v);
+            }
+        }
+        let v = std::rc::Rc::new(f()?);
+        self.memo.borrow_mut().insert(key, v.clone());
+        Ok(v)
     }
 
     /// Regions holding `table`, restricted to `--region` when given.
