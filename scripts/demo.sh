@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The quick start: build, generate a small synthetic release, ingest it, query it.
+# The quick start: build, generate a small synthetic release, ingest it, query it, and
+# write the report of the paper's analyses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DEMO_DIR:-target/demo}
@@ -17,3 +18,5 @@ bin=target/release/coldstart
   SELECT f.runtime, count(*) AS cold_starts
   FROM cold_starts c JOIN functions f ON c.funcID = f.funcID
   GROUP BY f.runtime ORDER BY cold_starts DESC"
+"$bin" report --store "$out/store" --out "$out/report"
+echo "open $out/report/index.html"
