@@ -322,7 +322,7 @@ fn category_chart<'a, 'b>(
     n: usize,
     y0: f64,
     y1: f64,
-) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+) -> Result<CategoryChart<'a, 'b>> {
     ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 16))
         .margin(8)
@@ -386,6 +386,13 @@ fn bars(
             .label(name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], c.filled()));
     }
+    legend(&mut chart)
+}
+
+type CategoryChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn legend<'a, 'b: 'a>(chart: &mut CategoryChart<'a, 'b>) -> Result<()> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -482,15 +489,7 @@ fn box_plot(
             .label(name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 11))
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    legend(&mut chart)
 }
 
 fn heat(

@@ -538,6 +538,10 @@ fn analyze_and_fit_commands() {
             "region 'R9' is not in the store",
         ),
         (vec!["fit", "--by", "runtime"], "fit groups only by region"),
+        (
+            vec!["analyze", "fig17", "--by", "pool-size"],
+            "fig17 groups pods by region, runtime or trigger",
+        ),
     ] {
         let out = Command::new(bin)
             .args(&args)
@@ -549,6 +553,24 @@ fn analyze_and_fit_commands() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(message), "{args:?}: {err}");
     }
+
+    let out = Command::new(bin)
+        .args([
+            "analyze", "fig17", "--by", "trigger", "--format", "csv", "--store",
+        ])
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines().skip(1).all(|l| l.starts_with("trigger type,")),
+        "{text}"
+    );
 
     let chart = d.path().join("fit.svg");
     let out = Command::new(bin)

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use coldstart_sim::profile::RUNTIME_COLD_STARTS_R2;
 
 use super::fig11::COMPONENTS;
 use super::{cdf_table, floats, key, num, strings, Analysis, By, Cx, Output};
@@ -18,23 +19,10 @@ pub fn analyses() -> Vec<Box<dyn Analysis>> {
 
 struct Fig15;
 
-/// R2's published cold starts per runtime (spec section 4).
-pub const R2_RUNTIMES: [(&str, u64); 10] = [
-    ("Python3", 1_190_731),
-    ("Node.js", 287_253),
-    ("Custom", 186_452),
-    ("Java", 165_695),
-    ("Python2", 165_673),
-    ("Go1.x", 30_045),
-    ("PHP7.3", 25_591),
-    ("http", 18_167),
-    ("C#", 3_105),
-    ("unknown", 111),
-];
-
+/// R2's published cold starts of a runtime (spec section 4), with its share.
 pub fn published_runtime(runtime: &str) -> String {
-    let total: u64 = R2_RUNTIMES.iter().map(|r| r.1).sum();
-    R2_RUNTIMES
+    let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|r| r.1).sum();
+    RUNTIME_COLD_STARTS_R2
         .iter()
         .find(|r| r.0 == runtime)
         .map_or("—".into(), |r| {

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
@@ -44,9 +44,18 @@ impl Analysis for Fig17 {
         "CDF of pod utility ratio = (lifetime − 60 s keep-alive) / cold start time, lifetime from the cold start to the pod's last request plus keep-alive; by region, runtime and trigger type (log x)."
     }
     fn default_by(&self) -> Option<By> {
+        // All of region, runtime and trigger type unless `--by` picks one.
         Some(By::Runtime)
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
+        // `--by` keeps one grouping; the report shows all three.
+        let only = match cx.opts.by {
+            None => None,
+            Some(By::Region) => Some(0),
+            Some(By::Runtime) => Some(1),
+            Some(By::Trigger) => Some(2),
+            Some(By::PoolSize) => bail!("fig17 groups pods by region, runtime or trigger"),
+        };
         let mut out = Output {
             cols: 3,
             ..Default::default()
@@ -168,7 +177,7 @@ impl Analysis for Fig17 {
             Vec::new(),
         );
         for (k, g) in groups.iter_mut().enumerate() {
-            if g.is_empty() {
+            if g.is_empty() || only.is_some_and(|o| o != k) {
                 continue;
             }
             let mut series = Vec::new();

@@ -502,10 +502,17 @@ pub fn cdf_table(
     x_name: &str,
     hists: &BTreeMap<String, LogHist>,
 ) -> (Table, Vec<crate::chart::Series>) {
+    long_cdf(group_name, x_name, hists.iter().map(|(g, h)| (g, h.cdf())))
+}
+
+fn long_cdf<'a>(
+    group_name: &str,
+    x_name: &str,
+    curves: impl Iterator<Item = (&'a String, Vec<(f64, f64)>)>,
+) -> (Table, Vec<crate::chart::Series>) {
     let (mut g, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new());
     let mut series = Vec::new();
-    for (name, h) in hists {
-        let pts = h.cdf();
+    for (name, pts) in curves {
         for (a, b) in &pts {
             g.push(name.clone());
             x.push(*a);
@@ -568,25 +575,15 @@ pub fn ecdf_points(sorted: &[f64], max_points: usize) -> Vec<(f64, f64)> {
     pts
 }
 
-/// Long exact-CDF table (group, x, cdf) and chart series from sorted samples per group.
+/// Long exact-CDF table (group, x, cdf) from sorted samples per group.
 pub fn ecdf_table(
     group_name: &str,
     x_name: &str,
     samples: &BTreeMap<String, Vec<f64>>,
 ) -> (Table, Vec<crate::chart::Series>) {
-    let (mut g, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new());
-    let mut series = Vec::new();
-    for (name, v) in samples {
-        let pts = ecdf_points(v, 2000);
-        for (a, b) in &pts {
-            g.push(name.clone());
-            x.push(*a);
-            y.push(*b);
-        }
-        series.push(crate::chart::Series::new(name.clone(), pts));
-    }
-    (
-        Table::new().str(group_name, g).f64(x_name, x).f64("cdf", y),
-        series,
+    long_cdf(
+        group_name,
+        x_name,
+        samples.iter().map(|(g, v)| (g, ecdf_points(v, 2000))),
     )
 }
