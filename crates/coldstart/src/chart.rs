@@ -216,6 +216,19 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     }
 }
 
+/// Axis tick text: short decimals, powers of ten far from 1 (log axes land on 9.999… otherwise).
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn usable(v: f64, log: bool) -> bool {
     v.is_finite() && (!log || v > 0.0)
 }
@@ -269,6 +282,8 @@ where
         .configure_mesh()
         .x_desc(&p.x_label)
         .y_desc(&p.y_label)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
@@ -608,6 +623,10 @@ mod tests {
                 },
             ),
         ];
+        assert_eq!(tick(9.999999999999998), "10");
+        assert_eq!(tick(1e-6 - 1e-21), "1e-6");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(1e7), "1e7");
         let svg = render(&panels, 2, (400, 300)).unwrap();
         assert!(svg.starts_with("<svg"));
         for text in [
