@@ -21,6 +21,18 @@ fn json(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
 }
 
+/// A JSON array of numbers, sorted.
+fn sorted(v: &Value) -> Vec<f64> {
+    let mut x: Vec<f64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    stats::sort(&mut x);
+    x
+}
+
 fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * b.abs().max(1e-12)
 }
@@ -80,13 +92,7 @@ fn rows(t: &Table, key: &[&str]) -> Vec<String> {
 fn fits_ks_spearman_and_quantiles_match_scipy_and_pandas() {
     let s = json("stats.json");
     for sample in s["samples"].as_array().unwrap() {
-        let mut x: Vec<f64> = sample["x"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        stats::sort(&mut x);
+        let x = sorted(&sample["x"]);
         let name = sample["name"].as_str().unwrap();
         for row in fit_all(&x) {
             let want = &sample["fits"][row.fit.name()];
@@ -125,13 +131,7 @@ fn fits_ks_spearman_and_quantiles_match_scipy_and_pandas() {
     let (rho, p) = stats::spearman(&f("x"), &f("y"));
     assert_close(rho, sp["rho"].as_f64().unwrap(), 1e-12, "spearman rho");
     assert_close(p, sp["p"].as_f64().unwrap(), 1e-6, "spearman p");
-    let mut x: Vec<f64> = s["samples"][0]["x"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    stats::sort(&mut x);
+    let x = sorted(&s["samples"][0]["x"]);
     for (q, want) in s["quantiles"].as_object().unwrap() {
         let q: f64 = q.parse().unwrap();
         assert_close(
@@ -147,13 +147,7 @@ fn fits_ks_spearman_and_quantiles_match_scipy_and_pandas() {
 fn fits_recover_the_parameters_of_known_distributions() {
     let s = json("stats.json");
     for sample in s["samples"].as_array().unwrap() {
-        let mut x: Vec<f64> = sample["x"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        stats::sort(&mut x);
+        let x = sorted(&sample["x"]);
         let name = sample["name"].as_str().unwrap();
         let truth = &sample["truth"];
         let t = |k: &str| truth[k].as_f64().unwrap();

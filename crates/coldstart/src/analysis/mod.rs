@@ -296,13 +296,16 @@ impl Cx {
         }
     }
 
+    async fn plan(&self, query: &str) -> Result<datafusion::dataframe::DataFrame> {
+        self.ctx
+            .sql(query)
+            .await
+            .with_context(|| format!("planning {query}"))
+    }
+
     pub fn sql(&self, query: &str) -> Result<Vec<RecordBatch>> {
         self.rt.block_on(async {
-            let df = self
-                .ctx
-                .sql(query)
-                .await
-                .with_context(|| format!("planning {query}"))?;
+            let df = self.plan(query).await?;
             df.collect()
                 .await
                 .with_context(|| format!("running {query}"))
@@ -316,12 +319,7 @@ impl Cx {
         mut f: impl FnMut(&RecordBatch) -> Result<()>,
     ) -> Result<()> {
         self.rt.block_on(async {
-            let df = self
-                .ctx
-                .sql(query)
-                .await
-                .with_context(|| format!("planning {query}"))?;
-            let mut stream = df.execute_stream().await?;
+            let mut stream = self.plan(query).await?.execute_stream().await?;
             while let Some(b) = stream.next().await {
                 f(&b.with_context(|| format!("running {query}"))?)?;
             }
@@ -343,12 +341,7 @@ impl Cx {
     /// from every partition of the scan in parallel.
     pub fn hists(&self, query: &str, make: fn() -> LogHist) -> Result<BTreeMap<String, LogHist>> {
         self.rt.block_on(async {
-            let df = self
-                .ctx
-                .sql(query)
-                .await
-                .with_context(|| format!("planning {query}"))?;
-            let streams = df.execute_stream_partitioned().await?;
+            let streams = self.plan(query).await?.execute_stream_partitioned().await?;
             let tasks: Vec<_> = streams
                 .into_iter()
                 .map(|mut stream| {
