@@ -378,14 +378,14 @@ fn analyze(
     if name == "list" {
         for a in analysis::all() {
             let by = a
-                .default_by()
-                .map_or(String::new(), |b| format!(" [--by, default {}]", b.label()));
+                .default_grouping()
+                .map_or(String::new(), |g| format!(" [--by; default: {g}]"));
             println!("{:<7} {}{by}\n        {}", a.id(), a.title(), a.caption());
         }
         return Ok(());
     }
     let a = analysis::find(name)?;
-    if by.is_some() && a.default_by().is_none() {
+    if by.is_some() && a.default_grouping().is_none() {
         bail!(
             "{} takes no --by (these do: fig10a, fig15, fig16, fig17)",
             a.id()
@@ -418,12 +418,7 @@ fn analyze(
                 println!("{}", pretty_format_batches(&[batch])?);
             }
             TableFormat::Csv => stdout.write_all(&t.to_csv()?)?,
-            TableFormat::Json => {
-                let mut w = datafusion::arrow::json::ArrayWriter::new(&mut stdout);
-                w.write_batches(&[&batch])?;
-                w.finish()?;
-                writeln!(stdout)?;
-            }
+            TableFormat::Json => stdout.write_all(&t.to_json()?)?,
         }
     }
     if matches!(format, TableFormat::Table) && !out.numbers.is_empty() {
@@ -477,13 +472,7 @@ fn cdf(
         analysis::cdf_table(if by_region { "region" } else { "group" }, column, &hists);
     match format {
         TableFormat::Csv => std::io::stdout().write_all(&t.to_csv()?)?,
-        TableFormat::Json => {
-            let mut out = std::io::stdout();
-            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut out);
-            w.write_batches(&[&t.to_batch()?])?;
-            w.finish()?;
-            writeln!(out)?;
-        }
+        TableFormat::Json => std::io::stdout().write_all(&t.to_json()?)?,
         TableFormat::Table => {
             println!(
                 "{:<8} {:>12} {:>12} {:>12} {:>12} {:>12}",

@@ -19,29 +19,13 @@ use crate::chart;
 pub struct Entry {
     pub id: String,
     pub title: String,
+    pub caption: String,
     pub seconds: f64,
     /// `ok`, `skipped` (no input for it) or `failed`.
     pub status: String,
     pub files: Vec<String>,
     pub notes: Vec<String>,
-    pub numbers: Vec<Number>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Number {
-    pub what: String,
-    pub measured: String,
-    pub published: String,
-}
-
-impl From<&KeyNumber> for Number {
-    fn from(k: &KeyNumber) -> Self {
-        Self {
-            what: k.what.clone(),
-            measured: k.measured.clone(),
-            published: k.published.clone(),
-        }
-    }
+    pub numbers: Vec<KeyNumber>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +61,7 @@ pub fn report(store: &Path, out: &Path, opts: Options) -> Result<Summary> {
         let mut entry = Entry {
             id: a.id().into(),
             title: a.title().into(),
+            caption: a.caption().into(),
             seconds,
             status: "ok".into(),
             files: Vec::new(),
@@ -108,11 +93,7 @@ pub fn report(store: &Path, out: &Path, opts: Options) -> Result<Summary> {
         seconds: start.elapsed().as_secs_f64(),
         entries,
     };
-    let captions: Vec<(String, String)> = all
-        .iter()
-        .map(|a| (a.id().to_string(), a.caption().to_string()))
-        .collect();
-    std::fs::write(dir.join("index.html"), html(&summary, &captions))?;
+    std::fs::write(dir.join("index.html"), html(&summary))?;
     std::fs::write(
         dir.join("report.json"),
         serde_json::to_vec_pretty(&summary)?,
@@ -123,7 +104,7 @@ pub fn report(store: &Path, out: &Path, opts: Options) -> Result<Summary> {
 
 fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()> {
     entry.notes = o.skipped.clone();
-    entry.numbers = o.numbers.iter().map(Number::from).collect();
+    entry.numbers = o.numbers.clone();
     if o.is_empty() {
         entry.status = "skipped".into();
         if entry.notes.is_empty() {
@@ -152,13 +133,7 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html(s: &Summary, captions: &[(String, String)]) -> String {
-    let caption = |id: &str| {
-        captions
-            .iter()
-            .find(|c| c.0 == id)
-            .map_or(String::new(), |c| c.1.clone())
-    };
+fn html(s: &Summary) -> String {
     let mut h = String::new();
     h.push_str(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -218,7 +193,7 @@ fn html(s: &Summary, captions: &[(String, String)]) -> String {
             "<section id=\"{0}\"><h2>{0}: {1}</h2>\n<p>{2}</p>",
             escape(&e.id),
             escape(&e.title),
-            escape(&caption(&e.id))
+            escape(&e.caption)
         );
         for f in e.files.iter().filter(|f| f.ends_with(".svg")) {
             let _ = writeln!(

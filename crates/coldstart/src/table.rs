@@ -94,6 +94,18 @@ impl Table {
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
     }
 
+    /// A JSON array of row objects, newline-terminated.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        {
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut buf);
+            w.write_batches(&[&self.to_batch()?])?;
+            w.finish()?;
+        }
+        buf.push(b'\n');
+        Ok(buf)
+    }
+
     pub fn to_csv(&self) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
         {

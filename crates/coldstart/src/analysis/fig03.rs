@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{cdf_table, key, num, Analysis, Cx, Output};
+use super::{cdf_table, key, num, sql_list, Analysis, Cx, Output};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort, LogHist};
 
@@ -26,7 +26,7 @@ struct Fig3c;
 type PerRegion = BTreeMap<String, Vec<(String, f64)>>;
 
 fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
-    let minute = cx.minute_regions(&["requests"]);
+    let (minute, fallback) = cx.request_sources("requests");
     let mut notes = Vec::new();
     let mut per_region: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     let mut queries = Vec::new();
@@ -34,14 +34,9 @@ fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
         queries.push(format!(
             "SELECT region, funcID, day, SUM(value) AS n FROM minute_metrics \
              WHERE metric = 'requests' AND region IN ({}) GROUP BY region, funcID, day",
-            list(&minute)
+            sql_list(&minute)
         ));
     }
-    let fallback: Vec<String> = cx
-        .regions("requests")
-        .into_iter()
-        .filter(|r| !minute.contains(r))
-        .collect();
     if !fallback.is_empty() {
         notes.push(format!(
             "{}: no per-minute requests table; counted from the per-request rows (released day only)",
@@ -50,7 +45,7 @@ fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
         queries.push(format!(
             "SELECT region, funcID, day, COUNT(*) AS n FROM requests \
              WHERE region IN ({}) GROUP BY region, funcID, day",
-            list(&fallback)
+            sql_list(&fallback)
         ));
     }
     if queries.is_empty() {
@@ -79,14 +74,6 @@ fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
         }
     }
     Ok((per_region, notes))
-}
-
-pub(super) fn list(regions: &[String]) -> String {
-    regions
-        .iter()
-        .map(|r| format!("'{}'", r.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Analysis for Fig3a {
@@ -141,7 +128,7 @@ fn per_minute_cdf(
     hist: fn() -> LogHist,
 ) -> Result<(BTreeMap<String, LogHist>, Vec<String>)> {
     let table = format!("{minute_metric}_avg");
-    let minute = cx.minute_regions(&[&table]);
+    let (minute, fallback) = cx.request_sources(&table);
     let mut notes = Vec::new();
     let mut hists = BTreeMap::new();
     if !minute.is_empty() {
@@ -149,16 +136,11 @@ fn per_minute_cdf(
             &format!(
                 "SELECT region, value FROM minute_metrics WHERE metric = '{minute_metric}' \
                  AND stat = 'avg' AND region IN ({})",
-                list(&minute)
+                sql_list(&minute)
             ),
             hist,
         )?;
     }
-    let fallback: Vec<String> = cx
-        .regions("requests")
-        .into_iter()
-        .filter(|r| !minute.contains(r))
-        .collect();
     if !fallback.is_empty() {
         notes.push(format!(
             "{}: no per-minute {table} table; averaged from the per-request rows (released day only)",
@@ -168,7 +150,7 @@ fn per_minute_cdf(
             &format!(
                 "SELECT region, AVG({request_column}) FROM requests WHERE region IN ({}) \
                  GROUP BY region, funcID, CAST(floor(time_worker / 60) AS BIGINT)",
-                list(&fallback)
+                sql_list(&fallback)
             ),
             hist,
         )?;

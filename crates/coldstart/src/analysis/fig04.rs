@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fig03::list;
-use super::{ecdf_table, key, num, pct, Analysis, Cx, Output};
+use super::{ecdf_table, key, num, pct, sql_list, Analysis, Cx, Output};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort};
 
@@ -48,7 +47,7 @@ impl Analysis for Fig4a {
             if !regions.is_empty() {
                 parts.push(format!(
                     "SELECT DISTINCT region, userID, funcID FROM {t} WHERE region IN ({})",
-                    list(&regions)
+                    sql_list(&regions)
                 ));
             }
         }
@@ -94,12 +93,7 @@ impl Analysis for Fig4b {
         "CDF over users of their total requests (all days from the per-minute table; else the released day), per region (log x)."
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
-        let minute = cx.minute_regions(&["requests"]);
-        let fallback: Vec<String> = cx
-            .regions("requests")
-            .into_iter()
-            .filter(|r| !minute.contains(r))
-            .collect();
+        let (minute, fallback) = cx.request_sources("requests");
         let mut out = Output {
             cols: 1,
             ..Default::default()
@@ -110,7 +104,7 @@ impl Analysis for Fig4b {
                 "SELECT region, split_part(funcID, '---', 2) AS userID, SUM(value) AS n \
                  FROM minute_metrics WHERE metric = 'requests' AND region IN ({}) \
                  GROUP BY region, split_part(funcID, '---', 2)",
-                list(&minute)
+                sql_list(&minute)
             ));
         }
         if !fallback.is_empty() {
@@ -121,7 +115,7 @@ impl Analysis for Fig4b {
             parts.push(format!(
                 "SELECT region, CAST(userID AS VARCHAR) AS userID, CAST(COUNT(*) AS DOUBLE) AS n \
                  FROM requests WHERE region IN ({}) GROUP BY region, userID",
-                list(&fallback)
+                sql_list(&fallback)
             ));
         }
         if parts.is_empty() {

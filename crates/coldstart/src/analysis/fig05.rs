@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fig03::list;
-use super::{key, Analysis, Cx, Output};
+use super::{key, sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::moving_average;
 use crate::table::Table;
@@ -55,7 +54,7 @@ impl Analysis for Fig5 {
             "SELECT region, minute, SUM(value) AS n FROM minute_metrics \
              WHERE metric = 'requests' AND day < {DAYS} AND region IN ({}) \
              GROUP BY region, minute",
-            list(&regions)
+            sql_list(&regions)
         ))?;
         let minutes = (DAYS * 1440) as usize;
         let mut raw: BTreeMap<String, Vec<f64>> = BTreeMap::new();

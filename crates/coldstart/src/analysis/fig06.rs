@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fig03::list;
-use super::{key, num, pct, Analysis, Cx, Output};
+use super::{key, num, pct, sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::{peak_to_trough, quantile_sorted, sort};
 use crate::table::Table;
@@ -40,19 +39,14 @@ pub struct Burst {
 
 /// Hourly series per function: from the per-minute requests table, else per-request rows.
 pub fn burstiness(cx: &Cx) -> Result<(Vec<Burst>, Vec<String>)> {
-    let minute = cx.minute_regions(&["requests"]);
-    let fallback: Vec<String> = cx
-        .regions("requests")
-        .into_iter()
-        .filter(|r| !minute.contains(r))
-        .collect();
+    let (minute, fallback) = cx.request_sources("requests");
     let mut notes = Vec::new();
     let mut parts = Vec::new();
     if !minute.is_empty() {
         parts.push(format!(
             "SELECT region, funcID, minute / 60 AS hour, SUM(value) AS n FROM minute_metrics \
              WHERE metric = 'requests' AND region IN ({}) GROUP BY region, funcID, minute / 60",
-            list(&minute)
+            sql_list(&minute)
         ));
     }
     if !fallback.is_empty() {
@@ -64,7 +58,7 @@ pub fn burstiness(cx: &Cx) -> Result<(Vec<Burst>, Vec<String>)> {
             "SELECT region, funcID, CAST(floor(time_worker / 3600) AS BIGINT) AS hour, \
              CAST(COUNT(*) AS DOUBLE) AS n FROM requests WHERE region IN ({}) \
              GROUP BY region, funcID, CAST(floor(time_worker / 3600) AS BIGINT)",
-            list(&fallback)
+            sql_list(&fallback)
         ));
     }
     if parts.is_empty() {

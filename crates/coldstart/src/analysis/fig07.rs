@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use coldstart_sim::calendar::{day_kind, DayKind, HOLIDAY};
 
-use super::fig03::list;
-use super::{key, num, Analysis, Cx, Output};
+use super::{key, num, sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::table::Table;
 
@@ -61,7 +60,7 @@ impl Analysis for Fig7 {
              FROM minute_metrics WHERE region IN ({}) AND \
              (metric = 'num_pods' OR (metric = 'cpu_usage' AND stat = 'avg')) \
              GROUP BY region, minute / 60",
-            list(&regions)
+            sql_list(&regions)
         ))?;
         let before =
             (*HOLIDAY.start() as i64 - HOLIDAY.clone().count() as i64)..*HOLIDAY.start() as i64;

@@ -65,11 +65,6 @@ fn fold(g: &str, top: &[String]) -> String {
     }
 }
 
-fn no_functions(out: &mut Output) {
-    out.skipped
-        .push("no functions table (runtime, trigger types: R2 only in the release)".into());
-}
-
 struct RunningPods(Dim);
 
 impl Analysis for RunningPods {
@@ -95,15 +90,14 @@ impl Analysis for RunningPods {
             cols: 1,
             ..Default::default()
         };
-        let regions: Vec<String> = cx
-            .regions("functions")
-            .into_iter()
-            .filter(|r| cx.minute_regions(&["num_pods"]).contains(r))
-            .collect();
-        if cx.regions("functions").is_empty() {
-            no_functions(&mut out);
+        let Some(regions) = cx.function_regions(&mut out) else {
             return Ok(out);
-        }
+        };
+        let with_pods = cx.minute_regions(&["num_pods"]);
+        let regions: Vec<String> = regions
+            .into_iter()
+            .filter(|r| with_pods.contains(r))
+            .collect();
         if regions.is_empty() {
             out.skipped.push(
                 "no region has both the functions table and a per-minute num_pods table".into(),
@@ -115,7 +109,7 @@ impl Analysis for RunningPods {
              FROM minute_metrics m JOIN functions f ON m.funcID = f.funcID AND m.region = f.region \
              WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY m.region, g, m.minute / 60",
             self.0.expr(),
-            super::fig03::list(&regions)
+            super::sql_list(&regions)
         ))?;
         let mut totals: BTreeMap<String, f64> = BTreeMap::new();
         for (g, p) in c.s("g").iter().zip(c.f("pods")) {
@@ -185,12 +179,10 @@ impl Analysis for Shares {
             cols: 1,
             ..Default::default()
         };
-        let regions = cx.regions("functions");
-        if regions.is_empty() {
-            no_functions(&mut out);
+        let Some(regions) = cx.function_regions(&mut out) else {
             return Ok(out);
-        }
-        let list = super::fig03::list(&regions);
+        };
+        let list = super::sql_list(&regions);
         let e = self.0.expr();
         let funcs = cx.columns(&format!(
             "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM functions f WHERE f.region IN ({list}) GROUP BY g"
@@ -199,9 +191,10 @@ impl Analysis for Shares {
             "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM cold_starts c JOIN functions f \
              ON c.funcID = f.funcID AND c.region = f.region WHERE c.region IN ({list}) GROUP BY g"
         ))?;
+        let with_pods = cx.minute_regions(&["num_pods"]);
         let pod_regions: Vec<String> = regions
             .iter()
-            .filter(|r| cx.minute_regions(&["num_pods"]).contains(r))
+            .filter(|r| with_pods.contains(r))
             .cloned()
             .collect();
         let pods = if pod_regions.is_empty() {
@@ -213,7 +206,7 @@ impl Analysis for Shares {
                 "SELECT {e} AS g, SUM(m.value) AS n FROM minute_metrics m JOIN functions f \
                  ON m.funcID = f.funcID AND m.region = f.region \
                  WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY g",
-                super::fig03::list(&pod_regions)
+                super::sql_list(&pod_regions)
             ))?
         };
         let share = |c: &super::Columns| -> BTreeMap<String, f64> {

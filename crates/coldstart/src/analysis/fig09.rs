@@ -30,16 +30,13 @@ impl Analysis for Fig9 {
             cols: 1,
             ..Default::default()
         };
-        let regions = cx.regions("functions");
-        if regions.is_empty() {
-            out.skipped
-                .push("no functions table (R2 only in the release)".into());
+        let Some(regions) = cx.function_regions(&mut out) else {
             return Ok(out);
-        }
+        };
         let c = cx.columns(&format!(
             "SELECT runtime, concat(trigger_type, '-', invocation_type) AS t, CAST(COUNT(*) AS DOUBLE) AS n \
              FROM functions WHERE region IN ({}) GROUP BY runtime, t",
-            super::fig03::list(&regions)
+            super::sql_list(&regions)
         ))?;
         let mut per: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
         let mut triggers = BTreeSet::new();

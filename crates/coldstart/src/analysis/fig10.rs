@@ -32,8 +32,8 @@ impl Analysis for Fig10a {
     fn caption(&self) -> &'static str {
         "CDF of cold start time (totalCost_cold_start) per region (log x)."
     }
-    fn default_by(&self) -> Option<By> {
-        Some(By::Region)
+    fn default_grouping(&self) -> Option<&'static str> {
+        Some("region")
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
         let by = cx.opts.by.unwrap_or(By::Region);

@@ -6,16 +6,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, Analysis, Cx, Output};
+use super::{key, Analysis, Cx, Output, COMPONENTS};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
-
-pub const COMPONENTS: [&str; 4] = [
-    "podAllocationCost",
-    "deployCodeCost",
-    "deployDependencyCost",
-    "schedulingCost",
-];
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig11)]

@@ -5,8 +5,7 @@
 
 use anyhow::Result;
 
-use super::fig11::COMPONENTS;
-use super::{Analysis, Cx, Output};
+use super::{Analysis, Cx, Output, COLD_START_METRICS};
 use crate::chart::{Body, Panel};
 use crate::stats::spearman;
 use crate::table::Table;
@@ -51,8 +50,9 @@ impl Analysis for Fig12 {
             Vec::new(),
         );
         for r in cx.regions("cold_starts") {
-            let means: Vec<String> = std::iter::once("totalCost_cold_start")
-                .chain(COMPONENTS)
+            let means: Vec<String> = COLD_START_METRICS
+                .iter()
+                .copied()
                 .map(|c| format!("avg({c}) AS {c}"))
                 .collect();
             let c = cx.columns(&format!(

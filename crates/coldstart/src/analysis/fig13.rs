@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fig11::COMPONENTS;
 use datafusion::arrow::array::AsArray;
 
-use super::{floats, key, num, Analysis, Cx, Output};
+use super::{floats, key, num, Analysis, Cx, Output, COLD_START_METRICS};
 use crate::chart::{Body, Panel};
 use crate::stats::{quantile_sorted, sort};
 use crate::table::Table;
@@ -46,9 +45,7 @@ impl Analysis for Fig13 {
             out.skipped.push("no cold-start rows".into());
             return Ok(out);
         }
-        let metrics: Vec<&str> = std::iter::once("totalCost_cold_start")
-            .chain(COMPONENTS)
-            .collect();
+        let metrics = COLD_START_METRICS;
         // (metric, region, pool) -> quantiles, count, mean
         let mut stats: BTreeMap<(usize, String, &str), BoxStats> = BTreeMap::new();
         for r in &regions {

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fig03::list;
-use super::{Analysis, Cx, Output};
+use super::{sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::table::Table;
 
@@ -33,12 +32,9 @@ impl Analysis for Fig14 {
             cols: 1,
             ..Default::default()
         };
-        let regions = cx.regions("functions");
-        if regions.is_empty() {
-            out.skipped
-                .push("no functions table (trigger types: R2 only in the release)".into());
+        let Some(regions) = cx.function_regions(&mut out) else {
             return Ok(out);
-        }
+        };
         let minute = cx.minute_regions(&["requests"]);
         let mut parts = Vec::new();
         let with_minute: Vec<String> = regions
@@ -59,7 +55,7 @@ impl Analysis for Fig14 {
                  LEFT JOIN (SELECT region, funcID, COUNT(*) AS n FROM cold_starts \
                   WHERE region IN ({l}) GROUP BY region, funcID) c \
                  ON m.funcID = c.funcID AND m.region = c.region",
-                l = list(&with_minute)
+                l = sql_list(&with_minute)
             ));
         }
         if !without.is_empty() {
@@ -75,7 +71,7 @@ impl Analysis for Fig14 {
                   WHERE region IN ({l}) AND day IN (SELECT DISTINCT day FROM requests) \
                   GROUP BY region, funcID) c \
                  ON q.funcID = c.funcID AND q.region = c.region",
-                l = list(&without)
+                l = sql_list(&without)
             ));
         }
         let c = cx.columns(&format!(

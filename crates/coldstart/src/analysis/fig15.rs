@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use coldstart_sim::profile::RUNTIME_COLD_STARTS_R2;
 
-use super::fig11::COMPONENTS;
-use super::{cdf_table, floats, key, num, strings, Analysis, By, Cx, Output};
+use super::{cdf_table, floats, key, num, strings, Analysis, By, Cx, Output, COLD_START_METRICS};
 use crate::chart::Panel;
 use crate::stats::LogHist;
 use crate::table::Table;
@@ -129,14 +128,12 @@ impl Analysis for Fig15 {
     fn caption(&self) -> &'static str {
         "CDFs of cold start time and each component, one line per runtime (log x)."
     }
-    fn default_by(&self) -> Option<By> {
-        Some(By::Runtime)
+    fn default_grouping(&self) -> Option<&'static str> {
+        Some("runtime")
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
         let by = cx.opts.by.unwrap_or(By::Runtime);
-        let metrics: Vec<&str> = std::iter::once("totalCost_cold_start")
-            .chain(COMPONENTS)
-            .collect();
+        let metrics = COLD_START_METRICS;
         let mut out = component_cdfs(cx, by, &metrics)?;
         if by == By::Runtime {
             median_numbers(&mut out, &[("Custom", "above 10"), ("http", "above 10")]);

@@ -3,9 +3,8 @@
 
 use anyhow::Result;
 
-use super::fig11::COMPONENTS;
 use super::fig15::{component_cdfs, median_numbers};
-use super::{Analysis, By, Cx, Output};
+use super::{Analysis, By, Cx, Output, COLD_START_METRICS};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig16)]
@@ -23,14 +22,12 @@ impl Analysis for Fig16 {
     fn caption(&self) -> &'static str {
         "CDFs of cold start time and each component, one line per trigger type (log x)."
     }
-    fn default_by(&self) -> Option<By> {
-        Some(By::Trigger)
+    fn default_grouping(&self) -> Option<&'static str> {
+        Some("trigger type")
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
         let by = cx.opts.by.unwrap_or(By::Trigger);
-        let metrics: Vec<&str> = std::iter::once("totalCost_cold_start")
-            .chain(COMPONENTS)
-            .collect();
+        let metrics = COLD_START_METRICS;
         let mut out = component_cdfs(cx, by, &metrics)?;
         if by == By::Trigger {
             median_numbers(&mut out, &[("OBS-A", "about 10")]);

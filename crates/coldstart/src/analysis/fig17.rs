@@ -43,9 +43,8 @@ impl Analysis for Fig17 {
     fn caption(&self) -> &'static str {
         "CDF of pod utility ratio = (lifetime − 60 s keep-alive) / cold start time, lifetime from the cold start to the pod's last request plus keep-alive; by region, runtime and trigger type (log x)."
     }
-    fn default_by(&self) -> Option<By> {
-        // All of region, runtime and trigger type unless `--by` picks one.
-        Some(By::Runtime)
+    fn default_grouping(&self) -> Option<&'static str> {
+        Some("region, runtime and trigger type")
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
         // `--by` keeps one grouping; the report shows all three.
@@ -70,7 +69,7 @@ impl Analysis for Fig17 {
                 .push("needs per-request and cold-start rows of the same region".into());
             return Ok(out);
         }
-        let list = super::fig03::list(&regions);
+        let list = super::sql_list(&regions);
         // The pods that served requests (a few hundred thousand per released day) are held in
         // memory; the cold starts (tens of millions) stream past them.
         let r = cx.columns(&format!(

@@ -73,6 +73,32 @@ impl By {
 pub const SMALL_POOL_CASE: &str =
     "CASE WHEN c.cpu_limit <= 400 AND c.memory_limit <= 256 THEN 'small' ELSE 'large' END";
 
+/// The four components of a cold start, as the release names them.
+pub const COMPONENTS: [&str; 4] = [
+    "podAllocationCost",
+    "deployCodeCost",
+    "deployDependencyCost",
+    "schedulingCost",
+];
+
+/// Cold start time and its four components.
+pub const COLD_START_METRICS: [&str; 5] = [
+    "totalCost_cold_start",
+    COMPONENTS[0],
+    COMPONENTS[1],
+    COMPONENTS[2],
+    COMPONENTS[3],
+];
+
+/// `'R1', 'R2'` for an SQL `IN (...)` list.
+pub fn sql_list(regions: &[String]) -> String {
+    regions
+        .iter()
+        .map(|r| format!("'{}'", r.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The analysis options a user can set.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -93,11 +119,6 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn table(mut self, name: &str, t: Table) -> Self {
-        self.tables.push((name.into(), t));
-        self
-    }
-
     /// No numbers at all: the analysis had nothing to work on.
     pub fn is_empty(&self) -> bool {
         self.tables.iter().all(|(_, t)| t.rows() == 0)
@@ -105,7 +126,7 @@ impl Output {
 }
 
 /// A measured number beside the paper's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyNumber {
     pub what: String,
     pub measured: String,
@@ -126,8 +147,8 @@ pub trait Analysis: Sync {
     fn title(&self) -> &'static str;
     /// One line saying what the chart shows.
     fn caption(&self) -> &'static str;
-    /// Grouping used when the user gives none; `None`: the analysis has no `--by`.
-    fn default_by(&self) -> Option<By> {
+    /// What it groups by without `--by`; `None`: the analysis takes no `--by`.
+    fn default_grouping(&self) -> Option<&'static str> {
         None
     }
     fn run(&self, cx: &Cx) -> Result<Output>;
@@ -286,6 +307,30 @@ impl Cx {
                     .is_some_and(|have| tables.iter().all(|t| have.contains(*t)))
             })
             .collect()
+    }
+
+    /// Regions whose requests come from the per-minute `table` (all days), and regions with
+    /// only per-request rows (the released day), which analyses fall back on and say so.
+    pub fn request_sources(&self, table: &str) -> (Vec<String>, Vec<String>) {
+        let minute = self.minute_regions(&[table]);
+        let fallback = self
+            .regions("requests")
+            .into_iter()
+            .filter(|r| !minute.contains(r))
+            .collect();
+        (minute, fallback)
+    }
+
+    /// Regions with the functions table (runtimes, triggers); none: a note why the analysis
+    /// is skipped.
+    pub fn function_regions(&self, out: &mut Output) -> Option<Vec<String>> {
+        let regions = self.regions("functions");
+        if regions.is_empty() {
+            out.skipped
+                .push("no functions table (runtime, trigger types: R2 only in the release)".into());
+            return None;
+        }
+        Some(regions)
     }
 
     /// `AND region = 'R'` when a region is chosen, else nothing.
