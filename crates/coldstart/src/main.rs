@@ -168,6 +168,13 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`coldstart analyze list | head`) ends the process quietly, as for any
+    // Unix filter, instead of panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
