@@ -4,7 +4,8 @@
 //! `table` (numbers behind a figure) and `report` (the HTML page).
 
 pub mod analysis;
-pub mod chart;
+/// Charts live in the `charts` crate, shared with rewarm.
+pub use charts as chart;
 pub mod fit;
 pub mod report;
 pub mod stats;

@@ -1,0 +1,15 @@
+//! rewarm: continual pre-training of GPT-NeoX / Pythia models with learning-rate re-warming
+//! (Gupta et al. 2023). Data flows one way: text → token shards → training runs (config →
+//! run → metrics log and checkpoints) → evaluation and charts.
+
+pub mod checkpoint;
+pub mod config;
+pub mod dataset;
+pub mod demo;
+pub mod eval;
+pub mod model;
+pub mod optim;
+pub mod report;
+pub mod schedule;
+pub mod tokenize;
+pub mod train;

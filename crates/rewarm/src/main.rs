@@ -1,0 +1,319 @@
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use rewarm::{
+    checkpoint, config::ModelConfig, demo, eval, model::GptNeox, report, tokenize, train,
+};
+use std::path::PathBuf;
+
+/// Continual pre-training of GPT-NeoX / Pythia models with learning-rate re-warming.
+#[derive(Parser)]
+#[command(name = "rewarm", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+    /// Hide progress bars.
+    #[arg(long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Tokenise text / JSON lines (.jsonl, .jsonl.zst) / Parquet into packed token shards.
+    Tokenize {
+        /// A Hugging Face tokenizer.json.
+        #[arg(long, conflicts_with = "train_bpe")]
+        tokenizer: Option<PathBuf>,
+        /// Train a byte-level BPE tokenizer of this vocabulary size on the inputs instead.
+        #[arg(long)]
+        train_bpe: Option<usize>,
+        /// Files or folders.
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// JSON / Parquet field with the text.
+        #[arg(long, default_value = "text")]
+        text_field: String,
+        /// Plain text documents: paragraph, line or file.
+        #[arg(long, default_value = "paragraph")]
+        text_docs: String,
+        /// Share of documents held out into OUT/val.
+        #[arg(long, default_value_t = 0.0)]
+        val_fraction: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Tokens per shard file.
+        #[arg(long, default_value_t = 1 << 28)]
+        shard_tokens: u64,
+    },
+    /// Print (and draw) the learning rate per step of a run config.
+    Schedule {
+        #[arg(long)]
+        config: PathBuf,
+        /// Print every Nth step (default: about 20 lines).
+        #[arg(long)]
+        every: Option<u64>,
+        /// Write the curve as SVG.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Train or continue training from a run config (TOML).
+    Train {
+        #[arg(long)]
+        config: PathBuf,
+        /// Continue the run in [run] out from its latest checkpoint.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Loss and perplexity of a checkpoint on token folders.
+    Eval {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// NAME=DIR, repeatable.
+        #[arg(long, required = true, num_args = 1..)]
+        data: Vec<String>,
+        #[arg(long, default_value_t = 2048)]
+        seq_len: usize,
+        #[arg(long, default_value_t = 8)]
+        batch_size: usize,
+        /// Sequences per dataset (0: all).
+        #[arg(long, default_value_t = 0)]
+        sequences: u64,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(long, default_value = "auto")]
+        precision: String,
+    },
+    /// Write a randomly initialised Hugging Face checkpoint (preset or config.json).
+    Init {
+        #[arg(long, conflicts_with = "config")]
+        preset: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value_t = 50304)]
+        vocab_size: i64,
+        #[arg(long, default_value_t = 0)]
+        seed: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Two-domain toy study with no downloads: pre-train, then continue with and without re-warming.
+    Demo {
+        #[arg(long, default_value = "target/rewarm-demo")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 600)]
+        upstream_steps: u64,
+        #[arg(long, default_value_t = 300)]
+        downstream_steps: u64,
+        #[arg(long, default_value_t = 0)]
+        threads: i32,
+    },
+}
+
+fn main() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default SIGPIPE disposition before any threads start.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let progress = !cli.quiet;
+    match cli.cmd {
+        Cmd::Tokenize {
+            tokenizer,
+            train_bpe,
+            input,
+            out,
+            text_field,
+            text_docs,
+            val_fraction,
+            seed,
+            shard_tokens,
+        } => {
+            let files = tokenize::expand_inputs(&input)?;
+            let opts = tokenize::ReadOptions {
+                text_field,
+                text_docs,
+            };
+            let tok = match (tokenizer, train_bpe) {
+                (Some(t), None) => tokenize::load_tokenizer(&t)?,
+                (None, Some(v)) => tokenize::train_bpe(&files, &opts, v)?,
+                _ => bail!("give --tokenizer FILE or --train-bpe VOCAB"),
+            };
+            let s = tokenize::tokenize(&tokenize::TokenizeJob {
+                files: &files,
+                opts: &opts,
+                tokenizer: &tok,
+                out: &out,
+                val_fraction,
+                seed,
+                shard_tokens,
+                progress,
+            })?;
+            let val_tokens = s.val.as_ref().map_or(0, |v| v.tokens);
+            println!(
+                "{} files, {} documents, {} skipped; train {} tokens in {} shards ({}), val {} tokens; {:.1} s, {:.0} tokens/s, {:.1} MB/s",
+                files.len(),
+                s.stats.documents,
+                s.stats.skipped.len(),
+                s.train.tokens,
+                s.train.shards.len(),
+                s.train.dtype,
+                val_tokens,
+                s.seconds,
+                (s.train.tokens + val_tokens) as f64 / s.seconds,
+                s.stats.bytes as f64 / 1e6 / s.seconds
+            );
+            for k in s.stats.skipped.iter().take(5) {
+                eprintln!("skipped {}:{}: {}", k.file.display(), k.line, k.reason);
+            }
+            if s.stats.skipped.len() > 5 {
+                eprintln!(
+                    "... {} more, all listed in {}",
+                    s.stats.skipped.len() - 5,
+                    out.join("skipped.tsv").display()
+                );
+            }
+        }
+        Cmd::Schedule { config, every, svg } => {
+            let cfg = train::RunConfig::load(&config)?;
+            let total = cfg.run.steps;
+            let s = cfg.schedule.build(total)?;
+            println!("# {}", s.describe());
+            let every = every.unwrap_or((total / 20).max(1));
+            println!("step\tlr");
+            let mut t = 0;
+            while t <= total {
+                println!("{t}\t{:.6e}", s.lr(t));
+                t += every;
+            }
+            if let Some(svg) = svg {
+                let pts: Vec<(f64, f64)> = (0..=total).map(|t| (t as f64, s.lr(t))).collect();
+                report::draw_schedule(&pts, &s.describe(), &svg)?;
+                eprintln!("wrote {}", svg.display());
+            }
+        }
+        Cmd::Train { config, resume } => {
+            let cfg = train::RunConfig::load(&config)?;
+            let s = train::train(&cfg, resume, progress)?;
+            println!(
+                "{} steps, {} tokens, {:.1} s, {:.0} tokens/s; run folder {}",
+                s.steps,
+                s.tokens,
+                s.seconds,
+                s.tokens_per_second,
+                s.out.display()
+            );
+            for e in &s.final_eval {
+                println!(
+                    "{:<16} loss {:.4}  perplexity {:.3}",
+                    e.name, e.loss, e.perplexity
+                );
+            }
+        }
+        Cmd::Eval {
+            checkpoint: ck,
+            data,
+            seq_len,
+            batch_size,
+            sequences,
+            device,
+            precision,
+        } => {
+            let dev = train::parse_device(&device)?;
+            let mut model = checkpoint::load(&ck, dev)?;
+            model.compute = train::compute_kind(&precision, dev);
+            println!(
+                "{:<16} {:>10} {:>12} {:>12}",
+                "dataset", "loss", "perplexity", "tokens"
+            );
+            for d in data {
+                let (name, dir) = d
+                    .split_once('=')
+                    .with_context(|| format!("--data {d:?}: expected NAME=DIR"))?;
+                let ds = train::open_val(&PathBuf::from(dir))
+                    .with_context(|| format!("--data {name}"))?;
+                let t0 = std::time::Instant::now();
+                let r = eval::evaluate(&model, name, &ds, seq_len, batch_size, sequences)?;
+                println!(
+                    "{:<16} {:>10.4} {:>12.3} {:>12}   ({:.0} tokens/s)",
+                    r.name,
+                    r.loss,
+                    r.perplexity,
+                    r.tokens,
+                    r.tokens as f64 / t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+        Cmd::Init {
+            preset,
+            config,
+            vocab_size,
+            seed,
+            out,
+        } => {
+            let cfg = match (preset, config) {
+                (Some(p), None) => ModelConfig::preset(&p, vocab_size)?,
+                (None, Some(c)) => ModelConfig::load(&c)?,
+                _ => bail!("give --preset or --config"),
+            };
+            tch::manual_seed(seed);
+            let model = GptNeox::new(&cfg, tch::Device::Cpu)?;
+            checkpoint::save(&out, &model)?;
+            println!(
+                "{} parameters written to {}",
+                model.params.numel(),
+                out.display()
+            );
+        }
+        Cmd::Demo {
+            out,
+            upstream_steps,
+            downstream_steps,
+            threads,
+        } => {
+            let t0 = std::time::Instant::now();
+            let r = demo::run(&demo::DemoOptions {
+                out: out.clone(),
+                upstream_steps,
+                downstream_steps,
+                threads,
+                progress,
+            })?;
+            let get = |s: &train::RunSummary, n: &str| {
+                s.final_eval
+                    .iter()
+                    .find(|e| e.name == n)
+                    .map_or(f64::NAN, |e| e.perplexity)
+            };
+            println!("validation perplexity (lower is better)");
+            println!("{:<34} {:>10} {:>11}", "run", "upstream", "downstream");
+            for (name, s) in [
+                ("upstream pre-training", &r.upstream),
+                ("downstream, re-warmed + re-decayed", &r.rewarm),
+                ("downstream, constant LR (no re-warm)", &r.constant),
+            ] {
+                println!(
+                    "{:<34} {:>10.3} {:>11.3}",
+                    name,
+                    get(s, "upstream"),
+                    get(s, "downstream")
+                );
+            }
+            println!(
+                "chart: {}   runs: {}   ({:.0} s)",
+                r.chart.display(),
+                out.join("runs").display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}

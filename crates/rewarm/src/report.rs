@@ -1,0 +1,83 @@
+//! Charts of runs (validation perplexity per step) and of schedules.
+
+use crate::train::LogLine;
+use anyhow::{Context, Result};
+use charts::{render, Panel, Series};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Reads a run's `log.jsonl`.
+pub fn read_log(run: &Path) -> Result<Vec<LogLine>> {
+    let p = run.join("log.jsonl");
+    let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: malformed log line", p.display(), i + 1))
+        })
+        .collect()
+}
+
+/// One panel per validation set (perplexity against step), one line per run, plus the
+/// training loss; written atomically as SVG.
+pub fn draw_runs(runs: &[(String, PathBuf)], out: &Path) -> Result<()> {
+    let mut per_set: BTreeMap<String, Vec<Series>> = BTreeMap::new();
+    let mut train = Vec::new();
+    for (name, dir) in runs {
+        let log = read_log(dir)?;
+        let mut sets: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for l in &log {
+            for e in &l.eval {
+                sets.entry(e.name.clone())
+                    .or_default()
+                    .push((l.step as f64, e.perplexity));
+            }
+        }
+        for (set, pts) in sets {
+            per_set
+                .entry(set)
+                .or_default()
+                .push(Series::new(name.clone(), pts));
+        }
+        train.push(Series::new(
+            name.clone(),
+            log.iter()
+                .filter_map(|l| l.loss.map(|v| (l.step as f64, v)))
+                .collect(),
+        ));
+    }
+    let mut panels: Vec<Panel> = per_set
+        .into_iter()
+        .map(|(set, series)| {
+            Panel::lines(&format!("{set} validation"), "step", "perplexity", series).log_y()
+        })
+        .collect();
+    panels.push(Panel::lines("training loss", "step", "loss", train));
+    let svg = render(&panels, panels.len().min(3), (480, 340))?;
+    write_atomic(out, svg.as_bytes())
+}
+
+/// LR against step for a schedule.
+pub fn draw_schedule(points: &[(f64, f64)], title: &str, out: &Path) -> Result<()> {
+    let panel = Panel::lines(
+        title,
+        "step",
+        "learning rate",
+        vec![Series::new("lr", points.to_vec())],
+    );
+    write_atomic(out, render(&[panel], 1, (640, 400))?.as_bytes())
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,576 @@
+//! `rewarm tokenize`: documents from text, JSON lines (optionally zstd, the Pile / SlimPajama
+//! format) or Parquet, tokenised in parallel into packed token shards with an index.
+
+use crate::dataset::{Index, ShardEntry, INDEX_FORMAT};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use tokenizers::Tokenizer;
+
+/// How documents are cut out of the inputs.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// JSON / Parquet field holding the document text.
+    pub text_field: String,
+    /// Plain text: `paragraph` (blank-line separated), `line`, or `file`.
+    pub text_docs: String,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            text_field: "text".into(),
+            text_docs: "paragraph".into(),
+        }
+    }
+}
+
+/// A document that could not be used, with where it was.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub file: PathBuf,
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Default, Debug)]
+pub struct ReadStats {
+    pub documents: u64,
+    pub skipped: Vec<Skipped>,
+    pub bytes: u64,
+}
+
+fn format_of(path: &Path) -> Result<&'static str> {
+    let name = path.to_string_lossy().to_lowercase();
+    Ok(
+        if name.ends_with(".jsonl.zst") || name.ends_with(".json.zst") || name.ends_with(".zst") {
+            "jsonl.zst"
+        } else if name.ends_with(".jsonl") || name.ends_with(".json") {
+            "jsonl"
+        } else if name.ends_with(".parquet") {
+            "parquet"
+        } else if name.ends_with(".txt") || name.ends_with(".md") || name.ends_with(".text") {
+            "text"
+        } else {
+            bail!(
+                "{}: unknown input format (expected .txt, .jsonl, .jsonl.zst or .parquet)",
+                path.display()
+            )
+        },
+    )
+}
+
+/// Expands folders into the files they hold (sorted, so runs are reproducible).
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading folder {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && format_of(f).is_ok())
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!(
+                    "{}: no .txt, .jsonl, .jsonl.zst or .parquet files",
+                    p.display()
+                );
+            }
+            out.extend(files);
+        } else if p.is_file() {
+            format_of(p)?;
+            out.push(p.clone());
+        } else {
+            bail!("{}: no such file or folder", p.display());
+        }
+    }
+    Ok(out)
+}
+
+/// Streams every document of `files` to `sink`, in file order, counting skipped ones.
+pub fn read_documents(
+    files: &[PathBuf],
+    opts: &ReadOptions,
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
+    for file in files {
+        let fmt = format_of(file)?;
+        let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        stats.bytes += f.metadata().map(|m| m.len()).unwrap_or(0);
+        match fmt {
+            "text" => read_text(file, f, opts, stats, sink)?,
+            "jsonl" => read_jsonl(file, Box::new(f), opts, stats, sink)?,
+            "jsonl.zst" => {
+                let dec = zstd::Decoder::new(f)
+                    .with_context(|| format!("{}: not a zstd stream", file.display()))?;
+                read_jsonl(file, Box::new(dec), opts, stats, sink)?
+            }
+            "parquet" => read_parquet(file, f, opts, stats, sink)?,
+            _ => unreachable!(),
+        }
+    }
+    Ok(())
+}
+
+fn read_text(
+    file: &Path,
+    f: std::fs::File,
+    opts: &ReadOptions,
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
+    let mut text = String::new();
+    BufReader::new(f)
+        .read_to_string(&mut text)
+        .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
+    let text = text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(&text)
+        .replace("\r\n", "\n");
+    let mut emit = |doc: &str| -> Result<()> {
+        let doc = doc.trim();
+        if !doc.is_empty() {
+            stats.documents += 1;
+            sink(doc.to_string())?;
+        }
+        Ok(())
+    };
+    match opts.text_docs.as_str() {
+        "file" => emit(&text)?,
+        "line" => {
+            for l in text.lines() {
+                emit(l)?
+            }
+        }
+        "paragraph" => {
+            let mut para = String::new();
+            for l in text.lines() {
+                if l.trim().is_empty() {
+                    emit(&para)?;
+                    para.clear();
+                } else {
+                    if !para.is_empty() {
+                        para.push('\n');
+                    }
+                    para.push_str(l);
+                }
+            }
+            emit(&para)?;
+        }
+        o => bail!("--text-docs {o:?} is not paragraph, line or file"),
+    }
+    Ok(())
+}
+
+fn read_jsonl(
+    file: &Path,
+    r: Box<dyn Read>,
+    opts: &ReadOptions,
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, r);
+    let mut line = String::new();
+    let mut lineno = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).with_context(|| {
+            format!(
+                "{}: read failed after line {lineno} (corrupt or truncated stream?)",
+                file.display()
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        lineno += 1;
+        let l = line.trim_start_matches('\u{feff}').trim();
+        if l.is_empty() {
+            continue;
+        }
+        let skip = |stats: &mut ReadStats, reason: String| {
+            stats.skipped.push(Skipped {
+                file: file.to_path_buf(),
+                line: lineno,
+                reason,
+            })
+        };
+        match serde_json::from_str::<serde_json::Value>(l) {
+            Err(e) => skip(stats, format!("not JSON: {e}")),
+            Ok(v) => match v.get(&opts.text_field) {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => {
+                    stats.documents += 1;
+                    sink(s.clone())?;
+                }
+                Some(serde_json::Value::String(_)) => {
+                    skip(stats, format!("field `{}` is empty", opts.text_field))
+                }
+                Some(_) => skip(
+                    stats,
+                    format!("field `{}` is not a string", opts.text_field),
+                ),
+                None => skip(stats, format!("no field `{}`", opts.text_field)),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn read_parquet(
+    file: &Path,
+    f: std::fs::File,
+    opts: &ReadOptions,
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::DataType;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .with_context(|| format!("{}: not a Parquet file", file.display()))?;
+    let schema = builder.schema().clone();
+    let col = schema.index_of(&opts.text_field).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: no column `{}` (columns: {})",
+            file.display(),
+            opts.text_field,
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [col]);
+    let reader = builder.with_projection(mask).build()?;
+    let mut row = 0u64;
+    for batch in reader {
+        let batch = batch.with_context(|| format!("{}: reading row group", file.display()))?;
+        let a = batch.column(0);
+        let get = |i: usize| -> Option<&str> {
+            if a.is_null(i) {
+                return None;
+            }
+            match a.data_type() {
+                DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
+                DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
+                DataType::Utf8View => Some(a.as_string_view().value(i)),
+                _ => None,
+            }
+        };
+        if !matches!(
+            a.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            bail!(
+                "{}: column `{}` has type {}, expected a string",
+                file.display(),
+                opts.text_field,
+                a.data_type()
+            );
+        }
+        for i in 0..a.len() {
+            row += 1;
+            match get(i) {
+                Some(s) if !s.is_empty() => {
+                    stats.documents += 1;
+                    sink(s.to_string())?;
+                }
+                _ => stats.skipped.push(Skipped {
+                    file: file.to_path_buf(),
+                    line: row,
+                    reason: format!("row has a null or empty `{}`", opts.text_field),
+                }),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads a `tokenizer.json`, with an error that names the file.
+pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
+    if !path.is_file() {
+        bail!("tokenizer {}: no such file", path.display());
+    }
+    Tokenizer::from_file(path).map_err(|e| {
+        anyhow::anyhow!(
+            "tokenizer {}: not a Hugging Face tokenizer.json ({e})",
+            path.display()
+        )
+    })
+}
+
+/// The id appended after each document.
+pub fn eod_id(tok: &Tokenizer) -> Result<u32> {
+    for t in ["<|endoftext|>", "</s>", "<eos>", "<|end_of_text|>"] {
+        if let Some(id) = tok.token_to_id(t) {
+            return Ok(id);
+        }
+    }
+    bail!("the tokenizer has no end-of-document token (<|endoftext|>, </s>, <eos>)")
+}
+
+pub const EOD: &str = "<|endoftext|>";
+
+/// Trains a byte-level BPE tokenizer (GPT-2 / Pythia style) with `<|endoftext|>` as id 0.
+pub fn train_bpe(files: &[PathBuf], opts: &ReadOptions, vocab_size: usize) -> Result<Tokenizer> {
+    use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+    use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+    use tokenizers::{AddedToken, NormalizerWrapper, TokenizerBuilder};
+    let mut docs = Vec::new();
+    let mut stats = ReadStats::default();
+    read_documents(files, opts, &mut stats, &mut |d| {
+        docs.push(d);
+        Ok(())
+    })?;
+    let mut trainer = BpeTrainerBuilder::new()
+        .vocab_size(vocab_size)
+        .min_frequency(2)
+        .show_progress(false)
+        .special_tokens(vec![AddedToken::from(EOD, true)])
+        .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+        .build();
+    let mut tok =
+        TokenizerBuilder::<BPE, NormalizerWrapper, ByteLevel, ByteLevel, ByteLevel>::new()
+            .with_model(BPE::default())
+            .with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)))
+            .with_post_processor(Some(ByteLevel::default().trim_offsets(false)))
+            .with_decoder(Some(ByteLevel::default()))
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the BPE tokenizer: {e}"))?;
+    tok.train(&mut trainer, docs.iter())
+        .map_err(|e| anyhow::anyhow!("training BPE: {e}"))?;
+    Ok(Tokenizer::from(tok))
+}
+
+/// What `tokenize` produced.
+#[derive(Debug)]
+pub struct TokenizeSummary {
+    pub train: Index,
+    pub val: Option<Index>,
+    pub stats: ReadStats,
+    pub seconds: f64,
+}
+
+/// Writes packed shards of one split.
+struct ShardWriter {
+    dir: PathBuf,
+    wide: bool,
+    shard_tokens: u64,
+    cur: Option<(std::io::BufWriter<std::fs::File>, u64)>,
+    index: Index,
+}
+
+impl ShardWriter {
+    fn new(dir: PathBuf, vocab: u32, eod: u32, shard_tokens: u64) -> Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        let wide = vocab > u16::MAX as u32 + 1;
+        Ok(Self {
+            dir,
+            wide,
+            shard_tokens,
+            cur: None,
+            index: Index {
+                format: INDEX_FORMAT.into(),
+                dtype: if wide { "u32" } else { "u16" }.into(),
+                vocab_size: vocab,
+                eod_id: eod,
+                tokens: 0,
+                documents: 0,
+                shards: vec![],
+            },
+        })
+    }
+
+    fn push_doc(&mut self, ids: &[u32]) -> Result<()> {
+        for chunk_start in (0..ids.len()).step_by(1 << 20) {
+            let chunk = &ids[chunk_start..(chunk_start + (1 << 20)).min(ids.len())];
+            self.push(chunk)?;
+        }
+        self.index.documents += 1;
+        Ok(())
+    }
+
+    fn push(&mut self, mut ids: &[u32]) -> Result<()> {
+        while !ids.is_empty() {
+            if self.cur.is_none() {
+                let name = format!("shard-{:05}.bin", self.index.shards.len());
+                let f = std::fs::File::create(self.dir.join(&name))?;
+                self.index.shards.push(ShardEntry {
+                    file: name,
+                    tokens: 0,
+                });
+                self.cur = Some((std::io::BufWriter::with_capacity(1 << 20, f), 0));
+            }
+            let (w, n) = self.cur.as_mut().expect("open shard");
+            let room = (self.shard_tokens - *n) as usize;
+            let take = room.min(ids.len());
+            let mut buf = Vec::with_capacity(take * 4);
+            for &id in &ids[..take] {
+                if self.wide {
+                    buf.extend_from_slice(&id.to_le_bytes());
+                } else {
+                    buf.extend_from_slice(&(id as u16).to_le_bytes());
+                }
+            }
+            w.write_all(&buf)?;
+            *n += take as u64;
+            self.index.tokens += take as u64;
+            self.index.shards.last_mut().expect("shard").tokens += take as u64;
+            ids = &ids[take..];
+            if *n == self.shard_tokens {
+                self.close()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some((mut w, _)) = self.cur.take() {
+            w.flush()?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Index> {
+        self.close()?;
+        let text = serde_json::to_string_pretty(&self.index)?;
+        std::fs::write(self.dir.join("index.json"), text)?;
+        Ok(self.index)
+    }
+}
+
+/// A fixed hash, so the validation split is the same on every machine and run.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+pub struct TokenizeJob<'a> {
+    pub files: &'a [PathBuf],
+    pub opts: &'a ReadOptions,
+    pub tokenizer: &'a Tokenizer,
+    pub out: &'a Path,
+    pub val_fraction: f64,
+    pub seed: u64,
+    pub shard_tokens: u64,
+    pub progress: bool,
+}
+
+/// Tokenises everything into `out/train` (and `out/val`), atomically: `out` appears complete
+/// or not at all. The tokenizer is copied to `out/tokenizer.json`.
+pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
+    let t0 = std::time::Instant::now();
+    let tok = job.tokenizer;
+    let eod = eod_id(tok)?;
+    let vocab = tok.get_vocab_size(true) as u32;
+    if !(0.0..1.0).contains(&job.val_fraction) {
+        bail!("--val-fraction {} is not in [0, 1)", job.val_fraction);
+    }
+    let total_bytes: u64 = job
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let bar = if job.progress {
+        ProgressBar::new(total_bytes)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} tokenize [{elapsed_precise}] {bar:30} {percent}% of input files, {msg} ETA {eta}",
+        )
+        .expect("template"),
+    );
+    let mut result = None;
+    crate::checkpoint::write_dir_atomic(job.out, |tmp| {
+        let mut train = ShardWriter::new(tmp.join("train"), vocab, eod, job.shard_tokens)?;
+        let mut val = if job.val_fraction > 0.0 {
+            Some(ShardWriter::new(
+                tmp.join("val"),
+                vocab,
+                eod,
+                job.shard_tokens,
+            )?)
+        } else {
+            None
+        };
+        let mut stats = ReadStats::default();
+        let mut pending: Vec<String> = Vec::new();
+        let mut doc_no = 0u64;
+        let threshold = (job.val_fraction * u64::MAX as f64) as u64;
+        let mut flush = |pending: &mut Vec<String>,
+                         train: &mut ShardWriter,
+                         val: &mut Option<ShardWriter>|
+         -> Result<()> {
+            let batch = std::mem::take(pending);
+            let enc = tok
+                .encode_batch_fast(batch, false)
+                .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
+            for e in enc {
+                let mut ids = e.get_ids().to_vec();
+                ids.push(eod);
+                let to_val = val.is_some() && splitmix64(doc_no ^ job.seed) < threshold;
+                doc_no += 1;
+                match (to_val, val.as_mut()) {
+                    (true, Some(v)) => v.push_doc(&ids)?,
+                    _ => train.push_doc(&ids)?,
+                }
+            }
+            let tokens = train.index.tokens + val.as_ref().map_or(0, |v| v.index.tokens);
+            let secs = t0.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{tokens} tokens, {:.0} tokens/s",
+                tokens as f64 / secs
+            ));
+            Ok(())
+        };
+        let mut read_so_far = 0u64;
+        for file in job.files {
+            read_documents(std::slice::from_ref(file), job.opts, &mut stats, &mut |d| {
+                pending.push(d);
+                if pending.len() >= 4096 {
+                    flush(&mut pending, &mut train, &mut val)?;
+                }
+                Ok(())
+            })?;
+            flush(&mut pending, &mut train, &mut val)?;
+            read_so_far += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            bar.set_position(read_so_far);
+        }
+        if train.index.tokens == 0 {
+            bail!(
+                "no documents found in the inputs ({} skipped)",
+                stats.skipped.len()
+            );
+        }
+        tok.save(tmp.join("tokenizer.json"), false)
+            .map_err(|e| anyhow::anyhow!("saving tokenizer: {e}"))?;
+        let train = train.finish()?;
+        let val = val.map(|v| v.finish()).transpose()?;
+        if !stats.skipped.is_empty() {
+            let mut w = std::fs::File::create(tmp.join("skipped.tsv"))?;
+            writeln!(w, "file\tline\treason")?;
+            for s in &stats.skipped {
+                writeln!(w, "{}\t{}\t{}", s.file.display(), s.line, s.reason)?;
+            }
+        }
+        result = Some((train, val, stats));
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let (train, val, stats) = result.expect("tokenize ran");
+    Ok(TokenizeSummary {
+        train,
+        val,
+        stats,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}

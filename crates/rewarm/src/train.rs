@@ -1,0 +1,607 @@
+//! `rewarm train`: one run from a TOML config, from scratch or continued from a checkpoint,
+//! with evaluation, atomic checkpoints and exact resume.
+
+use crate::checkpoint::{self, write_dir_atomic};
+use crate::config::ModelConfig;
+use crate::dataset::{Mixture, SourceCursor, TokenDataset};
+use crate::eval::{evaluate, EvalResult};
+use crate::model::GptNeox;
+use crate::optim::{AdamW, AdamWConfig};
+use crate::schedule::ScheduleConfig;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: ModelSection,
+    pub data: DataSection,
+    #[serde(default)]
+    pub optim: AdamWConfig,
+    pub schedule: ScheduleConfig,
+    pub run: RunSection,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Continue from this Hugging Face checkpoint folder (continued pre-training).
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// Also load the AdamW moments saved with `checkpoint` (else they start at zero).
+    #[serde(default)]
+    pub load_optimizer: bool,
+    /// From scratch: a preset (14m, 70m, 160m, 410m, 1b) or a `config.json` path...
+    #[serde(default)]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub config: Option<PathBuf>,
+    /// ...or explicit sizes.
+    #[serde(default)]
+    pub hidden_size: Option<i64>,
+    #[serde(default)]
+    pub num_hidden_layers: Option<i64>,
+    #[serde(default)]
+    pub num_attention_heads: Option<i64>,
+    #[serde(default)]
+    pub intermediate_size: Option<i64>,
+    /// Defaults to the training data's vocabulary.
+    #[serde(default)]
+    pub vocab_size: Option<i64>,
+    /// Seed of the weight initialisation.
+    #[serde(default)]
+    pub seed: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataSource {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    pub seq_len: usize,
+    pub batch_size: usize,
+    #[serde(default = "one_usize")]
+    pub grad_accum: usize,
+    #[serde(default)]
+    pub seed: u64,
+    pub train: Vec<DataSource>,
+    #[serde(default)]
+    pub val: Vec<DataSource>,
+    /// Sequences per validation set at each evaluation (0: all).
+    #[serde(default = "default_eval_sequences")]
+    pub eval_sequences: u64,
+}
+
+fn one_usize() -> usize {
+    1
+}
+fn default_eval_sequences() -> u64 {
+    64
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    pub steps: u64,
+    pub out: PathBuf,
+    #[serde(default)]
+    pub eval_every: u64,
+    #[serde(default)]
+    pub checkpoint_every: u64,
+    #[serde(default = "default_log_every")]
+    pub log_every: u64,
+    /// `auto` (CUDA when present), `cpu`, `cuda`, `cuda:N`.
+    #[serde(default = "auto")]
+    pub device: String,
+    /// `auto` (bf16 on CUDA, f32 on CPU), `f32`, `bf16`.
+    #[serde(default = "auto")]
+    pub precision: String,
+    /// Intra-op threads (0: libtorch's default).
+    #[serde(default)]
+    pub threads: i32,
+    /// Stop after this many steps of this invocation (tests use it to simulate a crash).
+    #[serde(default)]
+    pub stop_after: Option<u64>,
+}
+
+fn default_log_every() -> u64 {
+    1
+}
+fn auto() -> String {
+    "auto".into()
+}
+
+impl RunConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut cfg: Self =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // Relative paths in a config are relative to the config file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(c) = cfg.model.checkpoint.as_mut() {
+            fix(c)
+        }
+        if let Some(c) = cfg.model.config.as_mut() {
+            fix(c)
+        }
+        cfg.data.train.iter_mut().for_each(|d| fix(&mut d.path));
+        cfg.data.val.iter_mut().for_each(|d| fix(&mut d.path));
+        fix(&mut cfg.run.out);
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.data;
+        if d.seq_len == 0 || d.batch_size == 0 || d.grad_accum == 0 {
+            bail!("[data] seq_len, batch_size and grad_accum must be positive");
+        }
+        if d.train.is_empty() {
+            bail!("[data] train needs at least one dataset");
+        }
+        let mut names: Vec<&str> = d.val.iter().map(|v| v.name.as_str()).collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            bail!("[data] val names must be unique");
+        }
+        if self.run.steps == 0 {
+            bail!("[run] steps must be positive");
+        }
+        let m = &self.model;
+        let sizes = [
+            m.hidden_size,
+            m.num_hidden_layers,
+            m.num_attention_heads,
+            m.intermediate_size,
+        ];
+        let given = [
+            m.checkpoint.is_some(),
+            m.preset.is_some(),
+            m.config.is_some(),
+            sizes.iter().any(|s| s.is_some()),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            bail!("[model] give exactly one of checkpoint, preset, config, or explicit sizes");
+        }
+        if sizes.iter().any(|s| s.is_some()) && sizes.iter().any(|s| s.is_none()) {
+            bail!("[model] explicit sizes need hidden_size, num_hidden_layers, num_attention_heads and intermediate_size");
+        }
+        if m.load_optimizer && m.checkpoint.is_none() {
+            bail!("[model] load_optimizer needs a checkpoint");
+        }
+        self.schedule.build(self.run.steps)?;
+        if !matches!(self.run.precision.as_str(), "auto" | "f32" | "bf16") {
+            bail!(
+                "[run] precision {:?} is not auto, f32 or bf16",
+                self.run.precision
+            );
+        }
+        parse_device(&self.run.device)?;
+        Ok(())
+    }
+
+    pub fn tokens_per_step(&self) -> u64 {
+        (self.data.seq_len * self.data.batch_size * self.data.grad_accum) as u64
+    }
+}
+
+pub fn parse_device(s: &str) -> Result<Device> {
+    Ok(match s {
+        "auto" => Device::cuda_if_available(),
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(0),
+        s if s.starts_with("cuda:") => {
+            Device::Cuda(s[5..].parse().with_context(|| format!("device {s:?}"))?)
+        }
+        s => bail!("device {s:?} is not auto, cpu, cuda or cuda:N"),
+    })
+}
+
+pub fn compute_kind(precision: &str, device: Device) -> Kind {
+    match (precision, device) {
+        ("bf16", _) => Kind::BFloat16,
+        ("auto", Device::Cuda(_)) => Kind::BFloat16,
+        _ => Kind::Float,
+    }
+}
+
+/// Saved with every checkpoint: where training stands.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainerState {
+    pub step: u64,
+    pub tokens: u64,
+    pub data: Vec<SourceCursor>,
+    pub schedule: ScheduleConfig,
+    pub total_steps: u64,
+    pub data_seed: u64,
+    pub init_seed: i64,
+    pub last_loss: f64,
+}
+
+/// One line of `log.jsonl`. Only values that depend on the computation, never on the clock,
+/// so a resumed run's log equals an uninterrupted one's byte for byte.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogLine {
+    pub step: u64,
+    pub tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_norm: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub eval: Vec<EvalLog>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvalLog {
+    pub name: String,
+    pub loss: f64,
+    pub perplexity: f64,
+}
+
+impl From<&EvalResult> for EvalLog {
+    fn from(r: &EvalResult) -> Self {
+        Self {
+            name: r.name.clone(),
+            loss: r.loss,
+            perplexity: r.perplexity,
+        }
+    }
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub steps: u64,
+    pub tokens: u64,
+    pub final_eval: Vec<EvalResult>,
+    pub seconds: f64,
+    pub tokens_per_second: f64,
+    pub out: PathBuf,
+}
+
+fn checkpoint_dir(out: &Path, step: u64) -> PathBuf {
+    out.join("checkpoints").join(format!("step-{step:08}"))
+}
+
+/// The newest complete checkpoint of a run folder (`final` once the run has ended).
+pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
+    let fin = out.join("final");
+    if let Ok(text) = std::fs::read_to_string(fin.join("trainer_state.json")) {
+        if let Ok(st) = serde_json::from_str::<TrainerState>(&text) {
+            return Some((st.step, fin));
+        }
+    }
+    let dir = out.join("checkpoints");
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let step = name.strip_prefix("step-")?.parse::<u64>().ok()?;
+            e.path()
+                .join("trainer_state.json")
+                .exists()
+                .then(|| (step, e.path()))
+        })
+        .max_by_key(|(s, _)| *s)
+}
+
+fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, Option<PathBuf>)> {
+    let m = &cfg.model;
+    if let Some(ck) = &m.checkpoint {
+        let model = checkpoint::load(ck, device)
+            .with_context(|| format!("loading checkpoint {}", ck.display()))?;
+        return Ok((model, Some(ck.clone())));
+    }
+    let vocab = m.vocab_size.unwrap_or(vocab);
+    let mc = if let Some(p) = &m.preset {
+        ModelConfig::preset(p, vocab)?
+    } else if let Some(p) = &m.config {
+        ModelConfig::load(p)?
+    } else {
+        ModelConfig::custom(
+            vocab,
+            m.hidden_size.expect("validated"),
+            m.num_hidden_layers.expect("validated"),
+            m.num_attention_heads.expect("validated"),
+            m.intermediate_size.expect("validated"),
+        )
+    };
+    tch::manual_seed(m.seed);
+    Ok((GptNeox::new(&mc, device)?, None))
+}
+
+fn write_checkpoint(
+    dir: &Path,
+    model: &GptNeox,
+    opt: &AdamW,
+    state: &TrainerState,
+    cfg: &RunConfig,
+) -> Result<()> {
+    write_dir_atomic(dir, |tmp| {
+        checkpoint::save_weights(tmp, model)?;
+        opt.save(&tmp.join("optimizer.safetensors"))?;
+        std::fs::write(
+            tmp.join("trainer_state.json"),
+            serde_json::to_string_pretty(state)?,
+        )?;
+        std::fs::write(tmp.join("run.toml"), toml::to_string(cfg)?)?;
+        Ok(())
+    })
+}
+
+/// Runs (or with `resume`, continues) a training run. `progress` shows a bar on stderr.
+pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary> {
+    let t0 = std::time::Instant::now();
+    if cfg.run.threads > 0 {
+        tch::set_num_threads(cfg.run.threads);
+    }
+    let device = parse_device(&cfg.run.device)?;
+    let d = &cfg.data;
+    let train_sets = d
+        .train
+        .iter()
+        .map(|s| {
+            Ok((
+                s.name.clone(),
+                TokenDataset::open(&s.path).with_context(|| format!("train data {:?}", s.name))?,
+                s.weight,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let vocab = train_sets
+        .iter()
+        .map(|s| s.1.index.vocab_size)
+        .max()
+        .unwrap_or(0) as i64;
+    let val_sets = d
+        .val
+        .iter()
+        .map(|s| {
+            Ok((
+                s.name.clone(),
+                open_val(&s.path).with_context(|| format!("val data {:?}", s.name))?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut mixture = Mixture::new(train_sets, d.seq_len, d.seed)?;
+
+    let out = &cfg.run.out;
+    let resume_from = if resume { latest_checkpoint(out) } else { None };
+    if resume && resume_from.is_none() {
+        bail!(
+            "--resume: {} has no checkpoint to resume from",
+            out.display()
+        );
+    }
+    if !resume && out.join("log.jsonl").exists() {
+        bail!("{} already holds a run (log.jsonl); use --resume to continue it or pick another [run] out", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+
+    let (mut model, source_ck) = match &resume_from {
+        Some((_, dir)) => (checkpoint::load(dir, device)?, None),
+        None => build_model(cfg, vocab, device)?,
+    };
+    model.compute = compute_kind(&cfg.run.precision, device);
+    if model.cfg.vocab_size < vocab {
+        bail!(
+            "model vocab_size {} is smaller than the data's vocabulary {vocab}",
+            model.cfg.vocab_size
+        );
+    }
+    let schedule = cfg.schedule.build(cfg.run.steps)?;
+    let mut opt = AdamW::new(&model.params.list, cfg.optim.clone());
+    let mut step = 0u64;
+    let mut tokens = 0u64;
+    if let Some((s, dir)) = &resume_from {
+        let st: TrainerState =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("trainer_state.json"))?)
+                .with_context(|| format!("{}: malformed trainer_state.json", dir.display()))?;
+        if st.schedule != cfg.schedule || st.total_steps != cfg.run.steps || st.data_seed != d.seed
+        {
+            bail!("{}: the checkpoint was made with another schedule, step count or data seed than this config", dir.display());
+        }
+        opt.load(&dir.join("optimizer.safetensors"))?;
+        mixture.restore(&st.data)?;
+        step = *s;
+        tokens = st.tokens;
+        truncate_log(&out.join("log.jsonl"), step)?;
+    } else if let (Some(ck), true) = (&source_ck, cfg.model.load_optimizer) {
+        let p = ck.join("optimizer.safetensors");
+        if !p.exists() {
+            bail!(
+                "[model] load_optimizer: {} has no optimizer.safetensors",
+                ck.display()
+            );
+        }
+        opt.load(&p)?;
+    }
+    std::fs::write(out.join("run.toml"), toml::to_string(cfg)?)?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join("log.jsonl"))?;
+    let mut timing = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join("throughput.jsonl"))?;
+
+    let eval_all = |model: &GptNeox| -> Result<Vec<EvalResult>> {
+        val_sets
+            .iter()
+            .map(|(n, ds)| evaluate(model, n, ds, d.seq_len, d.batch_size, d.eval_sequences))
+            .collect()
+    };
+    let mut write_log = |line: &LogLine| -> Result<()> {
+        writeln!(log, "{}", serde_json::to_string(line)?)?;
+        log.flush()?;
+        Ok(())
+    };
+    if step == 0 && !val_sets.is_empty() {
+        let ev = eval_all(&model)?;
+        write_log(&LogLine {
+            step: 0,
+            tokens: 0,
+            lr: None,
+            loss: None,
+            grad_norm: None,
+            eval: ev.iter().map(Into::into).collect(),
+        })?;
+    }
+
+    let total = cfg.run.steps;
+    let bar = if progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} train [{elapsed_precise}] {bar:30} step {pos}/{len} {msg} ETA {eta}",
+        )
+        .expect("template"),
+    );
+    bar.set_position(step);
+    let (b, t) = (d.batch_size, d.seq_len);
+    let mut buf = vec![0i64; b * (t + 1)];
+    let mut final_eval = Vec::new();
+    let run_start = std::time::Instant::now();
+    let start_step = step;
+    let mut done_here = 0u64;
+    while step < total {
+        if cfg.run.stop_after.is_some_and(|n| done_here >= n) {
+            break;
+        }
+        let lr = schedule.lr(step);
+        opt.zero_grad();
+        let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
+        for _ in 0..d.grad_accum {
+            mixture.next_batch(b, &mut buf);
+            let batch = Tensor::from_slice(&buf)
+                .view([b as i64, t as i64 + 1])
+                .to_device(device);
+            let loss = model.loss(&batch.narrow(1, 0, t as i64), &batch.narrow(1, 1, t as i64));
+            (&loss / d.grad_accum as f64).backward();
+            loss_sum += loss.detach();
+        }
+        let loss = loss_sum.double_value(&[]) / d.grad_accum as f64;
+        if !loss.is_finite() {
+            let last = latest_checkpoint(out)
+                .map(|(s, p)| format!("the last good checkpoint is {} (step {s})", p.display()))
+                .unwrap_or_else(|| "no checkpoint was written yet".into());
+            bail!("step {step}: the training loss is {loss} (lr {lr:e}); stopping before the update; {last}");
+        }
+        let grad_norm = opt.clip_grad_norm().double_value(&[]);
+        opt.step(lr);
+        step += 1;
+        done_here += 1;
+        tokens += cfg.tokens_per_step();
+        let last_loss = loss;
+        let evals = if (cfg.run.eval_every > 0 && step % cfg.run.eval_every == 0) || step == total {
+            eval_all(&model)?
+        } else {
+            vec![]
+        };
+        if step % cfg.run.log_every.max(1) == 0 || !evals.is_empty() || step == total {
+            write_log(&LogLine {
+                step,
+                tokens,
+                lr: Some(lr),
+                loss: Some(loss),
+                grad_norm: Some(grad_norm),
+                eval: evals.iter().map(Into::into).collect(),
+            })?;
+        }
+        let secs = run_start.elapsed().as_secs_f64();
+        let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
+        writeln!(
+            timing,
+            "{}",
+            serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps})
+        )?;
+        bar.set_position(step);
+        bar.set_message(format!("loss {loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
+        let state = || TrainerState {
+            step,
+            tokens,
+            data: mixture.cursors(),
+            schedule: cfg.schedule.clone(),
+            total_steps: total,
+            data_seed: d.seed,
+            init_seed: cfg.model.seed,
+            last_loss,
+        };
+        if cfg.run.checkpoint_every > 0 && step % cfg.run.checkpoint_every == 0 && step != total {
+            write_checkpoint(&checkpoint_dir(out, step), &model, &opt, &state(), cfg)?;
+        }
+        if step == total {
+            write_checkpoint(&out.join("final"), &model, &opt, &state(), cfg)?;
+            final_eval = evals;
+        }
+    }
+    bar.finish_and_clear();
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(RunSummary {
+        steps: step,
+        tokens,
+        final_eval,
+        seconds,
+        tokens_per_second: ((step - start_step) * cfg.tokens_per_step()) as f64
+            / run_start.elapsed().as_secs_f64().max(1e-9),
+        out: out.clone(),
+    })
+}
+
+/// A validation folder: a `tokenize` output's `val/` split when given the output folder.
+pub fn open_val(path: &Path) -> Result<TokenDataset> {
+    if !path.join("index.json").exists() && path.join("val/index.json").exists() {
+        return TokenDataset::open(&path.join("val"));
+    }
+    TokenDataset::open(path)
+}
+
+/// Drops log lines after `step`, so a resumed run appends exactly what the lost part wrote.
+fn truncate_log(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let mut kept = String::new();
+    for line in text.lines() {
+        let l: LogLine = serde_json::from_str(line)
+            .with_context(|| format!("{}: malformed line", path.display()))?;
+        if l.step <= step {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    let tmp = path.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, kept)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! The model, checkpoint format and optimiser against Hugging Face `transformers` and
+//! `torch.optim.AdamW` (fixtures from scripts/make-rewarm-fixtures.sh).
+
+use rewarm::checkpoint::{self, read_tensors};
+use rewarm::optim::{AdamW, AdamWConfig};
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn expected(name: &str) -> Vec<(String, Tensor)> {
+    read_tensors(&fixture(name).join("expected.safetensors")).unwrap()
+}
+
+fn get<'a>(t: &'a [(String, Tensor)], n: &str) -> &'a Tensor {
+    &t.iter()
+        .find(|(k, _)| k == n)
+        .unwrap_or_else(|| panic!("{n} missing"))
+        .1
+}
+
+fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+fn check_logits(model_dir: &str, reference: &str) {
+    let model = checkpoint::load(&fixture(model_dir), Device::Cpu).unwrap();
+    let exp = expected(reference);
+    let ids = get(&exp, "input_ids");
+    let logits = tch::no_grad(|| model.forward(ids));
+    let want = get(&exp, "logits");
+    assert_eq!(logits.size(), want.size());
+    let err = max_abs(&logits, want);
+    assert!(err < 1e-4, "{model_dir}: max abs logit error {err}");
+    // transformers' loss with labels = input_ids shifts inside the model.
+    let t = ids.size()[1];
+    let loss = tch::no_grad(|| model.loss(&ids.narrow(1, 0, t - 1), &ids.narrow(1, 1, t - 1)));
+    let want = get(&exp, "loss").double_value(&[0]);
+    assert!(
+        (loss.double_value(&[]) - want).abs() < 1e-5,
+        "loss {} vs {want}",
+        loss.double_value(&[])
+    );
+}
+
+#[test]
+fn logits_and_loss_match_transformers_parallel_residual() {
+    check_logits("neox-tiny", "neox-tiny");
+}
+
+#[test]
+fn logits_match_sequential_residual_and_half_rotary() {
+    check_logits("neox-tiny-seq", "neox-tiny-seq");
+}
+
+#[test]
+fn sharded_checkpoint_with_index_loads() {
+    check_logits("neox-tiny-sharded", "neox-tiny");
+}
+
+#[test]
+fn two_adamw_steps_match_torch() {
+    let model = checkpoint::load(&fixture("neox-tiny"), Device::Cpu).unwrap();
+    let exp = expected("neox-tiny");
+    let ids = get(&exp, "input_ids");
+    let x = ids.narrow(1, 0, ids.size()[1] - 1);
+    let t = x.size()[1];
+    let cfg = AdamWConfig {
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weight_decay: 0.1,
+        clip: 0.5,
+    };
+    let mut opt = AdamW::new(&model.params.list, cfg);
+    let norms = get(&exp, "grad_norms");
+    for (i, lr) in [1e-2, 5e-3].into_iter().enumerate() {
+        opt.zero_grad();
+        model
+            .loss(&x.narrow(1, 0, t - 1), &x.narrow(1, 1, t - 1))
+            .backward();
+        let n = opt.clip_grad_norm().double_value(&[]);
+        let want = norms.double_value(&[i as i64]);
+        assert!(
+            (n - want).abs() < 1e-5 * want.max(1.0),
+            "grad norm {n} vs {want}"
+        );
+        opt.step(lr);
+    }
+    for (name, p) in &model.params.list {
+        let want = get(&exp, &format!("after.{name}"));
+        let err = max_abs(p, want);
+        assert!(
+            err < 2e-5,
+            "{name}: max abs error {err} after two AdamW steps"
+        );
+    }
+}
+
+#[test]
+fn saved_checkpoint_reloads_identically_in_hf_layout() {
+    let model = checkpoint::load(&fixture("neox-tiny"), Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ck");
+    checkpoint::save(&out, &model).unwrap();
+    // Same tensor names, shapes and values as the file transformers wrote.
+    let ours = read_tensors(&out.join("model.safetensors")).unwrap();
+    let theirs = read_tensors(&fixture("neox-tiny").join("model.safetensors")).unwrap();
+    let names = |v: &[(String, Tensor)]| {
+        v.iter()
+            .map(|(n, t)| (n.clone(), t.size()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&ours), names(&theirs));
+    for ((_, a), (_, b)) in ours.iter().zip(&theirs) {
+        assert_eq!(a.kind(), Kind::Float);
+        assert!(a.equal(b));
+    }
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["model_type"], "gpt_neox");
+    assert_eq!(cfg["architectures"][0], "GPTNeoXForCausalLM");
+    let back = checkpoint::load(&out, Device::Cpu).unwrap();
+    assert_eq!(back.cfg, model.cfg);
+}
+
+#[test]
+fn mismatched_checkpoints_name_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    std::fs::create_dir_all(&ck).unwrap();
+    let src = fixture("neox-tiny");
+    // config says 3 layers, file holds 2: the missing tensor is named.
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    cfg["num_hidden_layers"] = 3.into();
+    std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
+    std::fs::copy(src.join("model.safetensors"), ck.join("model.safetensors")).unwrap();
+    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    assert!(
+        e.contains("gpt_neox.layers.2.input_layernorm.weight") && e.contains("missing"),
+        "{e}"
+    );
+    // hidden size 64 instead of 32: a shape error naming tensor and file.
+    cfg["num_hidden_layers"] = 2.into();
+    cfg["hidden_size"] = 64.into();
+    std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
+    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    assert!(
+        e.contains("model.safetensors")
+            && e.contains("has shape [64, 32], config.json implies [64, 64]"),
+        "{e}"
+    );
+    // an extra tensor the architecture does not have.
+    let mut tensors = read_tensors(&src.join("model.safetensors")).unwrap();
+    tensors.push((
+        "gpt_neox.layers.0.mlp.gate.weight".into(),
+        Tensor::zeros([2, 2], (Kind::Float, Device::Cpu)),
+    ));
+    let named: Vec<(String, &Tensor)> = tensors.iter().map(|(n, t)| (n.clone(), t)).collect();
+    checkpoint::write_tensors(&ck.join("model.safetensors"), &named).unwrap();
+    cfg["hidden_size"] = 32.into();
+    std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
+    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    assert!(e.contains("gpt_neox.layers.0.mlp.gate.weight"), "{e}");
+    // a config key missing.
+    cfg.as_object_mut().unwrap().remove("hidden_size");
+    std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
+    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    assert!(
+        e.contains("config.json") && e.contains("hidden_size"),
+        "{e}"
+    );
+    // an integer tensor where a weight belongs.
+    cfg["hidden_size"] = 32.into();
+    std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
+    let mut tensors = read_tensors(&src.join("model.safetensors")).unwrap();
+    tensors[0].1 = tensors[0].1.to_kind(Kind::Int64);
+    let bad = tensors[0].0.clone();
+    let named: Vec<(String, &Tensor)> = tensors.iter().map(|(n, t)| (n.clone(), t)).collect();
+    checkpoint::write_tensors(&ck.join("model.safetensors"), &named).unwrap();
+    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    assert!(e.contains(&bad) && e.contains("integer"), "{e}");
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Regenerates crates/rewarm/tests/fixtures from transformers / torch / tokenizers (PyPI).
+# The outputs are committed; the tests themselves never run Python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-torch.sh
+.venv/bin/pip install -q --disable-pip-version-check "transformers==5.24.0"
+out=crates/rewarm/tests/fixtures
+rm -rf "$out" && mkdir -p "$out"
+.venv/bin/python scripts/rewarm_fixtures.py "$out"

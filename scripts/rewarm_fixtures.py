@@ -1,0 +1,110 @@
+"""Fixture generator for the rewarm tests: reference answers from Hugging Face `transformers`,
+PyTorch and `tokenizers`. Run through scripts/make-rewarm-fixtures.sh; the outputs are committed
+so the tests never need Python.
+
+For each tiny GPTNeoXForCausalLM (random init, fixed seed):
+  MODEL/config.json, MODEL/model.safetensors          the checkpoint as transformers saves it
+  MODEL/expected.safetensors                          input_ids, labels-loss, logits, and the
+                                                      parameters after 2 AdamW steps (clip 1.0,
+                                                      no decay on biases / LayerNorms)
+plus a sharded save (index + shards) and a byte-level BPE tokenizer with encodings.
+"""
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import save_file
+from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+out = sys.argv[1]
+torch.manual_seed(0)
+torch.use_deterministic_algorithms(True)
+
+
+def build(name, **kw):
+    cfg = GPTNeoXConfig(
+        vocab_size=64,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        rotary_pct=kw.pop("rotary_pct", 0.25),
+        hidden_act="gelu",
+        attention_dropout=0.0,
+        hidden_dropout=0.0,
+        **kw,
+    )
+    torch.manual_seed(1234)
+    model = GPTNeoXForCausalLM(cfg).float().eval()
+    # Non-trivial norms and biases, so a loader that skipped them would fail.
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("bias") or "norm" in n:
+                p.add_(torch.randn_like(p) * 0.1)
+    d = os.path.join(out, name)
+    model.save_pretrained(d, safe_serialization=True)
+    g = torch.Generator().manual_seed(99)
+    ids = torch.randint(0, cfg.vocab_size, (2, 17), generator=g)
+    with torch.no_grad():
+        res = model(input_ids=ids, labels=ids)
+    expected = {
+        "input_ids": ids.to(torch.int64),
+        "logits": res.logits.float().contiguous(),
+        "loss": res.loss.float().reshape(1),
+    }
+    # Two AdamW steps as a trainer would take them.
+    model.train()
+    decay = [p for n, p in model.named_parameters() if not (n.endswith(".bias") or "layernorm" in n or "layer_norm" in n)]
+    no_decay = [p for n, p in model.named_parameters() if n.endswith(".bias") or "layernorm" in n or "layer_norm" in n]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-2, betas=(0.9, 0.95), eps=1e-8, foreach=False,
+    )
+    norms = []
+    for lr in (1e-2, 5e-3):
+        for grp in opt.param_groups:
+            grp["lr"] = lr
+        opt.zero_grad()
+        loss = model(input_ids=ids[:, :-1], labels=ids[:, :-1]).loss
+        loss.backward()
+        norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5).reshape(1))
+        opt.step()
+    expected["grad_norms"] = torch.cat(norms).float()
+    for n, p in model.named_parameters():
+        # transformers >= 5 calls the output embedding lm_head in memory, embed_out on disk.
+        n = "embed_out.weight" if n == "lm_head.weight" else n
+        expected["after." + n] = p.detach().float().contiguous()
+    save_file(expected, os.path.join(d, "expected.safetensors"))
+    return model
+
+
+build("neox-tiny")
+build("neox-tiny-seq", use_parallel_residual=False, rotary_pct=0.5)
+
+# The same model saved in shards with an index, as large checkpoints are.
+m = GPTNeoXForCausalLM.from_pretrained(os.path.join(out, "neox-tiny"))
+m.save_pretrained(os.path.join(out, "neox-tiny-sharded"), safe_serialization=True, max_shard_size="40KB")
+
+# A byte-level BPE tokenizer and the ids it gives, for the tokenize pipeline.
+from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+
+docs = [
+    "The quiet river follows the misty hill at dawn.",
+    "ERROR gateway-3 timeout waiting for lock latency=512ms",
+    "Step 2: whisk 30 grams of flour. Ünïcödé and emoji 🚀 survive bytes.",
+]
+corpus = docs * 20 + ["The ancient owl watches the green valley in early spring."] * 10
+tok = Tokenizer(models.BPE())
+tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+tok.decoder = decoders.ByteLevel()
+trainer = trainers.BpeTrainer(vocab_size=300, min_frequency=2, special_tokens=["<|endoftext|>"],
+                              initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+tok.train_from_iterator(corpus, trainer)
+tok.save(os.path.join(out, "tokenizer.json"))
+enc = [tok.encode(d).ids for d in docs]
+with open(os.path.join(out, "tokenizer_expected.json"), "w") as f:
+    json.dump({"docs": docs, "ids": enc, "eod": tok.token_to_id("<|endoftext|>")}, f, ensure_ascii=False)
+import transformers, tokenizers
+print("fixtures written with torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__)
