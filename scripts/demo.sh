@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The quick start: build, generate a small synthetic release, ingest it, query it, and
-# write the report of the paper's analyses.
+# The quick start: coldstart generates a small synthetic release, ingests it, queries it and
+# writes the report of the paper's analyses; rewarm runs its two-domain re-warming demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DEMO_DIR:-target/demo}
-cargo build --release --locked -p coldstart
+bash scripts/setup-torch.sh
+cargo build --release --locked -p coldstart -p rewarm
 bin=target/release/coldstart
 "$bin" synth --out "$out/release" --scale 0.02 --days 31 --seed 1
 "$bin" ingest "$out/release" --store "$out/store"
@@ -20,3 +21,4 @@ bin=target/release/coldstart
   GROUP BY f.runtime ORDER BY cold_starts DESC"
 "$bin" report --store "$out/store" --out "$out/report"
 echo "open $out/report/index.html"
+target/release/rewarm demo --out "$out/rewarm"

@@ -3,6 +3,8 @@
 # "N passed, M failed" line summed over all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# libtorch for the rewarm crate (PyPI's torch wheel into .venv; a no-op once installed).
+bash scripts/setup-torch.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)

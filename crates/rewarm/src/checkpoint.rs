@@ -219,6 +219,12 @@ pub fn write_dir_atomic(dest: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> 
         .prefix(&format!(".{name}.tmp"))
         .tempdir_in(parent)?;
     fill(tmp.path())?;
+    // tempfile makes the folder private (0700); a checkpoint is an ordinary output.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+    }
     let tmp = tmp.keep();
     if dest.exists() {
         let old = parent.join(format!(".{name}.old"));

@@ -139,9 +139,14 @@ impl AdamW {
                 }
                 let _ = m.lerp_(&g, 1.0 - c.beta1);
                 let _ = v.g_mul_scalar_(c.beta2);
-                let _ = v.addcmul_(&(&g * (1.0 - c.beta2)), &g);
-                let denom = (v.sqrt() / bc2_sqrt) + c.eps;
-                let _ = p.addcdiv_(&(&*m * -step_size), &denom);
+                let _ = v.addcmul_(&g, &(&g * (1.0 - c.beta2)));
+                // p -= step_size * m / (sqrt(v) / bc2_sqrt + eps), with the scale folded into
+                // the denominator so the update needs one temporary, as torch's does.
+                let mut denom = v.sqrt();
+                let _ = denom.g_div_scalar_(bc2_sqrt);
+                let _ = denom.g_add_scalar_(c.eps);
+                let _ = denom.g_div_scalar_(-step_size);
+                let _ = p.addcdiv_(m, &denom);
             }
         });
     }

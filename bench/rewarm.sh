@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Training and eval throughput of rewarm against PyTorch + transformers at the same shapes,
+# data and thread count, run by one script; prints tokens/s, ratios and peak memory.
+#   bash bench/rewarm.sh            # CPU: Pythia-14m shape (8k vocab) and 70m shape
+#   SHAPES="160m 410m" DEVICE=cuda bash bench/rewarm.sh   # on a GPU machine (also prints MFU)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-torch.sh
+.venv/bin/pip install -q --disable-pip-version-check "transformers==5.24.0"
+cargo build --release --locked -p rewarm
+exec .venv/bin/python bench/rewarm_bench.py --bin target/release/rewarm --work bench/out/rewarm "$@"

@@ -1,0 +1,191 @@
+"""rewarm vs PyTorch (transformers' GPTNeoXForCausalLM + torch.optim.AdamW) training and eval
+throughput at equal shape, data, batch, sequence length and threads. Both start from the same
+checkpoint, written by `rewarm init` and loaded by transformers (so this also checks that a
+rewarm checkpoint loads in transformers). Each side runs in its own process for a clean peak RSS.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+SHAPES = {  # name: (preset, vocab, seq_len, batch, steps)
+    "14m": ("14m", 8192, 512, 8, 40),
+    "70m": ("70m", 50304, 512, 4, 12),
+    "160m": ("160m", 50304, 2048, 8, 30),
+    "410m": ("410m", 50304, 2048, 8, 20),
+}
+EVAL_BATCHES = 8
+WARMUP = 3  # steps excluded (allocator and kernel warm-up); rates use the median step time
+
+# Peak dense bf16 FLOP/s per GPU, for MFU.
+PEAK = {"H100": 989e12, "H200": 989e12}
+
+
+def write_tokens(d, vocab, n, seed):
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    dt = np.uint16 if vocab <= 65536 else np.uint32
+    rng.integers(0, vocab, n, dtype=np.int64).astype(dt).tofile(os.path.join(d, "shard-00000.bin"))
+    json.dump({"format": "rewarm-tokens-v1", "dtype": "u16" if dt == np.uint16 else "u32", "vocab_size": vocab,
+               "eod_id": 0, "tokens": n, "documents": 1, "shards": [{"file": "shard-00000.bin", "tokens": n}]},
+              open(os.path.join(d, "index.json"), "w"))
+
+
+def torch_side(a):
+    import torch
+    from transformers import GPTNeoXForCausalLM
+    torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    model = GPTNeoXForCausalLM.from_pretrained(a.ckpt, attn_implementation="sdpa").to(dev).float()
+    model.train()
+    toks = np.fromfile(os.path.join(a.data, "shard-00000.bin"), dtype=np.uint16 if a.vocab <= 65536 else np.uint32)
+    n_seq = (len(toks) - 1) // a.seq
+    rng = np.random.default_rng(0)
+    nd = lambda n: n.endswith(".bias") or "layernorm" in n or "layer_norm" in n
+    groups = [{"params": [p for n, p in model.named_parameters() if not nd(n)], "weight_decay": 0.01},
+              {"params": [p for n, p in model.named_parameters() if nd(n)], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=1e-4, betas=(0.9, 0.95), eps=1e-8)
+    def batch():
+        idx = rng.integers(0, n_seq, a.batch)
+        b = np.stack([toks[i * a.seq:(i + 1) * a.seq + 1].astype(np.int64) for i in idx])
+        return torch.from_numpy(b).to(dev)
+    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16) if a.device == "cuda" else torch.autocast("cpu", enabled=False)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
+    times = []
+    for step in range(a.steps):
+        t0 = time.perf_counter()
+        b = batch()
+        opt.zero_grad(set_to_none=False)
+        with autocast:
+            logits = model(input_ids=b[:, :-1]).logits
+        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss.item()
+        sync()
+        times.append(time.perf_counter() - t0)
+    train_tps = a.batch * a.seq / float(np.median(times[WARMUP:]))
+    model.eval()
+    # Eval = mean next-token loss, as `rewarm eval` computes it; the first batch is untimed.
+    n_eval = min(n_seq, (EVAL_BATCHES + 1) * a.batch)
+    t0 = None
+    with torch.no_grad(), autocast:
+        for i in range(0, n_eval, a.batch):
+            if i == a.batch:
+                sync()
+                t0 = time.perf_counter()
+            b = torch.from_numpy(np.stack([toks[j * a.seq:(j + 1) * a.seq + 1].astype(np.int64) for j in range(i, min(i + a.batch, n_eval))])).to(dev)
+            logits = model(input_ids=b[:, :-1]).logits
+            torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1)).item()
+    eval_tps = (n_eval - a.batch) * a.seq / (time.perf_counter() - t0)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
+    print(json.dumps({"train_tps": train_tps, "eval_tps": eval_tps, "gpu_peak_mib": peak}))
+
+
+def child(cmd):
+    """Runs cmd; returns (stdout, peak RSS in MiB of that process alone, via wait4)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.stdout.read(), p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{err}")
+    return out, ru.ru_maxrss / 1024
+
+
+def rust_side(a, shape, work, data):
+    preset, vocab, seq, batch, steps = SHAPES[shape]
+    run = os.path.join(work, f"run-{shape}")
+    subprocess.run(["rm", "-rf", run], check=True)
+    cfg = os.path.join(work, f"{shape}.toml")
+    with open(cfg, "w") as f:
+        f.write(f"""[model]
+checkpoint = "{os.path.abspath(os.path.join(work, 'ck-' + shape))}"
+[data]
+seq_len = {seq}
+batch_size = {batch}
+seed = 0
+train = [{{ name = "bench", path = "{os.path.abspath(data)}" }}]
+[schedule]
+kind = "constant"
+max_lr = 1e-4
+[optim]
+weight_decay = 0.01
+[run]
+steps = {steps}
+out = "{os.path.abspath(run)}"
+log_every = 1
+device = "{a.device}"
+threads = {a.threads}
+""")
+    _, train_rss = child([a.bin, "--quiet", "train", "--config", cfg])
+    rows = [json.loads(l) for l in open(os.path.join(run, "throughput.jsonl"))]
+    step_times = np.diff([r["seconds"] for r in rows])[WARMUP - 1:]
+    train_tps = batch * seq / float(np.median(step_times))
+    # Time of EVAL_BATCHES batches after a first one: the difference of two eval runs.
+    def eval_seconds(batches):
+        out, _ = child([a.bin, "eval", "--checkpoint", os.path.join(work, "ck-" + shape), "--data", f"bench={data}",
+                        "--seq-len", str(seq), "--batch-size", str(batch), "--sequences", str(batches * batch),
+                        "--device", a.device])
+        row = out.strip().splitlines()[-1]
+        return batches * batch * seq / float(row.split("(")[1].split()[0])
+    eval_tps = EVAL_BATCHES * batch * seq / (eval_seconds(EVAL_BATCHES + 1) - eval_seconds(1))
+    return train_tps, eval_tps, train_rss
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin")
+    p.add_argument("--work")
+    p.add_argument("--shapes", default=os.environ.get("SHAPES", "14m 70m"))
+    p.add_argument("--device", default=os.environ.get("DEVICE", "cpu"))
+    p.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", os.cpu_count())))
+    p.add_argument("--torch-side", action="store_true")
+    p.add_argument("--ckpt"); p.add_argument("--data"); p.add_argument("--vocab", type=int)
+    p.add_argument("--seq", type=int); p.add_argument("--batch", type=int); p.add_argument("--steps", type=int)
+    a = p.parse_args()
+    if a.torch_side:
+        return torch_side(a)
+    os.makedirs(a.work, exist_ok=True)
+    import torch
+    gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
+    print(f"device {a.device}{' (' + gpu + ')' if gpu else ''}, {a.threads} threads, torch {torch.__version__}")
+    print(f"{'shape':<6} {'params':>7} {'vocab':>6} {'batch x seq':>11} | {'train tok/s':>23} {'ratio':>6} | {'eval tok/s':>23} {'ratio':>6} | {'peak RSS MiB':>15}")
+    print(f"{'':<6} {'':>7} {'':>6} {'':>11} | {'rewarm':>11} {'pytorch':>11} {'':>6} | {'rewarm':>11} {'pytorch':>11} {'':>6} | {'rewarm':>7} {'pytorch':>7}")
+    for shape in a.shapes.split():
+        preset, vocab, seq, batch, steps = SHAPES[shape]
+        ck = os.path.join(a.work, "ck-" + shape)
+        init, _ = child([a.bin, "init", "--preset", preset, "--vocab-size", str(vocab), "--out", ck])
+        params = int(init.split()[0])
+        data = os.path.join(a.work, f"tokens-{vocab}")
+        if not os.path.exists(os.path.join(data, "index.json")):
+            write_tokens(data, vocab, 4_000_000, 1)
+        rt, re_, r_rss = rust_side(a, shape, a.work, data)
+        out, p_rss = child([sys.executable, __file__, "--torch-side", "--ckpt", ck, "--data", data, "--vocab", str(vocab),
+                            "--seq", str(seq), "--batch", str(batch), "--steps", str(steps), "--device", a.device,
+                            "--threads", str(a.threads)])
+        t = json.loads(out.strip().splitlines()[-1])
+        print(f"{shape:<6} {params/1e6:>6.1f}M {vocab:>6} {batch:>4} x {seq:<5} | {rt:>11.0f} {t['train_tps']:>11.0f} {rt/t['train_tps']:>5.2f}x |"
+              f" {re_:>11.0f} {t['eval_tps']:>11.0f} {re_/t['eval_tps']:>5.2f}x | {r_rss:>7.0f} {p_rss:>7.0f}")
+        if gpu:
+            fpt = flops_per_token(preset, vocab, seq)
+            peak = next((v for k, v in PEAK.items() if k in gpu), None)
+            if peak:
+                print(f"       MFU: rewarm {rt * fpt / peak:.1%}, pytorch {t['train_tps'] * fpt / peak:.1%} (bf16 peak {peak/1e12:.0f} TFLOP/s)")
+        sys.stdout.flush()
+
+
+def flops_per_token(preset, vocab, seq):
+    h, l, _, i = {"14m": (128, 6, 4, 512), "70m": (512, 6, 8, 2048), "160m": (768, 12, 12, 3072),
+                  "410m": (1024, 24, 16, 4096), "1b": (2048, 16, 8, 8192)}[preset]
+    n = l * (4 * h * h + 2 * h * i) + vocab * h  # matmul parameters incl. the output head
+    return 6 * n + 12 * l * h * seq
+
+
+if __name__ == "__main__":
+    main()
