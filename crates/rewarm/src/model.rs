@@ -262,9 +262,9 @@ impl GptNeox {
                 let m = self.mlp(layer, &self.layer_norm(&x, &layer.ln2_w, &layer.ln2_b));
                 x = x + a.to_kind(Kind::Float) + m.to_kind(Kind::Float);
             } else {
-                x = x + a.to_kind(Kind::Float);
+                x = &x + a.to_kind(Kind::Float); // out of place: autograd saved x
                 let m = self.mlp(layer, &self.layer_norm(&x, &layer.ln2_w, &layer.ln2_b));
-                x = x + m.to_kind(Kind::Float);
+                x = &x + m.to_kind(Kind::Float);
             }
         }
         let x = self.layer_norm(&x, &self.lnf_w, &self.lnf_b);

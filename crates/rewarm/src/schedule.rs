@@ -308,16 +308,18 @@ mod tests {
         c.warmup_fraction = Some(0.1);
         assert!(c
             .build(10)
-            .unwrap_err()
+            .err()
+            .unwrap()
             .to_string()
             .contains("warmup_steps or warmup_fraction"));
         let mut c = cfg("wsd");
         c.warmup_steps = Some(8);
         c.cooldown_steps = Some(8);
-        assert!(c.build(10).unwrap_err().to_string().contains("exceed"));
+        assert!(c.build(10).err().unwrap().to_string().contains("exceed"));
         assert!(cfg("linear")
             .build(10)
-            .unwrap_err()
+            .err()
+            .unwrap()
             .to_string()
             .contains("unknown kind"));
     }
