@@ -127,6 +127,11 @@ impl ScheduleConfig {
     }
 }
 
+/// An LR for people: 3e-5, not 0.000029999999999999997.
+fn lr_str(x: f64) -> String {
+    format!("{:e}", (x * 1e12).round() / 1e12)
+}
+
 fn warm(start: f64, max: f64, warmup: u64, t: u64) -> f64 {
     start + (max - start) * t as f64 / warmup as f64
 }
@@ -152,7 +157,11 @@ impl Schedule for WarmupCosine {
     fn describe(&self) -> String {
         format!(
             "linear warmup {} -> {} over {} steps, cosine to {} at step {}",
-            self.start, self.max, self.warmup, self.min, self.total
+            lr_str(self.start),
+            lr_str(self.max),
+            self.warmup,
+            lr_str(self.min),
+            self.total
         )
     }
 }
@@ -167,7 +176,7 @@ impl Schedule for Constant {
         self.lr
     }
     fn describe(&self) -> String {
-        format!("constant {}", self.lr)
+        format!("constant {}", lr_str(self.lr))
     }
 }
 
@@ -203,16 +212,18 @@ impl Schedule for WarmupStableDecay {
         if self.cooldown == 0 {
             format!(
                 "linear warmup {} -> {} over {} steps, then constant",
-                self.start, self.max, self.warmup
+                lr_str(self.start),
+                lr_str(self.max),
+                self.warmup
             )
         } else {
             format!(
                 "linear warmup {} -> {} over {} steps, stable, {} cooldown to {} over the last {} steps",
-                self.start,
-                self.max,
+                lr_str(self.start),
+                lr_str(self.max),
                 self.warmup,
                 if self.cosine { "cosine" } else { "linear" },
-                self.min,
+                lr_str(self.min),
                 self.cooldown
             )
         }
