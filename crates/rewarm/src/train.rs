@@ -198,7 +198,7 @@ impl RunConfig {
                 self.run.precision
             );
         }
-        parse_device(&self.run.device)?;
+        device_syntax(&self.run.device)?;
         Ok(())
     }
 
@@ -207,7 +207,19 @@ impl RunConfig {
     }
 }
 
+/// The device a run asks for, checked against what libtorch sees.
 pub fn parse_device(s: &str) -> Result<Device> {
+    let d = device_syntax(s)?;
+    if let Device::Cuda(i) = d {
+        let n = tch::Cuda::device_count();
+        if i as i64 >= n {
+            bail!("device {s:?}: libtorch sees {n} CUDA device(s)");
+        }
+    }
+    Ok(d)
+}
+
+fn device_syntax(s: &str) -> Result<Device> {
     Ok(match s {
         "auto" => Device::cuda_if_available(),
         "cpu" => Device::Cpu,
@@ -215,7 +227,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
         s if s.starts_with("cuda:") => {
             Device::Cuda(s[5..].parse().with_context(|| format!("device {s:?}"))?)
         }
-        s => bail!("device {s:?} is not auto, cpu, cuda or cuda:N"),
+        s => bail!("[run] device {s:?} is not auto, cpu, cuda or cuda:N"),
     })
 }
 

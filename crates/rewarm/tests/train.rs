@@ -311,6 +311,13 @@ fn cli_schedule_train_eval_and_errors() {
     // The run evaluated 8 sequences, eval here all of them: close, not equal.
     assert!((printed - up_loss).abs() < 0.5, "{row} vs {up_loss}");
     let o = rewarm_bin()
+        .args(["eval", "--checkpoint"])
+        .arg(d.join("cli/final"))
+        .args(["--device", "cuda:63", "--data", "a=b"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("CUDA device(s)"));
+    let o = rewarm_bin()
         .args(["eval", "--checkpoint", "/nonexistent", "--data", "a=b"])
         .output()
         .unwrap();
