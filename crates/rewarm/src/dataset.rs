@@ -2,8 +2,6 @@
 //! optionally mixed from several datasets by weight (replay).
 
 use anyhow::{bail, Context, Result};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -159,7 +157,7 @@ struct Source {
     name: String,
     ds: TokenDataset,
     weight: f64,
-    perm: Vec<u64>,
+    perm: Permutation,
     cur: SourceCursor,
 }
 
@@ -265,12 +263,12 @@ impl Mixture {
             let seed = self.seed;
             let seq_len = self.seq_len;
             let s = &mut self.sources[k];
-            if s.cur.pos as usize >= s.perm.len() {
+            if s.cur.pos >= s.perm.len() {
                 s.cur.epoch += 1;
                 s.cur.pos = 0;
                 s.perm = permutation(s.ds.num_sequences(seq_len), seed, k as u64, s.cur.epoch);
             }
-            let i = s.perm[s.cur.pos as usize];
+            let i = s.perm.get(s.cur.pos);
             s.cur.pos += 1;
             s.cur.taken += 1;
             s.ds.sequence(i, seq_len, &mut out[b * n..(b + 1) * n]);
@@ -278,12 +276,84 @@ impl Mixture {
     }
 }
 
-fn permutation(n: u64, seed: u64, source: u64, epoch: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = (0..n).collect();
-    let mix = seed
+/// A seeded bijection of [0, n) evaluated one index at a time (a 4-round Feistel network on
+/// the next even power of two, cycle-walking back into range), so an epoch over hundreds of
+/// millions of sequences needs no shuffled index array in memory.
+#[derive(Clone, Debug)]
+pub struct Permutation {
+    n: u64,
+    half: u32,
+    keys: [u64; 4],
+}
+
+impl Permutation {
+    pub fn new(n: u64, key: u64) -> Self {
+        let bits = (64 - n.saturating_sub(1).leading_zeros()).max(2);
+        let half = bits.div_ceil(2);
+        let mut k = key;
+        let keys = std::array::from_fn(|_| {
+            k = splitmix64(k);
+            k
+        });
+        Self { n, half, keys }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The `i`-th element of the permutation (i < n).
+    pub fn get(&self, i: u64) -> u64 {
+        debug_assert!(i < self.n);
+        let mask = (1u64 << self.half) - 1;
+        let mut x = i;
+        loop {
+            let (mut l, mut r) = (x >> self.half, x & mask);
+            for k in self.keys {
+                let f = splitmix64(r ^ k) & mask;
+                (l, r) = (r, l ^ f);
+            }
+            x = (l << self.half) | r;
+            if x < self.n {
+                return x;
+            }
+        }
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn permutation(n: u64, seed: u64, source: u64, epoch: u64) -> Permutation {
+    let key = seed
         ^ source.wrapping_mul(0x9e37_79b9_7f4a_7c15)
         ^ epoch.wrapping_mul(0xd1b5_4a32_d192_ed03);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix);
-    v.shuffle(&mut rng);
-    v
+    Permutation::new(n, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Permutation;
+
+    #[test]
+    fn permutation_is_a_bijection_for_awkward_sizes() {
+        for n in [1u64, 2, 3, 5, 17, 100, 1000, 4097] {
+            let p = Permutation::new(n, 7);
+            let mut seen: Vec<u64> = (0..n).map(|i| p.get(i)).collect();
+            seen.sort();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+        let a: Vec<u64> = (0..50).map(|i| Permutation::new(50, 1).get(i)).collect();
+        let b: Vec<u64> = (0..50).map(|i| Permutation::new(50, 2).get(i)).collect();
+        assert_ne!(a, b);
+        assert_ne!(a, (0..50).collect::<Vec<_>>());
+    }
 }
