@@ -1,7 +1,7 @@
 //! `rewarm tokenize`: documents from text, JSON lines (optionally zstd, the Pile / SlimPajama
 //! format) or Parquet, tokenised in parallel into packed token shards with an index.
 
-use crate::dataset::{Index, ShardEntry, INDEX_FORMAT};
+use crate::dataset::{splitmix64, Index, ShardEntry, INDEX_FORMAT};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -444,14 +444,6 @@ impl ShardWriter {
     }
 }
 
-/// A fixed hash, so the validation split is the same on every machine and run.
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 pub struct TokenizeJob<'a> {
     pub files: &'a [PathBuf],
     pub opts: &'a ReadOptions,
@@ -517,6 +509,7 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
             for e in enc {
                 let mut ids = e.get_ids().to_vec();
                 ids.push(eod);
+                // A fixed hash of the document number: the same split on every machine and run.
                 let to_val = val.is_some() && splitmix64(doc_no ^ job.seed) < threshold;
                 doc_no += 1;
                 match (to_val, val.as_mut()) {
