@@ -38,7 +38,8 @@ pub fn evaluate(
     } else {
         avail.min(max_sequences)
     };
-    let mut sum = 0f64;
+    // Summed on the device and read once, so batches queue without a host sync.
+    let mut sum = Tensor::zeros([], (Kind::Double, model.device));
     let mut buf = vec![0i64; batch * (seq_len + 1)];
     let mut i = 0u64;
     tch::no_grad(|| {
@@ -53,12 +54,11 @@ pub fn evaluate(
                 .to_device(model.device);
             let inputs = t.narrow(1, 0, seq_len as i64);
             let targets = t.narrow(1, 1, seq_len as i64);
-            let loss = model.loss(&inputs, &targets).to_kind(Kind::Double);
-            sum += loss.double_value(&[]) * b as f64;
+            sum += model.loss(&inputs, &targets).to_kind(Kind::Double) * b as f64;
             i += b as u64;
         }
     });
-    let loss = sum / n as f64;
+    let loss = sum.double_value(&[]) / n as f64;
     Ok(EvalResult {
         name: name.into(),
         loss,

@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod demo;
 pub mod eval;
 pub mod model;
+pub mod ops;
 pub mod optim;
 pub mod report;
 pub mod schedule;

@@ -2,10 +2,11 @@
 //! state that can be saved, loaded into a continued run, or reset for a fresh start.
 
 use crate::checkpoint::{read_tensors, write_tensors};
+use crate::ops;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +59,8 @@ pub struct AdamW {
     params: Vec<(String, Tensor, bool)>,
     exp_avg: Vec<Tensor>,
     exp_avg_sq: Vec<Tensor>,
+    /// The step count as a 0-d f32 tensor on the parameters' device, read by the fused kernel.
+    step_t: Tensor,
 }
 
 impl AdamW {
@@ -77,78 +80,82 @@ impl AdamW {
                 .map(|(_, t, _)| t.zeros_like())
                 .collect::<Vec<_>>()
         };
+        let device = list.first().map_or(Device::Cpu, |(_, t, _)| t.device());
         Self {
             exp_avg: zeros(),
             exp_avg_sq: zeros(),
+            step_t: Tensor::zeros([], (Kind::Float, device)),
             params: list,
             cfg,
             step: 0,
         }
     }
 
-    pub fn zero_grad(&mut self) {
-        for (_, p, _) in &self.params {
-            let mut g = p.grad();
-            if g.defined() {
-                let _ = g.detach_().zero_();
-            }
-        }
+    /// The gradients that exist (parameters that took part in the last backward pass).
+    fn grads(&self) -> Vec<Tensor> {
+        self.params
+            .iter()
+            .map(|(_, p, _)| p.grad())
+            .filter(|g| g.defined())
+            .collect()
+    }
+
+    /// Zeroes every gradient in place (one foreach kernel).
+    pub fn zero_grad(&mut self) -> Result<()> {
+        let grads = self.grads();
+        ops::zero(&grads.iter().collect::<Vec<_>>())
     }
 
     /// Clips gradients to the configured global L2 norm (as `clip_grad_norm_`) and returns
     /// the norm before clipping, as a 0-d tensor (no device sync).
-    pub fn clip_grad_norm(&self) -> Tensor {
-        let grads: Vec<Tensor> = self
-            .params
-            .iter()
-            .map(|(_, p, _)| p.grad())
-            .filter(|g| g.defined())
-            .collect();
-        let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
-        let total = Tensor::stack(&norms, 0).norm();
-        if self.cfg.clip > 0.0 {
-            let coef = ((&total + 1e-6).reciprocal() * self.cfg.clip).clamp_max(1.0);
-            for mut g in grads {
-                let _ = g.g_mul_(&coef);
-            }
-        }
-        total
+    pub fn clip_grad_norm(&self) -> Result<Tensor> {
+        let grads = self.grads();
+        ops::clip_grad_norm(&grads.iter().collect::<Vec<_>>(), self.cfg.clip)
     }
 
     /// One update with learning rate `lr`.
-    pub fn step(&mut self, lr: f64) {
+    pub fn step(&mut self, lr: f64) -> Result<()> {
+        self.step_unless(lr, None)
+    }
+
+    /// One update with learning rate `lr`, computed by torch's fused AdamW kernel (one launch
+    /// for the decayed tensors, one for the rest). When `found_inf` (0-d f32 on the device)
+    /// holds 1 the device leaves weights and moments as they were without a host sync; the
+    /// step count still advances, so the caller stops the run (as the trainer does).
+    pub fn step_unless(&mut self, lr: f64, found_inf: Option<&Tensor>) -> Result<()> {
         self.step += 1;
+        let _ = self.step_t.fill_(self.step as f64);
         let c = &self.cfg;
-        let bc1 = 1.0 - c.beta1.powi(self.step as i32);
-        let bc2_sqrt = (1.0 - c.beta2.powi(self.step as i32)).sqrt();
-        let step_size = lr / bc1;
-        tch::no_grad(|| {
-            for (((_, p, decays), m), v) in self
-                .params
-                .iter()
-                .zip(&mut self.exp_avg)
-                .zip(&mut self.exp_avg_sq)
+        for decayed in [true, false] {
+            let mut lists: [Vec<Tensor>; 4] = Default::default();
+            for (((_, p, decays), m), v) in
+                self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq)
             {
                 let g = p.grad();
-                if !g.defined() {
+                if *decays != decayed || !g.defined() {
                     continue;
                 }
-                let mut p = p.shallow_clone();
-                if *decays && c.weight_decay != 0.0 {
-                    let _ = p.g_mul_scalar_(1.0 - lr * c.weight_decay);
-                }
-                let _ = m.lerp_(&g, 1.0 - c.beta1);
-                let _ = v.g_mul_scalar_(c.beta2);
-                let _ = v.addcmul_(&g, &(&g * (1.0 - c.beta2)));
-                // p -= step_size * m / (sqrt(v) / bc2_sqrt + eps), with the scale folded into
-                // the denominator so the update needs one temporary, as torch's does.
-                let mut denom = v.sqrt();
-                let _ = denom.g_div_scalar_(bc2_sqrt);
-                let _ = denom.g_add_scalar_(c.eps);
-                let _ = denom.g_div_scalar_(-step_size);
-                let _ = p.addcdiv_(m, &denom);
+                lists[0].push(p.shallow_clone());
+                lists[1].push(g);
+                lists[2].push(m.shallow_clone());
+                lists[3].push(v.shallow_clone());
             }
-        });
+            if lists[0].is_empty() {
+                continue;
+            }
+            let r = |i: usize| lists[i].iter().collect::<Vec<_>>();
+            let h = ops::AdamWStep {
+                lr,
+                beta1: c.beta1,
+                beta2: c.beta2,
+                weight_decay: if decayed { c.weight_decay } else { 0.0 },
+                eps: c.eps,
+            };
+            tch::no_grad(|| {
+                ops::fused_adamw(&r(0), &r(1), &r(2), &r(3), &self.step_t, &h, found_inf)
+            })?;
+        }
+        Ok(())
     }
 
     /// Moments and step count, under the parameter names.

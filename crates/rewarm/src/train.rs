@@ -506,49 +506,88 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
     let run_start = std::time::Instant::now();
     let start_step = step;
     let mut done_here = 0u64;
+    // Steps queued on the device whose loss and gradient norm the host has not read yet. The
+    // host reads step s while step s + 1 runs, so the device never waits for it; evaluations,
+    // checkpoints and the end read everything first. A non-finite loss or gradient norm skips
+    // its update on the device (no sync needed) and stops the run when it is read.
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut last_loss = f64::NAN;
     while step < total {
         if cfg.run.stop_after.is_some_and(|n| done_here >= n) {
             break;
         }
         let lr = schedule.lr(step);
-        opt.zero_grad();
+        opt.zero_grad()?;
         let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
         for _ in 0..d.grad_accum {
             mixture.next_batch(b, &mut buf);
-            let batch = Tensor::from_slice(&buf)
-                .view([b as i64, t as i64 + 1])
-                .to_device(device);
+            let batch = batch_to_device(&buf, b, t, device);
             let loss = model.loss(&batch.narrow(1, 0, t as i64), &batch.narrow(1, 1, t as i64));
             (&loss / d.grad_accum as f64).backward();
             loss_sum += loss.detach();
         }
-        let loss = loss_sum.double_value(&[]) / d.grad_accum as f64;
-        if !loss.is_finite() {
-            let last = latest_checkpoint(out)
-                .map(|(s, p)| format!("the last good checkpoint is {} (step {s})", p.display()))
-                .unwrap_or_else(|| "no checkpoint was written yet".into());
-            bail!("step {step}: the training loss is {loss} (lr {lr:e}); stopping before the update; {last}");
-        }
-        let grad_norm = opt.clip_grad_norm().double_value(&[]);
-        opt.step(lr);
+        let loss = loss_sum / d.grad_accum as f64;
+        let grad_norm = opt.clip_grad_norm()?;
+        let found_inf = loss
+            .isfinite()
+            .logical_and(&grad_norm.isfinite())
+            .logical_not()
+            .to_kind(Kind::Float);
+        opt.step_unless(lr, Some(&found_inf))?;
         step += 1;
         done_here += 1;
         tokens += cfg.tokens_per_step();
-        let last_loss = loss;
-        let evals = if (cfg.run.eval_every > 0 && step % cfg.run.eval_every == 0) || step == total {
-            eval_all(&model)?
-        } else {
-            vec![]
-        };
-        if step % cfg.run.log_every.max(1) == 0 || !evals.is_empty() || step == total {
-            write_log(&LogLine {
-                step,
-                tokens,
-                lr: Some(lr),
+        pending.push(Pending {
+            step,
+            tokens,
+            lr,
+            loss,
+            grad_norm,
+        });
+        let evaluates = (cfg.run.eval_every > 0 && step % cfg.run.eval_every == 0) || step == total;
+        let checkpoints =
+            (cfg.run.checkpoint_every > 0 && step % cfg.run.checkpoint_every == 0) || step == total;
+        let stops = cfg.run.stop_after.is_some_and(|n| done_here >= n);
+        let keep = usize::from(!(evaluates || checkpoints || stops));
+        let ready: Vec<Pending> = pending.drain(..pending.len() - keep).collect();
+        let mut current = None;
+        for (p, (loss, grad_norm)) in settle(&ready)? {
+            let before = p.step - 1;
+            if !loss.is_finite() || !grad_norm.is_finite() {
+                let last = latest_checkpoint(out)
+                    .map(|(s, p)| format!("the last good checkpoint is {} (step {s})", p.display()))
+                    .unwrap_or_else(|| "no checkpoint was written yet".into());
+                let what = if loss.is_finite() {
+                    format!("the gradient norm is {grad_norm}")
+                } else {
+                    format!("the training loss is {loss}")
+                };
+                bail!(
+                    "step {before}: {what} (lr {:e}); stopping before the update; {last}",
+                    p.lr
+                );
+            }
+            last_loss = loss;
+            let line = LogLine {
+                step: p.step,
+                tokens: p.tokens,
+                lr: Some(p.lr),
                 loss: Some(loss),
                 grad_norm: Some(grad_norm),
-                eval: evals.iter().map(Into::into).collect(),
-            })?;
+                eval: vec![],
+            };
+            if p.step == step {
+                current = Some(line);
+            } else if p.step % cfg.run.log_every.max(1) == 0 {
+                write_log(&line)?;
+            }
+        }
+        let evals = if evaluates { eval_all(&model)? } else { vec![] };
+        if let Some(mut line) = current {
+            if step % cfg.run.log_every.max(1) == 0 || evaluates {
+                line.eval = evals.iter().map(Into::into).collect();
+                write_log(&line)?;
+            }
         }
         let secs = run_start.elapsed().as_secs_f64();
         let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
@@ -558,23 +597,24 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps})
         )?;
         bar.set_position(step);
-        bar.set_message(format!("loss {loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
-        let state = || TrainerState {
-            step,
-            tokens,
-            data: mixture.cursors(),
-            schedule: cfg.schedule.clone(),
-            total_steps: total,
-            data_seed: d.seed,
-            init_seed: cfg.model.seed,
-            last_loss,
-        };
-        if cfg.run.checkpoint_every > 0 && step % cfg.run.checkpoint_every == 0 && step != total {
-            write_checkpoint(&checkpoint_dir(out, step), &model, &opt, &state(), cfg)?;
-        }
-        if step == total {
-            write_checkpoint(&out.join("final"), &model, &opt, &state(), cfg)?;
-            final_eval = evals;
+        bar.set_message(format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
+        if checkpoints {
+            let state = TrainerState {
+                step,
+                tokens,
+                data: mixture.cursors(),
+                schedule: cfg.schedule.clone(),
+                total_steps: total,
+                data_seed: d.seed,
+                init_seed: cfg.model.seed,
+                last_loss,
+            };
+            if step == total {
+                write_checkpoint(&out.join("final"), &model, &opt, &state, cfg)?;
+                final_eval = evals;
+            } else {
+                write_checkpoint(&checkpoint_dir(out, step), &model, &opt, &state, cfg)?;
+            }
         }
     }
     bar.finish_and_clear();
@@ -588,6 +628,44 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             / run_start.elapsed().as_secs_f64().max(1e-9),
         out: out.clone(),
     })
+}
+
+/// A step whose loss and gradient norm are still on the device.
+struct Pending {
+    step: u64,
+    tokens: u64,
+    lr: f64,
+    loss: Tensor,
+    grad_norm: Tensor,
+}
+
+/// Reads the losses and gradient norms of `steps` to the host in one transfer.
+fn settle(steps: &[Pending]) -> Result<Vec<(&Pending, (f64, f64))>> {
+    if steps.is_empty() {
+        return Ok(vec![]);
+    }
+    let all: Vec<&Tensor> = steps.iter().flat_map(|p| [&p.loss, &p.grad_norm]).collect();
+    let values = Vec::<f64>::try_from(
+        Tensor::stack(&all, 0)
+            .to_kind(Kind::Double)
+            .to_device(Device::Cpu),
+    )?;
+    Ok(steps
+        .iter()
+        .zip(values.chunks(2).map(|c| (c[0], c[1])))
+        .collect())
+}
+
+/// A batch of token ids (batch, seq_len + 1) on `device`; on CUDA through pinned memory with
+/// an asynchronous copy, so the host goes on queueing work.
+fn batch_to_device(buf: &[i64], b: usize, t: usize, device: Device) -> Tensor {
+    let host = Tensor::from_slice(buf).view([b as i64, t as i64 + 1]);
+    if device.is_cuda() {
+        host.pin_memory(device)
+            .to_device_(device, Kind::Int64, true, false)
+    } else {
+        host
+    }
 }
 
 /// A validation folder: a `tokenize` output's `val/` split when given the output folder.

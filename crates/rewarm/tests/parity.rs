@@ -6,9 +6,12 @@ use rewarm::optim::{AdamW, AdamWConfig};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
+/// The committed fixtures; `REWARM_FIXTURES` points a test binary built elsewhere at them
+/// (bench/gpu.sh --prebuilt).
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+    std::env::var_os("REWARM_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
         .join(name)
 }
 
@@ -23,14 +26,24 @@ fn get<'a>(t: &'a [(String, Tensor)], n: &str) -> &'a Tensor {
         .1
 }
 
+/// The device under test: CPU, or `REWARM_TEST_DEVICE=cuda` (bench/gpu.sh runs these tests
+/// on the GPU that way; f32 matmuls on CUDA do not use TF32 in libtorch by default).
+fn device() -> Device {
+    match std::env::var("REWARM_TEST_DEVICE").as_deref() {
+        Ok("cuda") => Device::Cuda(0),
+        Ok("cpu") | Err(_) => Device::Cpu,
+        Ok(other) => panic!("REWARM_TEST_DEVICE={other:?}: use cpu or cuda"),
+    }
+}
+
 fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
-    (a - b).abs().max().double_value(&[])
+    (a - b.to_device(a.device())).abs().max().double_value(&[])
 }
 
 fn check_logits(model_dir: &str, reference: &str) {
-    let model = checkpoint::load(&fixture(model_dir), Device::Cpu).unwrap();
+    let model = checkpoint::load(&fixture(model_dir), device()).unwrap();
     let exp = expected(reference);
-    let ids = get(&exp, "input_ids");
+    let ids = &get(&exp, "input_ids").to_device(device());
     let logits = tch::no_grad(|| model.forward(ids));
     let want = get(&exp, "logits");
     assert_eq!(logits.size(), want.size());
@@ -65,9 +78,9 @@ fn sharded_checkpoint_with_index_loads() {
 
 #[test]
 fn two_adamw_steps_match_torch() {
-    let model = checkpoint::load(&fixture("neox-tiny"), Device::Cpu).unwrap();
+    let model = checkpoint::load(&fixture("neox-tiny"), device()).unwrap();
     let exp = expected("neox-tiny");
-    let ids = get(&exp, "input_ids");
+    let ids = &get(&exp, "input_ids").to_device(device());
     let x = ids.narrow(1, 0, ids.size()[1] - 1);
     let t = x.size()[1];
     let cfg = AdamWConfig {
@@ -80,17 +93,17 @@ fn two_adamw_steps_match_torch() {
     let mut opt = AdamW::new(&model.params.list, cfg);
     let norms = get(&exp, "grad_norms");
     for (i, lr) in [1e-2, 5e-3].into_iter().enumerate() {
-        opt.zero_grad();
+        opt.zero_grad().unwrap();
         model
             .loss(&x.narrow(1, 0, t - 1), &x.narrow(1, 1, t - 1))
             .backward();
-        let n = opt.clip_grad_norm().double_value(&[]);
+        let n = opt.clip_grad_norm().unwrap().double_value(&[]);
         let want = norms.double_value(&[i as i64]);
         assert!(
             (n - want).abs() < 1e-5 * want.max(1.0),
             "grad norm {n} vs {want}"
         );
-        opt.step(lr);
+        opt.step(lr).unwrap();
     }
     let mut worst = 0f64;
     for (name, p) in &model.params.list {

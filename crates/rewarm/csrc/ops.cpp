@@ -1,0 +1,86 @@
+// libtorch operators that tch does not expose (they take or return lists of tensors):
+// PyTorch's fused AdamW and the foreach kernels behind clip_grad_norm_ and zero_grad.
+// Tensors cross as `at::Tensor*` (what tch's C_tensor points to). Each function returns
+// nullptr on success or a malloc'ed error message that the caller frees.
+
+#include <ATen/ATen.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <vector>
+
+namespace {
+
+std::vector<at::Tensor> gather(at::Tensor* const* ts, size_t n) {
+    std::vector<at::Tensor> v;
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) v.push_back(*ts[i]);
+    return v;
+}
+
+template <typename F>
+char* guarded(F&& f) {
+    try {
+        f();
+        return nullptr;
+    } catch (const c10::Error& e) {
+        return strdup(e.what_without_backtrace());
+    } catch (const std::exception& e) {
+        return strdup(e.what());
+    } catch (...) {
+        return strdup("unknown C++ exception");
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+// One AdamW update of n tensors (torch.optim.AdamW(fused=True)'s kernel). `step` is a 0-d f32
+// tensor holding the step count after this update (shared by all n tensors); `found_inf`
+// (nullable, 0-d f32) skips the whole update on device when it holds 1.
+char* rw_fused_adamw(at::Tensor* const* params, at::Tensor* const* grads, at::Tensor* const* exp_avgs,
+                     at::Tensor* const* exp_avg_sqs, const at::Tensor* step, size_t n, double lr,
+                     double beta1, double beta2, double weight_decay, double eps,
+                     const at::Tensor* found_inf) {
+    return guarded([&] {
+        if (n == 0) return;
+        std::vector<at::Tensor> steps(n, *step);
+        std::optional<at::Tensor> inf;
+        if (found_inf) inf = *found_inf;
+        at::_fused_adamw_(gather(params, n), gather(grads, n), gather(exp_avgs, n),
+                          gather(exp_avg_sqs, n), {}, steps, lr, beta1, beta2, weight_decay, eps,
+                          /*amsgrad=*/false, /*maximize=*/false, std::nullopt, inf);
+    });
+}
+
+// The global L2 norm of n gradients, returned in *total (a new tensor the caller owns); when
+// max_norm > 0 the gradients are scaled by min(1, max_norm / (norm + 1e-6)), as
+// torch.nn.utils.clip_grad_norm_ does (foreach kernels, no host sync).
+char* rw_clip_grad_norm(at::Tensor* const* grads, size_t n, double max_norm, at::Tensor** total) {
+    return guarded([&] {
+        if (n == 0) {
+            *total = new at::Tensor(at::zeros({}, at::kFloat));
+            return;
+        }
+        auto g = gather(grads, n);
+        auto norms = at::_foreach_norm(g, 2);
+        auto t = at::linalg_vector_norm(at::stack(norms), 2);
+        if (max_norm > 0) {
+            auto coef = at::clamp_max(max_norm / (t + 1e-6), 1.0);
+            at::_foreach_mul_(g, coef);
+        }
+        *total = new at::Tensor(std::move(t));
+    });
+}
+
+// Sets n tensors to zero in place.
+char* rw_zero(at::Tensor* const* ts, size_t n) {
+    return guarded([&] {
+        if (n > 0) at::_foreach_zero_(gather(ts, n));
+    });
+}
+
+}  // extern "C"
