@@ -17,6 +17,7 @@ SHAPES = {  # name: (preset, vocab, seq_len, batch, steps)
     "70m": ("70m", 50304, 512, 4, 12),
     "160m": ("160m", 50304, 2048, 8, 30),
     "410m": ("410m", 50304, 2048, 8, 20),
+    "410m-b16": ("410m", 50304, 2048, 16, 20),
 }
 EVAL_BATCHES = 8
 WARMUP = 3  # steps excluded (allocator and kernel warm-up); rates use the median step time
@@ -85,6 +86,26 @@ def torch_side(a):
             torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1)).item()
     eval_tps = (n_eval - a.batch) * a.seq / (time.perf_counter() - t0)
     peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
+    if a.profile:
+        # Where a training step's device time goes (kernels by total time), for the record.
+        from torch.profiler import profile, ProfilerActivity
+        model.train()
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if a.device == "cuda" else [])
+        with profile(activities=acts) as prof:
+            for _ in range(3):
+                b = batch()
+                opt.zero_grad(set_to_none=False)
+                with autocast:
+                    logits = model(input_ids=b[:, :-1]).logits
+                loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1))
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                loss.item()
+            sync()
+        key = "self_cuda_time_total" if a.device == "cuda" else "self_cpu_time_total"
+        with open(a.profile, "w") as f:
+            f.write(prof.key_averages().table(sort_by=key, row_limit=15, max_name_column_width=60))
     print(json.dumps({"train_tps": train_tps, "eval_tps": eval_tps, "gpu_peak_mib": peak}))
 
 
@@ -128,14 +149,12 @@ threads = {a.threads}
     rows = [json.loads(l) for l in open(os.path.join(run, "throughput.jsonl"))]
     step_times = np.diff([r["seconds"] for r in rows])[WARMUP - 1:]
     train_tps = batch * seq / float(np.median(step_times))
-    # Time of EVAL_BATCHES batches after a first one: the difference of two eval runs.
-    def eval_seconds(batches):
-        out, _ = child([a.bin, "eval", "--checkpoint", os.path.join(work, "ck-" + shape), "--data", f"bench={data}",
-                        "--seq-len", str(seq), "--batch-size", str(batch), "--sequences", str(batches * batch),
-                        "--device", a.device])
-        row = out.strip().splitlines()[-1]
-        return batches * batch * seq / float(row.split("(")[1].split()[0])
-    eval_tps = EVAL_BATCHES * batch * seq / (eval_seconds(EVAL_BATCHES + 1) - eval_seconds(1))
+    # EVAL_BATCHES batches timed in one process after a first untimed pass over the same data
+    # (kernel selection and allocator warm-up), as the PyTorch side does.
+    out, _ = child([a.bin, "eval", "--checkpoint", os.path.join(work, "ck-" + shape), "--data", f"warmup={data}",
+                    "--data", f"bench={data}", "--seq-len", str(seq), "--batch-size", str(batch),
+                    "--sequences", str(EVAL_BATCHES * batch), "--device", a.device])
+    eval_tps = float(out.strip().splitlines()[-1].split("(")[1].split()[0])
     return train_tps, eval_tps, train_rss
 
 
@@ -149,6 +168,9 @@ def main():
     p.add_argument("--torch-side", action="store_true")
     p.add_argument("--ckpt"); p.add_argument("--data"); p.add_argument("--vocab", type=int)
     p.add_argument("--seq", type=int); p.add_argument("--batch", type=int); p.add_argument("--steps", type=int)
+    p.add_argument("--profile", default=os.environ.get("PROFILE"),
+                   help="with --torch-side: write a torch.profiler table of 3 training steps to this file; "
+                        "else any value profiles the PyTorch side of every shape and prints the tables")
     a = p.parse_args()
     if a.torch_side:
         return torch_side(a)
@@ -169,7 +191,8 @@ def main():
         rt, re_, r_rss = rust_side(a, shape, a.work, data)
         out, p_rss = child([sys.executable, __file__, "--torch-side", "--ckpt", ck, "--data", data, "--vocab", str(vocab),
                             "--seq", str(seq), "--batch", str(batch), "--steps", str(steps), "--device", a.device,
-                            "--threads", str(a.threads)])
+                            "--threads", str(a.threads)]
+                           + (["--profile", os.path.join(a.work, f"profile-{shape}.txt")] if a.profile else []))
         t = json.loads(out.strip().splitlines()[-1])
         print(f"{shape:<6} {params/1e6:>6.1f}M {vocab:>6} {batch:>4} x {seq:<5} | {rt:>11.0f} {t['train_tps']:>11.0f} {rt/t['train_tps']:>5.2f}x |"
               f" {re_:>11.0f} {t['eval_tps']:>11.0f} {re_/t['eval_tps']:>5.2f}x | {r_rss:>7.0f} {p_rss:>7.0f}")
@@ -178,6 +201,9 @@ def main():
             peak = next((v for k, v in PEAK.items() if k in gpu), None)
             if peak:
                 print(f"       MFU: rewarm {rt * fpt / peak:.1%}, pytorch {t['train_tps'] * fpt / peak:.1%} (bf16 peak {peak/1e12:.0f} TFLOP/s)")
+        if a.profile:
+            print(f"PyTorch training step profile, {shape} (3 steps):")
+            print(open(os.path.join(a.work, f"profile-{shape}.txt")).read())
         sys.stdout.flush()
 
 
