@@ -113,6 +113,12 @@ fn weight_files(dir: &Path) -> Result<Vec<(PathBuf, Option<Vec<String>>)>> {
             .with_context(|| format!("{}: expected a `weight_map` object", index.display()))?;
         let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (tensor, file) in idx.weight_map {
+            if !outdir::is_plain_relative(Path::new(&file)) {
+                bail!(
+                    "{}: tensor {tensor} maps to {file:?}, which is not a file inside the checkpoint folder",
+                    index.display()
+                );
+            }
             files.entry(file).or_default().push(tensor);
         }
         return Ok(files
@@ -129,6 +135,7 @@ fn weight_files(dir: &Path) -> Result<Vec<(PathBuf, Option<Vec<String>>)>> {
 /// Loads a checkpoint folder, checking every tensor's name and shape against `config.json`.
 pub fn load(dir: &Path, device: Device) -> Result<GptNeox> {
     let cfg = ModelConfig::load(&dir.join("config.json"))?;
+    crate::model::check_memory(&cfg, 1, device)?;
     let specs = param_specs(&cfg);
     let expected: HashMap<&str, &Vec<i64>> =
         specs.iter().map(|(n, s, _)| (n.as_str(), s)).collect();
@@ -169,6 +176,12 @@ pub fn load(dir: &Path, device: Device) -> Result<GptNeox> {
             if t.kind() == Kind::Int64 {
                 bail!("{}: tensor {name} is an integer tensor", file.display());
             }
+            if !bool::try_from(t.isfinite().all())? {
+                bail!(
+                    "{}: tensor {name} holds NaN or infinite values; this checkpoint cannot be trained or evaluated",
+                    file.display()
+                );
+            }
             found.insert(name, t);
         }
     }
@@ -202,43 +215,11 @@ pub fn save_weights(dir: &Path, model: &GptNeox) -> Result<()> {
     write_tensors(&dir.join("model.safetensors"), &named)
 }
 
-/// Builds a folder next to `dest` with `fill`, then swaps it into place, so a crash leaves
-/// either the old folder or the new one, never a half-written one.
-pub fn write_dir_atomic(dest: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let name = dest
-        .file_name()
-        .context("destination has no name")?
-        .to_string_lossy()
-        .to_string();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp"))
-        .tempdir_in(parent)?;
-    fill(tmp.path())?;
-    // tempfile makes the folder private (0700); a checkpoint is an ordinary output.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
-    }
-    let tmp = tmp.keep();
-    if dest.exists() {
-        let old = parent.join(format!(".{name}.old"));
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::rename(dest, &old)?;
-        std::fs::rename(&tmp, dest)?;
-        std::fs::remove_dir_all(&old)?;
-    } else {
-        std::fs::rename(&tmp, dest)?;
-    }
-    Ok(())
-}
+/// What rewarm writes in the ownership marker of its checkpoint folders.
+pub const OWNER: &str = "rewarm checkpoint";
 
-/// Saves a model as a Hugging Face checkpoint folder, atomically.
-pub fn save(dir: &Path, model: &GptNeox) -> Result<()> {
-    write_dir_atomic(dir, |tmp| save_weights(tmp, model))
+/// Saves a model as a Hugging Face checkpoint folder, atomically. An existing `dir` is
+/// replaced only when it is empty or a rewarm checkpoint, unless `force`.
+pub fn save(dir: &Path, model: &GptNeox, force: bool) -> Result<()> {
+    outdir::replace_dir(dir, OWNER, force, |tmp| save_weights(tmp, model))
 }

@@ -65,6 +65,13 @@ impl TokenDataset {
         let mut maps = Vec::new();
         let mut starts = vec![0u64];
         for s in &index.shards {
+            if !outdir::is_plain_relative(Path::new(&s.file)) {
+                bail!(
+                    "{}: shard {:?} is not a file inside the token folder",
+                    ipath.display(),
+                    s.file
+                );
+            }
             let p = dir.join(&s.file);
             let f = std::fs::File::open(&p).with_context(|| {
                 format!("{}: shard {} listed but missing", ipath.display(), s.file)

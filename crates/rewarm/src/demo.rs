@@ -175,7 +175,12 @@ pub struct DemoOptions {
     pub downstream_steps: u64,
     pub threads: i32,
     pub progress: bool,
+    /// Use `out` even if it is a non-empty folder that the demo did not make.
+    pub force: bool,
 }
+
+/// What the demo writes in the ownership marker of its output folder.
+pub const OWNER: &str = "rewarm demo";
 
 pub struct DemoResult {
     pub upstream: RunSummary,
@@ -186,6 +191,8 @@ pub struct DemoResult {
 
 /// Runs the whole demo; returns the three runs' summaries.
 pub fn run(o: &DemoOptions) -> Result<DemoResult> {
+    // The demo owns its folder: it may clear what it made there before, nothing else.
+    outdir::claim_dir(&o.out, OWNER, o.force)?;
     let corpus = o.out.join("corpus");
     let (up, down) = write_corpus(&corpus, 6000, 7)?;
     let tok = tokenize::train_bpe(&[up.clone(), down.clone()], &ReadOptions::default(), 1024)?;
@@ -200,6 +207,8 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             seed: 0,
             shard_tokens: 1 << 24,
             progress: o.progress,
+            force: false,
+            unused: &[],
         })?;
         Ok(out)
     };

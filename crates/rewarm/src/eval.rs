@@ -25,6 +25,10 @@ pub fn evaluate(
     batch: usize,
     max_sequences: u64,
 ) -> Result<EvalResult> {
+    if seq_len == 0 || batch == 0 {
+        bail!("evaluation needs a positive sequence length and batch size (got {seq_len} and {batch})");
+    }
+    check_vocab(model, ds, &format!("validation set {name:?}"))?;
     let avail = ds.num_sequences(seq_len);
     if avail == 0 {
         bail!(
@@ -41,24 +45,39 @@ pub fn evaluate(
     // Summed on the device and read once, so batches queue without a host sync.
     let mut sum = Tensor::zeros([], (Kind::Double, model.device));
     let mut buf = vec![0i64; batch * (seq_len + 1)];
+    let mut bufs = crate::model::EvalBuffers::default();
     let mut i = 0u64;
-    tch::no_grad(|| {
+    tch::no_grad(|| -> Result<()> {
         while i < n {
             let b = (n - i).min(batch as u64) as usize;
             for k in 0..b {
                 let row = &mut buf[k * (seq_len + 1)..(k + 1) * (seq_len + 1)];
                 ds.sequence(i + k as u64, seq_len, row);
             }
+            check_ids(&buf[..b * (seq_len + 1)], model.cfg.vocab_size, || {
+                format!(
+                    "validation set {name:?} ({}), sequences {i}..{}",
+                    ds.dir.display(),
+                    i + b as u64
+                )
+            })?;
             let t = Tensor::from_slice(&buf[..b * (seq_len + 1)])
                 .view([b as i64, seq_len as i64 + 1])
                 .to_device(model.device);
             let inputs = t.narrow(1, 0, seq_len as i64);
             let targets = t.narrow(1, 1, seq_len as i64);
-            sum += model.loss(&inputs, &targets).to_kind(Kind::Double) * b as f64;
+            sum += model.loss_sum(&inputs, &targets, &mut bufs);
             i += b as u64;
         }
-    });
-    let loss = sum.double_value(&[]) / n as f64;
+        Ok(())
+    })?;
+    let loss = sum.double_value(&[]) / (n * seq_len as u64) as f64;
+    if !loss.is_finite() {
+        bail!(
+            "validation set {name:?} ({}): the loss is {loss}; the model's outputs are not finite",
+            ds.dir.display()
+        );
+    }
     Ok(EvalResult {
         name: name.into(),
         loss,
@@ -66,4 +85,28 @@ pub fn evaluate(
         sequences: n,
         tokens: n * seq_len as u64,
     })
+}
+
+/// Refuses a dataset whose vocabulary the model cannot embed, naming both sizes.
+pub fn check_vocab(model: &GptNeox, ds: &TokenDataset, what: &str) -> Result<()> {
+    let (data, m) = (ds.index.vocab_size as i64, model.cfg.vocab_size);
+    if data > m {
+        bail!(
+            "{what} ({}) was tokenised with a vocabulary of {data}, larger than the model's vocab_size {m}",
+            ds.dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Checks a batch of token ids against the model's vocabulary before it reaches the embedding
+/// (where an out-of-range id would abort inside libtorch).
+pub fn check_ids(ids: &[i64], vocab: i64, where_: impl FnOnce() -> String) -> Result<()> {
+    if let Some(&bad) = ids.iter().find(|&&id| id < 0 || id >= vocab) {
+        bail!(
+            "{}: token id {bad} is outside the model's vocabulary (vocab_size {vocab}); the token shards do not belong to this model or are corrupt",
+            where_()
+        );
+    }
+    Ok(())
 }

@@ -45,6 +45,9 @@ enum Cmd {
         /// Tokens per shard file.
         #[arg(long, default_value_t = 1 << 28)]
         shard_tokens: u64,
+        /// Replace OUT even if it is not a folder that `rewarm tokenize` made.
+        #[arg(long)]
+        force: bool,
     },
     /// Print (and draw) the learning rate per step of a run config.
     Schedule {
@@ -96,6 +99,9 @@ enum Cmd {
         seed: i64,
         #[arg(long)]
         out: PathBuf,
+        /// Replace OUT even if it is not a checkpoint folder that rewarm made.
+        #[arg(long)]
+        force: bool,
     },
     /// Two-domain toy study with no downloads: pre-train, then continue with and without re-warming.
     Demo {
@@ -107,6 +113,9 @@ enum Cmd {
         downstream_steps: u64,
         #[arg(long, default_value_t = 0)]
         threads: i32,
+        /// Use OUT even if it is a non-empty folder that `rewarm demo` did not make.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -136,8 +145,13 @@ fn run(cli: Cli) -> Result<()> {
             val_fraction,
             seed,
             shard_tokens,
+            force,
         } => {
-            let files = tokenize::expand_inputs(&input)?;
+            outdir::check_dest(&out, tokenize::OWNER, force)?;
+            let (files, unused) = tokenize::expand_inputs(&input)?;
+            for u in &unused {
+                eprintln!("not read: {}: {}", u.file.display(), u.reason);
+            }
             let opts = tokenize::ReadOptions {
                 text_field,
                 text_docs,
@@ -156,6 +170,8 @@ fn run(cli: Cli) -> Result<()> {
                 seed,
                 shard_tokens,
                 progress,
+                force,
+                unused: &unused,
             })?;
             let val_tokens = s.val.as_ref().map_or(0, |v| v.tokens);
             println!(
@@ -188,6 +204,9 @@ fn run(cli: Cli) -> Result<()> {
             let s = cfg.schedule.build(total)?;
             println!("# {}", s.describe());
             let every = every.unwrap_or((total / 20).max(1));
+            if every == 0 {
+                bail!("--every must be at least 1");
+            }
             println!("step\tlr");
             let mut t = 0;
             while t <= total {
@@ -258,7 +277,9 @@ fn run(cli: Cli) -> Result<()> {
             vocab_size,
             seed,
             out,
+            force,
         } => {
+            outdir::check_dest(&out, checkpoint::OWNER, force)?;
             let cfg = match (preset, config) {
                 (Some(p), None) => ModelConfig::preset(&p, vocab_size)?,
                 (None, Some(c)) => ModelConfig::load(&c)?,
@@ -266,7 +287,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             tch::manual_seed(seed);
             let model = GptNeox::new(&cfg, tch::Device::Cpu)?;
-            checkpoint::save(&out, &model)?;
+            checkpoint::save(&out, &model, force)?;
             println!(
                 "{} parameters written to {}",
                 model.params.numel(),
@@ -278,6 +299,7 @@ fn run(cli: Cli) -> Result<()> {
             upstream_steps,
             downstream_steps,
             threads,
+            force,
         } => {
             let t0 = std::time::Instant::now();
             let r = demo::run(&demo::DemoOptions {
@@ -286,6 +308,7 @@ fn run(cli: Cli) -> Result<()> {
                 downstream_steps,
                 threads,
                 progress,
+                force,
             })?;
             let get = |s: &train::RunSummary, n: &str| {
                 s.final_eval

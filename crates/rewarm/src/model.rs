@@ -67,6 +67,66 @@ pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<i64>, Init)> {
     out
 }
 
+/// Number of parameters a config asks for.
+pub fn num_params(cfg: &ModelConfig) -> u64 {
+    param_specs(cfg)
+        .iter()
+        .map(|(_, s, _)| s.iter().map(|&d| d.max(0) as u64).product::<u64>())
+        .sum()
+}
+
+/// Refuses a model whose `copies` f32 copies of the weights (1: weights; 4: training, with
+/// gradients and both AdamW moments) exceed the memory available on the CPU, with the numbers,
+/// instead of failing inside an allocation. (On CUDA libtorch's allocation error is reported.)
+pub fn check_memory(cfg: &ModelConfig, copies: u64, device: Device) -> Result<()> {
+    let need = num_params(cfg).saturating_mul(4 * copies);
+    if device == Device::Cpu {
+        if let Some(avail) = available_memory() {
+            if need > avail {
+                anyhow::bail!(
+                    "the model has {} parameters: {:.1} GiB for {copies} f32 cop{} of its weights, but only {:.1} GiB of memory is available; use a smaller model",
+                    num_params(cfg),
+                    need as f64 / (1u64 << 30) as f64,
+                    if copies == 1 { "y" } else { "ies" },
+                    avail as f64 / (1u64 << 30) as f64
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// MemAvailable from /proc/meminfo, in bytes (None where unknown).
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Logit and log-softmax buffers that evaluation reuses across batches (see
+/// [`GptNeox::loss_sum`]).
+#[derive(Default)]
+pub struct EvalBuffers {
+    bufs: Option<(Tensor, Tensor)>,
+}
+
+impl EvalBuffers {
+    /// Two (rows, vocab) f32 CPU tensors, views of buffers at least that large.
+    fn get(&mut self, rows: i64, vocab: i64) -> (Tensor, Tensor) {
+        let fits = self
+            .bufs
+            .as_ref()
+            .is_some_and(|(l, _)| l.size()[0] >= rows && l.size()[1] == vocab);
+        if !fits {
+            let new = || Tensor::empty([rows, vocab], (Kind::Float, Device::Cpu));
+            self.bufs = Some((new(), new()));
+        }
+        let (l, s) = self.bufs.as_ref().expect("buffers");
+        (l.narrow(0, 0, rows), s.narrow(0, 0, rows))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
     Normal,
@@ -107,20 +167,26 @@ impl GptNeox {
     /// drawn from tch's generator (seed it with `tch::manual_seed`).
     pub fn new(cfg: &ModelConfig, device: Device) -> Result<Self> {
         cfg.validate()?;
+        check_memory(cfg, 1, device)?;
         let list = tch::no_grad(|| {
             param_specs(cfg)
                 .into_iter()
                 .map(|(name, shape, init)| {
                     let opts = (Kind::Float, device);
                     let t = match init {
-                        Init::Normal => Tensor::randn(&shape, opts) * cfg.initializer_range,
-                        Init::One => Tensor::ones(&shape, opts),
-                        Init::Zero => Tensor::zeros(&shape, opts),
-                    };
-                    (name, t.set_requires_grad(true))
+                        Init::Normal => {
+                            Tensor::f_randn(&shape, opts).map(|t| t * cfg.initializer_range)
+                        }
+                        Init::One => Tensor::f_ones(&shape, opts),
+                        Init::Zero => Tensor::f_zeros(&shape, opts),
+                    }
+                    .map_err(|e| {
+                        anyhow::anyhow!("allocating {name} {shape:?} on {device:?}: {e}")
+                    })?;
+                    Ok((name, t.set_requires_grad(true)))
                 })
-                .collect()
-        });
+                .collect::<Result<Vec<_>>>()
+        })?;
         Ok(Self::from_params(cfg.clone(), Params { list }, device))
     }
 
@@ -248,6 +314,16 @@ impl GptNeox {
 
     /// Logits (batch, time, vocab) in f32 for token ids (batch, time).
     pub fn forward(&self, ids: &Tensor) -> Tensor {
+        self.logits(&self.hidden(ids))
+    }
+
+    /// The head: logits in f32 from final hidden states.
+    fn logits(&self, x: &Tensor) -> Tensor {
+        self.linear(x, &self.head, None).to_kind(Kind::Float)
+    }
+
+    /// Final (normed) hidden states (batch, time, hidden) in f32 for token ids (batch, time).
+    pub fn hidden(&self, ids: &Tensor) -> Tensor {
         let t = ids.size()[1];
         let (cos, sin) = self.rotary(t);
         let mut x = Tensor::embedding(&self.embed, ids, -1, false, false);
@@ -267,8 +343,30 @@ impl GptNeox {
                 x = &x + m.to_kind(Kind::Float);
             }
         }
-        let x = self.layer_norm(&x, &self.lnf_w, &self.lnf_b);
-        self.linear(&x, &self.head, None).to_kind(Kind::Float)
+        self.layer_norm(&x, &self.lnf_w, &self.lnf_b)
+    }
+
+    /// Summed next-token cross-entropy (0-d f64) of `inputs` against `targets`, for
+    /// evaluation (no backward pass). On the CPU in f32 the logits and their log-softmax are
+    /// written into `bufs`, reused from batch to batch: allocating them afresh (hundreds of MB
+    /// at a 50k vocabulary) costs a page fault per 4 KiB every batch, which made evaluation
+    /// slower than PyTorch's. On CUDA the caching allocator already reuses memory.
+    pub fn loss_sum(&self, inputs: &Tensor, targets: &Tensor, bufs: &mut EvalBuffers) -> Tensor {
+        let targets = targets.reshape([-1]);
+        if self.device != Device::Cpu || self.compute != Kind::Float {
+            let logits = self.forward(inputs);
+            return logits
+                .view([-1, self.cfg.vocab_size])
+                .cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100, 0.0)
+                .to_kind(Kind::Double);
+        }
+        let h = self.hidden(inputs).view([-1, self.cfg.hidden_size]);
+        let rows = h.size()[0];
+        let (logits, lsm) = bufs.get(rows, self.cfg.vocab_size);
+        let _ = h.mm_out(&logits, &self.head.tr());
+        let _ = logits.internal_log_softmax_out(&lsm, 1, false);
+        lsm.g_nll_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100)
+            .to_kind(Kind::Double)
     }
 
     /// Mean next-token cross-entropy of `inputs` (batch, time) against `targets` (batch, time).

@@ -66,6 +66,12 @@ impl ScheduleConfig {
                 self.max_lr
             );
         }
+        if !(self.start_lr.is_finite() && self.start_lr >= 0.0) {
+            bail!(
+                "schedule: start_lr {} must be a non-negative number",
+                self.start_lr
+            );
+        }
         if !(0.0..=1.0).contains(&self.min_ratio) {
             bail!("schedule: min_ratio {} is not in [0, 1]", self.min_ratio);
         }
@@ -333,5 +339,16 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("unknown kind"));
+        // Negative or NaN learning rates are refused before any step runs.
+        for bad in [-1e-4, f64::NAN, f64::INFINITY] {
+            let mut c = cfg("cosine");
+            c.start_lr = bad;
+            let e = c.build(10).err().unwrap().to_string();
+            assert!(e.contains("start_lr"), "{e}");
+            let mut c = cfg("cosine");
+            c.max_lr = bad;
+            let e = c.build(10).err().unwrap().to_string();
+            assert!(e.contains("max_lr"), "{e}");
+        }
     }
 }

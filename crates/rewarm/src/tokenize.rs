@@ -61,32 +61,84 @@ fn format_of(path: &Path) -> Result<&'static str> {
     )
 }
 
-/// Expands folders into the files they hold (sorted, so runs are reproducible).
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// What `tokenize` writes in the ownership marker of its output folder.
+pub const OWNER: &str = "rewarm tokenize";
+
+/// Expands folders (recursively, following links, each real file once) into the input files
+/// they hold, sorted so runs are reproducible. Files of other formats, special files and
+/// link loops inside folders are returned as not read, with the reason, to be reported; an
+/// explicitly named file of an unknown format is an error.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Skipped>)> {
     let mut out = Vec::new();
+    let mut unused = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |f: PathBuf, out: &mut Vec<PathBuf>, unused: &mut Vec<Skipped>| {
+        match std::fs::canonicalize(&f) {
+            Ok(real) if !seen.insert(real.clone()) => unused.push(Skipped {
+                file: f,
+                line: 0,
+                reason: format!("the same file as {} (read once)", real.display()),
+            }),
+            _ => out.push(f),
+        }
+    };
     for p in inputs {
         if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("reading folder {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && format_of(f).is_ok())
-                .collect();
-            files.sort();
+            let mut files = Vec::new();
+            for e in walkdir::WalkDir::new(p)
+                .follow_links(true)
+                .sort_by_file_name()
+            {
+                let e = match e {
+                    Ok(e) => e,
+                    Err(err) => {
+                        unused.push(Skipped {
+                            file: err.path().map_or_else(|| p.clone(), Path::to_path_buf),
+                            line: 0,
+                            reason: format!("not read: {err}"),
+                        });
+                        continue;
+                    }
+                };
+                let f = e.path().to_path_buf();
+                if e.file_type().is_dir() {
+                    continue;
+                }
+                if !e.file_type().is_file() {
+                    unused.push(Skipped {
+                        file: f,
+                        line: 0,
+                        reason: "not a regular file".into(),
+                    });
+                } else if format_of(&f).is_err() {
+                    unused.push(Skipped {
+                        file: f,
+                        line: 0,
+                        reason: "not .txt, .md, .jsonl, .jsonl.zst or .parquet".into(),
+                    });
+                } else {
+                    files.push(f);
+                }
+            }
             if files.is_empty() {
                 bail!(
                     "{}: no .txt, .jsonl, .jsonl.zst or .parquet files",
                     p.display()
                 );
             }
-            out.extend(files);
+            for f in files {
+                add(f, &mut out, &mut unused);
+            }
         } else if p.is_file() {
             format_of(p)?;
-            out.push(p.clone());
+            add(p.clone(), &mut out, &mut unused);
+        } else if p.exists() {
+            bail!("{}: not a regular file or folder", p.display());
         } else {
             bail!("{}: no such file or folder", p.display());
         }
     }
-    Ok(out)
+    Ok((out, unused))
 }
 
 /// Streams every document of `files` to `sink`, in file order, counting skipped ones.
@@ -122,43 +174,64 @@ fn read_text(
     stats: &mut ReadStats,
     sink: &mut dyn FnMut(String) -> Result<()>,
 ) -> Result<()> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     BufReader::new(f)
-        .read_to_string(&mut text)
-        .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
-    let text = text
-        .strip_prefix('\u{feff}')
-        .unwrap_or(&text)
-        .replace("\r\n", "\n");
-    let mut emit = |doc: &str| -> Result<()> {
-        let doc = doc.trim();
-        if !doc.is_empty() {
-            stats.documents += 1;
-            sink(doc.to_string())?;
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    // Lines (1-based numbers) without their line ends, CRLF or LF.
+    let lines = bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    // A document: its first line number and its lines, checked as UTF-8 here so one bad byte
+    // skips its document only.
+    let mut emit = |line: u64, doc: &[&[u8]]| -> Result<()> {
+        let joined = doc.join(&b'\n');
+        match std::str::from_utf8(&joined) {
+            Ok(text) => {
+                let text = text.trim();
+                if !text.is_empty() {
+                    stats.documents += 1;
+                    sink(text.to_string())?;
+                }
+            }
+            Err(e) => stats.skipped.push(Skipped {
+                file: file.to_path_buf(),
+                line,
+                reason: format!(
+                    "not UTF-8 (invalid byte at offset {} of the document)",
+                    e.valid_up_to()
+                ),
+            }),
         }
         Ok(())
     };
     match opts.text_docs.as_str() {
-        "file" => emit(&text)?,
+        "file" => emit(1, &lines.collect::<Vec<_>>())?,
         "line" => {
-            for l in text.lines() {
-                emit(l)?
+            for (i, l) in lines.enumerate() {
+                emit(i as u64 + 1, &[l])?
             }
         }
         "paragraph" => {
-            let mut para = String::new();
-            for l in text.lines() {
-                if l.trim().is_empty() {
-                    emit(&para)?;
-                    para.clear();
-                } else {
+            let mut para: Vec<&[u8]> = Vec::new();
+            let mut start = 1;
+            for (i, l) in lines.enumerate() {
+                if l.iter().all(|b| b.is_ascii_whitespace()) {
                     if !para.is_empty() {
-                        para.push('\n');
+                        emit(start, &para)?;
+                        para.clear();
                     }
-                    para.push_str(l);
+                } else {
+                    if para.is_empty() {
+                        start = i as u64 + 1;
+                    }
+                    para.push(l);
                 }
             }
-            emit(&para)?;
+            if !para.is_empty() {
+                emit(start, &para)?;
+            }
         }
         o => bail!("--text-docs {o:?} is not paragraph, line or file"),
     }
@@ -173,11 +246,11 @@ fn read_jsonl(
     sink: &mut dyn FnMut(String) -> Result<()>,
 ) -> Result<()> {
     let mut reader = BufReader::with_capacity(1 << 20, r);
-    let mut line = String::new();
+    let mut raw = Vec::new();
     let mut lineno = 0u64;
     loop {
-        line.clear();
-        let n = reader.read_line(&mut line).with_context(|| {
+        raw.clear();
+        let n = reader.read_until(b'\n', &mut raw).with_context(|| {
             format!(
                 "{}: read failed after line {lineno} (corrupt or truncated stream?)",
                 file.display()
@@ -187,10 +260,6 @@ fn read_jsonl(
             break;
         }
         lineno += 1;
-        let l = line.trim_start_matches('\u{feff}').trim();
-        if l.is_empty() {
-            continue;
-        }
         let skip = |stats: &mut ReadStats, reason: String| {
             stats.skipped.push(Skipped {
                 file: file.to_path_buf(),
@@ -198,6 +267,23 @@ fn read_jsonl(
                 reason,
             })
         };
+        let line = match std::str::from_utf8(&raw) {
+            Ok(l) => l,
+            Err(e) => {
+                skip(
+                    stats,
+                    format!(
+                        "not UTF-8 (invalid byte at offset {} of the line)",
+                        e.valid_up_to()
+                    ),
+                );
+                continue;
+            }
+        };
+        let l = line.trim_start_matches('\u{feff}').trim();
+        if l.is_empty() {
+            continue;
+        }
         match serde_json::from_str::<serde_json::Value>(l) {
             Err(e) => skip(stats, format!("not JSON: {e}")),
             Ok(v) => match v.get(&opts.text_field) {
@@ -249,7 +335,19 @@ fn read_parquet(
     let mut row = 0u64;
     for batch in reader {
         let batch = batch.with_context(|| format!("{}: reading row group", file.display()))?;
-        let a = batch.column(0);
+        let mut a = batch.column(0).clone();
+        // Dictionary-encoded strings (as pandas/pyarrow write categoricals) are read as strings.
+        if let DataType::Dictionary(_, v) = a.data_type() {
+            if matches!(
+                **v,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) {
+                a = arrow::compute::cast(&a, v).with_context(|| {
+                    format!("{}: decoding column `{}`", file.display(), opts.text_field)
+                })?;
+            }
+        }
+        let a = &a;
         let get = |i: usize| -> Option<&str> {
             if a.is_null(i) {
                 return None;
@@ -453,6 +551,38 @@ pub struct TokenizeJob<'a> {
     pub seed: u64,
     pub shard_tokens: u64,
     pub progress: bool,
+    /// Replace `out` even if `rewarm tokenize` did not make it.
+    pub force: bool,
+    /// Files found in the input folders but not read (listed in `skipped.tsv`, line 0).
+    pub unused: &'a [Skipped],
+}
+
+/// Longest text handed to the tokenizer at once. Byte-level BPE on one huge pre-token (a
+/// megabytes-long line without spaces) needs memory far beyond its size, so longer documents
+/// are cut into pieces, at a space that starts a word where there is one (a pre-token boundary
+/// of the GPT-2 pattern, so the ids are the same as for the whole text), else at a character
+/// boundary; the pieces' ids are joined back into one document.
+const MAX_PIECE: usize = 1 << 16;
+
+fn pieces(doc: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = doc;
+    while rest.len() > MAX_PIECE {
+        let mut cut = MAX_PIECE;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let b = rest.as_bytes();
+        // A space with a non-space before and after it, looking back at most half a piece.
+        let word_start = (MAX_PIECE / 2..cut).rev().find(|&i| {
+            b[i] == b' ' && !b[i - 1].is_ascii_whitespace() && !b[i + 1].is_ascii_whitespace()
+        });
+        let cut = word_start.unwrap_or(cut);
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out.push(rest);
+    out
 }
 
 /// Tokenises everything into `out/train` (and `out/val`), atomically: `out` appears complete
@@ -464,6 +594,9 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
     let vocab = tok.get_vocab_size(true) as u32;
     if !(0.0..1.0).contains(&job.val_fraction) {
         bail!("--val-fraction {} is not in [0, 1)", job.val_fraction);
+    }
+    if job.shard_tokens == 0 {
+        bail!("--shard-tokens must be at least 1");
     }
     let total_bytes: u64 = job
         .files
@@ -482,7 +615,7 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
         .expect("template"),
     );
     let mut result = None;
-    crate::checkpoint::write_dir_atomic(job.out, |tmp| {
+    outdir::replace_dir(job.out, OWNER, job.force, |tmp| {
         let mut train = ShardWriter::new(tmp.join("train"), vocab, eod, job.shard_tokens)?;
         let mut val = if job.val_fraction > 0.0 {
             Some(ShardWriter::new(
@@ -503,11 +636,22 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
                          val: &mut Option<ShardWriter>|
          -> Result<()> {
             let batch = std::mem::take(pending);
+            let mut owner = Vec::with_capacity(batch.len());
+            let mut parts: Vec<&str> = Vec::with_capacity(batch.len());
+            for (d, doc) in batch.iter().enumerate() {
+                for p in pieces(doc) {
+                    owner.push(d);
+                    parts.push(p);
+                }
+            }
             let enc = tok
-                .encode_batch_fast(batch, false)
+                .encode_batch_fast(parts, false)
                 .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
-            for e in enc {
-                let mut ids = e.get_ids().to_vec();
+            let mut docs: Vec<Vec<u32>> = vec![Vec::new(); batch.len()];
+            for (d, e) in owner.into_iter().zip(enc) {
+                docs[d].extend_from_slice(e.get_ids());
+            }
+            for mut ids in docs {
                 ids.push(eod);
                 // A fixed hash of the document number: the same split on every machine and run.
                 let to_val = val.is_some() && splitmix64(doc_no ^ job.seed) < threshold;
@@ -548,10 +692,10 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
             .map_err(|e| anyhow::anyhow!("saving tokenizer: {e}"))?;
         let train = train.finish()?;
         let val = val.map(|v| v.finish()).transpose()?;
-        if !stats.skipped.is_empty() {
+        if !stats.skipped.is_empty() || !job.unused.is_empty() {
             let mut w = std::fs::File::create(tmp.join("skipped.tsv"))?;
             writeln!(w, "file\tline\treason")?;
-            for s in &stats.skipped {
+            for s in job.unused.iter().chain(&stats.skipped) {
                 writeln!(w, "{}\t{}\t{}", s.file.display(), s.line, s.reason)?;
             }
         }

@@ -1,7 +1,7 @@
 //! `rewarm train`: one run from a TOML config, from scratch or continued from a checkpoint,
 //! with evaluation, atomic checkpoints and exact resume.
 
-use crate::checkpoint::{self, write_dir_atomic};
+use crate::checkpoint;
 use crate::config::ModelConfig;
 use crate::dataset::{Mixture, SourceCursor, TokenDataset};
 use crate::eval::{evaluate, EvalResult};
@@ -300,17 +300,12 @@ fn checkpoint_dir(out: &Path, step: u64) -> PathBuf {
     out.join("checkpoints").join(format!("step-{step:08}"))
 }
 
-/// The newest complete checkpoint of a run folder (`final` once the run has ended).
-pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
-    let fin = out.join("final");
-    if let Ok(text) = std::fs::read_to_string(fin.join("trainer_state.json")) {
-        if let Ok(st) = serde_json::from_str::<TrainerState>(&text) {
-            return Some((st.step, fin));
-        }
-    }
-    let dir = out.join("checkpoints");
-    std::fs::read_dir(dir)
-        .ok()?
+/// The complete checkpoints of a run folder, newest first (`final` first once the run has
+/// ended): folders holding a `trainer_state.json`.
+pub fn checkpoints(out: &Path) -> Vec<(u64, PathBuf)> {
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(out.join("checkpoints"))
+        .into_iter()
+        .flatten()
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
@@ -320,7 +315,145 @@ pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
                 .exists()
                 .then(|| (step, e.path()))
         })
-        .max_by_key(|(s, _)| *s)
+        .collect();
+    found.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let fin = out.join("final");
+    if let Ok(text) = std::fs::read_to_string(fin.join("trainer_state.json")) {
+        if let Ok(st) = serde_json::from_str::<TrainerState>(&text) {
+            found.insert(0, (st.step, fin));
+        }
+    }
+    found
+}
+
+/// The newest complete checkpoint of a run folder (`final` once the run has ended).
+pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
+    checkpoints(out).into_iter().next()
+}
+
+/// Settings that a resumed run must share with the run that wrote its checkpoint; the others
+/// (device, threads, evaluation and logging cadence, validation sets) may change.
+const RESUME_KEYS: &[&str] = &[
+    "model.",
+    "data.seq_len",
+    "data.batch_size",
+    "data.grad_accum",
+    "data.seed",
+    "data.train",
+    "optim.",
+    "schedule.",
+    "run.steps",
+];
+
+/// The keys of RESUME_KEYS on which two configs differ, as `key: checkpoint X, config Y`.
+pub fn resume_conflicts(saved: &RunConfig, now: &RunConfig) -> Result<Vec<String>> {
+    fn flatten(
+        prefix: &str,
+        v: &toml::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    flatten(&format!("{prefix}{k}."), v, out);
+                }
+            }
+            v => {
+                out.insert(prefix.trim_end_matches('.').to_string(), v.to_string());
+            }
+        }
+    }
+    let (mut a, mut b) = (Default::default(), Default::default());
+    flatten("", &toml::Value::try_from(saved)?, &mut a);
+    flatten("", &toml::Value::try_from(now)?, &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    Ok(keys
+        .into_iter()
+        .filter(|k| {
+            RESUME_KEYS
+                .iter()
+                .any(|p| k.starts_with(p) || k.as_str() == p.trim_end_matches('.'))
+        })
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| v.clone());
+            format!(
+                "{k}: checkpoint {}, config {}",
+                show(a.get(k)),
+                show(b.get(k))
+            )
+        })
+        .collect())
+}
+
+/// What a resumed run continues from.
+struct Resumed {
+    step: u64,
+    dir: PathBuf,
+    model: GptNeox,
+    opt: AdamW,
+    state: TrainerState,
+}
+
+/// Opens the newest readable checkpoint of `out` for `cfg`. A checkpoint that cannot be read
+/// (cut short, corrupt) is passed over for the previous one, with a warning; one made with
+/// other settings is refused with the differing keys named.
+fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
+    let candidates = checkpoints(out);
+    if candidates.is_empty() {
+        bail!(
+            "--resume: {} has no checkpoint to resume from",
+            out.display()
+        );
+    }
+    let mut problems = Vec::new();
+    for (step, dir) in candidates {
+        if let Ok(text) = std::fs::read_to_string(dir.join("run.toml")) {
+            if let Ok(saved) = toml::from_str::<RunConfig>(&text) {
+                let diff = resume_conflicts(&saved, cfg)?;
+                if !diff.is_empty() {
+                    bail!(
+                        "--resume: {} was made with other settings than this config: {}; resume with the original config, or start a new run in another [run] out",
+                        dir.display(),
+                        diff.join("; ")
+                    );
+                }
+            }
+        }
+        let opened = (|| -> Result<Resumed> {
+            let st: TrainerState =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("trainer_state.json"))?)
+                    .with_context(|| format!("{}: malformed trainer_state.json", dir.display()))?;
+            let model = checkpoint::load(&dir, device)?;
+            let mut opt = AdamW::new(&model.params.list, cfg.optim.clone());
+            opt.load(&dir.join("optimizer.safetensors"))?;
+            Ok(Resumed {
+                step,
+                dir: dir.clone(),
+                model,
+                opt,
+                state: st,
+            })
+        })();
+        match opened {
+            Ok(r) => {
+                if !problems.is_empty() {
+                    eprintln!(
+                        "warning: resuming from {} (step {step}); newer checkpoints could not be read: {}",
+                        dir.display(),
+                        problems.join("; ")
+                    );
+                }
+                return Ok(r);
+            }
+            Err(e) => problems.push(format!("{}: {e:#}", dir.display())),
+        }
+    }
+    bail!(
+        "--resume: no checkpoint of {} can be read: {}",
+        out.display(),
+        problems.join("; ")
+    )
 }
 
 fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, Option<PathBuf>)> {
@@ -355,7 +488,9 @@ fn write_checkpoint(
     state: &TrainerState,
     cfg: &RunConfig,
 ) -> Result<()> {
-    write_dir_atomic(dir, |tmp| {
+    // Checkpoints written before ownership markers existed are recognised by their state file.
+    let ours = dir.join("trainer_state.json").exists();
+    outdir::replace_dir(dir, checkpoint::OWNER, ours, |tmp| {
         checkpoint::save_weights(tmp, model)?;
         opt.save(&tmp.join("optimizer.safetensors"))?;
         std::fs::write(
@@ -404,21 +539,48 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
     let mut mixture = Mixture::new(train_sets, d.seq_len, d.seed)?;
 
     let out = &cfg.run.out;
-    let resume_from = if resume { latest_checkpoint(out) } else { None };
-    if resume && resume_from.is_none() {
-        bail!(
-            "--resume: {} has no checkpoint to resume from",
-            out.display()
-        );
-    }
     if !resume && out.join("log.jsonl").exists() {
         bail!("{} already holds a run (log.jsonl); use --resume to continue it or pick another [run] out", out.display());
     }
+    let resumed = if resume {
+        Some(open_resume(cfg, out, device)?)
+    } else {
+        None
+    };
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
 
-    let (mut model, source_ck) = match &resume_from {
-        Some((_, dir)) => (checkpoint::load(dir, device)?, None),
-        None => build_model(cfg, vocab, device)?,
+    let mut step = 0u64;
+    let mut tokens = 0u64;
+    let (mut model, mut opt) = match resumed {
+        Some(r) => {
+            let st = &r.state;
+            if st.schedule != cfg.schedule
+                || st.total_steps != cfg.run.steps
+                || st.data_seed != d.seed
+            {
+                bail!("{}: the checkpoint was made with another schedule, step count or data seed than this config", r.dir.display());
+            }
+            mixture.restore(&st.data)?;
+            step = r.step;
+            tokens = st.tokens;
+            truncate_log(&out.join("log.jsonl"), step)?;
+            (r.model, r.opt)
+        }
+        None => {
+            let (model, source_ck) = build_model(cfg, vocab, device)?;
+            let mut opt = AdamW::new(&model.params.list, cfg.optim.clone());
+            if let (Some(ck), true) = (&source_ck, cfg.model.load_optimizer) {
+                let p = ck.join("optimizer.safetensors");
+                if !p.exists() {
+                    bail!(
+                        "[model] load_optimizer: {} has no optimizer.safetensors",
+                        ck.display()
+                    );
+                }
+                opt.load(&p)?;
+            }
+            (model, opt)
+        }
     };
     model.compute = compute_kind(&cfg.run.precision, device);
     if model.cfg.vocab_size < vocab {
@@ -427,34 +589,10 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             model.cfg.vocab_size
         );
     }
+    // Gradients and the two AdamW moments come on top of the weights.
+    crate::model::check_memory(&model.cfg, 3, device)?;
     let schedule = cfg.schedule.build(cfg.run.steps)?;
-    let mut opt = AdamW::new(&model.params.list, cfg.optim.clone());
-    let mut step = 0u64;
-    let mut tokens = 0u64;
-    if let Some((s, dir)) = &resume_from {
-        let st: TrainerState =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("trainer_state.json"))?)
-                .with_context(|| format!("{}: malformed trainer_state.json", dir.display()))?;
-        if st.schedule != cfg.schedule || st.total_steps != cfg.run.steps || st.data_seed != d.seed
-        {
-            bail!("{}: the checkpoint was made with another schedule, step count or data seed than this config", dir.display());
-        }
-        opt.load(&dir.join("optimizer.safetensors"))?;
-        mixture.restore(&st.data)?;
-        step = *s;
-        tokens = st.tokens;
-        truncate_log(&out.join("log.jsonl"), step)?;
-    } else if let (Some(ck), true) = (&source_ck, cfg.model.load_optimizer) {
-        let p = ck.join("optimizer.safetensors");
-        if !p.exists() {
-            bail!(
-                "[model] load_optimizer: {} has no optimizer.safetensors",
-                ck.display()
-            );
-        }
-        opt.load(&p)?;
-    }
-    std::fs::write(out.join("run.toml"), toml::to_string(cfg)?)?;
+    outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -517,10 +655,16 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             break;
         }
         let lr = schedule.lr(step);
+        if !lr.is_finite() || lr < 0.0 {
+            bail!("step {step}: the schedule gives the learning rate {lr}; check [schedule]");
+        }
         opt.zero_grad()?;
         let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
         for _ in 0..d.grad_accum {
             mixture.next_batch(b, &mut buf);
+            crate::eval::check_ids(&buf, model.cfg.vocab_size, || {
+                format!("training data at step {step}")
+            })?;
             let batch = batch_to_device(&buf, b, t, device);
             let loss = model.loss(&batch.narrow(1, 0, t as i64), &batch.narrow(1, 1, t as i64));
             (&loss / d.grad_accum as f64).backward();
@@ -677,21 +821,30 @@ pub fn open_val(path: &Path) -> Result<TokenDataset> {
 }
 
 /// Drops log lines after `step`, so a resumed run appends exactly what the lost part wrote.
+/// A last line cut short by a crash is dropped too (with a warning); a malformed line before
+/// it is an error.
 fn truncate_log(path: &Path, step: u64) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };
     let mut kept = String::new();
-    for line in text.lines() {
-        let l: LogLine = serde_json::from_str(line)
-            .with_context(|| format!("{}: malformed line", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let l: LogLine = match serde_json::from_str(line) {
+            Ok(l) => l,
+            Err(_) if i + 1 == lines.len() => {
+                eprintln!(
+                    "warning: {}: dropping an incomplete last line (the run was interrupted while writing it)",
+                    path.display()
+                );
+                break;
+            }
+            Err(e) => bail!("{}: line {} is malformed: {e}", path.display(), i + 1),
+        };
         if l.step <= step {
             kept.push_str(line);
             kept.push('\n');
         }
     }
-    let tmp = path.with_extension("jsonl.tmp");
-    std::fs::write(&tmp, kept)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    outdir::write_file(path, kept.as_bytes())
 }

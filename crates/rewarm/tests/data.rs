@@ -35,6 +35,8 @@ fn run(files: &[PathBuf], out: &Path, val: f64) -> anyhow::Result<tokenize::Toke
         seed: 3,
         shard_tokens: 7, // tiny shards, so reads cross shard boundaries
         progress: false,
+        force: false,
+        unused: &[],
     })
 }
 

@@ -123,7 +123,7 @@ fn saved_checkpoint_reloads_identically_in_hf_layout() {
     let model = checkpoint::load(&fixture("neox-tiny"), Device::Cpu).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ck");
-    checkpoint::save(&out, &model).unwrap();
+    checkpoint::save(&out, &model, false).unwrap();
     // Same tensor names, shapes and values as the file transformers wrote.
     let ours = read_tensors(&out.join("model.safetensors")).unwrap();
     let theirs = read_tensors(&fixture("neox-tiny").join("model.safetensors")).unwrap();

@@ -28,6 +28,8 @@ fn data(dir: &Path) -> (PathBuf, PathBuf) {
             seed: 0,
             shard_tokens: 1 << 20,
             progress: false,
+            force: false,
+            unused: &[],
         })
         .unwrap();
         out.push(o);
@@ -331,4 +333,48 @@ fn cli_schedule_train_eval_and_errors() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stderr).contains("tokenizer nope.json: no such file"));
+}
+
+#[test]
+fn resume_survives_a_cut_log_line_and_a_corrupt_newest_checkpoint_and_refuses_changed_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    data(d);
+    let run = "steps = 8\ncheckpoint_every = 2\ndevice = \"cpu\"";
+    let full = RunConfig::load(&config(d, "full", TINY, COSINE, run)).unwrap();
+    train::train(&full, false, false).unwrap();
+    let mut cut = RunConfig::load(&config(d, "cut", TINY, COSINE, run)).unwrap();
+    cut.run.stop_after = Some(5);
+    train::train(&cut, false, false).unwrap();
+    // A crash while writing: half a log line, and the newest checkpoint's weights cut short.
+    let log = d.join("cut/log.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"step\":6,\"tok");
+    std::fs::write(&log, text).unwrap();
+    let newest = d.join("cut/checkpoints/step-00000004/model.safetensors");
+    let bytes = std::fs::read(&newest).unwrap();
+    std::fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+    // Another model size in the config: refused, naming the key.
+    let bigger = RunConfig::load(&config(
+        d,
+        "cut",
+        &TINY.replace("hidden_size = 32", "hidden_size = 64"),
+        COSINE,
+        run,
+    ))
+    .unwrap();
+    let e = format!("{:#}", train::train(&bigger, true, false).unwrap_err());
+    assert!(
+        e.contains("model.hidden_size: checkpoint 32, config 64"),
+        "{e}"
+    );
+    // The original config resumes from step 2 (step 4 is unreadable) and ends like the full run.
+    cut.run.stop_after = None;
+    train::train(&cut, true, false).unwrap();
+    let read = |p: &str| std::fs::read(d.join(p)).unwrap();
+    assert_eq!(
+        read("full/final/model.safetensors"),
+        read("cut/final/model.safetensors")
+    );
+    assert_eq!(read("full/log.jsonl"), read("cut/log.jsonl"));
 }

@@ -1,0 +1,309 @@
+//! Output files and folders that a command owns.
+//!
+//! - [`write_file`]: a file appears whole or not at all (temporary file, fsync, rename; 0644).
+//! - [`replace_dir`]: a folder is built under a temporary name beside its destination and
+//!   swapped in with one atomic exchange (Linux `renameat2(RENAME_EXCHANGE)`), so at every
+//!   instant the destination holds the old folder or the complete new one (0755).
+//! - Ownership: every folder made here holds a [`MARKER`] file naming the command that made it.
+//!   An existing destination is replaced only when it is empty or carries the same command's
+//!   marker; anything else is refused unless the caller passes `force`. Staging folders left by
+//!   an interrupted run (they carry the marker from their first instant) are removed by the
+//!   next run for the same destination; nothing without the marker is ever deleted.
+
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The ownership marker inside every folder made by [`replace_dir`]: one line naming the command.
+pub const MARKER: &str = ".made-by";
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+fn name_of(path: &Path) -> Result<String> {
+    Ok(path
+        .file_name()
+        .with_context(|| format!("{}: the output path has no final name", path.display()))?
+        .to_string_lossy()
+        .into_owned())
+}
+
+/// Writes a file through a temporary name in the same folder, fsync and a rename, so readers
+/// never see part of it; the file ends up 0644. Creates the parent folder if needed.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.tmp", name_of(path)?))
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    set_mode(tmp.path(), 0o644)?;
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot move the new file into place", path.display()))?;
+    Ok(())
+}
+
+/// A relative path of plain names only (no root, no `..`, not empty): joined to a folder, it
+/// stays inside it. For file names read from an index or manifest.
+pub fn is_plain_relative(p: &Path) -> bool {
+    !p.as_os_str().is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+/// Who made a folder, from its marker (None: no marker).
+pub fn owner_of(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(MARKER))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Whether `dest` may be (re)placed by `owner`: it does not exist, is an empty folder, or is a
+/// folder that `owner` made; `force` accepts any folder. Call it before long work so a refusal
+/// comes first.
+pub fn check_dest(dest: &Path, owner: &str, force: bool) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot inspect", dest.display())),
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        bail!(
+            "{} exists and is not a folder; {owner} writes a folder there only in place of one it made. Pick another output path or remove it yourself",
+            dest.display()
+        );
+    }
+    if force {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(dest)
+        .with_context(|| format!("{}: cannot list", dest.display()))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(());
+    }
+    match owner_of(dest) {
+        Some(o) if o == owner => Ok(()),
+        Some(o) => bail!(
+            "{} was made by `{o}`, not `{owner}`; refusing to replace it. Pick another output path, or pass --force to replace it and everything in it",
+            dest.display()
+        ),
+        None => bail!(
+            "{} already exists and was not made by `{owner}` (it has no {MARKER} file); refusing to replace it and the files in it. Pick another output path, or pass --force to replace it and everything in it",
+            dest.display()
+        ),
+    }
+}
+
+/// Takes `dest` as a working folder that `owner` fills over time (not atomically): after
+/// [`check_dest`], creates it if needed and writes the marker, so the next run may reuse it.
+pub fn claim_dir(dest: &Path, owner: &str, force: bool) -> Result<()> {
+    check_dest(dest, owner, force)?;
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    std::fs::write(dest.join(MARKER), format!("{owner}\n"))
+        .with_context(|| format!("{}: cannot write", dest.join(MARKER).display()))
+}
+
+/// Builds a folder with `fill` (given the staging path, which already holds the marker) and
+/// swaps it into `dest` atomically, after [`check_dest`]. The replaced folder is deleted only
+/// after the swap. `dest`'s parent folders are created as needed.
+pub fn replace_dir(
+    dest: &Path,
+    owner: &str,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    check_dest(dest, owner, force)?;
+    let parent = parent_of(dest);
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let prefix = format!(".{}.tmp", name_of(dest)?);
+    remove_stale_staging(parent, &prefix, owner);
+    let staging = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(parent)
+        .with_context(|| format!("{}: cannot create a staging folder", parent.display()))?;
+    std::fs::write(staging.path().join(MARKER), format!("{owner}\n"))
+        .with_context(|| format!("{}: cannot write", staging.path().display()))?;
+    fill(staging.path())?;
+    set_mode(staging.path(), 0o755)?;
+    if std::fs::symlink_metadata(dest).is_ok() {
+        exchange(staging.path(), dest)
+            .with_context(|| format!("{}: cannot swap the new folder in", dest.display()))?;
+        // The staging path now holds the old folder; dropping the TempDir deletes it.
+        drop(staging);
+    } else {
+        let staged = staging.keep();
+        std::fs::rename(&staged, dest).with_context(|| {
+            format!("{}: cannot move the new folder into place", dest.display())
+        })?;
+    }
+    Ok(())
+}
+
+/// Staging folders of `prefix` left by an interrupted run of the same owner.
+fn remove_stale_staging(parent: &Path, prefix: &str, owner: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path: PathBuf = e.path();
+        if name.starts_with(prefix)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+            && owner_of(&path).as_deref() == Some(owner)
+        {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Atomically exchanges two paths (Linux); elsewhere, or on file systems without
+/// RENAME_EXCHANGE, falls back to two renames.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let ca = CString::new(a.as_os_str().as_bytes())?;
+        let cb = CString::new(b.as_os_str().as_bytes())?;
+        // SAFETY: two NUL-terminated paths; renameat2 only reads them.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    // a holds the new folder: move b aside into a's place by way of a third name.
+    let aside = a.with_extension("old");
+    std::fs::rename(b, &aside)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&aside, a)
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("{}: cannot set permissions", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_the_command_did_not_make_is_refused_and_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let v = d.path().join("v");
+        std::fs::create_dir(&v).unwrap();
+        std::fs::write(v.join("precious.txt"), "x").unwrap();
+        let e = replace_dir(&v, "tool report", false, |_| Ok(())).unwrap_err();
+        assert!(format!("{e:#}").contains("--force"), "{e:#}");
+        assert_eq!(
+            std::fs::read_to_string(v.join("precious.txt")).unwrap(),
+            "x"
+        );
+        // another tool's folder is refused too
+        std::fs::write(v.join(MARKER), "tool other\n").unwrap();
+        let e = replace_dir(&v, "tool report", false, |_| Ok(())).unwrap_err();
+        assert!(format!("{e:#}").contains("made by `tool other`"), "{e:#}");
+        // a file is never replaced by a folder
+        let f = d.path().join("f");
+        std::fs::write(&f, "y").unwrap();
+        assert!(replace_dir(&f, "tool report", true, |_| Ok(())).is_err());
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "y");
+        // --force replaces
+        replace_dir(&v, "tool report", true, |p| {
+            Ok(std::fs::write(p.join("new"), "n")?)
+        })
+        .unwrap();
+        assert!(!v.join("precious.txt").exists() && v.join("new").exists());
+    }
+
+    #[test]
+    fn own_folders_are_replaced_atomically_and_failures_keep_the_old_one() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        replace_dir(&out, "t", false, |p| Ok(std::fs::write(p.join("a"), "1")?)).unwrap();
+        assert_eq!(owner_of(&out).as_deref(), Some("t"));
+        replace_dir(&out, "t", false, |p| Ok(std::fs::write(p.join("b"), "2")?)).unwrap();
+        assert!(!out.join("a").exists() && out.join("b").exists());
+        // a failing fill leaves the previous folder whole and no staging folder behind
+        let e = replace_dir(&out, "t", false, |p| {
+            std::fs::write(p.join("c"), "3")?;
+            bail!("disk full")
+        });
+        assert!(e.is_err());
+        assert!(out.join("b").exists() && !out.join("c").exists());
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["out".to_string()]);
+        // an empty folder is fine to fill
+        let empty = d.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        replace_dir(&empty, "t", false, |_| Ok(())).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o755);
+        }
+    }
+
+    #[test]
+    fn stale_staging_folders_of_the_same_owner_are_cleaned_others_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let stale = d.path().join(".out.tmpABC");
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join(MARKER), "t\n").unwrap();
+        let foreign = d.path().join(".out.tmpXYZ");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("keep"), "k").unwrap();
+        replace_dir(&d.path().join("out"), "t", false, |_| Ok(())).unwrap();
+        assert!(!stale.exists());
+        assert!(foreign.join("keep").exists());
+    }
+
+    #[test]
+    fn files_are_written_whole_with_0644() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/x.json");
+        write_file(&p, b"{}").unwrap();
+        write_file(&p, b"[1]").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"[1]");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o644
+            );
+        }
+        assert_eq!(std::fs::read_dir(d.path().join("sub")).unwrap().count(), 1);
+    }
+}
