@@ -58,9 +58,7 @@ def torch_side(a):
         return torch.from_numpy(b).to(dev)
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16) if a.device == "cuda" else torch.autocast("cpu", enabled=False)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
-    times = []
-    for step in range(a.steps):
-        t0 = time.perf_counter()
+    def train_step():
         b = batch()
         opt.zero_grad(set_to_none=False)
         with autocast:
@@ -70,6 +68,10 @@ def torch_side(a):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         loss.item()
+    times = []
+    for step in range(a.steps):
+        t0 = time.perf_counter()
+        train_step()
         sync()
         times.append(time.perf_counter() - t0)
     train_tps = a.batch * a.seq / float(np.median(times[WARMUP:]))
@@ -98,15 +100,7 @@ def torch_side(a):
         acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if a.device == "cuda" else [])
         with profile(activities=acts) as prof:
             for _ in range(3):
-                b = batch()
-                opt.zero_grad(set_to_none=False)
-                with autocast:
-                    logits = model(input_ids=b[:, :-1]).logits
-                loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1))
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                loss.item()
+                train_step()
             sync()
         key = "self_cuda_time_total" if a.device == "cuda" else "self_cpu_time_total"
         with open(a.profile, "w") as f:
@@ -191,7 +185,7 @@ def main():
     for shape in a.shapes.split():
         preset, vocab, seq, batch, steps = SHAPES[shape]
         ck = os.path.join(a.work, "ck-" + shape)
-        init, _ = child([a.bin, "init", "--preset", preset, "--vocab-size", str(vocab), "--out", ck])
+        init, _ = child([a.bin, "init", "--preset", preset, "--vocab-size", str(vocab), "--out", ck, "--force"])
         params = int(init.split()[0])
         data = os.path.join(a.work, f"tokens-{vocab}")
         if not os.path.exists(os.path.join(data, "index.json")):
