@@ -123,7 +123,7 @@ def main():
         print(f"  {t['table']:<15} {t['rows']:>13,} rows  regions {','.join(t['regions'])}")
 
     report = os.path.join(args.work, "report")
-    t, peak = run([args.bin, "report", "--store", store, "--out", report])
+    t, peak = run([args.bin, "report", "--store", store, "--out", report, "--force"])
     print(f"\nfull report: {t:.1f} s (target < 120 s), peak memory {peak:.0f} MiB")
     s = json.load(open(os.path.join(report, "report.json")))
     for e in s["entries"]:

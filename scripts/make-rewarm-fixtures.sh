@@ -8,3 +8,5 @@ bash scripts/setup-torch.sh
 out=crates/rewarm/tests/fixtures
 rm -rf "$out" && mkdir -p "$out"
 .venv/bin/python scripts/rewarm_fixtures.py "$out"
+.venv/bin/pip install -q --disable-pip-version-check "tensorboard==2.20.0"
+.venv/bin/python scripts/tensorboard_fixture.py "$out"

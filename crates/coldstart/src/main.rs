@@ -96,6 +96,9 @@ enum Command {
         /// Only this region.
         #[arg(long)]
         region: Option<String>,
+        /// Replace OUT even if it is not a folder that `coldstart report` made.
+        #[arg(long)]
+        force: bool,
     },
     /// Print one analysis's table (e.g. fig10a, fig17; `list` names them all).
     Analyze {
@@ -325,8 +328,13 @@ fn run(cli: Cli) -> Result<()> {
             output,
         } => runtime()?.block_on(sql(store, query, format, output)),
         Command::Tables { store } => runtime()?.block_on(tables(store)),
-        Command::Report { store, out, region } => {
-            let s = coldstart::report::report(&store, &out, Options { region, by: None })?;
+        Command::Report {
+            store,
+            out,
+            region,
+            force,
+        } => {
+            let s = coldstart::report::report(&store, &out, Options { region, by: None }, force)?;
             let failed: Vec<&str> = s
                 .entries
                 .iter()

@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use coldstart_trace::ingest::replace_dir;
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -35,18 +34,16 @@ pub struct Summary {
     pub entries: Vec<Entry>,
 }
 
-pub fn report(store: &Path, out: &Path, opts: Options) -> Result<Summary> {
+/// What the report writes in the ownership marker of its folder.
+pub const OWNER: &str = "coldstart report";
+
+/// Runs every analysis and writes the report folder `out`, built beside it and swapped in
+/// whole. An existing `out` is replaced only when it is empty or a report, unless `force`.
+pub fn report(store: &Path, out: &Path, opts: Options, force: bool) -> Result<Summary> {
     let start = Instant::now();
+    outdir::check_dest(out, OWNER, force)?;
     let cx = Cx::open(store, opts)?;
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("{}: cannot create", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".coldstart-report-")
-        .tempdir_in(parent)?;
+    let staging = outdir::Staging::new(out, OWNER, force)?;
     let dir = staging.path().to_path_buf();
     let all = analysis::all();
     let bar = ProgressBar::new(all.len() as u64).with_style(ProgressStyle::with_template(
@@ -98,7 +95,7 @@ pub fn report(store: &Path, out: &Path, opts: Options) -> Result<Summary> {
         dir.join("report.json"),
         serde_json::to_vec_pretty(&summary)?,
     )?;
-    replace_dir(staging, out)?;
+    staging.commit()?;
     Ok(summary)
 }
 

@@ -455,11 +455,35 @@ fn log_hist_cdf_agrees_with_exact_ecdf() {
 }
 
 #[test]
+fn report_never_replaces_a_folder_it_did_not_make() {
+    let (d, s) = store(&["cold_start"]);
+    let v = d.path().join("v");
+    std::fs::create_dir(&v).unwrap();
+    std::fs::write(v.join("precious.txt"), "x").unwrap();
+    let e = format!(
+        "{:#}",
+        coldstart::report::report(&s, &v, Options::default(), false).unwrap_err()
+    );
+    assert!(e.contains("--force"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(v.join("precious.txt")).unwrap(),
+        "x"
+    );
+    // Its own report is replaced on a re-run; --force replaces anything.
+    let out = d.path().join("report");
+    coldstart::report::report(&s, &out, Options::default(), false).unwrap();
+    coldstart::report::report(&s, &out, Options::default(), false).unwrap();
+    assert!(out.join("index.html").exists());
+    coldstart::report::report(&s, &v, Options::default(), true).unwrap();
+    assert!(!v.join("precious.txt").exists() && v.join("index.html").exists());
+}
+
+#[test]
 fn missing_tables_are_listed_as_skipped_with_reasons() {
     // Only cold starts: everything that needs requests, per-minute data or runtimes is skipped.
     let (d, s) = store(&["cold_start"]);
     let out = d.path().join("report");
-    let summary = coldstart::report::report(&s, &out, Options::default()).unwrap();
+    let summary = coldstart::report::report(&s, &out, Options::default(), false).unwrap();
     let by_id = |id: &str| summary.entries.iter().find(|e| e.id == id).unwrap();
     for id in [
         "fig3a", "fig5", "fig7", "fig8a", "fig8d", "fig9", "fig14", "fig15", "fig16", "fig17",

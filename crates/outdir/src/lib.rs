@@ -111,40 +111,71 @@ pub fn claim_dir(dest: &Path, owner: &str, force: bool) -> Result<()> {
         .with_context(|| format!("{}: cannot write", dest.join(MARKER).display()))
 }
 
+/// A folder being built beside its destination; [`Staging::commit`] swaps it in atomically.
+/// Dropped without a commit (an error, a panic), it is deleted and the destination is untouched.
+pub struct Staging {
+    dir: tempfile::TempDir,
+    dest: PathBuf,
+}
+
+impl Staging {
+    /// After [`check_dest`], creates the staging folder (holding the marker) beside `dest`,
+    /// creating `dest`'s parent folders as needed.
+    pub fn new(dest: &Path, owner: &str, force: bool) -> Result<Self> {
+        check_dest(dest, owner, force)?;
+        let parent = parent_of(dest);
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+        let prefix = format!(".{}.tmp", name_of(dest)?);
+        remove_stale_staging(parent, &prefix, owner);
+        let dir = tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir_in(parent)
+            .with_context(|| format!("{}: cannot create a staging folder", parent.display()))?;
+        std::fs::write(dir.path().join(MARKER), format!("{owner}\n"))
+            .with_context(|| format!("{}: cannot write", dir.path().display()))?;
+        Ok(Self {
+            dir,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// Where to write the new folder's contents.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Swaps the finished folder into the destination (0755); the replaced folder is deleted
+    /// only after the swap.
+    pub fn commit(self) -> Result<()> {
+        set_mode(self.dir.path(), 0o755)?;
+        let dest = &self.dest;
+        if std::fs::symlink_metadata(dest).is_ok() {
+            exchange(self.dir.path(), dest)
+                .with_context(|| format!("{}: cannot swap the new folder in", dest.display()))?;
+            // The staging path now holds the old folder; dropping the TempDir deletes it.
+            drop(self.dir);
+        } else {
+            let staged = self.dir.keep();
+            std::fs::rename(&staged, dest).with_context(|| {
+                format!("{}: cannot move the new folder into place", dest.display())
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Builds a folder with `fill` (given the staging path, which already holds the marker) and
-/// swaps it into `dest` atomically, after [`check_dest`]. The replaced folder is deleted only
-/// after the swap. `dest`'s parent folders are created as needed.
+/// swaps it into `dest` atomically: [`Staging`] in one call.
 pub fn replace_dir(
     dest: &Path,
     owner: &str,
     force: bool,
     fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    check_dest(dest, owner, force)?;
-    let parent = parent_of(dest);
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let prefix = format!(".{}.tmp", name_of(dest)?);
-    remove_stale_staging(parent, &prefix, owner);
-    let staging = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempdir_in(parent)
-        .with_context(|| format!("{}: cannot create a staging folder", parent.display()))?;
-    std::fs::write(staging.path().join(MARKER), format!("{owner}\n"))
-        .with_context(|| format!("{}: cannot write", staging.path().display()))?;
+    let staging = Staging::new(dest, owner, force)?;
     fill(staging.path())?;
-    set_mode(staging.path(), 0o755)?;
-    if std::fs::symlink_metadata(dest).is_ok() {
-        exchange(staging.path(), dest)
-            .with_context(|| format!("{}: cannot swap the new folder in", dest.display()))?;
-        // The staging path now holds the old folder; dropping the TempDir deletes it.
-        drop(staging);
-    } else {
-        let staged = staging.keep();
-        std::fs::rename(&staged, dest).with_context(|| {
-            format!("{}: cannot move the new folder into place", dest.display())
-        })?;
-    }
-    Ok(())
+    staging.commit()
 }
 
 /// Staging folders of `prefix` left by an interrupted run of the same owner.

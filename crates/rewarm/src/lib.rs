@@ -12,5 +12,6 @@ pub mod ops;
 pub mod optim;
 pub mod report;
 pub mod schedule;
+pub mod tensorboard;
 pub mod tokenize;
 pub mod train;

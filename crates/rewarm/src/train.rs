@@ -593,14 +593,7 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
     crate::model::check_memory(&model.cfg, 3, device)?;
     let schedule = cfg.schedule.build(cfg.run.steps)?;
     outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out.join("log.jsonl"))?;
-    let mut timing = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out.join("throughput.jsonl"))?;
+    let mut logs = RunLogs::open(out)?;
 
     let eval_all = |model: &GptNeox| -> Result<Vec<EvalResult>> {
         val_sets
@@ -608,14 +601,9 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             .map(|(n, ds)| evaluate(model, n, ds, d.seq_len, d.batch_size, d.eval_sequences))
             .collect()
     };
-    let mut write_log = |line: &LogLine| -> Result<()> {
-        writeln!(log, "{}", serde_json::to_string(line)?)?;
-        log.flush()?;
-        Ok(())
-    };
     if step == 0 && !val_sets.is_empty() {
         let ev = eval_all(&model)?;
-        write_log(&LogLine {
+        logs.line(&LogLine {
             step: 0,
             tokens: 0,
             lr: None,
@@ -723,23 +711,19 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             if p.step == step {
                 current = Some(line);
             } else if p.step % cfg.run.log_every.max(1) == 0 {
-                write_log(&line)?;
+                logs.line(&line)?;
             }
         }
         let evals = if evaluates { eval_all(&model)? } else { vec![] };
         if let Some(mut line) = current {
             if step % cfg.run.log_every.max(1) == 0 || evaluates {
                 line.eval = evals.iter().map(Into::into).collect();
-                write_log(&line)?;
+                logs.line(&line)?;
             }
         }
         let secs = run_start.elapsed().as_secs_f64();
         let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
-        writeln!(
-            timing,
-            "{}",
-            serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps})
-        )?;
+        logs.throughput(step, secs, tps)?;
         bar.set_position(step);
         bar.set_message(format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
         if checkpoints {
@@ -772,6 +756,64 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             / run_start.elapsed().as_secs_f64().max(1e-9),
         out: out.clone(),
     })
+}
+
+/// The run's logs: `log.jsonl` (values of the computation only, so a resumed run reproduces
+/// it byte for byte), `throughput.jsonl` (wall-clock figures) and the same scalars as
+/// TensorBoard events under `tensorboard/` (a new event file per invocation).
+struct RunLogs {
+    log: std::fs::File,
+    timing: std::fs::File,
+    tb: crate::tensorboard::EventWriter,
+}
+
+impl RunLogs {
+    fn open(out: &Path) -> Result<Self> {
+        let append = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(out.join(name))
+                .with_context(|| format!("opening {}", out.join(name).display()))
+        };
+        Ok(Self {
+            log: append("log.jsonl")?,
+            timing: append("throughput.jsonl")?,
+            tb: crate::tensorboard::EventWriter::create(&out.join("tensorboard"))?,
+        })
+    }
+
+    fn line(&mut self, line: &LogLine) -> Result<()> {
+        writeln!(self.log, "{}", serde_json::to_string(line)?)?;
+        self.log.flush()?;
+        let mut values: Vec<(String, f64)> = Vec::new();
+        for (name, v) in [
+            ("loss", line.loss),
+            ("lr", line.lr),
+            ("grad_norm", line.grad_norm),
+        ] {
+            if let Some(v) = v {
+                values.push((format!("train/{name}"), v));
+            }
+        }
+        for e in &line.eval {
+            values.push((format!("eval/{}/loss", e.name), e.loss));
+            values.push((format!("eval/{}/perplexity", e.name), e.perplexity));
+        }
+        let refs: Vec<(&str, f64)> = values.iter().map(|(t, v)| (t.as_str(), *v)).collect();
+        self.tb.scalars(line.step as i64, None, &refs)?;
+        self.tb.flush()
+    }
+
+    fn throughput(&mut self, step: u64, secs: f64, tps: f64) -> Result<()> {
+        writeln!(
+            self.timing,
+            "{}",
+            serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps})
+        )?;
+        self.tb
+            .scalars(step as i64, None, &[("train/tokens_per_second", tps)])
+    }
 }
 
 /// A step whose loss and gradient norm are still on the device.
