@@ -564,6 +564,9 @@ pub struct TokenizeJob<'a> {
 /// boundary; the pieces' ids are joined back into one document.
 const MAX_PIECE: usize = 1 << 16;
 
+/// Most text encoded in one call (many pieces at once keep every core busy).
+const MAX_GROUP: usize = 2 << 20;
+
 fn pieces(doc: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = doc;
@@ -644,12 +647,25 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
                     parts.push(p);
                 }
             }
-            let enc = tok
-                .encode_batch_fast(parts, false)
-                .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
+            // Encoded in groups of at most MAX_GROUP bytes of text, keeping only the ids: an
+            // Encoding holds some 70 bytes per token (strings, offsets, masks), so one huge
+            // document encoded at once took gigabytes.
             let mut docs: Vec<Vec<u32>> = vec![Vec::new(); batch.len()];
-            for (d, e) in owner.into_iter().zip(enc) {
-                docs[d].extend_from_slice(e.get_ids());
+            let mut start = 0;
+            while start < parts.len() {
+                let mut end = start;
+                let mut bytes = 0;
+                while end < parts.len() && (end == start || bytes + parts[end].len() <= MAX_GROUP) {
+                    bytes += parts[end].len();
+                    end += 1;
+                }
+                let enc = tok
+                    .encode_batch_fast(parts[start..end].to_vec(), false)
+                    .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
+                for (&d, e) in owner[start..end].iter().zip(enc) {
+                    docs[d].extend_from_slice(e.get_ids());
+                }
+                start = end;
             }
             for mut ids in docs {
                 ids.push(eod);
