@@ -94,16 +94,30 @@ impl EventWriter {
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "localhost".into());
         let wall = now();
-        let path = dir.join(format!(
+        let base = format!(
             "events.out.tfevents.{}.{host}.{}",
             wall as u64,
             std::process::id()
-        ));
-        let file = std::fs::OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("creating {}", path.display()))?;
+        );
+        // A second writer of the same process within the same second gets the next suffix.
+        let mut n = 0u32;
+        let (path, file) = loop {
+            let name = if n == 0 {
+                base.clone()
+            } else {
+                format!("{base}.{n}")
+            };
+            let path = dir.join(name);
+            match std::fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&path)
+            {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        };
         let mut w = Self {
             path,
             file: std::io::BufWriter::new(file),

@@ -458,6 +458,9 @@ fn tensorboard_events_match_pytorch_summary_writer_byte_for_byte() {
         .unwrap();
     }
     w.flush().unwrap();
+    // A second writer in the same folder and second (a resumed run in-process) gets its own file.
+    let again = EventWriter::create(dir.path()).unwrap();
+    assert_ne!(again.path(), w.path());
     let ours = read_records(w.path()).unwrap();
     let theirs = read_records(&reference).unwrap();
     assert_eq!(ours.len(), theirs.len());
