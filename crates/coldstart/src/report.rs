@@ -41,9 +41,9 @@ pub const OWNER: &str = "coldstart report";
 /// whole. An existing `out` is replaced only when it is empty or a report, unless `force`.
 pub fn report(store: &Path, out: &Path, opts: Options, force: bool) -> Result<Summary> {
     let start = Instant::now();
-    outdir::check_dest(out, OWNER, force)?;
-    let cx = Cx::open(store, opts)?;
+    // Refuses a foreign `out` before any analysis runs; dropped on error, it leaves nothing.
     let staging = outdir::Staging::new(out, OWNER, force)?;
+    let cx = Cx::open(store, opts)?;
     let dir = staging.path().to_path_buf();
     let all = analysis::all();
     let bar = ProgressBar::new(all.len() as u64).with_style(ProgressStyle::with_template(

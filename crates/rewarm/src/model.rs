@@ -79,13 +79,14 @@ pub fn num_params(cfg: &ModelConfig) -> u64 {
 /// gradients and both AdamW moments) exceed the memory available on the CPU, with the numbers,
 /// instead of failing inside an allocation. (On CUDA libtorch's allocation error is reported.)
 pub fn check_memory(cfg: &ModelConfig, copies: u64, device: Device) -> Result<()> {
-    let need = num_params(cfg).saturating_mul(4 * copies);
+    let params = num_params(cfg);
+    let need = params.saturating_mul(4 * copies);
     if device == Device::Cpu {
         if let Some(avail) = available_memory() {
             if need > avail {
                 anyhow::bail!(
                     "the model has {} parameters: {:.1} GiB for {copies} f32 cop{} of its weights, but only {:.1} GiB of memory is available; use a smaller model",
-                    num_params(cfg),
+                    params,
                     need as f64 / (1u64 << 30) as f64,
                     if copies == 1 { "y" } else { "ies" },
                     avail as f64 / (1u64 << 30) as f64
@@ -354,10 +355,8 @@ impl GptNeox {
     pub fn loss_sum(&self, inputs: &Tensor, targets: &Tensor, bufs: &mut EvalBuffers) -> Tensor {
         let targets = targets.reshape([-1]);
         if self.device != Device::Cpu || self.compute != Kind::Float {
-            let logits = self.forward(inputs);
-            return logits
-                .view([-1, self.cfg.vocab_size])
-                .cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100, 0.0)
+            return self
+                .cross_entropy(inputs, &targets, tch::Reduction::Sum)
                 .to_kind(Kind::Double);
         }
         let h = self.hidden(inputs).view([-1, self.cfg.hidden_size]);
@@ -371,12 +370,16 @@ impl GptNeox {
 
     /// Mean next-token cross-entropy of `inputs` (batch, time) against `targets` (batch, time).
     pub fn loss(&self, inputs: &Tensor, targets: &Tensor) -> Tensor {
+        self.cross_entropy(inputs, targets, tch::Reduction::Mean)
+    }
+
+    fn cross_entropy(&self, inputs: &Tensor, targets: &Tensor, r: tch::Reduction) -> Tensor {
         let logits = self.forward(inputs);
         let v = self.cfg.vocab_size;
         logits.view([-1, v]).cross_entropy_loss::<Tensor>(
             &targets.reshape([-1]),
             None,
-            tch::Reduction::Mean,
+            r,
             -100,
             0.0,
         )

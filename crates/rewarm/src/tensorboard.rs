@@ -145,11 +145,11 @@ impl EventWriter {
     }
 
     /// One event per scalar, at `step` and `wall_time` (seconds since the epoch; `None`: now).
-    pub fn scalars(
+    pub fn scalars<S: AsRef<str>>(
         &mut self,
         step: i64,
         wall_time: Option<f64>,
-        values: &[(&str, f64)],
+        values: &[(S, f64)],
     ) -> Result<()> {
         let wall = wall_time.unwrap_or_else(now);
         for (tag, v) in values {
@@ -158,7 +158,7 @@ impl EventWriter {
                 step,
                 what: Some(What::Summary(Summary {
                     value: vec![Value {
-                        tag: (*tag).to_string(),
+                        tag: tag.as_ref().to_string(),
                         kind: Some(Kind::SimpleValue(*v as f32)),
                     }],
                 })),

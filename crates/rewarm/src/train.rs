@@ -800,8 +800,7 @@ impl RunLogs {
             values.push((format!("eval/{}/loss", e.name), e.loss));
             values.push((format!("eval/{}/perplexity", e.name), e.perplexity));
         }
-        let refs: Vec<(&str, f64)> = values.iter().map(|(t, v)| (t.as_str(), *v)).collect();
-        self.tb.scalars(line.step as i64, None, &refs)?;
+        self.tb.scalars(line.step as i64, None, &values)?;
         self.tb.flush()
     }
 
