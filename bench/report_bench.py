@@ -136,14 +136,14 @@ def main():
         [args.bin, "cdf", "--store", store, "--table", "cold_starts", "--column", "totalCost_cold_start",
          "--by-region", "--format", "csv"])[0]
     ours["2. R2 cold starts per runtime (join)"] = run(
-        [args.bin, "sql", "--store", store, "--format", "csv", "--output", os.path.join(out, "rt.csv"),
+        [args.bin, "sql", "--store", store, "--format", "csv", "--force", "--output", os.path.join(out, "rt.csv"),
          "SELECT f.runtime, count(*) AS n FROM cold_starts c JOIN functions f "
          "ON c.funcID = f.funcID AND c.region = f.region WHERE c.region = 'R2' GROUP BY f.runtime"])[0]
     ours["3. per-request CDF of totalCost_worker"] = run(
         [args.bin, "cdf", "--store", store, "--table", "requests", "--column", "totalCost_worker",
          "--by-region", "--format", "csv"])[0]
     ours["4. pods and requests per funcID"] = run(
-        [args.bin, "sql", "--store", store, "--format", "csv", "--output", os.path.join(out, "pods.csv"),
+        [args.bin, "sql", "--store", store, "--format", "csv", "--force", "--output", os.path.join(out, "pods.csv"),
          "SELECT region, funcID, count(DISTINCT podID) AS pods, count(*) AS requests "
          "FROM requests GROUP BY region, funcID"])[0]
     reqs = sum(t["rows"] for t in m["tables"] if t["table"] == "requests")

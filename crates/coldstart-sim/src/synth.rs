@@ -13,7 +13,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use coldstart_trace::ingest::{replace_dir, worker_pool};
+use coldstart_trace::ingest::worker_pool;
+use coldstart_trace::schema::TRACE_DAYS;
 use coldstart_trace::source::walk;
 
 use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
@@ -40,7 +41,12 @@ pub struct SynthOptions {
     pub part_rows: u64,
     pub progress: bool,
     pub threads: usize,
+    /// Replace `out` even when it is not a release that synth made.
+    pub force: bool,
 }
+
+/// The owner named in a synthetic release's `.made-by` marker.
+pub const OWNER: &str = "coldstart synth";
 
 impl Default for SynthOptions {
     fn default() -> Self {
@@ -56,6 +62,7 @@ impl Default for SynthOptions {
             part_rows: 1_000_000,
             progress: true,
             threads: 0,
+            force: false,
         }
     }
 }
@@ -104,8 +111,8 @@ pub const SUMMARY_FILE: &str = "synth_summary.json";
 /// Generates a release into `opts.out` (built in a temporary folder, then renamed).
 pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     let start = Instant::now();
-    if opts.days == 0 {
-        bail!("--days must be at least 1");
+    if opts.days == 0 || i64::from(opts.days) > TRACE_DAYS {
+        bail!("--days must be 1 to {TRACE_DAYS} (the trace's length)");
     }
     if opts.scale.is_nan() || opts.scale <= 0.0 {
         bail!("--scale must be positive");
@@ -120,23 +127,12 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
         }
     }
     let out = &opts.out;
-    if out.exists() && !out.join(SUMMARY_FILE).exists() && fs::read_dir(out)?.next().is_some() {
-        bail!(
-            "{}: exists, is not empty and is not a synthetic release; refusing to replace it",
-            out.display()
-        );
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".coldstart-synth-")
-        .tempdir_in(&parent)?;
+    let pool = worker_pool(opts.threads)?;
+    // A release made before ownership markers is recognised by its summary.
+    let legacy = out.join(SUMMARY_FILE).is_file() && outdir::owner_of(out).is_none();
+    let staging = outdir::Staging::new(out, OWNER, opts.force || legacy)?;
     let root = staging.path();
 
-    let pool = worker_pool(opts.threads)?;
     let bar = if opts.progress {
         ProgressBar::with_draw_target(
             Some(opts.regions.len() as u64 * opts.days as u64),
@@ -193,9 +189,9 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     };
     let mut json = serde_json::to_vec_pretty(&summary)?;
     json.push(b'\n');
-    fs::write(root.join(SUMMARY_FILE), json)?;
+    outdir::write_file(&root.join(SUMMARY_FILE), &json)?;
 
-    replace_dir(staging, out)?;
+    staging.commit()?;
     Ok(summary)
 }
 

@@ -13,9 +13,12 @@
 //! STORE/minute_metrics/region=R2/*.parquet
 //! ```
 //!
-//! The store is built in a temporary folder beside STORE and renamed into place only when
-//! complete, so an interrupted ingest never leaves a store that looks complete, and running
-//! ingest again on the same input gives the same store.
+//! The store is built in a staging folder beside STORE and swapped into place in one atomic
+//! exchange only when complete ([`outdir::Staging`]): at every instant STORE holds the old
+//! store or the whole new one, an ingest that fails (every input rejected, a full disk, an
+//! interrupt) leaves the old store as it was, and running ingest again on the same input gives
+//! the same store. STORE is replaced only when it is a store (`.made-by` says
+//! `coldstart ingest`, or a manifest from before markers) or empty, unless `force`.
 //!
 //! Memory: each worker holds one CSV buffer (1 MiB), one Arrow batch (`batch_rows`) and one
 //! Parquet row group being encoded (`row_group_rows`), so peak memory is bounded by
@@ -38,13 +41,15 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::parse::{parse_file, FileCounts, Issue, Sink};
+use crate::parse::{clip, parse_file, FileCounts, Issue, Sink};
 use crate::schema::Family;
-use crate::source::{discover, InputFile};
+use crate::source::{discover, InputFile, Skip, Skipped};
 
 pub const MANIFEST: &str = "_manifest.json";
 pub const REJECTS: &str = "_rejects.csv";
 pub const FORMAT_VERSION: u32 = 1;
+/// The owner named in a store's `.made-by` marker.
+pub const OWNER: &str = "coldstart ingest";
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -55,6 +60,8 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     pub row_group_rows: usize,
     pub progress: bool,
+    /// Replace STORE even when it is not a store that ingest made.
+    pub force: bool,
 }
 
 impl Default for IngestOptions {
@@ -65,6 +72,7 @@ impl Default for IngestOptions {
             batch_rows: 64 * 1024,
             row_group_rows: 512 * 1024,
             progress: true,
+            force: false,
         }
     }
 }
@@ -107,7 +115,12 @@ pub struct Manifest {
     pub inputs: Vec<String>,
     pub tables: Vec<TableSummary>,
     pub files: Vec<FileReport>,
-    pub ignored: Vec<IgnoredFile>,
+    /// Files found and not read, each with why (not release tables, duplicates, problems).
+    pub skipped: Vec<Skipped>,
+    /// Table files that could not be read at all or only in part (their rows are rejects).
+    pub files_failed: usize,
+    /// Entries of `skipped` that are problems (data that could not be read as placed).
+    pub files_skipped_problems: usize,
     pub rows_read: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
@@ -116,16 +129,19 @@ pub struct Manifest {
     pub seconds: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct IgnoredFile {
-    pub file: String,
-    pub reason: String,
-}
-
 /// Reads every table of the release under `inputs` into `store`.
 pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<Manifest> {
     let start = Instant::now();
+    let pool = worker_pool(opts.threads)?;
+    // A store made before ownership markers is recognised by its manifest.
+    let legacy = store.join(MANIFEST).is_file() && outdir::owner_of(store).is_none();
+    outdir::check_dest(store, OWNER, opts.force || legacy)?;
     let found = discover(inputs)?;
+    if opts.strict {
+        if let Some(p) = found.problems().next() {
+            bail!("{}: {} (--strict stops here)", p.file, p.reason);
+        }
+    }
     if found.files.is_empty() {
         let mut msg = format!(
             "no tables of the release found in {} (expected cold_start/R*/, per_request/R*/, \
@@ -136,27 +152,14 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        for (f, why) in found.ignored.iter().take(5) {
-            msg.push_str(&format!("\n  ignored {f}: {why}"));
+        for s in found.skipped.iter().take(5) {
+            msg.push_str(&format!("\n  not read {}: {}", s.file, s.reason));
         }
         bail!(msg);
     }
-    let parent = match store.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create", parent.display()))?;
-    if store.exists() && !store.join(MANIFEST).exists() {
-        bail!(
-            "{}: exists and is not a coldstart store (no {MANIFEST}); refusing to replace it",
-            store.display()
-        );
-    }
-    let staging = tempfile::Builder::new()
-        .prefix(".coldstart-ingest-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
-    fs::create_dir_all(staging.path().join("_rejects"))?;
+    let staging = outdir::Staging::new(store, OWNER, opts.force || legacy)?;
+    fs::create_dir_all(staging.path().join("_rejects"))
+        .with_context(|| format!("{}: cannot create", staging.path().display()))?;
 
     let total_bytes: u64 = found.files.iter().map(|f| f.size).sum();
     let bar = if opts.progress {
@@ -172,7 +175,6 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
         .expect("valid template"),
     );
     let rows_done = AtomicU64::new(0);
-    let pool = worker_pool(opts.threads)?;
     let ctx = Ctx {
         staging: staging.path(),
         opts,
@@ -191,14 +193,59 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
     bar.finish_and_clear();
     let reports = reports.into_iter().collect::<Result<Vec<_>>>()?;
 
+    let manifest = build_manifest(inputs, found.skipped, reports, start);
+    if manifest.rows_accepted == 0 {
+        // Nothing to store: the old store (if any) stays, and the caller hears why.
+        let mut msg = format!(
+            "no row of the {} input file{} was accepted ({} rows read, {} rejected); {} was not written",
+            manifest.files.len(),
+            if manifest.files.len() == 1 { "" } else { "s" },
+            manifest.rows_read,
+            manifest.rows_rejected,
+            store.display()
+        );
+        for f in manifest.files.iter().take(10) {
+            let line = match (&f.error, f.warnings.first()) {
+                // The error names the file already.
+                (Some(e), _) => e.clone(),
+                (None, Some(w)) => format!("{}: {w}", f.file),
+                (None, None) => format!(
+                    "{}: {} rows rejected, {} accepted",
+                    f.file, f.counts.rows_rejected, f.counts.rows_accepted
+                ),
+            };
+            msg.push_str(&format!("\n  {}", clip(&line, 400)));
+        }
+        if manifest.files.len() > 10 {
+            msg.push_str(&format!("\n  and {} more files", manifest.files.len() - 10));
+        }
+        bail!(msg);
+    }
     merge_rejects(staging.path())?;
-    let manifest = build_manifest(inputs, &found.ignored, reports, start);
-    write_atomic(
+    outdir::write_file(
         &staging.path().join(MANIFEST),
         serde_json::to_vec_pretty(&manifest)?.as_slice(),
     )?;
-    replace_dir(staging, store)?;
+    staging.commit()?;
     Ok(manifest)
+}
+
+/// Marks an error of writing the store (a full disk, say), which stops the ingest, apart from
+/// errors of reading an input, which reject that input.
+#[derive(Debug)]
+struct WriteFailed(String);
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write {}", self.0)
+    }
+}
+
+fn write_failed<E>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |e| anyhow::Error::new(e).context(WriteFailed(path.display().to_string()))
 }
 
 struct Ctx<'a> {
@@ -256,17 +303,20 @@ struct FileSink<'a> {
 impl Sink for FileSink<'_> {
     fn batch(&mut self, batch: RecordBatch) -> Result<()> {
         if self.writer.is_none() {
-            fs::create_dir_all(self.path.parent().expect("has parent"))?;
-            let file = File::create(&self.path)
-                .with_context(|| format!("{}: cannot create", self.path.display()))?;
-            self.writer = Some(ArrowWriter::try_new(
-                file,
-                batch.schema(),
-                Some(self.props.clone()),
-            )?);
+            fs::create_dir_all(self.path.parent().expect("has parent"))
+                .map_err(write_failed(&self.path))?;
+            let file = File::create(&self.path).map_err(write_failed(&self.path))?;
+            self.writer = Some(
+                ArrowWriter::try_new(file, batch.schema(), Some(self.props.clone()))
+                    .map_err(write_failed(&self.path))?,
+            );
         }
         let n = batch.num_rows() as u64;
-        self.writer.as_mut().expect("created").write(&batch)?;
+        self.writer
+            .as_mut()
+            .expect("created")
+            .write(&batch)
+            .map_err(write_failed(&self.path))?;
         self.rows += n;
         let done = self.rows_done.fetch_add(n, Ordering::Relaxed) + n;
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
@@ -289,7 +339,7 @@ impl Sink for FileSink<'_> {
             );
         }
         if self.rejects.is_none() {
-            let f = File::create(&self.rejects_path)?;
+            let f = File::create(&self.rejects_path).map_err(write_failed(&self.rejects_path))?;
             self.rejects = Some(csv::Writer::from_writer(BufWriter::new(f)));
         }
         let w = self.rejects.as_mut().expect("created");
@@ -299,12 +349,21 @@ impl Sink for FileSink<'_> {
             &issue.column,
             &issue.value,
             &issue.reason,
-        ])?;
+        ])
+        .map_err(write_failed(&self.rejects_path))?;
         Ok(())
     }
 
     fn warning(&mut self, message: String) {
-        self.warnings.push(message);
+        // Bounded: a header of a million unknown columns does not make a million warnings.
+        const MAX_WARNINGS: usize = 20;
+        match self.warnings.len() {
+            n if n < MAX_WARNINGS => self.warnings.push(clip(&message, 300)),
+            MAX_WARNINGS => self
+                .warnings
+                .push("more warnings left out (at most 20 per file)".into()),
+            _ => {}
+        }
     }
 }
 
@@ -409,12 +468,12 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         output_rows: 0,
     };
     if let Some(mut w) = sink.rejects.take() {
-        w.flush()?;
+        w.flush().map_err(write_failed(&sink.rejects_path))?;
     }
     match result {
         Ok(()) => {
             if let Some(w) = sink.writer.take() {
-                w.close()?;
+                w.close().map_err(write_failed(&sink.path))?;
                 report.output = Some(output);
                 report.output_rows = sink.rows;
             } else if report.counts.rows_read == 0 {
@@ -422,8 +481,9 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
             }
             Ok(report)
         }
+        Err(e) if e.downcast_ref::<WriteFailed>().is_some() => Err(e),
         Err(e) => {
-            let msg = format!("{}: {e:#}", f.display);
+            let msg = format!("{}: {}", f.display, clip(&format!("{e:#}"), 500));
             if ctx.opts.strict {
                 bail!(msg);
             }
@@ -437,15 +497,17 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
             report.counts.rows_accepted = 0;
             report.counts.cells_accepted = 0;
             report.error = Some(msg.clone());
-            let mut w = csv::Writer::from_path(&sink.rejects_path)?;
+            let mut w = csv::Writer::from_path(&sink.rejects_path)
+                .map_err(write_failed(&sink.rejects_path))?;
             w.write_record([
                 f.display.as_str(),
                 "",
                 "",
                 "",
-                &format!("whole file rejected: {e:#}"),
-            ])?;
-            w.flush()?;
+                &format!("whole file rejected: {}", clip(&format!("{e:#}"), 500)),
+            ])
+            .and_then(|_| w.flush().map_err(Into::into))
+            .map_err(write_failed(&sink.rejects_path))?;
             Ok(report)
         }
     }
@@ -496,7 +558,7 @@ fn merge_rejects(staging: &Path) -> Result<()> {
 
 fn build_manifest(
     inputs: &[PathBuf],
-    ignored: &[(String, String)],
+    skipped: Vec<Skipped>,
     files: Vec<FileReport>,
     start: Instant,
 ) -> Manifest {
@@ -530,61 +592,29 @@ fn build_manifest(
         rows_rejected: sum(|r| r.counts.rows_rejected),
         cells_rejected: sum(|r| r.counts.cells_rejected),
         bytes_read: sum(|r| r.bytes),
+        files_failed: files.iter().filter(|f| f.error.is_some()).count(),
+        files_skipped_problems: skipped.iter().filter(|s| s.kind == Skip::Problem).count(),
         files,
-        ignored: ignored
-            .iter()
-            .map(|(f, r)| IgnoredFile {
-                file: f.clone(),
-                reason: r.clone(),
-            })
-            .collect(),
+        skipped,
         seconds: start.elapsed().as_secs_f64(),
     }
 }
 
-/// Writes a file through a temporary name and a rename, so readers never see half of it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
-}
-
-/// A pool of `threads` workers (0: one per core).
+/// A pool of `threads` workers (0: one per core; refused above 4 per core, or 64).
 pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        threads
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Each worker holds its buffers (about 100 MiB at most); far more workers than cores only
+    // multiplies memory.
+    let most = (4 * cores).max(64);
+    let threads = match threads {
+        0 => cores,
+        n if n > most => bail!(
+            "--threads {n} is more than this machine can use: at most {most} ({cores} cores); 0 uses one per core"
+        ),
+        n => n,
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")
-}
-
-/// Moves a finished staging folder to `dest`, replacing an older one there: readers see
-/// either the old folder or the complete new one, never half of it.
-pub fn replace_dir(staging: tempfile::TempDir, dest: &Path) -> Result<()> {
-    let staged = staging.keep();
-    if dest.exists() {
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty());
-        let trash = tempfile::Builder::new()
-            .prefix(".coldstart-old-")
-            .tempdir_in(parent.unwrap_or(Path::new(".")))?;
-        let old = trash.path().join("store");
-        fs::rename(dest, &old)
-            .with_context(|| format!("{}: cannot move the old store aside", dest.display()))?;
-        fs::rename(&staged, dest)
-            .with_context(|| format!("{}: cannot move the new store in", dest.display()))?;
-        drop(trash);
-    } else {
-        fs::rename(&staged, dest)
-            .with_context(|| format!("{}: cannot move the new store in", dest.display()))?;
-    }
-    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod parse;
 pub mod pool;
 pub mod schema;
 pub mod source;
+pub mod zipdir;
 
 pub use ingest::{ingest, IngestOptions, Manifest};
 pub use schema::Family;

@@ -2,8 +2,12 @@
 //!
 //! A bad value rejects its row (or, in the wide per-minute tables, its cell) and is reported
 //! as an [`Issue`] naming line, column and value; problems that make the whole file
-//! unreadable (a missing column, no header, a broken zip stream) are returned as errors.
+//! unreadable (a missing column, no header, a broken zip stream, a line longer than
+//! [`MAX_LINE`]) are returned as errors. Every data line is counted: read = accepted +
+//! rejected, also for a quote that never closes (each line it swallows is a reject) and a
+//! last line cut short (no line end: rejected).
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -11,8 +15,88 @@ use anyhow::{anyhow, bail, Result};
 use arrow::array::{ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder};
 
 use crate::pool::{cpu_request_for_limit, parse_func_id, parse_pod_id, write_func_id};
-use crate::schema::{split_minute_table, split_triggers, Column, Family, Kind};
+use crate::schema::{split_minute_table, split_triggers, Column, Family, Kind, TRACE_DAYS};
 use crate::source::InputFile;
+
+/// The longest line read (a header of the per-minute tables holds a few thousand funcIDs, some
+/// 100 KiB): a longer one stops the file, so memory stays bounded whatever the input.
+pub const MAX_LINE: usize = 16 << 20;
+/// The most bytes of a value or header that a message repeats.
+const ECHO: usize = 200;
+
+/// `s` cut to at most `max` bytes (at a character boundary), saying how long it was.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+fn clip_bytes(raw: &[u8]) -> String {
+    let head = &raw[..raw.len().min(ECHO + 4)];
+    let s = String::from_utf8_lossy(head);
+    if raw.len() <= ECHO {
+        s.into_owned()
+    } else {
+        let mut end = ECHO.min(s.len());
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… ({} bytes in all)", &s[..end], raw.len())
+    }
+}
+
+/// Passes bytes through, failing once a line runs past [`MAX_LINE`], and remembers the last
+/// byte (to tell a file whose last line has no line end).
+struct LineCap<'a> {
+    inner: &'a mut dyn Read,
+    run: usize,
+    lines: u64,
+    last: Option<u8>,
+}
+
+impl Read for LineCap<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let chunk = &buf[..n];
+        self.last = Some(chunk[n - 1]);
+        match memchr::memrchr(b'\n', chunk) {
+            Some(p) => {
+                self.lines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+                self.run = n - p - 1;
+            }
+            None => self.run += n,
+        }
+        if self.run > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "line {} is longer than {} MiB without a line end: not a CSV table of the release",
+                    self.lines + 1,
+                    MAX_LINE >> 20
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// The day a file's name gives (`day_05.csv` is day 5), if it gives one.
+pub fn day_of_file_name(display: &str) -> Option<i64> {
+    let name = display.rsplit(['/', '!']).next()?;
+    let digits = name.strip_prefix("day_")?.strip_suffix(".csv")?;
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
 
 /// One rejected row or cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +135,17 @@ pub fn parse_file(
     sink: &mut dyn Sink,
     counts: &mut FileCounts,
 ) -> Result<()> {
+    let capped = LineCap {
+        inner: reader,
+        run: 0,
+        lines: 0,
+        last: None,
+    };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(reader);
+        .from_reader(capped);
     let mut record = csv::ByteRecord::new();
     if !csv.read_byte_record(&mut record)? {
         bail!("empty file: no header line");
@@ -73,47 +163,97 @@ pub fn parse_file(
             h.trim().to_owned()
         })
         .collect();
+    let file_day = day_of_file_name(&file.display);
     let mut table: Box<dyn Table> = match file.family {
-        Family::MinuteMetric => Box::new(WideTable::new(file, &header, sink)?),
-        family => Box::new(EventTable::new(family, &file.region, &header, sink)?),
+        Family::MinuteMetric => Box::new(WideTable::new(file, &header, file_day, sink)?),
+        family => Box::new(EventTable::new(
+            family,
+            &file.region,
+            &header,
+            file_day,
+            sink,
+        )?),
     };
     let width = header.len();
-    while csv.read_byte_record(&mut record)? {
+    // Each record is handled once the next one is read, so that the last record of a file
+    // that does not end in a line end is known as such.
+    let mut next = csv::ByteRecord::new();
+    let mut have = csv.read_byte_record(&mut record)?;
+    while have {
+        have = csv.read_byte_record(&mut next)?;
         let line = record.position().map_or(0, |p| p.line());
-        counts.rows_read += 1;
-        if record.len() != width {
-            // A lone empty line is not data (pandas never writes one, editors sometimes do).
-            if record.len() == 1 && record[0].is_empty() {
-                counts.rows_read -= 1;
-                continue;
-            }
-            counts.rows_rejected += 1;
-            let reason = if record.len() < width {
-                format!(
-                    "truncated row: {} of {width} fields (missing from here on)",
-                    record.len()
-                )
-            } else {
-                format!("row has {} fields, header has {width}", record.len())
-            };
-            let column = header
-                .get(record.len().min(width.saturating_sub(1)))
-                .cloned()
+        let bytes = record.as_slice();
+        if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
+            // A line break inside a field: the release never has one, so a quote is missing
+            // its end and this record swallowed the lines after it. Each is a reject.
+            // A line end at the very end (the quote ran to the end of the file) ends the
+            // last line rather than starting another.
+            let spanned = 1 + memchr::memchr_iter(b'\n', bytes).count() as u64
+                - u64::from(bytes.ends_with(b"\n"));
+            counts.rows_read += spanned;
+            counts.rows_rejected += spanned;
+            let (col, raw) = record
+                .iter()
+                .enumerate()
+                .find(|(_, f)| memchr::memchr2(b'\n', b'\r', f).is_some())
+                .map(|(i, f)| (header.get(i).cloned().unwrap_or_default(), f))
                 .unwrap_or_default();
-            let value =
-                String::from_utf8_lossy(record.iter().next_back().unwrap_or(b"")).into_owned();
             sink.issue(Issue {
                 line,
-                column,
-                value,
-                reason,
+                column: col,
+                value: clip_bytes(raw),
+                reason: format!(
+                    "a quoted value opened on line {line} runs over {spanned} lines (a quote \
+                     without its end); these {spanned} lines are rejected"
+                ),
             })?;
-            continue;
+        } else if !have && csv.get_ref().last.is_some_and(|b| b != b'\n') {
+            counts.rows_read += 1;
+            counts.rows_rejected += 1;
+            sink.issue(Issue {
+                line,
+                column: header
+                    .get(record.len().saturating_sub(1).min(width.saturating_sub(1)))
+                    .cloned()
+                    .unwrap_or_default(),
+                value: clip_bytes(record.iter().next_back().unwrap_or(b"")),
+                reason: "the last line has no line end: the file is truncated (cut short \
+                         while being written or copied)"
+                    .into(),
+            })?;
+        } else if record.len() != width {
+            // A lone empty line is not data (pandas never writes one, editors sometimes do).
+            if !(record.len() == 1 && record[0].is_empty()) {
+                counts.rows_read += 1;
+                counts.rows_rejected += 1;
+                let reason = if record.len() < width {
+                    format!(
+                        "truncated row: {} of {width} fields (missing from here on)",
+                        record.len()
+                    )
+                } else {
+                    format!("row has {} fields, header has {width}", record.len())
+                };
+                let column = header
+                    .get(record.len().min(width.saturating_sub(1)))
+                    .cloned()
+                    .unwrap_or_default();
+                let value = clip_bytes(record.iter().next_back().unwrap_or(b""));
+                sink.issue(Issue {
+                    line,
+                    column,
+                    value,
+                    reason,
+                })?;
+            }
+        } else {
+            counts.rows_read += 1;
+            table.push(&record, line, sink, counts)?;
+            if table.len() >= batch_rows {
+                sink.batch(table.finish()?)?;
+            }
         }
-        table.push(&record, line, sink, counts)?;
-        if table.len() >= batch_rows {
-            sink.batch(table.finish()?)?;
-        }
+        std::mem::swap(&mut record, &mut next);
     }
     if table.len() > 0 {
         sink.batch(table.finish()?)?;
@@ -144,8 +284,8 @@ enum Cell {
 fn bad(line: u64, column: &str, raw: &[u8], reason: impl Into<String>) -> Issue {
     Issue {
         line,
-        column: column.to_owned(),
-        value: String::from_utf8_lossy(raw).into_owned(),
+        column: clip(column, ECHO),
+        value: clip_bytes(raw),
         reason: reason.into(),
     }
 }
@@ -166,30 +306,52 @@ fn parse_int(raw: &[u8]) -> Option<i64> {
 }
 
 /// Parses one value of a release column, or says why not.
-fn parse_cell(c: &Column, raw: &[u8]) -> Result<Cell, &'static str> {
+fn parse_cell(c: &Column, raw: &[u8]) -> Result<Cell, Cow<'static, str>> {
     let empty = raw.is_empty() || raw.eq_ignore_ascii_case(b"nan");
     if empty {
         return if c.nullable {
             Ok(Cell::Null)
         } else {
-            Err("empty value in a column that is never empty")
+            Err("empty value in a column that is never empty".into())
         };
     }
+    let beyond = |v: f64| c.below.is_some_and(|b| v >= b);
+    let range = || match (c.name, c.below) {
+        ("day", Some(b)) => format!("outside the trace's days 0..{}", b as i64 - 1).into(),
+        (_, Some(b)) => format!("{b} s or more: beyond the trace's {TRACE_DAYS} days").into(),
+        _ => "out of range".into(),
+    };
     match c.kind {
         Kind::Str => match std::str::from_utf8(raw) {
             Ok(_) => Ok(Cell::Str),
-            Err(_) => Err("not valid UTF-8"),
+            Err(_) => Err("not valid UTF-8".into()),
         },
         Kind::Int => match parse_int(raw) {
-            Some(v) if c.non_negative && v < 0 => Err("negative value"),
+            Some(v) if c.non_negative && v < 0 => Err("negative value".into()),
+            Some(v) if beyond(v as f64) => Err(range()),
             Some(v) => Ok(Cell::Int(v)),
-            None => Err("not an integer"),
+            None => Err("not an integer".into()),
         },
         Kind::Float => match parse_float(raw) {
-            Some(v) if c.non_negative && v < 0.0 => Err("negative value"),
+            Some(v) if c.non_negative && v < 0.0 => Err("negative value".into()),
+            Some(v) if beyond(v) => Err(range()),
             Some(v) => Ok(Cell::Float(v)),
-            None => Err("not a finite number"),
+            None => Err("not a finite number".into()),
         },
+    }
+}
+
+/// Whether a day read from a row agrees with its timestamp and its file's name; why not if not.
+fn day_mismatch(day: i64, time: f64, file_day: Option<i64>) -> Option<String> {
+    let of_time = (time / 86_400.0).floor() as i64;
+    if of_time != day {
+        return Some(format!(
+            "day {day} does not match time {time} (day {of_time})"
+        ));
+    }
+    match file_day {
+        Some(f) if f != day => Some(format!("day {day} in the file of day {f}")),
+        _ => None,
     }
 }
 
@@ -246,6 +408,10 @@ struct EventTable {
     i_pod_or_func: usize,
     i_time: usize,
     i_triggers: usize,
+    /// Cold starts: `day` and `time`, which must agree with each other and the file name.
+    i_day: usize,
+    i_day_time: usize,
+    file_day: Option<i64>,
 }
 
 fn index_of(cols: &[Column], name: &str) -> usize {
@@ -255,7 +421,13 @@ fn index_of(cols: &[Column], name: &str) -> usize {
 }
 
 impl EventTable {
-    fn new(family: Family, region: &str, header: &[String], sink: &mut dyn Sink) -> Result<Self> {
+    fn new(
+        family: Family,
+        region: &str,
+        header: &[String],
+        file_day: Option<i64>,
+        sink: &mut dyn Sink,
+    ) -> Result<Self> {
         let cols = family.release_columns();
         let mut pos = Vec::with_capacity(cols.len());
         let mut missing = Vec::new();
@@ -270,7 +442,7 @@ impl EventTable {
                 "missing column{} {} (header has: {})",
                 if missing.len() > 1 { "s" } else { "" },
                 missing.join(", "),
-                header.join(", ")
+                clip(&header.join(", "), ECHO)
             );
         }
         for h in header {
@@ -314,6 +486,9 @@ impl EventTable {
             },
             i_time: index_of(cols, "time_worker"),
             i_triggers: index_of(cols, "triggerType-invocationType"),
+            i_day: index_of(cols, "day"),
+            i_day_time: index_of(cols, "time"),
+            file_day,
         })
     }
 
@@ -346,6 +521,17 @@ impl Table for EventTable {
                     counts.rows_rejected += 1;
                     return sink.issue(bad(line, c.name, raw, why));
                 }
+            }
+        }
+        if self.family == Family::ColdStart {
+            let time = match self.cells[self.i_day_time] {
+                Cell::Float(t) => t,
+                _ => 0.0,
+            };
+            if let Some(why) = day_mismatch(int(self.cells[self.i_day]), time, self.file_day) {
+                counts.rows_rejected += 1;
+                let raw = &rec[self.pos[self.i_day]];
+                return sink.issue(bad(line, "day", raw, why));
             }
         }
         // Derivations, before anything is appended, so a rejected row leaves no trace.
@@ -470,10 +656,16 @@ struct WideTable {
     time: Float64Builder,
     minute: Int64Builder,
     value: Float64Builder,
+    file_day: Option<i64>,
 }
 
 impl WideTable {
-    fn new(file: &InputFile, header: &[String], sink: &mut dyn Sink) -> Result<Self> {
+    fn new(
+        file: &InputFile,
+        header: &[String],
+        file_day: Option<i64>,
+        sink: &mut dyn Sink,
+    ) -> Result<Self> {
         let table = file
             .table
             .as_deref()
@@ -486,7 +678,11 @@ impl WideTable {
                 .into_iter()
                 .filter(|n| find(n).is_none())
                 .collect();
-            bail!("missing column {}", missing.join(", "));
+            bail!(
+                "missing column {} (header has: {})",
+                missing.join(", "),
+                clip(&header.join(", "), ECHO)
+            );
         };
         let mut funcs = Vec::new();
         for (i, h) in header.iter().enumerate() {
@@ -498,7 +694,22 @@ impl WideTable {
                 Err(e) => sink.warning(format!("unknown column '{h}' ignored (not a funcID: {e})")),
             }
         }
+        if funcs.is_empty() {
+            let like = Family::ALL.into_iter().find(|f| {
+                let cols = f.release_columns();
+                !cols.is_empty() && cols.iter().all(|c| header.iter().any(|h| h == c.name))
+            });
+            bail!(
+                "no funcID columns: not a per-minute table{} (header has: {})",
+                like.map_or(String::new(), |f| format!(
+                    "; its columns are those of {}/",
+                    f.release_dir()
+                )),
+                clip(&header.join(", "), ECHO)
+            );
+        }
         Ok(Self {
+            file_day,
             region: file.region.clone(),
             metric: metric.to_owned(),
             stat: stat.to_owned(),
@@ -524,15 +735,20 @@ impl Table for WideTable {
         counts: &mut FileCounts,
     ) -> Result<()> {
         let day_raw = &rec[self.day_pos];
-        let Some(day) = parse_int(day_raw).filter(|d| *d >= 0) else {
+        let Some(day) = parse_int(day_raw).filter(|d| (0..TRACE_DAYS).contains(d)) else {
             counts.rows_rejected += 1;
-            return sink.issue(bad(line, "day", day_raw, "not a non-negative integer"));
+            let why = format!("not one of the trace's days 0..{}", TRACE_DAYS - 1);
+            return sink.issue(bad(line, "day", day_raw, why));
         };
         let time_raw = &rec[self.time_pos];
         let Some(time) = parse_float(time_raw).filter(|t| *t >= 0.0) else {
             counts.rows_rejected += 1;
             return sink.issue(bad(line, "time", time_raw, "not a non-negative number"));
         };
+        if let Some(why) = day_mismatch(day, time, self.file_day) {
+            counts.rows_rejected += 1;
+            return sink.issue(bad(line, "day", day_raw, why));
+        }
         counts.rows_accepted += 1;
         let minute = (time / 60.0).floor() as i64;
         for (i, func) in &self.funcs {

@@ -97,6 +97,11 @@ pub enum Kind {
     Str,
 }
 
+/// Days in the trace: day 0 to day 30.
+pub const TRACE_DAYS: i64 = 31;
+/// Seconds in the trace: every timestamp and duration is below this.
+pub const TRACE_SECONDS: f64 = TRACE_DAYS as f64 * 86_400.0;
+
 /// One column of a release CSV and the rules a value must meet.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
@@ -106,6 +111,8 @@ pub struct Column {
     pub nullable: bool,
     /// Negative values are rejected (times, costs, usage).
     pub non_negative: bool,
+    /// Values at or above this are rejected (days, timestamps and durations of the trace).
+    pub below: Option<f64>,
 }
 
 impl Column {
@@ -125,42 +132,54 @@ const fn col(name: &'static str, kind: Kind, nullable: bool, non_negative: bool)
         kind,
         nullable,
         non_negative,
+        below: None,
+    }
+}
+
+/// A time or duration of the trace: non-negative and below [`TRACE_SECONDS`].
+const fn secs(name: &'static str, nullable: bool) -> Column {
+    Column {
+        below: Some(TRACE_SECONDS),
+        ..col(name, Float, nullable, true)
     }
 }
 
 use Kind::{Float, Int, Str};
 
 pub const COLD_START_COLUMNS: &[Column] = &[
-    col("day", Int, false, true),
-    col("time", Float, false, true),
+    Column {
+        below: Some(TRACE_DAYS as f64),
+        ..col("day", Int, false, true)
+    },
+    secs("time", false),
     col("clusterName", Int, false, true),
     col("funcName", Int, false, false),
     col("userID", Int, false, false),
     col("requestID", Str, false, false),
-    col("totalCost_cold_start", Float, false, true),
-    col("podAllocationCost", Float, false, true),
-    col("deployCodeCost", Float, false, true),
-    col("deployDependencyCost", Float, false, true),
-    col("schedulingCost", Float, false, true),
+    secs("totalCost_cold_start", false),
+    secs("podAllocationCost", false),
+    secs("deployCodeCost", false),
+    secs("deployDependencyCost", false),
+    secs("schedulingCost", false),
     col("podID", Str, false, false),
 ];
 
 pub const REQUEST_COLUMNS: &[Column] = &[
-    col("time_worker", Float, false, true),
-    col("time_frontend", Float, true, true),
+    secs("time_worker", false),
+    secs("time_frontend", true),
     col("requestID", Str, false, false),
     col("clusterName", Int, false, true),
     col("funcName", Int, false, false),
     col("podID", Str, false, false),
     col("userID", Int, false, false),
-    col("totalCost_worker", Float, false, true),
-    col("workerCost", Float, false, true),
-    col("runtimeCost", Float, false, true),
-    col("totalCost_frontend", Float, true, true),
-    col("frontendCost", Float, true, true),
-    col("busCost", Float, true, true),
-    col("readBodyCost", Float, true, true),
-    col("writeRspCost", Float, true, true),
+    secs("totalCost_worker", false),
+    secs("workerCost", false),
+    secs("runtimeCost", false),
+    secs("totalCost_frontend", true),
+    secs("frontendCost", true),
+    secs("busCost", true),
+    secs("readBodyCost", true),
+    secs("writeRspCost", true),
     col("cpu_usage", Float, false, true),
     col("memory_usage", Float, false, true),
     col("requestBodySize", Float, true, true),

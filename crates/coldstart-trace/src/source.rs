@@ -6,13 +6,16 @@
 //! sit under `cold_start/R1/*.csv` and so on. Both are read, and zip members are streamed
 //! without extracting them.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use walkdir::WalkDir;
 
 use crate::schema::{split_minute_table, Family};
+use crate::zipdir;
 
 /// Where a table file's bytes are.
 #[derive(Debug, Clone)]
@@ -60,19 +63,93 @@ impl InputFile {
     }
 }
 
+/// Why a file found under the inputs is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// Not a table of the release (another extension, a folder entry of a zip).
+    NotATable,
+    /// The same bytes are read through another path (overlapping inputs, a symlink, a zip
+    /// beside its own extraction); nothing is lost.
+    Duplicate,
+    /// A file that looks like release data but cannot be read as placed: `--strict` fails on
+    /// it, and ingest reports it.
+    Problem,
+}
+
+/// A file (or zip member) found and not read, with the reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    pub file: String,
+    pub kind: Skip,
+    pub reason: String,
+}
+
+/// One file of a release table: family, region, per-minute table and file name.
+type TableKey = (Family, String, Option<String>, String);
+
 /// What a scan of the inputs found.
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub files: Vec<InputFile>,
-    /// Files that are not tables of the release, with the reason.
-    pub ignored: Vec<(String, String)>,
+    /// Files found and not read, each with why.
+    pub skipped: Vec<Skipped>,
+    /// Real files already taken (canonical paths; `archive!index` for zip members).
+    seen_paths: HashSet<PathBuf>,
+    /// Release tables already taken, by family, region, per-minute table and file name, with
+    /// the file that holds each and its size.
+    seen_tables: HashMap<TableKey, (String, u64)>,
 }
 
-/// Scans folders, CSV files and zip archives for tables of the release.
+impl Discovery {
+    fn skip(&mut self, file: impl Into<String>, kind: Skip, reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            file: file.into(),
+            kind,
+            reason: reason.into(),
+        });
+    }
+
+    /// The files `--strict` refuses and ingest reports as problems.
+    pub fn problems(&self) -> impl Iterator<Item = &Skipped> {
+        self.skipped.iter().filter(|s| s.kind == Skip::Problem)
+    }
+
+    /// Takes a classified table file unless the same release table was taken already.
+    fn take(&mut self, f: InputFile, file_name: &str) {
+        let key = (
+            f.family,
+            f.region.clone(),
+            f.table.clone(),
+            file_name.to_owned(),
+        );
+        match self.seen_tables.get(&key) {
+            Some((first, size)) if *size == f.size => {
+                let why = format!("the same table file as {first} (read once)");
+                self.skip(f.display, Skip::Duplicate, why);
+            }
+            Some((first, size)) => {
+                let why = format!(
+                    "the same release table as {first} ({size} bytes) but {} bytes; only {first} is read",
+                    f.size
+                );
+                self.skip(f.display, Skip::Problem, why);
+            }
+            None => {
+                self.seen_tables.insert(key, (f.display.clone(), f.size));
+                self.files.push(f);
+            }
+        }
+    }
+}
+
+/// Scans folders, CSV files and zip archives for tables of the release. Symbolic links are
+/// followed, each real file is read once (loops and overlapping inputs are reported, not
+/// followed again), and every file not read is listed in [`Discovery::skipped`].
 pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
     let mut d = Discovery::default();
     for input in inputs {
-        if !input.exists() {
+        if std::fs::metadata(input).is_err() {
             bail!("{}: no such file or folder", input.display());
         }
         // Classify by the whole path, so `release/cold_start`, `cold_start/R1.zip` and
@@ -80,74 +157,191 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
         let input = input
             .canonicalize()
             .with_context(|| format!("{}: cannot resolve path", input.display()))?;
-        if input.is_dir() {
-            let mut paths = Vec::new();
-            walk(&input, &mut paths)?;
-            for p in paths {
-                add_path(&mut d, &p)?;
+        for entry in WalkDir::new(&input).follow_links(true).sort_by_file_name() {
+            match entry {
+                Ok(e) if e.file_type().is_dir() => {}
+                Ok(e) => add_path(&mut d, e.path(), e.file_type().is_file())?,
+                Err(e) => {
+                    let at = e.path().map_or_else(|| input.clone(), Path::to_path_buf);
+                    match e.loop_ancestor() {
+                        Some(a) => d.skip(
+                            at.display().to_string(),
+                            Skip::Duplicate,
+                            format!(
+                                "a symbolic link back to {} (a loop; its files are read once)",
+                                a.display()
+                            ),
+                        ),
+                        None => d.skip(
+                            at.display().to_string(),
+                            Skip::Problem,
+                            format!("cannot be read: {e}"),
+                        ),
+                    }
+                }
             }
-        } else {
-            add_path(&mut d, &input)?;
         }
     }
     d.files.sort_by(|a, b| a.display.cmp(&b.display));
     Ok(d)
 }
 
-/// Every file under `dir`, recursively, in name order.
+/// Every file under `dir`, recursively, in name order (symbolic links are not followed: for
+/// folders this tool made).
 pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}: cannot list folder", dir.display()))?
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("{}: cannot list folder", dir.display()))?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else {
-            out.push(p);
+    for e in WalkDir::new(dir).sort_by_file_name() {
+        let e = e.with_context(|| format!("{}: cannot list folder", dir.display()))?;
+        if !e.file_type().is_dir() {
+            out.push(e.into_path());
         }
     }
     Ok(())
 }
 
-fn add_path(d: &mut Discovery, path: &Path) -> Result<()> {
+/// Compression methods this build decompresses.
+fn readable_method(m: zip::CompressionMethod) -> bool {
+    use zip::CompressionMethod as M;
+    matches!(
+        m,
+        M::Stored | M::Deflated | M::Deflate64 | M::Bzip2 | M::Lzma | M::Zstd
+    )
+}
+
+fn add_path(d: &mut Discovery, path: &Path, regular: bool) -> Result<()> {
     let display = path.display().to_string();
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let is_zip = name.ends_with(".zip");
+    if !is_zip && !name.ends_with(".csv") {
+        d.skip(
+            display,
+            Skip::NotATable,
+            "neither a CSV file nor a zip archive",
+        );
+        return Ok(());
+    }
+    if !regular {
+        // FIFOs, devices, sockets: reading one could hang or never end.
+        d.skip(
+            display,
+            Skip::Problem,
+            "not a regular file (a FIFO, device or socket)",
+        );
+        return Ok(());
+    }
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if !d.seen_paths.insert(real.clone()) {
+        let why = if real == path {
+            "named twice by the inputs (read once)".to_string()
+        } else {
+            format!("the same file as {} (read once)", real.display())
+        };
+        d.skip(display, Skip::Duplicate, why);
+        return Ok(());
+    }
     let rel_parts: Vec<String> = path
         .components()
         .filter_map(|c| c.as_os_str().to_str().map(str::to_owned))
         .collect();
-    if name.ends_with(".zip") {
-        let f = File::open(path).with_context(|| format!("{display}: cannot open"))?;
-        let mut zip = zip::ZipArchive::new(BufReader::new(f))
-            .with_context(|| format!("{display}: not a readable zip archive"))?;
-        for index in 0..zip.len() {
-            let member = zip
-                .by_index_raw(index)
-                .with_context(|| format!("{display}: corrupt zip directory entry {index}"))?;
-            if member.is_dir() {
-                continue;
-            }
-            let member_name = member.name().to_owned();
-            let member_display = format!("{display}!{member_name}");
-            let mut parts = rel_parts.clone();
-            if let Some(last) = parts.last_mut() {
-                *last = last.trim_end_matches(".zip").to_owned();
-            }
-            parts.extend(
-                member_name
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
+    if !is_zip {
+        match classify(&rel_parts) {
+            Ok((family, region, table)) => d.take(
+                InputFile {
+                    display,
+                    location: Location::Plain(path.to_path_buf()),
+                    family,
+                    region,
+                    table,
+                    size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                },
+                name,
+            ),
+            Err((kind, why)) => d.skip(display, kind, why),
+        }
+        return Ok(());
+    }
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            d.skip(display, Skip::Problem, format!("cannot open: {e}"));
+            return Ok(());
+        }
+    };
+    let mut zip = match zip::ZipArchive::new(BufReader::new(f)) {
+        Ok(z) => z,
+        Err(e) => {
+            d.skip(
+                display,
+                Skip::Problem,
+                format!("not a readable zip archive: {e}"),
             );
-            if !member_name.ends_with(".csv") {
-                d.ignored.push((member_display, "not a CSV file".into()));
+            return Ok(());
+        }
+    };
+    // The zip crate keeps only the last of several members of one name: name the others.
+    match zipdir::duplicate_names(path) {
+        Ok(dups) => {
+            for (member, n) in dups {
+                d.skip(
+                    format!("{display}!{member}"),
+                    Skip::Problem,
+                    format!("{n} members of the archive have this name; only the last is read"),
+                );
+            }
+        }
+        Err(e) => d.skip(display.clone(), Skip::Problem, format!("{e:#}")),
+    }
+    for index in 0..zip.len() {
+        let member = match zip.by_index_raw(index) {
+            Ok(m) => m,
+            Err(e) => {
+                d.skip(
+                    format!("{display}!#{index}"),
+                    Skip::Problem,
+                    format!("corrupt zip directory entry: {e}"),
+                );
                 continue;
             }
-            match classify(&parts) {
-                Ok((family, region, table)) => d.files.push(InputFile {
+        };
+        if member.is_dir() {
+            continue;
+        }
+        let member_name = member.name().to_owned();
+        let member_display = format!("{display}!{member_name}");
+        let mut parts = rel_parts.clone();
+        if let Some(last) = parts.last_mut() {
+            *last = last.trim_end_matches(".zip").to_owned();
+        }
+        parts.extend(
+            member_name
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        if !member_name.ends_with(".csv") {
+            d.skip(member_display, Skip::NotATable, "not a CSV file");
+            continue;
+        }
+        if member.encrypted() {
+            d.skip(
+                member_display,
+                Skip::Problem,
+                "encrypted; coldstart reads unencrypted archives only",
+            );
+            continue;
+        }
+        if !readable_method(member.compression()) {
+            let why = format!(
+                "compressed with {:?}, which coldstart cannot decompress (it reads stored, deflate, \
+                 deflate64, bzip2, LZMA and zstd members); re-pack the archive",
+                member.compression()
+            );
+            d.skip(member_display, Skip::Problem, why);
+            continue;
+        }
+        let file_name = parts.last().cloned().unwrap_or_default();
+        match classify(&parts) {
+            Ok((family, region, table)) => d.take(
+                InputFile {
                     display: member_display,
                     location: Location::ZipMember {
                         archive: path.to_path_buf(),
@@ -157,25 +351,11 @@ fn add_path(d: &mut Discovery, path: &Path) -> Result<()> {
                     region,
                     table,
                     size: member.size(),
-                }),
-                Err(why) => d.ignored.push((member_display, why)),
-            }
+                },
+                &file_name,
+            ),
+            Err((kind, why)) => d.skip(member_display, kind, why),
         }
-    } else if name.ends_with(".csv") {
-        match classify(&rel_parts) {
-            Ok((family, region, table)) => d.files.push(InputFile {
-                display,
-                location: Location::Plain(path.to_path_buf()),
-                family,
-                region,
-                table,
-                size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            }),
-            Err(why) => d.ignored.push((display, why)),
-        }
-    } else {
-        d.ignored
-            .push((display, "neither a CSV file nor a zip archive".into()));
     }
     Ok(())
 }
@@ -188,15 +368,26 @@ fn region_of(part: &str) -> Option<&str> {
 }
 
 /// Tells family, region and per-minute table name from a file's path components.
-pub fn classify(parts: &[String]) -> Result<(Family, String, Option<String>), String> {
+///
+/// A file outside the four family folders is not release data ([`Skip::NotATable`]); one
+/// inside them that says no region or table is misplaced data ([`Skip::Problem`]).
+pub fn classify(parts: &[String]) -> Result<(Family, String, Option<String>), (Skip, String)> {
     let Some(fpos) = parts
         .iter()
         .rposition(|p| Family::from_release_dir(p).is_some())
     else {
-        return Err(
+        return Err((
+            Skip::NotATable,
             "not under cold_start/, per_request/, runtime_triggerType/ or quantiles/".into(),
-        );
+        ));
     };
+    classify_under(parts, fpos).map_err(|why| (Skip::Problem, why))
+}
+
+fn classify_under(
+    parts: &[String],
+    fpos: usize,
+) -> Result<(Family, String, Option<String>), String> {
     let family = Family::from_release_dir(&parts[fpos]).expect("checked above");
     let dirs = &parts[fpos + 1..parts.len() - 1];
     let rpos = dirs.iter().position(|p| region_of(p).is_some());
@@ -263,14 +454,11 @@ mod tests {
 
     #[test]
     fn unclassifiable_paths_say_why() {
-        assert!(classify(&parts("other/R1/x.csv"))
-            .unwrap_err()
-            .contains("not under"));
-        assert!(classify(&parts("cold_start/x.csv"))
-            .unwrap_err()
-            .contains("region"));
-        assert!(classify(&parts("quantiles/R2/bogus/x.csv"))
-            .unwrap_err()
-            .contains("bogus"));
+        let (kind, why) = classify(&parts("other/R1/x.csv")).unwrap_err();
+        assert!(kind == Skip::NotATable && why.contains("not under"));
+        let (kind, why) = classify(&parts("cold_start/x.csv")).unwrap_err();
+        assert!(kind == Skip::Problem && why.contains("region"));
+        let (kind, why) = classify(&parts("quantiles/R2/bogus/x.csv")).unwrap_err();
+        assert!(kind == Skip::Problem && why.contains("bogus"));
     }
 }

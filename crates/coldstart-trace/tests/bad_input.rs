@@ -1,97 +1,15 @@
 //! Ingest of malformed releases: every problem is reported with file, line, column and
 //! value, nothing disappears without being counted, and strict mode stops at the first one.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::array::{Array, Float64Array, Int64Array, StringArray};
-use arrow::record_batch::RecordBatch;
-use coldstart_trace::ingest::{FileReport, REJECTS};
-use coldstart_trace::{ingest, IngestOptions, Manifest};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-const COLD_HEADER: &str = "day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,\
-podAllocationCost,deployCodeCost,deployDependencyCost,schedulingCost,podID";
-const COLD_ROW_1: &str =
-    "30,2592001.5,1,400,418,82f1aa19,2.239314,0.027161815,0.045,0.454,1.713152185,pool22-300-128-0000618412";
-const COLD_ROW_2: &str =
-    "30,2592002.25,2,401,418,82f1aa20,0.5,0.1,0.1,0,0.3,pool24-600-512-0000577863";
-const REQ_HEADER: &str = "time_worker,time_frontend,requestID,clusterName,funcName,podID,userID,\
-totalCost_worker,workerCost,runtimeCost,totalCost_frontend,frontendCost,busCost,readBodyCost,\
-writeRspCost,cpu_usage,memory_usage,requestBodySize";
-
-fn opts() -> IngestOptions {
-    IngestOptions {
-        progress: false,
-        threads: 2,
-        ..IngestOptions::default()
-    }
-}
-
-fn release(files: &[(&str, &[u8])]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, bytes) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, bytes).unwrap();
-    }
-    dir
-}
-
-fn run(files: &[(&str, &[u8])]) -> (tempfile::TempDir, PathBuf, Manifest) {
-    let rel = release(files);
-    let store = rel.path().join("store");
-    let m = ingest(&[rel.path().join("rel")], &store, &opts()).unwrap();
-    (rel, store, m)
-}
-
-fn report<'a>(m: &'a Manifest, needle: &str) -> &'a FileReport {
-    m.files
-        .iter()
-        .find(|f| f.file.contains(needle))
-        .unwrap_or_else(|| panic!("no report for {needle}"))
-}
-
-fn rejects(store: &Path) -> Vec<Vec<String>> {
-    let mut r = csv::Reader::from_path(store.join(REJECTS)).unwrap();
-    r.records()
-        .map(|x| x.unwrap().iter().map(str::to_owned).collect())
-        .collect()
-}
-
-fn read_table(store: &Path, table: &str) -> Vec<RecordBatch> {
-    let mut out = Vec::new();
-    let mut stack = vec![store.join(table)];
-    let mut files = Vec::new();
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    for f in files {
-        let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(f).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        out.extend(r.map(|b| b.unwrap()));
-    }
-    out
-}
-
-fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> &'a T {
-    b.column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .as_any()
-        .downcast_ref::<T>()
-        .unwrap()
-}
+use coldstart_trace::{ingest, IngestOptions};
+use common::*;
 
 #[test]
 fn good_rows_are_stored_with_derived_columns() {
@@ -120,8 +38,12 @@ fn missing_column_rejects_the_file_and_counts_its_rows() {
     let header = COLD_HEADER.replace(",schedulingCost", "");
     let row = COLD_ROW_1.replace(",1.713152185", "");
     let csv = format!("{header}\n{row}\n{row}\n{row}\n");
-    let (_d, store, m) = run(&[("rel/cold_start/R1/day_30.csv", csv.as_bytes())]);
-    let r = report(&m, "day_30.csv");
+    let good = format!("{COLD_HEADER}\n{COLD_ROW_1}\n");
+    let (_d, store, m) = run(&[
+        ("rel/cold_start/R1/day_30.csv", csv.as_bytes()),
+        ("rel/cold_start/R2/day_30.csv", good.as_bytes()),
+    ]);
+    let r = report(&m, "R1/day_30.csv");
     let err = r.error.as_deref().unwrap();
     assert!(
         err.contains("day_30.csv") && err.contains("missing column schedulingCost"),
@@ -269,9 +191,9 @@ fn corrupt_zip_member_is_reported_and_good_members_are_kept() {
         let mut z = zip::ZipWriter::new(fs::File::create(&zpath).unwrap());
         let o = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
-        z.start_file("R3/day_00.csv", o).unwrap();
+        z.start_file("R3/day_30.csv", o).unwrap();
         z.write_all(good.as_bytes()).unwrap();
-        z.start_file("R3/day_01.csv", o).unwrap();
+        z.start_file("R3/part_01.csv", o).unwrap();
         z.write_all(bad_body.as_bytes()).unwrap();
         z.finish().unwrap();
     }
@@ -282,12 +204,12 @@ fn corrupt_zip_member_is_reported_and_good_members_are_kept() {
     fs::write(&zpath, bytes).unwrap();
     let store = dir.path().join("store");
     let m = ingest(std::slice::from_ref(&zpath), &store, &opts()).unwrap();
-    let ok = report(&m, "R3/day_00.csv");
+    let ok = report(&m, "R3/day_30.csv");
     assert_eq!((ok.region.as_str(), ok.counts.rows_accepted), ("R3", 1));
-    assert!(ok.file.contains("R3.zip!R3/day_00.csv"));
-    let bad = report(&m, "R3/day_01.csv");
+    assert!(ok.file.contains("R3.zip!R3/day_30.csv"));
+    let bad = report(&m, "R3/part_01.csv");
     let err = bad.error.as_deref().unwrap();
-    assert!(err.contains("R3.zip!R3/day_01.csv"), "{err}");
+    assert!(err.contains("R3.zip!R3/part_01.csv"), "{err}");
     assert!(err.to_lowercase().contains("checksum"), "{err}");
     assert_eq!(bad.counts.rows_accepted, 0);
     assert!(bad.counts.rows_rejected >= 199, "{:?}", bad.counts);

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use coldstart_sim::{synth, SynthOptions};
+use coldstart_trace::source::Skip;
 use coldstart_trace::{ingest, IngestOptions};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -56,6 +57,9 @@ enum Command {
         /// Worker threads (0: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Replace OUT even if it is not a folder that `coldstart synth` made.
+        #[arg(long)]
+        force: bool,
     },
     /// Read a release (folders or zip archives) into a Parquet store.
     Ingest {
@@ -70,8 +74,12 @@ enum Command {
         /// Worker threads (0: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Replace STORE even if it is not a store that `coldstart ingest` made.
+        #[arg(long)]
+        force: bool,
     },
-    /// Run SQL on a store (tables: cold_starts, requests, functions, minute_metrics).
+    /// Run a query (SELECT, WITH, EXPLAIN) on a store (tables: cold_starts, requests,
+    /// functions, minute_metrics). The session is read-only: no DDL, DML, COPY or SET.
     Sql {
         #[arg(long)]
         store: PathBuf,
@@ -81,6 +89,9 @@ enum Command {
         /// Write the result here instead of standard output (required for parquet).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Replace the --output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// List the tables of a store with their schemas and row counts.
     Tables {
@@ -137,6 +148,9 @@ enum Command {
         /// Write the CDF as SVG here.
         #[arg(long)]
         chart: Option<PathBuf>,
+        /// Replace the --chart file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Maximum-likelihood LogNormal, Weibull, gamma and exponential fits, with KS distances.
     Fit {
@@ -152,6 +166,9 @@ enum Command {
         /// Write the empirical CDF against the fits as SVG here.
         #[arg(long)]
         chart: Option<PathBuf>,
+        /// Replace the --chart file if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -199,6 +216,7 @@ fn run(cli: Cli) -> Result<()> {
             zip,
             quantiles,
             threads,
+            force,
         } => {
             let opts = SynthOptions {
                 out: out.clone(),
@@ -210,6 +228,7 @@ fn run(cli: Cli) -> Result<()> {
                 zip,
                 quantile_regions: quantiles,
                 threads,
+                force,
                 ..SynthOptions::default()
             };
             let s = synth(&opts)?;
@@ -250,10 +269,12 @@ fn run(cli: Cli) -> Result<()> {
             store,
             strict,
             threads,
+            force,
         } => {
             let opts = IngestOptions {
                 strict,
                 threads,
+                force,
                 ..IngestOptions::default()
             };
             let m = ingest(&inputs, &store, &opts)?;
@@ -286,8 +307,19 @@ fn run(cli: Cli) -> Result<()> {
                     println!("    error: {e}");
                 }
             }
-            for i in &m.ignored {
-                println!("ignored {}: {}", i.file, i.reason);
+            let mut not_tables = 0;
+            for sk in &m.skipped {
+                match sk.kind {
+                    Skip::NotATable => not_tables += 1,
+                    Skip::Duplicate => println!("read once: {}: {}", sk.file, sk.reason),
+                    Skip::Problem => println!("NOT READ: {}: {}", sk.file, sk.reason),
+                }
+            }
+            if not_tables > 0 {
+                println!(
+                    "{not_tables} files are not tables of the release (listed in {})",
+                    store.join(coldstart_trace::ingest::MANIFEST).display()
+                );
             }
             println!();
             for t in &m.tables {
@@ -319,6 +351,13 @@ fn run(cli: Cli) -> Result<()> {
                     store.join(coldstart_trace::ingest::REJECTS).display()
                 );
             }
+            if m.files_failed > 0 || m.files_skipped_problems > 0 {
+                eprintln!(
+                    "coldstart: warning: {} files could not be read and {} were not read (above); \
+                     --strict makes this an error",
+                    m.files_failed, m.files_skipped_problems
+                );
+            }
             Ok(())
         }
         Command::Sql {
@@ -326,7 +365,8 @@ fn run(cli: Cli) -> Result<()> {
             query,
             format,
             output,
-        } => runtime()?.block_on(sql(store, query, format, output)),
+            force,
+        } => runtime()?.block_on(sql(store, query, format, output, force)),
         Command::Tables { store } => runtime()?.block_on(tables(store)),
         Command::Report {
             store,
@@ -369,7 +409,8 @@ fn run(cli: Cli) -> Result<()> {
             by,
             region,
             chart,
-        } => fit(&store, what, by, region, chart),
+            force,
+        } => fit(&store, what, by, region, ChartFile::new(chart, force)),
         Command::Cdf {
             store,
             table,
@@ -378,7 +419,16 @@ fn run(cli: Cli) -> Result<()> {
             region,
             format,
             chart,
-        } => cdf(&store, &table, &column, by_region, region, format, chart),
+            force,
+        } => cdf(
+            &store,
+            &table,
+            &column,
+            by_region,
+            region,
+            format,
+            ChartFile::new(chart, force),
+        ),
     }
 }
 
@@ -452,7 +502,7 @@ fn cdf(
     by_region: bool,
     region: Option<String>,
     format: TableFormat,
-    chart: Option<PathBuf>,
+    chart: Option<ChartFile>,
 ) -> Result<()> {
     let family = coldstart_trace::Family::ALL
         .into_iter()
@@ -507,12 +557,12 @@ fn cdf(
             println!("(quantiles are bin edges: within 12 % of the exact value)");
         }
     }
-    if let Some(path) = chart {
+    if let Some(chart) = chart {
         let panel =
             coldstart::chart::Panel::lines(&format!("{table}.{column}"), column, "CDF", series)
                 .log_x();
         let svg = coldstart::chart::render(&[panel], 1, (700, 450))?;
-        coldstart_trace::ingest::write_atomic(&path, svg.as_bytes())?;
+        chart.write(&svg)?;
     }
     Ok(())
 }
@@ -522,7 +572,7 @@ fn fit(
     what: What,
     by: Option<By>,
     region: Option<String>,
-    chart: Option<PathBuf>,
+    chart: Option<ChartFile>,
 ) -> Result<()> {
     let by_region = match by {
         None => false,
@@ -555,10 +605,10 @@ fn fit(
             println!("{g}: {n} non-positive values left out of the fits");
         }
     }
-    if let Some(path) = chart {
+    if let Some(chart) = chart {
         let svg = coldstart::chart::render(&panels, panels.len().min(3), (560, 400))?;
-        coldstart_trace::ingest::write_atomic(&path, svg.as_bytes())?;
-        println!("chart: {}", path.display());
+        chart.write(&svg)?;
+        println!("chart: {}", chart.path.display());
     }
     Ok(())
 }
@@ -569,39 +619,78 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-async fn sql(store: PathBuf, query: String, format: Format, output: Option<PathBuf>) -> Result<()> {
+/// Where `--chart` goes: an existing file is replaced only with `--force`; written whole.
+struct ChartFile {
+    path: PathBuf,
+    force: bool,
+}
+
+impl ChartFile {
+    fn new(path: Option<PathBuf>, force: bool) -> Option<Self> {
+        path.map(|path| Self { path, force })
+    }
+
+    fn write(&self, svg: &str) -> Result<()> {
+        let mut f = outdir::NewFile::create(&self.path, self.force)?;
+        f.write_all(svg.as_bytes())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        f.commit()
+    }
+}
+
+async fn sql(
+    store: PathBuf,
+    query: String,
+    format: Format,
+    output: Option<PathBuf>,
+    force: bool,
+) -> Result<()> {
     let store = Store::open(&store)?;
+    // Checked before the query runs, so a refusal comes first.
+    let file = match (&output, format) {
+        (Some(p), _) => Some(outdir::NewFile::create(p, force)?),
+        (None, Format::Parquet) => bail!("--format parquet needs --output FILE"),
+        (None, _) => None,
+    };
     let ctx = store.session().await?;
-    let df = ctx.sql(&query).await.context("SQL error")?;
+    let df = coldstart::store::query(&ctx, &query).await?;
     let schema = df.schema().inner().clone();
     let batches = df.collect().await?;
-    let mut out: Box<dyn Write + Send> = match (&output, format) {
-        (Some(p), _) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        (None, Format::Parquet) => bail!("--format parquet needs --output FILE"),
-        (None, _) => Box::new(std::io::stdout()),
-    };
+    match file {
+        Some(mut f) => {
+            write_result(&mut f, format, schema, &batches)?;
+            f.commit()
+        }
+        None => write_result(&mut std::io::stdout(), format, schema, &batches),
+    }
+}
+
+fn write_result(
+    out: &mut (dyn Write + Send),
+    format: Format,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
     match format {
-        Format::Table => writeln!(out, "{}", pretty_format_batches(&batches)?)?,
+        Format::Table => writeln!(out, "{}", pretty_format_batches(batches)?)?,
         Format::Csv => {
             let mut w = datafusion::arrow::csv::WriterBuilder::new()
                 .with_header(true)
-                .build(&mut out);
-            for b in &batches {
+                .build(&mut *out);
+            for b in batches {
                 w.write(b)?;
             }
         }
         Format::Json => {
-            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut out);
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut *out);
             let refs: Vec<&RecordBatch> = batches.iter().collect();
             w.write_batches(&refs)?;
             w.finish()?;
             writeln!(out)?;
         }
         Format::Parquet => {
-            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None)?;
-            for b in &batches {
+            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut *out, schema, None)?;
+            for b in batches {
                 w.write(b)?;
             }
             w.close()?;

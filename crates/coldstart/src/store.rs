@@ -8,11 +8,13 @@ use anyhow::{bail, Context, Result};
 use coldstart_trace::ingest::MANIFEST;
 use coldstart_trace::source::walk;
 use coldstart_trace::Family;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::datasource::MemTable;
+use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 /// A store on disk, checked to be complete (its manifest is written last).
@@ -66,6 +68,29 @@ impl Store {
         }
         Ok(ctx)
     }
+}
+
+/// Runs a query in read-only mode: DDL (`CREATE EXTERNAL TABLE` could read any file), DML
+/// (`INSERT` would change the store, `COPY` writes files) and statements (`SET`) are refused.
+/// Nothing but the store's four tables is reachable: file paths as table names are off.
+pub async fn query(ctx: &SessionContext, sql: &str) -> Result<DataFrame> {
+    let read_only = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    ctx.sql_with_options(sql, read_only).await.map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("not supported")
+            && (msg.contains("DDL") || msg.contains("DML") || msg.contains("Statement"))
+        {
+            anyhow::anyhow!(
+                "{msg}\n`coldstart sql` only asks questions of the store (SELECT, WITH, EXPLAIN); \
+                 use --output FILE to save a result"
+            )
+        } else {
+            anyhow::Error::new(e).context("SQL error")
+        }
+    })
 }
 
 fn has_parquet(dir: &Path) -> bool {

@@ -49,6 +49,80 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A file built under a temporary name beside `path` and moved into place by
+/// [`NewFile::commit`]; dropped without a commit, it leaves nothing behind. For outputs too
+/// large to hold in memory (query results), where [`write_file`] would not do.
+pub struct NewFile {
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+    path: PathBuf,
+    replace: bool,
+}
+
+impl NewFile {
+    /// Starts `path`. An existing file there is replaced only with `replace` (the user's
+    /// `--force`); anything else there, or a missing parent folder, is refused with a message.
+    pub fn create(path: &Path, replace: bool) -> Result<Self> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot inspect", path.display())),
+            Ok(m) if !m.is_file() => bail!(
+                "{} exists and is not a plain file; refusing to write over it. Pick another output path",
+                path.display()
+            ),
+            Ok(_) if !replace => bail!(
+                "{} already exists; refusing to overwrite it. Pick another output path, or pass --force to replace it",
+                path.display()
+            ),
+            Ok(_) => {}
+        }
+        let dir = parent_of(path);
+        if !dir.is_dir() {
+            bail!("{}: no such folder for the output file", dir.display());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.tmp", name_of(path)?))
+            .tempfile_in(dir)
+            .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+        Ok(Self {
+            tmp: std::io::BufWriter::with_capacity(1 << 16, tmp),
+            path: path.to_path_buf(),
+            replace,
+        })
+    }
+
+    /// Flushes, syncs and moves the finished file into place (0644).
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", path.display()))?;
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("writing {}", path.display()))?;
+        set_mode(tmp.path(), 0o644)?;
+        let moved = if self.replace {
+            tmp.persist(&path).map(|_| ())
+        } else {
+            // A file that appeared meanwhile is not overwritten either.
+            tmp.persist_noclobber(&path).map(|_| ())
+        };
+        moved
+            .map_err(|e| e.error)
+            .with_context(|| format!("{}: cannot move the new file into place", path.display()))
+    }
+}
+
+impl Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
 /// A relative path of plain names only (no root, no `..`, not empty): joined to a folder, it
 /// stays inside it. For file names read from an index or manifest.
 pub fn is_plain_relative(p: &Path) -> bool {
@@ -336,5 +410,28 @@ mod tests {
             );
         }
         assert_eq!(std::fs::read_dir(d.path().join("sub")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn new_files_replace_an_existing_file_only_with_force() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.csv");
+        let mut f = NewFile::create(&p, false).unwrap();
+        f.write_all(b"a,b\n").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"a,b\n");
+        let e = NewFile::create(&p, false).err().unwrap();
+        assert!(format!("{e:#}").contains("--force"), "{e:#}");
+        // dropped without commit: nothing changes, nothing is left behind
+        let mut f = NewFile::create(&p, true).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), b"a,b\n");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        let mut f = NewFile::create(&p, true).unwrap();
+        f.write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert!(NewFile::create(d.path(), true).is_err());
     }
 }

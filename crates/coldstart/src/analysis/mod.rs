@@ -342,8 +342,7 @@ impl Cx {
     }
 
     async fn plan(&self, query: &str) -> Result<datafusion::dataframe::DataFrame> {
-        self.ctx
-            .sql(query)
+        crate::store::query(&self.ctx, query)
             .await
             .with_context(|| format!("planning {query}"))
     }

@@ -1,0 +1,171 @@
+//! The CLI changes nothing it was not asked to: `sql` is read-only (no DDL, DML, COPY or
+//! SET, no file paths as tables), `--output` and `--chart` never overwrite a file without
+//! `--force`, and `ingest`/`synth` replace only folders they made.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const HEADER: &str = "day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,\
+podAllocationCost,deployCodeCost,deployDependencyCost,schedulingCost,podID";
+const ROW: &str =
+    "30,2592001.5,1,400,418,82f1aa19,2.239314,0.027161815,0.045,0.454,1.713152185,pool22-300-128-0000618412";
+
+fn coldstart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coldstart"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = coldstart(args);
+    assert!(
+        out.status.success(),
+        "coldstart {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = coldstart(args);
+    assert!(!out.status.success(), "coldstart {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A store of three cold starts in `dir/store`, from `dir/rel`.
+fn store(dir: &Path) -> String {
+    let csv = dir.join("rel/cold_start/R1/day_30.csv");
+    std::fs::create_dir_all(csv.parent().unwrap()).unwrap();
+    std::fs::write(&csv, format!("{HEADER}\n{ROW}\n{ROW}\n{ROW}\n")).unwrap();
+    let store = dir.join("store");
+    ok(&[
+        "ingest",
+        dir.join("rel").to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    store.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn sql_is_read_only() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    let victim = d.path().join("victim.txt");
+    std::fs::write(&victim, "keep").unwrap();
+    let v = victim.to_str().unwrap();
+    let attempts = [
+        format!("COPY (SELECT 1) TO '{v}' STORED AS CSV"),
+        format!("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '{v}'"),
+        "INSERT INTO cold_starts SELECT * FROM cold_starts".to_string(),
+        "CREATE TABLE t AS SELECT 1".to_string(),
+        "DROP TABLE cold_starts".to_string(),
+        "SET datafusion.execution.batch_size = 1".to_string(),
+        format!("SELECT * FROM '{v}'"),
+    ];
+    for q in &attempts {
+        let err = fails(&["sql", "--store", &s, q]);
+        assert!(err.contains("error"), "{q}: {err}");
+    }
+    let err = fails(&["sql", "--store", &s, &attempts[0]]);
+    assert!(err.contains("only asks questions"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    let n = ok(&[
+        "sql",
+        "--store",
+        &s,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM cold_starts",
+    ]);
+    assert_eq!(n, "n\n3\n", "the store is unchanged");
+    // Questions still work: WITH and EXPLAIN.
+    ok(&[
+        "sql",
+        "--store",
+        &s,
+        "WITH t AS (SELECT day FROM cold_starts) SELECT max(day) FROM t",
+    ]);
+    ok(&["sql", "--store", &s, "EXPLAIN SELECT * FROM cold_starts"]);
+}
+
+#[test]
+fn output_files_are_replaced_only_with_force() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    let out = d.path().join("r.csv");
+    std::fs::write(&out, "mine").unwrap();
+    let o = out.to_str().unwrap();
+    let q = "SELECT count(*) AS n FROM cold_starts";
+    let err = fails(&["sql", "--store", &s, "--format", "csv", "--output", o, q]);
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+    ok(&[
+        "sql", "--store", &s, "--format", "csv", "--output", o, "--force", q,
+    ]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "n\n3\n");
+    // A failed query leaves no output and no temporary file.
+    let fresh = d.path().join("fresh.csv");
+    fails(&[
+        "sql",
+        "--store",
+        &s,
+        "--output",
+        fresh.to_str().unwrap(),
+        "SELECT nope FROM cold_starts",
+    ]);
+    assert!(!fresh.exists());
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    // Charts too.
+    let chart = d.path().join("c.svg");
+    std::fs::write(&chart, "mine").unwrap();
+    let c = chart.to_str().unwrap();
+    let cdf = [
+        "cdf",
+        "--store",
+        &s,
+        "--table",
+        "cold_starts",
+        "--column",
+        "totalCost_cold_start",
+        "--chart",
+        c,
+    ];
+    assert!(fails(&cdf).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&chart).unwrap(), "mine");
+    let mut forced = cdf.to_vec();
+    forced.push("--force");
+    ok(&forced);
+    assert!(std::fs::read_to_string(&chart).unwrap().starts_with("<svg"));
+}
+
+#[test]
+fn ingest_and_synth_refuse_folders_they_did_not_make() {
+    let d = tempfile::tempdir().unwrap();
+    store(d.path());
+    let mine = d.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("precious.txt"), "x").unwrap();
+    let m = mine.to_str().unwrap();
+    let rel = d.path().join("rel");
+    let err = fails(&["ingest", rel.to_str().unwrap(), "--store", m]);
+    assert!(err.contains("--force"), "{err}");
+    let err = fails(&["synth", "--out", m, "--regions", "R2", "--days", "1"]);
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("precious.txt")).unwrap(),
+        "x"
+    );
+    // A store is not a release either.
+    let s = d.path().join("store");
+    let err = fails(&["synth", "--out", s.to_str().unwrap(), "--days", "1"]);
+    assert!(err.contains("coldstart ingest"), "{err}");
+    let err = fails(&["synth", "--out", "x", "--days", "32"]);
+    assert!(err.contains("1 to 31"), "{err}");
+}
