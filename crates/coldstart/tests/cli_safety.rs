@@ -169,3 +169,79 @@ fn ingest_and_synth_refuse_folders_they_did_not_make() {
     let err = fails(&["synth", "--out", "x", "--days", "32"]);
     assert!(err.contains("1 to 31"), "{err}");
 }
+
+/// An ingest killed while writing (here by the file-size limit: SIGXFSZ as soon as a file of
+/// the new store passes 1 KiB) or failing to write leaves the old store whole, and the next
+/// run cleans up.
+#[cfg(unix)]
+#[test]
+fn an_ingest_killed_mid_write_keeps_the_old_store() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    let before = std::fs::read(Path::new(&s).join("_manifest.json")).unwrap();
+    let rows = format!("{ROW}\n").repeat(2000);
+    std::fs::write(
+        d.path().join("rel/cold_start/R1/day_30.csv"),
+        format!("{HEADER}\n{rows}"),
+    )
+    .unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -f 1; exec "$0" ingest "$1" --store "$2" --threads 1"#)
+        .arg(env!("CARGO_BIN_EXE_coldstart"))
+        .arg(d.path().join("rel"))
+        .arg(&s)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the size limit stops the run");
+    assert_eq!(
+        std::fs::read(Path::new(&s).join("_manifest.json")).unwrap(),
+        before
+    );
+    let staged = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".store.tmp"))
+            .collect()
+    };
+    assert_eq!(staged(d.path()).len(), 1, "the killed run's staging folder");
+    // With SIGXFSZ ignored the same limit makes writes fail (EFBIG), as a full disk does
+    // (ENOSPC): the run stops with an error naming the file, keeps the old store, and removes
+    // its own staging folder and the killed run's.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 1; exec "$0" ingest "$1" --store "$2" --threads 1"#)
+        .arg(env!("CARGO_BIN_EXE_coldstart"))
+        .arg(d.path().join("rel"))
+        .arg(&s)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("cannot write") && err.contains(".parquet"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(Path::new(&s).join("_manifest.json")).unwrap(),
+        before
+    );
+    assert!(staged(d.path()).is_empty());
+    ok(&[
+        "ingest",
+        d.path().join("rel").to_str().unwrap(),
+        "--store",
+        &s,
+    ]);
+    assert!(staged(d.path()).is_empty());
+    let n = ok(&[
+        "sql",
+        "--store",
+        &s,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM cold_starts",
+    ]);
+    assert_eq!(n, "n\n2000\n");
+}
