@@ -97,6 +97,9 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     pub output_rows: u64,
+    /// When its reading started and ended, in seconds from the start of the ingest.
+    pub started: f64,
+    pub ended: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -420,6 +423,7 @@ impl std::io::Read for Counting<'_> {
 }
 
 fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
+    let started = ctx.start.elapsed().as_secs_f64();
     let output = output_name(i, f);
     let mut sink = FileSink {
         display: &f.display,
@@ -466,10 +470,13 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         error: None,
         output: None,
         output_rows: 0,
+        started,
+        ended: 0.0,
     };
     if let Some(mut w) = sink.rejects.take() {
         w.flush().map_err(write_failed(&sink.rejects_path))?;
     }
+    let result = result.map(|()| report.ended = ctx.start.elapsed().as_secs_f64());
     match result {
         Ok(()) => {
             if let Some(w) = sink.writer.take() {
@@ -496,6 +503,7 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
             report.counts.rows_rejected = report.counts.rows_read;
             report.counts.rows_accepted = 0;
             report.counts.cells_accepted = 0;
+            report.ended = ctx.start.elapsed().as_secs_f64();
             report.error = Some(msg.clone());
             let mut w = csv::Writer::from_path(&sink.rejects_path)
                 .map_err(write_failed(&sink.rejects_path))?;
@@ -617,4 +625,162 @@ pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")
+}
+
+/// A summary of an ingest for a person: one line per table, the files with rejects or errors,
+/// what was not read, and the totals; with `verbose`, one line per file too.
+pub struct Summary<'a> {
+    pub manifest: &'a Manifest,
+    pub store: &'a Path,
+    pub verbose: bool,
+}
+
+/// The end of `s` in at most `width` characters (a path's tail says most).
+fn tail(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_owned();
+    }
+    let skip = n - (width - 1);
+    format!("…{}", s.chars().skip(skip).collect::<String>())
+}
+
+impl std::fmt::Display for Summary<'_> {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.manifest;
+        let mb = |b: u64| b as f64 / 1e6;
+        if self.verbose {
+            writeln!(
+                out,
+                "{:<70} {:>10} {:>10} {:>9}",
+                "file", "rows read", "accepted", "rejected"
+            )?;
+            for f in &m.files {
+                writeln!(
+                    out,
+                    "{:<70} {:>10} {:>10} {:>9}",
+                    tail(&f.file, 70),
+                    f.counts.rows_read,
+                    f.counts.rows_accepted,
+                    f.counts.rows_rejected
+                )?;
+            }
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "{:<15} {:>6} {:>13} {:>10} {:>9} {:>8}  regions",
+            "table", "files", "rows", "rejected", "MB", "MB/s"
+        )?;
+        for t in &m.tables {
+            let of: Vec<&FileReport> = m.files.iter().filter(|f| f.table == t.table).collect();
+            if of.is_empty() {
+                continue;
+            }
+            let bytes: u64 = of.iter().map(|f| f.bytes).sum();
+            let span = of.iter().map(|f| f.ended).fold(0.0, f64::max)
+                - of.iter().map(|f| f.started).fold(f64::INFINITY, f64::min);
+            let rejected: u64 = of.iter().map(|f| f.counts.rows_rejected).sum();
+            writeln!(
+                out,
+                "{:<15} {:>6} {:>13} {:>10} {:>9.1} {:>8.1}  {}",
+                t.table,
+                of.len(),
+                t.rows,
+                rejected,
+                mb(bytes),
+                mb(bytes) / span.max(1e-6),
+                t.regions.join(",")
+            )?;
+        }
+        let troubled: Vec<&FileReport> = m
+            .files
+            .iter()
+            .filter(|f| f.error.is_some() || f.counts.rows_rejected + f.counts.cells_rejected > 0)
+            .collect();
+        if !troubled.is_empty() {
+            writeln!(out, "\nfiles with rejects ({}):", troubled.len())?;
+            for f in troubled
+                .iter()
+                .take(if self.verbose { usize::MAX } else { 20 })
+            {
+                write!(
+                    out,
+                    "  {}: {} of {} rows rejected",
+                    f.file, f.counts.rows_rejected, f.counts.rows_read
+                )?;
+                if f.counts.cells_rejected > 0 {
+                    write!(out, ", {} per-minute cells", f.counts.cells_rejected)?;
+                }
+                match &f.error {
+                    Some(e) => writeln!(out, "\n    error: {e}")?,
+                    None => writeln!(out)?,
+                }
+            }
+            if !self.verbose && troubled.len() > 20 {
+                writeln!(
+                    out,
+                    "  and {} more (--verbose lists all)",
+                    troubled.len() - 20
+                )?;
+            }
+        }
+        let warned = m.files.iter().filter(|f| !f.warnings.is_empty()).count();
+        if warned > 0 {
+            writeln!(
+                out,
+                "\n{warned} files have warnings (unknown columns and the like):"
+            )?;
+            for f in m.files.iter().filter(|f| !f.warnings.is_empty()).take(5) {
+                writeln!(out, "  {}: {}", f.file, f.warnings[0])?;
+            }
+        }
+        let mut not_tables = 0;
+        for sk in &m.skipped {
+            match sk.kind {
+                Skip::NotATable => not_tables += 1,
+                Skip::Duplicate => writeln!(out, "read once: {}: {}", sk.file, sk.reason)?,
+                Skip::Problem => writeln!(out, "NOT READ: {}: {}", sk.file, sk.reason)?,
+            }
+        }
+        if not_tables > 0 {
+            writeln!(
+                out,
+                "{not_tables} files are not tables of the release (listed in {})",
+                self.store.join(MANIFEST).display()
+            )?;
+        }
+        writeln!(
+            out,
+            "\nread {} rows ({:.1} MB) in {:.1} s ({:.1} MB/s): {} accepted, {} rejected{}; store {}",
+            m.rows_read,
+            mb(m.bytes_read),
+            m.seconds,
+            mb(m.bytes_read) / m.seconds.max(1e-6),
+            m.rows_accepted,
+            m.rows_rejected,
+            if m.cells_rejected > 0 {
+                format!(", {} per-minute cells rejected", m.cells_rejected)
+            } else {
+                String::new()
+            },
+            self.store.display()
+        )?;
+        if m.rows_rejected > 0 || m.cells_rejected > 0 {
+            writeln!(out, "rejects: {}", self.store.join(REJECTS).display())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_tails_cut_at_characters() {
+        let long = format!("/data/{}/cold_start/R1/day_00.csv", "é".repeat(80));
+        let t = super::tail(&long, 70);
+        assert_eq!(t.chars().count(), 70);
+        assert!(t.starts_with('…') && t.ends_with("day_00.csv"));
+        assert_eq!(super::tail("short.csv", 70), "short.csv");
+    }
 }

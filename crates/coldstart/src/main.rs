@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use coldstart_sim::{synth, SynthOptions};
-use coldstart_trace::source::Skip;
 use coldstart_trace::{ingest, IngestOptions};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -77,6 +76,9 @@ enum Command {
         /// Replace STORE even if it is not a store that `coldstart ingest` made.
         #[arg(long)]
         force: bool,
+        /// List every input file (the store's _manifest.json has them all in any case).
+        #[arg(long)]
+        verbose: bool,
     },
     /// Run a query (SELECT, WITH, EXPLAIN) on a store (tables: cold_starts, requests,
     /// functions, minute_metrics). The session is read-only: no DDL, DML, COPY or SET.
@@ -270,6 +272,7 @@ fn run(cli: Cli) -> Result<()> {
             strict,
             threads,
             force,
+            verbose,
         } => {
             let opts = IngestOptions {
                 strict,
@@ -278,79 +281,14 @@ fn run(cli: Cli) -> Result<()> {
                 ..IngestOptions::default()
             };
             let m = ingest(&inputs, &store, &opts)?;
-            println!(
-                "{:<70} {:>10} {:>10} {:>9}",
-                "file", "rows read", "accepted", "rejected"
+            print!(
+                "{}",
+                coldstart_trace::ingest::Summary {
+                    manifest: &m,
+                    store: &store,
+                    verbose,
+                }
             );
-            for f in &m.files {
-                let name = if f.file.len() > 70 {
-                    format!("…{}", &f.file[f.file.len() - 69..])
-                } else {
-                    f.file.clone()
-                };
-                println!(
-                    "{:<70} {:>10} {:>10} {:>9}{}",
-                    name,
-                    f.counts.rows_read,
-                    f.counts.rows_accepted,
-                    f.counts.rows_rejected,
-                    if f.counts.cells_rejected > 0 {
-                        format!(" ({} cells rejected)", f.counts.cells_rejected)
-                    } else {
-                        String::new()
-                    }
-                );
-                for w in &f.warnings {
-                    println!("    warning: {w}");
-                }
-                if let Some(e) = &f.error {
-                    println!("    error: {e}");
-                }
-            }
-            let mut not_tables = 0;
-            for sk in &m.skipped {
-                match sk.kind {
-                    Skip::NotATable => not_tables += 1,
-                    Skip::Duplicate => println!("read once: {}: {}", sk.file, sk.reason),
-                    Skip::Problem => println!("NOT READ: {}: {}", sk.file, sk.reason),
-                }
-            }
-            if not_tables > 0 {
-                println!(
-                    "{not_tables} files are not tables of the release (listed in {})",
-                    store.join(coldstart_trace::ingest::MANIFEST).display()
-                );
-            }
-            println!();
-            for t in &m.tables {
-                println!(
-                    "{:<15} {:>12} rows in {:>5} files  regions {}",
-                    t.table,
-                    t.rows,
-                    t.files,
-                    t.regions.join(",")
-                );
-            }
-            println!(
-                "read {} rows ({:.1} MB) in {:.1} s: {} accepted, {} rejected{}; store {}",
-                m.rows_read,
-                m.bytes_read as f64 / 1e6,
-                m.seconds,
-                m.rows_accepted,
-                m.rows_rejected,
-                if m.cells_rejected > 0 {
-                    format!(", {} per-minute cells rejected", m.cells_rejected)
-                } else {
-                    String::new()
-                },
-                store.display()
-            );
-            if m.rows_rejected > 0 || m.cells_rejected > 0 {
-                println!(
-                    "rejects: {}",
-                    store.join(coldstart_trace::ingest::REJECTS).display()
-                );
-            }
             if m.files_failed > 0 || m.files_skipped_problems > 0 {
                 eprintln!(
                     "coldstart: warning: {} files could not be read and {} were not read (above); \
