@@ -332,12 +332,11 @@ impl Permutation {
     }
 }
 
-/// SplitMix64: a fixed 64-bit mixer (also picks tokenize's validation split).
-pub(crate) fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+/// SplitMix64's first output from state `x`: a fixed 64-bit mixer (also picks tokenize's
+/// validation split), from rand_xoshiro's reference implementation.
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    use rand::{RngCore, SeedableRng};
+    rand_xoshiro::SplitMix64::seed_from_u64(x).next_u64()
 }
 
 fn permutation(n: u64, seed: u64, source: u64, epoch: u64) -> Permutation {

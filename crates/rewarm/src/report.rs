@@ -55,7 +55,7 @@ pub fn draw_runs(runs: &[(String, PathBuf)], out: &Path) -> Result<()> {
         .collect();
     panels.push(Panel::lines("training loss", "step", "loss", train));
     let svg = render(&panels, panels.len().min(3), (480, 340))?;
-    write_atomic(out, svg.as_bytes())
+    outdir::write_file(out, svg.as_bytes())
 }
 
 /// LR against step for a schedule.
@@ -66,24 +66,5 @@ pub fn draw_schedule(points: &[(f64, f64)], title: &str, out: &Path) -> Result<(
         "learning rate",
         vec![Series::new("lr", points.to_vec())],
     );
-    write_atomic(out, render(&[panel], 1, (640, 400))?.as_bytes())
-}
-
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    outdir::write_file(out, render(&[panel], 1, (640, 400))?.as_bytes())
 }

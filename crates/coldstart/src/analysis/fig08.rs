@@ -264,7 +264,12 @@ impl Analysis for Shares {
                 stacked: false,
             },
         )];
+        // A share with no data behind it (no per-minute tables: no running pods) is NaN, which
+        // prints as "n/a (no data)", not an empty sum's -0.0.
         let starts_with = |m: &BTreeMap<String, f64>, p: &str| -> f64 {
+            if m.is_empty() {
+                return f64::NAN;
+            }
             m.iter()
                 .filter(|(g, _)| g.starts_with(p))
                 .map(|(_, v)| v)

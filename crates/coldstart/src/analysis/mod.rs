@@ -583,11 +583,13 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A share as a percentage; "n/a (no data)" where there is nothing to share (NaN).
 pub fn pct(v: f64) -> String {
     if v.is_finite() {
-        format!("{:.1} %", v * 100.0)
+        // `+ 0.0` turns an empty sum's -0.0 into 0.0.
+        format!("{:.1} %", v * 100.0 + 0.0)
     } else {
-        "n/a".into()
+        "n/a (no data)".into()
     }
 }
 
@@ -623,4 +625,14 @@ pub fn ecdf_table(
         x_name,
         samples.iter().map(|(g, v)| (g, ecdf_points(v, 2000))),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shares_without_data_say_so() {
+        assert_eq!(super::pct(0.25), "25.0 %");
+        assert_eq!(super::pct([0.0f64; 0].iter().sum()), "0.0 %");
+        assert_eq!(super::pct(f64::NAN), "n/a (no data)");
+    }
 }
