@@ -189,16 +189,26 @@ enum Format {
     Parquet,
 }
 
+/// `println!` that returns a failed write (a closed pipe among them) as an error instead of
+/// panicking; `main` ends quietly on a closed pipe, as a Unix filter should.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($t)*)))?
+    };
+}
+
+/// Whether an error comes from writing to a closed pipe (`coldstart analyze list | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) || format!("{e:#}").contains("Broken pipe (os error 32)")
+}
+
 fn main() -> ExitCode {
-    // A closed pipe (`coldstart analyze list | head`) ends the process quietly, as for any
-    // Unix filter, instead of panicking inside println!.
-    #[cfg(unix)]
-    // SAFETY: called first thing in main, before any thread exists; restores the default action.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("coldstart: error: {e:#}");
             ExitCode::FAILURE
@@ -234,24 +244,32 @@ fn run(cli: Cli) -> Result<()> {
                 ..SynthOptions::default()
             };
             let s = synth(&opts)?;
-            println!("wrote {} in {:.1} s", out.display(), s.seconds);
-            println!(
+            outln!("wrote {} in {:.1} s", out.display(), s.seconds);
+            outln!(
                 "{:<6} {:>9} {:>12} {:>14} {:>14}",
-                "region", "functions", "cold starts", "requests", "day-30 rows"
+                "region",
+                "functions",
+                "cold starts",
+                "requests",
+                "day-30 rows"
             );
             for r in &s.regions {
-                println!(
+                outln!(
                     "{:<6} {:>9} {:>12} {:>14} {:>14}",
-                    r.region, r.functions, r.cold_starts, r.requests, r.requests_last_day
+                    r.region,
+                    r.functions,
+                    r.cold_starts,
+                    r.requests,
+                    r.requests_last_day
                 );
             }
-            println!("\ncalibration against the paper (spec section 4):");
+            outln!("\ncalibration against the paper (spec section 4):");
             let mut failed = 0;
             for c in &s.checks {
                 if !c.pass {
                     failed += 1;
                 }
-                println!(
+                outln!(
                     "  [{}] {:<62} {:>9.4}  target {}",
                     if c.pass { "ok" } else { "!!" },
                     c.name,
@@ -259,7 +277,7 @@ fn run(cli: Cli) -> Result<()> {
                     c.target
                 );
             }
-            println!(
+            outln!(
                 "{} of {} checks within tolerance",
                 s.checks.len() - failed,
                 s.checks.len()
@@ -281,14 +299,15 @@ fn run(cli: Cli) -> Result<()> {
                 ..IngestOptions::default()
             };
             let m = ingest(&inputs, &store, &opts)?;
-            print!(
+            write!(
+                std::io::stdout(),
                 "{}",
                 coldstart_trace::ingest::Summary {
                     manifest: &m,
                     store: &store,
                     verbose,
                 }
-            );
+            )?;
             if m.files_failed > 0 || m.files_skipped_problems > 0 {
                 eprintln!(
                     "coldstart: warning: {} files could not be read and {} were not read (above); \
@@ -320,7 +339,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|e| e.id.as_str())
                 .collect();
             let skipped = s.entries.iter().filter(|e| e.status == "skipped").count();
-            println!(
+            outln!(
                 "wrote {} ({} analyses, {} skipped, {} failed) in {:.1} s",
                 out.join("index.html").display(),
                 s.entries.len(),
@@ -383,7 +402,7 @@ fn analyze(
             let by = a
                 .default_grouping()
                 .map_or(String::new(), |g| format!(" [--by; default: {g}]"));
-            println!("{:<7} {}{by}\n        {}", a.id(), a.title(), a.caption());
+            outln!("{:<7} {}{by}\n        {}", a.id(), a.title(), a.caption());
         }
         return Ok(());
     }
@@ -417,17 +436,17 @@ fn analyze(
         let batch = t.to_batch()?;
         match format {
             TableFormat::Table => {
-                println!("{} {n} ({} rows)", a.id(), batch.num_rows());
-                println!("{}", pretty_format_batches(&[batch])?);
+                outln!("{} {n} ({} rows)", a.id(), batch.num_rows());
+                outln!("{}", pretty_format_batches(&[batch])?);
             }
             TableFormat::Csv => stdout.write_all(&t.to_csv()?)?,
             TableFormat::Json => stdout.write_all(&t.to_json()?)?,
         }
     }
     if matches!(format, TableFormat::Table) && !out.numbers.is_empty() {
-        println!("key numbers (measured | published):");
+        outln!("key numbers (measured | published):");
         for k in &out.numbers {
-            println!("  {:<60} {:>14} | {}", k.what, k.measured, k.published);
+            outln!("  {:<60} {:>14} | {}", k.what, k.measured, k.published);
         }
     }
     Ok(())
@@ -477,12 +496,17 @@ fn cdf(
         TableFormat::Csv => std::io::stdout().write_all(&t.to_csv()?)?,
         TableFormat::Json => std::io::stdout().write_all(&t.to_json()?)?,
         TableFormat::Table => {
-            println!(
+            outln!(
                 "{:<8} {:>12} {:>12} {:>12} {:>12} {:>12}",
-                "group", "values", "p50", "p90", "p99", "p99.9"
+                "group",
+                "values",
+                "p50",
+                "p90",
+                "p99",
+                "p99.9"
             );
             for (g, h) in &hists {
-                println!(
+                outln!(
                     "{:<8} {:>12} {:>12} {:>12} {:>12} {:>12}",
                     g,
                     h.total(),
@@ -492,7 +516,7 @@ fn cdf(
                     analysis::num(h.quantile(0.999))
                 );
             }
-            println!("(quantiles are bin edges: within 12 % of the exact value)");
+            outln!("(quantiles are bin edges: within 12 % of the exact value)");
         }
     }
     if let Some(chart) = chart {
@@ -537,16 +561,16 @@ fn fit(
         rows.extend(fits.into_iter().map(|f| (g.clone(), f)));
     }
     let t = fits_table(&rows, &dropped);
-    println!("{}", pretty_format_batches(&[t.to_batch()?])?);
+    outln!("{}", pretty_format_batches(&[t.to_batch()?])?);
     for (g, n) in &dropped {
         if *n > 0 {
-            println!("{g}: {n} non-positive values left out of the fits");
+            outln!("{g}: {n} non-positive values left out of the fits");
         }
     }
     if let Some(chart) = chart {
         let svg = coldstart::chart::render(&panels, panels.len().min(3), (560, 400))?;
         chart.write(&svg)?;
-        println!("chart: {}", chart.path.display());
+        outln!("chart: {}", chart.path.display());
     }
     Ok(())
 }
@@ -656,9 +680,9 @@ async fn tables(store: PathBuf) -> Result<()> {
                     .map(|a| a.value(0))
             })
             .unwrap_or(0);
-        println!("{name} ({n} rows)");
+        outln!("{name} ({n} rows)");
         for f in family.stored_schema().fields() {
-            println!(
+            outln!(
                 "  {:<28} {:<8}{}",
                 f.name(),
                 f.data_type().to_string(),

@@ -245,3 +245,30 @@ fn an_ingest_killed_mid_write_keeps_the_old_store() {
     ]);
     assert_eq!(n, "n\n2000\n");
 }
+
+/// A reader that stops early (`| head`) ends the command quietly: exit 0, nothing on stderr.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    for format in ["csv", "table"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_coldstart"))
+            .args(["sql", "--store", &s, "--format", format])
+            .arg("SELECT value FROM generate_series(1, 300000)")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        // The pipe's reading end is closed here.
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{format}: {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
+}

@@ -119,16 +119,31 @@ enum Cmd {
     },
 }
 
+/// `println!` that returns a failed write (a closed pipe among them) as an error instead of
+/// panicking; `main` ends quietly on a closed pipe, as a Unix filter should.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($t)*)))?
+    };
+}
+
+/// Whether an error comes from writing to a closed pipe (`rewarm schedule ... | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) || format!("{e:#}").contains("Broken pipe (os error 32)")
+}
+
 fn main() {
-    #[cfg(unix)]
-    // SAFETY: restoring the default SIGPIPE disposition before any threads start.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match run(cli) {
+        Ok(()) => {}
+        Err(e) if is_broken_pipe(&e) => {}
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
     }
 }
 
@@ -174,7 +189,7 @@ fn run(cli: Cli) -> Result<()> {
                 unused: &unused,
             })?;
             let val_tokens = s.val.as_ref().map_or(0, |v| v.tokens);
-            println!(
+            outln!(
                 "{} files, {} documents, {} skipped; train {} tokens in {} shards ({}), val {} tokens; {:.1} s, {:.0} tokens/s, {:.1} MB/s",
                 files.len(),
                 s.stats.documents,
@@ -202,15 +217,15 @@ fn run(cli: Cli) -> Result<()> {
             let cfg = train::RunConfig::load(&config)?;
             let total = cfg.run.steps;
             let s = cfg.schedule.build(total)?;
-            println!("# {}", s.describe());
+            outln!("# {}", s.describe());
             let every = every.unwrap_or((total / 20).max(1));
             if every == 0 {
                 bail!("--every must be at least 1");
             }
-            println!("step\tlr");
+            outln!("step\tlr");
             let mut t = 0;
             while t <= total {
-                println!("{t}\t{:.6e}", s.lr(t));
+                outln!("{t}\t{:.6e}", s.lr(t));
                 t += every;
             }
             if let Some(svg) = svg {
@@ -222,7 +237,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Train { config, resume } => {
             let cfg = train::RunConfig::load(&config)?;
             let s = train::train(&cfg, resume, progress)?;
-            println!(
+            outln!(
                 "{} steps, {} tokens, {:.1} s, {:.0} tokens/s; run folder {}",
                 s.steps,
                 s.tokens,
@@ -231,9 +246,11 @@ fn run(cli: Cli) -> Result<()> {
                 s.out.display()
             );
             for e in &s.final_eval {
-                println!(
+                outln!(
                     "{:<16} loss {:.4}  perplexity {:.3}",
-                    e.name, e.loss, e.perplexity
+                    e.name,
+                    e.loss,
+                    e.perplexity
                 );
             }
         }
@@ -249,9 +266,12 @@ fn run(cli: Cli) -> Result<()> {
             let dev = train::parse_device(&device)?;
             let mut model = checkpoint::load(&ck, dev)?;
             model.compute = train::compute_kind(&precision, dev);
-            println!(
+            outln!(
                 "{:<16} {:>10} {:>12} {:>12}",
-                "dataset", "loss", "perplexity", "tokens"
+                "dataset",
+                "loss",
+                "perplexity",
+                "tokens"
             );
             for d in data {
                 let (name, dir) = d
@@ -261,7 +281,7 @@ fn run(cli: Cli) -> Result<()> {
                     .with_context(|| format!("--data {name}"))?;
                 let t0 = std::time::Instant::now();
                 let r = eval::evaluate(&model, name, &ds, seq_len, batch_size, sequences)?;
-                println!(
+                outln!(
                     "{:<16} {:>10.4} {:>12.3} {:>12}   ({:.0} tokens/s)",
                     r.name,
                     r.loss,
@@ -288,7 +308,7 @@ fn run(cli: Cli) -> Result<()> {
             tch::manual_seed(seed);
             let model = GptNeox::new(&cfg, tch::Device::Cpu)?;
             checkpoint::save(&out, &model, force)?;
-            println!(
+            outln!(
                 "{} parameters written to {}",
                 model.params.numel(),
                 out.display()
@@ -316,21 +336,21 @@ fn run(cli: Cli) -> Result<()> {
                     .find(|e| e.name == n)
                     .map_or(f64::NAN, |e| e.perplexity)
             };
-            println!("validation perplexity (lower is better)");
-            println!("{:<34} {:>10} {:>11}", "run", "upstream", "downstream");
+            outln!("validation perplexity (lower is better)");
+            outln!("{:<34} {:>10} {:>11}", "run", "upstream", "downstream");
             for (name, s) in [
                 ("upstream pre-training", &r.upstream),
                 ("downstream, re-warmed + re-decayed", &r.rewarm),
                 ("downstream, constant LR (no re-warm)", &r.constant),
             ] {
-                println!(
+                outln!(
                     "{:<34} {:>10.3} {:>11.3}",
                     name,
                     get(s, "upstream"),
                     get(s, "downstream")
                 );
             }
-            println!(
+            outln!(
                 "chart: {}   runs: {}   ({:.0} s)",
                 r.chart.display(),
                 out.join("runs").display(),
