@@ -335,10 +335,14 @@ fn run(cli: Cli) -> Result<()> {
             let failed: Vec<&str> = s
                 .entries
                 .iter()
-                .filter(|e| e.status == "failed")
+                .filter(|e| e.status == coldstart::report::Status::Failed)
                 .map(|e| e.id.as_str())
                 .collect();
-            let skipped = s.entries.iter().filter(|e| e.status == "skipped").count();
+            let skipped = s
+                .entries
+                .iter()
+                .filter(|e| e.status == coldstart::report::Status::Skipped)
+                .count();
             outln!(
                 "wrote {} ({} analyses, {} skipped, {} failed) in {:.1} s",
                 out.join("index.html").display(),

@@ -13,6 +13,32 @@ use serde::Serialize;
 use crate::analysis::{self, Cx, KeyNumber, Options, Output};
 use crate::chart;
 
+/// How one analysis ended; `report.json` and the page's CSS classes spell it in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    /// Its input tables hold no rows.
+    Skipped,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What happened to one analysis.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -20,8 +46,7 @@ pub struct Entry {
     pub title: String,
     pub caption: String,
     pub seconds: f64,
-    /// `ok`, `skipped` (no input for it) or `failed`.
-    pub status: String,
+    pub status: Status,
     pub files: Vec<String>,
     pub notes: Vec<String>,
     pub numbers: Vec<KeyNumber>,
@@ -60,7 +85,7 @@ pub fn report(store: &Path, out: &Path, opts: Options, force: bool) -> Result<Su
             title: a.title().into(),
             caption: a.caption().into(),
             seconds,
-            status: "ok".into(),
+            status: Status::Ok,
             files: Vec::new(),
             notes: Vec::new(),
             numbers: Vec::new(),
@@ -68,7 +93,7 @@ pub fn report(store: &Path, out: &Path, opts: Options, force: bool) -> Result<Su
         match result {
             Ok(o) => write_output(&dir, a.id(), o, &mut entry)?,
             Err(e) => {
-                entry.status = "failed".into();
+                entry.status = Status::Failed;
                 entry.notes.push(format!("{e:#}"));
             }
         }
@@ -103,7 +128,7 @@ fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()
     entry.notes = o.skipped.clone();
     entry.numbers = o.numbers.clone();
     if o.is_empty() {
-        entry.status = "skipped".into();
+        entry.status = Status::Skipped;
         if entry.notes.is_empty() {
             entry.notes.push("its input tables hold no rows".into());
         }
@@ -169,16 +194,20 @@ fn html(s: &Summary) -> String {
         }
     }
     h.push_str("</table>\n");
-    let skipped: Vec<&Entry> = s.entries.iter().filter(|e| e.status != "ok").collect();
+    let skipped: Vec<&Entry> = s
+        .entries
+        .iter()
+        .filter(|e| e.status != Status::Ok)
+        .collect();
     if !skipped.is_empty() {
         h.push_str("<h2>Skipped or failed</h2>\n<ul>\n");
         for e in skipped {
             let _ = writeln!(
                 h,
                 "<li class=\"{}\"><b>{}</b> {}: {}</li>",
-                escape(&e.status),
+                e.status.as_str(),
                 escape(&e.id),
-                escape(&e.status),
+                e.status.as_str(),
                 escape(&e.notes.join("; "))
             );
         }
@@ -226,7 +255,7 @@ fn html(s: &Summary) -> String {
             let _ = writeln!(
                 h,
                 "<p class=\"{}\">Note: {}</p>",
-                escape(&e.status),
+                e.status.as_str(),
                 escape(n)
             );
         }

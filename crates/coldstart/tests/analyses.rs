@@ -489,13 +489,13 @@ fn missing_tables_are_listed_as_skipped_with_reasons() {
         "fig3a", "fig5", "fig7", "fig8a", "fig8d", "fig9", "fig14", "fig15", "fig16", "fig17",
     ] {
         let e = by_id(id);
-        assert_eq!(e.status, "skipped", "{id}");
+        assert_eq!(e.status, coldstart::report::Status::Skipped, "{id}");
         assert!(!e.notes.is_empty(), "{id} skipped without a reason");
     }
     for id in [
         "fig10a", "fig10b", "fig10c", "fig10d", "fig11", "fig12", "fig13",
     ] {
-        assert_eq!(by_id(id).status, "ok", "{id}");
+        assert_eq!(by_id(id).status, coldstart::report::Status::Ok, "{id}");
     }
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("Skipped or failed"));

@@ -4,11 +4,12 @@
 //! downstream (a) re-warmed to the upstream max LR and re-decayed, and (b) at the constant final
 //! upstream LR (no re-warm). Upstream and downstream perplexity are tracked all along.
 
+use crate::optim::AdamWConfig;
+use crate::schedule::{Cooldown, ScheduleConfig, ScheduleKind};
 use crate::tokenize::{self, ReadOptions, TokenizeJob};
 use crate::train::{
     self, DataSection, DataSource, ModelSection, RunConfig, RunSection, RunSummary,
 };
-use crate::{optim::AdamWConfig, schedule::ScheduleConfig};
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use std::fmt::Write as _;
@@ -273,8 +274,8 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             stop_after: None,
         },
     };
-    let sched = |kind: &str, max_lr: f64, warmup: Option<f64>| ScheduleConfig {
-        kind: kind.into(),
+    let sched = |kind: ScheduleKind, max_lr: f64, warmup: Option<f64>| ScheduleConfig {
+        kind,
         max_lr,
         start_lr: 0.0,
         min_ratio: 0.1,
@@ -282,7 +283,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
         warmup_fraction: warmup,
         cooldown_steps: None,
         cooldown_fraction: None,
-        cooldown: "linear".into(),
+        cooldown: Cooldown::Linear,
     };
     let max_lr = 3e-3;
     let step = |title: &str| {
@@ -296,7 +297,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             up_tok.clone(),
             "upstream",
             o.upstream_steps,
-            sched("cosine", max_lr, Some(0.01)),
+            sched(ScheduleKind::Cosine, max_lr, Some(0.01)),
             runs.join("upstream"),
             None,
         ),
@@ -310,7 +311,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             down_tok.clone(),
             "downstream",
             o.downstream_steps,
-            sched("cosine", max_lr, Some(0.01)),
+            sched(ScheduleKind::Cosine, max_lr, Some(0.01)),
             runs.join("rewarm"),
             Some(ck.clone()),
         ),
@@ -323,7 +324,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             down_tok,
             "downstream",
             o.downstream_steps,
-            sched("constant", max_lr * 0.1, None),
+            sched(ScheduleKind::Constant, max_lr * 0.1, None),
             runs.join("constant"),
             Some(ck),
         ),

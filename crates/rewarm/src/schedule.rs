@@ -13,12 +13,34 @@ pub trait Schedule {
     fn describe(&self) -> String;
 }
 
+/// The schedules there are, as a run config names them.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    /// Linear warmup, then cosine decay to `min_ratio * max_lr`.
+    Cosine,
+    /// `max_lr` throughout (the no-re-warm baseline).
+    Constant,
+    /// Linear warmup, then `max_lr`.
+    ConstantWarmup,
+    /// Warmup, stable, then a cooldown (`cooldown`) over the last steps.
+    Wsd,
+}
+
+/// The shape of a WSD cooldown.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Cooldown {
+    #[default]
+    Linear,
+    Cosine,
+}
+
 /// The `[schedule]` table of a run config.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
-    /// `cosine` (linear warmup + cosine decay), `constant`, `constant-warmup`, `wsd`.
-    pub kind: String,
+    pub kind: ScheduleKind,
     pub max_lr: f64,
     /// Warmup starts here (0 unless re-warming from a small LR).
     #[serde(default)]
@@ -34,16 +56,13 @@ pub struct ScheduleConfig {
     pub cooldown_steps: Option<u64>,
     #[serde(default)]
     pub cooldown_fraction: Option<f64>,
-    /// `linear` or `cosine` (WSD only).
-    #[serde(default = "default_cooldown")]
-    pub cooldown: String,
+    /// WSD only.
+    #[serde(default)]
+    pub cooldown: Cooldown,
 }
 
 fn default_min_ratio() -> f64 {
     0.1
-}
-fn default_cooldown() -> String {
-    "linear".into()
 }
 
 fn steps(what: &str, steps: Option<u64>, fraction: Option<f64>, total: u64) -> Result<u64> {
@@ -80,21 +99,21 @@ impl ScheduleConfig {
             bail!("schedule: warmup of {warmup} steps is longer than the run ({total} steps)");
         }
         let (max, start, min) = (self.max_lr, self.start_lr, self.min_ratio * self.max_lr);
-        Ok(match self.kind.as_str() {
-            "cosine" => Box::new(WarmupCosine {
+        Ok(match self.kind {
+            ScheduleKind::Cosine => Box::new(WarmupCosine {
                 start,
                 max,
                 min,
                 warmup,
                 total,
             }),
-            "constant" => {
+            ScheduleKind::Constant => {
                 if warmup != 0 {
                     bail!("schedule: kind `constant` has no warmup; use `constant-warmup`");
                 }
                 Box::new(Constant { lr: max })
             }
-            "constant-warmup" => Box::new(WarmupStableDecay {
+            ScheduleKind::ConstantWarmup => Box::new(WarmupStableDecay {
                 start,
                 max,
                 min: max,
@@ -103,7 +122,7 @@ impl ScheduleConfig {
                 cooldown: 0,
                 cosine: false,
             }),
-            "wsd" => {
+            ScheduleKind::Wsd => {
                 let cooldown = steps(
                     "cooldown",
                     self.cooldown_steps,
@@ -113,11 +132,7 @@ impl ScheduleConfig {
                 if warmup + cooldown > total {
                     bail!("schedule: warmup {warmup} + cooldown {cooldown} steps exceed the run ({total})");
                 }
-                let cosine = match self.cooldown.as_str() {
-                    "linear" => false,
-                    "cosine" => true,
-                    c => bail!("schedule: cooldown {c:?} is not `linear` or `cosine`"),
-                };
+                let cosine = self.cooldown == Cooldown::Cosine;
                 Box::new(WarmupStableDecay {
                     start,
                     max,
@@ -128,7 +143,6 @@ impl ScheduleConfig {
                     cosine,
                 })
             }
-            k => bail!("schedule: unknown kind {k:?} (cosine, constant, constant-warmup, wsd)"),
         })
     }
 }
@@ -240,18 +254,9 @@ impl Schedule for WarmupStableDecay {
 mod tests {
     use super::*;
 
+    /// A config as a run config's TOML spells it.
     fn cfg(kind: &str) -> ScheduleConfig {
-        ScheduleConfig {
-            kind: kind.into(),
-            max_lr: 3e-4,
-            start_lr: 0.0,
-            min_ratio: 0.1,
-            warmup_steps: None,
-            warmup_fraction: None,
-            cooldown_steps: None,
-            cooldown_fraction: None,
-            cooldown: "linear".into(),
-        }
+        toml::from_str(&format!("kind = \"{kind}\"\nmax_lr = 3e-4")).unwrap()
     }
 
     fn close(a: f64, b: f64) {
@@ -313,7 +318,7 @@ mod tests {
         close(s.lr(80), 3e-4);
         close(s.lr(90), 3e-4 - 2.7e-4 * 0.5);
         close(s.lr(100), 3e-5);
-        c.cooldown = "cosine".into();
+        c.cooldown = Cooldown::Cosine;
         let s = c.build(100).unwrap();
         close(s.lr(85), 3e-5 + 2.7e-4 * 0.5 * (1.0 + (PI * 0.25).cos()));
     }
@@ -333,12 +338,19 @@ mod tests {
         c.warmup_steps = Some(8);
         c.cooldown_steps = Some(8);
         assert!(c.build(10).err().unwrap().to_string().contains("exceed"));
-        assert!(cfg("linear")
-            .build(10)
-            .err()
-            .unwrap()
-            .to_string()
-            .contains("unknown kind"));
+        let e = toml::from_str::<ScheduleConfig>("kind = \"linear\"\nmax_lr = 1e-3")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `linear`") && e.contains("`wsd`"),
+            "{e}"
+        );
+        let e = toml::from_str::<ScheduleConfig>(
+            "kind = \"wsd\"\nmax_lr = 1e-3\ncooldown = \"square\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown variant `square`"), "{e}");
         // Negative or NaN learning rates are refused before any step runs.
         for bad in [-1e-4, f64::NAN, f64::INFINITY] {
             let mut c = cfg("cosine");
