@@ -8,7 +8,8 @@ use crate::optim::AdamWConfig;
 use crate::schedule::{Cooldown, ScheduleConfig, ScheduleKind};
 use crate::tokenize::{self, ReadOptions, TokenizeJob};
 use crate::train::{
-    self, DataSection, DataSource, ModelSection, RunConfig, RunSection, RunSummary,
+    self, DataSection, DataSource, DeviceChoice, ModelSection, Precision, RunConfig, RunSection,
+    RunSummary,
 };
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
@@ -268,8 +269,8 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             eval_every: (steps / 20).max(1),
             checkpoint_every: 0,
             log_every: 1,
-            device: "auto".into(),
-            precision: "auto".into(),
+            device: DeviceChoice::Auto,
+            precision: Precision::Auto,
             threads: o.threads,
             stop_after: None,
         },

@@ -82,10 +82,11 @@ enum Cmd {
         /// Sequences per dataset (0: all).
         #[arg(long, default_value_t = 0)]
         sequences: u64,
+        /// auto (CUDA when present), cpu, cuda or cuda:N.
         #[arg(long, default_value = "auto")]
-        device: String,
-        #[arg(long, default_value = "auto")]
-        precision: String,
+        device: train::DeviceChoice,
+        #[arg(long, value_enum, default_value_t = train::Precision::Auto)]
+        precision: train::Precision,
     },
     /// Write a randomly initialised Hugging Face checkpoint (preset or config.json).
     Init {
@@ -263,9 +264,9 @@ fn run(cli: Cli) -> Result<()> {
             device,
             precision,
         } => {
-            let dev = train::parse_device(&device)?;
+            let dev = device.resolve()?;
             let mut model = checkpoint::load(&ck, dev)?;
-            model.compute = train::compute_kind(&precision, dev);
+            model.compute = precision.kind(dev);
             outln!(
                 "{:<16} {:>10} {:>12} {:>12}",
                 "dataset",

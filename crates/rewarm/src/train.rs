@@ -105,12 +105,10 @@ pub struct RunSection {
     pub checkpoint_every: u64,
     #[serde(default = "default_log_every")]
     pub log_every: u64,
-    /// `auto` (CUDA when present), `cpu`, `cuda`, `cuda:N`.
-    #[serde(default = "auto")]
-    pub device: String,
-    /// `auto` (bf16 on CUDA, f32 on CPU), `f32`, `bf16`.
-    #[serde(default = "auto")]
-    pub precision: String,
+    #[serde(default)]
+    pub device: DeviceChoice,
+    #[serde(default)]
+    pub precision: Precision,
     /// Intra-op threads (0: libtorch's default).
     #[serde(default)]
     pub threads: i32,
@@ -121,9 +119,6 @@ pub struct RunSection {
 
 fn default_log_every() -> u64 {
     1
-}
-fn auto() -> String {
-    "auto".into()
 }
 
 impl RunConfig {
@@ -192,13 +187,6 @@ impl RunConfig {
             bail!("[model] load_optimizer needs a checkpoint");
         }
         self.schedule.build(self.run.steps)?;
-        if !matches!(self.run.precision.as_str(), "auto" | "f32" | "bf16") {
-            bail!(
-                "[run] precision {:?} is not auto, f32 or bf16",
-                self.run.precision
-            );
-        }
-        device_syntax(&self.run.device)?;
         Ok(())
     }
 
@@ -207,35 +195,88 @@ impl RunConfig {
     }
 }
 
-/// The device a run asks for, checked against what libtorch sees.
-pub fn parse_device(s: &str) -> Result<Device> {
-    let d = device_syntax(s)?;
-    if let Device::Cuda(i) = d {
-        let n = tch::Cuda::device_count();
-        if i as i64 >= n {
-            bail!("device {s:?}: libtorch sees {n} CUDA device(s)");
+/// Where a run computes: `auto` (CUDA when present), `cpu`, `cuda`, `cuda:N`; parsed once
+/// from a config or the command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeviceChoice {
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => DeviceChoice::Auto,
+            "cpu" => DeviceChoice::Cpu,
+            "cuda" => DeviceChoice::Cuda(0),
+            s => match s.strip_prefix("cuda:").map(str::parse) {
+                Some(Ok(i)) => DeviceChoice::Cuda(i),
+                _ => bail!("device {s:?} is not auto, cpu, cuda or cuda:N"),
+            },
+        })
+    }
+}
+
+impl TryFrom<String> for DeviceChoice {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<DeviceChoice> for String {
+    fn from(d: DeviceChoice) -> String {
+        d.to_string()
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
         }
     }
-    Ok(d)
 }
 
-fn device_syntax(s: &str) -> Result<Device> {
-    Ok(match s {
-        "auto" => Device::cuda_if_available(),
-        "cpu" => Device::Cpu,
-        "cuda" => Device::Cuda(0),
-        s if s.starts_with("cuda:") => {
-            Device::Cuda(s[5..].parse().with_context(|| format!("device {s:?}"))?)
+impl DeviceChoice {
+    /// The libtorch device, checked against the devices libtorch sees.
+    pub fn resolve(self) -> Result<Device> {
+        Ok(match self {
+            DeviceChoice::Auto => Device::cuda_if_available(),
+            DeviceChoice::Cpu => Device::Cpu,
+            DeviceChoice::Cuda(i) => {
+                let n = tch::Cuda::device_count();
+                if i as i64 >= n {
+                    bail!("device \"{self}\": libtorch sees {n} CUDA device(s)");
+                }
+                Device::Cuda(i)
+            }
+        })
+    }
+}
+
+/// The dtype of matmuls: `auto` (bf16 on CUDA, f32 on CPU), `f32`, `bf16`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Auto,
+    F32,
+    Bf16,
+}
+
+impl Precision {
+    pub fn kind(self, device: Device) -> Kind {
+        match (self, device) {
+            (Precision::Bf16, _) | (Precision::Auto, Device::Cuda(_)) => Kind::BFloat16,
+            _ => Kind::Float,
         }
-        s => bail!("[run] device {s:?} is not auto, cpu, cuda or cuda:N"),
-    })
-}
-
-pub fn compute_kind(precision: &str, device: Device) -> Kind {
-    match (precision, device) {
-        ("bf16", _) => Kind::BFloat16,
-        ("auto", Device::Cuda(_)) => Kind::BFloat16,
-        _ => Kind::Float,
     }
 }
 
@@ -508,7 +549,7 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
     if cfg.run.threads > 0 {
         tch::set_num_threads(cfg.run.threads);
     }
-    let device = parse_device(&cfg.run.device)?;
+    let device = cfg.run.device.resolve()?;
     let d = &cfg.data;
     let train_sets = d
         .train
@@ -582,7 +623,7 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             (model, opt)
         }
     };
-    model.compute = compute_kind(&cfg.run.precision, device);
+    model.compute = cfg.run.precision.kind(device);
     if model.cfg.vocab_size < vocab {
         bail!(
             "model vocab_size {} is smaller than the data's vocabulary {vocab}",
