@@ -23,6 +23,18 @@ fn assert_balanced(m: &Manifest) {
     }
 }
 
+/// `--strict` refuses the release at `rel`, naming `needle`, and writes no store.
+fn assert_strict_names(rel: &Path, needle: &str) {
+    let strict = IngestOptions {
+        strict: true,
+        ..opts()
+    };
+    let store = rel.with_file_name("strict-store");
+    let err = ingest(&[rel.to_path_buf()], &store, &strict).unwrap_err();
+    assert!(format!("{err:#}").contains(needle), "{err:#}");
+    assert!(!store.exists());
+}
+
 fn hidden_entries(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap()
@@ -153,12 +165,7 @@ fn a_zip_beside_its_own_extraction_is_read_once() {
     .unwrap();
     let problems = skipped(&m, Skip::Problem);
     assert!(problems[0].1.contains("only"), "{problems:?}");
-    let strict = IngestOptions {
-        strict: true,
-        ..opts()
-    };
-    let err = ingest(&[rel.path().join("rel")], &rel.path().join("s2"), &strict).unwrap_err();
-    assert!(format!("{err:#}").contains("R2.zip!day_30.csv"), "{err:#}");
+    assert_strict_names(&rel.path().join("rel"), "R2.zip!day_30.csv");
 }
 
 #[test]
@@ -254,12 +261,7 @@ fn zip_members_in_bzip2_and_zstd_are_read_and_unreadable_ones_named() {
     assert!(problems[0].0.ends_with("R3.zip!R3/day_30.csv"));
     assert!(problems[0].1.contains("cannot decompress"), "{problems:?}");
     assert_eq!(m.files_skipped_problems, 1);
-    let strict = IngestOptions {
-        strict: true,
-        ..opts()
-    };
-    let err = ingest(&[rel.path().join("rel")], &rel.path().join("s2"), &strict).unwrap_err();
-    assert!(format!("{err:#}").contains("R3/day_30.csv"), "{err:#}");
+    assert_strict_names(&rel.path().join("rel"), "R3/day_30.csv");
 }
 
 #[test]
@@ -322,12 +324,7 @@ fn misplaced_and_unplaced_csvs_are_counted_and_fail_strict() {
     assert_eq!(skipped(&m, Skip::NotATable).len(), 1);
     assert_eq!((m.files_failed, m.files_skipped_problems), (1, 2));
     assert_balanced(&m);
-    let strict = IngestOptions {
-        strict: true,
-        ..opts()
-    };
-    let err = ingest(&[d.path().join("rel")], &d.path().join("s2"), &strict).unwrap_err();
-    assert!(format!("{err:#}").contains("no region folder"), "{err:#}");
+    assert_strict_names(&d.path().join("rel"), "no region folder");
 }
 
 #[test]

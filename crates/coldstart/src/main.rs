@@ -11,6 +11,7 @@ use coldstart_sim::{synth, SynthOptions};
 use coldstart_trace::{ingest, IngestOptions};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use outdir::outln;
 
 use coldstart::analysis::{self, By, Cx, Options};
 use coldstart::fit::{fit_all, fit_panel, fits_table, samples, What};
@@ -189,26 +190,10 @@ enum Format {
     Parquet,
 }
 
-/// `println!` that returns a failed write (a closed pipe among them) as an error instead of
-/// panicking; `main` ends quietly on a closed pipe, as a Unix filter should.
-macro_rules! outln {
-    ($($t:tt)*) => {
-        std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($t)*)))?
-    };
-}
-
-/// Whether an error comes from writing to a closed pipe (`coldstart analyze list | head`).
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    }) || format!("{e:#}").contains("Broken pipe (os error 32)")
-}
-
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if outdir::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("coldstart: error: {e:#}");
             ExitCode::FAILURE

@@ -4,6 +4,7 @@
 //! - [`replace_dir`]: a folder is built under a temporary name beside its destination and
 //!   swapped in with one atomic exchange (Linux `renameat2(RENAME_EXCHANGE)`), so at every
 //!   instant the destination holds the old folder or the complete new one (0755).
+//! - [`is_broken_pipe`] and [`outln!`]: standard output that ends quietly on a closed pipe.
 //! - Ownership: every folder made here holds a [`MARKER`] file naming the command that made it.
 //!   An existing destination is replaced only when it is empty or carries the same command's
 //!   marker; anything else is refused unless the caller passes `force`. Staging folders left by
@@ -121,6 +122,24 @@ impl Write for NewFile {
     fn flush(&mut self) -> std::io::Result<()> {
         self.tmp.flush()
     }
+}
+
+/// Whether an error comes from writing to a closed pipe (`tool ... | head`): a command's `main`
+/// then ends quietly with success, as a Unix filter should, instead of reporting an error.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) || format!("{e:#}").contains("Broken pipe (os error 32)")
+}
+
+/// `println!` that returns a failed write (a closed pipe among them) as an error with `?`
+/// instead of panicking; see [`is_broken_pipe`].
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($t)*)))?
+    };
 }
 
 /// A relative path of plain names only (no root, no `..`, not empty): joined to a folder, it

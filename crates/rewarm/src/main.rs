@@ -1,5 +1,6 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use outdir::outln;
 use rewarm::{
     checkpoint, config::ModelConfig, demo, eval, model::GptNeox, report, tokenize, train,
 };
@@ -120,27 +121,11 @@ enum Cmd {
     },
 }
 
-/// `println!` that returns a failed write (a closed pipe among them) as an error instead of
-/// panicking; `main` ends quietly on a closed pipe, as a Unix filter should.
-macro_rules! outln {
-    ($($t:tt)*) => {
-        std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($t)*)))?
-    };
-}
-
-/// Whether an error comes from writing to a closed pipe (`rewarm schedule ... | head`).
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    }) || format!("{e:#}").contains("Broken pipe (os error 32)")
-}
-
 fn main() {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => {}
-        Err(e) if is_broken_pipe(&e) => {}
+        Err(e) if outdir::is_broken_pipe(&e) => {}
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::exit(1);
