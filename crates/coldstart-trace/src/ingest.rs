@@ -1,17 +1,8 @@
 //! Ingest: every table of a release into a Parquet store, with a manifest of what was read
 //! and a report of every rejected row.
 //!
-//! Store layout (one Parquet file per input CSV, so files are written in parallel and a
-//! file that fails is dropped whole):
-//!
-//! ```text
-//! STORE/_manifest.json                     inputs, counts, warnings; written last
-//! STORE/_rejects.csv                       file,line,column,value,reason of every reject
-//! STORE/cold_starts/region=R1/*.parquet
-//! STORE/requests/region=R1/*.parquet
-//! STORE/functions/region=R2/*.parquet
-//! STORE/minute_metrics/region=R2/*.parquet
-//! ```
+//! One Parquet file per input CSV, so files are written in parallel and a file that fails is
+//! dropped whole; [`crate::layout`] owns the store's layout.
 //!
 //! The store is built in a staging folder beside STORE and swapped into place in one atomic
 //! exchange only when complete ([`outdir::Staging`]): at every instant STORE holds the old
@@ -45,9 +36,7 @@ use crate::parse::{clip, parse_file, FileCounts, Issue, Sink};
 use crate::schema::Family;
 use crate::source::{discover, InputFile, Skip, Skipped};
 
-pub const MANIFEST: &str = "_manifest.json";
-pub const REJECTS: &str = "_rejects.csv";
-pub const FORMAT_VERSION: u32 = 1;
+pub use crate::layout::{FORMAT_VERSION, MANIFEST, REJECTS};
 /// The owner named in a store's `.made-by` marker.
 pub const OWNER: &str = "coldstart ingest";
 
@@ -259,33 +248,9 @@ struct Ctx<'a> {
     start: Instant,
 }
 
-/// Where one input's Parquet file goes: `table/region=R/<sanitised source name>.parquet`.
+/// Where one input's Parquet file goes.
 fn output_name(i: usize, f: &InputFile) -> String {
-    let stem: String = f
-        .display
-        .rsplit(['/', '!'])
-        .next()
-        .unwrap_or("part")
-        .trim_end_matches(".csv")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let table = f
-        .table
-        .as_deref()
-        .map(|t| format!("{t}-"))
-        .unwrap_or_default();
-    format!(
-        "{}/region={}/{table}{stem}-{i:05}.parquet",
-        f.family.table_name(),
-        f.region
-    )
+    crate::layout::StoreLayout::parquet_file(f.family, &f.region, f.table.as_deref(), &f.display, i)
 }
 
 struct FileSink<'a> {

@@ -2,6 +2,7 @@
 //! readers with validation, and the Parquet store the rest of `coldstart` queries.
 
 pub mod ingest;
+pub mod layout;
 pub mod parse;
 pub mod pool;
 pub mod schema;
@@ -9,4 +10,5 @@ pub mod source;
 pub mod zipdir;
 
 pub use ingest::{ingest, IngestOptions, Manifest};
+pub use layout::StoreLayout;
 pub use schema::Family;

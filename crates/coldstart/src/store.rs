@@ -1,12 +1,11 @@
 //! Opens an ingested store as DataFusion tables: `cold_starts`, `requests`, `functions` and
 //! `minute_metrics`, each a listing of its Parquet files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
-use coldstart_trace::ingest::MANIFEST;
-use coldstart_trace::source::walk;
+use anyhow::Result;
+use coldstart_trace::layout::{Contents, StoreLayout};
 use coldstart_trace::Family;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -17,31 +16,18 @@ use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-/// A store on disk, checked to be complete (its manifest is written last).
+/// A store on disk, checked to be complete (its manifest is written last) and of this
+/// format version.
 pub struct Store {
-    pub root: PathBuf,
+    pub layout: StoreLayout,
+    /// Which regions each table holds and the per-minute tables of each region.
+    pub contents: Contents,
 }
 
 impl Store {
     pub fn open(root: &Path) -> Result<Self> {
-        let path = root.join(MANIFEST);
-        if !root.is_dir() {
-            bail!(
-                "{}: no such store (run `coldstart ingest` first)",
-                root.display()
-            );
-        }
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "{}: not a complete coldstart store (no {MANIFEST}); re-run `coldstart ingest`",
-                root.display()
-            )
-        })?;
-        serde_json::from_slice::<serde_json::Value>(&bytes)
-            .with_context(|| format!("{}: manifest is not valid JSON", path.display()))?;
-        Ok(Self {
-            root: root.to_path_buf(),
-        })
+        let (layout, contents) = StoreLayout::open(root)?;
+        Ok(Self { layout, contents })
     }
 
     /// A DataFusion session with the four tables registered. Identifiers keep their case, so
@@ -49,12 +35,17 @@ impl Store {
     pub async fn session(&self) -> Result<SessionContext> {
         let mut config = SessionConfig::new().with_information_schema(true);
         config.options_mut().sql_parser.enable_ident_normalization = false;
+        // Region folders are plain names (`R1`), not `region=R1`: list them too.
+        config
+            .options_mut()
+            .execution
+            .listing_table_ignore_subdirectory = false;
         let ctx = SessionContext::new_with_config(config);
         for family in Family::ALL {
             let name = family.table_name();
-            let dir = self.root.join(name);
+            let dir = self.layout.table_dir(family);
             let schema = family.stored_schema();
-            if has_parquet(&dir) {
+            if self.contents.tables.contains_key(name) {
                 let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
                 let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                     .with_file_extension(".parquet");
@@ -91,13 +82,4 @@ pub async fn query(ctx: &SessionContext, sql: &str) -> Result<DataFrame> {
             anyhow::Error::new(e).context("SQL error")
         }
     })
-}
-
-fn has_parquet(dir: &Path) -> bool {
-    let mut files = Vec::new();
-    dir.is_dir()
-        && walk(dir, &mut files).is_ok()
-        && files
-            .iter()
-            .any(|p| p.extension().is_some_and(|x| x == "parquet"))
 }

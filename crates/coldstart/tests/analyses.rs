@@ -678,3 +678,53 @@ fn cdf_command_streams_the_same_cdf_as_pandas() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cold_starts.podID is not numeric"));
 }
+
+/// The store is plain Parquet: pandas, pyarrow, polars and DuckDB, each reading a table folder
+/// as it is (fixture from scripts/make-store-readers-fixture.sh), see the rows and sums that
+/// DataFusion sees.
+#[test]
+fn store_is_plain_parquet_for_the_usual_readers() {
+    let (_d, s) = store(&[]);
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("store_readers.json")).unwrap(),
+    )
+    .unwrap();
+    let readers = fixture["readers"].as_object().unwrap();
+    assert_eq!(readers.len(), 4);
+    for (table, col) in [
+        ("cold_starts", "totalCost_cold_start"),
+        ("requests", "totalCost_worker"),
+        ("functions", "cpu_request"),
+        ("minute_metrics", "value"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_coldstart"))
+            .args(["sql", "--store", s.to_str().unwrap(), "--format", "json"])
+            .arg(format!(
+                "SELECT region, count(*) AS n, sum(CAST({col} AS DOUBLE)) AS s FROM {table} \
+                 GROUP BY region ORDER BY region"
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(!rows.is_empty(), "{table}");
+        for (reader, tables) in readers {
+            let want = tables[table].as_object().unwrap();
+            assert_eq!(want.len(), rows.len(), "{reader} {table}");
+            for r in &rows {
+                let region = r["region"].as_str().unwrap();
+                let (n, sum) = (&want[region][0], want[region][1].as_f64().unwrap());
+                assert_eq!(n.as_i64(), r["n"].as_i64(), "{reader} {table} {region}");
+                let got = r["s"].as_f64().unwrap();
+                assert!(
+                    (got - sum).abs() <= 1e-9 * sum.abs().max(1.0),
+                    "{reader} {table} {region}: {got} vs {sum}"
+                );
+            }
+        }
+    }
+}

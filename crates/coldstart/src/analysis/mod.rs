@@ -183,53 +183,9 @@ pub fn find(id: &str) -> Result<Box<dyn Analysis>> {
     })
 }
 
-/// What the store holds, read from its folder layout: the regions of each table, and the
-/// per-minute release tables (`requests`, `cpu_usage_avg`, ...) of each region.
-#[derive(Debug, Default, Clone)]
-pub struct Availability {
-    pub tables: BTreeMap<String, BTreeSet<String>>,
-    pub minute: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl Availability {
-    pub fn read(root: &Path) -> Result<Self> {
-        let mut a = Availability::default();
-        for table in ["cold_starts", "requests", "functions", "minute_metrics"] {
-            let dir = root.join(table);
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in entries {
-                let e = e?;
-                let name = e.file_name().to_string_lossy().to_string();
-                let Some(region) = name.strip_prefix("region=") else {
-                    continue;
-                };
-                let mut files = Vec::new();
-                coldstart_trace::source::walk(&e.path(), &mut files)?;
-                let parquet: Vec<_> = files
-                    .iter()
-                    .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-                    .collect();
-                if parquet.is_empty() {
-                    continue;
-                }
-                a.tables
-                    .entry(table.into())
-                    .or_default()
-                    .insert(region.into());
-                if table == "minute_metrics" {
-                    for p in parquet {
-                        let stem = p.file_name().unwrap_or_default().to_string_lossy();
-                        let t = stem.split('-').next().unwrap_or_default().to_string();
-                        a.minute.entry(region.into()).or_default().insert(t);
-                    }
-                }
-            }
-        }
-        Ok(a)
-    }
-}
+/// What the store holds: the regions of each table and the per-minute release tables
+/// (`requests`, `cpu_usage_avg`, ...) of each region, as the store's manifest lists them.
+pub type Availability = coldstart_trace::layout::Contents;
 
 /// Where analyses run: a DataFusion session over the store, what it holds, and the options.
 pub struct Cx {
@@ -249,7 +205,7 @@ impl Cx {
             .enable_all()
             .build()?;
         let ctx = rt.block_on(s.session())?;
-        let avail = Availability::read(store)?;
+        let avail = s.contents.clone();
         if let Some(r) = &opts.region {
             let known: BTreeSet<&String> = avail.tables.values().flatten().collect();
             if !known.contains(r) {
