@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use coldstart_trace::ingest::worker_pool;
-use coldstart_trace::schema::TRACE_DAYS;
+use coldstart_trace::schema::{Family, TRACE_DAYS};
 use coldstart_trace::source::walk;
 
 use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
@@ -454,10 +454,8 @@ fn write_cold_starts(
     cold: &[ColdStart],
 ) -> Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    w.write_all(
-        b"day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,podAllocationCost,\
-deployCodeCost,deployDependencyCost,schedulingCost,podID\n",
-    )?;
+    // Values below are written in the schema's column order.
+    w.write_all(Family::ColdStart.csv_header().as_bytes())?;
     let mut line = Vec::with_capacity(256);
     let mut r = ryu::Buffer::new();
     for c in cold {
@@ -491,11 +489,6 @@ struct PartWriter {
     parts: u32,
 }
 
-pub const REQUEST_HEADER: &[u8] =
-    b"time_worker,time_frontend,requestID,clusterName,funcName,podID,\
-userID,totalCost_worker,workerCost,runtimeCost,totalCost_frontend,frontendCost,busCost,\
-readBodyCost,writeRspCost,cpu_usage,memory_usage,requestBodySize\n";
-
 impl PartWriter {
     fn new(dir: &Path, region: &str, max_rows: u64) -> Self {
         Self {
@@ -520,7 +513,7 @@ impl PartWriter {
                 .dir
                 .join(format!("{}_{:05}.csv", self.region, self.parts));
             let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-            w.write_all(REQUEST_HEADER)?;
+            w.write_all(Family::Request.csv_header().as_bytes())?;
             self.current = Some(w);
             self.parts += 1;
             self.rows = 0;
@@ -598,12 +591,7 @@ fn write_functions(root: &Path, specs: &[FunctionSpec]) -> Result<()> {
     let dir = root.join("runtime_triggerType");
     fs::create_dir_all(&dir)?;
     let mut w = csv::Writer::from_path(dir.join("df_funcID_runtime_triggerType.csv"))?;
-    w.write_record([
-        "funcID",
-        "cpu_request",
-        "runtime",
-        "triggerType-invocationType",
-    ])?;
+    w.write_record(Family::Function.release_columns().iter().map(|c| c.name))?;
     for s in specs {
         let req =
             coldstart_trace::pool::cpu_request_for_limit(s.cpu_limit).unwrap_or(s.cpu_limit / 3);

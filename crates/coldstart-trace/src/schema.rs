@@ -62,6 +62,12 @@ impl Family {
         }
     }
 
+    /// The header line of the release CSV, with its line end (empty for the wide tables).
+    pub fn csv_header(self) -> String {
+        let names: Vec<&str> = self.release_columns().iter().map(|c| c.name).collect();
+        format!("{}\n", names.join(","))
+    }
+
     /// Arrow schema of the stored table.
     pub fn stored_schema(self) -> SchemaRef {
         let mut fields = vec![Field::new("region", DataType::Utf8, false)];
@@ -296,6 +302,20 @@ mod tests {
         assert_eq!(v, [("TIMER", "A"), ("APIG", "S")]);
         let v: Vec<_> = split_triggers("unknown-unknown").collect();
         assert_eq!(v, [("unknown", "unknown")]);
+    }
+
+    #[test]
+    fn csv_headers_are_the_release_columns_in_order() {
+        assert_eq!(
+            Family::Function.csv_header(),
+            "funcID,cpu_request,runtime,triggerType-invocationType\n"
+        );
+        assert!(Family::ColdStart
+            .csv_header()
+            .starts_with("day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,"));
+        assert!(Family::ColdStart
+            .csv_header()
+            .ends_with(",schedulingCost,podID\n"));
     }
 
     #[test]
