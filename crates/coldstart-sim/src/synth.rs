@@ -108,6 +108,42 @@ pub struct Summary {
 
 pub const SUMMARY_FILE: &str = "synth_summary.json";
 
+/// The summary for a person: events per region, then each calibration check against the
+/// paper's numbers.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{:<6} {:>9} {:>12} {:>14} {:>14}",
+            "region", "functions", "cold starts", "requests", "day-30 rows"
+        )?;
+        for r in &self.regions {
+            writeln!(
+                f,
+                "{:<6} {:>9} {:>12} {:>14} {:>14}",
+                r.region, r.functions, r.cold_starts, r.requests, r.requests_last_day
+            )?;
+        }
+        writeln!(f, "\ncalibration against the paper (spec section 4):")?;
+        for c in &self.checks {
+            writeln!(
+                f,
+                "  [{}] {:<62} {:>9.4}  target {}",
+                if c.pass { "ok" } else { "!!" },
+                c.name,
+                c.measured,
+                c.target
+            )?;
+        }
+        let passed = self.checks.iter().filter(|c| c.pass).count();
+        writeln!(
+            f,
+            "{passed} of {} checks within tolerance",
+            self.checks.len()
+        )
+    }
+}
+
 /// Generates a release into `opts.out` (built in a temporary folder, then renamed).
 pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     let start = Instant::now();

@@ -230,43 +230,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let s = synth(&opts)?;
             outln!("wrote {} in {:.1} s", out.display(), s.seconds);
-            outln!(
-                "{:<6} {:>9} {:>12} {:>14} {:>14}",
-                "region",
-                "functions",
-                "cold starts",
-                "requests",
-                "day-30 rows"
-            );
-            for r in &s.regions {
-                outln!(
-                    "{:<6} {:>9} {:>12} {:>14} {:>14}",
-                    r.region,
-                    r.functions,
-                    r.cold_starts,
-                    r.requests,
-                    r.requests_last_day
-                );
-            }
-            outln!("\ncalibration against the paper (spec section 4):");
-            let mut failed = 0;
-            for c in &s.checks {
-                if !c.pass {
-                    failed += 1;
-                }
-                outln!(
-                    "  [{}] {:<62} {:>9.4}  target {}",
-                    if c.pass { "ok" } else { "!!" },
-                    c.name,
-                    c.measured,
-                    c.target
-                );
-            }
-            outln!(
-                "{} of {} checks within tolerance",
-                s.checks.len() - failed,
-                s.checks.len()
-            );
+            write!(std::io::stdout(), "{s}")?;
             Ok(())
         }
         Command::Ingest {
