@@ -23,6 +23,11 @@ fn assert_balanced(m: &Manifest) {
     }
 }
 
+/// The release at `dir/rel` into `dir/store`, with the tests' options.
+fn ingest_rel(dir: &Path) -> Manifest {
+    ingest(&[dir.join("rel")], &dir.join("store"), &opts()).unwrap()
+}
+
 /// `--strict` refuses the release at `rel`, naming `needle`, and writes no store.
 fn assert_strict_names(rel: &Path, needle: &str) {
     let strict = IngestOptions {
@@ -144,12 +149,7 @@ fn a_zip_beside_its_own_extraction_is_read_once() {
         .unwrap();
     z.write_all(good_csv().as_bytes()).unwrap();
     z.finish().unwrap();
-    let m = ingest(
-        &[rel.path().join("rel")],
-        &rel.path().join("store"),
-        &opts(),
-    )
-    .unwrap();
+    let m = ingest_rel(rel.path());
     assert_eq!(m.rows_accepted, 2);
     let dups = skipped(&m, Skip::Duplicate);
     assert_eq!(dups.len(), 1, "{dups:?}");
@@ -157,12 +157,7 @@ fn a_zip_beside_its_own_extraction_is_read_once() {
     // A different file for the same table is a conflict, not a duplicate.
     let other = format!("{COLD_HEADER}\n{COLD_ROW_1}\n");
     fs::write(rel.path().join("rel/cold_start/R2/day_30.csv"), other).unwrap();
-    let m = ingest(
-        &[rel.path().join("rel")],
-        &rel.path().join("store"),
-        &opts(),
-    )
-    .unwrap();
+    let m = ingest_rel(rel.path());
     let problems = skipped(&m, Skip::Problem);
     assert!(problems[0].1.contains("only"), "{problems:?}");
     assert_strict_names(&rel.path().join("rel"), "R2.zip!day_30.csv");
@@ -248,12 +243,7 @@ fn zip_members_in_bzip2_and_zstd_are_read_and_unreadable_ones_named() {
     bytes[hits[0] - 30 + 8] = 98;
     bytes[hits[1] - 46 + 10] = 98;
     fs::write(dir.join("R3.zip"), &bytes).unwrap();
-    let m = ingest(
-        &[rel.path().join("rel")],
-        &rel.path().join("store"),
-        &opts(),
-    )
-    .unwrap();
+    let m = ingest_rel(rel.path());
     // (The zip crate writes no LZMA to test with; it reads it, as the unzip tools do.)
     assert_eq!(m.rows_accepted, 4, "bzip2 and zstd members are read");
     let problems = skipped(&m, Skip::Problem);
@@ -285,12 +275,7 @@ fn zip_members_sharing_a_name_are_reported() {
         }
     }
     fs::write(dir.join("R1.zip"), &bytes).unwrap();
-    let m = ingest(
-        &[rel.path().join("rel")],
-        &rel.path().join("store"),
-        &opts(),
-    )
-    .unwrap();
+    let m = ingest_rel(rel.path());
     let problems = skipped(&m, Skip::Problem);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].0.ends_with("R1.zip!day_30.csv"));
@@ -408,12 +393,7 @@ fn fifos_and_devices_are_refused_not_read() {
         .unwrap();
     assert!(st.success());
     std::os::unix::fs::symlink("/dev/zero", dir.join("day_28.csv")).unwrap();
-    let m = ingest(
-        &[rel.path().join("rel")],
-        &rel.path().join("store"),
-        &opts(),
-    )
-    .unwrap();
+    let m = ingest_rel(rel.path());
     assert_eq!(m.rows_accepted, 2);
     let problems = skipped(&m, Skip::Problem);
     assert_eq!(problems.len(), 2, "{problems:?}");

@@ -170,6 +170,21 @@ fn ingest_and_synth_refuse_folders_they_did_not_make() {
     assert!(err.contains("1 to 31"), "{err}");
 }
 
+/// `coldstart ingest REL --store STORE` in a shell that allows files of 1 KiB at most, after
+/// the shell commands `pre`.
+fn ingest_under_size_limit(rel: &Path, store: &str, pre: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            r#"{pre} ulimit -f 1; exec "$0" ingest "$1" --store "$2" --threads 1"#
+        ))
+        .arg(env!("CARGO_BIN_EXE_coldstart"))
+        .arg(rel)
+        .arg(store)
+        .output()
+        .unwrap()
+}
+
 /// An ingest killed while writing (here by the file-size limit: SIGXFSZ as soon as a file of
 /// the new store passes 1 KiB) or failing to write leaves the old store whole, and the next
 /// run cleans up.
@@ -185,15 +200,8 @@ fn an_ingest_killed_mid_write_keeps_the_old_store() {
         format!("{HEADER}\n{rows}"),
     )
     .unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -f 1; exec "$0" ingest "$1" --store "$2" --threads 1"#)
-        .arg(env!("CARGO_BIN_EXE_coldstart"))
-        .arg(d.path().join("rel"))
-        .arg(&s)
-        .status()
-        .unwrap();
-    assert!(!status.success(), "the size limit stops the run");
+    let out = ingest_under_size_limit(&d.path().join("rel"), &s, "");
+    assert!(!out.status.success(), "the size limit stops the run");
     assert_eq!(
         std::fs::read(Path::new(&s).join("_manifest.json")).unwrap(),
         before
@@ -209,14 +217,7 @@ fn an_ingest_killed_mid_write_keeps_the_old_store() {
     // With SIGXFSZ ignored the same limit makes writes fail (EFBIG), as a full disk does
     // (ENOSPC): the run stops with an error naming the file, keeps the old store, and removes
     // its own staging folder and the killed run's.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(r#"trap '' XFSZ; ulimit -f 1; exec "$0" ingest "$1" --store "$2" --threads 1"#)
-        .arg(env!("CARGO_BIN_EXE_coldstart"))
-        .arg(d.path().join("rel"))
-        .arg(&s)
-        .output()
-        .unwrap();
+    let out = ingest_under_size_limit(&d.path().join("rel"), &s, "trap '' XFSZ;");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
