@@ -436,12 +436,11 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         output: None,
         output_rows: 0,
         started,
-        ended: 0.0,
+        ended: ctx.start.elapsed().as_secs_f64(),
     };
     if let Some(mut w) = sink.rejects.take() {
         w.flush().map_err(write_failed(&sink.rejects_path))?;
     }
-    let result = result.map(|()| report.ended = ctx.start.elapsed().as_secs_f64());
     match result {
         Ok(()) => {
             if let Some(w) = sink.writer.take() {
@@ -468,7 +467,6 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
             report.counts.rows_rejected = report.counts.rows_read;
             report.counts.rows_accepted = 0;
             report.counts.cells_accepted = 0;
-            report.ended = ctx.start.elapsed().as_secs_f64();
             report.error = Some(msg.clone());
             let mut w = csv::Writer::from_path(&sink.rejects_path)
                 .map_err(write_failed(&sink.rejects_path))?;

@@ -33,10 +33,9 @@ pub struct StoreLayout {
     root: PathBuf,
 }
 
-/// What the readers need of a manifest (the rest is for people).
+/// What the readers need of a manifest (the rest is for people); its version is checked first.
 #[derive(Deserialize)]
 struct ManifestHead {
-    format_version: u32,
     files: Vec<ManifestFile>,
 }
 
@@ -142,7 +141,6 @@ impl StoreLayout {
         }
         let head: ManifestHead = serde_json::from_value(version)
             .with_context(|| format!("{}: unreadable manifest", path.display()))?;
-        debug_assert_eq!(head.format_version, FORMAT_VERSION);
         let mut c = Contents::default();
         for f in head.files.iter().filter(|f| f.output.is_some()) {
             c.tables

@@ -36,18 +36,38 @@ pub fn clip(s: &str, max: usize) -> String {
     format!("{}… ({} bytes in all)", &s[..end], s.len())
 }
 
+/// Raw bytes of a value for a message: [`clip`] of their text, without decoding more than
+/// the part shown.
 fn clip_bytes(raw: &[u8]) -> String {
-    let head = &raw[..raw.len().min(ECHO + 4)];
-    let s = String::from_utf8_lossy(head);
     if raw.len() <= ECHO {
-        s.into_owned()
-    } else {
-        let mut end = ECHO.min(s.len());
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}… ({} bytes in all)", &s[..end], raw.len())
+        return String::from_utf8_lossy(raw).into_owned();
     }
+    let head = String::from_utf8_lossy(&raw[..ECHO]);
+    format!("{head}… ({} bytes in all)", raw.len())
+}
+
+/// Counts `rec` as one rejected row and reports it at the header's column `col`, echoing the
+/// record's last field.
+fn reject_record(
+    rec: &csv::ByteRecord,
+    header: &[String],
+    col: usize,
+    reason: String,
+    sink: &mut dyn Sink,
+    counts: &mut FileCounts,
+) -> Result<()> {
+    counts.rows_read += 1;
+    counts.rows_rejected += 1;
+    let line = rec.position().map_or(0, |p| p.line());
+    sink.issue(Issue {
+        line,
+        column: header
+            .get(col.min(header.len().saturating_sub(1)))
+            .cloned()
+            .unwrap_or_default(),
+        value: clip_bytes(rec.iter().next_back().unwrap_or(b"")),
+        reason,
+    })
 }
 
 /// Passes bytes through, failing once a line runs past [`MAX_LINE`], and remembers the last
@@ -208,24 +228,13 @@ pub fn parse_file(
                 ),
             })?;
         } else if !have && csv.get_ref().last.is_some_and(|b| b != b'\n') {
-            counts.rows_read += 1;
-            counts.rows_rejected += 1;
-            sink.issue(Issue {
-                line,
-                column: header
-                    .get(record.len().saturating_sub(1).min(width.saturating_sub(1)))
-                    .cloned()
-                    .unwrap_or_default(),
-                value: clip_bytes(record.iter().next_back().unwrap_or(b"")),
-                reason: "the last line has no line end: the file is truncated (cut short \
-                         while being written or copied)"
-                    .into(),
-            })?;
+            let reason = "the last line has no line end: the file is truncated (cut short \
+                          while being written or copied)";
+            let last = record.len().saturating_sub(1);
+            reject_record(&record, &header, last, reason.into(), sink, counts)?;
         } else if record.len() != width {
             // A lone empty line is not data (pandas never writes one, editors sometimes do).
             if !(record.len() == 1 && record[0].is_empty()) {
-                counts.rows_read += 1;
-                counts.rows_rejected += 1;
                 let reason = if record.len() < width {
                     format!(
                         "truncated row: {} of {width} fields (missing from here on)",
@@ -234,17 +243,7 @@ pub fn parse_file(
                 } else {
                     format!("row has {} fields, header has {width}", record.len())
                 };
-                let column = header
-                    .get(record.len().min(width.saturating_sub(1)))
-                    .cloned()
-                    .unwrap_or_default();
-                let value = clip_bytes(record.iter().next_back().unwrap_or(b""));
-                sink.issue(Issue {
-                    line,
-                    column,
-                    value,
-                    reason,
-                })?;
+                reject_record(&record, &header, record.len(), reason, sink, counts)?;
             }
         } else {
             counts.rows_read += 1;
