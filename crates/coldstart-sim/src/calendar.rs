@@ -1,28 +1,7 @@
-//! The trace's calendar: 31 days with weekends and a week-long public holiday.
-//!
-//! The paper names day 13 as the last working day before a week-long holiday and day 23/24 as
-//! the first working day after it. We take day 0 as a Tuesday, so days 4-5, 11-12, 18-19 and
-//! 25-26 are weekends, and days 14..=22 are the holiday.
+//! The generator's daily cycle. The calendar itself (weekends, the holiday) is the paper's:
+//! `coldstart_trace::paper`.
 
-pub const SECONDS_PER_DAY: f64 = 86_400.0;
-pub const HOLIDAY: std::ops::RangeInclusive<u32> = 14..=22;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DayKind {
-    Weekday,
-    Weekend,
-    Holiday,
-}
-
-pub fn day_kind(day: u32) -> DayKind {
-    if HOLIDAY.contains(&day) {
-        DayKind::Holiday
-    } else if matches!(day % 7, 4 | 5) {
-        DayKind::Weekend
-    } else {
-        DayKind::Weekday
-    }
-}
+use coldstart_trace::paper::SECONDS_PER_DAY;
 
 /// Daily cycle: a raised cosine peaking at `peak_hour`, between `1 - amplitude` and
 /// `1 + amplitude` of the mean.
@@ -34,26 +13,6 @@ pub fn diurnal(t: f64, peak_hour: f64, amplitude: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn calendar_matches_the_paper() {
-        assert_eq!(
-            day_kind(13),
-            DayKind::Weekday,
-            "day 13 is the last working day"
-        );
-        assert_eq!(day_kind(14), DayKind::Holiday);
-        assert_eq!(day_kind(22), DayKind::Holiday);
-        assert_eq!(
-            day_kind(23),
-            DayKind::Weekday,
-            "day 23 is the first working day after"
-        );
-        assert_eq!(day_kind(4), DayKind::Weekend);
-        assert_eq!(day_kind(12), DayKind::Weekend);
-        let weekend = (0..31).filter(|d| day_kind(*d) == DayKind::Weekend).count();
-        assert_eq!(weekend, 6);
-    }
 
     #[test]
     fn diurnal_peaks_at_the_peak_hour() {

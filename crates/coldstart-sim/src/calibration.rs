@@ -3,7 +3,11 @@
 
 use serde::Serialize;
 
-use crate::profile::RUNTIME_COLD_STARTS_R2;
+use coldstart_trace::paper::{
+    COMPONENTS, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, R1_MEAN_COLD_START_S,
+    R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_FUNCTION_SHARE, R3_MEAN_COLD_START_BELOW_S,
+    RUNTIME_COLD_STARTS_R2,
+};
 
 /// What the generator measured of one region's cold starts.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -45,13 +49,6 @@ pub fn lognormal_fit(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (mean, mean * (var.exp() - 1.0).sqrt())
 }
 
-const COMPONENTS: [&str; 4] = [
-    "podAllocationCost",
-    "deployCodeCost",
-    "deployDependencyCost",
-    "schedulingCost",
-];
-
 fn rank(c: &[f64; 4]) -> Vec<usize> {
     let mut idx = vec![0, 1, 2, 3];
     idx.sort_by(|a, b| c[*b].total_cmp(&c[*a]));
@@ -73,21 +70,25 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
     push(
         "LogNormal fit of cold start time, mean (s)".into(),
         fit.0,
-        "3.24 ± 15 %".into(),
-        within(fit.0, 3.24, 0.15),
+        format!("{} ± 15 %", LOGNORMAL_COLD_START.mean),
+        within(fit.0, LOGNORMAL_COLD_START.mean, 0.15),
     );
     push(
         "LogNormal fit of cold start time, std (s)".into(),
         fit.1,
-        "7.10 ± 15 %".into(),
-        within(fit.1, 7.10, 0.15),
+        format!("{:.2} ± 15 %", LOGNORMAL_COLD_START.std),
+        within(fit.1, LOGNORMAL_COLD_START.std, 0.15),
     );
     for r in regions {
         push(
             format!("{} median cold start (s)", r.region),
             r.median,
-            "between 0.1 and 2".into(),
-            (0.1..=2.0).contains(&r.median),
+            format!(
+                "between {} and {}",
+                MEDIAN_COLD_START_S.start(),
+                MEDIAN_COLD_START_S.end()
+            ),
+            MEDIAN_COLD_START_S.contains(&r.median),
         );
         let order = rank(&r.mean_components);
         let sched_rank = order.iter().position(|i| *i == 3).unwrap_or(9);
@@ -110,8 +111,8 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
                 push(
                     "R1 mean cold start (s)".into(),
                     r.mean,
-                    "about 3 (2 to 4.5)".into(),
-                    (2.0..=4.5).contains(&r.mean),
+                    format!("about {R1_MEAN_COLD_START_S} (2 to 4.5)"),
+                    (R1_MEAN_COLD_START_S - 1.0..=R1_MEAN_COLD_START_S + 1.5).contains(&r.mean),
                 );
             }
             "R2" => {
@@ -125,14 +126,14 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
                 push(
                     "R2 share of functions that are timers".into(),
                     r.timer_function_share,
-                    "0.60 ± 0.05".into(),
-                    (r.timer_function_share - 0.6).abs() <= 0.05,
+                    format!("{R2_TIMER_FUNCTION_SHARE:.2} ± 0.05"),
+                    (r.timer_function_share - R2_TIMER_FUNCTION_SHARE).abs() <= 0.05,
                 );
                 push(
                     "R2 share of cold starts in small pools".into(),
                     r.small_pool_share,
-                    "over 0.60".into(),
-                    r.small_pool_share > 0.6,
+                    format!("over {R2_SMALL_POOL_COLD_START_SHARE_ABOVE:.2}"),
+                    r.small_pool_share > R2_SMALL_POOL_COLD_START_SHARE_ABOVE,
                 );
                 let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|(_, c)| c).sum();
                 for (rt, published) in RUNTIME_COLD_STARTS_R2 {
@@ -154,8 +155,8 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
             "R3" => push(
                 "R3 mean cold start (s)".into(),
                 r.mean,
-                "under 0.3".into(),
-                r.mean < 0.3,
+                format!("under {R3_MEAN_COLD_START_BELOW_S}"),
+                r.mean < R3_MEAN_COLD_START_BELOW_S,
             ),
             _ => {}
         }
@@ -172,7 +173,7 @@ mod tests {
         // Values exp(mu ± sigma) have log-mean mu and log-sd sigma (population).
         let (mu, sigma) = (0.2966f64, 1.3259f64);
         let (m, s) = lognormal_fit([(mu - sigma).exp(), (mu + sigma).exp()].into_iter());
-        assert!((m - 3.24).abs() < 0.01, "{m}");
-        assert!((s - 7.10).abs() < 0.02, "{s}");
+        assert!((m - LOGNORMAL_COLD_START.mean).abs() < 0.01, "{m}");
+        assert!((s - LOGNORMAL_COLD_START.std).abs() < 0.02, "{s}");
     }
 }

@@ -6,10 +6,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal as LogNormalDist};
 
-use crate::profile::{
-    pool_number, LogNormal, RegionProfile, LARGE_CONFIGS, RUNTIME_COLD_STARTS_R2, SMALL_CONFIGS,
-};
+use crate::profile::{pool_number, LogNormal, RegionProfile, LARGE_CONFIGS, SMALL_CONFIGS};
 use crate::rng::stream;
+use coldstart_trace::paper::{R2_TIMER_FUNCTION_SHARE, RUNTIME_COLD_STARTS_R2};
 
 /// How a function's requests arrive.
 #[derive(Debug, Clone)]
@@ -82,9 +81,9 @@ impl FunctionSpec {
     }
 }
 
-/// Trigger mix of R2's functions: timers are about 60 %.
+/// Trigger mix of R2's functions: timers are the published share.
 const TRIGGERS: [((&str, &str), f64); 12] = [
-    (("TIMER", "A"), 0.60),
+    (("TIMER", "A"), R2_TIMER_FUNCTION_SHARE),
     (("APIG", "S"), 0.17),
     (("APIG", "A"), 0.03),
     (("workflow", "S"), 0.05),

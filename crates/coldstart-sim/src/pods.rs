@@ -7,13 +7,13 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use crate::calendar::{day_kind, diurnal, DayKind, SECONDS_PER_DAY};
+use coldstart_trace::paper::{day_kind, DayKind, KEEP_ALIVE_S, SECONDS_PER_DAY};
+
+use crate::calendar::diurnal;
 use crate::catalog::{FunctionSpec, Workload};
 use crate::profile::{LogNormal, RegionProfile};
 use crate::rng::mix;
 
-/// The platform's keep-alive after a pod's last request ends.
-pub const KEEP_ALIVE: f64 = 60.0;
 /// Log-space spread of the host contention shared by the steps of one cold start.
 const CONTENTION_SIGMA: f64 = 0.85;
 /// Chance that a scale-up starts a second pod for the same request.
@@ -290,7 +290,7 @@ impl FunctionSim {
             // Free finished slots and delete pods idle for the keep-alive.
             self.pods.retain_mut(|p| {
                 p.active.retain(|end| *end > t);
-                !(p.active.is_empty() && p.last_end + KEEP_ALIVE <= t && p.ready_at <= t)
+                !(p.active.is_empty() && p.last_end + KEEP_ALIVE_S <= t && p.ready_at <= t)
             });
             let conc = spec.concurrency as usize;
             let idx = match self.pods.iter().position(|p| p.active.len() < conc) {

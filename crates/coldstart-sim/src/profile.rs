@@ -38,8 +38,6 @@ pub struct RegionProfile {
     pub holiday_factor: f64,
 }
 
-pub const REGIONS: [&str; 5] = ["R1", "R2", "R3", "R4", "R5"];
-
 pub fn profile(region: &str) -> Option<RegionProfile> {
     let p = match region {
         // Slow: dependency deployment and scheduling dominate.
@@ -129,20 +127,6 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
     };
     Some(p)
 }
-
-/// Runtimes and their share of R2's cold starts (spec section 4, counts out of 2,072,823).
-pub const RUNTIME_COLD_STARTS_R2: [(&str, u64); 10] = [
-    ("Python3", 1_190_731),
-    ("Node.js", 287_253),
-    ("Custom", 186_452),
-    ("Java", 165_695),
-    ("Python2", 165_673),
-    ("Go1.x", 30_045),
-    ("PHP7.3", 25_591),
-    ("http", 18_167),
-    ("C#", 3_105),
-    ("unknown", 111),
-];
 
 /// Resource configurations (CPU millicores, memory MB) and their pool numbers.
 pub const SMALL_CONFIGS: [(u32, u32, f64); 3] =

@@ -14,13 +14,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use coldstart_trace::ingest::worker_pool;
+use coldstart_trace::paper::{REGIONS, SECONDS_PER_DAY};
 use coldstart_trace::schema::{Family, TRACE_DAYS};
 use coldstart_trace::source::walk;
 
 use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
 use crate::catalog::{self, FunctionSpec, Workload};
 use crate::pods::{ColdStart, DayOutput, FunctionSim, MINUTE_TABLES};
-use crate::profile::{profile, REGIONS};
+use crate::profile::profile;
 use crate::rng::stream;
 
 #[derive(Debug, Clone)]
@@ -594,7 +595,7 @@ fn write_minute_tables(
         let mut ci = 0;
         for minute in 0..1440u16 {
             line.clear();
-            let time = day as f64 * 86_400.0 + minute as f64 * 60.0;
+            let time = day as f64 * SECONDS_PER_DAY + minute as f64 * 60.0;
             write!(line, "{day},")?;
             fmt_f(&mut r, &mut line, time);
             let mut next_func = 0u32;

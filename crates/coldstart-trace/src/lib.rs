@@ -3,6 +3,7 @@
 
 pub mod ingest;
 pub mod layout;
+pub mod paper;
 pub mod parse;
 pub mod pool;
 pub mod schema;

@@ -15,7 +15,9 @@ use anyhow::{anyhow, bail, Result};
 use arrow::array::{ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder};
 
 use crate::pool::{cpu_request_for_limit, parse_func_id, parse_pod_id, write_func_id};
-use crate::schema::{split_minute_table, split_triggers, Column, Family, Kind, TRACE_DAYS};
+use crate::schema::{
+    split_minute_table, split_triggers, Column, Family, Kind, SECONDS_PER_DAY, TRACE_DAYS,
+};
 use crate::source::InputFile;
 
 /// The longest line read (a header of the per-minute tables holds a few thousand funcIDs, some
@@ -342,7 +344,7 @@ fn parse_cell(c: &Column, raw: &[u8]) -> Result<Cell, Cow<'static, str>> {
 
 /// Whether a day read from a row agrees with its timestamp and its file's name; why not if not.
 fn day_mismatch(day: i64, time: f64, file_day: Option<i64>) -> Option<String> {
-    let of_time = (time / 86_400.0).floor() as i64;
+    let of_time = (time / SECONDS_PER_DAY).floor() as i64;
     if of_time != day {
         return Some(format!(
             "day {day} does not match time {time} (day {of_time})"
@@ -600,7 +602,7 @@ impl Table for EventTable {
                         Cell::Float(t) => t,
                         _ => 0.0,
                     };
-                    self.day.append_value((t / 86_400.0).floor() as i64);
+                    self.day.append_value((t / SECONDS_PER_DAY).floor() as i64);
                 }
             }
             Family::Function => {

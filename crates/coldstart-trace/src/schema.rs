@@ -105,8 +105,10 @@ pub enum Kind {
 
 /// Days in the trace: day 0 to day 30.
 pub const TRACE_DAYS: i64 = 31;
+/// Seconds in a day of the trace.
+pub const SECONDS_PER_DAY: f64 = 86_400.0;
 /// Seconds in the trace: every timestamp and duration is below this.
-pub const TRACE_SECONDS: f64 = TRACE_DAYS as f64 * 86_400.0;
+pub const TRACE_SECONDS: f64 = TRACE_DAYS as f64 * SECONDS_PER_DAY;
 
 /// One column of a release CSV and the rules a value must meet.
 #[derive(Debug, Clone, Copy)]

@@ -1,12 +1,16 @@
-//! `coldstart`: serverless cold-start analytics on the Huawei Cloud 2025 trace. The binary's
-//! commands are thin wrappers over these modules: `store` (DataFusion over the Parquet store),
-//! `analysis` (one module per paper figure), `stats` and `fit` (the statistics), `chart` (SVG),
-//! `table` (numbers behind a figure) and `report` (the HTML page).
+//! `coldstart`: serverless cold-start analytics on the Huawei Cloud 2025 trace.
+//!
+//! Modules depend one way: `store` (DataFusion over the Parquet store) → `query` (the runtime
+//! the analyses run on) → `analysis` (one module per paper figure) → `report` (the HTML page)
+//! → `cmd` (one module per subcommand). `stats` and `fit` are pure statistics, `table` holds
+//! the numbers behind a figure and `chart` draws them.
 
 pub mod analysis;
 /// Charts live in the `charts` crate, shared with rewarm.
 pub use charts as chart;
+pub mod cmd;
 pub mod fit;
+pub mod query;
 pub mod report;
 pub mod stats;
 pub mod store;

@@ -59,6 +59,17 @@ pub struct Summary {
     pub entries: Vec<Entry>,
 }
 
+impl Summary {
+    /// Ids of the analyses with this status.
+    pub fn with_status(&self, status: Status) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|e| e.status == status)
+            .map(|e| e.id.as_str())
+            .collect()
+    }
+}
+
 /// What the report writes in the ownership marker of its folder.
 pub const OWNER: &str = "coldstart report";
 

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use coldstart::analysis::fits::inter_arrivals;
 use coldstart::analysis::{self, By, Cx, Options, Output};
-use coldstart::fit::{fit_all, inter_arrivals};
+use coldstart::fit::fit_all;
 use coldstart::stats::{self, quantile_sorted, LogHist};
 use coldstart::table::Table;
 use coldstart_trace::{ingest, IngestOptions};
@@ -94,8 +95,11 @@ fn fits_ks_spearman_and_quantiles_match_scipy_and_pandas() {
     for sample in s["samples"].as_array().unwrap() {
         let x = sorted(&sample["x"]);
         let name = sample["name"].as_str().unwrap();
-        for row in fit_all(&x) {
-            let want = &sample["fits"][row.fit.name()];
+        let fits = fit_all(&x);
+        let expected = sample["fits"].as_object().unwrap();
+        assert_eq!(fits.len(), expected.len(), "{name}: one fit per law");
+        for (law, want) in expected {
+            let row = fits.iter().find(|f| f.fit.name() == law).unwrap();
             let what = format!("{name} sample, {} fit", row.fit.name());
             // gamma: scipy's root finding stops near 1e-8; Weibull: the exact MLE (brentq).
             let tol = 1e-7;
@@ -185,8 +189,15 @@ fn cold_start_cdfs_medians_and_gaps_match_pandas() {
     let o = run(&s, "fig10a", Options::default());
     let summary = table(&o, "summary");
     let cdf = table(&o, "cdf_totalCost_cold_start");
-    for (i, r) in summary.strs("region").unwrap().iter().enumerate() {
-        let w = &want["fig10a"][r];
+    let expected = want["fig10a"].as_object().unwrap();
+    assert_eq!(summary.rows(), expected.len(), "one summary row per region");
+    for (r, w) in expected {
+        let i = summary
+            .strs("region")
+            .unwrap()
+            .iter()
+            .position(|x| x == r)
+            .unwrap();
         assert_close(
             summary.f64s("median_totalCost_cold_start").unwrap()[i],
             w["median"].as_f64().unwrap(),
@@ -212,20 +223,30 @@ fn cold_start_cdfs_medians_and_gaps_match_pandas() {
         assert!(checked > 20, "{r}: only {checked} CDF points compared");
     }
     let cx = Cx::open(&s, Options::default()).unwrap();
-    for (r, gaps) in inter_arrivals(&cx).unwrap().iter() {
-        let mut gaps = gaps.clone();
+    let measured = inter_arrivals(&cx).unwrap();
+    let expected = want["fig10c"].as_object().unwrap();
+    assert_eq!(measured.len(), expected.len(), "gaps of every region");
+    for (r, median) in expected {
+        let mut gaps = measured[r].clone();
         stats::sort(&mut gaps);
         assert_close(
             quantile_sorted(&gaps, 0.5),
-            want["fig10c"][r].as_f64().unwrap(),
+            median.as_f64().unwrap(),
             1e-9,
             "median gap",
         );
     }
     let o = run(&s, "fig10b", Options::default());
     let t = table(&o, "fits");
-    for (i, d) in t.strs("distribution").unwrap().iter().enumerate() {
-        let w = &want["fig10b"][d];
+    let expected = want["fig10b"].as_object().unwrap();
+    assert_eq!(t.rows(), expected.len(), "one fit per law");
+    for (d, w) in expected {
+        let i = t
+            .strs("distribution")
+            .unwrap()
+            .iter()
+            .position(|x| x == d)
+            .unwrap();
         assert_close(
             t.f64s("mean_s").unwrap()[i],
             w["mean"].as_f64().unwrap(),
@@ -328,6 +349,10 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
     let want = json("hand.json");
     let o = run(&s, "fig17", Options::default());
     let t = table(&o, "summary");
+    let region_rows = (0..t.rows())
+        .filter(|i| t.strs("grouping").unwrap()[*i] == "region")
+        .count();
+    assert_eq!(region_rows, want["fig17"].as_object().unwrap().len());
     for (r, w) in want["fig17"].as_object().unwrap() {
         let i = (0..t.rows())
             .find(|i| {
@@ -368,7 +393,9 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
     }
 
     let t = table(&run(&s, "fig4a", Options::default()), "cdf").clone();
-    for (r, share) in want["fig4a"].as_object().unwrap() {
+    let expected = want["fig4a"].as_object().unwrap();
+    assert!(!expected.is_empty());
+    for (r, share) in expected {
         let i = (0..t.rows())
             .find(|i| {
                 t.strs("region").unwrap()[*i] == *r
@@ -390,6 +417,11 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
         .values()
         .map(|v| v.as_f64().unwrap())
         .sum();
+    assert_eq!(
+        t.rows(),
+        want["fig8e"].as_object().unwrap().len(),
+        "one share per runtime"
+    );
     for (rt, n) in want["fig8e"].as_object().unwrap() {
         let i = t
             .strs("runtime")
@@ -449,7 +481,9 @@ fn log_hist_cdf_agrees_with_exact_ecdf() {
     x.iter().for_each(|v| h.add(*v));
     let mut sorted = x.clone();
     stats::sort(&mut sorted);
-    for (e, p) in h.cdf() {
+    let cdf = h.cdf();
+    assert!(cdf.len() > 50, "{} CDF points", cdf.len());
+    for (e, p) in cdf {
         assert_eq!(p, stats::ecdf_at(&sorted, e), "at {e}");
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use coldstart_sim::calendar::{day_kind, DayKind, HOLIDAY};
+use coldstart_trace::paper::{day_kind, DayKind, HOLIDAY};
 
 use super::{key, num, sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};

@@ -10,6 +10,11 @@ use anyhow::Result;
 use super::{key, pct, Analysis, Cx, Output};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
+use coldstart_trace::paper::{
+    about_pct, is_small_pool, over_pct, runtime_cold_starts_r2,
+    R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_FUNCTION_SHARE, SMALL_POOL_MAX_CPU,
+    SMALL_POOL_MAX_MEMORY_MB,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     let mut v: Vec<Box<dyn Analysis>> = Vec::new();
@@ -90,7 +95,7 @@ impl Analysis for RunningPods {
             cols: 1,
             ..Default::default()
         };
-        let Some(regions) = cx.function_regions(&mut out) else {
+        let Some(regions) = super::function_regions(cx, &mut out) else {
             return Ok(out);
         };
         let with_pods = cx.minute_regions(&["num_pods"]);
@@ -179,7 +184,7 @@ impl Analysis for Shares {
             cols: 1,
             ..Default::default()
         };
-        let Some(regions) = cx.function_regions(&mut out) else {
+        let Some(regions) = super::function_regions(cx, &mut out) else {
             return Ok(out);
         };
         let list = super::sql_list(&regions);
@@ -280,7 +285,7 @@ impl Analysis for Shares {
                 out.numbers.push(key(
                     "R2: timer share of functions",
                     pct(starts_with(&sf, "TIMER")),
-                    "about 60 %",
+                    &about_pct(R2_TIMER_FUNCTION_SHARE),
                 ));
                 out.numbers.push(key(
                     "R2: timer share of cold starts",
@@ -301,7 +306,7 @@ impl Analysis for Shares {
             Dim::Runtime => {
                 let n: f64 = colds.f("n").iter().sum();
                 for (g, v) in &sc {
-                    let published = super::fig15::published_runtime(g);
+                    let published = runtime_cold_starts_r2(g);
                     out.numbers.push(key(
                         format!("R2: cold starts of {g}"),
                         format!("{:.0}", v * n),
@@ -314,14 +319,14 @@ impl Analysis for Shares {
                     .iter()
                     .filter(|(g, _)| {
                         let mut it = g.split('-').map(|x| x.parse::<f64>().unwrap_or(f64::MAX));
-                        matches!((it.next(), it.next()), (Some(c), Some(m)) if c <= 400.0 && m <= 256.0)
+                        matches!((it.next(), it.next()), (Some(c), Some(m)) if is_small_pool(c, m))
                     })
                     .map(|(_, v)| v)
                     .sum();
                 out.numbers.push(key(
-                    "R2: cold starts in small configurations (≤ 400 mCPU, ≤ 256 MB)",
+                    format!("R2: cold starts in small configurations (≤ {SMALL_POOL_MAX_CPU} mCPU, ≤ {SMALL_POOL_MAX_MEMORY_MB} MB)"),
                     pct(small),
-                    "over 60 %",
+                    &over_pct(R2_SMALL_POOL_COLD_START_SHARE_ABOVE),
                 ));
             }
         }

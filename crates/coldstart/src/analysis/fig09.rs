@@ -30,7 +30,7 @@ impl Analysis for Fig9 {
             cols: 1,
             ..Default::default()
         };
-        let Some(regions) = cx.function_regions(&mut out) else {
+        let Some(regions) = super::function_regions(cx, &mut out) else {
             return Ok(out);
         };
         let c = cx.columns(&format!(

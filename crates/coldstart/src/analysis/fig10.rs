@@ -6,17 +6,21 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use super::fits::{inter_arrivals, Fits, What};
 use super::{cdf_table, key, num, Analysis, By, Cx, Output};
 use crate::chart::Panel;
-use crate::fit::{fit_all, fit_panel, fits_table, inter_arrivals, samples, What};
 use crate::stats::{quantile_sorted, sort, LogHist};
+use coldstart_trace::paper::{
+    range_text, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, R1_MEAN_COLD_START_S,
+    R3_MEAN_COLD_START_BELOW_S, WEIBULL_INTER_ARRIVAL,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
         Box::new(Fig10a),
-        Box::new(Fits(What::ColdStartTime)),
+        Box::new(FitFigure(What::ColdStartTime)),
         Box::new(Fig10c),
-        Box::new(Fits(What::InterArrival)),
+        Box::new(FitFigure(What::InterArrival)),
     ]
 }
 
@@ -37,7 +41,7 @@ impl Analysis for Fig10a {
     }
     fn run(&self, cx: &Cx) -> Result<Output> {
         let by = cx.opts.by.unwrap_or(By::Region);
-        let mut out = super::fig15::component_cdfs(cx, by, &["totalCost_cold_start"])?;
+        let mut out = super::component_cdfs(cx, by, &["totalCost_cold_start"])?;
         if by == By::Region {
             let c = cx.columns(&format!(
                 "SELECT region, median(totalCost_cold_start) AS median, avg(totalCost_cold_start) AS mean \
@@ -49,17 +53,17 @@ impl Analysis for Fig10a {
                 out.numbers.push(key(
                     format!("{r}: median cold start (s)"),
                     num(c.f("median")[i]),
-                    "0.1 to 2",
+                    &range_text(&MEDIAN_COLD_START_S),
                 ));
                 let published = match r.as_str() {
-                    "R1" => "about 3",
-                    "R3" => "under 0.3",
-                    _ => "between",
+                    "R1" => format!("about {R1_MEAN_COLD_START_S}"),
+                    "R3" => format!("under {R3_MEAN_COLD_START_BELOW_S}"),
+                    _ => "between".into(),
                 };
                 out.numbers.push(key(
                     format!("{r}: mean cold start (s)"),
                     num(c.f("mean")[i]),
-                    published,
+                    &published,
                 ));
             }
         }
@@ -67,9 +71,9 @@ impl Analysis for Fig10a {
     }
 }
 
-struct Fits(What);
+struct FitFigure(What);
 
-impl Analysis for Fits {
+impl Analysis for FitFigure {
     fn id(&self) -> &'static str {
         match self.0 {
             What::ColdStartTime => "fig10b",
@@ -97,34 +101,33 @@ impl Analysis for Fits {
             out.skipped.push("no cold-start rows".into());
             return Ok(out);
         }
-        let s = samples(cx, self.0, false)?;
-        let mut rows = Vec::new();
-        let mut dropped = BTreeMap::new();
-        for (g, sample) in &s {
-            let fits = fit_all(&sample.sorted);
-            dropped.insert(g.clone(), sample.dropped);
-            if sample.dropped > 0 {
+        let fits = Fits::compute(cx, self.0, false)?;
+        let (dist, published) = match self.0 {
+            What::ColdStartTime => ("lognormal", LOGNORMAL_COLD_START),
+            What::InterArrival => ("weibull", WEIBULL_INTER_ARRIVAL),
+        };
+        for g in &fits.groups {
+            if g.sample.dropped > 0 {
                 out.skipped.push(format!(
-                    "{g}: {} non-positive values left out of the fits",
-                    sample.dropped
+                    "{}: {} non-positive values left out of the fits",
+                    g.name, g.sample.dropped
                 ));
             }
-            out.panels
-                .push(fit_panel(self.title(), self.0.label(), sample, &fits));
-            let (dist, pm, ps) = match self.0 {
-                What::ColdStartTime => ("lognormal", "3.24", "7.10"),
-                What::InterArrival => ("weibull", "1.25", "3.66"),
-            };
-            if let Some(f) = fits.iter().find(|f| f.fit.name() == dist) {
-                out.numbers
-                    .push(key(format!("{dist} fit mean (s)"), num(f.fit.mean()), pm));
-                out.numbers
-                    .push(key(format!("{dist} fit std (s)"), num(f.fit.std()), ps));
+            if let Some(f) = g.fits.iter().find(|f| f.fit.name() == dist) {
+                out.numbers.push(key(
+                    format!("{dist} fit mean (s)"),
+                    num(f.fit.mean()),
+                    &format!("{:.2}", published.mean),
+                ));
+                out.numbers.push(key(
+                    format!("{dist} fit std (s)"),
+                    num(f.fit.std()),
+                    &format!("{:.2}", published.std),
+                ));
             }
-            rows.extend(fits.into_iter().map(|f| (g.clone(), f)));
         }
-        out.tables
-            .push(("fits".into(), fits_table(&rows, &dropped)));
+        out.panels = fits.panels(|_| self.title().to_string());
+        out.tables.push(("fits".into(), fits.table()));
         Ok(out)
     }
 }

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, Analysis, Cx, Output, COMPONENTS};
+use super::{key, Analysis, Cx, Output};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
+use coldstart_trace::paper::COMPONENTS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig11)]

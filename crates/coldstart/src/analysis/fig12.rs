@@ -5,10 +5,11 @@
 
 use anyhow::Result;
 
-use super::{Analysis, Cx, Output, COLD_START_METRICS};
+use super::{Analysis, Cx, Output};
 use crate::chart::{Body, Panel};
 use crate::stats::spearman;
 use crate::table::Table;
+use coldstart_trace::paper::COLD_START_METRICS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig12)]

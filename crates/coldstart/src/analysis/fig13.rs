@@ -9,10 +9,11 @@ use anyhow::Result;
 
 use datafusion::arrow::array::AsArray;
 
-use super::{floats, key, num, Analysis, Cx, Output, COLD_START_METRICS};
+use super::{floats, key, num, Analysis, Cx, Output};
 use crate::chart::{Body, Panel};
 use crate::stats::{quantile_sorted, sort};
 use crate::table::Table;
+use coldstart_trace::paper::COLD_START_METRICS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig13)]
@@ -52,8 +53,9 @@ impl Analysis for Fig13 {
             let mut vals: BTreeMap<(&str, usize), Vec<f64>> = BTreeMap::new();
             cx.for_each(
                 &format!(
-                    "SELECT (c.cpu_limit <= 400 AND c.memory_limit <= 256) AS small, {} \
+                    "SELECT ({}) AS small, {} \
                      FROM cold_starts c WHERE c.region = '{}'",
+                    super::small_pool("c"),
                     metrics.join(", "),
                     r.replace('\'', "''")
                 ),

@@ -32,7 +32,7 @@ impl Analysis for Fig14 {
             cols: 1,
             ..Default::default()
         };
-        let Some(regions) = cx.function_regions(&mut out) else {
+        let Some(regions) = super::function_regions(cx, &mut out) else {
             return Ok(out);
         };
         let minute = cx.minute_regions(&["requests"]);

@@ -3,8 +3,9 @@
 
 use anyhow::Result;
 
-use super::fig15::{component_cdfs, median_numbers};
-use super::{Analysis, By, Cx, Output, COLD_START_METRICS};
+use super::{component_cdfs, median_numbers};
+use super::{Analysis, By, Cx, Output};
+use coldstart_trace::paper::COLD_START_METRICS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig16)]

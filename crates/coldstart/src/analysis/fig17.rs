@@ -18,8 +18,7 @@ use super::{floats, key, num, pct, Analysis, By, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::{quantile_sorted, sort, LogHist};
 use crate::table::Table;
-
-pub const KEEP_ALIVE_S: f64 = 60.0;
+use coldstart_trace::paper::KEEP_ALIVE_S;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig17)]

@@ -1,0 +1,180 @@
+//! What the paper states about the platform and the trace (spec sections 2 and 4): the
+//! calendar, the platform's keep-alive, the cold-start components, the small-pool bound and the
+//! published numbers. One owner: the generator calibrates against these and the analyses print
+//! them beside what they measure, so neither depends on the other for them.
+
+use std::ops::RangeInclusive;
+
+pub use crate::schema::SECONDS_PER_DAY;
+
+/// The release's regions.
+pub const REGIONS: [&str; 5] = ["R1", "R2", "R3", "R4", "R5"];
+
+/// The platform's keep-alive: a pod idle this long after its last request ends is deleted.
+pub const KEEP_ALIVE_S: f64 = 60.0;
+
+/// The four components of a cold start, as the release names its columns.
+pub const COMPONENTS: [&str; 4] = [
+    "podAllocationCost",
+    "deployCodeCost",
+    "deployDependencyCost",
+    "schedulingCost",
+];
+
+/// Cold start time and its four components.
+pub const COLD_START_METRICS: [&str; 5] = [
+    "totalCost_cold_start",
+    COMPONENTS[0],
+    COMPONENTS[1],
+    COMPONENTS[2],
+    COMPONENTS[3],
+];
+
+/// A small pool as the paper defines it: at most this many millicores and megabytes.
+pub const SMALL_POOL_MAX_CPU: u32 = 400;
+pub const SMALL_POOL_MAX_MEMORY_MB: u32 = 256;
+
+/// Whether a (millicores, MB) configuration is a small pool.
+pub fn is_small_pool(cpu: f64, memory_mb: f64) -> bool {
+    cpu <= f64::from(SMALL_POOL_MAX_CPU) && memory_mb <= f64::from(SMALL_POOL_MAX_MEMORY_MB)
+}
+
+// --- The calendar ----------------------------------------------------------------------------
+//
+// The paper names day 13 as the last working day before a week-long holiday and day 23/24 as
+// the first working day after it. Day 0 is taken as a Tuesday, so days 4-5, 11-12, 18-19 and
+// 25-26 are weekends, and days 14..=22 are the holiday.
+
+/// The week-long public holiday (days of the trace).
+pub const HOLIDAY: RangeInclusive<u32> = 14..=22;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayKind {
+    Weekday,
+    Weekend,
+    Holiday,
+}
+
+pub fn day_kind(day: u32) -> DayKind {
+    if HOLIDAY.contains(&day) {
+        DayKind::Holiday
+    } else if matches!(day % 7, 4 | 5) {
+        DayKind::Weekend
+    } else {
+        DayKind::Weekday
+    }
+}
+
+// --- Published numbers (spec section 4) ------------------------------------------------------
+
+/// A fitted law's mean and standard deviation in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+/// LogNormal fit to all cold start times.
+pub const LOGNORMAL_COLD_START: MeanStd = MeanStd {
+    mean: 3.24,
+    std: 7.10,
+};
+
+/// Weibull fit to the times between cold starts.
+pub const WEIBULL_INTER_ARRIVAL: MeanStd = MeanStd {
+    mean: 1.25,
+    std: 3.66,
+};
+
+/// Every region's median cold start lies in this range (seconds).
+pub const MEDIAN_COLD_START_S: RangeInclusive<f64> = 0.1..=2.0;
+
+/// R1's mean cold start is "about 3 s", the largest of the regions.
+pub const R1_MEAN_COLD_START_S: f64 = 3.0;
+
+/// R3's mean cold start is under this (seconds), the smallest of the regions.
+pub const R3_MEAN_COLD_START_BELOW_S: f64 = 0.3;
+
+/// R2's cold starts by runtime.
+pub const RUNTIME_COLD_STARTS_R2: [(&str, u64); 10] = [
+    ("Python3", 1_190_731),
+    ("Node.js", 287_253),
+    ("Custom", 186_452),
+    ("Java", 165_695),
+    ("Python2", 165_673),
+    ("Go1.x", 30_045),
+    ("PHP7.3", 25_591),
+    ("http", 18_167),
+    ("C#", 3_105),
+    ("unknown", 111),
+];
+
+/// R2's published cold starts of a runtime with its share of all ("—" for a runtime the paper
+/// does not list).
+pub fn runtime_cold_starts_r2(runtime: &str) -> String {
+    let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|r| r.1).sum();
+    RUNTIME_COLD_STARTS_R2
+        .iter()
+        .find(|r| r.0 == runtime)
+        .map_or("—".into(), |r| {
+            format!("{} ({:.1} %)", r.1, r.1 as f64 / total as f64 * 100.0)
+        })
+}
+
+/// R2: share of functions that timers trigger ("about 60 %").
+pub const R2_TIMER_FUNCTION_SHARE: f64 = 0.60;
+
+/// R2: share of cold starts in small pools ("over 60 %").
+pub const R2_SMALL_POOL_COLD_START_SHARE_ABOVE: f64 = 0.60;
+
+/// "About 60 %" style text of a share.
+pub fn about_pct(share: f64) -> String {
+    format!("about {:.0} %", share * 100.0)
+}
+
+/// "Over 60 %" style text of a share.
+pub fn over_pct(share: f64) -> String {
+    format!("over {:.0} %", share * 100.0)
+}
+
+/// "0.1 to 2" style text of a range.
+pub fn range_text(r: &RangeInclusive<f64>) -> String {
+    format!("{} to {}", r.start(), r.end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_matches_the_paper() {
+        assert_eq!(
+            day_kind(13),
+            DayKind::Weekday,
+            "day 13 is the last working day"
+        );
+        assert_eq!(day_kind(14), DayKind::Holiday);
+        assert_eq!(day_kind(22), DayKind::Holiday);
+        assert_eq!(
+            day_kind(23),
+            DayKind::Weekday,
+            "day 23 is the first working day after"
+        );
+        assert_eq!(day_kind(4), DayKind::Weekend);
+        assert_eq!(day_kind(12), DayKind::Weekend);
+        let weekend = (0..31).filter(|d| day_kind(*d) == DayKind::Weekend).count();
+        assert_eq!(weekend, 6);
+    }
+
+    #[test]
+    fn published_texts() {
+        assert_eq!(range_text(&MEDIAN_COLD_START_S), "0.1 to 2");
+        assert_eq!(about_pct(R2_TIMER_FUNCTION_SHARE), "about 60 %");
+        assert_eq!(over_pct(R2_SMALL_POOL_COLD_START_SHARE_ABOVE), "over 60 %");
+        let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|r| r.1).sum();
+        assert_eq!(total, 2_072_823);
+        assert_eq!(runtime_cold_starts_r2("Python3"), "1190731 (57.4 %)");
+        assert_eq!(runtime_cold_starts_r2("Rust"), "—");
+        assert!(is_small_pool(400.0, 256.0) && !is_small_pool(401.0, 128.0));
+    }
+}

@@ -1,0 +1,60 @@
+//! `coldstart synth`: write a synthetic release in the published layout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use coldstart_sim::{synth, SynthOptions};
+use outdir::outln;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    out: PathBuf,
+    /// Regions to generate (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "R1,R2,R3,R4,R5")]
+    regions: Vec<String>,
+    #[arg(long, default_value_t = 31)]
+    days: u32,
+    /// Functions per region (overrides --scale).
+    #[arg(long)]
+    functions: Option<u32>,
+    /// Size relative to the published release (1.0: R2 has 2418 functions and about
+    /// 2 million cold starts).
+    #[arg(long, default_value_t = 0.05)]
+    scale: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Pack each region into zip archives as the publishers ship them.
+    #[arg(long)]
+    zip: bool,
+    /// Regions that get per-minute tables (default: all generated regions; `none` for none).
+    #[arg(long, value_delimiter = ',')]
+    quantiles: Option<Vec<String>>,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Replace OUT even if it is not a folder that `coldstart synth` made.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let opts = SynthOptions {
+        out: a.out.clone(),
+        regions: a.regions,
+        days: a.days,
+        functions: a.functions,
+        scale: a.scale,
+        seed: a.seed,
+        zip: a.zip,
+        quantile_regions: a.quantiles,
+        threads: a.threads,
+        force: a.force,
+        ..SynthOptions::default()
+    };
+    let s = synth(&opts)?;
+    outln!("wrote {} in {:.1} s", a.out.display(), s.seconds);
+    write!(std::io::stdout(), "{s}")?;
+    Ok(())
+}
