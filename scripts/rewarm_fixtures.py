@@ -5,9 +5,11 @@ so the tests never need Python.
 For each tiny GPTNeoXForCausalLM (random init, fixed seed):
   MODEL/config.json, MODEL/model.safetensors          the checkpoint as transformers saves it
   MODEL/expected.safetensors                          input_ids, labels-loss, logits, and the
-                                                      parameters after 2 AdamW steps (clip 1.0,
-                                                      no decay on biases / LayerNorms)
-plus a sharded save (index + shards) and a byte-level BPE tokenizer with encodings.
+                                                      parameters after 2 AdamW steps (clip 0.5,
+                                                      decay on matrices only, as nanoGPT)
+Variants: parallel and sequential residual, tied embeddings, no attention bias, gelu_new, and a
+bf16 checkpoint (weights stored in bf16; logits from transformers running in bf16 and from the
+same weights in f32). Plus a sharded save (index + shards) and a byte-level BPE tokenizer.
 """
 import json
 import os
@@ -31,11 +33,12 @@ def build(name, **kw):
         intermediate_size=64,
         max_position_embeddings=64,
         rotary_pct=kw.pop("rotary_pct", 0.25),
-        hidden_act="gelu",
+        hidden_act=kw.pop("hidden_act", "gelu"),
         attention_dropout=0.0,
         hidden_dropout=0.0,
         **kw,
     )
+    bf16 = kw_bf16.pop(name, False)
     torch.manual_seed(1234)
     model = GPTNeoXForCausalLM(cfg).float().eval()
     # Non-trivial norms and biases, so a loader that skipped them would fail.
@@ -44,9 +47,18 @@ def build(name, **kw):
             if n.endswith("bias") or "norm" in n:
                 p.add_(torch.randn_like(p) * 0.1)
     d = os.path.join(out, name)
-    model.save_pretrained(d, safe_serialization=True)
     g = torch.Generator().manual_seed(99)
     ids = torch.randint(0, cfg.vocab_size, (2, 17), generator=g)
+    if bf16:
+        # The checkpoint holds bf16 weights; the reference runs them in f32 (what rewarm's
+        # loader does: it trains in f32) and, for the record, in bf16.
+        model = model.to(torch.bfloat16)
+        model.save_pretrained(d, safe_serialization=True)
+        with torch.no_grad():
+            res_bf16 = model(input_ids=ids, labels=ids)
+        model = model.float()
+    else:
+        model.save_pretrained(d, safe_serialization=True)
     with torch.no_grad():
         res = model(input_ids=ids, labels=ids)
     expected = {
@@ -54,10 +66,12 @@ def build(name, **kw):
         "logits": res.logits.float().contiguous(),
         "loss": res.loss.float().reshape(1),
     }
+    if bf16:
+        expected["logits_bf16"] = res_bf16.logits.float().contiguous()
     # Two AdamW steps as a trainer would take them.
     model.train()
-    decay = [p for n, p in model.named_parameters() if not (n.endswith(".bias") or "layernorm" in n or "layer_norm" in n)]
-    no_decay = [p for n, p in model.named_parameters() if n.endswith(".bias") or "layernorm" in n or "layer_norm" in n]
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
         lr=1e-2, betas=(0.9, 0.95), eps=1e-8, foreach=False,
@@ -80,8 +94,13 @@ def build(name, **kw):
     return model
 
 
+kw_bf16 = {"neox-tiny-bf16": True}
 build("neox-tiny")
 build("neox-tiny-seq", use_parallel_residual=False, rotary_pct=0.5)
+build("neox-tiny-tied", tie_word_embeddings=True)
+build("neox-tiny-nobias", attention_bias=False)
+build("neox-tiny-gelu-new", hidden_act="gelu_new")
+build("neox-tiny-bf16")
 
 # The same model saved in shards with an index, as large checkpoints are.
 m = GPTNeoXForCausalLM.from_pretrained(os.path.join(out, "neox-tiny"))

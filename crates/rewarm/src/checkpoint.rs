@@ -2,7 +2,7 @@
 //! `model.safetensors.index.json`). What `transformers` saves loads here, and the reverse.
 
 use crate::config::ModelConfig;
-use crate::model::{param_specs, GptNeox, Params};
+use crate::model::{param_specs, Given, GptNeox};
 use anyhow::{bail, Context, Result};
 use safetensors::{Dtype, SafeTensors, View};
 use std::borrow::Cow;
@@ -138,7 +138,7 @@ pub fn load(dir: &Path, device: Device) -> Result<GptNeox> {
     crate::model::check_memory(&cfg, 1, device)?;
     let specs = param_specs(&cfg);
     let expected: HashMap<&str, &Vec<i64>> =
-        specs.iter().map(|(n, s, _)| (n.as_str(), s)).collect();
+        specs.iter().map(|s| (s.name.as_str(), &s.shape)).collect();
     let mut found: HashMap<String, Tensor> = HashMap::new();
     for (file, listed) in weight_files(dir)? {
         let tensors = read_tensors(&file)?;
@@ -185,21 +185,15 @@ pub fn load(dir: &Path, device: Device) -> Result<GptNeox> {
             found.insert(name, t);
         }
     }
-    let mut list = Vec::with_capacity(specs.len());
-    for (name, _, _) in &specs {
-        let t = found.remove(name).with_context(|| {
-            format!(
-                "{}: tensor {name} missing (config.json asks for it)",
-                dir.display()
-            )
-        })?;
-        let t = t
-            .to_kind(Kind::Float)
-            .to_device(device)
-            .set_requires_grad(true);
-        list.push((name.clone(), t));
-    }
-    Ok(GptNeox::from_params(cfg, Params { list }, device))
+    GptNeox::load(
+        cfg,
+        Given {
+            tensors: found,
+            device,
+            origin: dir.to_path_buf(),
+        },
+        device,
+    )
 }
 
 /// Writes `config.json` and `model.safetensors` into `dir` (which must exist).

@@ -16,14 +16,24 @@ fn default_eps() -> f64 {
 fn default_true() -> bool {
     true
 }
-fn default_act() -> String {
-    "gelu".into()
-}
 fn default_max_pos() -> i64 {
     2048
 }
 fn default_init_range() -> f64 {
     0.02
+}
+
+/// The MLP's activation, as `config.json` names it: exact GELU, or its tanh approximation
+/// (`gelu_new` and `gelu_pytorch_tanh` are the same function).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Activation {
+    #[default]
+    #[serde(rename = "gelu")]
+    Gelu,
+    #[serde(rename = "gelu_new")]
+    GeluNew,
+    #[serde(rename = "gelu_pytorch_tanh")]
+    GeluPytorchTanh,
 }
 
 /// The fields of `GPTNeoXConfig` the forward pass depends on; unknown keys in a
@@ -45,8 +55,8 @@ pub struct ModelConfig {
     pub layer_norm_eps: f64,
     #[serde(default = "default_true")]
     pub use_parallel_residual: bool,
-    #[serde(default = "default_act")]
-    pub hidden_act: String,
+    #[serde(default)]
+    pub hidden_act: Activation,
     #[serde(default)]
     pub tie_word_embeddings: bool,
     #[serde(default = "default_true")]
@@ -81,7 +91,7 @@ impl ModelConfig {
             max_position_embeddings: default_max_pos(),
             layer_norm_eps: default_eps(),
             use_parallel_residual: true,
-            hidden_act: default_act(),
+            hidden_act: Activation::Gelu,
             tie_word_embeddings: false,
             attention_bias: true,
             initializer_range: default_init_range(),
@@ -123,30 +133,7 @@ impl ModelConfig {
                 self.rotary_pct
             );
         }
-        if !matches!(
-            self.hidden_act.as_str(),
-            "gelu" | "gelu_new" | "gelu_pytorch_tanh"
-        ) {
-            bail!(
-                "config key hidden_act {:?} is not supported (gelu, gelu_new)",
-                self.hidden_act
-            );
-        }
         Ok(())
-    }
-
-    /// Parameters, counting the untied output embedding.
-    pub fn num_params(&self) -> i64 {
-        let (h, i, v) = (self.hidden_size, self.intermediate_size, self.vocab_size);
-        let layer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (h * i + i) + (i * h + h);
-        let out = if self.tie_word_embeddings { 0 } else { v * h };
-        v * h + self.num_hidden_layers * layer + 2 * h + out
-    }
-
-    /// Training FLOPs per token (6N plus attention), as in the PaLM MFU definition.
-    pub fn flops_per_token(&self, seq_len: i64) -> f64 {
-        let n = (self.num_params() - self.vocab_size * self.hidden_size) as f64;
-        6.0 * n + 12.0 * (self.num_hidden_layers * self.hidden_size * seq_len) as f64
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -219,19 +206,4 @@ fn normalize_rope(v: &mut serde_json::Value) -> Result<()> {
         m.insert("rotary_emb_base".into(), t);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pythia_param_counts() {
-        // Pythia-160m with its 50,304-row embedding has 162,322,944 parameters.
-        let c = ModelConfig::preset("160m", 50304).unwrap();
-        assert_eq!(c.num_params(), 162_322_944);
-        let c = ModelConfig::preset("70m", 50304).unwrap();
-        assert_eq!(c.num_params(), 70_426_624);
-        assert_eq!(c.rotary_dim(), 16);
-    }
 }

@@ -1,31 +1,30 @@
 //! GPT-NeoX (Pythia) as in `transformers`' `GPTNeoXForCausalLM`, written plainly on tch.
 //!
-//! Parameters are plain leaf tensors kept in one ordered list under their Hugging Face names,
+//! The model is a few small modules (`LayerNorm`, `Linear`, `Attention`, `Mlp`, `Block`), each
+//! taking its own tensors by name under a prefix ([`Vars`]), so every Hugging Face tensor name
+//! is written once. Where the tensors come from is a [`Source`]: a fresh initialisation, a
+//! checkpoint, or just their names and shapes (to check a checkpoint or count parameters
+//! without allocating). Parameters are kept in one ordered list under their Hugging Face names,
 //! so checkpoints, the optimiser and gradient clipping all walk the same order (which keeps
 //! runs bit-reproducible) and no name mapping is needed to load or save.
 
-use crate::config::ModelConfig;
-use anyhow::Result;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::config::{Activation, ModelConfig};
+use anyhow::{Context, Result};
 use tch::{Device, Kind, Tensor};
 
-/// Named parameters in a fixed order: embeddings, then layer by layer, then the head.
+/// Named parameters in a fixed order: embeddings, then block by block, then the head.
 pub struct Params {
     pub list: Vec<(String, Tensor)>,
 }
 
 impl Params {
-    pub fn get(&self, name: &str) -> &Tensor {
-        &self
-            .list
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("parameter {name} missing"))
-            .1
-    }
-
-    /// Biases and LayerNorm parameters are excluded from weight decay.
-    pub fn decays(name: &str) -> bool {
-        !(name.ends_with(".bias") || name.contains("layernorm") || name.contains("layer_norm"))
+    /// Weight decay applies to matrices (embeddings and linear weights), not to vectors
+    /// (biases and LayerNorm parameters), as nanoGPT decides it: by tensor rank.
+    pub fn decays(t: &Tensor) -> bool {
+        t.dim() >= 2
     }
 
     pub fn numel(&self) -> i64 {
@@ -33,46 +32,168 @@ impl Params {
     }
 }
 
-/// The expected tensors of a config: name, shape, and how a fresh model initialises it.
-pub fn param_specs(cfg: &ModelConfig) -> Vec<(String, Vec<i64>, Init)> {
-    let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
-    let mut out = vec![(
-        "gpt_neox.embed_in.weight".to_string(),
-        vec![v, h],
-        Init::Normal,
-    )];
-    let ln = |out: &mut Vec<_>, p: &str| {
-        out.push((format!("{p}.weight"), vec![h], Init::One));
-        out.push((format!("{p}.bias"), vec![h], Init::Zero));
-    };
-    for l in 0..cfg.num_hidden_layers {
-        let p = format!("gpt_neox.layers.{l}");
-        ln(&mut out, &format!("{p}.input_layernorm"));
-        ln(&mut out, &format!("{p}.post_attention_layernorm"));
-        let mut lin = |name: &str, o: i64, i: i64, bias: bool| {
-            out.push((format!("{p}.{name}.weight"), vec![o, i], Init::Normal));
-            if bias {
-                out.push((format!("{p}.{name}.bias"), vec![o], Init::Zero));
-            }
+/// How a fresh model initialises a tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    Normal,
+    One,
+    Zero,
+}
+
+/// A tensor the model asks for: its full name, shape and fresh initialisation.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub init: Init,
+}
+
+/// Where a model's tensors come from.
+pub trait Source {
+    fn take(&mut self, spec: &Spec) -> Result<Tensor>;
+}
+
+/// Fresh tensors: normal(0, `std`) weights, zero biases, unit norms, from tch's generator.
+struct Fresh {
+    device: Device,
+    std: f64,
+}
+
+impl Source for Fresh {
+    fn take(&mut self, s: &Spec) -> Result<Tensor> {
+        let opts = (Kind::Float, self.device);
+        let t = tch::no_grad(|| match s.init {
+            Init::Normal => Tensor::f_randn(&s.shape, opts).map(|t| t * self.std),
+            Init::One => Tensor::f_ones(&s.shape, opts),
+            Init::Zero => Tensor::f_zeros(&s.shape, opts),
+        })
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "allocating {} {:?} on {:?}: {e}",
+                s.name,
+                s.shape,
+                self.device
+            )
+        })?;
+        Ok(t.set_requires_grad(true))
+    }
+}
+
+/// Names and shapes only: every tensor is an empty placeholder.
+struct Shapes;
+
+impl Source for Shapes {
+    fn take(&mut self, _: &Spec) -> Result<Tensor> {
+        Ok(Tensor::empty([0], (Kind::Float, Device::Cpu)))
+    }
+}
+
+/// Tensors read from a checkpoint (names and shapes already checked against the config),
+/// moved to the device as f32 parameters.
+pub struct Given {
+    pub tensors: std::collections::HashMap<String, Tensor>,
+    pub device: Device,
+    /// The checkpoint, for the error when a tensor is missing.
+    pub origin: std::path::PathBuf,
+}
+
+impl Source for Given {
+    fn take(&mut self, s: &Spec) -> Result<Tensor> {
+        let t = self.tensors.remove(&s.name).with_context(|| {
+            format!(
+                "{}: tensor {} missing (config.json asks for it)",
+                self.origin.display(),
+                s.name
+            )
+        })?;
+        Ok(t.to_kind(Kind::Float)
+            .to_device(self.device)
+            .set_requires_grad(true))
+    }
+}
+
+struct Taken {
+    source: Box<dyn Source>,
+    specs: Vec<Spec>,
+    list: Vec<(String, Tensor)>,
+}
+
+/// A name prefix over a [`Source`], handed down module by module (candle's `VarBuilder`);
+/// every tensor taken is recorded, in order, with its spec.
+#[derive(Clone)]
+pub struct Vars {
+    taken: Rc<RefCell<Taken>>,
+    prefix: String,
+}
+
+impl Vars {
+    pub fn new(source: impl Source + 'static) -> Self {
+        Self {
+            taken: Rc::new(RefCell::new(Taken {
+                source: Box::new(source),
+                specs: Vec::new(),
+                list: Vec::new(),
+            })),
+            prefix: String::new(),
+        }
+    }
+
+    /// The same source under `prefix.name`.
+    pub fn pp(&self, name: &str) -> Self {
+        Self {
+            taken: self.taken.clone(),
+            prefix: self.full(name),
+        }
+    }
+
+    fn full(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    pub fn get(&self, name: &str, shape: &[i64], init: Init) -> Result<Tensor> {
+        let spec = Spec {
+            name: self.full(name),
+            shape: shape.to_vec(),
+            init,
         };
-        lin("attention.query_key_value", 3 * h, h, cfg.attention_bias);
-        lin("attention.dense", h, h, cfg.attention_bias);
-        lin("mlp.dense_h_to_4h", i, h, true);
-        lin("mlp.dense_4h_to_h", h, i, true);
+        let mut taken = self.taken.borrow_mut();
+        let t = taken.source.take(&spec)?;
+        taken.list.push((spec.name.clone(), t.shallow_clone()));
+        taken.specs.push(spec);
+        Ok(t)
     }
-    ln(&mut out, "gpt_neox.final_layer_norm");
-    if !cfg.tie_word_embeddings {
-        out.push(("embed_out.weight".to_string(), vec![v, h], Init::Normal));
+
+    /// What was taken: the specs and the tensors, in order.
+    fn finish(self) -> (Vec<Spec>, Vec<(String, Tensor)>) {
+        let mut t = self.taken.borrow_mut();
+        (std::mem::take(&mut t.specs), std::mem::take(&mut t.list))
     }
-    out
+}
+
+/// The tensors a config asks for, in order, without allocating them.
+pub fn param_specs(cfg: &ModelConfig) -> Vec<Spec> {
+    let vars = Vars::new(Shapes);
+    Parts::load(cfg, &vars).expect("placeholders never fail");
+    vars.finish().0
 }
 
 /// Number of parameters a config asks for.
 pub fn num_params(cfg: &ModelConfig) -> u64 {
     param_specs(cfg)
         .iter()
-        .map(|(_, s, _)| s.iter().map(|&d| d.max(0) as u64).product::<u64>())
+        .map(|s| s.shape.iter().map(|&d| d.max(0) as u64).product::<u64>())
         .sum()
+}
+
+/// Training FLOPs per token (6N plus attention, the PaLM MFU definition), N without the input
+/// embedding.
+pub fn flops_per_token(cfg: &ModelConfig, seq_len: i64) -> f64 {
+    let n = num_params(cfg) as f64 - (cfg.vocab_size * cfg.hidden_size) as f64;
+    6.0 * n + 12.0 * (cfg.num_hidden_layers * cfg.hidden_size * seq_len) as f64
 }
 
 /// Refuses a model whose `copies` f32 copies of the weights (1: weights; 4: training, with
@@ -128,167 +249,130 @@ impl EvalBuffers {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Init {
-    Normal,
-    One,
-    Zero,
+/// `x W^T + b`, with the matmul in `compute` (bf16 for mixed precision; weights stay f32).
+fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, compute: Kind) -> Tensor {
+    if compute == Kind::Float {
+        x.linear(w, b)
+    } else {
+        let b = b.map(|b| b.to_kind(compute));
+        x.to_kind(compute).linear(&w.to_kind(compute), b.as_ref())
+    }
 }
 
-pub struct Layer {
-    ln1_w: Tensor,
-    ln1_b: Tensor,
-    ln2_w: Tensor,
-    ln2_b: Tensor,
-    qkv_w: Tensor,
-    qkv_b: Option<Tensor>,
-    dense_w: Tensor,
-    dense_b: Option<Tensor>,
-    up_w: Tensor,
-    up_b: Tensor,
-    down_w: Tensor,
-    down_b: Tensor,
+struct Linear {
+    w: Tensor,
+    b: Option<Tensor>,
 }
 
-pub struct GptNeox {
-    pub cfg: ModelConfig,
-    pub params: Params,
-    pub device: Device,
-    /// Matmuls run in this kind (bf16 for mixed precision); weights stay f32.
-    pub compute: Kind,
-    embed: Tensor,
-    layers: Vec<Layer>,
-    lnf_w: Tensor,
-    lnf_b: Tensor,
-    head: Tensor,
+impl Linear {
+    fn load(vars: &Vars, out: i64, inp: i64, bias: bool) -> Result<Self> {
+        Ok(Self {
+            w: vars.get("weight", &[out, inp], Init::Normal)?,
+            b: if bias {
+                Some(vars.get("bias", &[out], Init::Zero)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    fn forward(&self, x: &Tensor, compute: Kind) -> Tensor {
+        linear(x, &self.w, self.b.as_ref(), compute)
+    }
 }
 
-impl GptNeox {
-    /// A freshly initialised model: normal(0, initializer_range) weights, zero biases, unit norms,
-    /// drawn from tch's generator (seed it with `tch::manual_seed`).
-    pub fn new(cfg: &ModelConfig, device: Device) -> Result<Self> {
-        cfg.validate()?;
-        check_memory(cfg, 1, device)?;
-        let list = tch::no_grad(|| {
-            param_specs(cfg)
-                .into_iter()
-                .map(|(name, shape, init)| {
-                    let opts = (Kind::Float, device);
-                    let t = match init {
-                        Init::Normal => {
-                            Tensor::f_randn(&shape, opts).map(|t| t * cfg.initializer_range)
-                        }
-                        Init::One => Tensor::f_ones(&shape, opts),
-                        Init::Zero => Tensor::f_zeros(&shape, opts),
-                    }
-                    .map_err(|e| {
-                        anyhow::anyhow!("allocating {name} {shape:?} on {device:?}: {e}")
-                    })?;
-                    Ok((name, t.set_requires_grad(true)))
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
-        Ok(Self::from_params(cfg.clone(), Params { list }, device))
+/// LayerNorm, always in f32.
+struct LayerNorm {
+    w: Tensor,
+    b: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    fn load(vars: &Vars, cfg: &ModelConfig) -> Result<Self> {
+        let h = cfg.hidden_size;
+        Ok(Self {
+            w: vars.get("weight", &[h], Init::One)?,
+            b: vars.get("bias", &[h], Init::Zero)?,
+            eps: cfg.layer_norm_eps,
+        })
     }
 
-    /// Wraps already checked parameters (see `checkpoint::load_weights`).
-    pub fn from_params(cfg: ModelConfig, params: Params, device: Device) -> Self {
-        let g = |n: &str| params.get(n).shallow_clone();
-        let opt = |n: &str| {
-            params
-                .list
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, t)| t.shallow_clone())
-        };
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|l| {
-                let p = format!("gpt_neox.layers.{l}");
-                Layer {
-                    ln1_w: g(&format!("{p}.input_layernorm.weight")),
-                    ln1_b: g(&format!("{p}.input_layernorm.bias")),
-                    ln2_w: g(&format!("{p}.post_attention_layernorm.weight")),
-                    ln2_b: g(&format!("{p}.post_attention_layernorm.bias")),
-                    qkv_w: g(&format!("{p}.attention.query_key_value.weight")),
-                    qkv_b: opt(&format!("{p}.attention.query_key_value.bias")),
-                    dense_w: g(&format!("{p}.attention.dense.weight")),
-                    dense_b: opt(&format!("{p}.attention.dense.bias")),
-                    up_w: g(&format!("{p}.mlp.dense_h_to_4h.weight")),
-                    up_b: g(&format!("{p}.mlp.dense_h_to_4h.bias")),
-                    down_w: g(&format!("{p}.mlp.dense_4h_to_h.weight")),
-                    down_b: g(&format!("{p}.mlp.dense_4h_to_h.bias")),
-                }
-            })
-            .collect();
-        let embed = g("gpt_neox.embed_in.weight");
-        let head = if cfg.tie_word_embeddings {
-            embed.shallow_clone()
-        } else {
-            g("embed_out.weight")
-        };
-        Self {
-            embed,
-            layers,
-            lnf_w: g("gpt_neox.final_layer_norm.weight"),
-            lnf_b: g("gpt_neox.final_layer_norm.bias"),
-            head,
-            cfg,
-            params,
-            device,
-            compute: Kind::Float,
-        }
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.to_kind(Kind::Float).layer_norm(
+            [self.w.size()[0]],
+            Some(&self.w),
+            Some(&self.b),
+            self.eps,
+            true,
+        )
     }
+}
 
-    fn linear(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
-        if self.compute == Kind::Float {
-            x.linear(w, b)
-        } else {
-            let b = b.map(|b| b.to_kind(self.compute));
-            x.to_kind(self.compute)
-                .linear(&w.to_kind(self.compute), b.as_ref())
-        }
-    }
+/// cos and sin of the rotary angles for positions 0..t, shape (t, rotary_dim).
+struct Rope {
+    cos: Tensor,
+    sin: Tensor,
+}
 
-    fn layer_norm(&self, x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
-        let h = self.cfg.hidden_size;
-        x.to_kind(Kind::Float)
-            .layer_norm([h], Some(w), Some(b), self.cfg.layer_norm_eps, true)
-    }
-
-    /// cos and sin of the rotary angles for positions 0..t, shape (t, rotary_dim).
-    fn rotary(&self, t: i64) -> (Tensor, Tensor) {
-        let rot = self.cfg.rotary_dim();
-        let opts = (Kind::Float, self.device);
-        let exponent = Tensor::arange_start_step(0, rot, 2, (Kind::Int64, self.device))
+impl Rope {
+    fn new(cfg: &ModelConfig, t: i64, device: Device) -> Self {
+        let rot = cfg.rotary_dim();
+        let exponent = Tensor::arange_start_step(0, rot, 2, (Kind::Int64, device))
             .to_kind(Kind::Float)
             / rot as f64;
-        let inv_freq = Tensor::pow_scalar(self.cfg.rotary_emb_base, &exponent).reciprocal();
-        let pos = Tensor::arange(t, opts);
+        let inv_freq = Tensor::pow_scalar(cfg.rotary_emb_base, &exponent).reciprocal();
+        let pos = Tensor::arange(t, (Kind::Float, device));
         let freqs = pos.unsqueeze(1).matmul(&inv_freq.unsqueeze(0));
         let emb = Tensor::cat(&[&freqs, &freqs], -1);
-        (emb.cos(), emb.sin())
+        Self {
+            cos: emb.cos(),
+            sin: emb.sin(),
+        }
     }
 
-    fn attention(&self, layer: &Layer, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Tensor {
+    /// Rotates the first `cos.size(-1)` dimensions of each head, in f32.
+    fn apply(&self, x: &Tensor) -> Tensor {
+        let (rot, hd) = (self.cos.size()[1], x.size()[3]);
+        let x_rot = x.narrow(-1, 0, rot).to_kind(Kind::Float);
+        let x_pass = x.narrow(-1, rot, hd - rot);
+        let half = x_rot.split(rot / 2, -1);
+        let rotated = Tensor::cat(&[&half[1].neg(), &half[0]], -1);
+        let y = &x_rot * &self.cos + rotated * &self.sin;
+        Tensor::cat(&[y.to_kind(x.kind()), x_pass], -1)
+    }
+}
+
+/// Causal self-attention with one fused query-key-value projection.
+struct Attention {
+    qkv: Linear,
+    dense: Linear,
+    heads: i64,
+    head_dim: i64,
+}
+
+impl Attention {
+    fn load(vars: &Vars, cfg: &ModelConfig) -> Result<Self> {
+        let h = cfg.hidden_size;
+        Ok(Self {
+            qkv: Linear::load(&vars.pp("query_key_value"), 3 * h, h, cfg.attention_bias)?,
+            dense: Linear::load(&vars.pp("dense"), h, h, cfg.attention_bias)?,
+            heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    fn forward(&self, x: &Tensor, rope: &Rope, compute: Kind) -> Tensor {
         let (b, t, _) = x.size3().expect("(batch, time, hidden)");
-        let (nh, hd, rot) = (
-            self.cfg.num_attention_heads,
-            self.cfg.head_dim(),
-            self.cfg.rotary_dim(),
-        );
-        let qkv = self.linear(x, &layer.qkv_w, layer.qkv_b.as_ref());
+        let (nh, hd) = (self.heads, self.head_dim);
         // Per head the fused projection holds [q, k, v], each head_dim wide.
-        let qkv = qkv.view([b, t, nh, 3 * hd]).transpose(1, 2);
+        let qkv = self
+            .qkv
+            .forward(x, compute)
+            .view([b, t, nh, 3 * hd])
+            .transpose(1, 2);
         let parts = qkv.split(hd, -1);
-        let rope = |x: &Tensor| -> Tensor {
-            let x_rot = x.narrow(-1, 0, rot).to_kind(Kind::Float);
-            let x_pass = x.narrow(-1, rot, hd - rot);
-            let half = x_rot.split(rot / 2, -1);
-            let rotated = Tensor::cat(&[&half[1].neg(), &half[0]], -1);
-            let y = &x_rot * cos + rotated * sin;
-            Tensor::cat(&[y.to_kind(x.kind()), x_pass], -1)
-        };
-        let (q, k, v) = (rope(&parts[0]), rope(&parts[1]), &parts[2]);
+        let (q, k, v) = (rope.apply(&parts[0]), rope.apply(&parts[1]), &parts[2]);
         let y = Tensor::scaled_dot_product_attention(
             &q,
             &k,
@@ -300,17 +384,149 @@ impl GptNeox {
             false,
         );
         let y = y.transpose(1, 2).reshape([b, t, nh * hd]);
-        self.linear(&y, &layer.dense_w, layer.dense_b.as_ref())
+        self.dense.forward(&y, compute)
+    }
+}
+
+struct Mlp {
+    up: Linear,
+    down: Linear,
+    act: Activation,
+}
+
+impl Mlp {
+    fn load(vars: &Vars, cfg: &ModelConfig) -> Result<Self> {
+        let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
+        Ok(Self {
+            up: Linear::load(&vars.pp("dense_h_to_4h"), i, h, true)?,
+            down: Linear::load(&vars.pp("dense_4h_to_h"), h, i, true)?,
+            act: cfg.hidden_act,
+        })
     }
 
-    fn mlp(&self, layer: &Layer, x: &Tensor) -> Tensor {
-        let h = self.linear(x, &layer.up_w, Some(&layer.up_b));
-        let approx = if self.cfg.hidden_act == "gelu" {
-            "none"
+    fn forward(&self, x: &Tensor, compute: Kind) -> Tensor {
+        let h = self.up.forward(x, compute);
+        self.down.forward(&self.act.forward(&h), compute)
+    }
+}
+
+impl Activation {
+    fn forward(self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Gelu => x.gelu("none"),
+            Activation::GeluNew | Activation::GeluPytorchTanh => x.gelu("tanh"),
+        }
+    }
+}
+
+/// One transformer layer: attention and MLP, in parallel (Pythia) or one after the other.
+struct Block {
+    ln1: LayerNorm,
+    ln2: LayerNorm,
+    attn: Attention,
+    mlp: Mlp,
+    parallel: bool,
+}
+
+impl Block {
+    fn load(vars: &Vars, cfg: &ModelConfig) -> Result<Self> {
+        Ok(Self {
+            ln1: LayerNorm::load(&vars.pp("input_layernorm"), cfg)?,
+            ln2: LayerNorm::load(&vars.pp("post_attention_layernorm"), cfg)?,
+            attn: Attention::load(&vars.pp("attention"), cfg)?,
+            mlp: Mlp::load(&vars.pp("mlp"), cfg)?,
+            parallel: cfg.use_parallel_residual,
+        })
+    }
+
+    /// The residual stream stays in f32.
+    fn forward(&self, x: &Tensor, rope: &Rope, compute: Kind) -> Tensor {
+        let a = self.attn.forward(&self.ln1.forward(x), rope, compute);
+        if self.parallel {
+            let m = self.mlp.forward(&self.ln2.forward(x), compute);
+            x + a.to_kind(Kind::Float) + m.to_kind(Kind::Float)
         } else {
-            "tanh"
+            let x = x + a.to_kind(Kind::Float); // out of place: autograd saved x
+            let m = self.mlp.forward(&self.ln2.forward(&x), compute);
+            &x + m.to_kind(Kind::Float)
+        }
+    }
+}
+
+/// The modules of a model, loaded from `vars` in the order of [`param_specs`].
+struct Parts {
+    embed: Tensor,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    head: Tensor,
+}
+
+impl Parts {
+    fn load(cfg: &ModelConfig, vars: &Vars) -> Result<Self> {
+        let (h, v) = (cfg.hidden_size, cfg.vocab_size);
+        let neox = vars.pp("gpt_neox");
+        let embed = neox.pp("embed_in").get("weight", &[v, h], Init::Normal)?;
+        let blocks = (0..cfg.num_hidden_layers)
+            .map(|l| Block::load(&neox.pp(&format!("layers.{l}")), cfg))
+            .collect::<Result<Vec<_>>>()?;
+        let ln_f = LayerNorm::load(&neox.pp("final_layer_norm"), cfg)?;
+        let head = if cfg.tie_word_embeddings {
+            embed.shallow_clone()
+        } else {
+            vars.pp("embed_out").get("weight", &[v, h], Init::Normal)?
         };
-        self.linear(&h.gelu(approx), &layer.down_w, Some(&layer.down_b))
+        Ok(Self {
+            embed,
+            blocks,
+            ln_f,
+            head,
+        })
+    }
+}
+
+pub struct GptNeox {
+    pub cfg: ModelConfig,
+    pub params: Params,
+    pub device: Device,
+    /// Matmuls run in this kind (bf16 for mixed precision); weights stay f32.
+    pub compute: Kind,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    head: Tensor,
+}
+
+impl GptNeox {
+    /// A freshly initialised model: normal(0, initializer_range) weights, zero biases, unit norms,
+    /// drawn from tch's generator (seed it with `tch::manual_seed`).
+    pub fn new(cfg: &ModelConfig, device: Device) -> Result<Self> {
+        cfg.validate()?;
+        check_memory(cfg, 1, device)?;
+        Self::load(
+            cfg.clone(),
+            Fresh {
+                device,
+                std: cfg.initializer_range,
+            },
+            device,
+        )
+    }
+
+    /// A model whose tensors come from `source` (see `checkpoint::load`).
+    pub fn load(cfg: ModelConfig, source: impl Source + 'static, device: Device) -> Result<Self> {
+        let vars = Vars::new(source);
+        let p = Parts::load(&cfg, &vars)?;
+        let (_, list) = vars.finish();
+        Ok(Self {
+            embed: p.embed,
+            blocks: p.blocks,
+            ln_f: p.ln_f,
+            head: p.head,
+            cfg,
+            params: Params { list },
+            device,
+            compute: Kind::Float,
+        })
     }
 
     /// Logits (batch, time, vocab) in f32 for token ids (batch, time).
@@ -320,31 +536,17 @@ impl GptNeox {
 
     /// The head: logits in f32 from final hidden states.
     fn logits(&self, x: &Tensor) -> Tensor {
-        self.linear(x, &self.head, None).to_kind(Kind::Float)
+        linear(x, &self.head, None, self.compute).to_kind(Kind::Float)
     }
 
     /// Final (normed) hidden states (batch, time, hidden) in f32 for token ids (batch, time).
     pub fn hidden(&self, ids: &Tensor) -> Tensor {
-        let t = ids.size()[1];
-        let (cos, sin) = self.rotary(t);
+        let rope = Rope::new(&self.cfg, ids.size()[1], self.device);
         let mut x = Tensor::embedding(&self.embed, ids, -1, false, false);
-        for layer in &self.layers {
-            let a = self.attention(
-                layer,
-                &self.layer_norm(&x, &layer.ln1_w, &layer.ln1_b),
-                &cos,
-                &sin,
-            );
-            if self.cfg.use_parallel_residual {
-                let m = self.mlp(layer, &self.layer_norm(&x, &layer.ln2_w, &layer.ln2_b));
-                x = x + a.to_kind(Kind::Float) + m.to_kind(Kind::Float);
-            } else {
-                x = &x + a.to_kind(Kind::Float); // out of place: autograd saved x
-                let m = self.mlp(layer, &self.layer_norm(&x, &layer.ln2_w, &layer.ln2_b));
-                x = &x + m.to_kind(Kind::Float);
-            }
+        for block in &self.blocks {
+            x = block.forward(&x, &rope, self.compute);
         }
-        self.layer_norm(&x, &self.lnf_w, &self.lnf_b)
+        self.ln_f.forward(&x)
     }
 
     /// Summed next-token cross-entropy (0-d f64) of `inputs` against `targets`, for
@@ -383,5 +585,63 @@ impl GptNeox {
             -100,
             0.0,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pythia_param_counts() {
+        // Pythia-160m with its 50,304-row embedding has 162,322,944 parameters.
+        let c = ModelConfig::preset("160m", 50304).unwrap();
+        assert_eq!(num_params(&c), 162_322_944);
+        let c = ModelConfig::preset("70m", 50304).unwrap();
+        assert_eq!(num_params(&c), 70_426_624);
+        assert_eq!(c.rotary_dim(), 16);
+    }
+
+    #[test]
+    fn specs_follow_the_config() {
+        let mut c = ModelConfig::custom(64, 32, 2, 2, 64);
+        let n = num_params(&c);
+        // Tied: no output embedding. No attention bias: 4h fewer per layer.
+        c.tie_word_embeddings = true;
+        assert_eq!(num_params(&c), n - 64 * 32);
+        c.attention_bias = false;
+        assert_eq!(num_params(&c), n - 64 * 32 - 2 * 4 * 32);
+        let names: Vec<String> = param_specs(&c).into_iter().map(|s| s.name).collect();
+        assert_eq!(names[0], "gpt_neox.embed_in.weight");
+        assert_eq!(names[1], "gpt_neox.layers.0.input_layernorm.weight");
+        assert_eq!(
+            names[5],
+            "gpt_neox.layers.0.attention.query_key_value.weight"
+        );
+        assert_eq!(names.last().unwrap(), "gpt_neox.final_layer_norm.bias");
+        assert!(!names.iter().any(|n| n.contains("embed_out")));
+    }
+
+    #[test]
+    fn decay_by_rank() {
+        let m = GptNeox::new(&ModelConfig::custom(64, 32, 1, 2, 64), Device::Cpu).unwrap();
+        let decayed: Vec<&str> = m
+            .params
+            .list
+            .iter()
+            .filter(|(_, t)| Params::decays(t))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            decayed,
+            [
+                "gpt_neox.embed_in.weight",
+                "gpt_neox.layers.0.attention.query_key_value.weight",
+                "gpt_neox.layers.0.attention.dense.weight",
+                "gpt_neox.layers.0.mlp.dense_h_to_4h.weight",
+                "gpt_neox.layers.0.mlp.dense_4h_to_h.weight",
+                "embed_out.weight",
+            ]
+        );
     }
 }

@@ -71,7 +71,7 @@ impl AdamW {
                 (
                     n.clone(),
                     t.shallow_clone(),
-                    crate::model::Params::decays(n),
+                    crate::model::Params::decays(t),
                 )
             })
             .collect();
