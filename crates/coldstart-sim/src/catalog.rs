@@ -63,7 +63,7 @@ pub struct FunctionSpec {
 
 impl FunctionSpec {
     pub fn is_small_pool(&self) -> bool {
-        coldstart_trace::pool::is_small_pool(self.cpu_limit, self.memory_limit)
+        coldstart_trace::paper::is_small_pool(self.cpu_limit.into(), self.memory_limit.into())
     }
 
     /// `triggerType-invocationType` of the trigger that drives the workload.

@@ -127,6 +127,74 @@ pub const R2_TIMER_FUNCTION_SHARE: f64 = 0.60;
 /// R2: share of cold starts in small pools ("over 60 %").
 pub const R2_SMALL_POOL_COLD_START_SHARE_ABOVE: f64 = 0.60;
 
+/// R2: share of cold starts that timers cause ("about 30 %").
+pub const R2_TIMER_COLD_START_SHARE: f64 = 0.30;
+
+/// R2: share of running pods that serve timers ("about 5 %").
+pub const R2_TIMER_POD_SHARE: f64 = 0.05;
+
+/// R2: share of cold starts that workflows cause ("about 20 %").
+pub const R2_WORKFLOW_COLD_START_SHARE: f64 = 0.20;
+
+/// R2: median cold start of OBS-triggered asynchronous functions, about this (seconds).
+pub const R2_OBS_A_MEDIAN_COLD_START_S: f64 = 10.0;
+
+/// R2: median cold start of Custom and http runtimes, above this (seconds).
+pub const R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S: f64 = 10.0;
+
+/// The components that dominate a region's cold starts (R1, R2), and the rule for the others.
+pub fn largest_components(region: &str) -> &'static str {
+    match region {
+        "R1" => "dependency deployment and scheduling",
+        "R2" => "pod allocation",
+        _ => "scheduling first or second",
+    }
+}
+
+/// Median time between a region's cold starts: "about 0.1 s" in R1 up to "several seconds" in
+/// R3.
+pub fn median_inter_arrival(region: &str) -> &'static str {
+    match region {
+        "R1" => "about 0.1",
+        "R3" => "several seconds",
+        _ => "0.1 to several",
+    }
+}
+
+/// Median cold start of large pools over small ones: from this in R5 to this in R3.
+pub const LARGE_OVER_SMALL_POOL_MEDIAN: (f64, f64) = (1.0, 5.0);
+
+/// Share of pods whose utility ratio is below 1 ("about 20 %"), and their median ("about 4").
+pub const POD_UTILITY_BELOW_1_SHARE: f64 = 0.20;
+pub const POD_UTILITY_MEDIAN: f64 = 4.0;
+/// Node.js pods with utility below 1 ("about 40 %"); Go1.x pods above 100 ("about 35 %").
+pub const NODEJS_POD_UTILITY_BELOW_1_SHARE: f64 = 0.40;
+pub const GO_POD_UTILITY_ABOVE_100_SHARE: f64 = 0.35;
+
+/// Share of users that own a single function.
+pub const SINGLE_FUNCTION_USERS: RangeInclusive<f64> = 0.60..=0.90;
+
+/// Functions' peak-to-trough ratios span from below the first to above the second.
+pub const PEAK_TO_TROUGH_SPAN: (f64, f64) = (2.0, 1000.0);
+
+/// Running pods on weekdays over weekends ("about 30 % more").
+pub const WEEKDAY_OVER_WEEKEND_PODS: f64 = 1.3;
+
+/// Regions whose load the holiday raises; it lowers the others'.
+pub const HOLIDAY_BUSIER_REGIONS: [&str; 1] = ["R3"];
+
+/// "lower in R1, R2, R4, R5; higher in R3".
+pub fn holiday_effect() -> String {
+    let (higher, lower): (Vec<&str>, Vec<&str>) = REGIONS
+        .iter()
+        .partition(|r| HOLIDAY_BUSIER_REGIONS.contains(r));
+    format!(
+        "lower in {}; higher in {}",
+        lower.join(", "),
+        higher.join(", ")
+    )
+}
+
 /// "About 60 %" style text of a share.
 pub fn about_pct(share: f64) -> String {
     format!("about {:.0} %", share * 100.0)
@@ -135,6 +203,11 @@ pub fn about_pct(share: f64) -> String {
 /// "Over 60 %" style text of a share.
 pub fn over_pct(share: f64) -> String {
     format!("over {:.0} %", share * 100.0)
+}
+
+/// "60–90 %" style text of a range of shares.
+pub fn pct_range(r: &RangeInclusive<f64>) -> String {
+    format!("{:.0}–{:.0} %", r.start() * 100.0, r.end() * 100.0)
 }
 
 /// "0.1 to 2" style text of a range.
@@ -169,12 +242,17 @@ mod tests {
     #[test]
     fn published_texts() {
         assert_eq!(range_text(&MEDIAN_COLD_START_S), "0.1 to 2");
+        assert_eq!(pct_range(&SINGLE_FUNCTION_USERS), "60–90 %");
+        assert_eq!(holiday_effect(), "lower in R1, R2, R4, R5; higher in R3");
+        assert_eq!(about_pct(R2_TIMER_POD_SHARE), "about 5 %");
         assert_eq!(about_pct(R2_TIMER_FUNCTION_SHARE), "about 60 %");
         assert_eq!(over_pct(R2_SMALL_POOL_COLD_START_SHARE_ABOVE), "over 60 %");
         let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|r| r.1).sum();
         assert_eq!(total, 2_072_823);
         assert_eq!(runtime_cold_starts_r2("Python3"), "1190731 (57.4 %)");
         assert_eq!(runtime_cold_starts_r2("Rust"), "—");
-        assert!(is_small_pool(400.0, 256.0) && !is_small_pool(401.0, 128.0));
+        assert!(is_small_pool(300.0, 128.0) && is_small_pool(400.0, 256.0));
+        assert!(!is_small_pool(600.0, 256.0) && !is_small_pool(300.0, 512.0));
+        assert!(!is_small_pool(401.0, 128.0));
     }
 }

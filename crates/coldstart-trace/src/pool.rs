@@ -90,11 +90,6 @@ pub fn cpu_request_for_limit(cpu_limit: u32) -> Option<u32> {
     })
 }
 
-/// The paper's "small pool": at most 400 millicores and 256 MB.
-pub fn is_small_pool(cpu_limit: u32, memory_limit: u32) -> bool {
-    cpu_limit <= 400 && memory_limit <= 256
-}
-
 /// Separator between the parts of a funcID.
 pub const FUNC_ID_SEP: &str = "---";
 
@@ -207,7 +202,5 @@ mod tests {
             assert_eq!(cpu_request_for_limit(limit), Some(request));
         }
         assert_eq!(cpu_request_for_limit(500), None);
-        assert!(is_small_pool(300, 128) && is_small_pool(400, 256));
-        assert!(!is_small_pool(600, 256) && !is_small_pool(300, 512));
     }
 }

@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::{ecdf_table, key, num, pct, sql_list, Analysis, Cx, Output};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort};
+use coldstart_trace::paper::{pct_range, SINGLE_FUNCTION_USERS};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig4a), Box::new(Fig4b)]
@@ -71,7 +72,7 @@ impl Analysis for Fig4a {
             out.numbers.push(key(
                 format!("{r}: users owning a single function"),
                 pct(single),
-                "60–90 %",
+                &pct_range(&SINGLE_FUNCTION_USERS),
             ));
         }
         let (t, series) = ecdf_table("region", "functions_per_user", &m);

@@ -12,6 +12,7 @@ use super::{key, num, pct, sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::{peak_to_trough, quantile_sorted, sort};
 use crate::table::Table;
+use coldstart_trace::paper::PEAK_TO_TROUGH_SPAN;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -157,7 +158,7 @@ impl Analysis for Fig6 {
                 out.numbers.push(key(
                     format!("{r}: peak-to-trough ratio range (min – max)"),
                     format!("{} – {}", num(ratios[0]), num(ratios[ratios.len() - 1])),
-                    "< 2 to > 1000",
+                    &format!("< {} to > {}", PEAK_TO_TROUGH_SPAN.0, PEAK_TO_TROUGH_SPAN.1),
                 ));
                 out.numbers.push(key(
                     format!("{r}: functions with no identifiable peak (ratio 1)"),

@@ -11,6 +11,7 @@ use coldstart_trace::paper::{day_kind, DayKind, HOLIDAY};
 use super::{key, num, sql_list, Analysis, Cx, Output};
 use crate::chart::{Panel, Series};
 use crate::table::Table;
+use coldstart_trace::paper::{holiday_effect, WEEKDAY_OVER_WEEKEND_PODS};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig7)]
@@ -126,13 +127,13 @@ impl Analysis for Fig7 {
             out.numbers.push(key(
                 format!("{r}: running pods, weekday / weekend"),
                 format!("{}x", num(mean("weekday") / mean("weekend"))),
-                "about 1.3x",
+                &format!("about {WEEKDAY_OVER_WEEKEND_PODS}x"),
             ));
             let h = mean("holiday") / mean("before");
             out.numbers.push(key(
                 format!("{r}: running pods, holiday / working days before"),
                 format!("{}x ({})", num(h), if h < 1.0 { "lower" } else { "higher" }),
-                "lower in R1, R2, R4, R5; higher in R3",
+                &holiday_effect(),
             ));
             sp.push(Series::new(r.clone(), pts_p));
             sc.push(Series::new(r.clone(), pts_c));

@@ -15,6 +15,9 @@ use coldstart_trace::paper::{
     R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_FUNCTION_SHARE, SMALL_POOL_MAX_CPU,
     SMALL_POOL_MAX_MEMORY_MB,
 };
+use coldstart_trace::paper::{
+    R2_TIMER_COLD_START_SHARE, R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     let mut v: Vec<Box<dyn Analysis>> = Vec::new();
@@ -290,17 +293,17 @@ impl Analysis for Shares {
                 out.numbers.push(key(
                     "R2: timer share of cold starts",
                     pct(starts_with(&sc, "TIMER")),
-                    "about 30 %",
+                    &about_pct(R2_TIMER_COLD_START_SHARE),
                 ));
                 out.numbers.push(key(
                     "R2: timer share of running pods",
                     pct(starts_with(&sp, "TIMER")),
-                    "about 5 %",
+                    &about_pct(R2_TIMER_POD_SHARE),
                 ));
                 out.numbers.push(key(
                     "R2: workflow share of cold starts",
                     pct(starts_with(&sc, "workflow")),
-                    "about 20 %",
+                    &about_pct(R2_WORKFLOW_COLD_START_SHARE),
                 ));
             }
             Dim::Runtime => {

@@ -10,6 +10,7 @@ use super::fits::{inter_arrivals, Fits, What};
 use super::{cdf_table, key, num, Analysis, By, Cx, Output};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort, LogHist};
+use coldstart_trace::paper::median_inter_arrival;
 use coldstart_trace::paper::{
     range_text, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, R1_MEAN_COLD_START_S,
     R3_MEAN_COLD_START_BELOW_S, WEIBULL_INTER_ARRIVAL,
@@ -157,11 +158,7 @@ impl Analysis for Fig10c {
             hists.insert(r.clone(), h);
             let mut g = g.clone();
             sort(&mut g);
-            let published = match r.as_str() {
-                "R1" => "about 0.1",
-                "R3" => "several seconds",
-                _ => "0.1 to several",
-            };
+            let published = median_inter_arrival(r);
             out.numbers.push(key(
                 format!("{r}: median time between cold starts (s)"),
                 num(quantile_sorted(&g, 0.5)),

@@ -9,6 +9,7 @@ use anyhow::Result;
 use super::{key, Analysis, Cx, Output};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
+use coldstart_trace::paper::largest_components;
 use coldstart_trace::paper::COMPONENTS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
@@ -124,11 +125,7 @@ impl Analysis for Fig11 {
                 })
                 .collect();
             comp_means.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let published = match *r {
-                "R1" => "dependency deployment and scheduling",
-                "R2" => "pod allocation",
-                _ => "scheduling first or second",
-            };
+            let published = largest_components(r);
             out.numbers.push(key(
                 format!("{r}: largest components"),
                 format!("{}, {}", comp_means[0].0, comp_means[1].0),

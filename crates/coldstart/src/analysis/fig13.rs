@@ -14,6 +14,7 @@ use crate::chart::{Body, Panel};
 use crate::stats::{quantile_sorted, sort};
 use crate::table::Table;
 use coldstart_trace::paper::COLD_START_METRICS;
+use coldstart_trace::paper::LARGE_OVER_SMALL_POOL_MEDIAN;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig13)]
@@ -88,7 +89,10 @@ impl Analysis for Fig13 {
             out.numbers.push(key(
                 format!("{r}: median cold start, large / small pools"),
                 format!("{}x", num(med("large") / med("small"))),
-                "1x (R5) to 5x (R3)",
+                &format!(
+                    "{}x (R5) to {}x (R3)",
+                    LARGE_OVER_SMALL_POOL_MEDIAN.0, LARGE_OVER_SMALL_POOL_MEDIAN.1
+                ),
             ));
         }
         let pools = ["small", "large"];

@@ -19,6 +19,10 @@ use crate::chart::{Panel, Series};
 use crate::stats::{quantile_sorted, sort, LogHist};
 use crate::table::Table;
 use coldstart_trace::paper::KEEP_ALIVE_S;
+use coldstart_trace::paper::{
+    about_pct, GO_POD_UTILITY_ABOVE_100_SHARE, NODEJS_POD_UTILITY_BELOW_1_SHARE,
+    POD_UTILITY_BELOW_1_SHARE, POD_UTILITY_MEDIAN,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![Box::new(Fig17)]
@@ -195,23 +199,23 @@ impl Analysis for Fig17 {
                         out.numbers.push(key(
                             format!("{name}: pods with utility below 1"),
                             pct(below1),
-                            "about 20 %",
+                            &about_pct(POD_UTILITY_BELOW_1_SHARE),
                         ));
                         out.numbers.push(key(
                             format!("{name}: median pod utility"),
                             num(med),
-                            "about 4",
+                            &format!("about {POD_UTILITY_MEDIAN}"),
                         ));
                     }
                     (1, "Node.js") => out.numbers.push(key(
                         "Node.js pods with utility below 1",
                         pct(below1),
-                        "about 40 %",
+                        &about_pct(NODEJS_POD_UTILITY_BELOW_1_SHARE),
                     )),
                     (1, "Go1.x") => out.numbers.push(key(
                         "Go1.x pods with utility above 100",
                         pct(above100),
-                        "about 35 %",
+                        &about_pct(GO_POD_UTILITY_ABOVE_100_SHARE),
                     )),
                     _ => {}
                 }
