@@ -5,17 +5,16 @@
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Poisson, StandardNormal};
+use rand_distr::StandardNormal;
 
-use coldstart_trace::paper::{day_kind, DayKind, KEEP_ALIVE_S, SECONDS_PER_DAY};
+use coldstart_trace::paper::KEEP_ALIVE_S;
 
-use crate::calendar::diurnal;
-use crate::catalog::{FunctionSpec, Workload};
+use crate::catalog::FunctionSpec;
+use crate::costs::{cold_start_costs, ln_sample, micros};
 use crate::profile::{LogNormal, RegionProfile};
 use crate::rng::mix;
+use crate::workload::synthetic::arrivals;
 
-/// Log-space spread of the host contention shared by the steps of one cold start.
-const CONTENTION_SIGMA: f64 = 0.85;
 /// Chance that a scale-up starts a second pod for the same request.
 const EXTRA_POD: f64 = 0.03;
 
@@ -108,16 +107,6 @@ pub struct FunctionSim {
     pub cold_starts_total: u64,
 }
 
-fn ln_sample(rng: &mut ChaCha8Rng, d: LogNormal, factor: f64) -> f64 {
-    let z: f64 = StandardNormal.sample(rng);
-    d.median * factor * (d.sigma * z).exp()
-}
-
-/// Rounds to microseconds, as the release prints times and costs.
-pub fn micros(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
 impl FunctionSim {
     pub fn new(rng: ChaCha8Rng, spec: &FunctionSpec, region_index: u64, seed: u64) -> Self {
         Self {
@@ -129,129 +118,6 @@ impl FunctionSim {
             requests_total: 0,
             cold_starts_total: 0,
         }
-    }
-
-    fn arrivals(&mut self, spec: &FunctionSpec, profile: &RegionProfile, day: u32) -> Vec<f64> {
-        let d0 = day as f64 * SECONDS_PER_DAY;
-        let d1 = d0 + SECONDS_PER_DAY;
-        let rng = &mut self.rng;
-        let mut out = Vec::new();
-        match &spec.workload {
-            Workload::Timer {
-                period,
-                offset,
-                jitter,
-            } => {
-                let mut k = ((d0 - offset) / period).ceil();
-                loop {
-                    let fire = k * period + offset;
-                    if fire >= d1 {
-                        break;
-                    }
-                    let t = fire + rng.gen::<f64>() * jitter;
-                    if t >= d0 && t < d1 {
-                        out.push(micros(t));
-                    }
-                    k += 1.0;
-                }
-            }
-            Workload::Poisson {
-                rate,
-                peak_hour,
-                amplitude,
-                weekend,
-                burst_mean,
-                burst_spread,
-            } => {
-                let day_factor = match day_kind(day) {
-                    DayKind::Weekday => 1.0,
-                    DayKind::Weekend => *weekend,
-                    DayKind::Holiday => profile.holiday_factor,
-                };
-                let p_extra = burst_mean / (1.0 + burst_mean);
-                for m in 0..1440 {
-                    let start = d0 + m as f64 * 60.0;
-                    let lambda =
-                        rate * day_factor * diurnal(start + 30.0, *peak_hour, *amplitude) * 60.0;
-                    let n = if lambda <= 0.0 {
-                        0
-                    } else if lambda < 1e-3 {
-                        u64::from(rng.gen::<f64>() < lambda)
-                    } else {
-                        Poisson::new(lambda).expect("positive rate").sample(rng) as u64
-                    };
-                    for _ in 0..n {
-                        let t = start + rng.gen::<f64>() * 60.0;
-                        out.push(micros(t));
-                        if *burst_mean > 0.0 {
-                            while rng.gen::<f64>() < p_extra {
-                                let u = t + rng.gen::<f64>() * burst_spread;
-                                if u < d1 {
-                                    out.push(micros(u));
-                                }
-                            }
-                        }
-                    }
-                }
-                out.sort_unstable_by(f64::total_cmp);
-            }
-        }
-        out
-    }
-
-    fn cold_start_costs(&mut self, spec: &FunctionSpec, profile: &RegionProfile) -> [f64; 5] {
-        let rng = &mut self.rng;
-        let large = if spec.is_small_pool() {
-            1.0
-        } else {
-            profile.large_pool_factor
-        };
-        // Custom images and http functions have no warm pool: always built from scratch.
-        let scratch = matches!(spec.runtime, "Custom" | "http");
-        let stage = if scratch {
-            2
-        } else {
-            let u: f64 = rng.gen();
-            let (p0, p1) = (profile.alloc[0].0, profile.alloc[1].0);
-            if u < p0 {
-                0
-            } else if u < p0 + p1 {
-                1
-            } else {
-                2
-            }
-        };
-        let alloc_factor = if scratch {
-            profile.scratch_factor
-        } else {
-            large
-        };
-        // Host contention slows every step of one cold start alike.
-        let busy = (CONTENTION_SIGMA * rng.sample::<f64, _>(StandardNormal)).exp();
-        let alloc = micros(ln_sample(rng, profile.alloc[stage].1, alloc_factor * busy));
-        let code = micros(ln_sample(rng, profile.code, spec.code_factor * busy));
-        let dep = if spec.dep_factor > 0.0 {
-            micros(ln_sample(rng, profile.dep, spec.dep_factor * busy))
-        } else {
-            0.0
-        };
-        let sched = micros(ln_sample(rng, profile.sched, large.sqrt() * busy));
-        // Runtime start-up is part of the total but not one of the four components.
-        let init_median = match spec.runtime {
-            "Java" | "C#" => 0.15,
-            "Python3" | "Python2" | "PHP7.3" => 0.02,
-            _ => 0.01,
-        };
-        let init = ln_sample(
-            rng,
-            LogNormal {
-                median: init_median,
-                sigma: 0.4,
-            },
-            1.0,
-        );
-        let total = micros(alloc + code + dep + sched + init);
-        [total, alloc, code, dep, sched]
     }
 
     fn request_id(&self, n: u64) -> u128 {
@@ -270,7 +136,7 @@ impl FunctionSim {
         write_requests: bool,
         cells: bool,
     ) -> DayOutput {
-        let arrivals = self.arrivals(spec, profile, day);
+        let arrivals = arrivals(&mut self.rng, spec, profile, day);
         let mut out = DayOutput::default();
         let mut agg = MinuteAgg {
             minute: -1,
@@ -303,7 +169,7 @@ impl FunctionSim {
                     };
                     let rid = self.request_id(req_no);
                     for _ in 0..n_new {
-                        let costs = self.cold_start_costs(spec, profile);
+                        let costs = cold_start_costs(&mut self.rng, spec, profile);
                         let cluster = if self.rng.gen::<f64>() < 0.85 {
                             spec.home_cluster
                         } else {

@@ -21,7 +21,7 @@ use coldstart_trace::source::walk;
 use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
 use crate::catalog::{self, FunctionSpec, Workload};
 use crate::pods::{ColdStart, DayOutput, FunctionSim, MINUTE_TABLES};
-use crate::profile::profile;
+use crate::profile::{profile, RegionProfile};
 use crate::rng::stream;
 
 #[derive(Debug, Clone)]
@@ -232,6 +232,45 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     Ok(summary)
 }
 
+/// The functions of one region of the synthetic release, as `synth` makes them: `functions`
+/// of them (or the region's published size times `scale`), their runtimes and pools dealt out
+/// by a pilot run so that shares of cold starts meet the published mix.
+pub fn region_functions(
+    region: &str,
+    functions: Option<u32>,
+    scale: f64,
+    seed: u64,
+    region_index: u64,
+    days: u32,
+) -> (RegionProfile, Vec<FunctionSpec>) {
+    let prof = profile(region).expect("a known region");
+    let n = functions
+        .unwrap_or_else(|| (prof.functions as f64 * scale).round() as u32)
+        .max(1);
+    let mut specs = catalog::build(&prof, n, seed, region_index);
+    // Pilot: a few days on separate random streams, to learn how many cold starts each
+    // function makes before runtimes and pools are dealt out by those counts.
+    let pilot_days = days.min(PILOT_DAYS);
+    let weights: Vec<f64> = specs
+        .par_iter()
+        .map(|s| {
+            let rng = stream(seed ^ PILOT_SALT, region_index, s.index as u64);
+            let mut sim = FunctionSim::new(rng, s, region_index, seed);
+            for day in 0..pilot_days {
+                sim.simulate_day(s, &prof, day, false, false);
+            }
+            sim.cold_starts_total as f64 + 0.1
+        })
+        .collect();
+    catalog::assign(&mut specs, &weights, seed, region_index);
+    (prof, specs)
+}
+
+/// The index of a region among the release's regions (seeds its random streams).
+pub fn region_index(region: &str) -> Option<u64> {
+    REGIONS.iter().position(|r| *r == region).map(|i| i as u64)
+}
+
 struct RegionRun<'a> {
     opts: &'a SynthOptions,
     root: &'a Path,
@@ -255,27 +294,14 @@ impl RegionRun<'_> {
         events: &mut (u64, u64),
     ) -> Result<(RegionSummary, Vec<FunctionSummary>, Vec<f32>)> {
         let opts = self.opts;
-        let prof = profile(self.region).expect("checked");
-        let n = opts
-            .functions
-            .unwrap_or_else(|| (prof.functions as f64 * opts.scale).round() as u32)
-            .max(1);
-        let mut specs = catalog::build(&prof, n, opts.seed, self.region_index);
-        // Pilot: a few days on separate random streams, to learn how many cold starts each
-        // function makes before runtimes and pools are dealt out by those counts.
-        let pilot_days = opts.days.min(PILOT_DAYS);
-        let weights: Vec<f64> = specs
-            .par_iter()
-            .map(|s| {
-                let rng = stream(opts.seed ^ PILOT_SALT, self.region_index, s.index as u64);
-                let mut sim = FunctionSim::new(rng, s, self.region_index, opts.seed);
-                for day in 0..pilot_days {
-                    sim.simulate_day(s, &prof, day, false, false);
-                }
-                sim.cold_starts_total as f64 + 0.1
-            })
-            .collect();
-        catalog::assign(&mut specs, &weights, opts.seed, self.region_index);
+        let (prof, specs) = region_functions(
+            self.region,
+            opts.functions,
+            opts.scale,
+            opts.seed,
+            self.region_index,
+            opts.days,
+        );
         let mut sims: Vec<FunctionSim> = specs
             .iter()
             .map(|s| {
@@ -364,7 +390,7 @@ impl RegionRun<'_> {
         let (measures, totals, sum_total) = acc.finish(self.region, &specs);
         let summary = RegionSummary {
             region: self.region.to_owned(),
-            functions: n,
+            functions: specs.len() as u32,
             cold_starts: measures.cold_starts,
             requests: funcs.iter().map(|f| f.requests).sum(),
             requests_last_day: last_day_requests.iter().sum(),

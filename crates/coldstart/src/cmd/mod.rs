@@ -12,6 +12,7 @@ pub mod cdf;
 pub mod fit;
 pub mod ingest;
 pub mod report;
+pub mod simulate;
 pub mod sql;
 pub mod synth;
 pub mod tables;

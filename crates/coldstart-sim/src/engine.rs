@@ -1,0 +1,400 @@
+//! The platform engine (spec section 2): each function's requests are served by pods that
+//! start cold, serve up to `concurrency` requests at once, and stay loaded while idle for as
+//! long as the [`Policy`] says. It replays a [`Workload`] in time order and asks the policy at
+//! each decision: on every arrival (to learn), whether to delay an asynchronous request, and,
+//! when a request ends, how the pod waits for the next one ([`Idle`]: unloaded for a while and
+//! pre-warmed, then kept loaded). A cold start costs what the [`CostModel`] says for that
+//! invocation, the same under every policy.
+//!
+//! Times are seconds from the start of the trace. A delayed request is dispatched at its
+//! arrival plus the delay, in arrival order.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use hdrhistogram::Histogram;
+
+use crate::costs::CostModel;
+use crate::policy::{Ended, Idle, Policy};
+use crate::workload::{Function, Invocation, Workload};
+use coldstart_trace::paper::SECONDS_PER_DAY;
+
+/// One pod of a function.
+#[derive(Debug, Clone)]
+struct Pod {
+    /// When it was loaded by a cold start.
+    created: f64,
+    ready_at: f64,
+    /// End times of the requests it is serving.
+    ends: Vec<f64>,
+    last_end: f64,
+    last_arrival: f64,
+    /// The idle plan after `last_end`: unloaded until `warm_from`, loaded until `expire_at`.
+    warm_from: f64,
+    expire_at: f64,
+    /// Start of the loaded stretch it is in.
+    segment_start: f64,
+    cold_cost: f64,
+}
+
+impl Pod {
+    fn idle(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Idle and unloaded at `t`: a request now cannot use it.
+    fn unloaded_at(&self, t: f64) -> bool {
+        self.idle() && t < self.warm_from && self.warm_from > self.last_end
+    }
+}
+
+/// What happened to one function.
+#[derive(Debug, Clone, Default)]
+pub struct FunctionMetrics {
+    pub invocations: u64,
+    pub cold_starts: u64,
+    pub cold_seconds: f64,
+    /// Loaded and idle (wasted) pod-seconds.
+    pub idle_seconds: f64,
+    /// Pods loaded ahead of a request (pre-warmed), off the request path.
+    pub prewarms: u64,
+    pub delayed: u64,
+    pub delay_seconds: f64,
+}
+
+/// What a run measured.
+pub struct Metrics {
+    pub policy: String,
+    pub per_function: Vec<FunctionMetrics>,
+    /// End-to-end latency of each request (delay + wait for the pod + execution), µs.
+    pub latency_us: Histogram<u64>,
+    /// Cold start times, µs.
+    pub cold_us: Histogram<u64>,
+    /// Pod utility ratios (spec section 3, fig 17) times 1000, of pods with a utility >= 0.
+    pub utility_milli: Histogram<u64>,
+    /// Pods whose utility ratio is below 1 (counted here, as the histogram holds no negatives).
+    pub pods_below_1: u64,
+    pub pods: u64,
+    /// Pods loaded at any time during each minute of the trace.
+    pub running_per_minute: Vec<u32>,
+    /// Idle GB-seconds (idle pod-seconds times the function's memory).
+    pub idle_gb_seconds: f64,
+    /// Requests processed and seconds the engine took.
+    pub events: u64,
+    pub wall_seconds: f64,
+}
+
+impl Metrics {
+    fn new(policy: String, functions: usize) -> Self {
+        // Up to 10^13 (116 days in µs), 3 significant figures.
+        let h = || Histogram::new_with_bounds(1, 10_000_000_000_000, 3).expect("valid bounds");
+        Self {
+            policy,
+            per_function: vec![FunctionMetrics::default(); functions],
+            latency_us: h(),
+            cold_us: h(),
+            utility_milli: h(),
+            pods_below_1: 0,
+            pods: 0,
+            running_per_minute: Vec::new(),
+            idle_gb_seconds: 0.0,
+            events: 0,
+            wall_seconds: 0.0,
+        }
+    }
+
+    pub fn invocations(&self) -> u64 {
+        self.per_function.iter().map(|f| f.invocations).sum()
+    }
+
+    pub fn cold_starts(&self) -> u64 {
+        self.per_function.iter().map(|f| f.cold_starts).sum()
+    }
+
+    pub fn cold_seconds(&self) -> f64 {
+        self.per_function.iter().map(|f| f.cold_seconds).sum()
+    }
+
+    pub fn idle_seconds(&self) -> f64 {
+        self.per_function.iter().map(|f| f.idle_seconds).sum()
+    }
+
+    pub fn prewarms(&self) -> u64 {
+        self.per_function.iter().map(|f| f.prewarms).sum()
+    }
+
+    pub fn peak_running_pods(&self) -> u32 {
+        self.running_per_minute.iter().copied().max().unwrap_or(0)
+    }
+
+    /// The 75th percentile over functions (with invocations) of their cold-start rate, the
+    /// metric of Shahrad et al.
+    pub fn p75_function_cold_rate(&self) -> f64 {
+        let mut r: Vec<f64> = self
+            .per_function
+            .iter()
+            .filter(|f| f.invocations > 0)
+            .map(|f| f.cold_starts as f64 / f.invocations as f64)
+            .collect();
+        if r.is_empty() {
+            return f64::NAN;
+        }
+        r.sort_by(f64::total_cmp);
+        let pos = 0.75 * (r.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        r[lo] + (r[hi] - r[lo]) * (pos - lo as f64)
+    }
+}
+
+/// Seconds as whole microseconds for the histograms.
+fn us(s: f64) -> u64 {
+    (s.max(0.0) * 1e6).round() as u64
+}
+
+/// The engine under one policy.
+pub struct Engine<'a> {
+    functions: &'a [Function],
+    costs: &'a dyn CostModel,
+    policy: Box<dyn Policy>,
+    pods: Vec<Vec<Pod>>,
+    seen: Vec<u64>,
+    /// +1/-1 per minute where loaded stretches start and end.
+    running_delta: Vec<i64>,
+    end_of_trace: f64,
+    pub metrics: Metrics,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine for `functions` over `days` days from day 0.
+    pub fn new(
+        functions: &'a [Function],
+        costs: &'a dyn CostModel,
+        policy: Box<dyn Policy>,
+        days: u32,
+    ) -> Self {
+        let minutes = days as usize * 1440;
+        Self {
+            metrics: Metrics::new(policy.name(), functions.len()),
+            functions,
+            costs,
+            policy,
+            pods: vec![Vec::new(); functions.len()],
+            seen: vec![0; functions.len()],
+            running_delta: vec![0; minutes + 1],
+            end_of_trace: f64::from(days) * SECONDS_PER_DAY,
+        }
+    }
+
+    /// Records a loaded stretch [a, b) of a pod in the per-minute running counts.
+    fn loaded(&mut self, a: f64, b: f64) {
+        let b = b.min(self.end_of_trace);
+        if b <= a {
+            return;
+        }
+        let n = self.running_delta.len() - 1;
+        let m0 = ((a / 60.0).floor().max(0.0) as usize).min(n);
+        // The minute holding `b` counts too unless `b` is exactly its start.
+        let m1 = ((b / 60.0).ceil().max(0.0) as usize).min(n);
+        self.running_delta[m0] += 1;
+        self.running_delta[m1.max(m0 + 1).min(n)] -= 1;
+    }
+
+    /// A pod leaves: its last loaded stretch, idle time and utility are recorded.
+    fn retire(&mut self, func: usize, p: Pod, at: f64) {
+        let f = &self.functions[func];
+        let at = at.min(self.end_of_trace);
+        let gap = p.warm_from > p.last_end;
+        let idle_from = p.warm_from.max(p.last_end);
+        let idle_to = p.expire_at.min(at);
+        if gap {
+            self.loaded(p.segment_start, p.last_end);
+            if idle_to > p.warm_from {
+                self.loaded(p.warm_from, idle_to);
+                self.metrics.per_function[func].prewarms += 1;
+            }
+        } else {
+            self.loaded(p.segment_start, idle_to.max(p.last_end));
+        }
+        let idle = (idle_to - idle_from).max(0.0);
+        self.metrics.per_function[func].idle_seconds += idle;
+        self.metrics.idle_gb_seconds += idle * f.memory_gb();
+        // Utility ratio: time from the cold start to the last request over the cold start time.
+        self.metrics.pods += 1;
+        if p.cold_cost > 0.0 {
+            let u = (p.last_arrival - p.created) / p.cold_cost;
+            if u < 1.0 {
+                self.metrics.pods_below_1 += 1;
+            }
+            if u >= 0.0 {
+                self.metrics
+                    .utility_milli
+                    .saturating_record((u * 1000.0) as u64);
+            }
+        }
+    }
+
+    /// Serves one request.
+    pub fn invoke(&mut self, inv: Invocation) {
+        let fi = inv.func as usize;
+        let f = &self.functions[fi];
+        let k = self.seen[fi];
+        self.seen[fi] += 1;
+        self.policy.on_arrival(inv.func, f, inv.t);
+        let delay = if f.is_async() {
+            self.policy.delay(inv.func, f, inv.t).max(0.0)
+        } else {
+            0.0
+        };
+        let t = inv.t + delay;
+
+        // Pods that finished their requests and whose idle plan ran out leave; so do pods
+        // that are unloaded waiting for a pre-warm that this request comes too early for.
+        let mut pods = std::mem::take(&mut self.pods[fi]);
+        let mut i = 0;
+        while i < pods.len() {
+            let p = &mut pods[i];
+            p.ends.retain(|e| *e > t);
+            if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
+                let p = pods.swap_remove(i);
+                let at = if p.unloaded_at(t) { p.last_end } else { t };
+                if p.unloaded_at(t) {
+                    // Nothing loaded after last_end: close at last_end, no pre-warm happened.
+                    let mut q = p;
+                    q.expire_at = q.last_end;
+                    q.warm_from = q.last_end;
+                    self.retire(fi, q, at);
+                } else {
+                    self.retire(fi, p, at);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        let conc = f.concurrency.max(1) as usize;
+        let idx = match pods.iter().position(|p| p.ends.len() < conc) {
+            Some(i) => {
+                let p = &mut pods[i];
+                if p.idle() {
+                    // Idle since last_end (or since its pre-warm): wasted until now.
+                    let from = p.warm_from.max(p.last_end);
+                    let idle = (t - from).max(0.0);
+                    self.metrics.per_function[fi].idle_seconds += idle;
+                    self.metrics.idle_gb_seconds += idle * f.memory_gb();
+                    if p.warm_from > p.last_end {
+                        // It was unloaded, then pre-warmed: a new loaded stretch.
+                        let (a, b, w) = (p.segment_start, p.last_end, p.warm_from);
+                        p.segment_start = w;
+                        self.loaded(a, b);
+                        self.metrics.per_function[fi].prewarms += 1;
+                    }
+                }
+                i
+            }
+            None => {
+                let c = self.costs.cold_start(inv.func, k);
+                let m = &mut self.metrics.per_function[fi];
+                m.cold_starts += 1;
+                m.cold_seconds += c[0];
+                self.metrics.cold_us.saturating_record(us(c[0]));
+                pods.push(Pod {
+                    created: t,
+                    ready_at: t + c[0],
+                    ends: Vec::with_capacity(conc.min(8)),
+                    last_end: t,
+                    last_arrival: t,
+                    warm_from: t,
+                    expire_at: t,
+                    segment_start: t,
+                    cold_cost: c[0],
+                });
+                pods.len() - 1
+            }
+        };
+        let p = &mut pods[idx];
+        let start = t.max(p.ready_at);
+        let end = start + inv.exec;
+        p.ends.push(end);
+        p.last_end = p.last_end.max(end);
+        p.last_arrival = t;
+        let plan: Idle = self.policy.after_request(&Ended {
+            func: inv.func,
+            function: f,
+            arrival: inv.t,
+            end: p.last_end,
+            pod_created: p.created,
+        });
+        p.warm_from = p.last_end + plan.unload_for.max(0.0);
+        p.expire_at = p.warm_from + plan.keep_for.max(0.0);
+        self.pods[fi] = pods;
+
+        let m = &mut self.metrics.per_function[fi];
+        m.invocations += 1;
+        if delay > 0.0 {
+            m.delayed += 1;
+            m.delay_seconds += delay;
+        }
+        self.metrics
+            .latency_us
+            .saturating_record(us(delay + (start - t) + inv.exec));
+        self.metrics.events += 1;
+    }
+
+    /// Ends the run: every pod leaves at the end of its plan (or of the trace).
+    pub fn finish(mut self) -> Metrics {
+        let pods = std::mem::take(&mut self.pods);
+        for (fi, list) in pods.into_iter().enumerate() {
+            for p in list {
+                let at = p.expire_at.max(p.last_end);
+                self.retire(fi, p, at);
+            }
+        }
+        let mut run = 0i64;
+        let n = self.running_delta.len() - 1;
+        self.metrics.running_per_minute = self.running_delta[..n]
+            .iter()
+            .map(|d| {
+                run += d;
+                run.max(0) as u32
+            })
+            .collect();
+        self.metrics
+    }
+}
+
+/// Replays `workload` under each policy (in parallel, each on the same invocations, a day at
+/// a time) and returns their metrics in the order given. `progress` is told each day's
+/// invocations.
+pub fn simulate(
+    workload: &mut dyn Workload,
+    costs: &dyn CostModel,
+    policies: Vec<Box<dyn Policy>>,
+    mut progress: impl FnMut(u32, u64),
+) -> Result<Vec<Metrics>> {
+    use rayon::prelude::*;
+    let days = workload.days();
+    let functions = workload.functions().to_vec();
+    let mut engines: Vec<(Engine, f64)> = policies
+        .into_iter()
+        .map(|p| (Engine::new(&functions, costs, p, days.end), 0.0))
+        .collect();
+    for day in days {
+        let inv = workload.day(day)?;
+        engines.par_iter_mut().for_each(|(e, secs)| {
+            let t0 = Instant::now();
+            for i in &inv {
+                e.invoke(*i);
+            }
+            *secs += t0.elapsed().as_secs_f64();
+        });
+        progress(day, inv.len() as u64);
+    }
+    Ok(engines
+        .into_iter()
+        .map(|(e, secs)| {
+            let t0 = Instant::now();
+            let mut m = e.finish();
+            m.wall_seconds = secs + t0.elapsed().as_secs_f64();
+            m
+        })
+        .collect())
+}

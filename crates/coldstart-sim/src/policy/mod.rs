@@ -1,0 +1,231 @@
+//! Policies: what the platform decides, asked by the engine at each decision. One file per
+//! policy, named after it; `parse` reads the `NAME[:key=value,...]` form the command line
+//! uses (durations as `500ms`, `60s`, `10m`, `2h`).
+
+use anyhow::{bail, Context, Result};
+
+use crate::workload::Function;
+
+pub mod fixed_keepalive;
+pub mod hybrid_histogram;
+pub mod timer_prewarm;
+
+pub use fixed_keepalive::FixedKeepAlive;
+pub use hybrid_histogram::HybridHistogram;
+pub use timer_prewarm::TimerPrewarm;
+
+/// How a pod waits for its next request once its requests have ended: unloaded for
+/// `unload_for` seconds (0: stays loaded), then loaded (pre-warmed) for `keep_for` seconds,
+/// then removed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Idle {
+    pub unload_for: f64,
+    pub keep_for: f64,
+}
+
+impl Idle {
+    /// Stays loaded for `seconds`.
+    pub fn keep(seconds: f64) -> Self {
+        Self {
+            unload_for: 0.0,
+            keep_for: seconds,
+        }
+    }
+}
+
+/// A request has been placed and the pod's requests end at `end`.
+pub struct Ended<'a> {
+    pub func: u32,
+    pub function: &'a Function,
+    /// When the request arrived.
+    pub arrival: f64,
+    /// When the pod's last request ends.
+    pub end: f64,
+    /// When the pod was loaded by its cold start.
+    pub pod_created: f64,
+}
+
+pub trait Policy: Send {
+    /// The policy with its parameters, as `parse` reads it back.
+    fn name(&self) -> String;
+
+    /// A request of `func` arrives at `t` (before it is placed).
+    fn on_arrival(&mut self, _func: u32, _f: &Function, _t: f64) {}
+
+    /// How long to hold an asynchronous request before dispatching it (never asked for
+    /// synchronous ones).
+    fn delay(&mut self, _func: u32, _f: &Function, _t: f64) -> f64 {
+        0.0
+    }
+
+    /// The pod's idle plan after a request.
+    fn after_request(&mut self, e: &Ended) -> Idle;
+}
+
+/// The known policies and their parameters, for `--help` and errors.
+pub const KNOWN: &str = "fixed-keepalive[:ttl=60s,restart=yes], \
+     hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10], \
+     timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h]";
+
+/// Reads `NAME[:key=value,...]`.
+pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
+    let (name, rest) = spec.split_once(':').unwrap_or((spec, ""));
+    let mut params = Params::new(spec, rest)?;
+    let p: Box<dyn Policy> = match name {
+        "fixed-keepalive" => Box::new(FixedKeepAlive::from_params(&mut params)?),
+        "hybrid-histogram" => Box::new(HybridHistogram::from_params(&mut params, functions)?),
+        "timer-prewarm" => Box::new(TimerPrewarm::from_params(&mut params, functions)?),
+        _ => bail!("unknown policy '{name}' (known: {KNOWN})"),
+    };
+    params.finish()?;
+    Ok(p)
+}
+
+/// `key=value` parameters of one policy; each read once, the rest refused.
+pub struct Params {
+    spec: String,
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    fn new(spec: &str, rest: &str) -> Result<Self> {
+        let mut pairs = Vec::new();
+        for kv in rest.split(',').filter(|s| !s.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .with_context(|| format!("policy '{spec}': expected key=value, got '{kv}'"))?;
+            pairs.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        Ok(Self {
+            spec: spec.to_string(),
+            pairs,
+        })
+    }
+
+    fn take(&mut self, key: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(k, _)| k == key)?;
+        Some(self.pairs.remove(i).1)
+    }
+
+    /// A duration parameter in seconds.
+    pub fn seconds(&mut self, key: &str, default: f64) -> Result<f64> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => parse_duration(&v)
+                .with_context(|| format!("policy '{}': parameter {key}", self.spec)),
+        }
+    }
+
+    /// A plain number parameter.
+    pub fn number(&mut self, key: &str, default: f64) -> Result<f64> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .with_context(|| {
+                    format!(
+                        "policy '{}': parameter {key} must be a number >= 0, got '{v}'",
+                        self.spec
+                    )
+                }),
+        }
+    }
+
+    /// A yes/no parameter.
+    pub fn flag(&mut self, key: &str, default: bool) -> Result<bool> {
+        match self.take(key).as_deref() {
+            None => Ok(default),
+            Some("yes" | "true" | "1") => Ok(true),
+            Some("no" | "false" | "0") => Ok(false),
+            Some(v) => bail!(
+                "policy '{}': parameter {key} is yes or no, got '{v}'",
+                self.spec
+            ),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Some((k, _)) = self.pairs.first() {
+            bail!("policy '{}': unknown parameter '{k}'", self.spec);
+        }
+        Ok(())
+    }
+}
+
+/// `500ms`, `60s`, `10m`, `2h`, `1d` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<f64> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let v: f64 = num
+        .parse()
+        .ok()
+        .filter(|x: &f64| x.is_finite() && *x >= 0.0)
+        .with_context(|| format!("'{s}' is not a duration (like 500ms, 60s, 10m, 2h)"))?;
+    let scale = match unit {
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => bail!("'{s}': unknown unit '{unit}' (ms, s, m, h, d)"),
+    };
+    Ok(v * scale)
+}
+
+/// Seconds written back in the largest of `h`, `m`, `s`, `ms` that is exact (minutes from 2 on,
+/// so the platform's keep-alive reads `60s`).
+pub fn fmt_duration(s: f64) -> String {
+    for (unit, scale, from) in [("h", 3600.0, 1.0), ("m", 60.0, 2.0), ("s", 1.0, 1.0)] {
+        let v = s / scale;
+        if v >= from && (v - v.round()).abs() < 1e-9 {
+            return format!("{}{unit}", v.round());
+        }
+    }
+    format!("{}ms", (s * 1e3 * 1e6).round() / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60s").unwrap(), 60.0);
+        assert_eq!(parse_duration("10m").unwrap(), 600.0);
+        assert_eq!(parse_duration("2h").unwrap(), 7200.0);
+        assert_eq!(parse_duration("500ms").unwrap(), 0.5);
+        assert_eq!(parse_duration("90").unwrap(), 90.0);
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert_eq!(fmt_duration(600.0), "10m");
+        assert_eq!(fmt_duration(90.0), "90s");
+        assert_eq!(fmt_duration(60.0), "60s");
+        assert_eq!(fmt_duration(7200.0), "2h");
+        assert_eq!(fmt_duration(0.5), "500ms");
+    }
+
+    #[test]
+    fn specs_round_trip_and_errors_name_the_parameter() {
+        for spec in [
+            "fixed-keepalive:ttl=10m,restart=yes",
+            "hybrid-histogram:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10",
+            "timer-prewarm:ttl=60s,lead=5s,slack=30s,learn=1h",
+        ] {
+            assert_eq!(parse(spec, 3).unwrap().name(), spec);
+        }
+        assert_eq!(
+            parse("fixed-keepalive", 1).unwrap().name(),
+            "fixed-keepalive:ttl=60s,restart=yes"
+        );
+        let e = |s: &str| format!("{:#}", parse(s, 1).err().unwrap());
+        assert!(e("lru").contains("unknown policy 'lru'"));
+        assert!(e("fixed-keepalive:tll=5s").contains("unknown parameter 'tll'"));
+        assert!(e("fixed-keepalive:ttl=5x").contains("parameter ttl"));
+        assert!(e("fixed-keepalive:ttl").contains("expected key=value"));
+    }
+}

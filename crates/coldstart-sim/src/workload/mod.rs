@@ -1,0 +1,131 @@
+//! A workload as data: the functions and their invocations, in time order, handed out a day
+//! at a time so memory follows one day's invocations, not the whole trace. Adapters produce
+//! it: the synthetic workload model ([`synthetic`]), a store's per-request rows (in
+//! `coldstart`, which owns the query engine), or a [`Trace`] built by hand. Every policy
+//! replays the same invocations: the engine never draws from the workload's random streams.
+
+use std::ops::Range;
+
+use anyhow::Result;
+use coldstart_trace::paper::SECONDS_PER_DAY;
+
+pub mod synthetic;
+
+/// What the engine and the policies know of a function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    /// The function's id in its source (funcID, or a name for hand-built traces).
+    pub name: String,
+    pub region: String,
+    /// `triggerType-invocationType` of the trigger that drives it (`TIMER-A`), or `unknown`.
+    pub trigger: String,
+    pub runtime: String,
+    pub cpu_millis: u32,
+    pub memory_mb: u32,
+    /// Requests one pod serves at once.
+    pub concurrency: u32,
+}
+
+impl Function {
+    /// A function with the platform's usual defaults (300 mCPU, 128 MB, one request per pod).
+    pub fn new(name: impl Into<String>, trigger: &str) -> Self {
+        Self {
+            name: name.into(),
+            region: "R1".into(),
+            trigger: trigger.into(),
+            runtime: "unknown".into(),
+            cpu_millis: 300,
+            memory_mb: 128,
+            concurrency: 1,
+        }
+    }
+
+    pub fn is_timer(&self) -> bool {
+        self.trigger.starts_with("TIMER")
+    }
+
+    /// Asynchronous invocations (`-A`) may be delayed; synchronous ones (`-S`) never are.
+    pub fn is_async(&self) -> bool {
+        self.trigger.ends_with("-A")
+    }
+
+    pub fn memory_gb(&self) -> f64 {
+        f64::from(self.memory_mb) / 1024.0
+    }
+}
+
+/// One request: when it arrives, which function, and how long it runs once on a pod.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Invocation {
+    pub t: f64,
+    pub func: u32,
+    pub exec: f64,
+}
+
+/// A workload: functions, and each day's invocations sorted by time.
+pub trait Workload: Send {
+    fn functions(&self) -> &[Function];
+    /// The days it covers.
+    fn days(&self) -> Range<u32>;
+    /// The invocations arriving on `day`, sorted by time, then function.
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>>;
+    /// What the adapter had to assume or leave out, for the report.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A workload held in memory.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub functions: Vec<Function>,
+    /// Sorted by time, then function.
+    pub invocations: Vec<Invocation>,
+    pub notes: Vec<String>,
+}
+
+impl Trace {
+    /// A trace of `invocations` (sorted here).
+    pub fn new(functions: Vec<Function>, mut invocations: Vec<Invocation>) -> Self {
+        sort(&mut invocations);
+        Self {
+            functions,
+            invocations,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Time order, ties by function.
+pub fn sort(v: &mut [Invocation]) {
+    v.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.func.cmp(&b.func)));
+}
+
+impl Workload for Trace {
+    fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    fn days(&self) -> Range<u32> {
+        match (self.invocations.first(), self.invocations.last()) {
+            (Some(a), Some(b)) => {
+                (a.t / SECONDS_PER_DAY).floor() as u32..(b.t / SECONDS_PER_DAY).floor() as u32 + 1
+            }
+            _ => 0..0,
+        }
+    }
+
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        let (d0, d1) = (
+            f64::from(day) * SECONDS_PER_DAY,
+            f64::from(day + 1) * SECONDS_PER_DAY,
+        );
+        let a = self.invocations.partition_point(|i| i.t < d0);
+        let b = self.invocations.partition_point(|i| i.t < d1);
+        Ok(self.invocations[a..b].to_vec())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+}

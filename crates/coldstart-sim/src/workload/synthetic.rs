@@ -1,0 +1,179 @@
+//! The synthetic workload model as a workload: the functions of the generator's catalog
+//! (owners, pools, runtimes, triggers, each with its arrival process and execution-time law),
+//! with arrivals and execution times drawn from two random streams per function, separate from
+//! everything a platform decides.
+
+use std::ops::Range;
+
+use anyhow::Result;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::Distribution;
+use rand_distr::Poisson;
+
+use super::{sort, Function, Invocation, Workload};
+use crate::calendar::diurnal;
+use crate::catalog::{FunctionSpec, Workload as Arrivals};
+use crate::costs::{ln_sample, micros};
+use crate::profile::RegionProfile;
+use crate::rng::stream;
+use coldstart_trace::paper::{day_kind, DayKind, SECONDS_PER_DAY};
+
+/// Salts of the two streams, so that neither is any other stream of the generator.
+const ARRIVAL_SALT: u64 = 0xA221_7A15;
+const EXEC_SALT: u64 = 0xE8EC_0710;
+
+/// Arrival times of `spec`'s requests on `day` (sorted), from the synthetic workload model.
+pub fn arrivals<R: Rng>(
+    rng: &mut R,
+    spec: &FunctionSpec,
+    profile: &RegionProfile,
+    day: u32,
+) -> Vec<f64> {
+    let d0 = day as f64 * SECONDS_PER_DAY;
+    let d1 = d0 + SECONDS_PER_DAY;
+    let mut out = Vec::new();
+    match &spec.workload {
+        Arrivals::Timer {
+            period,
+            offset,
+            jitter,
+        } => {
+            let mut k = ((d0 - offset) / period).ceil();
+            loop {
+                let fire = k * period + offset;
+                if fire >= d1 {
+                    break;
+                }
+                let t = fire + rng.gen::<f64>() * jitter;
+                if t >= d0 && t < d1 {
+                    out.push(micros(t));
+                }
+                k += 1.0;
+            }
+        }
+        Arrivals::Poisson {
+            rate,
+            peak_hour,
+            amplitude,
+            weekend,
+            burst_mean,
+            burst_spread,
+        } => {
+            let day_factor = match day_kind(day) {
+                DayKind::Weekday => 1.0,
+                DayKind::Weekend => *weekend,
+                DayKind::Holiday => profile.holiday_factor,
+            };
+            let p_extra = burst_mean / (1.0 + burst_mean);
+            for m in 0..1440 {
+                let start = d0 + m as f64 * 60.0;
+                let lambda =
+                    rate * day_factor * diurnal(start + 30.0, *peak_hour, *amplitude) * 60.0;
+                let n = if lambda <= 0.0 {
+                    0
+                } else if lambda < 1e-3 {
+                    u64::from(rng.gen::<f64>() < lambda)
+                } else {
+                    Poisson::new(lambda).expect("positive rate").sample(rng) as u64
+                };
+                for _ in 0..n {
+                    let t = start + rng.gen::<f64>() * 60.0;
+                    out.push(micros(t));
+                    if *burst_mean > 0.0 {
+                        while rng.gen::<f64>() < p_extra {
+                            let u = t + rng.gen::<f64>() * burst_spread;
+                            if u < d1 {
+                                out.push(micros(u));
+                            }
+                        }
+                    }
+                }
+            }
+            out.sort_unstable_by(f64::total_cmp);
+        }
+    }
+    out
+}
+
+/// One region of the synthetic workload model.
+pub struct Synthetic {
+    pub specs: Vec<FunctionSpec>,
+    pub profile: RegionProfile,
+    functions: Vec<Function>,
+    days: Range<u32>,
+    arrivals: Vec<ChaCha8Rng>,
+    execs: Vec<ChaCha8Rng>,
+}
+
+impl Synthetic {
+    pub fn new(
+        region: &str,
+        specs: Vec<FunctionSpec>,
+        profile: RegionProfile,
+        seed: u64,
+        region_index: u64,
+        days: Range<u32>,
+    ) -> Self {
+        let functions = specs
+            .iter()
+            .map(|s| Function {
+                name: s.func_id.clone(),
+                region: region.to_string(),
+                trigger: s.primary_trigger(),
+                runtime: s.runtime.to_string(),
+                cpu_millis: s.cpu_limit,
+                memory_mb: s.memory_limit,
+                concurrency: s.concurrency,
+            })
+            .collect();
+        let streams = |salt: u64| -> Vec<ChaCha8Rng> {
+            specs
+                .iter()
+                .map(|s| stream(seed ^ salt, region_index, u64::from(s.index)))
+                .collect()
+        };
+        Self {
+            arrivals: streams(ARRIVAL_SALT),
+            execs: streams(EXEC_SALT),
+            functions,
+            specs,
+            profile,
+            days,
+        }
+    }
+}
+
+impl Workload for Synthetic {
+    fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    fn days(&self) -> Range<u32> {
+        self.days.clone()
+    }
+
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        let mut out = Vec::new();
+        for (i, spec) in self.specs.iter().enumerate() {
+            for t in arrivals(&mut self.arrivals[i], spec, &self.profile, day) {
+                let exec = micros(ln_sample(&mut self.execs[i], spec.exec, 1.0)).max(1e-6);
+                out.push(Invocation {
+                    t,
+                    func: i as u32,
+                    exec,
+                });
+            }
+        }
+        sort(&mut out);
+        Ok(out)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        vec![format!(
+            "synthetic workload model: {} functions of region {}",
+            self.functions.len(),
+            self.functions.first().map_or("-", |f| f.region.as_str())
+        )]
+    }
+}

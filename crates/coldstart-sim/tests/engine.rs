@@ -1,0 +1,190 @@
+//! The platform engine and its policies on hand-built workloads with known answers, and
+//! properties that hold for any workload.
+
+use coldstart_sim::costs::FixedCosts;
+use coldstart_sim::engine::{simulate, Metrics};
+use coldstart_sim::policy::{self, FixedKeepAlive, Policy};
+use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
+use proptest::prelude::*;
+
+fn run(trace: &Trace, cost: f64, policies: &[&str]) -> Vec<Metrics> {
+    let mut w = trace.clone();
+    let n = w.functions().len();
+    let ps: Vec<Box<dyn Policy>> = policies
+        .iter()
+        .map(|p| policy::parse(p, n).unwrap())
+        .collect();
+    simulate(&mut w, &FixedCosts(cost), ps, |_, _| {}).unwrap()
+}
+
+fn every(gap: f64, n: usize, exec: f64) -> Vec<Invocation> {
+    (0..n)
+        .map(|i| Invocation {
+            t: 10.0 + i as f64 * gap,
+            func: 0,
+            exec,
+        })
+        .collect()
+}
+
+#[test]
+fn a_request_every_61_s_under_a_60_s_keepalive_is_cold_every_time() {
+    let f = vec![Function::new("f", "APIG-S")];
+    // Execution 0: the pod idles from the request's end; cold start 0.5 s delays the end.
+    let t = Trace::new(f.clone(), every(61.0, 100, 0.0));
+    let m = &run(&t, 0.0, &["fixed-keepalive:ttl=60s"])[0];
+    assert_eq!((m.invocations(), m.cold_starts()), (100, 100));
+    let t = Trace::new(f, every(59.0, 100, 0.0));
+    let m = &run(&t, 0.0, &["fixed-keepalive:ttl=60s"])[0];
+    assert_eq!((m.invocations(), m.cold_starts()), (100, 1));
+    // The pod idled 59 s between requests and 60 s after the last: 99 * 59 + 60.
+    assert!(
+        (m.idle_seconds() - (99.0 * 59.0 + 60.0)).abs() < 1e-6,
+        "{}",
+        m.idle_seconds()
+    );
+    assert_eq!(m.peak_running_pods(), 1);
+}
+
+#[test]
+fn simultaneous_requests_start_one_pod_each_unless_pods_take_several() {
+    let mut f = vec![Function::new("f", "APIG-S")];
+    let burst: Vec<Invocation> = (0..7)
+        .map(|_| Invocation {
+            t: 100.0,
+            func: 0,
+            exec: 2.0,
+        })
+        .collect();
+    let m = &run(
+        &Trace::new(f.clone(), burst.clone()),
+        1.0,
+        &["fixed-keepalive"],
+    )[0];
+    assert_eq!(m.cold_starts(), 7);
+    assert_eq!(m.peak_running_pods(), 7);
+    // Each waited for its own cold start (1 s) and ran 2 s.
+    // (to the histogram's 3 significant figures)
+    let p50 = m.latency_us.value_at_quantile(0.5) as f64;
+    assert!((p50 - 3e6).abs() <= 3e6 * 1e-3, "{p50}");
+    f[0].concurrency = 4;
+    let m = &run(&Trace::new(f, burst), 1.0, &["fixed-keepalive"])[0];
+    assert_eq!(m.cold_starts(), 2);
+}
+
+#[test]
+fn a_five_minute_timer_under_timer_prewarm_starts_cold_once() {
+    let f = vec![Function::new("cron", "TIMER-A")];
+    let t = Trace::new(f, every(300.0, 200, 0.5));
+    let m = run(&t, 0.8, &["fixed-keepalive:ttl=60s", "timer-prewarm"]);
+    assert_eq!(
+        m[0].cold_starts(),
+        200,
+        "60 s keep-alive: every firing is cold"
+    );
+    assert_eq!(m[1].cold_starts(), 1, "timer-prewarm: only the first");
+    // Pre-warmed before each firing from the third on; idle only lead + slack-ish windows,
+    // far below keeping the pod for the whole 5 minutes.
+    assert!(m[1].prewarms() >= 197, "{}", m[1].prewarms());
+    let always = 200.0 * 300.0;
+    assert!(
+        m[1].idle_seconds() < 0.1 * always,
+        "{}",
+        m[1].idle_seconds()
+    );
+}
+
+#[test]
+fn a_window_that_does_not_restart_ends_the_pod_ttl_after_its_cold_start() {
+    let f = vec![Function::new("f", "APIG-S")];
+    // Requests every 20 s for 10 minutes: with restart=no a pod lives at most 60 s.
+    let t = Trace::new(f, every(20.0, 30, 0.0));
+    let m = run(
+        &t,
+        0.0,
+        &[
+            "fixed-keepalive:ttl=60s",
+            "fixed-keepalive:ttl=60s,restart=no",
+        ],
+    );
+    assert_eq!(m[0].cold_starts(), 1);
+    assert_eq!(m[1].cold_starts(), 10);
+}
+
+#[test]
+fn hybrid_histogram_unloads_a_regular_function_between_its_requests() {
+    let f = vec![Function::new("f", "APIG-S")];
+    // One request every 10.5 minutes for a day: after 10 samples the histogram is
+    // representative; the pod is unloaded, pre-warmed at 9 minutes, and the requests stay warm.
+    let t = Trace::new(f, every(630.0, 137, 0.0));
+    let m = run(&t, 0.5, &["fixed-keepalive:ttl=60s", "hybrid-histogram"]);
+    assert_eq!(m[0].cold_starts(), 137);
+    assert_eq!(m[1].cold_starts(), 1);
+    // Loaded only about 1.9 of every 10.5 minutes once pre-warming starts.
+    let fixed_10m = run(&t, 0.5, &["fixed-keepalive:ttl=10m"])[0].idle_seconds();
+    assert!(
+        m[1].idle_seconds() < 0.5 * fixed_10m,
+        "{} vs {fixed_10m}",
+        m[1].idle_seconds()
+    );
+}
+
+fn workload() -> impl Strategy<Value = Trace> {
+    let inv = (0.0f64..4000.0, 0u32..3, 0.0f64..30.0);
+    (prop::collection::vec(inv, 1..300), 1u32..3).prop_map(|(v, conc)| {
+        let mut functions = vec![
+            Function::new("a", "APIG-S"),
+            Function::new("b", "TIMER-A"),
+            Function::new("c", "OBS-A"),
+        ];
+        functions[0].concurrency = conc;
+        let inv = v
+            .into_iter()
+            .map(|(t, func, exec)| Invocation { t, func, exec })
+            .collect();
+        Trace::new(functions, inv)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn invariants_hold_for_any_workload(t in workload()) {
+        let specs = [
+            "fixed-keepalive:ttl=10s",
+            "fixed-keepalive:ttl=60s",
+            "fixed-keepalive:ttl=10m",
+            "hybrid-histogram:min-samples=2,cv=0.5",
+            "timer-prewarm",
+        ];
+        let m = run(&t, 0.7, &specs);
+        for r in &m {
+            // Every policy sees the same invocations; cold starts never exceed them; idle
+            // time is never negative.
+            prop_assert_eq!(r.invocations(), t.invocations.len() as u64);
+            prop_assert!(r.cold_starts() <= r.invocations());
+            prop_assert!(r.cold_starts() >= 1);
+            prop_assert!(r.idle_seconds() >= 0.0);
+            for f in &r.per_function {
+                prop_assert!(f.cold_starts <= f.invocations);
+                prop_assert!(f.idle_seconds >= 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_longer_fixed_keepalive_never_adds_cold_starts(t in workload(), a in 0.0f64..600.0, b in 0.0f64..600.0) {
+        let mut t = t;
+        for f in &mut t.functions {
+            f.concurrency = 1;
+        }
+        let (short, long) = (a.min(b), a.max(b));
+        let cold = |ttl: f64| {
+            let mut w = t.clone();
+            let p: Vec<Box<dyn Policy>> = vec![Box::new(FixedKeepAlive::new(ttl))];
+            simulate(&mut w, &FixedCosts(0.7), p, |_, _| {}).unwrap()[0].cold_starts()
+        };
+        prop_assert!(cold(long) <= cold(short));
+    }
+}

@@ -1,0 +1,70 @@
+//! `coldstart simulate`: replay one workload under several cold-start policies and compare
+//! them.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use outdir::outln;
+
+use crate::simulate::{self, write, Input};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A store whose per-request rows are the workload (its cold starts give the costs).
+    #[arg(long, conflicts_with = "synth")]
+    store: Option<PathBuf>,
+    /// The synthetic workload model instead of a store.
+    #[arg(long)]
+    synth: bool,
+    /// Region of the workload.
+    #[arg(long, default_value = "R2")]
+    region: String,
+    /// Policies, each NAME[:key=value,...]: fixed-keepalive[:ttl=60s,restart=yes],
+    /// hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10],
+    /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h]. A fixed 10-minute keep-alive is
+    /// added as the baseline that wasted memory is normalised to.
+    #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
+    policies: Vec<String>,
+    /// With --synth: days to simulate from day 0.
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    /// With --synth: functions (overrides --scale).
+    #[arg(long)]
+    functions: Option<u32>,
+    /// With --synth: size relative to the published region.
+    #[arg(long, default_value_t = 0.05)]
+    scale: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Folder for the CSV files, charts and index.html.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace OUT even if it is not a folder that `coldstart simulate` made.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let input = match (a.store, a.synth) {
+        (Some(path), false) => Input::Store {
+            path,
+            region: a.region,
+        },
+        (None, true) => Input::Synth {
+            region: a.region,
+            functions: a.functions,
+            scale: a.scale,
+            days: a.days,
+            seed: a.seed,
+        },
+        _ => bail!("give the workload: --store STORE or --synth"),
+    };
+    // Refuse a foreign output folder before the simulation runs.
+    outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
+    let o = simulate::run(&input, &a.policies)?;
+    write(&o, &a.out, a.force)?;
+    write!(std::io::stdout(), "{o}")?;
+    outln!("wrote {}", a.out.join("index.html").display());
+    Ok(())
+}

@@ -1,0 +1,652 @@
+//! `coldstart simulate`: replays one workload under several policies and writes the comparison
+//! (CSV per policy and per function, one SVG per metric, the running pods over time, the
+//! trade-off between cold starts and wasted memory, and one HTML page). The workload is the
+//! synthetic model, or a store's per-request rows (the store adapter lives here, since the
+//! simulator crate has no query engine).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use coldstart_sim::costs::{CostModel, EmpiricalCosts, ModelCosts};
+use coldstart_sim::engine::{simulate, Metrics};
+use coldstart_sim::policy::{self, Policy};
+use coldstart_sim::synth::{region_functions, region_index};
+use coldstart_sim::workload::synthetic::Synthetic;
+use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::chart::{self, Body, Panel, Series};
+use crate::query::{floats, strings, Cx, Options};
+use crate::report::escape;
+use crate::table::Table;
+
+/// What the report writes in the ownership marker of its folder.
+pub const OWNER: &str = "coldstart simulate";
+
+/// The policy wasted memory is normalised to (= 100 %).
+pub const BASELINE: &str = "fixed-keepalive:ttl=10m,restart=yes";
+
+/// Where the workload comes from.
+pub enum Input {
+    /// The synthetic workload model of one region.
+    Synth {
+        region: String,
+        functions: Option<u32>,
+        scale: f64,
+        days: u32,
+        seed: u64,
+    },
+    /// A store's per-request rows of one region, with its own cold starts as costs.
+    Store {
+        path: std::path::PathBuf,
+        region: String,
+    },
+}
+
+/// One policy's results beside the workload's own numbers.
+pub struct Run {
+    pub metrics: Metrics,
+    pub baseline: bool,
+}
+
+/// What `simulate` did, for the command line and the page.
+pub struct Outcome {
+    pub input: String,
+    pub notes: Vec<String>,
+    pub functions: Vec<Function>,
+    pub runs: Vec<Run>,
+    /// The trace's own cold starts per function (store input), for the faithfulness check.
+    pub observed: Option<Vec<u64>>,
+    pub seconds: f64,
+}
+
+/// A workload, its cost model, a line saying what it is, and (from a store) the trace's own
+/// cold starts per function.
+struct Loaded {
+    workload: Box<dyn Workload>,
+    costs: Box<dyn CostModel>,
+    desc: String,
+    observed: Option<Vec<u64>>,
+}
+
+/// A workload and its cost model, read from `input`.
+fn load(input: &Input) -> Result<Loaded> {
+    match input {
+        Input::Synth {
+            region,
+            functions,
+            scale,
+            days,
+            seed,
+        } => {
+            let ri = region_index(region)
+                .with_context(|| format!("unknown region '{region}' for --synth (R1 to R5)"))?;
+            if *days == 0 || *days > 31 {
+                bail!("--days must be 1 to 31");
+            }
+            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri, *days);
+            let n = specs.len();
+            let costs = ModelCosts {
+                specs: specs.clone(),
+                profile: profile.clone(),
+                seed: *seed,
+            };
+            let w = Synthetic::new(region, specs, profile, *seed, ri, 0..*days);
+            Ok(Loaded {
+                workload: Box::new(w),
+                costs: Box::new(costs),
+                desc: format!(
+                    "synthetic workload model, region {region}, {n} functions, {days} days, seed {seed}"
+                ),
+                observed: None,
+            })
+        }
+        Input::Store { path, region } => {
+            let cx = Cx::open(
+                path,
+                Options {
+                    region: Some(region.clone()),
+                    by: None,
+                },
+            )?;
+            let (trace, costs, observed) = store_workload(&cx, region)?;
+            let desc = format!(
+                "store {}, region {region}: {} functions, {} requests (per-request rows)",
+                path.display(),
+                trace.functions.len(),
+                trace.invocations.len()
+            );
+            Ok(Loaded {
+                workload: Box::new(trace),
+                costs: Box::new(costs),
+                desc,
+                observed: Some(observed),
+            })
+        }
+    }
+}
+
+/// The store's per-request rows of `region` as a trace; each function's cold starts (all
+/// days) as its empirical costs; and its cold starts on the days the requests cover.
+fn store_workload(cx: &Cx, region: &str) -> Result<(Trace, EmpiricalCosts, Vec<u64>)> {
+    if !cx.regions("requests").iter().any(|r| r == region) {
+        bail!(
+            "the store has no per-request rows for {region} (regions with them: {}); \
+             the per-minute counts adapter is not built yet",
+            cx.regions("requests").join(", ")
+        );
+    }
+    let q = |s: &str| s.replace('\'', "''");
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut functions: Vec<Function> = Vec::new();
+    let mut rows: Vec<(Invocation, String, f64)> = Vec::new();
+    cx.for_each(
+        &format!(
+            "SELECT funcID, time_worker, totalCost_worker, podID, cpu_limit, memory_limit \
+             FROM requests WHERE region = '{}'",
+            q(region)
+        ),
+        |b| {
+            let ids = strings(b.column(0))?;
+            let t = floats(b.column(1))?;
+            let exec = floats(b.column(2))?;
+            let pods = strings(b.column(3))?;
+            let cpu = floats(b.column(4))?;
+            let mem = floats(b.column(5))?;
+            for i in 0..ids.len() {
+                let n = functions.len() as u32;
+                let f = *index.entry(ids[i].clone()).or_insert_with(|| {
+                    let mut f = Function::new(ids[i].clone(), "unknown");
+                    f.region = region.to_string();
+                    f.cpu_millis = cpu[i] as u32;
+                    f.memory_mb = mem[i] as u32;
+                    functions.push(f);
+                    n
+                });
+                let inv = Invocation {
+                    t: t[i],
+                    func: f,
+                    exec: exec[i].max(0.0),
+                };
+                rows.push((inv, pods[i].clone(), t[i] + exec[i].max(0.0)));
+            }
+            Ok(())
+        },
+    )?;
+    // Triggers and runtimes from the functions table, where the store has one.
+    if cx.regions("functions").iter().any(|r| r == region) {
+        let c = cx.columns(&format!(
+            "SELECT funcID, runtime, concat(trigger_type, '-', invocation_type) AS trigger \
+             FROM functions WHERE region = '{}'",
+            q(region)
+        ))?;
+        for i in 0..c.len() {
+            if let Some(&f) = index.get(&c.s("funcID")[i]) {
+                let f = &mut functions[f as usize];
+                f.runtime = c.s("runtime")[i].clone();
+                if f.trigger == "unknown" {
+                    f.trigger = c.s("trigger")[i].clone();
+                }
+            }
+        }
+    }
+    // Concurrency: the most requests any of a function's pods served at once.
+    let mut by_pod: HashMap<&str, Vec<(f64, f64)>> = HashMap::new();
+    for (inv, pod, end) in &rows {
+        by_pod.entry(pod.as_str()).or_default().push((inv.t, *end));
+    }
+    let mut pod_func: HashMap<&str, u32> = HashMap::new();
+    for (inv, pod, _) in &rows {
+        pod_func.insert(pod.as_str(), inv.func);
+    }
+    for (pod, mut iv) in by_pod {
+        iv.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut ends: Vec<f64> = Vec::new();
+        let mut most = 1usize;
+        for (s, e) in iv {
+            ends.retain(|x| *x > s);
+            ends.push(e);
+            most = most.max(ends.len());
+        }
+        let f = &mut functions[pod_func[pod] as usize];
+        f.concurrency = f.concurrency.max(most as u32);
+    }
+    let trace = Trace::new(functions, rows.into_iter().map(|r| r.0).collect());
+    let days = trace.days();
+
+    // Costs: each function's observed cold starts, all days.
+    let mut per_function = vec![Vec::new(); trace.functions.len()];
+    let mut pooled = Vec::new();
+    let mut observed = vec![0u64; trace.functions.len()];
+    cx.for_each(
+        &format!(
+            "SELECT funcID, day, totalCost_cold_start, podAllocationCost, deployCodeCost, \
+             deployDependencyCost, schedulingCost FROM cold_starts WHERE region = '{}'",
+            q(region)
+        ),
+        |b| {
+            let ids = strings(b.column(0))?;
+            let day = floats(b.column(1))?;
+            let c: Vec<Vec<f64>> = (2..7).map(|k| floats(b.column(k))).collect::<Result<_>>()?;
+            for i in 0..ids.len() {
+                let v = [c[0][i], c[1][i], c[2][i], c[3][i], c[4][i]];
+                pooled.push(v);
+                if let Some(&f) = index.get(&ids[i]) {
+                    per_function[f as usize].push(v);
+                    if days.contains(&(day[i] as u32)) {
+                        observed[f as usize] += 1;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let missing = per_function.iter().filter(|v| v.is_empty()).count();
+    let mut trace = trace;
+    trace.notes.push(format!(
+        "execution time of a request: totalCost_worker; concurrency of a function: the most \
+         requests one of its pods served at once in the trace; cold-start costs drawn from the \
+         function's own cold starts ({missing} functions without any use the region's)"
+    ));
+    Ok((
+        trace,
+        EmpiricalCosts {
+            per_function,
+            pooled,
+            seed: 1,
+        },
+        observed,
+    ))
+}
+
+/// Replays the workload under each policy (the baseline added when missing).
+pub fn run(input: &Input, specs: &[String]) -> Result<Outcome> {
+    let start = Instant::now();
+    let Loaded {
+        mut workload,
+        costs,
+        desc,
+        observed,
+    } = load(input)?;
+    let n = workload.functions().len();
+    let mut policies: Vec<Box<dyn Policy>> = specs
+        .iter()
+        .map(|s| policy::parse(s, n))
+        .collect::<Result<_>>()?;
+    let names: Vec<String> = policies.iter().map(|p| p.name()).collect();
+    let added_baseline = !names.iter().any(|p| p == BASELINE);
+    if added_baseline {
+        policies.push(policy::parse(BASELINE, n)?);
+    }
+    let days = workload.days();
+    let bar = ProgressBar::new(days.len() as u64).with_style(ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} day {pos}/{len}  {msg}  (ETA {eta})",
+    )?);
+    let t0 = Instant::now();
+    let mut total = 0u64;
+    let metrics = simulate(workload.as_mut(), costs.as_ref(), policies, |_, k| {
+        total += k;
+        bar.inc(1);
+        bar.set_message(format!(
+            "{total} invocations, {:.1} M/s",
+            total as f64 / t0.elapsed().as_secs_f64() / 1e6
+        ));
+    })?;
+    bar.finish_and_clear();
+    let p = metrics.len();
+    let runs = metrics
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| Run {
+            baseline: added_baseline && i + 1 == p,
+            metrics: m,
+        })
+        .collect();
+    Ok(Outcome {
+        input: desc,
+        notes: workload.notes(),
+        functions: workload.functions().to_vec(),
+        runs,
+        observed,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn q(h: &hdrhistogram::Histogram<u64>, p: f64) -> f64 {
+    if h.is_empty() {
+        f64::NAN
+    } else {
+        h.value_at_quantile(p) as f64 / 1e6
+    }
+}
+
+impl Outcome {
+    fn baseline_idle(&self) -> f64 {
+        self.runs
+            .iter()
+            .find(|r| r.metrics.policy == BASELINE)
+            .map_or(f64::NAN, |r| r.metrics.idle_gb_seconds)
+    }
+
+    /// One row per policy.
+    pub fn summary(&self) -> Table {
+        let base = self.baseline_idle();
+        let m: Vec<&Metrics> = self.runs.iter().map(|r| &r.metrics).collect();
+        let f = |g: &dyn Fn(&Metrics) -> f64| m.iter().map(|x| g(x)).collect::<Vec<f64>>();
+        let i = |g: &dyn Fn(&Metrics) -> u64| m.iter().map(|x| g(x) as i64).collect::<Vec<i64>>();
+        Table::new()
+            .str("policy", m.iter().map(|x| x.policy.clone()).collect())
+            .i64("invocations", i(&|x| x.invocations()))
+            .i64("cold_starts", i(&|x| x.cold_starts()))
+            .f64(
+                "cold_start_rate",
+                f(&|x| x.cold_starts() as f64 / x.invocations().max(1) as f64),
+            )
+            .f64("p75_function_cold_rate", f(&|x| x.p75_function_cold_rate()))
+            .f64("cold_start_seconds", f(&|x| x.cold_seconds()))
+            .f64("cold_start_p50_s", f(&|x| q(&x.cold_us, 0.5)))
+            .f64("cold_start_p99_s", f(&|x| q(&x.cold_us, 0.99)))
+            .f64("latency_p50_s", f(&|x| q(&x.latency_us, 0.5)))
+            .f64("latency_p99_s", f(&|x| q(&x.latency_us, 0.99)))
+            .f64("idle_pod_seconds", f(&|x| x.idle_seconds()))
+            .f64("idle_gb_seconds", f(&|x| x.idle_gb_seconds))
+            .f64(
+                "idle_vs_10min_keepalive_pct",
+                f(&|x| x.idle_gb_seconds / base * 100.0),
+            )
+            .i64(
+                "peak_running_pods",
+                i(&|x| u64::from(x.peak_running_pods())),
+            )
+            .i64("pods", i(&|x| x.pods))
+            .i64("prewarms", i(&|x| x.prewarms()))
+            .f64(
+                "pod_utility_p50",
+                f(&|x| {
+                    if x.utility_milli.is_empty() {
+                        f64::NAN
+                    } else {
+                        x.utility_milli.value_at_quantile(0.5) as f64 / 1000.0
+                    }
+                }),
+            )
+            .f64(
+                "pods_utility_below_1",
+                f(&|x| x.pods_below_1 as f64 / x.pods.max(1) as f64),
+            )
+            .f64("sim_seconds", f(&|x| x.wall_seconds))
+            .f64(
+                "invocations_per_s",
+                f(&|x| x.events as f64 / x.wall_seconds.max(1e-9)),
+            )
+    }
+
+    /// One row per policy and function.
+    pub fn per_function(&self) -> Table {
+        let (mut p, mut id, mut trig, mut rt) = (vec![], vec![], vec![], vec![]);
+        let (mut inv, mut cold, mut cs, mut idle, mut pre) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for r in &self.runs {
+            for (f, m) in self.functions.iter().zip(&r.metrics.per_function) {
+                p.push(r.metrics.policy.clone());
+                id.push(f.name.clone());
+                trig.push(f.trigger.clone());
+                rt.push(f.runtime.clone());
+                inv.push(m.invocations as i64);
+                cold.push(m.cold_starts as i64);
+                cs.push(m.cold_seconds);
+                idle.push(m.idle_seconds);
+                pre.push(m.prewarms as i64);
+            }
+        }
+        Table::new()
+            .str("policy", p)
+            .str("funcID", id)
+            .str("trigger", trig)
+            .str("runtime", rt)
+            .i64("invocations", inv)
+            .i64("cold_starts", cold)
+            .f64("cold_start_seconds", cs)
+            .f64("idle_pod_seconds", idle)
+            .i64("prewarms", pre)
+    }
+
+    /// Running pods per hour (the most in any minute of it), per policy.
+    fn running(&self) -> Table {
+        let (mut p, mut h, mut v) = (vec![], vec![], vec![]);
+        for r in &self.runs {
+            for (i, c) in r.metrics.running_per_minute.chunks(60).enumerate() {
+                p.push(r.metrics.policy.clone());
+                h.push(i as i64);
+                v.push(i64::from(c.iter().copied().max().unwrap_or(0)));
+            }
+        }
+        Table::new()
+            .str("policy", p)
+            .i64("hour", h)
+            .i64("running_pods", v)
+    }
+
+    /// The default policy's cold starts per function against the trace's own.
+    pub fn faithfulness(&self) -> Option<String> {
+        let observed = self.observed.as_ref()?;
+        let default = self
+            .runs
+            .iter()
+            .find(|r| r.metrics.policy == "fixed-keepalive:ttl=60s,restart=yes")?;
+        let sim: Vec<u64> = default
+            .metrics
+            .per_function
+            .iter()
+            .map(|f| f.cold_starts)
+            .collect();
+        let (a, b): (u64, u64) = (sim.iter().sum(), observed.iter().sum());
+        let with = observed.iter().filter(|o| **o > 0).count();
+        let within = sim
+            .iter()
+            .zip(observed)
+            .filter(|(s, o)| **o > 0 && (**s as f64 - **o as f64).abs() <= 0.1 * **o as f64)
+            .count();
+        Some(format!(
+            "faithfulness: the platform's default (60 s keep-alive) makes {a} cold starts where the \
+             trace has {b} on the same days ({:+.1} %); {within} of {with} functions with cold \
+             starts are within ±10 % of their own",
+            (a as f64 / b.max(1) as f64 - 1.0) * 100.0
+        ))
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "workload: {}", self.input)?;
+        let base = self.baseline_idle();
+        writeln!(
+            f,
+            "{:<58} {:>12} {:>10} {:>8} {:>11} {:>11} {:>9} {:>9}",
+            "policy", "invocations", "cold", "rate", "cold s", "idle GB-s", "vs 10m", "M inv/s"
+        )?;
+        for r in &self.runs {
+            let m = &r.metrics;
+            writeln!(
+                f,
+                "{:<58} {:>12} {:>10} {:>7.3}% {:>11.0} {:>11.0} {:>8.1}% {:>9.2}",
+                format!(
+                    "{}{}",
+                    m.policy,
+                    if r.baseline { " (baseline)" } else { "" }
+                ),
+                m.invocations(),
+                m.cold_starts(),
+                m.cold_starts() as f64 / m.invocations().max(1) as f64 * 100.0,
+                m.cold_seconds(),
+                m.idle_gb_seconds,
+                m.idle_gb_seconds / base * 100.0,
+                m.events as f64 / m.wall_seconds.max(1e-9) / 1e6
+            )?;
+        }
+        if let Some(line) = self.faithfulness() {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the comparison into `out` (built beside it and swapped in whole).
+pub fn write(o: &Outcome, out: &Path, force: bool) -> Result<()> {
+    let staging = outdir::Staging::new(out, OWNER, force)?;
+    let dir = staging.path();
+    let summary = o.summary();
+    let files = [
+        ("summary.csv", summary.to_csv()?),
+        ("functions.csv", o.per_function().to_csv()?),
+        ("running_pods.csv", o.running().to_csv()?),
+    ];
+    for (name, bytes) in &files {
+        outdir::write_file(&dir.join(name), bytes)?;
+    }
+    let names: Vec<String> = o.runs.iter().map(|r| short(&r.metrics.policy)).collect();
+    let metrics = [
+        ("cold_starts", "cold starts"),
+        ("cold_start_seconds", "cold-start seconds"),
+        ("latency_p99_s", "p99 latency (s)"),
+        ("idle_gb_seconds", "idle GB-seconds"),
+        ("peak_running_pods", "peak running pods"),
+    ];
+    let mut charts = Vec::new();
+    for (col, label) in metrics {
+        let v = summary.f64s(col).unwrap_or_default();
+        let panel = Panel::body(
+            label,
+            "policy",
+            label,
+            Body::Bars {
+                categories: names.clone(),
+                stacks: vec![label.to_string()],
+                values: vec![v],
+                stacked: false,
+            },
+        );
+        let file = format!("{col}.svg");
+        outdir::write_file(
+            &dir.join(&file),
+            chart::render(&[panel], 1, (640, 420))?.as_bytes(),
+        )?;
+        charts.push(file);
+    }
+    let rate = summary.f64s("cold_start_rate").unwrap_or_default();
+    let idle = summary
+        .f64s("idle_vs_10min_keepalive_pct")
+        .unwrap_or_default();
+    let series = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Series::new(n.clone(), vec![(idle[i], rate[i] * 100.0)]))
+        .collect();
+    let tradeoff = Panel::scatter(
+        "Cold starts against wasted memory",
+        "idle GB-seconds (% of a 10-minute keep-alive)",
+        "cold-start rate (%)",
+        series,
+    );
+    outdir::write_file(
+        &dir.join("tradeoff.svg"),
+        chart::render(&[tradeoff], 1, (640, 460))?.as_bytes(),
+    )?;
+    charts.insert(0, "tradeoff.svg".into());
+    let lines = o
+        .runs
+        .iter()
+        .map(|r| {
+            let pts = r
+                .metrics
+                .running_per_minute
+                .chunks(60)
+                .enumerate()
+                .map(|(h, c)| {
+                    (
+                        h as f64 / 24.0,
+                        f64::from(c.iter().copied().max().unwrap_or(0)),
+                    )
+                })
+                .collect();
+            Series::new(short(&r.metrics.policy), pts)
+        })
+        .collect();
+    let running = Panel::lines(
+        "Running pods (most in any minute of the hour)",
+        "day",
+        "pods",
+        lines,
+    );
+    outdir::write_file(
+        &dir.join("running_pods.svg"),
+        chart::render(&[running], 1, (900, 420))?.as_bytes(),
+    )?;
+    charts.insert(1, "running_pods.svg".into());
+    outdir::write_file(
+        &dir.join("index.html"),
+        html(o, &summary, &charts).as_bytes(),
+    )?;
+    staging.commit()
+}
+
+/// A policy name without its default parameters, for chart labels.
+fn short(p: &str) -> String {
+    p.replace(",restart=yes", "")
+}
+
+fn html(o: &Outcome, summary: &Table, charts: &[String]) -> String {
+    let mut h = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>coldstart simulate</title><style>\
+         body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em;color:#222}\
+         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+         th{background:#f0f0f0}td:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}\
+         </style></head><body>\n<h1>Cold-start policies compared</h1>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<p>Workload: {}. {} policies in {:.1} s.</p>",
+        escape(&o.input),
+        o.runs.len(),
+        o.seconds
+    );
+    for n in &o.notes {
+        let _ = writeln!(h, "<p>Note: {}</p>", escape(n));
+    }
+    if let Some(line) = o.faithfulness() {
+        let _ = writeln!(h, "<p>{}</p>", escape(&line));
+    }
+    h.push_str("<table><tr>");
+    for (name, _) in &summary.columns {
+        let _ = write!(h, "<th>{}</th>", escape(name));
+    }
+    h.push_str("</tr>\n");
+    let batch = summary.to_batch().ok();
+    if let Some(b) = batch {
+        for row in 0..b.num_rows() {
+            h.push_str("<tr>");
+            for c in b.columns() {
+                let v = datafusion::arrow::util::display::array_value_to_string(c, row)
+                    .unwrap_or_default();
+                let v = match v.parse::<f64>() {
+                    Ok(x) if v.contains('.') => crate::analysis::num(x),
+                    _ => v,
+                };
+                let _ = write!(h, "<td>{}</td>", escape(&v));
+            }
+            h.push_str("</tr>\n");
+        }
+    }
+    h.push_str("</table>\n<p>Data: <a href=\"summary.csv\">summary.csv</a> \
+        <a href=\"functions.csv\">functions.csv</a> <a href=\"running_pods.csv\">running_pods.csv</a>. \
+        Idle GB-seconds are normalised to a fixed 10-minute keep-alive (= 100 %).</p>\n");
+    for c in charts {
+        let _ = writeln!(h, "<img src=\"{0}\" alt=\"{0}\">", escape(c));
+    }
+    h.push_str("</body></html>\n");
+    h
+}

@@ -1,0 +1,145 @@
+//! `coldstart simulate` end to end: a synthetic release's store replayed under the platform's
+//! default policy gives back about its own cold starts; the synthetic model runs directly; the
+//! output folder holds the comparison; bad policies and foreign folders are refused.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn coldstart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coldstart"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = coldstart(args);
+    assert!(
+        out.status.success(),
+        "coldstart {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
+    let d = tempfile::tempdir().unwrap();
+    let (rel, store, out) = (
+        d.path().join("rel"),
+        d.path().join("store"),
+        d.path().join("sim"),
+    );
+    ok(&[
+        "synth",
+        "--out",
+        s(&rel),
+        "--regions",
+        "R2",
+        "--functions",
+        "40",
+        "--days",
+        "2",
+        "--quantiles",
+        "none",
+    ]);
+    ok(&["ingest", s(&rel), "--store", s(&store)]);
+    let text = ok(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--region",
+        "R2",
+        "--out",
+        s(&out),
+    ]);
+    // "... makes A cold starts where the trace has B on the same days (+x %); W of N ..."
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("faithfulness"))
+        .unwrap();
+    let nums: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (sim, trace) = (nums[1], nums[2]);
+    assert!((sim - trace).abs() <= 0.05 * trace, "{line}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let rows: Vec<&str> = summary.lines().collect();
+    // Three default policies and the 10-minute baseline, each on every request.
+    assert_eq!(rows.len(), 5, "{summary}");
+    let inv: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split("\",").nth(1).unwrap().split(',').next().unwrap())
+        .collect();
+    assert!(inv.iter().all(|v| *v == inv[0] && *v != "0"), "{inv:?}");
+    for f in [
+        "index.html",
+        "functions.csv",
+        "running_pods.csv",
+        "tradeoff.svg",
+        "cold_starts.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // A folder it did not make is refused; its own is replaced.
+    let foreign = d.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "x").unwrap();
+    let e = coldstart(&["simulate", "--store", s(&store), "--out", s(&foreign)]);
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--force"));
+    assert!(foreign.join("keep.txt").exists());
+    ok(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive:ttl=2h",
+    ]);
+}
+
+#[test]
+fn the_synthetic_model_runs_directly_and_bad_policies_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("sim");
+    let text = ok(&[
+        "simulate",
+        "--synth",
+        "--region",
+        "R3",
+        "--functions",
+        "30",
+        "--days",
+        "2",
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive:ttl=60s",
+        "--policy",
+        "fixed-keepalive:ttl=2h",
+    ]);
+    assert!(
+        text.contains("fixed-keepalive:ttl=2h,restart=yes"),
+        "{text}"
+    );
+    assert!(text.contains("(baseline)"), "{text}");
+    let e = coldstart(&[
+        "simulate",
+        "--synth",
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive:ttl=soon",
+    ]);
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("parameter ttl"));
+    let e = coldstart(&["simulate", "--out", s(&out)]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--store STORE or --synth"));
+}
