@@ -5,33 +5,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::{fails, ok};
+
 const HEADER: &str = "day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,\
 podAllocationCost,deployCodeCost,deployDependencyCost,schedulingCost,podID";
 const ROW: &str =
     "30,2592001.5,1,400,418,82f1aa19,2.239314,0.027161815,0.045,0.454,1.713152185,pool22-300-128-0000618412";
-
-fn coldstart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coldstart"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = coldstart(args);
-    assert!(
-        out.status.success(),
-        "coldstart {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = coldstart(args);
-    assert!(!out.status.success(), "coldstart {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
 
 /// A store of three cold starts in `dir/store`, from `dir/rel`.
 fn store(dir: &Path) -> String {

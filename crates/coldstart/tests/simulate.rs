@@ -3,24 +3,9 @@
 //! output folder holds the comparison; bad policies and foreign folders are refused.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn coldstart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coldstart"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = coldstart(args);
-    assert!(
-        out.status.success(),
-        "coldstart {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{coldstart, ok};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::Distribution;
 use rand_distr::Poisson;
 
-use super::{sort, Function, Invocation, Workload};
+use super::{Function, Invocation, Workload};
 use crate::calendar::diurnal;
 use crate::catalog::{FunctionSpec, Workload as Arrivals};
 use crate::costs::{ln_sample, micros};
@@ -154,18 +154,28 @@ impl Workload for Synthetic {
     }
 
     fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
-        let mut out = Vec::new();
-        for (i, spec) in self.specs.iter().enumerate() {
-            for t in arrivals(&mut self.arrivals[i], spec, &self.profile, day) {
-                let exec = micros(ln_sample(&mut self.execs[i], spec.exec, 1.0)).max(1e-6);
-                out.push(Invocation {
-                    t,
-                    func: i as u32,
-                    exec,
-                });
-            }
-        }
-        sort(&mut out);
+        use rayon::prelude::*;
+        // Each function on its own streams: the same invocations whatever the threads.
+        let profile = &self.profile;
+        let per_function: Vec<Vec<Invocation>> = self
+            .specs
+            .par_iter()
+            .zip(self.arrivals.par_iter_mut())
+            .zip(self.execs.par_iter_mut())
+            .enumerate()
+            .map(|(i, ((spec, arr), ex))| {
+                arrivals(arr, spec, profile, day)
+                    .into_iter()
+                    .map(|t| Invocation {
+                        t,
+                        func: i as u32,
+                        exec: micros(ln_sample(ex, spec.exec, 1.0)).max(1e-6),
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut out: Vec<Invocation> = per_function.into_iter().flatten().collect();
+        out.par_sort_by(|a, b| a.t.total_cmp(&b.t).then(a.func.cmp(&b.func)));
         Ok(out)
     }
 

@@ -29,14 +29,9 @@ pub struct Args {
     /// With --synth: days to simulate from day 0.
     #[arg(long, default_value_t = 7)]
     days: u32,
-    /// With --synth: functions (overrides --scale).
-    #[arg(long)]
-    functions: Option<u32>,
-    /// With --synth: size relative to the published region.
-    #[arg(long, default_value_t = 0.05)]
-    scale: f64,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// With --synth: the model's size and seed.
+    #[command(flatten)]
+    model: super::synth::Model,
     /// Folder for the CSV files, charts and index.html.
     #[arg(long)]
     out: PathBuf,
@@ -53,10 +48,10 @@ pub fn run(a: Args) -> Result<()> {
         },
         (None, true) => Input::Synth {
             region: a.region,
-            functions: a.functions,
-            scale: a.scale,
+            functions: a.model.functions,
+            scale: a.model.scale,
             days: a.days,
-            seed: a.seed,
+            seed: a.model.seed,
         },
         _ => bail!("give the workload: --store STORE or --synth"),
     };

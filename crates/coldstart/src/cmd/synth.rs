@@ -16,15 +16,8 @@ pub struct Args {
     regions: Vec<String>,
     #[arg(long, default_value_t = 31)]
     days: u32,
-    /// Functions per region (overrides --scale).
-    #[arg(long)]
-    functions: Option<u32>,
-    /// Size relative to the published release (1.0: R2 has 2418 functions and about
-    /// 2 million cold starts).
-    #[arg(long, default_value_t = 0.05)]
-    scale: f64,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    model: Model,
     /// Pack each region into zip archives as the publishers ship them.
     #[arg(long)]
     zip: bool,
@@ -39,14 +32,28 @@ pub struct Args {
     force: bool,
 }
 
+/// The size and seed of the synthetic model (`synth`, and `simulate --synth`).
+#[derive(clap::Args)]
+pub struct Model {
+    /// Functions per region (overrides --scale).
+    #[arg(long)]
+    pub functions: Option<u32>,
+    /// Size relative to the published release (1.0: R2 has 2418 functions and about
+    /// 2 million cold starts).
+    #[arg(long, default_value_t = 0.05)]
+    pub scale: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
 pub fn run(a: Args) -> Result<()> {
     let opts = SynthOptions {
         out: a.out.clone(),
         regions: a.regions,
         days: a.days,
-        functions: a.functions,
-        scale: a.scale,
-        seed: a.seed,
+        functions: a.model.functions,
+        scale: a.model.scale,
+        seed: a.model.seed,
         zip: a.zip,
         quantile_regions: a.quantiles,
         threads: a.threads,
