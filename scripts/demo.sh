@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The quick start: coldstart generates a small synthetic release, ingests it, queries it and
-# writes the report of the paper's analyses; rewarm runs its two-domain re-warming demo.
+# writes the report of the paper's analyses and compares cold-start policies on its R2 requests; rewarm runs its two-domain re-warming demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DEMO_DIR:-target/demo}
@@ -21,4 +21,5 @@ bin=target/release/coldstart
   GROUP BY f.runtime ORDER BY cold_starts DESC"
 "$bin" report --store "$out/store" --out "$out/report"
 echo "open $out/report/index.html"
+"$bin" simulate --store "$out/store" --region R2 --out "$out/simulate"
 target/release/rewarm demo --out "$out/rewarm"
