@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The quick start: coldstart generates a small synthetic release, ingests it, queries it and
-# writes the report of the paper's analyses and compares cold-start policies on its R2 requests; rewarm runs its two-domain re-warming demo.
+# The quick start: coldstart generates a small synthetic release, ingests it, queries it,
+# writes the report of the paper's analyses and compares cold-start policies on its R2
+# requests; rewarm runs its two-domain re-warming demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DEMO_DIR:-target/demo}
