@@ -50,6 +50,8 @@ pub enum Input {
 pub struct Run {
     pub metrics: Metrics,
     pub baseline: bool,
+    /// One point of the `--sweep` curve.
+    pub swept: bool,
 }
 
 /// What `simulate` did, for the command line and the page.
@@ -262,8 +264,9 @@ fn store_workload(cx: &Cx, region: &str) -> Result<(Trace, EmpiricalCosts, Vec<u
     ))
 }
 
-/// Replays the workload under each policy (the baseline added when missing).
-pub fn run(input: &Input, specs: &[String]) -> Result<Outcome> {
+/// Replays the workload under each policy, then each point of a sweep (the baseline added
+/// when missing).
+pub fn run(input: &Input, specs: &[String], swept: &[String]) -> Result<Outcome> {
     let start = Instant::now();
     let Loaded {
         mut workload,
@@ -274,6 +277,7 @@ pub fn run(input: &Input, specs: &[String]) -> Result<Outcome> {
     let n = workload.functions().len();
     let mut policies: Vec<Box<dyn Policy>> = specs
         .iter()
+        .chain(swept)
         .map(|s| policy::parse(s, n))
         .collect::<Result<_>>()?;
     let names: Vec<String> = policies.iter().map(|p| p.name()).collect();
@@ -302,6 +306,7 @@ pub fn run(input: &Input, specs: &[String]) -> Result<Outcome> {
         .enumerate()
         .map(|(i, m)| Run {
             baseline: added_baseline && i + 1 == p,
+            swept: i >= specs.len() && i < specs.len() + swept.len(),
             metrics: m,
         })
         .collect();
@@ -540,17 +545,42 @@ pub fn write(o: &Outcome, out: &Path, force: bool) -> Result<()> {
     let idle = summary
         .f64s("idle_vs_10min_keepalive_pct")
         .unwrap_or_default();
-    let series = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Series::new(n.clone(), vec![(idle[i], rate[i] * 100.0)]))
-        .collect();
-    let tradeoff = Panel::scatter(
-        "Cold starts against wasted memory",
+    let point = |i: usize| (idle[i], rate[i] * 100.0);
+    let (x_label, y_label) = (
         "idle GB-seconds (% of a 10-minute keep-alive)",
         "cold-start rate (%)",
-        series,
     );
+    let title = "Cold starts against wasted memory";
+    let mut curve: Vec<(f64, f64)> = (0..o.runs.len())
+        .filter(|i| o.runs[*i].swept)
+        .map(point)
+        .collect();
+    curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let tradeoff = if curve.is_empty() {
+        let series = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Series::new(n.clone(), vec![point(i)]))
+            .collect();
+        Panel::scatter(title, x_label, y_label, series)
+    } else {
+        // The sweep as a line, every other policy as a labelled point.
+        let others = (0..o.runs.len())
+            .filter(|i| !o.runs[*i].swept)
+            .map(|i| {
+                let (x, y) = point(i);
+                // Keep-alive points keep their window; others their name only.
+                let n = &names[i];
+                let label = if n.starts_with("fixed-keepalive") {
+                    n.replace("fixed-keepalive:", "keep-alive ")
+                } else {
+                    n.split(':').next().unwrap_or("").to_string()
+                };
+                (x, y, label)
+            })
+            .collect();
+        Panel::lines(title, x_label, y_label, vec![Series::new("sweep", curve)]).marks(others)
+    };
     outdir::write_file(
         &dir.join("tradeoff.svg"),
         chart::render(&[tradeoff], 1, (640, 460))?.as_bytes(),

@@ -88,6 +88,27 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
         "--policy",
         "fixed-keepalive:ttl=2h",
     ]);
+    // A sweep: five keep-alive windows more, each a row, drawn as the trade-off curve.
+    ok(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--out",
+        s(&out),
+        "--sweep",
+        "fixed-keepalive:ttl=10s..2h",
+        "--sweep-points",
+        "5",
+    ]);
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 3 + 5 + 1, "{summary}");
+    assert!(
+        summary.contains("fixed-keepalive:ttl=2h,restart=yes"),
+        "{summary}"
+    );
+    assert!(std::fs::read_to_string(out.join("tradeoff.svg"))
+        .unwrap()
+        .contains("hybrid-histogram"));
 }
 
 #[test]

@@ -81,6 +81,42 @@ pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
     Ok(p)
 }
 
+/// `NAME:key=A..B[,other=...]`: `points` policies with `key` log-spaced from A to B (rounded to
+/// whole seconds for durations), the other parameters as given.
+pub fn sweep(spec: &str, points: usize) -> Result<Vec<String>> {
+    let (name, rest) = spec
+        .split_once(':')
+        .with_context(|| format!("sweep '{spec}': expected NAME:key=A..B"))?;
+    let mut swept = None;
+    let mut others = Vec::new();
+    for kv in rest.split(',') {
+        match kv.split_once('=') {
+            Some((k, v)) if v.contains("..") => {
+                let (a, b) = v.split_once("..").expect("checked");
+                let (a, b) = (parse_duration(a)?, parse_duration(b)?);
+                if !(a > 0.0 && b > a) {
+                    bail!("sweep '{spec}': the range must go up from a positive start");
+                }
+                swept = Some((k.to_string(), a, b));
+            }
+            _ => others.push(kv.to_string()),
+        }
+    }
+    let (key, a, b) = swept.with_context(|| format!("sweep '{spec}': no key=A..B range"))?;
+    let n = points.max(2);
+    let mut out: Vec<String> = (0..n)
+        .map(|i| {
+            let v = (a.ln() + (b.ln() - a.ln()) * i as f64 / (n - 1) as f64).exp();
+            let v = if v >= 1.0 { v.round() } else { v };
+            let mut p = vec![format!("{key}={}", fmt_duration(v))];
+            p.extend(others.iter().cloned());
+            format!("{name}:{}", p.join(","))
+        })
+        .collect();
+    out.dedup();
+    Ok(out)
+}
+
 /// `key=value` parameters of one policy; each read once, the rest refused.
 pub struct Params {
     spec: String,
@@ -207,6 +243,22 @@ mod tests {
         assert_eq!(fmt_duration(60.0), "60s");
         assert_eq!(fmt_duration(7200.0), "2h");
         assert_eq!(fmt_duration(0.5), "500ms");
+    }
+
+    #[test]
+    fn sweeps_are_log_spaced() {
+        let v = sweep("fixed-keepalive:ttl=10s..1000s", 3).unwrap();
+        assert_eq!(
+            v,
+            [
+                "fixed-keepalive:ttl=10s",
+                "fixed-keepalive:ttl=100s",
+                "fixed-keepalive:ttl=1000s"
+            ]
+        );
+        assert_eq!(sweep("fixed-keepalive:ttl=1m..2h", 12).unwrap().len(), 12);
+        assert!(sweep("fixed-keepalive:ttl=60s", 3).is_err());
+        assert!(sweep("fixed-keepalive:ttl=2h..1m", 3).is_err());
     }
 
     #[test]

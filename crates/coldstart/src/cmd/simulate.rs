@@ -26,6 +26,12 @@ pub struct Args {
     /// added as the baseline that wasted memory is normalised to.
     #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
     policies: Vec<String>,
+    /// A trade-off curve: NAME:key=A..B (e.g. fixed-keepalive:ttl=10s..2h), run at
+    /// --sweep-points log-spaced values, drawn as a line with the other policies as points.
+    #[arg(long)]
+    sweep: Option<String>,
+    #[arg(long, default_value_t = 12)]
+    sweep_points: usize,
     /// With --synth: days to simulate from day 0.
     #[arg(long, default_value_t = 7)]
     days: u32,
@@ -57,7 +63,11 @@ pub fn run(a: Args) -> Result<()> {
     };
     // Refuse a foreign output folder before the simulation runs.
     outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
-    let o = simulate::run(&input, &a.policies)?;
+    let swept = match &a.sweep {
+        Some(s) => coldstart_sim::policy::sweep(s, a.sweep_points)?,
+        None => Vec::new(),
+    };
+    let o = simulate::run(&input, &a.policies, &swept)?;
     write(&o, &a.out, a.force)?;
     write!(std::io::stdout(), "{o}")?;
     outln!("wrote {}", a.out.join("index.html").display());
