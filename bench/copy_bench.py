@@ -19,9 +19,9 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
+
+from benchlib import run, synth_once
 
 TOOLS = ["coldstart", "pandas", "polars", "duckdb"]
 
@@ -70,18 +70,6 @@ def child(tool, release, out):
     print(rows)
 
 
-def run(cmd):
-    """Runs cmd; returns (seconds, the child's own peak resident memory in MiB, stdout)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{cmd} failed with status {status}")
-    return secs, usage.ru_maxrss / 1024.0, out.decode()
-
-
 def copy(tool, args, release, out):
     shutil.rmtree(out, ignore_errors=True)
     if tool == "coldstart":
@@ -89,7 +77,8 @@ def copy(tool, args, release, out):
         m = json.load(open(os.path.join(out, "_manifest.json")))
         rows = m["rows_read"]
     else:
-        secs, peak, text = run([sys.executable, __file__, "--child", tool, release, out])
+        secs, peak, text = run([sys.executable, __file__, "--child", tool, release, out],
+                               capture=True)
         rows = int(text.strip().splitlines()[-1])
     size = sum(os.path.getsize(f) for f in glob.glob(os.path.join(out, "**", "*.parquet"),
                                                     recursive=True))
@@ -108,16 +97,7 @@ def main():
     ap.add_argument("--tools", default=",".join(TOOLS))
     args = ap.parse_args()
     tools = args.tools.split(",")
-    release = os.path.join(args.work, "release")
-    stamp = os.path.join(args.work, "release.params")
-    params = f"scale={args.scale} quantiles=R2 seed=1"
-    if not (os.path.exists(stamp) and open(stamp).read() == params):
-        shutil.rmtree(release, ignore_errors=True)
-        os.makedirs(args.work, exist_ok=True)
-        subprocess.run([args.bin, "synth", "--out", release, "--scale", str(args.scale),
-                        "--quantiles", "R2", "--seed", "1"], check=True,
-                       stdout=subprocess.DEVNULL)
-        open(stamp, "w").write(params)
+    release = synth_once(args.bin, args.work, args.scale)
     files = csv_files(release)
     mb = sum(os.path.getsize(f) for f in files) / 1e6
     print(f"release: {len(files)} CSV files in {len(folders(release))} folders, {mb:,.0f} MB "

@@ -14,20 +14,10 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
-
-def run(cmd):
-    """Runs cmd; returns (seconds, that child's own peak resident memory in MiB)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{cmd} failed with status {status}")
-    return secs, usage.ru_maxrss / 1024.0
+from benchlib import run, synth_once
 
 
 def files_of(release, family):
@@ -61,16 +51,7 @@ def main():
     ap.add_argument("--pandas-limit-s", type=float, default=240.0,
                     help="stop pandas after this many seconds per table (rows/s stays exact)")
     args = ap.parse_args()
-    release = os.path.join(args.work, "release")
-    stamp = os.path.join(args.work, "release.params")
-    params = f"scale={args.scale} quantiles=R2 seed=1"
-    if not (os.path.exists(stamp) and open(stamp).read() == params):
-        shutil.rmtree(release, ignore_errors=True)
-        os.makedirs(args.work, exist_ok=True)
-        t, peak = run([args.bin, "synth", "--out", release, "--scale", str(args.scale),
-                       "--quantiles", "R2", "--seed", "1"])
-        print(f"synth: {t:.1f} s, peak memory {peak:.0f} MiB")
-        open(stamp, "w").write(params)
+    release = synth_once(args.bin, args.work, args.scale)
     summary = json.load(open(os.path.join(release, "synth_summary.json")))
     cold = sum(r["cold_starts"] for r in summary["regions"])
     reqs = sum(r["requests_last_day"] for r in summary["regions"])
@@ -82,7 +63,7 @@ def main():
         nbytes = sum(os.path.getsize(f) for f in files)
         rows = cold if family == "cold_start" else reqs
         store = os.path.join(args.work, f"store-{table}")
-        secs, peak = run([args.bin, "ingest", os.path.join(release, family), "--store", store])
+        secs, peak, _ = run([args.bin, "ingest", os.path.join(release, family), "--store", store])
         shutil.rmtree(store, ignore_errors=True)
         p_rows, p_bytes, p_secs, p_files = pandas_read(files, args.pandas_limit_s)
         results[table] = dict(
@@ -93,7 +74,7 @@ def main():
         )
 
     store = os.path.join(args.work, "store-all")
-    all_secs, all_peak = run([args.bin, "ingest", release, "--store", store])
+    all_secs, all_peak, _ = run([args.bin, "ingest", release, "--store", store])
     manifest = json.load(open(os.path.join(store, "_manifest.json")))
     shutil.rmtree(store, ignore_errors=True)
 

@@ -6,19 +6,9 @@ in parallel); this script adds the wall time and memory, and the same workload a
 the days, to show memory does not grow with invocations. Run it through bench/simulate.sh."""
 import argparse
 import os
-import subprocess
 import sys
-import time
 
-
-def run(cmd):
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{cmd} failed with status {status}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024.0, out
+from benchlib import run
 
 
 def main():
@@ -34,7 +24,7 @@ def main():
                str(args.scale), "--days", str(days), "--out", args.work, "--force"]
         for p in policies:
             cmd += ["--policy", p]
-        secs, peak, out = run(cmd)
+        secs, peak, out = run(cmd, capture=True)
         print(f"--- {days} days: wall {secs:.1f} s, peak memory {peak:.0f} MiB")
         print(out.rstrip())
     print(f"cores: {os.cpu_count()}")

@@ -78,6 +78,13 @@ pub struct Options {
     pub by: Option<By>,
 }
 
+impl Options {
+    /// Only `region` (all regions when None), no grouping.
+    pub fn region(region: Option<String>) -> Self {
+        Self { region, by: None }
+    }
+}
+
 /// What the store holds: the regions of each table and the per-minute release tables
 /// (`requests`, `cpu_usage_avg`, ...) of each region, as the store's manifest lists them.
 pub type Availability = coldstart_trace::layout::Contents;

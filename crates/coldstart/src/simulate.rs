@@ -107,13 +107,7 @@ fn load(input: &Input) -> Result<Loaded> {
             })
         }
         Input::Store { path, region } => {
-            let cx = Cx::open(
-                path,
-                Options {
-                    region: Some(region.clone()),
-                    by: None,
-                },
-            )?;
+            let cx = Cx::open(path, Options::region(Some(region.clone())))?;
             let (trace, costs, observed) = store_workload(&cx, region)?;
             let desc = format!(
                 "store {}, region {region}: {} functions, {} requests (per-request rows)",

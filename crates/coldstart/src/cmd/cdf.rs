@@ -83,13 +83,7 @@ pub fn run(a: Args) -> Result<()> {
     if !field.data_type().is_numeric() {
         bail!("{table}.{column} is not numeric ({})", field.data_type());
     }
-    let cx = Cx::open(
-        &a.store,
-        Options {
-            region: a.region,
-            by: None,
-        },
-    )?;
+    let cx = Cx::open(&a.store, Options::region(a.region))?;
     let group = if a.by_region { "region" } else { "'all'" };
     let started = std::time::Instant::now();
     let hists = cx.hists(

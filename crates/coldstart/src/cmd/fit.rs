@@ -36,13 +36,7 @@ pub fn run(a: Args) -> Result<()> {
         Some(By::Region) => true,
         Some(b) => bail!("fit groups only by region, not by {}", b.label()),
     };
-    let cx = Cx::open(
-        &a.store,
-        Options {
-            region: a.region,
-            by: None,
-        },
-    )?;
+    let cx = Cx::open(&a.store, Options::region(a.region))?;
     let fits = Fits::compute(&cx, a.what, by_region)?;
     if fits.groups.is_empty() {
         bail!("{}: no cold-start rows to fit", a.store.display());

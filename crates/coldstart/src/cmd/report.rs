@@ -24,10 +24,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let opts = Options {
-        region: a.region,
-        by: None,
-    };
+    let opts = Options::region(a.region);
     let s = report(&a.store, &a.out, opts, a.force)?;
     let failed = s.with_status(Status::Failed);
     outln!(
