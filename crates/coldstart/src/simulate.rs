@@ -39,11 +39,23 @@ pub enum Input {
         days: u32,
         seed: u64,
     },
-    /// A store's per-request rows of one region, with its own cold starts as costs.
+    /// A store's requests of one region, with its own cold starts as costs.
     Store {
         path: std::path::PathBuf,
         region: String,
+        source: Source,
     },
+}
+
+/// Which of a store's tables gives the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The per-request rows where the region has them, else the per-minute counts.
+    Auto,
+    /// The per-request rows (one day in the release): exact arrivals and execution times.
+    PerRequest,
+    /// The per-minute request counts (every day): arrivals spread over each minute.
+    PerMinute,
 }
 
 /// One policy's results beside the workload's own numbers.
@@ -106,17 +118,40 @@ fn load(input: &Input) -> Result<Loaded> {
                 observed: None,
             })
         }
-        Input::Store { path, region } => {
+        Input::Store {
+            path,
+            region,
+            source,
+        } => {
             let cx = Cx::open(path, Options::region(Some(region.clone())))?;
-            let (trace, costs, observed) = store_workload(&cx, region)?;
+            let per_request = cx.regions("requests").iter().any(|r| r == region);
+            let use_minutes = match source {
+                Source::PerRequest => false,
+                Source::PerMinute => true,
+                Source::Auto => !per_request,
+            };
+            let (workload, functions, index, what): (Box<dyn Workload>, _, _, _) = if use_minutes {
+                if !cx.minute_regions(&["requests"]).iter().any(|r| r == region) {
+                    bail!("the store has no per-minute request counts for {region}");
+                }
+                let (w, index) = minute_workload(&cx, region)?;
+                let f = w.functions.clone();
+                let what = format!("{} function-minutes (per-minute counts)", w.counts.len());
+                (Box::new(w), f, index, what)
+            } else {
+                let (t, index) = request_workload(&cx, region)?;
+                let f = t.functions.clone();
+                let what = format!("{} requests (per-request rows)", t.invocations.len());
+                (Box::new(t), f, index, what)
+            };
+            let (costs, observed) = store_costs(&cx, region, &functions, &index, workload.days())?;
             let desc = format!(
-                "store {}, region {region}: {} functions, {} requests (per-request rows)",
+                "store {}, region {region}: {} functions, {what}",
                 path.display(),
-                trace.functions.len(),
-                trace.invocations.len()
+                functions.len(),
             );
             Ok(Loaded {
-                workload: Box::new(trace),
+                workload,
                 costs: Box::new(costs),
                 desc,
                 observed: Some(observed),
@@ -125,80 +160,58 @@ fn load(input: &Input) -> Result<Loaded> {
     }
 }
 
-/// The store's per-request rows of `region` as a trace; each function's cold starts (all
-/// days) as its empirical costs; and its cold starts on the days the requests cover.
-fn store_workload(cx: &Cx, region: &str) -> Result<(Trace, EmpiricalCosts, Vec<u64>)> {
+/// The store's per-request rows of `region` as a trace, and each funcID's index.
+fn request_workload(cx: &Cx, region: &str) -> Result<(Trace, HashMap<String, u32>)> {
     if !cx.regions("requests").iter().any(|r| r == region) {
         bail!(
             "the store has no per-request rows for {region} (regions with them: {}); \
-             the per-minute counts adapter is not built yet",
+             use --source per-minute",
             cx.regions("requests").join(", ")
         );
     }
-    let q = |s: &str| s.replace('\'', "''");
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut functions: Vec<Function> = Vec::new();
     let mut rows: Vec<(Invocation, String, f64)> = Vec::new();
     cx.for_each(
         &format!(
-            "SELECT funcID, time_worker, totalCost_worker, podID, cpu_limit, memory_limit \
-             FROM requests WHERE region = '{}'",
-            q(region)
+            "SELECT funcID, time_worker, totalCost_worker, podID FROM requests WHERE region = '{}'",
+            quote(region)
         ),
         |b| {
             let ids = strings(b.column(0))?;
             let t = floats(b.column(1))?;
             let exec = floats(b.column(2))?;
             let pods = strings(b.column(3))?;
-            let cpu = floats(b.column(4))?;
-            let mem = floats(b.column(5))?;
             for i in 0..ids.len() {
-                let n = functions.len() as u32;
-                let f = *index.entry(ids[i].clone()).or_insert_with(|| {
-                    let mut f = Function::new(ids[i].clone(), "unknown");
-                    f.region = region.to_string();
-                    f.cpu_millis = cpu[i] as u32;
-                    f.memory_mb = mem[i] as u32;
-                    functions.push(f);
-                    n
-                });
+                let f = function_index(&mut index, &mut functions, &ids[i], region);
+                let e = exec[i].max(0.0);
                 let inv = Invocation {
                     t: t[i],
                     func: f,
-                    exec: exec[i].max(0.0),
+                    exec: e,
                 };
-                rows.push((inv, pods[i].clone(), t[i] + exec[i].max(0.0)));
+                rows.push((inv, pods[i].clone(), t[i] + e));
             }
             Ok(())
         },
     )?;
-    // Triggers and runtimes from the functions table, where the store has one.
-    if cx.regions("functions").iter().any(|r| r == region) {
-        let c = cx.columns(&format!(
-            "SELECT funcID, runtime, concat(trigger_type, '-', invocation_type) AS trigger \
-             FROM functions WHERE region = '{}'",
-            q(region)
-        ))?;
-        for i in 0..c.len() {
-            if let Some(&f) = index.get(&c.s("funcID")[i]) {
-                let f = &mut functions[f as usize];
-                f.runtime = c.s("runtime")[i].clone();
-                if f.trigger == "unknown" {
-                    f.trigger = c.s("trigger")[i].clone();
-                }
-            }
-        }
+    let new_of = canonical(&mut functions, &mut index);
+    for r in &mut rows {
+        r.0.func = new_of[r.0.func as usize];
     }
+    function_details(cx, region, &index, &mut functions)?;
     // Concurrency: the most requests any of a function's pods served at once.
-    let mut by_pod: HashMap<&str, Vec<(f64, f64)>> = HashMap::new();
+    // pod -> (function, its requests' (start, end))
+    type Spans = (u32, Vec<(f64, f64)>);
+    let mut by_pod: HashMap<&str, Spans> = HashMap::new();
     for (inv, pod, end) in &rows {
-        by_pod.entry(pod.as_str()).or_default().push((inv.t, *end));
+        by_pod
+            .entry(pod.as_str())
+            .or_insert_with(|| (inv.func, Vec::new()))
+            .1
+            .push((inv.t, *end));
     }
-    let mut pod_func: HashMap<&str, u32> = HashMap::new();
-    for (inv, pod, _) in &rows {
-        pod_func.insert(pod.as_str(), inv.func);
-    }
-    for (pod, mut iv) in by_pod {
+    for (_, (func, mut iv)) in by_pod {
         iv.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut ends: Vec<f64> = Vec::new();
         let mut most = 1usize;
@@ -207,21 +220,219 @@ fn store_workload(cx: &Cx, region: &str) -> Result<(Trace, EmpiricalCosts, Vec<u
             ends.push(e);
             most = most.max(ends.len());
         }
-        let f = &mut functions[pod_func[pod] as usize];
+        let f = &mut functions[func as usize];
         f.concurrency = f.concurrency.max(most as u32);
     }
-    let trace = Trace::new(functions, rows.into_iter().map(|r| r.0).collect());
-    let days = trace.days();
+    let mut trace = Trace::new(functions, rows.into_iter().map(|r| r.0).collect());
+    trace.notes.push(
+        "per-request rows: arrival time_worker; a request occupies its pod for totalCost_worker; \
+         a function's concurrency is the most requests one of its pods served at once"
+            .into(),
+    );
+    Ok((trace, index))
+}
 
-    // Costs: each function's observed cold starts, all days.
-    let mut per_function = vec![Vec::new(); trace.functions.len()];
+/// Renumbers functions in funcID order (a store is scanned in parallel, so rows come in any
+/// order); returns the new number of each old one.
+fn canonical(functions: &mut Vec<Function>, index: &mut HashMap<String, u32>) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..functions.len()).collect();
+    order.sort_by(|a, b| functions[*a].name.cmp(&functions[*b].name));
+    let mut new_of = vec![0u32; functions.len()];
+    for (new, old) in order.iter().enumerate() {
+        new_of[*old] = new as u32;
+    }
+    let mut sorted: Vec<Function> = order.iter().map(|o| functions[*o].clone()).collect();
+    std::mem::swap(functions, &mut sorted);
+    for v in index.values_mut() {
+        *v = new_of[*v as usize];
+    }
+    new_of
+}
+
+/// `'` doubled for an SQL string.
+fn quote(s: &str) -> String {
+    s.replace('\'', "''")
+}
+
+/// The index of `id`, adding the function (its pool's CPU and memory from the funcID).
+fn function_index(
+    index: &mut HashMap<String, u32>,
+    functions: &mut Vec<Function>,
+    id: &str,
+    region: &str,
+) -> u32 {
+    if let Some(f) = index.get(id) {
+        return *f;
+    }
+    let mut f = Function::new(id, "unknown");
+    f.region = region.to_string();
+    if let Ok(p) = coldstart_trace::pool::parse_func_id(id) {
+        f.cpu_millis = p.pool.cpu_limit;
+        f.memory_mb = p.pool.memory_limit;
+    }
+    functions.push(f);
+    let n = functions.len() as u32 - 1;
+    index.insert(id.to_string(), n);
+    n
+}
+
+/// Triggers and runtimes from the functions table, where the store has one.
+fn function_details(
+    cx: &Cx,
+    region: &str,
+    index: &HashMap<String, u32>,
+    functions: &mut [Function],
+) -> Result<()> {
+    if !cx.regions("functions").iter().any(|r| r == region) {
+        return Ok(());
+    }
+    let c = cx.columns(&format!(
+        "SELECT funcID, runtime, concat(trigger_type, '-', invocation_type) AS trigger \
+         FROM functions WHERE region = '{}'",
+        quote(region)
+    ))?;
+    for i in 0..c.len() {
+        if let Some(&f) = index.get(&c.s("funcID")[i]) {
+            let f = &mut functions[f as usize];
+            f.runtime = c.s("runtime")[i].clone();
+            if f.trigger == "unknown" {
+                f.trigger = c.s("trigger")[i].clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A region's per-minute request counts: each function-minute's requests arrive spread over
+/// the minute (at seeded uniform positions), each running for that minute's median execution
+/// time (`totalCost` quantile 0.5; the function's median over its minutes where the minute has
+/// none). Memory follows function-minutes, not requests.
+pub struct MinuteCounts {
+    pub functions: Vec<Function>,
+    /// (minute, function, requests, execution seconds), by minute.
+    pub counts: Vec<(u32, u32, u32, f32)>,
+    pub seed: u64,
+}
+
+impl Workload for MinuteCounts {
+    fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    fn days(&self) -> std::ops::Range<u32> {
+        match (self.counts.first(), self.counts.last()) {
+            (Some(a), Some(b)) => a.0 / 1440..b.0 / 1440 + 1,
+            _ => 0..0,
+        }
+    }
+
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        use coldstart_sim::rng::mix;
+        let (m0, m1) = (day * 1440, (day + 1) * 1440);
+        let a = self.counts.partition_point(|c| c.0 < m0);
+        let b = self.counts.partition_point(|c| c.0 < m1);
+        let mut out = Vec::new();
+        for &(minute, func, n, exec) in &self.counts[a..b] {
+            let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
+            for k in 0..n {
+                let u = (mix(key ^ u64::from(k)) >> 11) as f64 / (1u64 << 53) as f64;
+                out.push(Invocation {
+                    t: (f64::from(minute) + u) * 60.0,
+                    func,
+                    exec: f64::from(exec),
+                });
+            }
+        }
+        coldstart_sim::workload::sort(&mut out);
+        Ok(out)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        vec![
+            "per-minute counts: each minute's requests arrive at seeded uniform times within it \
+              and run for the minute's median execution time (totalCost quantile 0.5); \
+              concurrency 1"
+                .into(),
+        ]
+    }
+}
+
+/// The per-minute request counts of `region`, and each funcID's index.
+fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<String, u32>)> {
+    let mut index = HashMap::new();
+    let mut functions = Vec::new();
+    let mut counts = Vec::new();
+    cx.for_each(
+        &format!(
+            "SELECT r.funcID, r.minute, r.value, e.value FROM minute_metrics r \
+             LEFT JOIN minute_metrics e ON e.region = r.region AND e.funcID = r.funcID \
+               AND e.minute = r.minute AND e.metric = 'totalCost' AND e.stat = 'quantile_050' \
+             WHERE r.region = '{0}' AND r.metric = 'requests' AND r.stat = 'count' AND r.value > 0",
+            quote(region)
+        ),
+        |b| {
+            let ids = strings(b.column(0))?;
+            let minute = floats(b.column(1))?;
+            let n = floats(b.column(2))?;
+            let exec = floats(b.column(3))?;
+            for i in 0..ids.len() {
+                let f = function_index(&mut index, &mut functions, &ids[i], region);
+                counts.push((minute[i] as u32, f, n[i].round() as u32, exec[i] as f32));
+            }
+            Ok(())
+        },
+    )?;
+    // Minutes without an execution time take the function's median over its other minutes.
+    let mut per_function: Vec<Vec<f32>> = vec![Vec::new(); functions.len()];
+    for c in &counts {
+        if c.3.is_finite() {
+            per_function[c.1 as usize].push(c.3);
+        }
+    }
+    let medians: Vec<f32> = per_function
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f32::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect();
+    for c in &mut counts {
+        if !c.3.is_finite() {
+            c.3 = medians[c.1 as usize];
+        }
+        c.3 = c.3.max(0.0);
+    }
+    let new_of = canonical(&mut functions, &mut index);
+    for c in &mut counts {
+        c.1 = new_of[c.1 as usize];
+    }
+    counts.sort_by_key(|c| (c.0, c.1));
+    function_details(cx, region, &index, &mut functions)?;
+    let w = MinuteCounts {
+        functions,
+        counts,
+        seed: 1,
+    };
+    Ok((w, index))
+}
+
+/// Each function's observed cold starts (all days) as its costs, and its cold starts on the
+/// days the workload covers.
+fn store_costs(
+    cx: &Cx,
+    region: &str,
+    functions: &[Function],
+    index: &HashMap<String, u32>,
+    days: std::ops::Range<u32>,
+) -> Result<(EmpiricalCosts, Vec<u64>)> {
+    let mut per_function = vec![Vec::new(); functions.len()];
     let mut pooled = Vec::new();
-    let mut observed = vec![0u64; trace.functions.len()];
+    let mut observed = vec![0u64; functions.len()];
     cx.for_each(
         &format!(
             "SELECT funcID, day, totalCost_cold_start, podAllocationCost, deployCodeCost, \
              deployDependencyCost, schedulingCost FROM cold_starts WHERE region = '{}'",
-            q(region)
+            quote(region)
         ),
         |b| {
             let ids = strings(b.column(0))?;
@@ -240,22 +451,22 @@ fn store_workload(cx: &Cx, region: &str) -> Result<(Trace, EmpiricalCosts, Vec<u
             Ok(())
         },
     )?;
-    let missing = per_function.iter().filter(|v| v.is_empty()).count();
-    let mut trace = trace;
-    trace.notes.push(format!(
-        "execution time of a request: totalCost_worker; concurrency of a function: the most \
-         requests one of its pods served at once in the trace; cold-start costs drawn from the \
-         function's own cold starts ({missing} functions without any use the region's)"
-    ));
-    Ok((
-        trace,
-        EmpiricalCosts {
-            per_function,
-            pooled,
-            seed: 1,
-        },
-        observed,
-    ))
+    // In a fixed order whatever order the scan gave.
+    let order = |a: &[f64; 5], b: &[f64; 5]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    per_function.iter_mut().for_each(|v| v.sort_by(order));
+    pooled.sort_by(order);
+    let costs = EmpiricalCosts {
+        per_function,
+        pooled,
+        seed: 1,
+    };
+    Ok((costs, observed))
 }
 
 /// Replays the workload under each policy, then each point of a sweep (the baseline added

@@ -79,7 +79,7 @@ pub trait Workload: Send {
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub functions: Vec<Function>,
-    /// Sorted by time, then function.
+    /// Sorted by [`sort`].
     pub invocations: Vec<Invocation>,
     pub notes: Vec<String>,
 }
@@ -96,9 +96,14 @@ impl Trace {
     }
 }
 
-/// Time order, ties by function.
+/// Time order, ties by function, then execution time: a total order, so a trace read in any
+/// row order replays the same.
 pub fn sort(v: &mut [Invocation]) {
-    v.sort_by(|a, b| a.t.total_cmp(&b.t).then(a.func.cmp(&b.func)));
+    v.sort_by(|a, b| {
+        a.t.total_cmp(&b.t)
+            .then(a.func.cmp(&b.func))
+            .then(a.exec.total_cmp(&b.exec))
+    });
 }
 
 impl Workload for Trace {

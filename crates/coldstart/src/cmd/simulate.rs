@@ -7,13 +7,17 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use outdir::outln;
 
-use crate::simulate::{self, write, Input};
+use crate::simulate::{self, write, Input, Source};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// A store whose per-request rows are the workload (its cold starts give the costs).
     #[arg(long, conflicts_with = "synth")]
     store: Option<PathBuf>,
+    /// Which of the store's tables gives the requests: auto (per-request rows where the
+    /// region has them), per-request, per-minute (the counts of every day).
+    #[arg(long, value_enum, default_value_t = Source::Auto)]
+    source: Source,
     /// The synthetic workload model instead of a store.
     #[arg(long)]
     synth: bool,
@@ -51,6 +55,7 @@ pub fn run(a: Args) -> Result<()> {
         (Some(path), false) => Input::Store {
             path,
             region: a.region,
+            source: a.source,
         },
         (None, true) => Input::Synth {
             region: a.region,
