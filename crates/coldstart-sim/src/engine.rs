@@ -35,6 +35,8 @@ struct Pod {
     /// Start of the loaded stretch it is in.
     segment_start: f64,
     cold_cost: f64,
+    /// Eviction priority (policies with a memory capacity).
+    priority: f64,
 }
 
 impl Pod {
@@ -79,6 +81,8 @@ pub struct Metrics {
     pub running_per_minute: Vec<u32>,
     /// Idle GB-seconds (idle pod-seconds times the function's memory).
     pub idle_gb_seconds: f64,
+    /// Idle pods evicted to make room (policies with a memory capacity).
+    pub evictions: u64,
     /// Requests processed and seconds the engine took.
     pub events: u64,
     pub wall_seconds: f64,
@@ -98,6 +102,7 @@ impl Metrics {
             pods: 0,
             running_per_minute: Vec::new(),
             idle_gb_seconds: 0.0,
+            evictions: 0,
             events: 0,
             wall_seconds: 0.0,
         }
@@ -161,6 +166,9 @@ pub struct Engine<'a> {
     /// +1/-1 per minute where loaded stretches start and end.
     running_delta: Vec<i64>,
     end_of_trace: f64,
+    /// The policy's memory capacity (MB), and the memory of the pods loaded now.
+    capacity: Option<f64>,
+    loaded_mb: f64,
     pub metrics: Metrics,
 }
 
@@ -173,6 +181,7 @@ impl<'a> Engine<'a> {
         days: u32,
     ) -> Self {
         let minutes = days as usize * 1440;
+        let capacity = policy.capacity_mb();
         Self {
             metrics: Metrics::new(policy.name(), functions.len()),
             functions,
@@ -182,6 +191,8 @@ impl<'a> Engine<'a> {
             seen: vec![0; functions.len()],
             running_delta: vec![0; minutes + 1],
             end_of_trace: f64::from(days) * SECONDS_PER_DAY,
+            capacity,
+            loaded_mb: 0.0,
         }
     }
 
@@ -202,6 +213,7 @@ impl<'a> Engine<'a> {
     /// A pod leaves: its last loaded stretch, idle time and utility are recorded.
     fn retire(&mut self, func: usize, p: Pod, at: f64) {
         let f = &self.functions[func];
+        self.loaded_mb -= f64::from(f.memory_mb);
         let at = at.min(self.end_of_trace);
         let gap = p.warm_from > p.last_end;
         let idle_from = p.warm_from.max(p.last_end);
@@ -291,6 +303,10 @@ impl<'a> Engine<'a> {
                 i
             }
             None => {
+                if let Some(cap) = self.capacity {
+                    self.make_room(cap, f64::from(f.memory_mb), t);
+                }
+                self.loaded_mb += f64::from(f.memory_mb);
                 let c = self.costs.cold_start(inv.func, k);
                 let m = &mut self.metrics.per_function[fi];
                 m.cold_starts += 1;
@@ -306,6 +322,7 @@ impl<'a> Engine<'a> {
                     expire_at: t,
                     segment_start: t,
                     cold_cost: c[0],
+                    priority: 0.0,
                 });
                 pods.len() - 1
             }
@@ -325,6 +342,9 @@ impl<'a> Engine<'a> {
         });
         p.warm_from = p.last_end + plan.unload_for.max(0.0);
         p.expire_at = p.warm_from + plan.keep_for.max(0.0);
+        if self.capacity.is_some() {
+            p.priority = self.policy.priority(inv.func, f, p.cold_cost);
+        }
         self.pods[fi] = pods;
 
         let m = &mut self.metrics.per_function[fi];
@@ -337,6 +357,29 @@ impl<'a> Engine<'a> {
             .latency_us
             .saturating_record(us(delay + (start - t) + inv.exec));
         self.metrics.events += 1;
+    }
+
+    /// Evicts idle pods of other functions, lowest priority first, until `need` MB fit under
+    /// `cap` at time `t` (or no idle pod is left).
+    fn make_room(&mut self, cap: f64, need: f64, t: f64) {
+        while self.loaded_mb + need > cap {
+            let mut best: Option<(usize, usize, f64)> = None;
+            for (g, list) in self.pods.iter().enumerate() {
+                for (i, p) in list.iter().enumerate() {
+                    let idle = p.ends.iter().all(|e| *e <= t) && p.ready_at <= t;
+                    if idle && best.is_none_or(|b| p.priority < b.2) {
+                        best = Some((g, i, p.priority));
+                    }
+                }
+            }
+            let Some((g, i, priority)) = best else { return };
+            let mut p = self.pods[g].swap_remove(i);
+            p.ends.clear();
+            p.expire_at = p.expire_at.min(t);
+            self.retire(g, p, t);
+            self.policy.evicted(priority);
+            self.metrics.evictions += 1;
+        }
     }
 
     /// Ends the run: every pod leaves at the end of its plan (or of the trace).

@@ -157,6 +157,7 @@ proptest! {
             "fixed-keepalive:ttl=10m",
             "hybrid-histogram:min-samples=2,cv=0.5",
             "timer-prewarm",
+            "faascache:capacity=256",
         ];
         let m = run(&t, 0.7, &specs);
         for r in &m {
@@ -187,4 +188,48 @@ proptest! {
         };
         prop_assert!(cold(long) <= cold(short));
     }
+}
+
+#[test]
+fn faascache_evicts_the_lowest_priority_idle_pod_when_memory_runs_out() {
+    // Three 128 MB functions, room for two pods. `hot` runs often, `rare` once, then `new`
+    // needs a pod: Greedy-Dual evicts `rare` (frequency 1) and keeps `hot` (frequency 10).
+    let f = vec![
+        Function::new("hot", "APIG-S"),
+        Function::new("rare", "APIG-S"),
+        Function::new("new", "APIG-S"),
+    ];
+    let mut inv: Vec<Invocation> = (0..10)
+        .map(|i| Invocation {
+            t: 10.0 * i as f64,
+            func: 0,
+            exec: 1.0,
+        })
+        .collect();
+    inv.push(Invocation {
+        t: 5.0,
+        func: 1,
+        exec: 1.0,
+    });
+    inv.push(Invocation {
+        t: 200.0,
+        func: 2,
+        exec: 1.0,
+    });
+    // Back after an hour: under faascache `hot` is still loaded, `rare` was evicted.
+    for (t, func) in [(3800.0, 0), (3810.0, 1)] {
+        inv.push(Invocation { t, func, exec: 1.0 });
+    }
+    let t = Trace::new(f, inv);
+    let m = run(
+        &t,
+        1.0,
+        &["faascache:capacity=256", "fixed-keepalive:ttl=60s"],
+    );
+    assert_eq!(m[0].evictions, 2, "rare for new, then new for rare");
+    let cold: Vec<u64> = m[0].per_function.iter().map(|f| f.cold_starts).collect();
+    assert_eq!(cold, [1, 2, 1]);
+    // A 60 s keep-alive loses them all over the hour.
+    let cold: Vec<u64> = m[1].per_function.iter().map(|f| f.cold_starts).collect();
+    assert_eq!(cold, [2, 2, 1]);
 }

@@ -573,6 +573,7 @@ impl Outcome {
             )
             .i64("pods", i(&|x| x.pods))
             .i64("prewarms", i(&|x| x.prewarms()))
+            .i64("evictions", i(&|x| x.evictions))
             .f64(
                 "pod_utility_p50",
                 f(&|x| {

@@ -6,10 +6,12 @@ use anyhow::{bail, Context, Result};
 
 use crate::workload::Function;
 
+pub mod faascache;
 pub mod fixed_keepalive;
 pub mod hybrid_histogram;
 pub mod timer_prewarm;
 
+pub use faascache::FaasCache;
 pub use fixed_keepalive::FixedKeepAlive;
 pub use hybrid_histogram::HybridHistogram;
 pub use timer_prewarm::TimerPrewarm;
@@ -60,12 +62,26 @@ pub trait Policy: Send {
 
     /// The pod's idle plan after a request.
     fn after_request(&mut self, e: &Ended) -> Idle;
+
+    /// Memory (MB) the loaded pods must fit in; `None`: unbounded. With a capacity, a cold
+    /// start that does not fit evicts idle pods, lowest [`Policy::priority`] first.
+    fn capacity_mb(&self) -> Option<f64> {
+        None
+    }
+
+    /// The eviction priority of a pod of `func` just used (the highest is kept longest).
+    fn priority(&mut self, _func: u32, _f: &Function, _cold_cost: f64) -> f64 {
+        0.0
+    }
+
+    /// An idle pod of this priority was evicted.
+    fn evicted(&mut self, _priority: f64) {}
 }
 
 /// The known policies and their parameters, for `--help` and errors.
 pub const KNOWN: &str = "fixed-keepalive[:ttl=60s,restart=yes], \
      hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10], \
-     timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h]";
+     timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB";
 
 /// Reads `NAME[:key=value,...]`.
 pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
@@ -75,6 +91,7 @@ pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
         "fixed-keepalive" => Box::new(FixedKeepAlive::from_params(&mut params)?),
         "hybrid-histogram" => Box::new(HybridHistogram::from_params(&mut params, functions)?),
         "timer-prewarm" => Box::new(TimerPrewarm::from_params(&mut params, functions)?),
+        "faascache" => Box::new(FaasCache::from_params(&mut params, functions)?),
         _ => bail!("unknown policy '{name}' (known: {KNOWN})"),
     };
     params.finish()?;
@@ -267,6 +284,7 @@ mod tests {
             "fixed-keepalive:ttl=10m,restart=yes",
             "hybrid-histogram:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10",
             "timer-prewarm:ttl=60s,lead=5s,slack=30s,learn=1h",
+            "faascache:capacity=4096",
         ] {
             assert_eq!(parse(spec, 3).unwrap().name(), spec);
         }

@@ -26,8 +26,8 @@ pub struct Args {
     region: String,
     /// Policies, each NAME[:key=value,...]: fixed-keepalive[:ttl=60s,restart=yes],
     /// hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10],
-    /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h]. A fixed 10-minute keep-alive is
-    /// added as the baseline that wasted memory is normalised to.
+    /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB. A fixed
+    /// 10-minute keep-alive is added as the baseline that wasted memory is normalised to.
     #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
     policies: Vec<String>,
     /// A trade-off curve: NAME:key=A..B (e.g. fixed-keepalive:ttl=10s..2h), run at
