@@ -15,7 +15,7 @@ use anyhow::Result;
 use hdrhistogram::Histogram;
 
 use crate::costs::CostModel;
-use crate::policy::{Ended, Idle, Policy};
+use crate::policy::{Ended, Idle, Load, Policy};
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
 
@@ -169,6 +169,8 @@ pub struct Engine<'a> {
     /// The policy's memory capacity (MB), and the memory of the pods loaded now.
     capacity: Option<f64>,
     loaded_mb: f64,
+    /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
+    in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
     pub metrics: Metrics,
 }
 
@@ -182,6 +184,7 @@ impl<'a> Engine<'a> {
     ) -> Self {
         let minutes = days as usize * 1440;
         let capacity = policy.capacity_mb();
+        let in_flight = policy.wants_load().then(std::collections::BinaryHeap::new);
         Self {
             metrics: Metrics::new(policy.name(), functions.len()),
             functions,
@@ -193,6 +196,7 @@ impl<'a> Engine<'a> {
             end_of_trace: f64::from(days) * SECONDS_PER_DAY,
             capacity,
             loaded_mb: 0.0,
+            in_flight,
         }
     }
 
@@ -252,8 +256,19 @@ impl<'a> Engine<'a> {
         let k = self.seen[fi];
         self.seen[fi] += 1;
         self.policy.on_arrival(inv.func, f, inv.t);
+        let mut load = Load {
+            in_flight: 0,
+            next_end: f64::INFINITY,
+        };
+        if let Some(h) = &mut self.in_flight {
+            while h.peek().is_some_and(|e| f64::from_bits(e.0) <= inv.t) {
+                h.pop();
+            }
+            load.in_flight = h.len();
+            load.next_end = h.peek().map_or(f64::INFINITY, |e| f64::from_bits(e.0));
+        }
         let delay = if f.is_async() {
-            self.policy.delay(inv.func, f, inv.t).max(0.0)
+            self.policy.delay(inv.func, f, inv.t, &load).max(0.0)
         } else {
             0.0
         };
@@ -330,6 +345,9 @@ impl<'a> Engine<'a> {
         let p = &mut pods[idx];
         let start = t.max(p.ready_at);
         let end = start + inv.exec;
+        if let Some(h) = &mut self.in_flight {
+            h.push(std::cmp::Reverse(end.max(0.0).to_bits()));
+        }
         p.ends.push(end);
         p.last_end = p.last_end.max(end);
         p.last_arrival = t;

@@ -158,6 +158,7 @@ proptest! {
             "hybrid-histogram:min-samples=2,cv=0.5",
             "timer-prewarm",
             "faascache:capacity=256",
+            "peak-shave:max-delay=20s,limit=2",
         ];
         let m = run(&t, 0.7, &specs);
         for r in &m {
@@ -232,4 +233,37 @@ fn faascache_evicts_the_lowest_priority_idle_pod_when_memory_runs_out() {
     // A 60 s keep-alive loses them all over the hour.
     let cold: Vec<u64> = m[1].per_function.iter().map(|f| f.cold_starts).collect();
     assert_eq!(cold, [2, 2, 1]);
+}
+
+#[test]
+fn peak_shave_holds_asynchronous_requests_until_pods_free_up_but_never_synchronous_ones() {
+    let burst = |trigger: &str| {
+        let f = vec![Function::new("f", trigger)];
+        let inv = (0..10)
+            .map(|_| Invocation {
+                t: 0.0,
+                func: 0,
+                exec: 10.0,
+            })
+            .collect();
+        Trace::new(f, inv)
+    };
+    let specs = [
+        "fixed-keepalive:ttl=60s",
+        "peak-shave:max-delay=30s,limit=5",
+    ];
+    let m = run(&burst("OBS-A"), 1.0, &specs);
+    assert_eq!((m[0].cold_starts(), m[0].peak_running_pods()), (10, 10));
+    // Five start at once; the other five wait 11 s for them and reuse their pods.
+    assert_eq!((m[1].cold_starts(), m[1].peak_running_pods()), (5, 5));
+    assert_eq!(m[1].per_function[0].delayed, 5);
+    assert!((m[1].per_function[0].delay_seconds - 55.0).abs() < 1e-9);
+    // A delay bound shorter than the wait: dispatched at the bound, onto new pods.
+    let m = run(&burst("OBS-A"), 1.0, &["peak-shave:max-delay=5s,limit=5"]);
+    assert_eq!(m[0].cold_starts(), 10);
+    assert!((m[0].per_function[0].delay_seconds - 25.0).abs() < 1e-9);
+    // Synchronous requests are never held.
+    let m = run(&burst("APIG-S"), 1.0, &specs);
+    assert_eq!(m[1].cold_starts(), 10);
+    assert_eq!(m[1].per_function[0].delayed, 0);
 }

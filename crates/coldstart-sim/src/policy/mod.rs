@@ -9,11 +9,13 @@ use crate::workload::Function;
 pub mod faascache;
 pub mod fixed_keepalive;
 pub mod hybrid_histogram;
+pub mod peak_shave;
 pub mod timer_prewarm;
 
 pub use faascache::FaasCache;
 pub use fixed_keepalive::FixedKeepAlive;
 pub use hybrid_histogram::HybridHistogram;
+pub use peak_shave::PeakShave;
 pub use timer_prewarm::TimerPrewarm;
 
 /// How a pod waits for its next request once its requests have ended: unloaded for
@@ -33,6 +35,15 @@ impl Idle {
             keep_for: seconds,
         }
     }
+}
+
+/// The platform's load when a request arrives.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Load {
+    /// Requests executing or waiting for their pod, over all functions.
+    pub in_flight: usize,
+    /// When the earliest of them ends (infinity when none).
+    pub next_end: f64,
 }
 
 /// A request has been placed and the pod's requests end at `end`.
@@ -55,9 +66,14 @@ pub trait Policy: Send {
     fn on_arrival(&mut self, _func: u32, _f: &Function, _t: f64) {}
 
     /// How long to hold an asynchronous request before dispatching it (never asked for
-    /// synchronous ones).
-    fn delay(&mut self, _func: u32, _f: &Function, _t: f64) -> f64 {
+    /// synchronous ones), knowing the platform's load when [`Policy::wants_load`].
+    fn delay(&mut self, _func: u32, _f: &Function, _t: f64, _load: &Load) -> f64 {
         0.0
+    }
+
+    /// Whether `delay` needs the platform's load (the engine tracks it only then).
+    fn wants_load(&self) -> bool {
+        false
     }
 
     /// The pod's idle plan after a request.
@@ -81,7 +97,8 @@ pub trait Policy: Send {
 /// The known policies and their parameters, for `--help` and errors.
 pub const KNOWN: &str = "fixed-keepalive[:ttl=60s,restart=yes], \
      hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10], \
-     timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB";
+     timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB, \
+     peak-shave[:max-delay=30s,limit=auto,ttl=60s]";
 
 /// Reads `NAME[:key=value,...]`.
 pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
@@ -92,6 +109,7 @@ pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
         "hybrid-histogram" => Box::new(HybridHistogram::from_params(&mut params, functions)?),
         "timer-prewarm" => Box::new(TimerPrewarm::from_params(&mut params, functions)?),
         "faascache" => Box::new(FaasCache::from_params(&mut params, functions)?),
+        "peak-shave" => Box::new(PeakShave::from_params(&mut params)?),
         _ => bail!("unknown policy '{name}' (known: {KNOWN})"),
     };
     params.finish()?;
@@ -158,6 +176,11 @@ impl Params {
     fn take(&mut self, key: &str) -> Option<String> {
         let i = self.pairs.iter().position(|(k, _)| k == key)?;
         Some(self.pairs.remove(i).1)
+    }
+
+    /// A parameter as text.
+    pub fn text(&mut self, key: &str) -> Option<String> {
+        self.take(key)
     }
 
     /// A duration parameter in seconds.
@@ -285,6 +308,8 @@ mod tests {
             "hybrid-histogram:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10",
             "timer-prewarm:ttl=60s,lead=5s,slack=30s,learn=1h",
             "faascache:capacity=4096",
+            "peak-shave:max-delay=30s,limit=auto,ttl=60s",
+            "peak-shave:max-delay=2m,limit=40,ttl=10m",
         ] {
             assert_eq!(parse(spec, 3).unwrap().name(), spec);
         }

@@ -26,7 +26,8 @@ pub struct Args {
     region: String,
     /// Policies, each NAME[:key=value,...]: fixed-keepalive[:ttl=60s,restart=yes],
     /// hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10],
-    /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB. A fixed
+    /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB,
+    /// peak-shave[:max-delay=30s,limit=auto,ttl=60s]. A fixed
     /// 10-minute keep-alive is added as the baseline that wasted memory is normalised to.
     #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
     policies: Vec<String>,
