@@ -2,7 +2,7 @@
 //! default policy gives back about its own cold starts; the synthetic model runs directly; the
 //! output folder holds the comparison; bad policies and foreign folders are refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod common;
 use common::{coldstart, ok};
@@ -11,14 +11,11 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[test]
-fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
-    let d = tempfile::tempdir().unwrap();
-    let (rel, store, out) = (
-        d.path().join("rel"),
-        d.path().join("store"),
-        d.path().join("sim"),
-    );
+/// A synthetic release of R2 (`functions`, `days`, per-minute tables for `quantiles`)
+/// ingested into `dir/store`.
+fn release_store(dir: &Path, functions: u32, days: u32, quantiles: &str) -> PathBuf {
+    let (rel, store) = (dir.join("rel"), dir.join("store"));
+    let (f, d) = (functions.to_string(), days.to_string());
     ok(&[
         "synth",
         "--out",
@@ -26,13 +23,20 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
         "--regions",
         "R2",
         "--functions",
-        "40",
+        &f,
         "--days",
-        "2",
+        &d,
         "--quantiles",
-        "none",
+        quantiles,
     ]);
     ok(&["ingest", s(&rel), "--store", s(&store)]);
+    store
+}
+
+#[test]
+fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
+    let d = tempfile::tempdir().unwrap();
+    let (store, out) = (release_store(d.path(), 40, 2, "none"), d.path().join("sim"));
     let text = ok(&[
         "simulate",
         "--store",
@@ -153,25 +157,7 @@ fn the_synthetic_model_runs_directly_and_bad_policies_are_named() {
 #[test]
 fn per_minute_counts_replay_every_request_of_every_day() {
     let d = tempfile::tempdir().unwrap();
-    let (rel, store, out) = (
-        d.path().join("rel"),
-        d.path().join("store"),
-        d.path().join("sim"),
-    );
-    ok(&[
-        "synth",
-        "--out",
-        s(&rel),
-        "--regions",
-        "R2",
-        "--functions",
-        "20",
-        "--days",
-        "3",
-        "--quantiles",
-        "R2",
-    ]);
-    ok(&["ingest", s(&rel), "--store", s(&store)]);
+    let (store, out) = (release_store(d.path(), 20, 3, "R2"), d.path().join("sim"));
     let want = ok(&[
         "sql",
         "--store",
