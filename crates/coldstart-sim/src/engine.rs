@@ -132,6 +132,14 @@ impl Metrics {
         self.running_per_minute.iter().copied().max().unwrap_or(0)
     }
 
+    /// Running pods per hour: the most in any minute of it.
+    pub fn running_per_hour(&self) -> Vec<u32> {
+        self.running_per_minute
+            .chunks(60)
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect()
+    }
+
     /// The 75th percentile over functions (with invocations) of their cold-start rate, the
     /// metric of Shahrad et al.
     pub fn p75_function_cold_rate(&self) -> f64 {
@@ -214,6 +222,13 @@ impl<'a> Engine<'a> {
         self.running_delta[m1.max(m0 + 1).min(n)] -= 1;
     }
 
+    /// Loaded and idle pod time of a function (negative spans count as none).
+    fn add_idle(&mut self, func: usize, seconds: f64) {
+        let idle = seconds.max(0.0);
+        self.metrics.per_function[func].idle_seconds += idle;
+        self.metrics.idle_gb_seconds += idle * self.functions[func].memory_gb();
+    }
+
     /// A pod leaves: its last loaded stretch, idle time and utility are recorded.
     fn retire(&mut self, func: usize, p: Pod, at: f64) {
         let f = &self.functions[func];
@@ -231,9 +246,7 @@ impl<'a> Engine<'a> {
         } else {
             self.loaded(p.segment_start, idle_to.max(p.last_end));
         }
-        let idle = (idle_to - idle_from).max(0.0);
-        self.metrics.per_function[func].idle_seconds += idle;
-        self.metrics.idle_gb_seconds += idle * f.memory_gb();
+        self.add_idle(func, idle_to - idle_from);
         // Utility ratio: time from the cold start to the last request over the cold start time.
         self.metrics.pods += 1;
         if p.cold_cost > 0.0 {
@@ -282,17 +295,13 @@ impl<'a> Engine<'a> {
             let p = &mut pods[i];
             p.ends.retain(|e| *e > t);
             if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
-                let p = pods.swap_remove(i);
-                let at = if p.unloaded_at(t) { p.last_end } else { t };
+                let mut p = pods.swap_remove(i);
                 if p.unloaded_at(t) {
-                    // Nothing loaded after last_end: close at last_end, no pre-warm happened.
-                    let mut q = p;
-                    q.expire_at = q.last_end;
-                    q.warm_from = q.last_end;
-                    self.retire(fi, q, at);
-                } else {
-                    self.retire(fi, p, at);
+                    // Nothing loaded after last_end: its plan ends there, no pre-warm happened.
+                    p.warm_from = p.last_end;
+                    p.expire_at = p.last_end;
                 }
+                self.retire(fi, p, t);
             } else {
                 i += 1;
             }
@@ -304,9 +313,7 @@ impl<'a> Engine<'a> {
                 if p.idle() {
                     // Idle since last_end (or since its pre-warm): wasted until now.
                     let from = p.warm_from.max(p.last_end);
-                    let idle = (t - from).max(0.0);
-                    self.metrics.per_function[fi].idle_seconds += idle;
-                    self.metrics.idle_gb_seconds += idle * f.memory_gb();
+                    self.add_idle(fi, t - from);
                     if p.warm_from > p.last_end {
                         // It was unloaded, then pre-warmed: a new loaded stretch.
                         let (a, b, w) = (p.segment_start, p.last_end, p.warm_from);

@@ -14,6 +14,7 @@ use coldstart_sim::costs::{CostModel, EmpiricalCosts, ModelCosts};
 use coldstart_sim::engine::{simulate, Metrics};
 use coldstart_sim::policy::{self, Policy};
 use coldstart_sim::synth::{region_functions, region_index};
+use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -303,60 +304,6 @@ fn function_details(
     Ok(())
 }
 
-/// A region's per-minute request counts: each function-minute's requests arrive spread over
-/// the minute (at seeded uniform positions), each running for that minute's median execution
-/// time (`totalCost` quantile 0.5; the function's median over its minutes where the minute has
-/// none). Memory follows function-minutes, not requests.
-pub struct MinuteCounts {
-    pub functions: Vec<Function>,
-    /// (minute, function, requests, execution seconds), by minute.
-    pub counts: Vec<(u32, u32, u32, f32)>,
-    pub seed: u64,
-}
-
-impl Workload for MinuteCounts {
-    fn functions(&self) -> &[Function] {
-        &self.functions
-    }
-
-    fn days(&self) -> std::ops::Range<u32> {
-        match (self.counts.first(), self.counts.last()) {
-            (Some(a), Some(b)) => a.0 / 1440..b.0 / 1440 + 1,
-            _ => 0..0,
-        }
-    }
-
-    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
-        use coldstart_sim::rng::mix;
-        let (m0, m1) = (day * 1440, (day + 1) * 1440);
-        let a = self.counts.partition_point(|c| c.0 < m0);
-        let b = self.counts.partition_point(|c| c.0 < m1);
-        let mut out = Vec::new();
-        for &(minute, func, n, exec) in &self.counts[a..b] {
-            let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
-            for k in 0..n {
-                let u = (mix(key ^ u64::from(k)) >> 11) as f64 / (1u64 << 53) as f64;
-                out.push(Invocation {
-                    t: (f64::from(minute) + u) * 60.0,
-                    func,
-                    exec: f64::from(exec),
-                });
-            }
-        }
-        coldstart_sim::workload::sort(&mut out);
-        Ok(out)
-    }
-
-    fn notes(&self) -> Vec<String> {
-        vec![
-            "per-minute counts: each minute's requests arrive at seeded uniform times within it \
-              and run for the minute's median execution time (totalCost quantile 0.5); \
-              concurrency 1"
-                .into(),
-        ]
-    }
-}
-
 /// The per-minute request counts of `region`, and each funcID's index.
 fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<String, u32>)> {
     let mut index = HashMap::new();
@@ -629,10 +576,10 @@ impl Outcome {
     fn running(&self) -> Table {
         let (mut p, mut h, mut v) = (vec![], vec![], vec![]);
         for r in &self.runs {
-            for (i, c) in r.metrics.running_per_minute.chunks(60).enumerate() {
+            for (i, c) in r.metrics.running_per_hour().into_iter().enumerate() {
                 p.push(r.metrics.policy.clone());
                 h.push(i as i64);
-                v.push(i64::from(c.iter().copied().max().unwrap_or(0)));
+                v.push(i64::from(c));
             }
         }
         Table::new()
@@ -798,15 +745,10 @@ pub fn write(o: &Outcome, out: &Path, force: bool) -> Result<()> {
         .map(|r| {
             let pts = r
                 .metrics
-                .running_per_minute
-                .chunks(60)
+                .running_per_hour()
+                .into_iter()
                 .enumerate()
-                .map(|(h, c)| {
-                    (
-                        h as f64 / 24.0,
-                        f64::from(c.iter().copied().max().unwrap_or(0)),
-                    )
-                })
+                .map(|(h, c)| (h as f64 / 24.0, f64::from(c)))
                 .collect();
             Series::new(short(&r.metrics.policy), pts)
         })

@@ -9,6 +9,7 @@ use std::ops::Range;
 use anyhow::Result;
 use coldstart_trace::paper::SECONDS_PER_DAY;
 
+pub mod minute_counts;
 pub mod synthetic;
 
 /// What the engine and the policies know of a function.
