@@ -102,6 +102,9 @@ fn load(input: &Input) -> Result<Loaded> {
             if *days == 0 || *days > 31 {
                 bail!("--days must be 1 to 31");
             }
+            if !(*scale > 0.0 && scale.is_finite()) {
+                bail!("--scale must be positive");
+            }
             let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri, *days);
             let n = specs.len();
             let costs = ModelCosts {

@@ -256,6 +256,9 @@ pub fn parse_duration(s: &str) -> Result<f64> {
 /// Seconds written back in the largest of `h`, `m`, `s`, `ms` that is exact (minutes from 2 on,
 /// so the platform's keep-alive reads `60s`).
 pub fn fmt_duration(s: f64) -> String {
+    if s == 0.0 {
+        return "0s".into();
+    }
     for (unit, scale, from) in [("h", 3600.0, 1.0), ("m", 60.0, 2.0), ("s", 1.0, 1.0)] {
         let v = s / scale;
         if v >= from && (v - v.round()).abs() < 1e-9 {
@@ -281,6 +284,7 @@ mod tests {
         assert_eq!(fmt_duration(600.0), "10m");
         assert_eq!(fmt_duration(90.0), "90s");
         assert_eq!(fmt_duration(60.0), "60s");
+        assert_eq!(fmt_duration(0.0), "0s");
         assert_eq!(fmt_duration(7200.0), "2h");
         assert_eq!(fmt_duration(0.5), "500ms");
     }
