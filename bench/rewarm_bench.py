@@ -18,6 +18,7 @@ SHAPES = {  # name: (preset, vocab, seq_len, batch, steps)
     "160m": ("160m", 50304, 2048, 8, 30),
     "410m": ("410m", 50304, 2048, 8, 20),
     "410m-b16": ("410m", 50304, 2048, 16, 20),
+    "410m-b32": ("410m", 50304, 2048, 32, 16),
 }
 EVAL_BATCHES = 8
 EVAL_ROUNDS = 3
@@ -44,6 +45,10 @@ def torch_side(a):
     dev = torch.device(a.device)
     model = GPTNeoXForCausalLM.from_pretrained(a.ckpt, attn_implementation="sdpa").to(dev).float()
     model.train()
+    if a.compile:
+        # The compiled peer (TorchInductor): what stacks such as llm-foundry run; eager is the
+        # like-for-like baseline of rewarm.
+        model = torch.compile(model)
     toks = np.fromfile(os.path.join(a.data, "shard-00000.bin"), dtype=np.uint16 if a.vocab <= 65536 else np.uint32)
     n_seq = (len(toks) - 1) // a.seq
     rng = np.random.default_rng(0)
@@ -75,6 +80,11 @@ def torch_side(a):
         sync()
         times.append(time.perf_counter() - t0)
     train_tps = a.batch * a.seq / float(np.median(times[WARMUP:]))
+    if a.compile:
+        peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
+        print(json.dumps({"train_tps": train_tps, "eval_tps": None, "gpu_peak_mib": peak,
+                          "first_step_s": times[0]}))
+        return
     model.eval()
     # Eval = mean next-token loss over EVAL_BATCHES batches, as `rewarm eval` computes it: one
     # untimed pass, then EVAL_ROUNDS timed passes over the same batches; the median is kept.
@@ -170,12 +180,15 @@ def main():
     p.add_argument("--torch-side", action="store_true")
     p.add_argument("--ckpt"); p.add_argument("--data"); p.add_argument("--vocab", type=int)
     p.add_argument("--seq", type=int); p.add_argument("--batch", type=int); p.add_argument("--steps", type=int)
+    p.add_argument("--compile", action="store_true",
+                   help="also time PyTorch's training step under torch.compile (train only; a third column)")
     p.add_argument("--profile", default=os.environ.get("PROFILE"),
                    help="with --torch-side: write a torch.profiler table of 3 training steps to this file; "
                         "else any value profiles the PyTorch side of every shape and prints the tables")
     a = p.parse_args()
     if a.torch_side:
         return torch_side(a)
+    a.compile = a.compile or bool(os.environ.get("COMPILE"))
     os.makedirs(a.work, exist_ok=True)
     import torch
     gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
@@ -203,6 +216,16 @@ def main():
             peak = next((v for k, v in PEAK.items() if k in gpu), None)
             if peak:
                 print(f"       MFU: rewarm {rt * fpt / peak:.1%}, pytorch {t['train_tps'] * fpt / peak:.1%} (bf16 peak {peak/1e12:.0f} TFLOP/s)")
+        if a.compile:
+            out, _ = child([sys.executable, __file__, "--torch-side", "--compile", "--ckpt", ck, "--data", data,
+                            "--vocab", str(vocab), "--seq", str(seq), "--batch", str(batch), "--steps", str(steps),
+                            "--device", a.device, "--threads", str(a.threads)])
+            c = json.loads(out.strip().splitlines()[-1])
+            line = (f"       PyTorch + torch.compile: train {c['train_tps']:.0f} tok/s, rewarm / compiled "
+                    f"{rt / c['train_tps']:.2f}x (first step {c['first_step_s']:.0f} s)")
+            if gpu and peak:
+                line += f", MFU {c['train_tps'] * fpt / peak:.1%}"
+            print(line)
         if a.profile:
             print(f"PyTorch training step profile, {shape} (3 steps):")
             print(open(os.path.join(a.work, f"profile-{shape}.txt")).read())
