@@ -5,7 +5,7 @@
 //! upstream LR (no re-warm). Upstream and downstream perplexity are tracked all along.
 
 use crate::optim::AdamWConfig;
-use crate::schedule::{Cooldown, ScheduleConfig, ScheduleKind};
+use crate::schedule::{ScheduleConfig, ScheduleKind};
 use crate::tokenize::{self, ReadOptions, TokenizeJob};
 use crate::train::{
     self, DataSection, DataSource, DeviceChoice, ModelSection, Precision, RunConfig, RunSection,
@@ -268,6 +268,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             out,
             eval_every: (steps / 20).max(1),
             checkpoint_every: 0,
+            checkpoint_at: vec![],
             log_every: 1,
             device: DeviceChoice::Auto,
             precision: Precision::Auto,
@@ -276,15 +277,8 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
         },
     };
     let sched = |kind: ScheduleKind, max_lr: f64, warmup: Option<f64>| ScheduleConfig {
-        kind,
-        max_lr,
-        start_lr: 0.0,
-        min_ratio: 0.1,
-        warmup_steps: None,
         warmup_fraction: warmup,
-        cooldown_steps: None,
-        cooldown_fraction: None,
-        cooldown: Cooldown::Linear,
+        ..ScheduleConfig::new(kind, max_lr)
     };
     let max_lr = 3e-3;
     let step = |title: &str| {

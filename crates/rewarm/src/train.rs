@@ -9,7 +9,7 @@ use crate::model::GptNeox;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::schedule::ScheduleConfig;
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -103,6 +103,9 @@ pub struct RunSection {
     pub eval_every: u64,
     #[serde(default)]
     pub checkpoint_every: u64,
+    /// Further steps to checkpoint at (a study branches from them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint_at: Vec<u64>,
     #[serde(default = "default_log_every")]
     pub log_every: u64,
     #[serde(default)]
@@ -388,6 +391,20 @@ const RESUME_KEYS: &[&str] = &[
 
 /// The keys of RESUME_KEYS on which two configs differ, as `key: checkpoint X, config Y`.
 pub fn resume_conflicts(saved: &RunConfig, now: &RunConfig) -> Result<Vec<String>> {
+    Ok(config_diff(saved, now)?
+        .into_iter()
+        .filter(|(k, _, _)| {
+            RESUME_KEYS
+                .iter()
+                .any(|p| k.starts_with(p) || k.as_str() == p.trim_end_matches('.'))
+        })
+        .map(|(k, a, b)| format!("{k}: checkpoint {a}, config {b}"))
+        .collect())
+}
+
+/// The dotted keys on which two serialisable configs differ, with both values (`(unset)` where
+/// one lacks the key), in key order.
+pub fn config_diff<T: Serialize>(a: &T, b: &T) -> Result<Vec<(String, String, String)>> {
     fn flatten(
         prefix: &str,
         v: &toml::Value,
@@ -404,26 +421,15 @@ pub fn resume_conflicts(saved: &RunConfig, now: &RunConfig) -> Result<Vec<String
             }
         }
     }
-    let (mut a, mut b) = (Default::default(), Default::default());
-    flatten("", &toml::Value::try_from(saved)?, &mut a);
-    flatten("", &toml::Value::try_from(now)?, &mut b);
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let (mut fa, mut fb) = (Default::default(), Default::default());
+    flatten("", &toml::Value::try_from(a)?, &mut fa);
+    flatten("", &toml::Value::try_from(b)?, &mut fb);
+    let keys: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+    let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| v.clone());
     Ok(keys
         .into_iter()
-        .filter(|k| {
-            RESUME_KEYS
-                .iter()
-                .any(|p| k.starts_with(p) || k.as_str() == p.trim_end_matches('.'))
-        })
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| v.clone());
-            format!(
-                "{k}: checkpoint {}, config {}",
-                show(a.get(k)),
-                show(b.get(k))
-            )
-        })
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .map(|k| (k.clone(), show(fa.get(k)), show(fb.get(k))))
         .collect())
 }
 
@@ -543,8 +549,50 @@ fn write_checkpoint(
     })
 }
 
+/// Where a run shows its progress: nowhere, its own bar on stderr, or a bar inside a
+/// [`MultiProgress`] under an overall bar that counts the steps of many runs (a study).
+#[derive(Clone, Default)]
+pub struct Bars {
+    pub show: bool,
+    pub multi: Option<MultiProgress>,
+    pub overall: Option<ProgressBar>,
+    /// Shown before the run's bar (the run's name in a study).
+    pub label: String,
+}
+
+impl Bars {
+    pub fn new(show: bool) -> Self {
+        Self {
+            show,
+            ..Self::default()
+        }
+    }
+
+    fn bar(&self, len: u64) -> ProgressBar {
+        if !self.show {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len);
+        match &self.multi {
+            Some(m) => m.add(bar),
+            None => bar,
+        }
+    }
+
+    fn advance(&self, steps: u64) {
+        if let Some(o) = &self.overall {
+            o.inc(steps);
+        }
+    }
+}
+
 /// Runs (or with `resume`, continues) a training run. `progress` shows a bar on stderr.
 pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary> {
+    train_with(cfg, resume, &Bars::new(progress))
+}
+
+/// [`train`] with its progress shown through `bars`.
+pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSummary> {
     let t0 = std::time::Instant::now();
     if cfg.run.threads > 0 {
         tch::set_num_threads(cfg.run.threads);
@@ -655,18 +703,16 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
     }
 
     let total = cfg.run.steps;
-    let bar = if progress {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = bars.bar(total);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} train [{elapsed_precise}] {bar:30} step {pos}/{len} {msg} ETA {eta}",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {} [{{elapsed_precise}}] {{bar:30}} step {{pos}}/{{len}} {{msg}} ETA {{eta}}",
+            if bars.label.is_empty() { "train" } else { &bars.label }
+        ))
         .expect("template"),
     );
     bar.set_position(step);
+    bars.advance(step);
     let (b, t) = (d.batch_size, d.seq_len);
     let mut buf = vec![0i64; b * (t + 1)];
     let mut final_eval = Vec::new();
@@ -718,8 +764,9 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
             grad_norm,
         });
         let evaluates = (cfg.run.eval_every > 0 && step % cfg.run.eval_every == 0) || step == total;
-        let checkpoints =
-            (cfg.run.checkpoint_every > 0 && step % cfg.run.checkpoint_every == 0) || step == total;
+        let checkpoints = (cfg.run.checkpoint_every > 0 && step % cfg.run.checkpoint_every == 0)
+            || cfg.run.checkpoint_at.contains(&step)
+            || step == total;
         let stops = cfg.run.stop_after.is_some_and(|n| done_here >= n);
         let keep = usize::from(!(evaluates || checkpoints || stops));
         let ready: Vec<Pending> = pending.drain(..pending.len() - keep).collect();
@@ -766,6 +813,7 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
         let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
         logs.throughput(step, secs, tps)?;
         bar.set_position(step);
+        bars.advance(1);
         bar.set_message(format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
         if checkpoints {
             let state = TrainerState {

@@ -5,7 +5,15 @@
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-use std::f64::consts::PI;
+mod constant;
+mod cosine;
+mod infinite;
+mod wsd;
+
+pub use constant::Constant;
+pub use cosine::WarmupCosine;
+pub use infinite::{Infinite, InfiniteCooldown};
+pub use wsd::WarmupStableDecay;
 
 /// The LR for optimiser step `t` (0-based) of a run of `total` steps.
 pub trait Schedule {
@@ -25,6 +33,9 @@ pub enum ScheduleKind {
     ConstantWarmup,
     /// Warmup, stable, then a cooldown (`cooldown`) over the last steps.
     Wsd,
+    /// Warmup, a cooldown (`cooldown`: cosine or inv-sqrt) to `constant_ratio * max_lr`, constant,
+    /// then an exponential anneal to `min_ratio * max_lr` over the last `anneal_*` steps.
+    Infinite,
 }
 
 /// The shape of a WSD cooldown.
@@ -34,6 +45,9 @@ pub enum Cooldown {
     #[default]
     Linear,
     Cosine,
+    /// Inverse square root (infinite schedules only).
+    #[serde(rename = "inv-sqrt")]
+    InvSqrt,
 }
 
 /// The `[schedule]` table of a run config.
@@ -56,9 +70,21 @@ pub struct ScheduleConfig {
     pub cooldown_steps: Option<u64>,
     #[serde(default)]
     pub cooldown_fraction: Option<f64>,
-    /// WSD only.
+    /// WSD and infinite.
     #[serde(default)]
     pub cooldown: Cooldown,
+    /// Infinite only: the constant phase's LR as a share of `max_lr` (default 0.55, i.e.
+    /// 1.65e-4 for a 3e-4 maximum, as Ibrahim et al. use at 405M).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant_ratio: Option<f64>,
+    /// Infinite only: the final anneal's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anneal_steps: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anneal_fraction: Option<f64>,
+    /// Infinite with an inv-sqrt cooldown: its alpha (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inv_sqrt_alpha: Option<f64>,
 }
 
 fn default_min_ratio() -> f64 {
@@ -78,6 +104,25 @@ fn steps(what: &str, steps: Option<u64>, fraction: Option<f64>, total: u64) -> R
 }
 
 impl ScheduleConfig {
+    /// `kind` at `max_lr` with every other setting at its default (no warmup, min 0.1x).
+    pub fn new(kind: ScheduleKind, max_lr: f64) -> Self {
+        Self {
+            kind,
+            max_lr,
+            start_lr: 0.0,
+            min_ratio: default_min_ratio(),
+            warmup_steps: None,
+            warmup_fraction: None,
+            cooldown_steps: None,
+            cooldown_fraction: None,
+            cooldown: Cooldown::default(),
+            constant_ratio: None,
+            anneal_steps: None,
+            anneal_fraction: None,
+            inv_sqrt_alpha: None,
+        }
+    }
+
     pub fn build(&self, total: u64) -> Result<Box<dyn Schedule>> {
         if !(self.max_lr.is_finite() && self.max_lr >= 0.0) {
             bail!(
@@ -132,6 +177,9 @@ impl ScheduleConfig {
                 if warmup + cooldown > total {
                     bail!("schedule: warmup {warmup} + cooldown {cooldown} steps exceed the run ({total})");
                 }
+                if self.cooldown == Cooldown::InvSqrt {
+                    bail!("schedule: an inv-sqrt cooldown belongs to kind `infinite`; `wsd` cools down linear or cosine");
+                }
                 let cosine = self.cooldown == Cooldown::Cosine;
                 Box::new(WarmupStableDecay {
                     start,
@@ -143,116 +191,63 @@ impl ScheduleConfig {
                     cosine,
                 })
             }
+            ScheduleKind::Infinite => {
+                let cooldown = steps(
+                    "cooldown",
+                    self.cooldown_steps,
+                    self.cooldown_fraction,
+                    total,
+                )?;
+                let anneal = steps("anneal", self.anneal_steps, self.anneal_fraction, total)?;
+                if warmup + cooldown + anneal > total {
+                    bail!("schedule: warmup {warmup} + cooldown {cooldown} + anneal {anneal} steps exceed the run ({total})");
+                }
+                let ratio = self.constant_ratio.unwrap_or(0.55);
+                if !(0.0..=1.0).contains(&ratio) {
+                    bail!("schedule: constant_ratio {ratio} is not in [0, 1]");
+                }
+                let shape = match self.cooldown {
+                    Cooldown::Cosine => InfiniteCooldown::Cosine,
+                    Cooldown::InvSqrt => {
+                        let a = self.inv_sqrt_alpha.unwrap_or(1.0);
+                        if !(a.is_finite() && a > 0.0) {
+                            bail!("schedule: inv_sqrt_alpha {a} must be positive");
+                        }
+                        InfiniteCooldown::InvSqrt(a)
+                    }
+                    Cooldown::Linear => {
+                        bail!("schedule: kind `infinite` cools down `cosine` or `inv-sqrt`")
+                    }
+                };
+                Box::new(Infinite {
+                    start,
+                    max,
+                    constant: ratio * max,
+                    min,
+                    warmup,
+                    cooldown,
+                    anneal,
+                    total,
+                    shape,
+                })
+            }
         })
     }
 }
 
 /// An LR for people: 3e-5, not 0.000029999999999999997.
-fn lr_str(x: f64) -> String {
+pub(crate) fn lr_str(x: f64) -> String {
     format!("{:e}", (x * 1e12).round() / 1e12)
 }
 
-fn warm(start: f64, max: f64, warmup: u64, t: u64) -> f64 {
+pub(crate) fn warm(start: f64, max: f64, warmup: u64, t: u64) -> f64 {
     start + (max - start) * t as f64 / warmup as f64
-}
-
-/// Linear warmup to `max` over `warmup` steps, then cosine decay to `min` at step `total`.
-pub struct WarmupCosine {
-    pub start: f64,
-    pub max: f64,
-    pub min: f64,
-    pub warmup: u64,
-    pub total: u64,
-}
-
-impl Schedule for WarmupCosine {
-    fn lr(&self, t: u64) -> f64 {
-        if t < self.warmup {
-            return warm(self.start, self.max, self.warmup, t);
-        }
-        let span = self.total.saturating_sub(self.warmup).max(1) as f64;
-        let p = ((t - self.warmup) as f64 / span).min(1.0);
-        self.min + (self.max - self.min) * 0.5 * (1.0 + (PI * p).cos())
-    }
-    fn describe(&self) -> String {
-        format!(
-            "linear warmup {} -> {} over {} steps, cosine to {} at step {}",
-            lr_str(self.start),
-            lr_str(self.max),
-            self.warmup,
-            lr_str(self.min),
-            self.total
-        )
-    }
-}
-
-/// The no-re-warm baseline: one LR throughout.
-pub struct Constant {
-    pub lr: f64,
-}
-
-impl Schedule for Constant {
-    fn lr(&self, _t: u64) -> f64 {
-        self.lr
-    }
-    fn describe(&self) -> String {
-        format!("constant {}", lr_str(self.lr))
-    }
-}
-
-/// Warmup, a stable phase at `max`, then a cooldown of `cooldown` steps to `min`
-/// (linear or cosine). With no cooldown it is constant-with-warmup.
-pub struct WarmupStableDecay {
-    pub start: f64,
-    pub max: f64,
-    pub min: f64,
-    pub warmup: u64,
-    pub total: u64,
-    pub cooldown: u64,
-    pub cosine: bool,
-}
-
-impl Schedule for WarmupStableDecay {
-    fn lr(&self, t: u64) -> f64 {
-        if t < self.warmup {
-            return warm(self.start, self.max, self.warmup, t);
-        }
-        let decay_start = self.total - self.cooldown;
-        if self.cooldown == 0 || t < decay_start {
-            return self.max;
-        }
-        let p = ((t - decay_start) as f64 / self.cooldown as f64).min(1.0);
-        if self.cosine {
-            self.min + (self.max - self.min) * 0.5 * (1.0 + (PI * p).cos())
-        } else {
-            self.max - (self.max - self.min) * p
-        }
-    }
-    fn describe(&self) -> String {
-        if self.cooldown == 0 {
-            format!(
-                "linear warmup {} -> {} over {} steps, then constant",
-                lr_str(self.start),
-                lr_str(self.max),
-                self.warmup
-            )
-        } else {
-            format!(
-                "linear warmup {} -> {} over {} steps, stable, {} cooldown to {} over the last {} steps",
-                lr_str(self.start),
-                lr_str(self.max),
-                self.warmup,
-                if self.cosine { "cosine" } else { "linear" },
-                lr_str(self.min),
-                self.cooldown
-            )
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::PI;
 
     /// A config as a run config's TOML spells it.
     fn cfg(kind: &str) -> ScheduleConfig {
@@ -321,6 +316,36 @@ mod tests {
         c.cooldown = Cooldown::Cosine;
         let s = c.build(100).unwrap();
         close(s.lr(85), 3e-5 + 2.7e-4 * 0.5 * (1.0 + (PI * 0.25).cos()));
+    }
+
+    #[test]
+    fn infinite_matches_its_formulas() {
+        let mut c = cfg("infinite");
+        c.warmup_steps = Some(10);
+        c.cooldown_steps = Some(40);
+        c.anneal_steps = Some(20);
+        c.cooldown = Cooldown::Cosine;
+        let s = c.build(200).unwrap(); // warmup 0..10, cooldown 10..50, constant 50..180, anneal 180..200
+        let (max, k, min) = (3e-4, 0.55 * 3e-4, 3e-5);
+        close(s.lr(5), max / 2.0);
+        close(s.lr(10), max);
+        close(s.lr(30), k + (max - k) * 0.5); // half-way: cos(pi/2) = 0
+        close(s.lr(50), k);
+        close(s.lr(179), k);
+        close(s.lr(190), (k * min).sqrt()); // exponential: the geometric mean half-way
+        close(s.lr(200), min);
+        c.cooldown = Cooldown::InvSqrt;
+        c.inv_sqrt_alpha = Some(3.0);
+        let s = c.build(200).unwrap();
+        // x = 1/4: h(x) = 1/sqrt(1.75) - 1, h(1) = 1/2 - 1.
+        let h = 1.0 / 1.75f64.sqrt() - 1.0;
+        close(s.lr(20), max + (k - max) * h / -0.5);
+        close(s.lr(50), k);
+        c.cooldown = Cooldown::Linear;
+        assert!(c.build(200).err().unwrap().to_string().contains("inv-sqrt"));
+        c.cooldown = Cooldown::Cosine;
+        c.anneal_steps = Some(160);
+        assert!(c.build(200).err().unwrap().to_string().contains("exceed"));
     }
 
     #[test]
