@@ -269,6 +269,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             eval_every: (steps / 20).max(1),
             checkpoint_every: 0,
             checkpoint_at: vec![],
+            eval_at: vec![],
             log_every: 1,
             device: DeviceChoice::Auto,
             precision: Precision::Auto,

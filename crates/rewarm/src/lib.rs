@@ -12,6 +12,7 @@ pub mod ops;
 pub mod optim;
 pub mod report;
 pub mod schedule;
+pub mod study;
 pub mod tensorboard;
 pub mod tokenize;
 pub mod train;

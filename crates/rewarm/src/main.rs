@@ -2,7 +2,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use outdir::outln;
 use rewarm::{
-    checkpoint, config::ModelConfig, demo, eval, model::GptNeox, report, tokenize, train,
+    checkpoint, config::ModelConfig, demo, eval, model::GptNeox, report, study, tokenize, train,
 };
 use std::path::PathBuf;
 
@@ -105,6 +105,37 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Run a continual pre-training study (the paper's grid) from a study config; resumable.
+    Study {
+        /// A study config (TOML).
+        #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
+        config: Option<PathBuf>,
+        /// A ready study on generated data instead: micro (seconds).
+        #[arg(long)]
+        preset: Option<String>,
+        /// The study folder (default: beside the config, named after it).
+        #[arg(long, required_unless_present = "config")]
+        out: Option<PathBuf>,
+        /// Runs at a time (default: the config's [run] jobs).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print the runs with their steps and an estimated time from a short probe; run nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Re-run the runs whose settings changed; take OUT even if another tool made it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a study's report (HTML with SVG charts, findings checked), or one run's curves.
+    Report {
+        #[arg(long, required_unless_present = "run", conflicts_with = "run")]
+        study: Option<PathBuf>,
+        /// A single run folder.
+        #[arg(long)]
+        run: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Two-domain toy study with no downloads: pre-train, then continue with and without re-warming.
     Demo {
         #[arg(long, default_value = "target/rewarm-demo")]
@@ -119,6 +150,102 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+}
+
+fn run_study(
+    config: Option<PathBuf>,
+    preset: Option<String>,
+    out: Option<PathBuf>,
+    jobs: Option<usize>,
+    dry_run: bool,
+    force: bool,
+    progress: bool,
+) -> Result<()> {
+    let (cfg, dir) = match (config, preset) {
+        (Some(c), None) => {
+            let cfg = study::StudyConfig::load(&c)?;
+            let dir = out.unwrap_or_else(|| {
+                let stem = c
+                    .file_stem()
+                    .map_or("study".into(), |s| s.to_string_lossy().into_owned());
+                c.with_file_name(format!("{stem}.out"))
+            });
+            (cfg, dir)
+        }
+        (None, Some(p)) => {
+            let dir = out.context("--preset needs --out")?;
+            outdir::claim_dir(&dir, study::OWNER, force)?;
+            (study::preset::build(&p, &dir, progress)?, dir)
+        }
+        _ => bail!("give --config FILE or --preset NAME"),
+    };
+    if dry_run {
+        let jobs = jobs.unwrap_or(cfg.run.jobs).max(1);
+        let threads = if cfg.run.threads > 0 {
+            cfg.run.threads
+        } else {
+            (std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs).max(1) as i32
+        };
+        let plan = study::plan::plan(&cfg, &dir, threads)?;
+        let probe = study::probe(&cfg, threads)?;
+        outln!(
+            "{:<36} {:>7} {:>12} {:>9}  settings",
+            "run",
+            "steps",
+            "tokens",
+            "est. s"
+        );
+        let mut total = 0.0;
+        for r in &plan.runs {
+            let est = study::estimate(r, &cfg, &probe);
+            total += est;
+            outln!(
+                "{:<36} {:>7} {:>12} {:>9.0}  {}",
+                r.name,
+                r.config.run.steps,
+                r.config.run.steps * r.config.tokens_per_step(),
+                est,
+                study::report::describe(r)
+            );
+        }
+        if !plan.skipped.is_empty() {
+            outln!("left out: {}", plan.skipped.join(", "));
+        }
+        outln!(
+            "{} runs; about {:.0} s one at a time, {:.0} s with {jobs} jobs ({:.3} s a step, {:.3} s an eval batch on {}, {threads} threads a run)",
+            plan.runs.len(),
+            total,
+            total / jobs as f64,
+            probe.step_s,
+            probe.eval_batch_s,
+            probe.device
+        );
+        return Ok(());
+    }
+    let o = study::run(&study::StudyOptions {
+        config: cfg,
+        dir,
+        jobs,
+        force,
+        progress,
+    })?;
+    outln!(
+        "{} runs: {} run, {} resumed, {} already done; {:.1} s",
+        o.plan.runs.len(),
+        o.ran.len(),
+        o.resumed.len(),
+        o.skipped_done.len(),
+        o.seconds
+    );
+    let metrics = study::report::read_metrics(&o.plan);
+    for f in study::findings::check(&study::findings::Results {
+        plan: &o.plan,
+        metrics: &metrics,
+    }) {
+        outln!("{:<36} {}", f.id, f.verdict.as_str());
+    }
+    outln!("report: {}", o.report.display());
+    Ok(())
 }
 
 fn main() {
@@ -299,6 +426,42 @@ fn run(cli: Cli) -> Result<()> {
                 model.params.numel(),
                 out.display()
             );
+        }
+        Cmd::Study {
+            config,
+            preset,
+            out,
+            jobs,
+            dry_run,
+            force,
+        } => run_study(config, preset, out, jobs, dry_run, force, progress)?,
+        Cmd::Report {
+            study: dir,
+            run,
+            out,
+        } => {
+            let page = match (dir, run) {
+                (Some(dir), None) => {
+                    let cfg =
+                        study::StudyConfig::load(&dir.join("study.toml")).with_context(|| {
+                            format!(
+                                "{} is not a study folder (rewarm study writes one)",
+                                dir.display()
+                            )
+                        })?;
+                    let plan = study::plan::plan(&cfg, &dir, 0)?;
+                    if out != dir {
+                        outdir::claim_dir(&out, study::report::OWNER, false)?;
+                    }
+                    study::report::write_report(&out, &dir, &plan)?
+                }
+                (None, Some(run)) => {
+                    outdir::claim_dir(&out, study::report::OWNER, false)?;
+                    study::report::write_run_report(&run, &out)?
+                }
+                _ => bail!("give --study DIR or --run DIR"),
+            };
+            outln!("report: {}", page.display());
         }
         Cmd::Demo {
             out,

@@ -101,6 +101,9 @@ pub struct RunSection {
     pub out: PathBuf,
     #[serde(default)]
     pub eval_every: u64,
+    /// Further steps to evaluate at (a study adds early ones to see the loss bump).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eval_at: Vec<u64>,
     #[serde(default)]
     pub checkpoint_every: u64,
     /// Further steps to checkpoint at (a study branches from them).
@@ -340,7 +343,7 @@ pub struct RunSummary {
     pub out: PathBuf,
 }
 
-fn checkpoint_dir(out: &Path, step: u64) -> PathBuf {
+pub fn checkpoint_dir(out: &Path, step: u64) -> PathBuf {
     out.join("checkpoints").join(format!("step-{step:08}"))
 }
 
@@ -503,15 +506,12 @@ fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
     )
 }
 
-fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, Option<PathBuf>)> {
+/// The model config of a run that starts from scratch (a preset, a config.json or sizes);
+/// `vocab` is the data's, used unless the config sets one.
+pub fn model_config(cfg: &RunConfig, vocab: i64) -> Result<ModelConfig> {
     let m = &cfg.model;
-    if let Some(ck) = &m.checkpoint {
-        let model = checkpoint::load(ck, device)
-            .with_context(|| format!("loading checkpoint {}", ck.display()))?;
-        return Ok((model, Some(ck.clone())));
-    }
     let vocab = m.vocab_size.unwrap_or(vocab);
-    let mc = if let Some(p) = &m.preset {
+    Ok(if let Some(p) = &m.preset {
         ModelConfig::preset(p, vocab)?
     } else if let Some(p) = &m.config {
         ModelConfig::load(p)?
@@ -523,7 +523,17 @@ fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, 
             m.num_attention_heads.expect("validated"),
             m.intermediate_size.expect("validated"),
         )
-    };
+    })
+}
+
+fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, Option<PathBuf>)> {
+    let m = &cfg.model;
+    if let Some(ck) = &m.checkpoint {
+        let model = checkpoint::load(ck, device)
+            .with_context(|| format!("loading checkpoint {}", ck.display()))?;
+        return Ok((model, Some(ck.clone())));
+    }
+    let mc = model_config(cfg, vocab)?;
     tch::manual_seed(m.seed);
     Ok((GptNeox::new(&mc, device)?, None))
 }
@@ -763,7 +773,9 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             loss,
             grad_norm,
         });
-        let evaluates = (cfg.run.eval_every > 0 && step % cfg.run.eval_every == 0) || step == total;
+        let evaluates = (cfg.run.eval_every > 0 && step % cfg.run.eval_every == 0)
+            || cfg.run.eval_at.contains(&step)
+            || step == total;
         let checkpoints = (cfg.run.checkpoint_every > 0 && step % cfg.run.checkpoint_every == 0)
             || cfg.run.checkpoint_at.contains(&step)
             || step == total;

@@ -236,7 +236,7 @@ impl ScheduleConfig {
 }
 
 /// An LR for people: 3e-5, not 0.000029999999999999997.
-pub(crate) fn lr_str(x: f64) -> String {
+pub fn lr_str(x: f64) -> String {
     format!("{:e}", (x * 1e12).round() / 1e12)
 }
 

@@ -1,0 +1,369 @@
+//! The study config (`study.toml`): the upstream run or checkpoints to branch from, the two
+//! corpora, the downstream budget and the grid. Relative paths are relative to the file.
+
+use crate::optim::AdamWConfig;
+use crate::train::{DeviceChoice, ModelSection, Precision};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StudyConfig {
+    /// The upstream model, trained from scratch (as `rewarm train`'s `[model]`, without
+    /// `checkpoint`); unused when `[upstream] checkpoints` are given.
+    #[serde(default)]
+    pub model: Option<ModelSection>,
+    pub data: StudyData,
+    pub upstream: Upstream,
+    pub downstream: Downstream,
+    #[serde(default)]
+    pub grid: Grid,
+    #[serde(default)]
+    pub optim: AdamWConfig,
+    #[serde(default)]
+    pub run: StudyRun,
+}
+
+/// A corpus as `rewarm tokenize` writes it: a train and a validation token folder.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Corpus {
+    pub train: PathBuf,
+    pub val: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StudyData {
+    pub seq_len: usize,
+    pub batch_size: usize,
+    #[serde(default = "one_usize")]
+    pub grad_accum: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// Sequences per validation set at each evaluation (the same for every run).
+    #[serde(default = "default_eval_sequences")]
+    pub eval_sequences: u64,
+    pub upstream: Corpus,
+    pub downstream: Corpus,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// Steps of the upstream run (warmup + cosine); 0 when `checkpoints` are given.
+    #[serde(default)]
+    pub steps: u64,
+    /// The upstream maximum LR: the grid's `max_lr` values multiply it.
+    pub max_lr: f64,
+    #[serde(default = "default_warmup")]
+    pub warmup_fraction: f64,
+    #[serde(default = "default_min_ratio")]
+    pub min_ratio: f64,
+    /// Points of the upstream run to branch from, as fractions of its steps (1 = the final,
+    /// fully decayed checkpoint).
+    #[serde(default = "default_branch")]
+    pub branch: Vec<f64>,
+    /// Existing checkpoints to branch from instead of an upstream run, by name; one must be
+    /// called `final`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checkpoints: BTreeMap<String, PathBuf>,
+    /// The LR the upstream run ended at (the no-re-warm baseline's); default
+    /// `min_ratio * max_lr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_lr: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Downstream {
+    pub steps: u64,
+    /// Evaluations along each run, evenly spaced, plus early ones at steps 1, 2, 4, ...
+    #[serde(default = "default_evals")]
+    pub evals: u64,
+    /// Checkpoint every this many steps so an interrupted run resumes (0: 4 per run).
+    #[serde(default)]
+    pub checkpoint_every: u64,
+}
+
+/// What the grid varies; each axis is varied alone around `reference`, and the axes of each
+/// `joint` group together (their full product).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Grid {
+    /// Warmup as a share of the downstream steps.
+    pub warmup: Vec<f64>,
+    /// Maximum LR as a multiple of the upstream maximum.
+    pub max_lr: Vec<f64>,
+    /// Share of each batch replayed from the upstream corpus (compute-equivalent: the same
+    /// steps and tokens in all).
+    pub replay: Vec<f64>,
+    pub schedule: Vec<Family>,
+    pub moments: Vec<Moments>,
+    pub baselines: Vec<Baseline>,
+    pub joint: Vec<Vec<Axis>>,
+    /// Runs (by name) to leave out.
+    pub skip: Vec<String>,
+    pub reference: Reference,
+    /// The WSD cooldown's share of the steps.
+    pub wsd_cooldown: f64,
+    /// The infinite schedule's cooldown share, anneal share and constant LR (x max).
+    pub infinite_cooldown: f64,
+    pub infinite_anneal: f64,
+    pub infinite_constant: f64,
+}
+
+impl Default for Grid {
+    fn default() -> Self {
+        Self {
+            warmup: vec![0.0, 0.005, 0.01, 0.02],
+            max_lr: vec![0.5, 1.0, 2.0],
+            replay: vec![0.0, 0.01, 0.05, 0.25],
+            schedule: vec![Family::Cosine, Family::Wsd, Family::Infinite],
+            moments: vec![Moments::Reset, Moments::Keep],
+            baselines: vec![
+                Baseline::Constant,
+                Baseline::Scratch,
+                Baseline::Union,
+                Baseline::SameData,
+            ],
+            joint: vec![],
+            skip: vec![],
+            reference: Reference::default(),
+            wsd_cooldown: 0.2,
+            infinite_cooldown: 0.3,
+            infinite_anneal: 0.1,
+            infinite_constant: 0.55,
+        }
+    }
+}
+
+/// The settings every varied run starts from: the paper's (1 % warmup to the upstream
+/// maximum, cosine, from the final checkpoint, no replay, moments reset).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reference {
+    pub warmup: f64,
+    pub max_lr: f64,
+    pub replay: f64,
+    pub schedule: Family,
+    pub moments: Moments,
+    pub start: String,
+}
+
+impl Default for Reference {
+    fn default() -> Self {
+        Self {
+            warmup: 0.01,
+            max_lr: 1.0,
+            replay: 0.0,
+            schedule: Family::Cosine,
+            moments: Moments::Reset,
+            start: "final".into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    Cosine,
+    Wsd,
+    Infinite,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Moments {
+    /// AdamW starts with zero moments (Ibrahim et al.).
+    Reset,
+    /// AdamW's moments are loaded with the checkpoint.
+    Keep,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Baseline {
+    /// No re-warm: the final upstream LR, constant, from the final checkpoint.
+    Constant,
+    /// From scratch on the downstream data, same steps.
+    Scratch,
+    /// From scratch on upstream + downstream mixed, upstream + downstream steps.
+    Union,
+    /// The reference re-warming on the upstream data itself (no shift).
+    SameData,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Axis {
+    Warmup,
+    MaxLr,
+    Replay,
+    Schedule,
+    Moments,
+    Start,
+}
+
+impl Axis {
+    pub const ALL: [Axis; 6] = [
+        Axis::Warmup,
+        Axis::MaxLr,
+        Axis::Start,
+        Axis::Replay,
+        Axis::Schedule,
+        Axis::Moments,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Axis::Warmup => "warmup length",
+            Axis::MaxLr => "maximum learning rate",
+            Axis::Replay => "replay share",
+            Axis::Schedule => "schedule family",
+            Axis::Moments => "AdamW moments",
+            Axis::Start => "start checkpoint",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Axis::Warmup => "warmup",
+            Axis::MaxLr => "max-lr",
+            Axis::Replay => "replay",
+            Axis::Schedule => "schedule",
+            Axis::Moments => "moments",
+            Axis::Start => "start",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudyRun {
+    pub device: DeviceChoice,
+    pub precision: Precision,
+    /// Intra-op threads per run (0: the machine's cores shared among `jobs`).
+    pub threads: i32,
+    /// Runs at a time (the command line's `--jobs` overrides it).
+    pub jobs: usize,
+}
+
+impl Default for StudyRun {
+    fn default() -> Self {
+        Self {
+            device: DeviceChoice::default(),
+            precision: Precision::default(),
+            threads: 0,
+            jobs: 1,
+        }
+    }
+}
+
+fn one_usize() -> usize {
+    1
+}
+fn default_eval_sequences() -> u64 {
+    64
+}
+fn default_warmup() -> f64 {
+    0.01
+}
+fn default_min_ratio() -> f64 {
+    0.1
+}
+fn default_branch() -> Vec<f64> {
+    vec![1.0]
+}
+fn default_evals() -> u64 {
+    20
+}
+
+impl StudyConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut cfg: Self =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(cfg)
+    }
+
+    /// Makes relative paths relative to `base` (the config file's folder).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        for c in [&mut self.data.upstream, &mut self.data.downstream] {
+            fix(&mut c.train);
+            fix(&mut c.val);
+        }
+        self.upstream.checkpoints.values_mut().for_each(fix);
+        if let Some(m) = self.model.as_mut() {
+            if let Some(c) = m.config.as_mut() {
+                fix(c)
+            }
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let u = &self.upstream;
+        let given = !u.checkpoints.is_empty();
+        if given {
+            if !u.checkpoints.contains_key("final") {
+                bail!("[upstream] checkpoints must name one `final`");
+            }
+        } else {
+            if u.steps == 0 {
+                bail!("[upstream] give steps (an upstream run) or checkpoints to branch from");
+            }
+            match &self.model {
+                None => bail!("[model] is needed to train the upstream model"),
+                Some(m) if m.checkpoint.is_some() => {
+                    bail!("[model] checkpoint: give existing checkpoints as [upstream] checkpoints")
+                }
+                _ => {}
+            }
+            if u.branch.is_empty() || u.branch.iter().any(|b| !(*b > 0.0 && *b <= 1.0)) {
+                bail!("[upstream] branch points must be fractions in (0, 1]");
+            }
+            if !u.branch.contains(&1.0) {
+                bail!("[upstream] branch must include 1 (the final checkpoint)");
+            }
+        }
+        if !(u.max_lr.is_finite() && u.max_lr > 0.0) {
+            bail!("[upstream] max_lr must be positive");
+        }
+        if self.downstream.steps == 0 {
+            bail!("[downstream] steps must be positive");
+        }
+        if self.downstream.evals == 0 {
+            bail!("[downstream] evals must be positive");
+        }
+        let g = &self.grid;
+        let share = |name: &str, v: &[f64]| -> Result<()> {
+            if v.iter().any(|x| !(0.0..1.0).contains(x)) {
+                bail!("[grid] {name} values must be shares in [0, 1)");
+            }
+            Ok(())
+        };
+        share("warmup", &g.warmup)?;
+        share("replay", &g.replay)?;
+        if g.max_lr.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+            bail!("[grid] max_lr multiples must be positive");
+        }
+        if g.baselines.contains(&Baseline::Union) && given && u.steps == 0 {
+            bail!("[grid] the union baseline needs [upstream] steps (its upstream share); give them or leave `union` out of baselines");
+        }
+        if self.run.jobs == 0 {
+            bail!("[run] jobs must be at least 1");
+        }
+        Ok(())
+    }
+}

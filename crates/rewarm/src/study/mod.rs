@@ -1,0 +1,312 @@
+//! `rewarm study`: the paper's grid as one resumable command. The config expands into named
+//! runs ([`plan`]); the upstream run goes first (the others branch from its checkpoints), then
+//! the rest, `jobs` at a time; finished runs are skipped, interrupted ones resume from their
+//! last checkpoint. The study ends with its report ([`report`]): curves per grid axis, a table
+//! per run ([`metrics`]) and each finding checked against the numbers ([`findings`]).
+
+pub mod config;
+pub mod findings;
+pub mod metrics;
+pub mod plan;
+pub mod preset;
+pub mod report;
+
+use crate::train::{self, Bars, RunConfig};
+use anyhow::{bail, Context, Result};
+pub use config::StudyConfig;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use plan::{Kind, Plan, PlannedRun};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tch::{Kind as DType, Tensor};
+
+/// What the study writes in the ownership marker of its folder.
+pub const OWNER: &str = "rewarm study";
+
+pub struct StudyOptions {
+    pub config: StudyConfig,
+    pub dir: PathBuf,
+    /// Runs at a time (None: the config's `[run] jobs`).
+    pub jobs: Option<usize>,
+    /// Re-run the runs whose settings changed (and take a folder another tool made).
+    pub force: bool,
+    pub progress: bool,
+}
+
+/// How a planned run stands in the study folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Done,
+    /// Interrupted after a checkpoint at this step.
+    Resume(u64),
+    Fresh,
+}
+
+pub struct Outcome {
+    pub plan: Plan,
+    pub ran: Vec<String>,
+    pub resumed: Vec<String>,
+    pub skipped_done: Vec<String>,
+    pub report: PathBuf,
+    pub seconds: f64,
+}
+
+/// Intra-op threads per run: the config's, else the cores shared among the jobs.
+fn threads_per_run(cfg: &StudyConfig, jobs: usize) -> i32 {
+    if cfg.run.threads > 0 {
+        return cfg.run.threads;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / jobs).max(1) as i32
+}
+
+/// The state of `run`'s folder. A folder whose run was made with other settings is an error
+/// naming them (with `force`: cleared, so the run starts again).
+fn state_of(run: &PlannedRun, force: bool) -> Result<State> {
+    let out = &run.config.run.out;
+    if let Ok(text) = std::fs::read_to_string(out.join("run.toml")) {
+        if let Ok(saved) = toml::from_str::<RunConfig>(&text) {
+            let diff = train::resume_conflicts(&saved, &run.config)?;
+            if !diff.is_empty() {
+                if !force {
+                    bail!(
+                        "run {} ({}) was made with other settings: {}; pass --force to run it again with this config",
+                        run.name,
+                        out.display(),
+                        diff.join("; ")
+                    );
+                }
+                clear(out)?;
+                return Ok(State::Fresh);
+            }
+        }
+    }
+    if out.join("final").join("trainer_state.json").exists() {
+        return Ok(State::Done);
+    }
+    if let Some((step, _)) = train::latest_checkpoint(out) {
+        return Ok(State::Resume(step));
+    }
+    if out.exists() {
+        // Started but interrupted before its first checkpoint: nothing to keep.
+        clear(out)?;
+    }
+    Ok(State::Fresh)
+}
+
+/// Removes a run folder of the study (always under `DIR/runs/`).
+fn clear(out: &Path) -> Result<()> {
+    std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))
+}
+
+/// Keys of the study config that may change between invocations without changing results.
+fn free_key(k: &str) -> bool {
+    k.starts_with("run.")
+}
+
+/// Runs (or continues) the study in `o.dir`, then writes its report there.
+pub fn run(o: &StudyOptions) -> Result<Outcome> {
+    let t0 = std::time::Instant::now();
+    let cfg = &o.config;
+    let jobs = o.jobs.unwrap_or(cfg.run.jobs).max(1);
+    let threads = threads_per_run(cfg, jobs);
+    let plan = plan::plan(cfg, &o.dir, threads)?;
+
+    outdir::claim_dir(&o.dir, OWNER, o.force)?;
+    let saved_path = o.dir.join("study.toml");
+    if let Ok(text) = std::fs::read_to_string(&saved_path) {
+        let saved: StudyConfig = toml::from_str(&text)
+            .with_context(|| format!("{}: not a study config", saved_path.display()))?;
+        let diff: Vec<String> = train::config_diff(&saved, cfg)?
+            .into_iter()
+            .filter(|(k, _, _)| !free_key(k))
+            .map(|(k, a, b)| format!("{k}: was {a}, now {b}"))
+            .collect();
+        if !diff.is_empty() && !o.force {
+            bail!(
+                "{} holds a study made with another config: {}; run it with the original config, pick another --out, or pass --force to re-run the runs whose settings changed",
+                o.dir.display(),
+                diff.join("; ")
+            );
+        }
+    }
+    outdir::write_file(&saved_path, toml::to_string(cfg)?.as_bytes())?;
+
+    let states: Vec<State> = plan
+        .runs
+        .iter()
+        .map(|r| state_of(r, o.force))
+        .collect::<Result<_>>()?;
+    let multi = MultiProgress::new();
+    if !o.progress {
+        multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let total: u64 = plan.runs.iter().map(|r| r.config.run.steps).sum();
+    let overall = multi.add(ProgressBar::new(total));
+    overall.set_style(
+        ProgressStyle::with_template(
+            "study [{elapsed_precise}] {bar:30} {pos}/{len} steps of all runs, {msg} ETA {eta}",
+        )
+        .expect("template"),
+    );
+    let done_steps: u64 = plan
+        .runs
+        .iter()
+        .zip(&states)
+        .filter(|(_, s)| **s == State::Done)
+        .map(|(r, _)| r.config.run.steps)
+        .sum();
+    overall.set_position(done_steps);
+    overall.reset_eta();
+    let remaining = plan.runs.len() - states.iter().filter(|s| **s == State::Done).count();
+    let finished = Mutex::new(0usize);
+    overall.set_message(format!("0/{remaining} runs"));
+
+    let run_one = |r: &PlannedRun, st: State| -> Result<()> {
+        let bars = Bars {
+            show: o.progress,
+            multi: Some(multi.clone()),
+            overall: Some(overall.clone()),
+            label: r.name.clone(),
+        };
+        train::train_with(&r.config, matches!(st, State::Resume(_)), &bars)
+            .with_context(|| format!("study run {} ({})", r.name, r.config.run.out.display()))?;
+        let mut n = finished.lock().expect("not poisoned");
+        *n += 1;
+        overall.set_message(format!("{n}/{remaining} runs"));
+        Ok(())
+    };
+
+    // The upstream run first: the others branch from its checkpoints.
+    let mut queue: Vec<(&PlannedRun, State)> = Vec::new();
+    for (r, st) in plan.runs.iter().zip(&states) {
+        if *st == State::Done {
+            continue;
+        }
+        if r.kind == Kind::Upstream {
+            run_one(r, *st)?;
+        } else {
+            queue.push((r, *st));
+        }
+    }
+    let queue = Mutex::new(queue.into_iter());
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                if failure.lock().expect("not poisoned").is_some() {
+                    return;
+                }
+                let next = queue.lock().expect("not poisoned").next();
+                let Some((r, st)) = next else { return };
+                if let Err(e) = run_one(r, st) {
+                    failure.lock().expect("not poisoned").get_or_insert(e);
+                    return;
+                }
+            });
+        }
+    });
+    overall.finish_and_clear();
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+
+    let report = report::write_study(&o.dir, &plan)?;
+    let names = |f: &dyn Fn(State) -> bool| -> Vec<String> {
+        plan.runs
+            .iter()
+            .zip(&states)
+            .filter(|(_, s)| f(**s))
+            .map(|(r, _)| r.name.clone())
+            .collect()
+    };
+    Ok(Outcome {
+        ran: names(&|s| s == State::Fresh),
+        resumed: names(&|s| matches!(s, State::Resume(_))),
+        skipped_done: names(&|s| s == State::Done),
+        plan,
+        report,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Seconds per training step and per evaluation batch of the study's model, measured on the
+/// study's device with random tokens (one untimed step first).
+pub struct Probe {
+    pub step_s: f64,
+    pub eval_batch_s: f64,
+    pub device: String,
+}
+
+pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
+    if threads > 0 {
+        tch::set_num_threads(threads);
+    }
+    let device = cfg.run.device.resolve()?;
+    let vocab = crate::dataset::TokenDataset::open(&cfg.data.downstream.train)
+        .with_context(|| "downstream train data")?
+        .index
+        .vocab_size as i64;
+    let mc = match (&cfg.model, cfg.upstream.checkpoints.get("final")) {
+        (_, Some(ck)) => crate::config::ModelConfig::load(&ck.join("config.json"))?,
+        (Some(m), None) => {
+            let rc = RunConfig {
+                model: m.clone(),
+                ..plan::plan(cfg, Path::new("."), threads)?.runs[0]
+                    .config
+                    .clone()
+            };
+            train::model_config(&rc, vocab)?
+        }
+        (None, None) => bail!("[model] is needed"),
+    };
+    let mut model = crate::model::GptNeox::new(&mc, device)?;
+    model.compute = cfg.run.precision.kind(device);
+    let mut opt = crate::optim::AdamW::new(&model.params.list, cfg.optim.clone());
+    let (b, t) = (cfg.data.batch_size as i64, cfg.data.seq_len as i64);
+    let ids = Tensor::randint(
+        mc.vocab_size.min(vocab).max(1),
+        [b, t + 1],
+        (DType::Int64, device),
+    );
+    let (x, y) = (ids.narrow(1, 0, t), ids.narrow(1, 1, t));
+    let sync = |l: Tensor| -> Result<f64> { Ok(l.double_value(&[])) };
+    let mut step = || -> Result<f64> {
+        opt.zero_grad()?;
+        let mut last = 0.0;
+        for _ in 0..cfg.data.grad_accum {
+            let loss = model.loss(&x, &y);
+            loss.backward();
+            last = sync(loss.detach())?;
+        }
+        let _ = opt.clip_grad_norm()?;
+        opt.step(1e-6)?;
+        Ok(last)
+    };
+    step()?;
+    let t0 = std::time::Instant::now();
+    for _ in 0..2 {
+        step()?;
+    }
+    let step_s = t0.elapsed().as_secs_f64() / 2.0;
+    let t0 = std::time::Instant::now();
+    tch::no_grad(|| sync(model.loss(&x, &y)))?;
+    let eval_batch_s = t0.elapsed().as_secs_f64();
+    Ok(Probe {
+        step_s,
+        eval_batch_s,
+        device: format!("{device:?}"),
+    })
+}
+
+/// Estimated seconds of `run` from a probe: its steps and its evaluations of both sets.
+pub fn estimate(run: &PlannedRun, cfg: &StudyConfig, p: &Probe) -> f64 {
+    let r = &run.config.run;
+    let evals = r.steps / r.eval_every.max(1) + r.eval_at.len() as u64 + 1;
+    let batches = cfg
+        .data
+        .eval_sequences
+        .div_ceil(cfg.data.batch_size as u64)
+        .max(1);
+    r.steps as f64 * p.step_s + (evals * 2 * batches) as f64 * p.eval_batch_s
+}

@@ -1,0 +1,107 @@
+//! Ready studies that need no data of the user's: `micro` (seconds: the tests run it) on the
+//! two generated domains of `rewarm demo`, with a tiny GPT-NeoX and the whole grid.
+
+use super::config::{
+    Corpus, Downstream, Grid, Reference, StudyConfig, StudyData, StudyRun, Upstream,
+};
+use crate::optim::AdamWConfig;
+use crate::tokenize::{self, ReadOptions, TokenizeJob};
+use crate::train::ModelSection;
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+
+pub const NAMES: &[&str] = &["micro"];
+
+/// Writes the preset's data under `dir/data` (once; kept for later invocations) and returns
+/// its study config.
+pub fn build(name: &str, dir: &Path, progress: bool) -> Result<StudyConfig> {
+    match name {
+        "micro" => micro(dir, progress),
+        _ => bail!("no study preset {name:?}; there are: {}", NAMES.join(", ")),
+    }
+}
+
+fn tokens(dir: &Path, docs: usize, vocab: usize, progress: bool) -> Result<(PathBuf, PathBuf)> {
+    let data = dir.join("data");
+    let (up, down) = (data.join("tokens/upstream"), data.join("tokens/downstream"));
+    if up.join("train/index.json").exists() && down.join("train/index.json").exists() {
+        return Ok((up, down));
+    }
+    let (up_text, down_text) = crate::demo::write_corpus(&data.join("corpus"), docs, 7)?;
+    let opts = ReadOptions::default();
+    let tok = tokenize::train_bpe(&[up_text.clone(), down_text.clone()], &opts, vocab)?;
+    for (src, out) in [(&up_text, &up), (&down_text, &down)] {
+        tokenize::tokenize(&TokenizeJob {
+            files: std::slice::from_ref(src),
+            opts: &opts,
+            tokenizer: &tok,
+            out,
+            val_fraction: 0.05,
+            seed: 0,
+            shard_tokens: 1 << 24,
+            progress,
+            force: false,
+            unused: &[],
+        })?;
+    }
+    Ok((up, down))
+}
+
+fn micro(dir: &Path, progress: bool) -> Result<StudyConfig> {
+    let (up, down) = tokens(dir, 1500, 384, progress)?;
+    let corpus = |p: &Path| Corpus {
+        train: p.join("train"),
+        val: p.join("val"),
+    };
+    Ok(StudyConfig {
+        model: Some(ModelSection {
+            checkpoint: None,
+            load_optimizer: false,
+            preset: None,
+            config: None,
+            hidden_size: Some(32),
+            num_hidden_layers: Some(2),
+            num_attention_heads: Some(2),
+            intermediate_size: Some(128),
+            vocab_size: None,
+            seed: 0,
+        }),
+        data: StudyData {
+            seq_len: 32,
+            batch_size: 8,
+            grad_accum: 1,
+            seed: 1,
+            eval_sequences: 16,
+            upstream: corpus(&up),
+            downstream: corpus(&down),
+        },
+        upstream: Upstream {
+            steps: 60,
+            max_lr: 3e-3,
+            warmup_fraction: 0.05,
+            min_ratio: 0.1,
+            branch: vec![0.5, 1.0],
+            checkpoints: Default::default(),
+            final_lr: None,
+        },
+        downstream: Downstream {
+            steps: 30,
+            evals: 5,
+            checkpoint_every: 0,
+        },
+        // At 30 steps, 0.5-2 % warmups are all 0 or 1 step: the micro grid scales them up.
+        grid: Grid {
+            warmup: vec![0.0, 0.05, 0.1, 0.2],
+            reference: Reference {
+                warmup: 0.1,
+                ..Reference::default()
+            },
+            ..Grid::default()
+        },
+        optim: AdamWConfig::default(),
+        run: StudyRun {
+            threads: 1,
+            ..StudyRun::default()
+        },
+    })
+}

@@ -1,0 +1,376 @@
+//! `rewarm study` end to end on the micro preset (seconds), and the findings checked on
+//! hand-made curves.
+
+use rewarm::study::{
+    self,
+    config::{Axis, StudyConfig},
+    findings::{self, Results, Verdict},
+    metrics::{Point, RunMetrics},
+    plan::{self, Kind},
+    preset, StudyOptions,
+};
+use rewarm::train::LogLine;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn log(dir: &Path) -> Vec<LogLine> {
+    std::fs::read_to_string(dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn eval_of(l: &LogLine, name: &str) -> f64 {
+    l.eval.iter().find(|e| e.name == name).unwrap().loss
+}
+
+#[test]
+fn micro_study_runs_every_arm_reports_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("study");
+    outdir::claim_dir(&dir, study::OWNER, false).unwrap();
+    let cfg = preset::build("micro", &dir, false).unwrap();
+    let opts = |cfg: StudyConfig, force: bool| StudyOptions {
+        config: cfg,
+        dir: dir.clone(),
+        jobs: Some(2),
+        force,
+        progress: false,
+    };
+    let o = study::run(&opts(cfg.clone(), false)).unwrap();
+    let names: Vec<&str> = o.plan.runs.iter().map(|r| r.name.as_str()).collect();
+    // The grid: upstream, the reference, each axis alone, the four baselines.
+    for n in [
+        "upstream",
+        "reference",
+        "warmup-0pct",
+        "warmup-5pct",
+        "warmup-20pct",
+        "max-lr-0.5x",
+        "max-lr-2x",
+        "start-step-30",
+        "replay-1pct",
+        "replay-5pct",
+        "replay-25pct",
+        "schedule-wsd",
+        "schedule-infinite",
+        "moments-keep",
+        "constant",
+        "scratch",
+        "union",
+        "same-data",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert_eq!(names.len(), 18);
+    assert_eq!(o.ran.len(), 18);
+
+    // Every run's settings reached its run config.
+    let run = |n: &str| o.plan.runs.iter().find(|r| r.name == n).unwrap();
+    let up_final = dir.join("runs/upstream/final");
+    assert_eq!(
+        run("reference").config.model.checkpoint.as_ref(),
+        Some(&up_final)
+    );
+    assert_eq!(
+        run("start-step-30").config.model.checkpoint.as_ref(),
+        Some(&dir.join("runs/upstream/checkpoints/step-00000030"))
+    );
+    assert!(dir
+        .join("runs/upstream/checkpoints/step-00000030/model.safetensors")
+        .exists());
+    assert!(run("moments-keep").config.model.load_optimizer);
+    assert!(!run("reference").config.model.load_optimizer);
+    assert_eq!(run("max-lr-2x").config.schedule.max_lr, 6e-3);
+    // The final upstream LR, min_ratio x max.
+    assert!((run("constant").config.schedule.max_lr - 3e-4).abs() < 1e-18);
+    let weights: Vec<(String, f64)> = run("replay-25pct")
+        .config
+        .data
+        .train
+        .iter()
+        .map(|s| (s.name.clone(), s.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        vec![
+            ("downstream".into(), 0.75),
+            ("upstream-replay".into(), 0.25)
+        ]
+    );
+    assert_eq!(run("union").config.run.steps, 90);
+    assert!(run("scratch").config.model.checkpoint.is_none());
+    assert_eq!(run("same-data").config.data.train[0].name, "upstream");
+
+    // Compute-equivalent replay: the same steps and tokens as the reference; a quarter of
+    // the sequences came from upstream (the checkpointed data cursors say so).
+    let st: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("runs/replay-25pct/final/trainer_state.json")).unwrap(),
+    )
+    .unwrap();
+    let taken: Vec<u64> = st["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["taken"].as_u64().unwrap())
+        .collect();
+    assert_eq!(taken, vec![180, 60]); // 30 steps x 8 sequences, 25 % replayed
+    let rl = log(&dir.join("runs/replay-25pct"));
+    assert_eq!(
+        rl.last().unwrap().tokens,
+        log(&dir.join("runs/reference")).last().unwrap().tokens
+    );
+
+    // All runs evaluate at the same steps: 0, the early 1, 2, 4, then every 6.
+    let steps: Vec<u64> = log(&dir.join("runs/reference"))
+        .iter()
+        .filter(|l| !l.eval.is_empty())
+        .map(|l| l.step)
+        .collect();
+    assert_eq!(steps, vec![0, 1, 2, 4, 6, 12, 18, 24, 30]);
+
+    // The report's numbers are the logs' numbers: forgetting by hand.
+    let ref_log = log(&dir.join("runs/reference"));
+    let evals: Vec<&LogLine> = ref_log.iter().filter(|l| !l.eval.is_empty()).collect();
+    let forgetting = eval_of(evals.last().unwrap(), "upstream") - eval_of(evals[0], "upstream");
+    let csv = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "forgetting").unwrap();
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    let row = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[0] == "reference")
+        .unwrap();
+    assert_eq!(row[col].to_string(), format!("{forgetting:.4}"));
+    // The branch point is the upstream run's final evaluation, on the same sequences.
+    let up_log = log(&dir.join("runs/upstream"));
+    assert_eq!(
+        eval_of(up_log.last().unwrap(), "upstream"),
+        eval_of(evals[0], "upstream")
+    );
+
+    // The page holds every finding with a verdict; this grid tests them all.
+    let page = std::fs::read_to_string(&o.report).unwrap();
+    assert!(page.contains("<svg") && page.contains("Published numbers"));
+    let found = std::fs::read_to_string(dir.join("findings.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(found.as_bytes());
+    let verdicts: Vec<(String, String)> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[2].to_string())
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 12);
+    for (id, v) in &verdicts {
+        assert!(v == "holds" || v == "does not hold", "{id}: {v}");
+        assert!(page.contains(id.as_str()), "{id} not on the page");
+    }
+
+    // Again: everything is done, nothing runs.
+    let again = study::run(&opts(cfg.clone(), false)).unwrap();
+    assert!(again.ran.is_empty() && again.resumed.is_empty());
+    assert_eq!(again.skipped_done.len(), 18);
+
+    // An interrupted run resumes from its last checkpoint and logs exactly what it would have.
+    let constant = dir.join("runs/constant");
+    let before = std::fs::read_to_string(constant.join("log.jsonl")).unwrap();
+    std::fs::remove_dir_all(constant.join("final")).unwrap();
+    let again = study::run(&opts(cfg.clone(), false)).unwrap();
+    assert_eq!(again.resumed, vec!["constant".to_string()]);
+    assert_eq!(
+        std::fs::read_to_string(constant.join("log.jsonl")).unwrap(),
+        before
+    );
+
+    // A changed grid is refused with the key named; --force runs only the new run.
+    let mut changed = cfg.clone();
+    changed.grid.max_lr = vec![0.5, 1.0, 3.0];
+    let e = study::run(&opts(changed.clone(), false))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("grid.max_lr") && e.contains("--force"), "{e}");
+    let forced = study::run(&opts(changed, true)).unwrap();
+    assert_eq!(forced.ran, vec!["max-lr-3x".to_string()]);
+}
+
+#[test]
+fn cli_dry_run_lists_runs_and_bad_configs_name_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rewarm"))
+        .args(["study", "--preset", "micro", "--dry-run", "--out"])
+        .arg(tmp.path().join("s"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("replay-25pct") && text.contains("18 runs; about"),
+        "{text}"
+    );
+    assert!(
+        !tmp.path().join("s/runs").exists(),
+        "a dry run trains nothing"
+    );
+
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[data]\nseq_len = 8\nbatch_size = 2\nupstream = { train = \"a\", val = \"b\" }\ndownstream = { train = \"c\", val = \"d\" }\n\
+         [upstream]\nsteps = 10\nmax_lr = 1e-3\n[downstream]\nsteps = 5\n[grid]\nwarmpu = [0.0]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rewarm"))
+        .args(["study", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("bad.toml") && err.contains("warmpu"),
+        "{err}"
+    );
+}
+
+/// A study config whose plan needs no files (its data is only named).
+fn paper_config() -> StudyConfig {
+    toml::from_str(
+        "[model]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 2\nintermediate_size = 64\n\
+         [data]\nseq_len = 8\nbatch_size = 2\nupstream = { train = \"/u/train\", val = \"/u/val\" }\n\
+         downstream = { train = \"/d/train\", val = \"/d/val\" }\n\
+         [upstream]\nsteps = 100\nmax_lr = 3e-4\nbranch = [0.1, 1.0]\n[downstream]\nsteps = 100\nevals = 10\n",
+    )
+    .unwrap()
+}
+
+/// Curves for a plan's runs from `f(name) -> (initial up, initial down, final up, final down)`.
+fn curves(
+    p: &plan::Plan,
+    f: impl Fn(&str) -> (f64, f64, f64, f64),
+) -> BTreeMap<String, RunMetrics> {
+    p.runs
+        .iter()
+        .map(|r| {
+            let (u0, d0, u1, d1) = f(&r.name);
+            // A bump in the first tenth for runs that re-warm (not the constant LR).
+            let bump = if matches!(r.kind, Kind::Continual(_)) {
+                0.1
+            } else {
+                0.0
+            };
+            let pts = vec![
+                Point {
+                    step: 0,
+                    tokens: 0,
+                    upstream: u0,
+                    downstream: d0,
+                },
+                Point {
+                    step: 10,
+                    tokens: 160,
+                    upstream: u0 + bump + 0.1,
+                    downstream: d0 + bump,
+                },
+                Point {
+                    step: 50,
+                    tokens: 800,
+                    upstream: (u0 + u1) / 2.0,
+                    downstream: (d0 + d1) / 2.0,
+                },
+                Point {
+                    step: 100,
+                    tokens: 1600,
+                    upstream: u1,
+                    downstream: d1,
+                },
+            ];
+            let m = RunMetrics {
+                points: pts,
+                lr: vec![],
+                tokens: 1600,
+                seconds: 1.0,
+                complete: true,
+            };
+            (r.name.clone(), m)
+        })
+        .collect()
+}
+
+#[test]
+fn findings_hold_on_the_papers_pattern_and_fail_on_the_opposite() {
+    let cfg = paper_config();
+    let p = plan::plan(&cfg, Path::new("/study"), 1).unwrap();
+    assert!(p.runs.iter().any(|r| r.name == "start-step-10"));
+    // The published pattern: higher LR adapts more and forgets more; the constant LR least of
+    // both; replay trades a little downstream for upstream; the final start is best; scratch
+    // and union lag or match; warmup and schedule barely matter.
+    let paper = |n: &str| -> (f64, f64, f64, f64) {
+        match n {
+            "max-lr-0.5x" => (2.2, 3.0, 2.30, 2.62),
+            "max-lr-2x" => (2.2, 3.0, 2.50, 2.50),
+            "constant" => (2.2, 3.0, 2.25, 2.80),
+            "start-step-10" => (2.6, 3.2, 2.45, 2.60),
+            "replay-1pct" => (2.2, 3.0, 2.38, 2.551),
+            "replay-5pct" => (2.2, 3.0, 2.33, 2.552),
+            "replay-25pct" => (2.2, 3.0, 2.28, 2.56),
+            "scratch" => (10.0, 10.0, 4.0, 2.9),
+            "union" => (10.0, 10.0, 2.30, 2.55),
+            "same-data" => (2.2, 3.0, 2.21, 3.1),
+            "upstream" => (10.0, 10.0, 2.2, 3.0),
+            _ => (2.2, 3.0, 2.40, 2.55), // reference, warmups, schedules, moments
+        }
+    };
+    let m = curves(&p, paper);
+    let found = findings::check(&Results {
+        plan: &p,
+        metrics: &m,
+    });
+    for f in &found {
+        assert_eq!(f.verdict, Verdict::Holds, "{}: {}", f.id, f.evidence);
+    }
+    // The opposite: a higher LR that adapts worse, and no replay run near the union.
+    let opposite = |n: &str| match n {
+        "max-lr-2x" => (2.2, 3.0, 2.50, 2.70),
+        "union" => (10.0, 10.0, 2.0, 2.2),
+        _ => paper(n),
+    };
+    let m = curves(&p, opposite);
+    let found = findings::check(&Results {
+        plan: &p,
+        metrics: &m,
+    });
+    let v = |id: &str| found.iter().find(|f| f.id.starts_with(id)).unwrap().verdict;
+    assert_eq!(v("3a"), Verdict::DoesNotHold);
+    assert_eq!(v("R3"), Verdict::DoesNotHold);
+    assert_eq!(v("3b"), Verdict::Holds);
+    // A grid without the replay axis and baselines leaves those findings untested.
+    let mut cfg = paper_config();
+    cfg.grid.replay = vec![];
+    cfg.grid.baselines = vec![];
+    let p = plan::plan(&cfg, Path::new("/study"), 1).unwrap();
+    assert!(!p
+        .runs
+        .iter()
+        .any(|r| r.axes.contains(&Axis::Replay) && r.name != "reference"));
+    let m = curves(&p, paper);
+    let found = findings::check(&Results {
+        plan: &p,
+        metrics: &m,
+    });
+    for id in ["1 ", "3c", "5 ", "R1", "R2", "R3", "R4"] {
+        assert_eq!(v_of(&found, id), Verdict::NotTested, "{id}");
+    }
+    assert_eq!(v_of(&found, "3a"), Verdict::Holds);
+}
+
+fn v_of(found: &[findings::Finding], id: &str) -> Verdict {
+    found.iter().find(|f| f.id.starts_with(id)).unwrap().verdict
+}
