@@ -170,6 +170,16 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
         assert!(page.contains(id.as_str()), "{id} not on the page");
     }
 
+    // One run's own page.
+    let one = study::report::write_run_report(&dir.join("runs/reference"), &tmp.path().join("one"))
+        .unwrap();
+    let page = std::fs::read_to_string(one).unwrap();
+    assert!(
+        page.contains("<svg")
+            && page.contains("downstream perplexity")
+            && page.contains("<td>30</td>")
+    );
+
     // Again: everything is done, nothing runs.
     let again = study::run(&opts(cfg.clone(), false)).unwrap();
     assert!(again.ran.is_empty() && again.resumed.is_empty());
@@ -371,6 +381,66 @@ fn findings_hold_on_the_papers_pattern_and_fail_on_the_opposite() {
     assert_eq!(v_of(&found, "3a"), Verdict::Holds);
 }
 
+#[test]
+fn joint_axes_multiply_and_skips_leave_runs_out() {
+    let mut cfg = paper_config();
+    cfg.grid.joint = vec![vec![Axis::Warmup, Axis::MaxLr]];
+    cfg.grid
+        .schedule
+        .push(study::config::Family::InfiniteInvSqrt);
+    cfg.grid.skip = vec!["warmup-0pct_max-lr-2x".into()];
+    let p = plan::plan(&cfg, Path::new("/study"), 1).unwrap();
+    let names: Vec<&str> = p.runs.iter().map(|r| r.name.as_str()).collect();
+    // 4 warmups x 3 max LRs = 12, of which the reference and the 5 single-axis runs exist
+    // already: 6 new, one skipped.
+    let joint: Vec<&&str> = names.iter().filter(|n| n.contains('_')).collect();
+    assert_eq!(joint.len(), 5, "{joint:?}");
+    assert!(names.contains(&"warmup-2pct_max-lr-0.5x"));
+    assert!(!names.contains(&"warmup-0pct_max-lr-2x"));
+    assert_eq!(p.skipped, vec!["warmup-0pct_max-lr-2x".to_string()]);
+    let inv = p
+        .runs
+        .iter()
+        .find(|r| r.name == "schedule-infinite-inv-sqrt")
+        .unwrap();
+    assert_eq!(
+        inv.config.schedule.cooldown,
+        rewarm::schedule::Cooldown::InvSqrt
+    );
+    // A skip that names no run is an error naming it.
+    cfg.grid.skip = vec!["warmup-7pct".into()];
+    let e = plan::plan(&cfg, Path::new("/study"), 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("warmup-7pct") && e.contains("--dry-run"), "{e}");
+}
+
 fn v_of(found: &[findings::Finding], id: &str) -> Verdict {
     found.iter().find(|f| f.id.starts_with(id)).unwrap().verdict
+}
+
+#[test]
+fn the_papers_study_config_parses_and_plans() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/study.toml");
+    let cfg = StudyConfig::load(&path).unwrap();
+    let p = plan::plan(&cfg, Path::new("/study"), 0).unwrap();
+    assert!(
+        p.runs.iter().all(|r| r.kind != Kind::Upstream),
+        "the checkpoints are given"
+    );
+    let names: Vec<&str> = p.runs.iter().map(|r| r.name.as_str()).collect();
+    for n in [
+        "start-step-10000",
+        "start-step-27000",
+        "schedule-infinite-inv-sqrt",
+        "union",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let constant = p.runs.iter().find(|r| r.name == "constant").unwrap();
+    assert!((constant.config.schedule.max_lr - 3e-5).abs() < 1e-18);
+    let union = p.runs.iter().find(|r| r.name == "union").unwrap();
+    assert_eq!(union.config.run.steps, 143000 + 141600);
+    assert_eq!(constant.config.tokens_per_step(), 1024 * 2048);
 }

@@ -53,7 +53,8 @@ pub struct StudyData {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Upstream {
-    /// Steps of the upstream run (warmup + cosine); 0 when `checkpoints` are given.
+    /// Steps of the upstream run (warmup + cosine). With `checkpoints` given, only the union
+    /// baseline's upstream share.
     #[serde(default)]
     pub steps: u64,
     /// The upstream maximum LR: the grid's `max_lr` values multiply it.
@@ -109,10 +110,12 @@ pub struct Grid {
     pub reference: Reference,
     /// The WSD cooldown's share of the steps.
     pub wsd_cooldown: f64,
-    /// The infinite schedule's cooldown share, anneal share and constant LR (x max).
+    /// The infinite schedule's cooldown share, anneal share and constant LR (x max), and the
+    /// alpha of its inverse-sqrt cooldown.
     pub infinite_cooldown: f64,
     pub infinite_anneal: f64,
     pub infinite_constant: f64,
+    pub infinite_alpha: f64,
 }
 
 impl Default for Grid {
@@ -136,6 +139,7 @@ impl Default for Grid {
             infinite_cooldown: 0.3,
             infinite_anneal: 0.1,
             infinite_constant: 0.55,
+            infinite_alpha: 1.0,
         }
     }
 }
@@ -171,7 +175,10 @@ impl Default for Reference {
 pub enum Family {
     Cosine,
     Wsd,
+    /// Infinite with a cosine cooldown.
     Infinite,
+    /// Infinite with an inverse-square-root cooldown.
+    InfiniteInvSqrt,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]

@@ -162,14 +162,24 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
     let finished = Mutex::new(0usize);
     overall.set_message(format!("0/{remaining} runs"));
 
+    // The upstream run goes alone, on all the threads the jobs would share.
+    let alone = if cfg.run.threads > 0 {
+        cfg.run.threads * jobs as i32
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()) as i32
+    };
     let run_one = |r: &PlannedRun, st: State| -> Result<()> {
+        let mut config = r.config.clone();
+        if r.kind == Kind::Upstream {
+            config.run.threads = alone;
+        }
         let bars = Bars {
             show: o.progress,
             multi: Some(multi.clone()),
             overall: Some(overall.clone()),
             label: r.name.clone(),
         };
-        train::train_with(&r.config, matches!(st, State::Resume(_)), &bars)
+        train::train_with(&config, matches!(st, State::Resume(_)), &bars)
             .with_context(|| format!("study run {} ({})", r.name, r.config.run.out.display()))?;
         let mut n = finished.lock().expect("not poisoned");
         *n += 1;

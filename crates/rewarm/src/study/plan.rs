@@ -86,6 +86,7 @@ fn family(f: Family) -> &'static str {
         Family::Cosine => "cosine",
         Family::Wsd => "wsd",
         Family::Infinite => "infinite",
+        Family::InfiniteInvSqrt => "infinite-inv-sqrt",
     }
 }
 fn moments(m: Moments) -> &'static str {
@@ -371,15 +372,23 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
                 cooldown_fraction: Some(g.wsd_cooldown),
                 ..ScheduleConfig::new(ScheduleKind::Wsd, max)
             },
-            Family::Infinite => ScheduleConfig {
-                warmup_fraction: Some(s.warmup),
-                min_ratio: u.min_ratio,
-                cooldown_fraction: Some(g.infinite_cooldown),
-                anneal_fraction: Some(g.infinite_anneal),
-                constant_ratio: Some(g.infinite_constant),
-                cooldown: Cooldown::Cosine,
-                ..ScheduleConfig::new(ScheduleKind::Infinite, max)
-            },
+            Family::Infinite | Family::InfiniteInvSqrt => {
+                let inv = s.schedule == Family::InfiniteInvSqrt;
+                ScheduleConfig {
+                    warmup_fraction: Some(s.warmup),
+                    min_ratio: u.min_ratio,
+                    cooldown_fraction: Some(g.infinite_cooldown),
+                    anneal_fraction: Some(g.infinite_anneal),
+                    constant_ratio: Some(g.infinite_constant),
+                    cooldown: if inv {
+                        Cooldown::InvSqrt
+                    } else {
+                        Cooldown::Cosine
+                    },
+                    inv_sqrt_alpha: inv.then_some(g.infinite_alpha),
+                    ..ScheduleConfig::new(ScheduleKind::Infinite, max)
+                }
+            }
         };
         Ok(RunConfig {
             model: from_checkpoint(start_path(&s.start)?, s.moments == Moments::Keep),

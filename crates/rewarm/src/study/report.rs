@@ -310,6 +310,7 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<PathBuf> {
     }
     h.push_str("</table>\n");
     published_html(&mut h);
+    ours_html(&mut h, plan, &metrics);
     h.push_str("</body></html>\n");
     let page = out.join("report.html");
     outdir::write_file(&page, h.as_bytes())?;
@@ -355,40 +356,147 @@ the latest checkpoint is the best start. SlimPajama loss about 2.5-2.9, Pile abo
     );
 }
 
-/// One run's curves as a page (`rewarm report --run DIR`).
+/// This study's final losses laid out as Ibrahim et al.'s replay table, beside theirs.
+fn ours_html(h: &mut String, plan: &Plan, metrics: &BTreeMap<String, RunMetrics>) {
+    let mut cols: Vec<(String, &RunMetrics)> = Vec::new();
+    let mut replay: Vec<(f64, &PlannedRun)> = plan
+        .runs
+        .iter()
+        .filter(|r| r.axes.contains(&Axis::Replay))
+        .filter_map(|r| Some((r.settings()?.replay, r)))
+        .collect();
+    replay.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (share, r) in replay {
+        if let Some(m) = metrics.get(&r.name).filter(|m| m.complete) {
+            cols.push((format!("{} %", (share * 1e4).round() / 1e2), m));
+        }
+    }
+    if let Some(m) = metrics
+        .get(baseline_name(Baseline::Union))
+        .filter(|m| m.complete)
+    {
+        cols.push(("union".into(), m));
+    }
+    if cols.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<p>This study, the same layout (final validation losses):</p>\n<table><tr><th>replay</th>",
+    );
+    for (c, _) in &cols {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr>\n");
+    for (label, f) in [
+        (
+            "upstream",
+            &(|m: &RunMetrics| m.last().map(|p| p.upstream)) as &dyn Fn(&RunMetrics) -> Option<f64>,
+        ),
+        ("downstream", &|m: &RunMetrics| {
+            m.last().map(|p| p.downstream)
+        }),
+        ("average", &|m: &RunMetrics| m.average()),
+    ] {
+        let _ = write!(h, "<tr><td>{label}</td>");
+        for (_, m) in &cols {
+            let _ = write!(h, "<td>{}</td>", opt(f(m)));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+/// One run's curves as a page (`rewarm report --run DIR`): loss per validation set and the
+/// LR against tokens, and the evaluations as a table.
 pub fn write_run_report(run: &Path, out: &Path) -> Result<PathBuf> {
     let cfg: crate::train::RunConfig = toml::from_str(
         &std::fs::read_to_string(run.join("run.toml"))
             .with_context(|| format!("{}: not a run folder (no run.toml)", run.display()))?,
     )
     .with_context(|| format!("{}: malformed run.toml", run.display()))?;
-    let m = RunMetrics::read(run, cfg.run.steps)?;
+    let log = crate::report::read_log(run)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let name = run
         .file_name()
         .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let sets: Vec<String> = cfg.data.val.iter().map(|v| v.name.clone()).collect();
+    let mut panels: Vec<Panel> = sets
+        .iter()
+        .map(|set| {
+            let pts = log
+                .iter()
+                .filter_map(|l| {
+                    let e = l.eval.iter().find(|e| &e.name == set)?;
+                    Some((l.tokens as f64, e.loss))
+                })
+                .collect();
+            Panel::lines(
+                &format!("{set} validation"),
+                "tokens",
+                "loss",
+                vec![Series::new(name.clone(), pts)],
+            )
+        })
+        .collect();
+    let train: Vec<(f64, f64)> = log
+        .iter()
+        .filter_map(|l| Some((l.tokens as f64, l.loss?)))
+        .collect();
+    panels.push(Panel::lines(
+        "training loss",
+        "tokens",
+        "loss",
+        vec![Series::new(name.clone(), train)],
+    ));
+    let lr: Vec<(f64, f64)> = log
+        .iter()
+        .filter_map(|l| Some((l.tokens as f64, l.lr?)))
+        .collect();
+    panels.push(Panel::lines(
+        "learning rate",
+        "tokens",
+        "LR",
+        vec![Series::new(name.clone(), lr)],
+    ));
+    let svg = render(&panels, 3, (460, 340))?;
+    let svg = svg
+        .find("<svg")
+        .map_or(svg.clone(), |i| svg[i..].to_string());
     let mut h = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rewarm run</title><style>\
          body{font-family:sans-serif;max-width:1500px;margin:auto;padding:1em}svg{max-width:100%;height:auto}\
          table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}</style></head><body>\n",
     );
+    let done = log.last().map_or(0, |l| l.step);
     let _ = writeln!(
         h,
-        "<h1>Run {}</h1>\n<p>{} steps, {} tokens, {}; {} evaluations.</p>\n{}",
+        "<h1>Run {}</h1>\n<p>{done} of {} steps, {} tokens; {}.</p>\n{svg}",
         escape(&name),
         cfg.run.steps,
-        m.tokens,
+        log.last().map_or(0, |l| l.tokens),
         escape(&cfg.schedule.build(cfg.run.steps)?.describe()),
-        m.points.len(),
-        curves(&name, &[(name.as_str(), &m)])?
     );
-    h.push_str("<table><tr><th>step</th><th>tokens</th><th>upstream loss</th><th>downstream loss</th></tr>\n");
-    for p in &m.points {
-        let _ = writeln!(
+    h.push_str("<table><tr><th>step</th><th>tokens</th>");
+    for set in &sets {
+        let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td></tr>",
-            p.step, p.tokens, p.upstream, p.downstream
+            "<th>{} loss</th><th>{} perplexity</th>",
+            escape(set),
+            escape(set)
         );
+    }
+    h.push_str("</tr>\n");
+    for l in log.iter().filter(|l| !l.eval.is_empty()) {
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td>", l.step, l.tokens);
+        for set in &sets {
+            match l.eval.iter().find(|e| &e.name == set) {
+                Some(e) => {
+                    let _ = write!(h, "<td>{:.4}</td><td>{:.3}</td>", e.loss, e.perplexity);
+                }
+                None => h.push_str("<td>—</td><td>—</td>"),
+            }
+        }
+        h.push_str("</tr>\n");
     }
     h.push_str("</table></body></html>\n");
     let page = out.join("report.html");
