@@ -4,7 +4,7 @@
 # from freely licensed text in Debian's packages; a byte-level BPE trained on both; a small
 # GPT-NeoX pre-trained on English; then the whole grid of `rewarm study` and its report.
 #
-#   bash scripts/study.sh                  # everything (about 80 minutes on 2 cores)
+#   bash scripts/study.sh                  # everything (63 minutes on 2 cores, docs/study-mini.md)
 #   bash scripts/study.sh --dry-run        # the corpora, tokens and the grid with a time estimate
 #   STUDY_DIR=DIR bash scripts/study.sh    # another folder (default target/study)
 #
@@ -57,7 +57,7 @@ if [ ! -f "$tok/en/train/index.json" ] || [ ! -f "$tok/de/train/index.json" ]; t
 fi
 
 cat >"$dir/study.toml" <<'EOF'
-# The mini-scale study: a 4-layer GPT-NeoX (hidden 128, 3.6 M parameters with its 4,096-token
+# The mini-scale study: a 4-layer GPT-NeoX (hidden 128, 1.84 M parameters with its 4,096-token
 # vocabulary) pre-trained on English, continued on German.
 [model]
 hidden_size = 128

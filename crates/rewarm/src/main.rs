@@ -215,7 +215,7 @@ fn run_study(
             "{} runs; about {:.0} s one at a time, {:.0} s with {jobs} jobs ({:.3} s a step, {:.3} s an eval batch on {}, {threads} threads a run)",
             plan.runs.len(),
             total,
-            total / jobs as f64,
+            study::estimate_wall(&plan, &cfg, &probe, jobs),
             probe.step_s,
             probe.eval_batch_s,
             probe.device

@@ -199,6 +199,9 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
             queue.push((r, *st));
         }
     }
+    // Longest runs first (the union baseline is the longest), so no job is left with one
+    // long run at the end while the others idle.
+    queue.sort_by_key(|(r, _)| std::cmp::Reverse(r.config.run.steps));
     let queue = Mutex::new(queue.into_iter());
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
@@ -319,4 +322,29 @@ pub fn estimate(run: &PlannedRun, cfg: &StudyConfig, p: &Probe) -> f64 {
         .div_ceil(cfg.data.batch_size as u64)
         .max(1);
     r.steps as f64 * p.step_s + (evals * 2 * batches) as f64 * p.eval_batch_s
+}
+
+/// Estimated wall seconds of the whole plan with `jobs` at a time, scheduled as [`run`] does:
+/// the upstream run alone, then the longest runs first, each on the first free job.
+pub fn estimate_wall(plan: &Plan, cfg: &StudyConfig, p: &Probe, jobs: usize) -> f64 {
+    let mut upstream = 0.0;
+    let mut rest: Vec<f64> = Vec::new();
+    for r in &plan.runs {
+        let e = estimate(r, cfg, p);
+        if r.kind == Kind::Upstream {
+            upstream += e;
+        } else {
+            rest.push(e);
+        }
+    }
+    rest.sort_by(|a, b| b.total_cmp(a));
+    let mut free = vec![0.0f64; jobs.max(1)];
+    for e in rest {
+        let first = free
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("at least one job");
+        *first += e;
+    }
+    upstream + free.into_iter().fold(0.0, f64::max)
 }
