@@ -65,6 +65,13 @@ pub struct ModelConfig {
     pub initializer_range: f64,
 }
 
+/// Reads a TOML config (a run's, a study's); a syntax error or an unknown key names the file.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 impl ModelConfig {
     /// Pythia sizes of spec section 4 (hidden, layers, heads, intermediate).
     pub fn preset(name: &str, vocab_size: i64) -> Result<Self> {

@@ -164,6 +164,8 @@ fn run_study(
     let (cfg, dir) = match (config, preset) {
         (Some(c), None) => {
             let cfg = study::StudyConfig::load(&c)?;
+            cfg.check_inputs()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", c.display()))?;
             let dir = out.unwrap_or_else(|| {
                 let stem = c
                     .file_stem()

@@ -129,10 +129,7 @@ fn default_log_every() -> u64 {
 
 impl RunConfig {
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut cfg: Self =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut cfg: Self = crate::config::read_toml(path)?;
         // Relative paths in a config are relative to the config file.
         let base = path.parent().unwrap_or(Path::new("."));
         let fix = |p: &mut PathBuf| {

@@ -164,7 +164,7 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
             (r[0].to_string(), r[2].to_string())
         })
         .collect();
-    assert_eq!(verdicts.len(), 12);
+    assert_eq!(verdicts.len(), 13);
     for (id, v) in &verdicts {
         assert!(v == "holds" || v == "does not hold", "{id}: {v}");
         assert!(page.contains(id.as_str()), "{id} not on the page");
@@ -185,10 +185,27 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     assert!(again.ran.is_empty() && again.resumed.is_empty());
     assert_eq!(again.skipped_done.len(), 18);
 
-    // An interrupted run resumes from its last checkpoint and logs exactly what it would have.
+    // The page links only files that exist.
+    for link in page.split("href=\"").skip(1) {
+        let target = &link[..link.find('"').unwrap()];
+        if !target.starts_with('#') {
+            assert!(
+                dir.join(target).exists(),
+                "the report links {target}, which is missing"
+            );
+        }
+    }
+
+    // A run killed in the middle (a checkpoint at step 14, its log cut inside a line after
+    // step 20) resumes from step 14 and logs exactly what the uninterrupted run logged.
     let constant = dir.join("runs/constant");
     let before = std::fs::read_to_string(constant.join("log.jsonl")).unwrap();
     std::fs::remove_dir_all(constant.join("final")).unwrap();
+    for step in [21, 28] {
+        std::fs::remove_dir_all(constant.join(format!("checkpoints/step-{step:08}"))).unwrap();
+    }
+    let cut = before.find("{\"step\":21,").unwrap() + 20;
+    std::fs::write(constant.join("log.jsonl"), &before[..cut]).unwrap();
     let again = study::run(&opts(cfg.clone(), false)).unwrap();
     assert_eq!(again.resumed, vec!["constant".to_string()]);
     assert_eq!(
@@ -247,6 +264,62 @@ fn cli_dry_run_lists_runs_and_bad_configs_name_the_key() {
     assert!(
         !out.status.success() && err.contains("bad.toml") && err.contains("warmpu"),
         "{err}"
+    );
+}
+
+#[test]
+fn bad_study_configs_name_the_key_and_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = "[model]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 2\nintermediate_size = 64\n\
+         [data]\nseq_len = 8\nbatch_size = 2\nupstream = { train = \"u/train\", val = \"u/val\" }\n\
+         downstream = { train = \"d/train\", val = \"d/val\" }\n\
+         [upstream]\nsteps = 100\nmax_lr = 3e-4\n[downstream]\nsteps = 100\n";
+    let load = |extra: &str| {
+        let p = tmp.path().join("s.toml");
+        std::fs::write(&p, format!("{base}{extra}")).unwrap();
+        StudyConfig::load(&p)
+            .and_then(|c| c.check_inputs().map(|_| c))
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
+    };
+    for (extra, key) in [
+        ("[grid]\njoint = [[\"warmup\", \"lr\"]]\n", "unknown variant `lr`"),
+        ("[grid]\nreplay = [0.0, 1.5]\n", "[grid] replay"),
+        (
+            "[grid]\nwarmup = []\nmax_lr = [1.0]\nreplay = []\nschedule = []\nmoments = []\nbaselines = []\n",
+            "[grid] varies nothing",
+        ),
+    ] {
+        let e = load(extra);
+        assert!(e.contains("s.toml"), "{extra}: {e}");
+        assert!(e.contains(key), "{extra}: {e}");
+    }
+    // Missing data: the key and the path named.
+    let e = load("");
+    assert!(
+        e.contains("data.upstream.train") && e.contains("index.json"),
+        "{e}"
+    );
+    // A given checkpoint that does not exist.
+    for d in ["u/train", "u/val", "d/train", "d/val"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+        std::fs::write(tmp.path().join(d).join("index.json"), "{}").unwrap();
+    }
+    let p = tmp.path().join("c.toml");
+    std::fs::write(
+        &p,
+        base.replace(
+            "steps = 100\nmax_lr",
+            "checkpoints = { final = \"nowhere\" }\nsteps = 100\nmax_lr",
+        ),
+    )
+    .unwrap();
+    let cfg = StudyConfig::load(&p).unwrap();
+    let e = cfg.check_inputs().unwrap_err().to_string();
+    assert!(
+        e.contains("upstream.checkpoints.final") && e.contains("nowhere"),
+        "{e}"
     );
 }
 

@@ -123,6 +123,15 @@ impl ScheduleConfig {
         }
     }
 
+    fn cooldown_len(&self, total: u64) -> Result<u64> {
+        steps(
+            "cooldown",
+            self.cooldown_steps,
+            self.cooldown_fraction,
+            total,
+        )
+    }
+
     pub fn build(&self, total: u64) -> Result<Box<dyn Schedule>> {
         if !(self.max_lr.is_finite() && self.max_lr >= 0.0) {
             bail!(
@@ -168,12 +177,7 @@ impl ScheduleConfig {
                 cosine: false,
             }),
             ScheduleKind::Wsd => {
-                let cooldown = steps(
-                    "cooldown",
-                    self.cooldown_steps,
-                    self.cooldown_fraction,
-                    total,
-                )?;
+                let cooldown = self.cooldown_len(total)?;
                 if warmup + cooldown > total {
                     bail!("schedule: warmup {warmup} + cooldown {cooldown} steps exceed the run ({total})");
                 }
@@ -192,12 +196,7 @@ impl ScheduleConfig {
                 })
             }
             ScheduleKind::Infinite => {
-                let cooldown = steps(
-                    "cooldown",
-                    self.cooldown_steps,
-                    self.cooldown_fraction,
-                    total,
-                )?;
+                let cooldown = self.cooldown_len(total)?;
                 let anneal = steps("anneal", self.anneal_steps, self.anneal_fraction, total)?;
                 if warmup + cooldown + anneal > total {
                     bail!("schedule: warmup {warmup} + cooldown {cooldown} + anneal {anneal} steps exceed the run ({total})");

@@ -3,7 +3,7 @@
 
 use crate::optim::AdamWConfig;
 use crate::train::{DeviceChoice, ModelSection, Precision};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -290,10 +290,7 @@ fn default_evals() -> u64 {
 
 impl StudyConfig {
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut cfg: Self =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut cfg: Self = crate::config::read_toml(path)?;
         cfg.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         cfg.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -370,6 +367,52 @@ impl StudyConfig {
         }
         if self.run.jobs == 0 {
             bail!("[run] jobs must be at least 1");
+        }
+        let varied = [
+            g.warmup.len(),
+            g.max_lr.len(),
+            g.replay.len(),
+            g.schedule.len(),
+            g.moments.len(),
+            if given {
+                u.checkpoints.len()
+            } else {
+                u.branch.len()
+            },
+        ];
+        if varied.iter().all(|n| *n <= 1) && g.baselines.is_empty() && g.joint.is_empty() {
+            bail!("[grid] varies nothing: give an axis two or more values, or a baseline");
+        }
+        if g.joint.iter().any(|j| j.len() < 2) {
+            bail!("[grid] each joint group needs two or more axes");
+        }
+        Ok(())
+    }
+
+    /// The files the study reads, before anything runs: the token folders and the given
+    /// checkpoints, each named by its key when missing.
+    pub fn check_inputs(&self) -> Result<()> {
+        let d = &self.data;
+        for (key, p) in [
+            ("data.upstream.train", &d.upstream.train),
+            ("data.upstream.val", &d.upstream.val),
+            ("data.downstream.train", &d.downstream.train),
+            ("data.downstream.val", &d.downstream.val),
+        ] {
+            if !p.join("index.json").exists() {
+                bail!(
+                    "{key}: {} is not a token folder (no index.json); make it with rewarm tokenize",
+                    p.display()
+                );
+            }
+        }
+        for (name, p) in &self.upstream.checkpoints {
+            if !p.join("config.json").exists() {
+                bail!(
+                    "upstream.checkpoints.{name}: {} is not a checkpoint folder (no config.json)",
+                    p.display()
+                );
+            }
         }
         Ok(())
     }

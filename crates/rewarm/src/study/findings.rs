@@ -277,6 +277,55 @@ pub fn check(r: &Results) -> Vec<Finding> {
         });
     }
 
+    {
+        let (id, st) = (
+            "3d constant LR early",
+            "The constant small LR is best early and worst late (downstream).",
+        );
+        let th = format!("at the first evaluation after the start the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them");
+        let v = r.axis(Axis::MaxLr);
+        out.push(match constant {
+            Some(c) if !v.is_empty() => {
+                let first =
+                    |m: &RunMetrics| m.points.iter().find(|p| p.step > 0).map(|p| p.downstream);
+                let (c0, c1) = (first(c), c.last().map(|p| p.downstream));
+                let early = v.iter().all(|(_, m)| match (c0, first(m)) {
+                    (Some(a), Some(b)) => a <= b + ORDER_NATS,
+                    _ => false,
+                });
+                let late = v.iter().all(|(_, m)| match (c1, m.last()) {
+                    (Some(a), Some(p)) => a > p.downstream,
+                    _ => false,
+                });
+                let at = c.points.iter().find(|p| p.step > 0).map_or(0, |p| p.tokens);
+                Finding {
+                    id,
+                    source: GUPTA,
+                    statement: st,
+                    threshold: th,
+                    verdict: verdict(early && late),
+                    evidence: format!(
+                        "downstream at {at} tokens: constant {}, {}; at the end: constant {}, {}",
+                        c0.map_or("—".into(), f4),
+                        v.iter()
+                            .map(|(r, m)| format!("{} {}", r.name, first(m).map_or("—".into(), f4)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        c1.map_or("—".into(), f4),
+                        list(&v, |p| p.downstream)
+                    ),
+                }
+            }
+            _ => not_tested(
+                id,
+                GUPTA,
+                st,
+                th,
+                "needs the constant baseline and the max-LR runs",
+            ),
+        });
+    }
+
     // 4. Start checkpoint.
     {
         let (id, st) = (

@@ -111,6 +111,7 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
     let jobs = o.jobs.unwrap_or(cfg.run.jobs).max(1);
     let threads = threads_per_run(cfg, jobs);
     let plan = plan::plan(cfg, &o.dir, threads)?;
+    cfg.check_inputs()?;
 
     outdir::claim_dir(&o.dir, OWNER, o.force)?;
     let saved_path = o.dir.join("study.toml");
@@ -252,6 +253,7 @@ pub struct Probe {
 }
 
 pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
+    cfg.check_inputs()?;
     if threads > 0 {
         tch::set_num_threads(threads);
     }

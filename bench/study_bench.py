@@ -1,0 +1,108 @@
+"""`rewarm study` against the same runs as bare `rewarm train` processes (see bench/study.sh)."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import time
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+STUDY = """[model]
+hidden_size = 64
+num_hidden_layers = 2
+num_attention_heads = 2
+intermediate_size = 256
+seed = 0
+[data]
+seq_len = 64
+batch_size = 8
+seed = 1
+eval_sequences = 16
+upstream = {{ train = "{d}/upstream/train", val = "{d}/upstream/val" }}
+downstream = {{ train = "{d}/downstream/train", val = "{d}/downstream/val" }}
+[upstream]
+steps = 300
+max_lr = 3e-3
+branch = [0.5, 1.0]
+[downstream]
+steps = 100
+evals = 10
+[grid]
+warmup = [0.0, 0.05, 0.1, 0.2]
+reference = {{ warmup = 0.1 }}
+[run]
+device = "cpu"
+jobs = 1
+threads = 1
+"""
+
+
+def timed(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    return repr(v)
+
+
+def write_toml(cfg, path):
+    with open(path, "w") as f:
+        for section, table in cfg.items():
+            f.write(f"[{section}]\n")
+            for k, v in table.items():
+                f.write(f"{k} = {toml_value(v)}\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    # The micro preset's generated corpora and tokenizer (a dry run writes only them).
+    subprocess.run([a.bin, "--quiet", "study", "--preset", "micro", "--out", f"{a.work}/preset", "--dry-run"],
+                   check=True, stdout=subprocess.DEVNULL)
+    data = os.path.abspath(f"{a.work}/preset/data/tokens")
+    with open(f"{a.work}/study.toml", "w") as f:
+        f.write(STUDY.format(d=data))
+    study_wall = timed([a.bin, "--quiet", "study", "--config", f"{a.work}/study.toml", "--out", f"{a.work}/study"])
+    runs = sorted(os.listdir(f"{a.work}/study/runs"))
+    # The upstream run first: the others read its checkpoints (from the study's folder).
+    runs.sort(key=lambda r: r != "upstream")
+    bare_wall, same, rows = 0.0, 0, []
+    for r in runs:
+        src = f"{a.work}/study/runs/{r}"
+        with open(f"{src}/run.toml", "rb") as f:
+            cfg = tomllib.load(f)
+        cfg["run"]["out"] = os.path.abspath(f"{a.work}/bare/{r}")
+        write_toml(cfg, f"{a.work}/{r}.toml")
+        bare_wall += timed([a.bin, "--quiet", "train", "--config", f"{a.work}/{r}.toml"])
+        same += open(f"{src}/log.jsonl").read() == open(f"{a.work}/bare/{r}/log.jsonl").read()
+        tput = [json.loads(l) for l in open(f"{src}/throughput.jsonl")]
+        rows.append((r, cfg["run"]["steps"], tput[-1]["tokens_per_second"], tput[-1]["seconds"]))
+    print(f"{'run':<20} {'steps':>6} {'tokens/s':>10} {'train s':>8}")
+    for r, steps, tps, secs in rows:
+        print(f"{r:<20} {steps:>6} {tps:>10.0f} {secs:>8.2f}")
+    print(f"study: {len(runs)} runs in {study_wall:.1f} s (planning, state checks, runs, report, one process)")
+    print(f"bare:  the same runs as {len(runs)} `rewarm train` processes in {bare_wall:.1f} s")
+    print(f"study / bare = {study_wall / bare_wall:.3f} (runner overhead {100 * (study_wall / bare_wall - 1):+.1f} %); "
+          f"{same} of {len(runs)} bare runs logged byte-identical log.jsonl")
+
+
+if __name__ == "__main__":
+    main()
