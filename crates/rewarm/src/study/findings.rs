@@ -282,12 +282,16 @@ pub fn check(r: &Results) -> Vec<Finding> {
             "3d constant LR early",
             "The constant small LR is best early and worst late (downstream).",
         );
-        let th = format!("at the first evaluation after the start the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them");
+        let th = format!("at the first evaluation after 5 % of the run (past the warmups) the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them");
         let v = r.axis(Axis::MaxLr);
         out.push(match constant {
             Some(c) if !v.is_empty() => {
-                let first =
-                    |m: &RunMetrics| m.points.iter().find(|p| p.step > 0).map(|p| p.downstream);
+                let early_step =
+                    |m: &RunMetrics| m.last().map_or(0, |p| p.step).div_ceil(20).max(1);
+                let first = |m: &RunMetrics| {
+                    let s = early_step(m);
+                    m.points.iter().find(|p| p.step >= s).map(|p| p.downstream)
+                };
                 let (c0, c1) = (first(c), c.last().map(|p| p.downstream));
                 let early = v.iter().all(|(_, m)| match (c0, first(m)) {
                     (Some(a), Some(b)) => a <= b + ORDER_NATS,
@@ -297,7 +301,11 @@ pub fn check(r: &Results) -> Vec<Finding> {
                     (Some(a), Some(p)) => a > p.downstream,
                     _ => false,
                 });
-                let at = c.points.iter().find(|p| p.step > 0).map_or(0, |p| p.tokens);
+                let at = c
+                    .points
+                    .iter()
+                    .find(|p| p.step >= early_step(c))
+                    .map_or(0, |p| p.tokens);
                 Finding {
                     id,
                     source: GUPTA,
