@@ -291,7 +291,8 @@ fn default_evals() -> u64 {
 impl StudyConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let mut cfg: Self = crate::config::read_toml(path)?;
-        cfg.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.resolve_paths(&std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf()));
         cfg.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(cfg)

@@ -110,11 +110,14 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
     let cfg = &o.config;
     let jobs = o.jobs.unwrap_or(cfg.run.jobs).max(1);
     let threads = threads_per_run(cfg, jobs);
-    let plan = plan::plan(cfg, &o.dir, threads)?;
+    // Absolute, so each run's saved run.toml reads the same from anywhere.
+    let dir = std::path::absolute(&o.dir)
+        .with_context(|| format!("{}: cannot make the path absolute", o.dir.display()))?;
+    let plan = plan::plan(cfg, &dir, threads)?;
     cfg.check_inputs()?;
 
-    outdir::claim_dir(&o.dir, OWNER, o.force)?;
-    let saved_path = o.dir.join("study.toml");
+    outdir::claim_dir(&dir, OWNER, o.force)?;
+    let saved_path = dir.join("study.toml");
     if let Ok(text) = std::fs::read_to_string(&saved_path) {
         let saved: StudyConfig = toml::from_str(&text)
             .with_context(|| format!("{}: not a study config", saved_path.display()))?;
@@ -126,7 +129,7 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
         if !diff.is_empty() && !o.force {
             bail!(
                 "{} holds a study made with another config: {}; run it with the original config, pick another --out, or pass --force to re-run the runs whose settings changed",
-                o.dir.display(),
+                dir.display(),
                 diff.join("; ")
             );
         }
@@ -225,7 +228,7 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
         return Err(e);
     }
 
-    let report = report::write_study(&o.dir, &plan)?;
+    let report = report::write_study(&dir, &plan)?;
     let names = |f: &dyn Fn(State) -> bool| -> Vec<String> {
         plan.runs
             .iter()

@@ -15,6 +15,7 @@ pub const NAMES: &[&str] = &["micro"];
 /// Writes the preset's data under `dir/data` (once; kept for later invocations) and returns
 /// its study config.
 pub fn build(name: &str, dir: &Path, progress: bool) -> Result<StudyConfig> {
+    let dir = &std::path::absolute(dir)?;
     match name {
         "micro" => micro(dir, progress),
         _ => bail!("no study preset {name:?}; there are: {}", NAMES.join(", ")),
