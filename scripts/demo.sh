@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick start: coldstart generates a small synthetic release, ingests it, queries it,
 # writes the report of the paper's analyses and compares cold-start policies on its R2
-# requests; rewarm runs its two-domain re-warming demo.
+# requests; rewarm runs its two-domain re-warming demo and the micro study (the whole grid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DEMO_DIR:-target/demo}
@@ -24,3 +24,4 @@ bin=target/release/coldstart
 echo "open $out/report/index.html"
 "$bin" simulate --store "$out/store" --region R2 --out "$out/simulate"
 target/release/rewarm demo --out "$out/rewarm"
+target/release/rewarm study --preset micro --out "$out/rewarm-study"
