@@ -239,11 +239,7 @@ fn run_study(
         o.skipped_done.len(),
         o.seconds
     );
-    let metrics = study::report::read_metrics(&o.plan);
-    for f in study::findings::check(&study::findings::Results {
-        plan: &o.plan,
-        metrics: &metrics,
-    }) {
+    for f in &o.findings {
         outln!("{:<36} {}", f.id, f.verdict.as_str());
     }
     outln!("report: {}", o.report.display());
@@ -455,7 +451,7 @@ fn run(cli: Cli) -> Result<()> {
                     if out != dir {
                         outdir::claim_dir(&out, study::report::OWNER, false)?;
                     }
-                    study::report::write_report(&out, &dir, &plan)?
+                    study::report::write_report(&out, &dir, &plan)?.0
                 }
                 (None, Some(run)) => {
                     outdir::claim_dir(&out, study::report::OWNER, false)?;

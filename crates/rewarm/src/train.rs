@@ -26,7 +26,7 @@ pub struct RunConfig {
     pub run: RunSection,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
     /// Continue from this Hugging Face checkpoint folder (continued pre-training).

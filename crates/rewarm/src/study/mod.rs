@@ -48,6 +48,7 @@ pub struct Outcome {
     pub resumed: Vec<String>,
     pub skipped_done: Vec<String>,
     pub report: PathBuf,
+    pub findings: Vec<findings::Finding>,
     pub seconds: f64,
 }
 
@@ -228,7 +229,7 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
         return Err(e);
     }
 
-    let report = report::write_study(&dir, &plan)?;
+    let (report, findings) = report::write_study(&dir, &plan)?;
     let names = |f: &dyn Fn(State) -> bool| -> Vec<String> {
         plan.runs
             .iter()
@@ -243,6 +244,7 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
         skipped_done: names(&|s| s == State::Done),
         plan,
         report,
+        findings,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }

@@ -225,16 +225,9 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
             starts.push((name.clone(), step, path.clone()));
         }
         ModelSection {
-            checkpoint: None,
-            load_optimizer: false,
-            preset: None,
             config: Some(u.checkpoints["final"].join("config.json")),
-            hidden_size: None,
-            num_hidden_layers: None,
-            num_attention_heads: None,
-            intermediate_size: None,
-            vocab_size: None,
             seed: cfg.model.as_ref().map_or(0, |m| m.seed),
+            ..ModelSection::default()
         }
     } else {
         let model = cfg.model.clone().expect("validated");
@@ -505,13 +498,6 @@ fn from_checkpoint(ck: PathBuf, keep_moments: bool) -> ModelSection {
     ModelSection {
         checkpoint: Some(ck),
         load_optimizer: keep_moments,
-        preset: None,
-        config: None,
-        hidden_size: None,
-        num_hidden_layers: None,
-        num_attention_heads: None,
-        intermediate_size: None,
-        vocab_size: None,
-        seed: 0,
+        ..ModelSection::default()
     }
 }

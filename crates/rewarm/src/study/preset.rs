@@ -56,16 +56,11 @@ fn micro(dir: &Path, progress: bool) -> Result<StudyConfig> {
     };
     Ok(StudyConfig {
         model: Some(ModelSection {
-            checkpoint: None,
-            load_optimizer: false,
-            preset: None,
-            config: None,
             hidden_size: Some(32),
             num_hidden_layers: Some(2),
             num_attention_heads: Some(2),
             intermediate_size: Some(128),
-            vocab_size: None,
-            seed: 0,
+            ..ModelSection::default()
         }),
         data: StudyData {
             seq_len: 32,

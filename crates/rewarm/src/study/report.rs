@@ -115,15 +115,9 @@ fn run_rows(plan: &Plan, metrics: &BTreeMap<String, RunMetrics>) -> Vec<Vec<Stri
             let m = metrics.get(&r.name);
             let last = m.and_then(|m| m.last());
             let cont = r.continues();
-            let bump = |up: bool| {
-                m.filter(|_| cont).and_then(|m| {
-                    if up {
-                        m.bump(|p| p.upstream)
-                    } else {
-                        m.bump(|p| p.downstream)
-                    }
-                })
-            };
+            let from_ck = m.filter(|_| cont);
+            let bump_up = from_ck.and_then(|m| m.bump(|p| p.upstream));
+            let bump_down = from_ck.and_then(|m| m.bump(|p| p.downstream));
             vec![
                 r.name.clone(),
                 describe(r),
@@ -135,9 +129,9 @@ fn run_rows(plan: &Plan, metrics: &BTreeMap<String, RunMetrics>) -> Vec<Vec<Stri
                 opt(m.map(|m| m.best(|p| p.upstream))),
                 opt(m.map(|m| m.best(|p| p.downstream))),
                 opt(m.filter(|_| cont).and_then(|m| m.forgetting())),
-                opt(bump(true).map(|b| b.height)),
-                opt(bump(false).map(|b| b.height)),
-                bump(false).map_or("—".into(), |b| {
+                opt(bump_up.map(|b| b.height)),
+                opt(bump_down.map(|b| b.height)),
+                bump_down.map_or("—".into(), |b| {
                     b.gone_tokens.map_or("never".into(), |t| t.to_string())
                 }),
                 opt(m.and_then(|m| m.average())),
@@ -183,8 +177,8 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
 }
 
 /// Writes `report.html`, `runs.csv` and `findings.csv` into `out` for the study in `plan`;
-/// returns the page's path.
-pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<PathBuf> {
+/// returns the page's path and the findings it checked.
+pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, Vec<Finding>)> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let metrics = read_metrics(plan);
     let found = findings::check(&Results {
@@ -314,11 +308,11 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<PathBuf> {
     h.push_str("</body></html>\n");
     let page = out.join("report.html");
     outdir::write_file(&page, h.as_bytes())?;
-    Ok(page)
+    Ok((page, found))
 }
 
 /// The study's own report, in the study folder.
-pub fn write_study(dir: &Path, plan: &Plan) -> Result<PathBuf> {
+pub fn write_study(dir: &Path, plan: &Plan) -> Result<(PathBuf, Vec<Finding>)> {
     write_report(dir, dir, plan)
 }
 
