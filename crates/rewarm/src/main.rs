@@ -454,6 +454,9 @@ fn run(cli: Cli) -> Result<()> {
                     study::report::write_report(&out, &dir, &plan)?.0
                 }
                 (None, Some(run)) => {
+                    if !run.join("run.toml").exists() {
+                        bail!("{}: not a run folder (no run.toml)", run.display());
+                    }
                     outdir::claim_dir(&out, study::report::OWNER, false)?;
                     study::report::write_run_report(&run, &out)?
                 }
