@@ -27,14 +27,52 @@ pub fn micros(x: f64) -> f64 {
 /// Cold-start costs of each function's invocations.
 pub trait CostModel: Sync {
     /// Total, podAllocation, deployCode, deployDependency, scheduling (seconds) of a cold start
-    /// of function `func` on its `k`-th invocation.
+    /// of function `func` on its `k`-th invocation, in its own region.
     fn cold_start(&self, func: u32, k: u64) -> [f64; 5];
+
+    /// The pod allocation time (seconds) of that cold start when its pod is taken from a
+    /// pre-warmed pool (`hit`) or, on a miss, created from scratch; `None` where the model
+    /// does not split allocation out (then pools change nothing).
+    fn pod_allocation(&self, _func: u32, _k: u64, _hit: bool) -> Option<f64> {
+        None
+    }
+
+    /// Other regions a cold start may be sent to (index 1.. in [`CostModel::cold_start_in`]).
+    fn other_regions(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The costs of that cold start in region `region` (0: its own, 1..: [`other_regions`]).
+    ///
+    /// [`other_regions`]: CostModel::other_regions
+    fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {
+        let _ = region;
+        self.cold_start(func, k)
+    }
+
+    /// The median cold-start time of `func` in `region`, from 101 draws kept apart from the
+    /// ones a replay uses.
+    fn expected_cold_start(&self, func: u32, region: usize) -> f64 {
+        let mut v: Vec<f64> = (0..101u64)
+            .map(|i| self.cold_start_in(func, u64::MAX - i, region)[0])
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[50]
+    }
 }
 
-/// The calibrated model of the synthetic release (spec section 4), per function.
+/// A seeded uniform number in [0, 1).
+fn unit(key: u64) -> f64 {
+    (mix(key) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The calibrated model of the synthetic release (spec section 4), per function; `others`
+/// are the regions a cross-region policy may start it in (the same function under another
+/// region's profile).
 pub struct ModelCosts {
     pub specs: Vec<FunctionSpec>,
     pub profile: RegionProfile,
+    pub others: Vec<RegionProfile>,
     pub seed: u64,
 }
 
@@ -43,14 +81,83 @@ impl CostModel for ModelCosts {
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
         cold_start_costs(&mut rng, &self.specs[func as usize], &self.profile)
     }
+
+    /// A pool hit allocates at the first search stage's time, a miss at the from-scratch
+    /// stage's (times the large-pool factor); Custom and http runtimes have no pool.
+    fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
+        let spec = &self.specs[func as usize];
+        if matches!(spec.runtime, "Custom" | "http") {
+            return None;
+        }
+        let p = &self.profile;
+        let large = if spec.is_small_pool() {
+            1.0
+        } else {
+            p.large_pool_factor
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(u64::from(func) ^ 0x9001) ^ k));
+        let stage = if hit { 0 } else { 2 };
+        Some(micros(ln_sample(&mut rng, p.alloc[stage].1, large)))
+    }
+
+    fn other_regions(&self) -> Vec<String> {
+        self.others.iter().map(|p| p.name.to_string()).collect()
+    }
+
+    fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {
+        match region.checked_sub(1).and_then(|r| self.others.get(r)) {
+            None => self.cold_start(func, k),
+            Some(p) => {
+                let key = mix(self.seed ^ mix(u64::from(func)) ^ k) ^ mix(region as u64);
+                let mut rng = ChaCha8Rng::seed_from_u64(key);
+                cold_start_costs(&mut rng, &self.specs[func as usize], p)
+            }
+        }
+    }
 }
 
+/// Observed cold starts (total and the four components), shared between functions.
+pub type Observed = std::sync::Arc<Vec<[f64; 5]>>;
+
+/// Another region's name, and per function the cold starts it would get there.
+pub type RemoteCosts = (String, Vec<Observed>);
+
 /// Costs drawn from observed cold starts: a function's own where it has any, else its
-/// region's (every function's costs pooled).
+/// region's (every function's costs pooled). `remote` holds, per other region, the observed
+/// cold starts a function of each pool would get there. Pool hits and misses split the
+/// region's observed allocation times: a hit allocates at a draw from their faster half, a
+/// miss from their slowest tenth (the multimodal allocation's fast and from-scratch modes).
 pub struct EmpiricalCosts {
     pub per_function: Vec<Vec<[f64; 5]>>,
     pub pooled: Vec<[f64; 5]>,
+    /// Per other region: its name, and per function the cold starts it would get there.
+    pub remote: Vec<RemoteCosts>,
     pub seed: u64,
+    /// The region's allocation times, sorted.
+    allocations: Vec<f64>,
+}
+
+impl EmpiricalCosts {
+    pub fn new(
+        per_function: Vec<Vec<[f64; 5]>>,
+        pooled: Vec<[f64; 5]>,
+        remote: Vec<RemoteCosts>,
+        seed: u64,
+    ) -> Self {
+        let mut allocations: Vec<f64> = pooled
+            .iter()
+            .map(|c| c[1])
+            .filter(|a| a.is_finite())
+            .collect();
+        allocations.sort_by(f64::total_cmp);
+        Self {
+            per_function,
+            pooled,
+            remote,
+            seed,
+            allocations,
+        }
+    }
 }
 
 impl CostModel for EmpiricalCosts {
@@ -65,6 +172,68 @@ impl CostModel for EmpiricalCosts {
         }
         let i = mix(self.seed ^ mix(u64::from(func)) ^ k) % v.len() as u64;
         v[i as usize]
+    }
+
+    fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
+        let a = &self.allocations;
+        if a.is_empty() {
+            return None;
+        }
+        let u = unit(self.seed ^ mix(u64::from(func) ^ 0x9001) ^ k);
+        let q = if hit { 0.5 * u } else { 0.9 + 0.1 * u };
+        Some(a[((q * a.len() as f64) as usize).min(a.len() - 1)])
+    }
+
+    fn other_regions(&self) -> Vec<String> {
+        self.remote.iter().map(|r| r.0.clone()).collect()
+    }
+
+    fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {
+        let Some(v) = region
+            .checked_sub(1)
+            .and_then(|r| self.remote.get(r))
+            .and_then(|r| r.1.get(func as usize))
+            .filter(|v| !v.is_empty())
+        else {
+            return self.cold_start(func, k);
+        };
+        let i = mix(self.seed ^ mix(u64::from(func)) ^ k ^ mix(region as u64)) % v.len() as u64;
+        v[i as usize]
+    }
+}
+
+/// Cold starts drawn from one LogNormal, for workloads without cold-start data (the Azure
+/// traces): by default the paper's fit to all cold-start times, mean 3.24 s and standard
+/// deviation 7.10 s. Components are unknown (NaN), so pools change nothing.
+pub struct LogNormalCosts {
+    pub dist: LogNormal,
+    pub seed: u64,
+}
+
+impl LogNormalCosts {
+    /// The LogNormal with this mean and standard deviation.
+    pub fn from_mean_sd(mean: f64, sd: f64, seed: u64) -> Self {
+        let sigma2 = (1.0 + (sd / mean).powi(2)).ln();
+        Self {
+            dist: LogNormal {
+                median: (mean.ln() - sigma2 / 2.0).exp(),
+                sigma: sigma2.sqrt(),
+            },
+            seed,
+        }
+    }
+
+    /// The paper's fit (spec section 4).
+    pub fn paper(seed: u64) -> Self {
+        Self::from_mean_sd(3.24, 7.10, seed)
+    }
+}
+
+impl CostModel for LogNormalCosts {
+    fn cold_start(&self, func: u32, k: u64) -> [f64; 5] {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
+        let total = micros(ln_sample(&mut rng, self.dist, 1.0));
+        [total, f64::NAN, f64::NAN, f64::NAN, f64::NAN]
     }
 }
 

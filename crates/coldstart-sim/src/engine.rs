@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Result;
 use hdrhistogram::Histogram;
 
-use crate::costs::CostModel;
+use crate::costs::{micros, CostModel};
 use crate::policy::{Ended, Idle, Load, Policy};
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
@@ -37,6 +37,8 @@ struct Pod {
     cold_cost: f64,
     /// Eviction priority (policies with a memory capacity).
     priority: f64,
+    /// Latency each of its requests pays on top (a pod started in another region).
+    extra: f64,
 }
 
 impl Pod {
@@ -51,7 +53,7 @@ impl Pod {
 }
 
 /// What happened to one function.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FunctionMetrics {
     pub invocations: u64,
     pub cold_starts: u64,
@@ -64,7 +66,22 @@ pub struct FunctionMetrics {
     pub delay_seconds: f64,
 }
 
+/// Pre-warmed pools (policies that size them).
+#[derive(Debug, Clone, Default)]
+pub struct PoolMetrics {
+    /// Cold starts that took a pod from their configuration's pool.
+    pub hits: u64,
+    /// Cold starts of pooled functions that found their pool empty (pod created from scratch).
+    pub misses: u64,
+    /// Pods the pools created.
+    pub created: u64,
+    /// Pool pods waiting unused: pod-seconds and GB-seconds.
+    pub idle_seconds: f64,
+    pub idle_gb_seconds: f64,
+}
+
 /// What a run measured.
+#[derive(Clone)]
 pub struct Metrics {
     pub policy: String,
     pub per_function: Vec<FunctionMetrics>,
@@ -79,8 +96,12 @@ pub struct Metrics {
     pub pods: u64,
     /// Pods loaded at any time during each minute of the trace.
     pub running_per_minute: Vec<u32>,
-    /// Idle GB-seconds (idle pod-seconds times the function's memory).
+    /// Idle GB-seconds (idle pod-seconds times the function's memory), pool pods included.
     pub idle_gb_seconds: f64,
+    pub pool: PoolMetrics,
+    /// Cold starts sent to another region, and requests served by pods there.
+    pub remote_cold_starts: u64,
+    pub remote_requests: u64,
     /// Idle pods evicted to make room (policies with a memory capacity).
     pub evictions: u64,
     /// Requests processed and seconds the engine took.
@@ -102,10 +123,50 @@ impl Metrics {
             pods: 0,
             running_per_minute: Vec::new(),
             idle_gb_seconds: 0.0,
+            pool: PoolMetrics::default(),
+            remote_cold_starts: 0,
+            remote_requests: 0,
             evictions: 0,
             events: 0,
             wall_seconds: 0.0,
         }
+    }
+
+    /// What happened after `before` was taken (a snapshot of the same run at the start of
+    /// `minute`): counts and histograms are differences, running pods before `minute` are 0.
+    /// `events` and `wall_seconds` stay the whole replay's.
+    pub fn since(mut self, before: &Metrics, minute: usize) -> Metrics {
+        for (f, b) in self.per_function.iter_mut().zip(&before.per_function) {
+            f.invocations -= b.invocations;
+            f.cold_starts -= b.cold_starts;
+            f.cold_seconds -= b.cold_seconds;
+            f.idle_seconds -= b.idle_seconds;
+            f.prewarms -= b.prewarms;
+            f.delayed -= b.delayed;
+            f.delay_seconds -= b.delay_seconds;
+        }
+        for (h, b) in [
+            (&mut self.latency_us, &before.latency_us),
+            (&mut self.cold_us, &before.cold_us),
+            (&mut self.utility_milli, &before.utility_milli),
+        ] {
+            // A later snapshot of the same histogram holds every earlier count.
+            h.subtract(b).expect("a later snapshot of the same run");
+        }
+        self.pods_below_1 -= before.pods_below_1;
+        self.pods -= before.pods;
+        self.idle_gb_seconds -= before.idle_gb_seconds;
+        self.evictions -= before.evictions;
+        self.pool.hits -= before.pool.hits;
+        self.pool.misses -= before.pool.misses;
+        self.pool.created -= before.pool.created;
+        self.pool.idle_seconds -= before.pool.idle_seconds;
+        self.pool.idle_gb_seconds -= before.pool.idle_gb_seconds;
+        self.remote_cold_starts -= before.remote_cold_starts;
+        self.remote_requests -= before.remote_requests;
+        let m = minute.min(self.running_per_minute.len());
+        self.running_per_minute[..m].fill(0);
+        self
     }
 
     pub fn invocations(&self) -> u64 {
@@ -120,6 +181,7 @@ impl Metrics {
         self.per_function.iter().map(|f| f.cold_seconds).sum()
     }
 
+    /// Idle pod-seconds of the functions' pods (pool pods are in [`PoolMetrics`]).
     pub fn idle_seconds(&self) -> f64 {
         self.per_function.iter().map(|f| f.idle_seconds).sum()
     }
@@ -164,6 +226,72 @@ fn us(s: f64) -> u64 {
     (s.max(0.0) * 1e6).round() as u64
 }
 
+/// Each CPU-memory configuration's pre-warmed pool.
+struct Pools {
+    /// Each function's configuration (`None`: built from scratch, no pool).
+    config_of: Vec<Option<usize>>,
+    /// Memory (GB) of each configuration's pods.
+    gb: Vec<f64>,
+    ready: Vec<u32>,
+    /// Cold starts that drew on each pool this minute.
+    demand: Vec<u32>,
+    /// Until when each pool's idle time is added up.
+    since: Vec<f64>,
+    /// The minute the sizes are for.
+    minute: u32,
+}
+
+impl Pools {
+    fn new(functions: &[Function]) -> Self {
+        let mut configs = std::collections::BTreeMap::new();
+        for f in functions.iter().filter(|f| f.has_pool()) {
+            let n = configs.len();
+            configs.entry((f.cpu_millis, f.memory_mb)).or_insert(n);
+        }
+        // Numbered in configuration order, whatever order the functions come in.
+        for (i, v) in configs.values_mut().enumerate() {
+            *v = i;
+        }
+        let n = configs.len();
+        Self {
+            config_of: functions
+                .iter()
+                .map(|f| f.has_pool().then(|| configs[&(f.cpu_millis, f.memory_mb)]))
+                .collect(),
+            gb: configs
+                .keys()
+                .map(|(_, mb)| f64::from(*mb) / 1024.0)
+                .collect(),
+            ready: vec![0; n],
+            demand: vec![0; n],
+            since: vec![0.0; n],
+            minute: 0,
+        }
+    }
+
+    /// Adds up pool `c`'s idle pods until `t`.
+    fn idle_until(&mut self, c: usize, t: f64, m: &mut Metrics) {
+        let dt = (t - self.since[c]).max(0.0);
+        let s = f64::from(self.ready[c]) * dt;
+        m.pool.idle_seconds += s;
+        m.pool.idle_gb_seconds += s * self.gb[c];
+        m.idle_gb_seconds += s * self.gb[c];
+        self.since[c] = self.since[c].max(t);
+    }
+
+    /// Sets every pool's size for `minute`, told the demand of the minute before.
+    fn resize(&mut self, minute: u32, policy: &mut dyn Policy, m: &mut Metrics) {
+        for c in 0..self.ready.len() {
+            self.idle_until(c, f64::from(minute) * 60.0, m);
+            let size = policy.pool_size(c, minute, self.demand[c]);
+            m.pool.created += u64::from(size.saturating_sub(self.ready[c]));
+            self.ready[c] = size;
+            self.demand[c] = 0;
+        }
+        self.minute = minute;
+    }
+}
+
 /// The engine under one policy.
 pub struct Engine<'a> {
     functions: &'a [Function],
@@ -179,6 +307,9 @@ pub struct Engine<'a> {
     loaded_mb: f64,
     /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
     in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
+    pools: Option<Pools>,
+    /// Whether the cost model has other regions to send cold starts to.
+    regions: bool,
     pub metrics: Metrics,
 }
 
@@ -193,8 +324,17 @@ impl<'a> Engine<'a> {
         let minutes = days as usize * 1440;
         let capacity = policy.capacity_mb();
         let in_flight = policy.wants_load().then(std::collections::BinaryHeap::new);
+        let mut policy = policy;
+        let mut metrics = Metrics::new(policy.name(), functions.len());
+        let pools = policy.pools().then(|| {
+            let mut p = Pools::new(functions);
+            p.resize(0, policy.as_mut(), &mut metrics);
+            p
+        });
         Self {
-            metrics: Metrics::new(policy.name(), functions.len()),
+            metrics,
+            pools,
+            regions: !costs.other_regions().is_empty(),
             functions,
             costs,
             policy,
@@ -266,6 +406,12 @@ impl<'a> Engine<'a> {
     pub fn invoke(&mut self, inv: Invocation) {
         let fi = inv.func as usize;
         let f = &self.functions[fi];
+        if let Some(pools) = &mut self.pools {
+            let minute = (inv.t / 60.0).floor().max(0.0) as u32;
+            for m in pools.minute + 1..=minute {
+                pools.resize(m, self.policy.as_mut(), &mut self.metrics);
+            }
+        }
         let k = self.seen[fi];
         self.seen[fi] += 1;
         self.policy.on_arrival(inv.func, f, inv.t);
@@ -307,7 +453,14 @@ impl<'a> Engine<'a> {
             }
         }
         let conc = f.concurrency.max(1) as usize;
-        let idx = match pods.iter().position(|p| p.ends.len() < conc) {
+        // A pod with room, the nearest first (pods in other regions cost latency).
+        let mut free: Option<usize> = None;
+        for (i, p) in pods.iter().enumerate() {
+            if p.ends.len() < conc && free.is_none_or(|j| p.extra < pods[j].extra) {
+                free = Some(i);
+            }
+        }
+        let idx = match free {
             Some(i) => {
                 let p = &mut pods[i];
                 if p.idle() {
@@ -329,7 +482,40 @@ impl<'a> Engine<'a> {
                     self.make_room(cap, f64::from(f.memory_mb), t);
                 }
                 self.loaded_mb += f64::from(f.memory_mb);
-                let c = self.costs.cold_start(inv.func, k);
+                let (region, extra) = if self.regions {
+                    self.policy
+                        .place(inv.func, f, self.costs)
+                        .unwrap_or((0, 0.0))
+                } else {
+                    (0, 0.0)
+                };
+                let mut c = if region == 0 {
+                    self.costs.cold_start(inv.func, k)
+                } else {
+                    self.metrics.remote_cold_starts += 1;
+                    self.costs.cold_start_in(inv.func, k, region)
+                };
+                if let Some(cfg) = self
+                    .pools
+                    .as_ref()
+                    .filter(|_| region == 0)
+                    .and_then(|p| p.config_of[fi])
+                {
+                    let pools = self.pools.as_mut().expect("checked");
+                    pools.idle_until(cfg, t, &mut self.metrics);
+                    pools.demand[cfg] += 1;
+                    let hit = pools.ready[cfg] > 0;
+                    if hit {
+                        pools.ready[cfg] -= 1;
+                        self.metrics.pool.hits += 1;
+                    } else {
+                        self.metrics.pool.misses += 1;
+                    }
+                    if let Some(a) = self.costs.pod_allocation(inv.func, k, hit) {
+                        c[0] = micros(c[0] - c[1] + a);
+                        c[1] = a;
+                    }
+                }
                 let m = &mut self.metrics.per_function[fi];
                 m.cold_starts += 1;
                 m.cold_seconds += c[0];
@@ -345,11 +531,16 @@ impl<'a> Engine<'a> {
                     segment_start: t,
                     cold_cost: c[0],
                     priority: 0.0,
+                    extra,
                 });
                 pods.len() - 1
             }
         };
         let p = &mut pods[idx];
+        let extra = p.extra;
+        if extra > 0.0 {
+            self.metrics.remote_requests += 1;
+        }
         let start = t.max(p.ready_at);
         let end = start + inv.exec;
         if let Some(h) = &mut self.in_flight {
@@ -380,7 +571,7 @@ impl<'a> Engine<'a> {
         }
         self.metrics
             .latency_us
-            .saturating_record(us(delay + (start - t) + inv.exec));
+            .saturating_record(us(delay + (start - t) + inv.exec + extra));
         self.metrics.events += 1;
     }
 
@@ -409,6 +600,16 @@ impl<'a> Engine<'a> {
 
     /// Ends the run: every pod leaves at the end of its plan (or of the trace).
     pub fn finish(mut self) -> Metrics {
+        if let Some(pools) = &mut self.pools {
+            // The pools stay sized minute by minute to the end of the trace.
+            let last = (self.end_of_trace / 60.0) as u32;
+            for m in pools.minute + 1..last {
+                pools.resize(m, self.policy.as_mut(), &mut self.metrics);
+            }
+            for c in 0..pools.ready.len() {
+                pools.idle_until(c, self.end_of_trace, &mut self.metrics);
+            }
+        }
         let pods = std::mem::take(&mut self.pods);
         for (fi, list) in pods.into_iter().enumerate() {
             for p in list {
@@ -436,16 +637,42 @@ pub fn simulate(
     workload: &mut dyn Workload,
     costs: &dyn CostModel,
     policies: Vec<Box<dyn Policy>>,
+    progress: impl FnMut(u32, u64),
+) -> Result<Vec<Metrics>> {
+    simulate_from(workload, costs, policies, 0, progress)
+}
+
+/// [`simulate`], measuring only from the `warmup_days`-th day of the workload on: the days
+/// before let the policies learn (and fill pods and pools) without being counted.
+pub fn simulate_from(
+    workload: &mut dyn Workload,
+    costs: &dyn CostModel,
+    policies: Vec<Box<dyn Policy>>,
+    warmup_days: u32,
     mut progress: impl FnMut(u32, u64),
 ) -> Result<Vec<Metrics>> {
     use rayon::prelude::*;
     let days = workload.days();
+    let measured = days.start + warmup_days;
+    if warmup_days > 0 && measured >= days.end {
+        anyhow::bail!(
+            "{warmup_days} warm-up days leave none of days {}..{} to measure",
+            days.start,
+            days.end
+        );
+    }
     let functions = workload.functions().to_vec();
     let mut engines: Vec<(Engine, f64)> = policies
         .into_iter()
         .map(|p| (Engine::new(&functions, costs, p, days.end), 0.0))
         .collect();
+    let mut snapshots: Vec<Option<Metrics>> = vec![None; engines.len()];
     for day in days {
+        if warmup_days > 0 && day == measured {
+            for ((e, _), s) in engines.iter().zip(&mut snapshots) {
+                *s = Some(e.metrics.clone());
+            }
+        }
         let inv = workload.day(day)?;
         engines.par_iter_mut().for_each(|(e, secs)| {
             let t0 = Instant::now();
@@ -458,9 +685,13 @@ pub fn simulate(
     }
     Ok(engines
         .into_iter()
-        .map(|(e, secs)| {
+        .zip(snapshots)
+        .map(|((e, secs), before)| {
             let t0 = Instant::now();
             let mut m = e.finish();
+            if let Some(b) = before {
+                m = m.since(&b, measured as usize * 1440);
+            }
             m.wall_seconds = secs + t0.elapsed().as_secs_f64();
             m
         })

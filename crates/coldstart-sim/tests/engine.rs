@@ -1,8 +1,8 @@
 //! The platform engine and its policies on hand-built workloads with known answers, and
 //! properties that hold for any workload.
 
-use coldstart_sim::costs::FixedCosts;
-use coldstart_sim::engine::{simulate, Metrics};
+use coldstart_sim::costs::{CostModel, FixedCosts};
+use coldstart_sim::engine::{simulate, simulate_from, Metrics};
 use coldstart_sim::policy::{self, FixedKeepAlive, Policy};
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
 use proptest::prelude::*;
@@ -266,4 +266,139 @@ fn peak_shave_holds_asynchronous_requests_until_pods_free_up_but_never_synchrono
     let m = run(&burst("APIG-S"), 1.0, &specs);
     assert_eq!(m[1].cold_starts(), 10);
     assert_eq!(m[1].per_function[0].delayed, 0);
+}
+
+/// Cold starts take 5 s at home, 1 s in region 1, 3 s in region 2.
+struct Regions;
+
+impl CostModel for Regions {
+    fn cold_start(&self, func: u32, k: u64) -> [f64; 5] {
+        self.cold_start_in(func, k, 0)
+    }
+    fn other_regions(&self) -> Vec<String> {
+        vec!["near".into(), "far".into()]
+    }
+    fn cold_start_in(&self, _: u32, _: u64, region: usize) -> [f64; 5] {
+        let c = [5.0, 1.0, 3.0][region];
+        [c, 0.0, 0.0, 0.0, 0.0]
+    }
+}
+
+fn run_with(trace: &Trace, costs: &dyn CostModel, policies: &[&str]) -> Vec<Metrics> {
+    let mut w = trace.clone();
+    let n = w.functions().len();
+    let ps = policies
+        .iter()
+        .map(|p| policy::parse(p, n).unwrap())
+        .collect();
+    simulate(&mut w, costs, ps, |_, _| {}).unwrap()
+}
+
+#[test]
+fn pool_predict_hits_misses_and_idle_pool_pods_have_known_values() {
+    // 100 requests at hh:mm:10 every other minute, each cold under a 60 s keep-alive.
+    let f = vec![Function::new("f", "APIG-S")];
+    let t = Trace::new(f, every(120.0, 100, 0.0));
+    struct Half;
+    impl CostModel for Half {
+        fn cold_start(&self, _: u32, _: u64) -> [f64; 5] {
+            [1.0, 0.5, 0.5, 0.0, 0.0]
+        }
+        fn pod_allocation(&self, _: u32, _: u64, hit: bool) -> Option<f64> {
+            Some(if hit { 0.1 } else { 2.0 })
+        }
+    }
+    let m = run_with(
+        &t,
+        &Half,
+        &[
+            "pool-predict:size=1",
+            "pool-predict:size=0",
+            "pool-predict",
+            "fixed-keepalive",
+        ],
+    );
+    // A pool of one is refilled each minute: every cold start hits (1 - 0.5 + 0.1 s). The
+    // pool pod idles all day but the 50 s from each hit to the next minute.
+    assert_eq!(
+        (m[0].cold_starts(), m[0].pool.hits, m[0].pool.misses),
+        (100, 100, 0)
+    );
+    assert!(
+        (m[0].cold_seconds() - 60.0).abs() < 1e-6,
+        "{}",
+        m[0].cold_seconds()
+    );
+    assert!(
+        (m[0].pool.idle_seconds - (86_400.0 - 100.0 * 50.0)).abs() < 1e-6,
+        "{}",
+        m[0].pool.idle_seconds
+    );
+    assert!((m[0].pool.idle_gb_seconds - m[0].pool.idle_seconds * 0.125).abs() < 1e-6);
+    assert_eq!(m[0].pool.created, 1 + 100);
+    // No pool: every pod is built from scratch (1 - 0.5 + 2 s), no pool memory.
+    assert_eq!((m[1].pool.hits, m[1].pool.misses), (0, 100));
+    assert!((m[1].cold_seconds() - 250.0).abs() < 1e-6);
+    assert_eq!(m[1].pool.idle_seconds, 0.0);
+    // Predicted: nothing is known in minute 0, so the first misses; from minute 1 the 95th
+    // percentile of the past hour's demand (every other minute 1) is 1: the rest hit.
+    assert_eq!((m[2].pool.hits, m[2].pool.misses), (99, 1));
+    assert!((m[2].cold_seconds() - (2.5 + 99.0 * 0.6)).abs() < 1e-6);
+    // Other policies allocate as the cost model says, and know no pool.
+    assert!((m[3].cold_seconds() - 100.0).abs() < 1e-6);
+    assert_eq!((m[3].pool.hits, m[3].pool.misses), (0, 0));
+    // Idle pool pods are wasted memory too.
+    assert!(m[0].idle_gb_seconds > m[3].idle_gb_seconds + m[0].pool.idle_gb_seconds - 1e-6);
+}
+
+#[test]
+fn cross_region_sends_cold_starts_where_they_are_faster_despite_the_latency() {
+    // Requests every 120 s running 1 s: each is cold under a 60 s keep-alive.
+    let f = vec![Function::new("f", "APIG-S")];
+    let t = Trace::new(f, every(120.0, 50, 1.0));
+    let m = run_with(
+        &t,
+        &Regions,
+        &[
+            "cross-region:latency=500ms",
+            "cross-region:latency=10s",
+            "fixed-keepalive",
+        ],
+    );
+    // 1 s there + 0.5 s latency beats 5 s at home: all 50 go to the near region.
+    assert_eq!((m[0].cold_starts(), m[0].remote_cold_starts), (50, 50));
+    assert_eq!(m[0].remote_requests, 50);
+    assert!((m[0].cold_seconds() - 50.0).abs() < 1e-6);
+    // Latency: 1 s cold start + 1 s execution + 0.5 s between regions.
+    let p50 = m[0].latency_us.value_at_quantile(0.5) as f64 / 1e6;
+    assert!((p50 - 2.5).abs() < 0.01, "{p50}");
+    // 10 s of latency: home (5 s) is faster than any region.
+    assert_eq!(m[1].remote_cold_starts, 0);
+    assert!((m[1].cold_seconds() - 250.0).abs() < 1e-6);
+    let p50 = m[1].latency_us.value_at_quantile(0.5) as f64 / 1e6;
+    assert!((p50 - 6.0).abs() < 0.01, "{p50}");
+    assert_eq!(m[2].remote_cold_starts, 0);
+}
+
+#[test]
+fn warm_up_days_are_replayed_but_not_measured() {
+    // A request every 59 s for two days: one cold start, on day 0.
+    let f = vec![Function::new("f", "APIG-S")];
+    let n = (2.0 * 86_400.0 / 59.0) as usize - 1;
+    let t = Trace::new(f, every(59.0, n, 0.0));
+    let all = run(&t, 1.0, &["fixed-keepalive"]);
+    assert_eq!((all[0].invocations(), all[0].cold_starts()), (n as u64, 1));
+    let mut w = t.clone();
+    let p = vec![policy::parse("fixed-keepalive", 1).unwrap()];
+    let m = simulate_from(&mut w, &FixedCosts(1.0), p, 1, |_, _| {}).unwrap();
+    let day1 = t.invocations.iter().filter(|i| i.t >= 86_400.0).count() as u64;
+    assert_eq!((m[0].invocations(), m[0].cold_starts()), (day1, 0));
+    assert_eq!(m[0].latency_us.len(), day1);
+    // Running pods are counted from day 1 only.
+    assert!(m[0].running_per_minute[..1440].iter().all(|r| *r == 0));
+    assert_eq!(m[0].peak_running_pods(), 1);
+    // No day left to measure is an error.
+    let mut w = t.clone();
+    let p = vec![policy::parse("fixed-keepalive", 1).unwrap()];
+    assert!(simulate_from(&mut w, &FixedCosts(1.0), p, 2, |_, _| {}).is_err());
 }

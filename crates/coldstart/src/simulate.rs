@@ -1,19 +1,23 @@
 //! `coldstart simulate`: replays one workload under several policies and writes the comparison
 //! (CSV per policy and per function, one SVG per metric, the running pods over time, the
 //! trade-off between cold starts and wasted memory, and one HTML page). The workload is the
-//! synthetic model, or a store's per-request rows (the store adapter lives here, since the
-//! simulator crate has no query engine).
+//! synthetic model, a store's per-request rows or per-minute counts (the store adapter lives
+//! here, since the simulator crate has no query engine), or the Azure Functions 2019 and 2021
+//! traces.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use coldstart_sim::costs::{CostModel, EmpiricalCosts, ModelCosts};
-use coldstart_sim::engine::{simulate, Metrics};
+use coldstart_sim::costs::{CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts};
+use coldstart_sim::engine::{simulate_from, Metrics};
 use coldstart_sim::policy::{self, Policy};
 use coldstart_sim::synth::{region_functions, region_index};
+use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
@@ -37,7 +41,7 @@ pub enum Input {
         region: String,
         functions: Option<u32>,
         scale: f64,
-        days: u32,
+        days: Range<u32>,
         seed: u64,
     },
     /// A store's requests of one region, with its own cold starts as costs.
@@ -45,7 +49,88 @@ pub enum Input {
         path: std::path::PathBuf,
         region: String,
         source: Source,
+        days: Option<Range<u32>>,
     },
+    /// The Azure Functions 2019 trace's folder of CSV files.
+    Azure2019 {
+        dir: std::path::PathBuf,
+        days: Option<Range<u32>>,
+        seed: u64,
+    },
+    /// The Azure Functions 2021 trace's invocation file.
+    Azure2021 {
+        file: std::path::PathBuf,
+        days: Option<Range<u32>>,
+        seed: u64,
+    },
+}
+
+/// How a replay runs, beyond its input and policies.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    /// Days at the start that the policies learn on without being measured.
+    pub warmup_days: u32,
+}
+
+/// `N` (days 0..N) or `A..B` (days A to B-1).
+pub fn parse_days(s: &str) -> Result<Range<u32>> {
+    let r = match s.split_once("..") {
+        Some((a, b)) => a
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .zip(b.trim().parse::<u32>().ok()),
+        None => s.trim().parse::<u32>().ok().map(|n| (0, n)),
+    };
+    match r {
+        Some((a, b)) if a < b => Ok(a..b),
+        _ => bail!("--days '{s}': expected N (days 0 to N-1) or A..B with A < B (days A to B-1)"),
+    }
+}
+
+/// A workload cut to some of its days.
+struct Days {
+    inner: Box<dyn Workload>,
+    days: Range<u32>,
+}
+
+impl Workload for Days {
+    fn functions(&self) -> &[Function] {
+        self.inner.functions()
+    }
+
+    fn days(&self) -> Range<u32> {
+        let d = self.inner.days();
+        d.start.max(self.days.start)..d.end.min(self.days.end).max(d.start.max(self.days.start))
+    }
+
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        self.inner.day(day)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.inner.notes()
+    }
+}
+
+/// `w` cut to `days` where given.
+fn cut(w: Box<dyn Workload>, days: &Option<Range<u32>>) -> Result<Box<dyn Workload>> {
+    let Some(days) = days else { return Ok(w) };
+    let all = w.days();
+    let d = Days {
+        inner: w,
+        days: days.clone(),
+    };
+    if d.days().is_empty() {
+        bail!(
+            "--days {}..{}: the workload covers days {}..{}",
+            days.start,
+            days.end,
+            all.start,
+            all.end
+        );
+    }
+    Ok(Box::new(d))
 }
 
 /// Which of a store's tables gives the requests.
@@ -87,8 +172,9 @@ struct Loaded {
     observed: Option<Vec<u64>>,
 }
 
-/// A workload and its cost model, read from `input`.
-fn load(input: &Input) -> Result<Loaded> {
+/// A workload and its cost model, read from `input`; `remote`: with the other regions' costs
+/// (for cross-region policies).
+fn load(input: &Input, remote: bool) -> Result<Loaded> {
     match input {
         Input::Synth {
             region,
@@ -99,25 +185,37 @@ fn load(input: &Input) -> Result<Loaded> {
         } => {
             let ri = region_index(region)
                 .with_context(|| format!("unknown region '{region}' for --synth (R1 to R5)"))?;
-            if *days == 0 || *days > 31 {
-                bail!("--days must be 1 to 31");
+            if days.end > 31 {
+                bail!("--days: the synthetic model has days 0 to 30");
             }
             if !(*scale > 0.0 && scale.is_finite()) {
                 bail!("--scale must be positive");
             }
-            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri, *days);
+            let (profile, specs) =
+                region_functions(region, *functions, *scale, *seed, ri, days.end);
             let n = specs.len();
+            let others = if remote {
+                coldstart_trace::paper::REGIONS
+                    .iter()
+                    .filter(|r| **r != region.as_str())
+                    .filter_map(|r| coldstart_sim::profile::profile(r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let costs = ModelCosts {
                 specs: specs.clone(),
                 profile: profile.clone(),
+                others,
                 seed: *seed,
             };
-            let w = Synthetic::new(region, specs, profile, *seed, ri, 0..*days);
+            let w = Synthetic::new(region, specs, profile, *seed, ri, days.clone());
+            let days = format!("days {}..{}", days.start, days.end);
             Ok(Loaded {
                 workload: Box::new(w),
                 costs: Box::new(costs),
                 desc: format!(
-                    "synthetic workload model, region {region}, {n} functions, {days} days, seed {seed}"
+                    "synthetic workload model, region {region}, {n} functions, {days}, seed {seed}"
                 ),
                 observed: None,
             })
@@ -126,6 +224,7 @@ fn load(input: &Input) -> Result<Loaded> {
             path,
             region,
             source,
+            days,
         } => {
             let cx = Cx::open(path, Options::region(Some(region.clone())))?;
             let per_request = cx.regions("requests").iter().any(|r| r == region);
@@ -148,7 +247,9 @@ fn load(input: &Input) -> Result<Loaded> {
                 let what = format!("{} requests (per-request rows)", t.invocations.len());
                 (Box::new(t), f, index, what)
             };
-            let (costs, observed) = store_costs(&cx, region, &functions, &index, workload.days())?;
+            let workload = cut(workload, days)?;
+            let (costs, observed) =
+                store_costs(&cx, region, &functions, &index, workload.days(), remote)?;
             let desc = format!(
                 "store {}, region {region}: {} functions, {what}",
                 path.display(),
@@ -161,8 +262,43 @@ fn load(input: &Input) -> Result<Loaded> {
                 observed: Some(observed),
             })
         }
+        Input::Azure2019 { dir, days, seed } => {
+            let w = Azure2019::open(dir, days.clone(), *seed)?;
+            let desc = format!(
+                "Azure Functions 2019 trace {}: {} functions, days {}..{}",
+                dir.display(),
+                w.functions().len(),
+                w.days().start,
+                w.days().end
+            );
+            Ok(Loaded {
+                workload: Box::new(w),
+                costs: Box::new(LogNormalCosts::paper(*seed)),
+                desc: format!("{desc}; {}", LOGNORMAL_COSTS),
+                observed: None,
+            })
+        }
+        Input::Azure2021 { file, days, seed } => {
+            let t = coldstart_sim::workload::azure2021::read(file, *seed)?;
+            let desc = format!(
+                "Azure Functions 2021 trace {}: {} functions, {} invocations",
+                file.display(),
+                t.functions.len(),
+                t.invocations.len()
+            );
+            Ok(Loaded {
+                workload: cut(Box::new(t), days)?,
+                costs: Box::new(LogNormalCosts::paper(*seed)),
+                desc: format!("{desc}; {}", LOGNORMAL_COSTS),
+                observed: None,
+            })
+        }
     }
 }
+
+/// How the Azure traces' cold starts are costed (they have none).
+const LOGNORMAL_COSTS: &str = "cold starts drawn from the paper's LogNormal fit to Huawei's \
+     cold-start times (mean 3.24 s, sd 7.10 s), as the Azure traces have none";
 
 /// The store's per-request rows of `region` as a trace, and each funcID's index.
 fn request_workload(cx: &Cx, region: &str) -> Result<(Trace, HashMap<String, u32>)> {
@@ -367,13 +503,16 @@ fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<Strin
 }
 
 /// Each function's observed cold starts (all days) as its costs, and its cold starts on the
-/// days the workload covers.
+/// days the workload covers. With `remote`, each other region's cold starts too: a function
+/// sent there costs what that region's cold starts of its pool configuration cost (the whole
+/// region's where fewer than 30 have that configuration).
 fn store_costs(
     cx: &Cx,
     region: &str,
     functions: &[Function],
     index: &HashMap<String, u32>,
     days: std::ops::Range<u32>,
+    remote: bool,
 ) -> Result<(EmpiricalCosts, Vec<u64>)> {
     let mut per_function = vec![Vec::new(); functions.len()];
     let mut pooled = Vec::new();
@@ -411,25 +550,91 @@ fn store_costs(
     };
     per_function.iter_mut().for_each(|v| v.sort_by(order));
     pooled.sort_by(order);
-    let costs = EmpiricalCosts {
-        per_function,
-        pooled,
-        seed: 1,
-    };
+    let mut others = Vec::new();
+    if remote {
+        // region -> (cpu, memory) -> cold starts
+        type ByConfig = BTreeMap<(u32, u32), Vec<[f64; 5]>>;
+        let mut by_region: BTreeMap<String, ByConfig> = BTreeMap::new();
+        cx.for_each(
+            &format!(
+                "SELECT region, funcID, totalCost_cold_start, podAllocationCost, deployCodeCost, \
+                 deployDependencyCost, schedulingCost FROM cold_starts WHERE region <> '{}'",
+                quote(region)
+            ),
+            |b| {
+                let r = strings(b.column(0))?;
+                let ids = strings(b.column(1))?;
+                let c: Vec<Vec<f64>> =
+                    (2..7).map(|k| floats(b.column(k))).collect::<Result<_>>()?;
+                for i in 0..ids.len() {
+                    let cfg = coldstart_trace::pool::parse_func_id(&ids[i])
+                        .map(|p| (p.pool.cpu_limit, p.pool.memory_limit))
+                        .unwrap_or((0, 0));
+                    by_region
+                        .entry(r[i].clone())
+                        .or_default()
+                        .entry(cfg)
+                        .or_default()
+                        .push([c[0][i], c[1][i], c[2][i], c[3][i], c[4][i]]);
+                }
+                Ok(())
+            },
+        )?;
+        for (name, configs) in by_region {
+            let mut all: Vec<[f64; 5]> = configs.values().flatten().copied().collect();
+            all.sort_by(order);
+            let all = Arc::new(all);
+            let configs: BTreeMap<(u32, u32), Arc<Vec<[f64; 5]>>> = configs
+                .into_iter()
+                .filter(|(_, v)| v.len() >= 30)
+                .map(|(k, mut v)| {
+                    v.sort_by(order);
+                    (k, Arc::new(v))
+                })
+                .collect();
+            let per = functions
+                .iter()
+                .map(|f| {
+                    configs
+                        .get(&(f.cpu_millis, f.memory_mb))
+                        .unwrap_or(&all)
+                        .clone()
+                })
+                .collect();
+            others.push((name, per));
+        }
+    }
+    let costs = EmpiricalCosts::new(per_function, pooled, others, 1);
     Ok((costs, observed))
 }
 
 /// Replays the workload under each policy, then each point of a sweep (the baseline added
 /// when missing).
-pub fn run(input: &Input, specs: &[String], swept: &[String]) -> Result<Outcome> {
+pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -> Result<Outcome> {
     let start = Instant::now();
+    let remote = specs
+        .iter()
+        .chain(swept)
+        .any(|s| s.starts_with("cross-region"));
     let Loaded {
         mut workload,
         costs,
-        desc,
+        mut desc,
         observed,
-    } = load(input)?;
-    let n = workload.functions().len();
+    } = load(input, remote)?;
+    if remote && costs.other_regions().is_empty() {
+        bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
+    }
+    let n = workload.functions().len() as u32;
+    if specs
+        .iter()
+        .chain(swept)
+        .any(|s| s.starts_with("pool-predict"))
+        && !(0..n).any(|f| costs.pod_allocation(f, 0, true).is_some())
+    {
+        bail!("pool-predict needs pod allocation times: the synthetic model or a store's cold starts (the Azure traces have none)");
+    }
+    let n = n as usize;
     let mut policies: Vec<Box<dyn Policy>> = specs
         .iter()
         .chain(swept)
@@ -446,14 +651,27 @@ pub fn run(input: &Input, specs: &[String], swept: &[String]) -> Result<Outcome>
     )?);
     let t0 = Instant::now();
     let mut total = 0u64;
-    let metrics = simulate(workload.as_mut(), costs.as_ref(), policies, |_, k| {
-        total += k;
-        bar.inc(1);
-        bar.set_message(format!(
-            "{total} invocations, {:.1} M/s",
-            total as f64 / t0.elapsed().as_secs_f64() / 1e6
-        ));
-    })?;
+    if replay.warmup_days > 0 {
+        let _ = write!(
+            desc,
+            "; the first {} days warm the policies up and are not measured",
+            replay.warmup_days
+        );
+    }
+    let metrics = simulate_from(
+        workload.as_mut(),
+        costs.as_ref(),
+        policies,
+        replay.warmup_days,
+        |_, k| {
+            total += k;
+            bar.inc(1);
+            bar.set_message(format!(
+                "{total} invocations, {:.1} M/s",
+                total as f64 / t0.elapsed().as_secs_f64() / 1e6
+            ));
+        },
+    )?;
     bar.finish_and_clear();
     let p = metrics.len();
     let runs = metrics
@@ -511,7 +729,10 @@ impl Outcome {
             .f64("cold_start_p99_s", f(&|x| q(&x.cold_us, 0.99)))
             .f64("latency_p50_s", f(&|x| q(&x.latency_us, 0.5)))
             .f64("latency_p99_s", f(&|x| q(&x.latency_us, 0.99)))
-            .f64("idle_pod_seconds", f(&|x| x.idle_seconds()))
+            .f64(
+                "idle_pod_seconds",
+                f(&|x| x.idle_seconds() + x.pool.idle_seconds),
+            )
             .f64("idle_gb_seconds", f(&|x| x.idle_gb_seconds))
             .f64(
                 "idle_vs_10min_keepalive_pct",
@@ -524,6 +745,11 @@ impl Outcome {
             .i64("pods", i(&|x| x.pods))
             .i64("prewarms", i(&|x| x.prewarms()))
             .i64("evictions", i(&|x| x.evictions))
+            .i64("pool_hits", i(&|x| x.pool.hits))
+            .i64("pool_misses", i(&|x| x.pool.misses))
+            .f64("pool_idle_pod_seconds", f(&|x| x.pool.idle_seconds))
+            .i64("remote_cold_starts", i(&|x| x.remote_cold_starts))
+            .i64("remote_requests", i(&|x| x.remote_requests))
             .f64(
                 "pod_utility_p50",
                 f(&|x| {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{coldstart, ok};
+use common::{coldstart, fails, ok};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -151,7 +151,7 @@ fn the_synthetic_model_runs_directly_and_bad_policies_are_named() {
     assert!(!e.status.success());
     assert!(String::from_utf8_lossy(&e.stderr).contains("parameter ttl"));
     let e = coldstart(&["simulate", "--out", s(&out)]);
-    assert!(String::from_utf8_lossy(&e.stderr).contains("--store STORE or --synth"));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("give the workload: --store STORE"));
 }
 
 #[test]
@@ -219,4 +219,193 @@ fn per_minute_counts_replay_every_request_of_every_day() {
         s(&out),
     ]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("R1"), "{e:?}");
+}
+
+/// Column `name` of summary.csv in `out`, one value per policy row (policy, value).
+fn column(out: &Path, name: &str) -> Vec<(String, f64)> {
+    let mut r = csv::Reader::from_path(out.join("summary.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let i = h.iter().position(|c| c == name).unwrap();
+    r.records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[0].to_string(), x[i].parse().unwrap_or(f64::NAN))
+        })
+        .collect()
+}
+
+#[test]
+fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("sim");
+    ok(&[
+        "simulate",
+        "--synth",
+        "--region",
+        "R2",
+        "--functions",
+        "40",
+        "--days",
+        "0..3",
+        "--warmup-days",
+        "1",
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive",
+        "--policy",
+        "pool-predict",
+        "--policy",
+        "pool-predict:size=0",
+        "--policy",
+        "cross-region:latency=50ms",
+    ]);
+    let hits = column(&out, "pool_hits");
+    let misses = column(&out, "pool_misses");
+    let cold = column(&out, "cold_starts");
+    let secs = column(&out, "cold_start_seconds");
+    // The predicted pools serve most cold starts; without a pool every pod is built from
+    // scratch, which costs more cold-start seconds than the platform's own pools.
+    assert!(hits[1].1 > misses[1].1, "{hits:?} {misses:?}");
+    // Custom and http runtimes have no pool: their cold starts are neither.
+    assert_eq!(hits[2].1, 0.0);
+    assert!(misses[2].1 > 0.0 && misses[2].1 <= cold[2].1);
+    assert!(secs[2].1 > secs[0].1 && secs[1].1 < secs[2].1, "{secs:?}");
+    assert!(column(&out, "pool_idle_pod_seconds")[1].1 > 0.0);
+    // R2's allocation is slow: some functions start faster in another region.
+    let remote = column(&out, "remote_cold_starts");
+    assert!(remote[3].1 > 0.0 && remote[0].1 == 0.0, "{remote:?}");
+    assert!(secs[3].1 < secs[0].1, "{secs:?}");
+    // Only days 1 and 2 are measured: fewer invocations than all three days.
+    let all = d.path().join("all");
+    ok(&[
+        "simulate",
+        "--synth",
+        "--region",
+        "R2",
+        "--functions",
+        "40",
+        "--days",
+        "3",
+        "--out",
+        s(&all),
+        "--policy",
+        "fixed-keepalive",
+    ]);
+    let (measured, every) = (
+        column(&out, "invocations")[0].1,
+        column(&all, "invocations")[0].1,
+    );
+    assert!(measured > 0.0 && measured < every, "{measured} {every}");
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("warm the policies up"), "the page says so");
+
+    // A store of two regions: R2's cold starts may go to R3, costed by R3's own.
+    let (rel, store) = (d.path().join("rel"), d.path().join("store"));
+    ok(&[
+        "synth",
+        "--out",
+        s(&rel),
+        "--regions",
+        "R2,R3",
+        "--functions",
+        "30",
+        "--days",
+        "1",
+        "--quantiles",
+        "none",
+    ]);
+    ok(&["ingest", s(&rel), "--store", s(&store)]);
+    let sout = d.path().join("ssim");
+    ok(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--region",
+        "R2",
+        "--out",
+        s(&sout),
+        "--policy",
+        "fixed-keepalive",
+        "--policy",
+        "cross-region:latency=20ms",
+        "--policy",
+        "pool-predict",
+    ]);
+    let remote = column(&sout, "remote_cold_starts");
+    assert!(remote[1].1 > 0.0, "{remote:?}");
+    assert!(column(&sout, "pool_hits")[2].1 > 0.0);
+    // One region only: nowhere to send cold starts.
+    let one = d.path().join("one");
+    std::fs::create_dir(&one).unwrap();
+    let store = release_store(&one, 10, 1, "none");
+    let e = fails(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--region",
+        "R2",
+        "--out",
+        s(&sout),
+        "--force",
+        "--policy",
+        "cross-region",
+    ]);
+    assert!(e.contains("cross-region needs other regions"), "{e}");
+}
+
+#[test]
+fn the_azure_traces_replay_with_their_assumptions_stated() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("invocations.txt");
+    let mut text = String::from("app,func,end_timestamp,duration\n");
+    // Two functions: one every 30 s for a day (one cold start), one every 2 minutes (each cold
+    // under 60 s, warm under 10 minutes).
+    for i in 0..2880 {
+        text += &format!("a,f,{}.5,0.5\n", i * 30 + 1);
+    }
+    for i in 0..720 {
+        text += &format!("b,g,{}.0,1.0\n", i * 120 + 2);
+    }
+    std::fs::write(&p, text).unwrap();
+    let out = d.path().join("sim");
+    let stdout = ok(&[
+        "simulate",
+        "--azure2021",
+        s(&p),
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive",
+    ]);
+    assert!(stdout.contains("Azure Functions 2021"), "{stdout}");
+    let cold = column(&out, "cold_starts");
+    assert_eq!(column(&out, "invocations")[0].1, 3600.0);
+    // 60 s: a's first and b's every one (119 s apart), but where a heavy-tailed cold start
+    // (the LogNormal fit's) ran past the next arrival; 10 minutes: one each.
+    assert!(cold[0].1 > 700.0 && cold[0].1 <= 721.0, "{cold:?}");
+    assert_eq!(cold[1].1, 2.0, "{cold:?}");
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("Burr XII") && page.contains("LogNormal fit"));
+    // No allocation times in the Azure traces: pools cannot be costed.
+    let e = fails(&[
+        "simulate",
+        "--azure2021",
+        s(&p),
+        "--out",
+        s(&out),
+        "--policy",
+        "pool-predict",
+    ]);
+    assert!(e.contains("pool-predict needs pod allocation times"), "{e}");
+    // Two workloads at once are refused.
+    let e = fails(&[
+        "simulate",
+        "--azure2021",
+        s(&p),
+        "--synth",
+        "--out",
+        s(&out),
+    ]);
+    assert!(e.contains("cannot be used with"), "{e}");
 }

@@ -4,18 +4,23 @@
 
 use anyhow::{bail, Context, Result};
 
+use crate::costs::CostModel;
 use crate::workload::Function;
 
+pub mod cross_region;
 pub mod faascache;
 pub mod fixed_keepalive;
 pub mod hybrid_histogram;
 pub mod peak_shave;
+pub mod pool_predict;
 pub mod timer_prewarm;
 
+pub use cross_region::CrossRegion;
 pub use faascache::FaasCache;
 pub use fixed_keepalive::FixedKeepAlive;
 pub use hybrid_histogram::HybridHistogram;
 pub use peak_shave::PeakShave;
+pub use pool_predict::PoolPredict;
 pub use timer_prewarm::TimerPrewarm;
 
 /// How a pod waits for its next request once its requests have ended: unloaded for
@@ -92,13 +97,35 @@ pub trait Policy: Send {
 
     /// An idle pod of this priority was evicted.
     fn evicted(&mut self, _priority: f64) {}
+
+    /// Whether the policy sizes pre-warmed pools per CPU-memory configuration (asked once);
+    /// the engine then asks [`Policy::pool_size`] at every minute.
+    fn pools(&self) -> bool {
+        false
+    }
+
+    /// The pool size of configuration `config` for `minute`, told how many cold starts drew
+    /// on it in the minute before.
+    fn pool_size(&mut self, _config: usize, _minute: u32, _last_demand: u32) -> u32 {
+        0
+    }
+
+    /// Where a cold start of `func` starts its pod: `Some((region, latency))` sends it to
+    /// region `region` of [`CostModel::other_regions`] (1..), each request on that pod paying
+    /// `latency` seconds more; `None` keeps it home. Asked only when the cost model has other
+    /// regions.
+    fn place(&mut self, _func: u32, _f: &Function, _costs: &dyn CostModel) -> Option<(usize, f64)> {
+        None
+    }
 }
 
 /// The known policies and their parameters, for `--help` and errors.
 pub const KNOWN: &str = "fixed-keepalive[:ttl=60s,restart=yes], \
      hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10], \
      timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB, \
-     peak-shave[:max-delay=30s,limit=auto,ttl=60s]";
+     peak-shave[:max-delay=30s,limit=auto,ttl=60s], \
+     pool-predict[:window=1h,quantile=0.95,size=auto,ttl=60s], \
+     cross-region[:latency=50ms,ttl=60s]";
 
 /// Reads `NAME[:key=value,...]`.
 pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
@@ -110,6 +137,8 @@ pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
         "timer-prewarm" => Box::new(TimerPrewarm::from_params(&mut params, functions)?),
         "faascache" => Box::new(FaasCache::from_params(&mut params, functions)?),
         "peak-shave" => Box::new(PeakShave::from_params(&mut params)?),
+        "pool-predict" => Box::new(PoolPredict::from_params(&mut params)?),
+        "cross-region" => Box::new(CrossRegion::from_params(&mut params, functions)?),
         _ => bail!("unknown policy '{name}' (known: {KNOWN})"),
     };
     params.finish()?;
@@ -314,6 +343,10 @@ mod tests {
             "faascache:capacity=4096",
             "peak-shave:max-delay=30s,limit=auto,ttl=60s",
             "peak-shave:max-delay=2m,limit=40,ttl=10m",
+            "pool-predict:window=1h,quantile=0.95,size=auto,ttl=60s",
+            "pool-predict:window=30m,quantile=0.5,size=4,ttl=10m",
+            "cross-region:latency=50ms,ttl=60s",
+            "cross-region:latency=200ms,ttl=10m",
         ] {
             assert_eq!(parse(spec, 3).unwrap().name(), spec);
         }

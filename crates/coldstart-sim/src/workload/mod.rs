@@ -1,7 +1,9 @@
 //! A workload as data: the functions and their invocations, in time order, handed out a day
 //! at a time so memory follows one day's invocations, not the whole trace. Adapters produce
-//! it: the synthetic workload model ([`synthetic`]), a store's per-request rows (in
-//! `coldstart`, which owns the query engine), or a [`Trace`] built by hand. Every policy
+//! it: the synthetic workload model ([`synthetic`]), a store's per-request rows or per-minute
+//! counts ([`minute_counts`]; reading a store is in `coldstart`, which owns the query engine),
+//! the Azure Functions 2019 and 2021 traces ([`azure2019`], [`azure2021`]), or a [`Trace`]
+//! built by hand. Every policy
 //! replays the same invocations: the engine never draws from the workload's random streams.
 
 use std::ops::Range;
@@ -9,6 +11,9 @@ use std::ops::Range;
 use anyhow::Result;
 use coldstart_trace::paper::SECONDS_PER_DAY;
 
+pub mod azure2019;
+pub mod azure2021;
+pub mod csv_input;
 pub mod minute_counts;
 pub mod synthetic;
 
@@ -48,6 +53,12 @@ impl Function {
     /// Asynchronous invocations (`-A`) may be delayed; synchronous ones (`-S`) never are.
     pub fn is_async(&self) -> bool {
         self.trigger.ends_with("-A")
+    }
+
+    /// Whether its pods come from a pre-warmed pool of its CPU-memory configuration (Custom
+    /// and http runtimes are built from scratch; spec section 2).
+    pub fn has_pool(&self) -> bool {
+        !matches!(self.runtime.as_str(), "Custom" | "http")
     }
 
     pub fn memory_gb(&self) -> f64 {

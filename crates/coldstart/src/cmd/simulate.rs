@@ -7,19 +7,27 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use outdir::outln;
 
-use crate::simulate::{self, write, Input, Source};
+use crate::simulate::{self, parse_days, write, Input, Replay, Source};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// A store whose per-request rows are the workload (its cold starts give the costs).
-    #[arg(long, conflicts_with = "synth")]
+    #[arg(long, group = "workload")]
     store: Option<PathBuf>,
+    /// The Azure Functions 2019 trace: the folder of its extracted CSV files
+    /// (invocations_per_function_md.anon.dNN.csv, function_durations_percentiles.anon.dNN.csv,
+    /// app_memory_percentiles.anon.dNN.csv). Day dNN is day NN-1.
+    #[arg(long, group = "workload")]
+    azure2019: Option<PathBuf>,
+    /// The Azure Functions 2021 trace: its invocation file (app,func,end_timestamp,duration).
+    #[arg(long, group = "workload")]
+    azure2021: Option<PathBuf>,
     /// Which of the store's tables gives the requests: auto (per-request rows where the
     /// region has them), per-request, per-minute (the counts of every day).
     #[arg(long, value_enum, default_value_t = Source::Auto)]
     source: Source,
-    /// The synthetic workload model instead of a store.
-    #[arg(long)]
+    /// The synthetic workload model instead of a trace.
+    #[arg(long, group = "workload")]
     synth: bool,
     /// Region of the workload.
     #[arg(long, default_value = "R2")]
@@ -27,7 +35,9 @@ pub struct Args {
     /// Policies, each NAME[:key=value,...]: fixed-keepalive[:ttl=60s,restart=yes],
     /// hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10],
     /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB,
-    /// peak-shave[:max-delay=30s,limit=auto,ttl=60s]. A fixed
+    /// peak-shave[:max-delay=30s,limit=auto,ttl=60s],
+    /// pool-predict[:window=1h,quantile=0.95,size=auto,ttl=60s],
+    /// cross-region[:latency=50ms,ttl=60s]. A fixed
     /// 10-minute keep-alive is added as the baseline that wasted memory is normalised to.
     #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
     policies: Vec<String>,
@@ -37,9 +47,14 @@ pub struct Args {
     sweep: Option<String>,
     #[arg(long, default_value_t = 12)]
     sweep_points: usize,
-    /// With --synth: days to simulate from day 0.
-    #[arg(long, default_value_t = 7)]
-    days: u32,
+    /// Days to replay: N (days 0 to N-1) or A..B (days A to B-1). Default: all the trace's
+    /// days; 7 with --synth.
+    #[arg(long)]
+    days: Option<String>,
+    /// Days at the start of the replay that the policies learn on (and fill their pods and
+    /// pools) without being measured.
+    #[arg(long, default_value_t = 0)]
+    warmup_days: u32,
     /// With --synth: the model's size and seed.
     #[command(flatten)]
     model: super::synth::Model,
@@ -52,20 +67,29 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let input = match (a.store, a.synth) {
-        (Some(path), false) => Input::Store {
+    let days = a.days.as_deref().map(parse_days).transpose()?;
+    let seed = a.model.seed;
+    let input = if let Some(path) = a.store {
+        Input::Store {
             path,
             region: a.region,
             source: a.source,
-        },
-        (None, true) => Input::Synth {
+            days,
+        }
+    } else if let Some(dir) = a.azure2019 {
+        Input::Azure2019 { dir, days, seed }
+    } else if let Some(file) = a.azure2021 {
+        Input::Azure2021 { file, days, seed }
+    } else if a.synth {
+        Input::Synth {
             region: a.region,
             functions: a.model.functions,
             scale: a.model.scale,
-            days: a.days,
-            seed: a.model.seed,
-        },
-        _ => bail!("give the workload: --store STORE or --synth"),
+            days: days.unwrap_or(0..7),
+            seed,
+        }
+    } else {
+        bail!("give the workload: --store STORE, --azure2019 DIR, --azure2021 FILE or --synth")
     };
     // Refuse a foreign output folder before the simulation runs.
     outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
@@ -73,7 +97,10 @@ pub fn run(a: Args) -> Result<()> {
         Some(s) => coldstart_sim::policy::sweep(s, a.sweep_points)?,
         None => Vec::new(),
     };
-    let o = simulate::run(&input, &a.policies, &swept)?;
+    let replay = Replay {
+        warmup_days: a.warmup_days,
+    };
+    let o = simulate::run(&input, &a.policies, &swept, &replay)?;
     write(&o, &a.out, a.force)?;
     write!(std::io::stdout(), "{o}")?;
     outln!("wrote {}", a.out.join("index.html").display());

@@ -1,0 +1,111 @@
+//! What the public trace readers share: a CSV file opened with its header checked by column
+//! name, and the count of rejected rows with the first few reasons (file, line, field).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Reasons kept per file; the rest are only counted.
+const EXAMPLES: usize = 20;
+
+/// A CSV file with a header, read record by record.
+pub struct CsvFile {
+    pub path: PathBuf,
+    pub reader: csv::Reader<BufReader<File>>,
+    pub header: csv::StringRecord,
+}
+
+impl CsvFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(BufReader::with_capacity(1 << 20, f));
+        let header = reader
+            .headers()
+            .with_context(|| format!("{}: cannot read the header", path.display()))?
+            .clone();
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader,
+            header,
+        })
+    }
+
+    /// The position of each of `names` in the header; an error names the file, the missing
+    /// column and the columns the header has.
+    pub fn columns<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N]> {
+        let mut out = [0; N];
+        for (o, name) in out.iter_mut().zip(names) {
+            *o = match self.header.iter().position(|h| h.trim() == name) {
+                Some(i) => i,
+                None => bail!(
+                    "{}: missing column {name} (header has: {})",
+                    self.path.display(),
+                    shorten(&self.header.iter().collect::<Vec<_>>().join(","))
+                ),
+            };
+        }
+        Ok(out)
+    }
+}
+
+/// Rows left out of a file, with the first reasons.
+#[derive(Debug, Clone, Default)]
+pub struct Rejects {
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+impl Rejects {
+    /// Counts a rejected row: `line` of `path`, `field`, and why.
+    pub fn add(&mut self, path: &Path, line: u64, field: &str, why: impl std::fmt::Display) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push(format!(
+                "{}: line {line}: {field}: {}",
+                path.display(),
+                shorten(&why.to_string())
+            ));
+        }
+    }
+
+    /// A note for the report, or none when nothing was rejected.
+    pub fn note(&self, what: &str) -> Option<String> {
+        (self.count > 0).then(|| {
+            format!(
+                "{} {what} rejected (first: {})",
+                self.count,
+                self.examples.join("; ")
+            )
+        })
+    }
+}
+
+/// The line number of a record (1 = the header).
+pub fn line(r: &csv::StringRecord) -> u64 {
+    r.position().map_or(0, |p| p.line())
+}
+
+/// A field as a finite number >= 0.
+pub fn number(r: &csv::StringRecord, i: usize) -> std::result::Result<f64, String> {
+    let s = r.get(i).ok_or("missing")?.trim();
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("'{}' is not a number >= 0", shorten(s))),
+    }
+}
+
+/// At most 200 bytes of a value, cut at a character boundary.
+fn shorten(s: &str) -> String {
+    if s.len() <= 200 {
+        return s.to_string();
+    }
+    let mut end = 200;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
