@@ -5,7 +5,8 @@ simulator prints each policy's engine rate (invocations per second on one core; 
 in parallel); this script adds the wall time and memory, and the same workload at a quarter of
 the days, to show memory does not grow with invocations. With --baseline BIN, the policies both
 binaries know run on 8 days under each, alternating, and the engine rates are printed as
-ratios (this build / baseline). Run it through bench/simulate.sh."""
+ratios (this build / baseline). A fixed 10-minute keep-alive alone (the engine split over
+every core) gives the single-policy rate. Run it through bench/simulate.sh."""
 import argparse
 import os
 import statistics
@@ -22,7 +23,7 @@ def rates(out):
     r = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) >= 8 and ":" in parts[0]:
+        if len(parts) >= 8 and ":" in parts[0] and parts[0] != "workload:":
             try:
                 r[parts[0]] = float(parts[-1])
             except ValueError:
@@ -61,6 +62,14 @@ def main():
         new = statistics.median(s for s, _ in got[args.bin])
         old = statistics.median(s for s, _ in got[args.baseline])
         print(f"{'wall':<58} {new:8.1f} / {old:8.1f} s = {new / old:.3f}")
+    # One policy alone: a per-function policy is split over every core.
+    one = ["fixed-keepalive:ttl=10m"]
+    for b in [args.bin] + ([args.baseline] if args.baseline else []):
+        secs, peak, out = run(command(b, args, 31, one), capture=True)
+        r = rates(out)
+        label = "this build" if b == args.bin else "baseline"
+        print(f"--- one policy alone, 31 days, {label}: wall {secs:.1f} s, peak memory "
+              f"{peak:.0f} MiB, engine {r.get('fixed-keepalive:ttl=10m,restart=yes', 0):.2f} M inv/s")
     for days in (8, 31):
         secs, peak, out = run(command(args.bin, args, days, COMMON + NEW), capture=True)
         print(f"--- {days} days: wall {secs:.1f} s, peak memory {peak:.0f} MiB")

@@ -125,16 +125,18 @@ pub type RemoteCosts = (String, Vec<Observed>);
 /// Costs drawn from observed cold starts: a function's own where it has any, else its
 /// region's (every function's costs pooled). `remote` holds, per other region, the observed
 /// cold starts a function of each pool would get there. Pool hits and misses split the
-/// region's observed allocation times: a hit allocates at a draw from their faster half, a
-/// miss from their slowest tenth (the multimodal allocation's fast and from-scratch modes).
+/// function's observed allocation times (the region's for functions with fewer than 10): a
+/// hit allocates at a draw from their faster half, a miss from their slowest tenth (the
+/// multimodal allocation's fast and from-scratch modes).
 pub struct EmpiricalCosts {
     pub per_function: Vec<Vec<[f64; 5]>>,
     pub pooled: Vec<[f64; 5]>,
     /// Per other region: its name, and per function the cold starts it would get there.
     pub remote: Vec<RemoteCosts>,
     pub seed: u64,
-    /// The region's allocation times, sorted.
+    /// The region's allocation times, sorted; each function's where it has at least 10.
     allocations: Vec<f64>,
+    own_allocations: Vec<Option<Vec<f64>>>,
 }
 
 impl EmpiricalCosts {
@@ -144,18 +146,23 @@ impl EmpiricalCosts {
         remote: Vec<RemoteCosts>,
         seed: u64,
     ) -> Self {
-        let mut allocations: Vec<f64> = pooled
+        let sorted = |v: &[[f64; 5]]| {
+            let mut a: Vec<f64> = v.iter().map(|c| c[1]).filter(|a| a.is_finite()).collect();
+            a.sort_by(f64::total_cmp);
+            a
+        };
+        let allocations = sorted(&pooled);
+        let own_allocations = per_function
             .iter()
-            .map(|c| c[1])
-            .filter(|a| a.is_finite())
+            .map(|v| Some(sorted(v)).filter(|a| a.len() >= 10))
             .collect();
-        allocations.sort_by(f64::total_cmp);
         Self {
             per_function,
             pooled,
             remote,
             seed,
             allocations,
+            own_allocations,
         }
     }
 }
@@ -175,7 +182,11 @@ impl CostModel for EmpiricalCosts {
     }
 
     fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
-        let a = &self.allocations;
+        let a = self
+            .own_allocations
+            .get(func as usize)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.allocations);
         if a.is_empty() {
             return None;
         }

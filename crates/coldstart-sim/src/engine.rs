@@ -169,6 +169,47 @@ impl Metrics {
         self
     }
 
+    /// Adds a shard's metrics: the same policy on other functions of the same workload, over
+    /// the same time, on another core. `wall_seconds` is the longer of the two.
+    fn merge(&mut self, o: Metrics) {
+        for (f, g) in self.per_function.iter_mut().zip(o.per_function) {
+            f.invocations += g.invocations;
+            f.cold_starts += g.cold_starts;
+            f.cold_seconds += g.cold_seconds;
+            f.idle_seconds += g.idle_seconds;
+            f.prewarms += g.prewarms;
+            f.delayed += g.delayed;
+            f.delay_seconds += g.delay_seconds;
+        }
+        for (h, g) in [
+            (&mut self.latency_us, &o.latency_us),
+            (&mut self.cold_us, &o.cold_us),
+            (&mut self.utility_milli, &o.utility_milli),
+        ] {
+            h.add(g).expect("histograms of the same bounds");
+        }
+        self.pods_below_1 += o.pods_below_1;
+        self.pods += o.pods;
+        for (r, g) in self
+            .running_per_minute
+            .iter_mut()
+            .zip(&o.running_per_minute)
+        {
+            *r += g;
+        }
+        self.idle_gb_seconds += o.idle_gb_seconds;
+        self.evictions += o.evictions;
+        self.pool.hits += o.pool.hits;
+        self.pool.misses += o.pool.misses;
+        self.pool.created += o.pool.created;
+        self.pool.idle_seconds += o.pool.idle_seconds;
+        self.pool.idle_gb_seconds += o.pool.idle_gb_seconds;
+        self.remote_cold_starts += o.remote_cold_starts;
+        self.remote_requests += o.remote_requests;
+        self.events += o.events;
+        self.wall_seconds = self.wall_seconds.max(o.wall_seconds);
+    }
+
     pub fn invocations(&self) -> u64 {
         self.per_function.iter().map(|f| f.invocations).sum()
     }
@@ -233,16 +274,24 @@ struct Pools {
     /// Memory (GB) of each configuration's pods.
     gb: Vec<f64>,
     ready: Vec<u32>,
+    /// Pods being created for each pool: when they are ready.
+    pending: Vec<std::collections::VecDeque<f64>>,
+    /// The size each pool is kept at.
+    target: Vec<u32>,
+    /// Seconds to create a pool pod.
+    refill: f64,
     /// Cold starts that drew on each pool this minute.
     demand: Vec<u32>,
     /// Until when each pool's idle time is added up.
     since: Vec<f64>,
     /// The minute the sizes are for.
     minute: u32,
+    /// Whether a request has come (the pools start at the workload's first minute).
+    started: bool,
 }
 
 impl Pools {
-    fn new(functions: &[Function]) -> Self {
+    fn new(functions: &[Function], refill: f64) -> Self {
         let mut configs = std::collections::BTreeMap::new();
         for f in functions.iter().filter(|f| f.has_pool()) {
             let n = configs.len();
@@ -263,9 +312,13 @@ impl Pools {
                 .map(|(_, mb)| f64::from(*mb) / 1024.0)
                 .collect(),
             ready: vec![0; n],
+            pending: vec![std::collections::VecDeque::new(); n],
+            target: vec![0; n],
+            refill: refill.max(0.0),
             demand: vec![0; n],
             since: vec![0.0; n],
             minute: 0,
+            started: false,
         }
     }
 
@@ -279,13 +332,51 @@ impl Pools {
         self.since[c] = self.since[c].max(t);
     }
 
-    /// Sets every pool's size for `minute`, told the demand of the minute before.
+    /// Pool `c`'s pods created by `t` join it (its idle time added up as they do).
+    fn settle(&mut self, c: usize, t: f64, m: &mut Metrics) {
+        while let Some(&at) = self.pending[c].front().filter(|at| **at <= t) {
+            self.idle_until(c, at, m);
+            self.pending[c].pop_front();
+            self.ready[c] += 1;
+        }
+        self.idle_until(c, t, m);
+    }
+
+    /// Starts creating pods for pool `c` at `t` until it will hold its target.
+    fn top_up(&mut self, c: usize, t: f64, m: &mut Metrics) {
+        while self.ready[c] as usize + self.pending[c].len() < self.target[c] as usize {
+            self.pending[c].push_back(t + self.refill);
+            m.pool.created += 1;
+        }
+        self.settle(c, t, m);
+    }
+
+    /// Takes a pod from pool `c` at `t` for a cold start; whether there was one.
+    fn take(&mut self, c: usize, t: f64, m: &mut Metrics) -> bool {
+        self.settle(c, t, m);
+        self.demand[c] += 1;
+        let hit = self.ready[c] > 0;
+        if hit {
+            self.ready[c] -= 1;
+        }
+        self.top_up(c, t, m);
+        hit
+    }
+
+    /// Sets every pool's size for `minute`, told the demand of the minute before: pods over
+    /// it are removed (those being created first), pods under it are started.
     fn resize(&mut self, minute: u32, policy: &mut dyn Policy, m: &mut Metrics) {
+        let t = f64::from(minute) * 60.0;
         for c in 0..self.ready.len() {
-            self.idle_until(c, f64::from(minute) * 60.0, m);
+            self.settle(c, t, m);
             let size = policy.pool_size(c, minute, self.demand[c]);
-            m.pool.created += u64::from(size.saturating_sub(self.ready[c]));
-            self.ready[c] = size;
+            self.target[c] = size;
+            while self.ready[c] as usize + self.pending[c].len() > size as usize {
+                if self.pending[c].pop_back().is_none() {
+                    self.ready[c] -= 1;
+                }
+            }
+            self.top_up(c, t, m);
             self.demand[c] = 0;
         }
         self.minute = minute;
@@ -324,13 +415,10 @@ impl<'a> Engine<'a> {
         let minutes = days as usize * 1440;
         let capacity = policy.capacity_mb();
         let in_flight = policy.wants_load().then(std::collections::BinaryHeap::new);
-        let mut policy = policy;
-        let mut metrics = Metrics::new(policy.name(), functions.len());
-        let pools = policy.pools().then(|| {
-            let mut p = Pools::new(functions);
-            p.resize(0, policy.as_mut(), &mut metrics);
-            p
-        });
+        let metrics = Metrics::new(policy.name(), functions.len());
+        let pools = policy
+            .pools()
+            .then(|| Pools::new(functions, policy.pool_refill()));
         Self {
             metrics,
             pools,
@@ -408,6 +496,13 @@ impl<'a> Engine<'a> {
         let f = &self.functions[fi];
         if let Some(pools) = &mut self.pools {
             let minute = (inv.t / 60.0).floor().max(0.0) as u32;
+            if !pools.started {
+                // Sized from the workload's first minute on (the days before have none).
+                pools.started = true;
+                pools.minute = minute;
+                pools.since.fill(f64::from(minute) * 60.0);
+                pools.resize(minute, self.policy.as_mut(), &mut self.metrics);
+            }
             for m in pools.minute + 1..=minute {
                 pools.resize(m, self.policy.as_mut(), &mut self.metrics);
             }
@@ -453,13 +548,18 @@ impl<'a> Engine<'a> {
             }
         }
         let conc = f.concurrency.max(1) as usize;
-        // A pod with room, the nearest first (pods in other regions cost latency).
-        let mut free: Option<usize> = None;
-        for (i, p) in pods.iter().enumerate() {
-            if p.ends.len() < conc && free.is_none_or(|j| p.extra < pods[j].extra) {
-                free = Some(i);
+        // A pod with room; with other regions, the nearest (pods there cost latency).
+        let free = if self.regions {
+            let mut free: Option<usize> = None;
+            for (i, p) in pods.iter().enumerate() {
+                if p.ends.len() < conc && free.is_none_or(|j| p.extra < pods[j].extra) {
+                    free = Some(i);
+                }
             }
-        }
+            free
+        } else {
+            pods.iter().position(|p| p.ends.len() < conc)
+        };
         let idx = match free {
             Some(i) => {
                 let p = &mut pods[i];
@@ -502,11 +602,8 @@ impl<'a> Engine<'a> {
                     .and_then(|p| p.config_of[fi])
                 {
                     let pools = self.pools.as_mut().expect("checked");
-                    pools.idle_until(cfg, t, &mut self.metrics);
-                    pools.demand[cfg] += 1;
-                    let hit = pools.ready[cfg] > 0;
+                    let hit = pools.take(cfg, t, &mut self.metrics);
                     if hit {
-                        pools.ready[cfg] -= 1;
                         self.metrics.pool.hits += 1;
                     } else {
                         self.metrics.pool.misses += 1;
@@ -600,14 +697,14 @@ impl<'a> Engine<'a> {
 
     /// Ends the run: every pod leaves at the end of its plan (or of the trace).
     pub fn finish(mut self) -> Metrics {
-        if let Some(pools) = &mut self.pools {
+        if let Some(pools) = self.pools.as_mut().filter(|p| p.started) {
             // The pools stay sized minute by minute to the end of the trace.
             let last = (self.end_of_trace / 60.0) as u32;
             for m in pools.minute + 1..last {
                 pools.resize(m, self.policy.as_mut(), &mut self.metrics);
             }
             for c in 0..pools.ready.len() {
-                pools.idle_until(c, self.end_of_trace, &mut self.metrics);
+                pools.settle(c, self.end_of_trace, &mut self.metrics);
             }
         }
         let pods = std::mem::take(&mut self.pods);
@@ -642,8 +739,23 @@ pub fn simulate(
     simulate_from(workload, costs, policies, 0, progress)
 }
 
+/// One engine of a run: a policy's copy for the functions `func % shards == shard`.
+struct Shard<'a> {
+    engine: Engine<'a>,
+    policy: usize,
+    shard: u32,
+    shards: u32,
+    seconds: f64,
+    /// Its metrics when measuring started (after the warm-up days).
+    before: Option<Metrics>,
+}
+
 /// [`simulate`], measuring only from the `warmup_days`-th day of the workload on: the days
 /// before let the policies learn (and fill pods and pools) without being counted.
+///
+/// Policies that decide per function ([`Policy::per_function`]) are split over the cores the
+/// other policies leave free: each copy serves every `k`-th function, and their metrics are
+/// added up, which gives the same numbers as one engine.
 pub fn simulate_from(
     workload: &mut dyn Workload,
     costs: &dyn CostModel,
@@ -662,38 +774,68 @@ pub fn simulate_from(
         );
     }
     let functions = workload.functions().to_vec();
-    let mut engines: Vec<(Engine, f64)> = policies
-        .into_iter()
-        .map(|p| (Engine::new(&functions, costs, p, days.end), 0.0))
-        .collect();
-    let mut snapshots: Vec<Option<Metrics>> = vec![None; engines.len()];
+    let n = functions.len();
+    let (count, threads) = (policies.len(), rayon::current_num_threads());
+    let mut engines: Vec<Shard> = Vec::new();
+    for (i, p) in policies.into_iter().enumerate() {
+        let shards = if p.per_function() && count < threads && n > 1 {
+            (threads / count).min(n) as u32
+        } else {
+            1
+        };
+        let name = p.name();
+        let mut copies = vec![p];
+        for _ in 1..shards {
+            copies.push(crate::policy::parse(&name, n)?);
+        }
+        for (shard, p) in copies.into_iter().enumerate() {
+            engines.push(Shard {
+                engine: Engine::new(&functions, costs, p, days.end),
+                policy: i,
+                shard: shard as u32,
+                shards,
+                seconds: 0.0,
+                before: None,
+            });
+        }
+    }
     for day in days {
         if warmup_days > 0 && day == measured {
-            for ((e, _), s) in engines.iter().zip(&mut snapshots) {
-                *s = Some(e.metrics.clone());
+            for e in &mut engines {
+                e.before = Some(e.engine.metrics.clone());
             }
         }
         let inv = workload.day(day)?;
-        engines.par_iter_mut().for_each(|(e, secs)| {
+        engines.par_iter_mut().for_each(|e| {
             let t0 = Instant::now();
-            for i in &inv {
-                e.invoke(*i);
+            if e.shards == 1 {
+                for i in &inv {
+                    e.engine.invoke(*i);
+                }
+            } else {
+                for i in inv.iter().filter(|i| i.func % e.shards == e.shard) {
+                    e.engine.invoke(*i);
+                }
             }
-            *secs += t0.elapsed().as_secs_f64();
+            e.seconds += t0.elapsed().as_secs_f64();
         });
         progress(day, inv.len() as u64);
     }
-    Ok(engines
+    let mut out: Vec<Option<Metrics>> = (0..count).map(|_| None).collect();
+    for e in engines {
+        let t0 = Instant::now();
+        let mut m = e.engine.finish();
+        if let Some(b) = e.before {
+            m = m.since(&b, measured as usize * 1440);
+        }
+        m.wall_seconds = e.seconds + t0.elapsed().as_secs_f64();
+        match &mut out[e.policy] {
+            Some(first) => first.merge(m),
+            slot => *slot = Some(m),
+        }
+    }
+    Ok(out
         .into_iter()
-        .zip(snapshots)
-        .map(|((e, secs), before)| {
-            let t0 = Instant::now();
-            let mut m = e.finish();
-            if let Some(b) = before {
-                m = m.since(&b, measured as usize * 1440);
-            }
-            m.wall_seconds = secs + t0.elapsed().as_secs_f64();
-            m
-        })
+        .map(|m| m.expect("one engine per policy at least"))
         .collect())
 }

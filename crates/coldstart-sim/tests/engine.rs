@@ -316,10 +316,11 @@ fn pool_predict_hits_misses_and_idle_pool_pods_have_known_values() {
             "pool-predict:size=0",
             "pool-predict",
             "fixed-keepalive",
+            "pool-predict:size=1,refill=150s",
         ],
     );
-    // A pool of one is refilled each minute: every cold start hits (1 - 0.5 + 0.1 s). The
-    // pool pod idles all day but the 50 s from each hit to the next minute.
+    // A pool of one, its pod replaced 10 s after each is taken: every cold start hits
+    // (1 - 0.5 + 0.1 s). The pool pod idles all day but the first 10 s and each refill's.
     assert_eq!(
         (m[0].cold_starts(), m[0].pool.hits, m[0].pool.misses),
         (100, 100, 0)
@@ -330,7 +331,7 @@ fn pool_predict_hits_misses_and_idle_pool_pods_have_known_values() {
         m[0].cold_seconds()
     );
     assert!(
-        (m[0].pool.idle_seconds - (86_400.0 - 100.0 * 50.0)).abs() < 1e-6,
+        (m[0].pool.idle_seconds - (86_400.0 - 10.0 - 100.0 * 10.0)).abs() < 1e-6,
         "{}",
         m[0].pool.idle_seconds
     );
@@ -341,12 +342,16 @@ fn pool_predict_hits_misses_and_idle_pool_pods_have_known_values() {
     assert!((m[1].cold_seconds() - 250.0).abs() < 1e-6);
     assert_eq!(m[1].pool.idle_seconds, 0.0);
     // Predicted: nothing is known in minute 0, so the first misses; from minute 1 the 95th
-    // percentile of the past hour's demand (every other minute 1) is 1: the rest hit.
+    // percentile of the past hour's demand (every other minute 1) is 1, its pod ready at
+    // 70 s: the rest hit.
     assert_eq!((m[2].pool.hits, m[2].pool.misses), (99, 1));
     assert!((m[2].cold_seconds() - (2.5 + 99.0 * 0.6)).abs() < 1e-6);
     // Other policies allocate as the cost model says, and know no pool.
     assert!((m[3].cold_seconds() - 100.0).abs() < 1e-6);
     assert_eq!((m[3].pool.hits, m[3].pool.misses), (0, 0));
+    // A pod that takes 150 s to make, requests 120 s apart: the first two miss, then every
+    // other one finds the pod made after the last hit.
+    assert_eq!((m[4].pool.hits, m[4].pool.misses), (49, 51));
     // Idle pool pods are wasted memory too.
     assert!(m[0].idle_gb_seconds > m[3].idle_gb_seconds + m[0].pool.idle_gb_seconds - 1e-6);
 }
@@ -401,4 +406,63 @@ fn warm_up_days_are_replayed_but_not_measured() {
     let mut w = t.clone();
     let p = vec![policy::parse("fixed-keepalive", 1).unwrap()];
     assert!(simulate_from(&mut w, &FixedCosts(1.0), p, 2, |_, _| {}).is_err());
+}
+
+#[test]
+fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
+    // 30 functions, some with concurrency, bursts and gaps around the keep-alive.
+    let mut f: Vec<Function> = (0..30)
+        .map(|i| {
+            Function::new(
+                format!("f{i}"),
+                if i % 3 == 0 { "TIMER-A" } else { "APIG-S" },
+            )
+        })
+        .collect();
+    f[4].concurrency = 3;
+    let mut x = 12345u64;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let inv: Vec<Invocation> = (0..20_000)
+        .map(|_| Invocation {
+            t: next() * 2.0 * 86_400.0,
+            func: (next() * 30.0) as u32,
+            exec: next() * 90.0,
+        })
+        .collect();
+    let t = Trace::new(f, inv);
+    let specs = [
+        "fixed-keepalive:ttl=60s",
+        "hybrid-histogram",
+        "timer-prewarm",
+        "cross-region:latency=50ms",
+    ];
+    for spec in specs {
+        let go = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut w = t.clone();
+                let p = vec![policy::parse(spec, 30).unwrap()];
+                simulate_from(&mut w, &FixedCosts(0.7), p, 1, |_, _| {}).unwrap()
+            })
+            .remove(0)
+        };
+        let (one, four) = (go(1), go(4));
+        assert_eq!(one.per_function, four.per_function, "{spec}");
+        assert_eq!(one.running_per_minute, four.running_per_minute, "{spec}");
+        assert_eq!(one.latency_us, four.latency_us, "{spec}");
+        assert_eq!(one.cold_us, four.cold_us, "{spec}");
+        assert_eq!(one.utility_milli, four.utility_milli, "{spec}");
+        assert_eq!((one.pods, one.pods_below_1), (four.pods, four.pods_below_1));
+        assert!((one.idle_gb_seconds - four.idle_gb_seconds).abs() < 1e-6 * one.idle_gb_seconds);
+        assert_eq!(one.events, four.events);
+        assert!(one.cold_starts() > 0 && one.invocations() > 0);
+    }
 }

@@ -160,7 +160,37 @@ pub struct Outcome {
     pub runs: Vec<Run>,
     /// The trace's own cold starts per function (store input), for the faithfulness check.
     pub observed: Option<Vec<u64>>,
+    /// The trace's own pod utility ratios (store per-request rows).
+    pub observed_utility: Option<Utility>,
     pub seconds: f64,
+}
+
+/// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
+/// engine's histogram holds them) and the share below 1 of all.
+#[derive(Debug, Clone, Copy)]
+pub struct Utility {
+    pub median: f64,
+    pub below_1: f64,
+    pub pods: usize,
+}
+
+impl Utility {
+    fn of(mut u: Vec<f64>) -> Self {
+        let pods = u.len();
+        let below_1 = u.iter().filter(|x| **x < 1.0).count() as f64 / pods.max(1) as f64;
+        u.retain(|x| *x >= 0.0);
+        u.sort_by(f64::total_cmp);
+        let median = if u.is_empty() {
+            f64::NAN
+        } else {
+            u[(u.len() - 1) / 2]
+        };
+        Self {
+            median,
+            below_1,
+            pods,
+        }
+    }
 }
 
 /// A workload, its cost model, a line saying what it is, and (from a store) the trace's own
@@ -170,6 +200,7 @@ struct Loaded {
     costs: Box<dyn CostModel>,
     desc: String,
     observed: Option<Vec<u64>>,
+    observed_utility: Option<Utility>,
 }
 
 /// A workload and its cost model, read from `input`; `remote`: with the other regions' costs
@@ -218,6 +249,7 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                     "synthetic workload model, region {region}, {n} functions, {days}, seed {seed}"
                 ),
                 observed: None,
+                observed_utility: None,
             })
         }
         Input::Store {
@@ -233,6 +265,7 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                 Source::PerMinute => true,
                 Source::Auto => !per_request,
             };
+            let mut last_request = None;
             let (workload, functions, index, what): (Box<dyn Workload>, _, _, _) = if use_minutes {
                 if !cx.minute_regions(&["requests"]).iter().any(|r| r == region) {
                     bail!("the store has no per-minute request counts for {region}");
@@ -242,7 +275,8 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                 let what = format!("{} function-minutes (per-minute counts)", w.counts.len());
                 (Box::new(w), f, index, what)
             } else {
-                let (t, index) = request_workload(&cx, region)?;
+                let (t, index, last) = request_workload(&cx, region)?;
+                last_request = Some(last);
                 let f = t.functions.clone();
                 let what = format!("{} requests (per-request rows)", t.invocations.len());
                 (Box::new(t), f, index, what)
@@ -250,6 +284,10 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
             let workload = cut(workload, days)?;
             let (costs, observed) =
                 store_costs(&cx, region, &functions, &index, workload.days(), remote)?;
+            let observed_utility = match &last_request {
+                Some(last) => Some(trace_utility(&cx, region, last, workload.days())?),
+                None => None,
+            };
             let desc = format!(
                 "store {}, region {region}: {} functions, {what}",
                 path.display(),
@@ -260,6 +298,7 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                 costs: Box::new(costs),
                 desc,
                 observed: Some(observed),
+                observed_utility,
             })
         }
         Input::Azure2019 { dir, days, seed } => {
@@ -276,6 +315,7 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                 costs: Box::new(LogNormalCosts::paper(*seed)),
                 desc: format!("{desc}; {}", LOGNORMAL_COSTS),
                 observed: None,
+                observed_utility: None,
             })
         }
         Input::Azure2021 { file, days, seed } => {
@@ -291,6 +331,7 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                 costs: Box::new(LogNormalCosts::paper(*seed)),
                 desc: format!("{desc}; {}", LOGNORMAL_COSTS),
                 observed: None,
+                observed_utility: None,
             })
         }
     }
@@ -300,8 +341,46 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
 const LOGNORMAL_COSTS: &str = "cold starts drawn from the paper's LogNormal fit to Huawei's \
      cold-start times (mean 3.24 s, sd 7.10 s), as the Azure traces have none";
 
-/// The store's per-request rows of `region` as a trace, and each funcID's index.
-fn request_workload(cx: &Cx, region: &str) -> Result<(Trace, HashMap<String, u32>)> {
+/// The pod utility ratios of the trace's pods that served requests in `last` (podID -> its
+/// last request's arrival), from their cold starts on `days`.
+fn trace_utility(
+    cx: &Cx,
+    region: &str,
+    last: &HashMap<String, f64>,
+    days: Range<u32>,
+) -> Result<Utility> {
+    let mut u = Vec::new();
+    cx.for_each(
+        &format!(
+            "SELECT podID, time, totalCost_cold_start, day FROM cold_starts WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            let pods = strings(b.column(0))?;
+            let (time, cost, day) = (
+                floats(b.column(1))?,
+                floats(b.column(2))?,
+                floats(b.column(3))?,
+            );
+            for i in 0..pods.len() {
+                if cost[i] > 0.0 && days.contains(&(day[i] as u32)) {
+                    if let Some(l) = last.get(&pods[i]) {
+                        u.push((l - time[i]) / cost[i]);
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Utility::of(u))
+}
+
+/// Each pod's last request (arrival time), by podID.
+type LastRequests = HashMap<String, f64>;
+
+/// The store's per-request rows of `region` as a trace, each funcID's index, and each pod's
+/// last request.
+fn request_workload(cx: &Cx, region: &str) -> Result<(Trace, HashMap<String, u32>, LastRequests)> {
     if !cx.regions("requests").iter().any(|r| r == region) {
         bail!(
             "the store has no per-request rows for {region} (regions with them: {}); \
@@ -363,13 +442,18 @@ fn request_workload(cx: &Cx, region: &str) -> Result<(Trace, HashMap<String, u32
         let f = &mut functions[func as usize];
         f.concurrency = f.concurrency.max(most as u32);
     }
+    let mut last: HashMap<String, f64> = HashMap::new();
+    for (inv, pod, _) in &rows {
+        let l = last.entry(pod.clone()).or_insert(inv.t);
+        *l = l.max(inv.t);
+    }
     let mut trace = Trace::new(functions, rows.into_iter().map(|r| r.0).collect());
     trace.notes.push(
         "per-request rows: arrival time_worker; a request occupies its pod for totalCost_worker; \
          a function's concurrency is the most requests one of its pods served at once"
             .into(),
     );
-    Ok((trace, index))
+    Ok((trace, index, last))
 }
 
 /// Renumbers functions in funcID order (a store is scanned in parallel, so rows come in any
@@ -621,6 +705,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
         costs,
         mut desc,
         observed,
+        observed_utility,
     } = load(input, remote)?;
     if remote && costs.other_regions().is_empty() {
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
@@ -689,6 +774,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
         functions: workload.functions().to_vec(),
         runs,
         observed,
+        observed_utility,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -837,12 +923,31 @@ impl Outcome {
             .zip(observed)
             .filter(|(s, o)| **o > 0 && (**s as f64 - **o as f64).abs() <= 0.1 * **o as f64)
             .count();
-        Some(format!(
+        let mut line = format!(
             "faithfulness: the platform's default (60 s keep-alive) makes {a} cold starts where the \
              trace has {b} on the same days ({:+.1} %); {within} of {with} functions with cold \
              starts are within ±10 % of their own",
             (a as f64 / b.max(1) as f64 - 1.0) * 100.0
-        ))
+        );
+        if let Some(u) = self.observed_utility {
+            let m = &default.metrics;
+            let median = if m.utility_milli.is_empty() {
+                f64::NAN
+            } else {
+                m.utility_milli.value_at_quantile(0.5) as f64 / 1000.0
+            };
+            let _ = write!(
+                line,
+                "; pod utility ratio: median {median:.2} against the trace's {:.2}, {:.1} % of \
+                 pods below 1 against {:.1} % ({} pods against {})",
+                u.median,
+                m.pods_below_1 as f64 / m.pods.max(1) as f64 * 100.0,
+                u.below_1 * 100.0,
+                m.pods,
+                u.pods
+            );
+        }
+        Some(line)
     }
 }
 

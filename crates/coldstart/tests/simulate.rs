@@ -57,6 +57,16 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
         .collect();
     let (sim, trace) = (nums[1], nums[2]);
     assert!((sim - trace).abs() <= 0.05 * trace, "{line}");
+    // The pods' utility ratios beside the trace's, from its cold starts and request rows.
+    let u = line.split("pod utility ratio: ").nth(1).expect("utility compared");
+    let pct: Vec<f64> = u
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // median, trace median, % below (1), trace %, pods, trace pods
+    assert_eq!(pct.len(), 7, "{u}");
+    assert!((pct[2] - pct[4]).abs() < 10.0, "{u}");
+    assert!((pct[5] - pct[6]).abs() <= 0.1 * pct[6], "{u}");
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let rows: Vec<&str> = summary.lines().collect();
     // Three default policies and the 10-minute baseline, each on every request.

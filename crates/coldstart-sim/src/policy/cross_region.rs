@@ -39,6 +39,10 @@ impl Policy for CrossRegion {
         )
     }
 
+    fn per_function(&self) -> bool {
+        true
+    }
+
     fn after_request(&mut self, _e: &Ended) -> Idle {
         Idle::keep(self.ttl)
     }

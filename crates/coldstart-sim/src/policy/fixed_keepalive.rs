@@ -35,6 +35,10 @@ impl Policy for FixedKeepAlive {
         )
     }
 
+    fn per_function(&self) -> bool {
+        true
+    }
+
     fn after_request(&mut self, e: &Ended) -> Idle {
         if self.restart {
             Idle::keep(self.ttl)

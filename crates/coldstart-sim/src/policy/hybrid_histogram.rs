@@ -156,6 +156,10 @@ impl Policy for HybridHistogram {
         s.in_range += 1;
     }
 
+    fn per_function(&self) -> bool {
+        true
+    }
+
     fn after_request(&mut self, e: &Ended) -> Idle {
         let s = &mut self.states[e.func as usize];
         s.last_end = Some(s.last_end.map_or(e.end, |l| l.max(e.end)));

@@ -98,10 +98,23 @@ pub trait Policy: Send {
     /// An idle pod of this priority was evicted.
     fn evicted(&mut self, _priority: f64) {}
 
+    /// Whether the policy decides for each function from that function's own history alone
+    /// (no memory capacity, load, pools or other shared state), so that the engine may run
+    /// disjoint sets of functions under separate copies of it (made by `parse(name())`) on
+    /// separate cores, with the same results.
+    fn per_function(&self) -> bool {
+        false
+    }
+
     /// Whether the policy sizes pre-warmed pools per CPU-memory configuration (asked once);
     /// the engine then asks [`Policy::pool_size`] at every minute.
     fn pools(&self) -> bool {
         false
+    }
+
+    /// Seconds a pool takes to create a pod (pools refill after each pod taken).
+    fn pool_refill(&self) -> f64 {
+        0.0
     }
 
     /// The pool size of configuration `config` for `minute`, told how many cold starts drew
@@ -124,7 +137,7 @@ pub const KNOWN: &str = "fixed-keepalive[:ttl=60s,restart=yes], \
      hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10], \
      timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB, \
      peak-shave[:max-delay=30s,limit=auto,ttl=60s], \
-     pool-predict[:window=1h,quantile=0.95,size=auto,ttl=60s], \
+     pool-predict[:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s], \
      cross-region[:latency=50ms,ttl=60s]";
 
 /// Reads `NAME[:key=value,...]`.
@@ -343,8 +356,8 @@ mod tests {
             "faascache:capacity=4096",
             "peak-shave:max-delay=30s,limit=auto,ttl=60s",
             "peak-shave:max-delay=2m,limit=40,ttl=10m",
-            "pool-predict:window=1h,quantile=0.95,size=auto,ttl=60s",
-            "pool-predict:window=30m,quantile=0.5,size=4,ttl=10m",
+            "pool-predict:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s",
+            "pool-predict:window=30m,quantile=0.5,size=4,refill=0s,ttl=10m",
             "cross-region:latency=50ms,ttl=60s",
             "cross-region:latency=200ms,ttl=10m",
         ] {

@@ -1,12 +1,14 @@
-//! `pool-predict:window=1h,quantile=0.95,size=auto,ttl=60s`: resource-pool prediction, one of
-//! the strategies the paper proposes (Joosen et al., EuroSys 2025, section 5; spec section 5).
-//! Each CPU-memory configuration keeps a pool of pre-warmed pods that a cold start of any of
-//! its functions takes instead of searching for or creating one. At each minute the pool is
-//! refilled to the `quantile` of the configuration's per-minute demand (cold starts that drew
-//! on it) over the last `window`, nearest rank; `size=N` holds every pool at N instead. A
-//! cold start that finds its pool empty is a miss: its pod is created from scratch, the slow
-//! allocation. Pods that wait in a pool are wasted memory, counted with the keep-alive's.
-//! Keep-alive is fixed at `ttl`. Custom and http runtimes have no pool (spec section 2).
+//! `pool-predict:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s`: resource-pool
+//! prediction, one of the strategies the paper proposes (Joosen et al., EuroSys 2025, section
+//! 5; spec section 5). Each CPU-memory configuration keeps a pool of pre-warmed pods that a
+//! cold start of any of its functions takes instead of searching for or creating one. At each
+//! minute the pool's size is set to the `quantile` of the configuration's per-minute demand
+//! (cold starts that drew on it) over the last `window`, nearest rank; `size=N` holds every
+//! pool at N instead. A pod taken is replaced, ready `refill` seconds later, and so are pods
+//! the pool is short of when its size goes up. A cold start that finds its pool empty is a
+//! miss: its pod is created from scratch, the slow allocation. Pods that wait in a pool are
+//! wasted memory, counted with the keep-alive's. Keep-alive is fixed at `ttl`. Custom and http
+//! runtimes have no pool (spec section 2).
 //!
 //! Other policies' cold starts allocate as the cost model says, that is as the platform's own
 //! pools did; under this policy a hit allocates as a first-stage pool hit and a miss as a pod
@@ -25,6 +27,8 @@ pub struct PoolPredict {
     pub quantile: f64,
     /// A fixed size for every pool instead of the prediction.
     pub size: Option<u32>,
+    /// Seconds to create a pool pod.
+    pub refill: f64,
     history: Vec<VecDeque<u32>>,
 }
 
@@ -45,7 +49,9 @@ impl PoolPredict {
                 anyhow::anyhow!("pool-predict: size is auto or a number of pods, got '{v}'")
             })?),
         };
+        let refill = p.seconds("refill", 10.0)?;
         Ok(Self {
+            refill,
             ttl,
             window: (window / 60.0).round() as usize,
             quantile,
@@ -68,10 +74,11 @@ pub fn nearest_rank(v: impl Iterator<Item = u32>, q: f64) -> u32 {
 impl Policy for PoolPredict {
     fn name(&self) -> String {
         format!(
-            "pool-predict:window={},quantile={},size={},ttl={}",
+            "pool-predict:window={},quantile={},size={},refill={},ttl={}",
             fmt_duration(self.window as f64 * 60.0),
             self.quantile,
             self.size.map_or("auto".into(), |s| s.to_string()),
+            fmt_duration(self.refill),
             fmt_duration(self.ttl)
         )
     }
@@ -82,6 +89,10 @@ impl Policy for PoolPredict {
 
     fn pools(&self) -> bool {
         true
+    }
+
+    fn pool_refill(&self) -> f64 {
+        self.refill
     }
 
     fn pool_size(&mut self, config: usize, minute: u32, last_demand: u32) -> u32 {

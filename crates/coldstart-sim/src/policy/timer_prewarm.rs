@@ -91,6 +91,10 @@ impl Policy for TimerPrewarm {
         s.last_arrival = Some(t);
     }
 
+    fn per_function(&self) -> bool {
+        true
+    }
+
     fn after_request(&mut self, e: &Ended) -> Idle {
         if !e.function.is_timer() {
             return Idle::keep(self.ttl);
