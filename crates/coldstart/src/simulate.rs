@@ -205,7 +205,7 @@ struct Loaded {
 
 /// A workload and its cost model, read from `input`; `remote`: with the other regions' costs
 /// (for cross-region policies).
-fn load(input: &Input, remote: bool) -> Result<Loaded> {
+fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
     match input {
         Input::Synth {
             region,
@@ -282,10 +282,13 @@ fn load(input: &Input, remote: bool) -> Result<Loaded> {
                 (Box::new(t), f, index, what)
             };
             let workload = cut(workload, days)?;
+            // The trace's own numbers on the days that are measured.
+            let all = workload.days();
+            let measured = (all.start + warmup_days).min(all.end)..all.end;
             let (costs, observed) =
-                store_costs(&cx, region, &functions, &index, workload.days(), remote)?;
+                store_costs(&cx, region, &functions, &index, measured.clone(), remote)?;
             let observed_utility = match &last_request {
-                Some(last) => Some(trace_utility(&cx, region, last, workload.days())?),
+                Some(last) => Some(trace_utility(&cx, region, last, measured)?),
                 None => None,
             };
             let desc = format!(
@@ -586,8 +589,8 @@ fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<Strin
     Ok((w, index))
 }
 
-/// Each function's observed cold starts (all days) as its costs, and its cold starts on the
-/// days the workload covers. With `remote`, each other region's cold starts too: a function
+/// Each function's observed cold starts (all days) as its costs, and its cold starts on
+/// `days` (those measured). With `remote`, each other region's cold starts too: a function
 /// sent there costs what that region's cold starts of its pool configuration cost (the whole
 /// region's where fewer than 30 have that configuration).
 fn store_costs(
@@ -706,7 +709,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
         mut desc,
         observed,
         observed_utility,
-    } = load(input, remote)?;
+    } = load(input, remote, replay.warmup_days)?;
     if remote && costs.other_regions().is_empty() {
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
     }

@@ -58,7 +58,10 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
     let (sim, trace) = (nums[1], nums[2]);
     assert!((sim - trace).abs() <= 0.05 * trace, "{line}");
     // The pods' utility ratios beside the trace's, from its cold starts and request rows.
-    let u = line.split("pod utility ratio: ").nth(1).expect("utility compared");
+    let u = line
+        .split("pod utility ratio: ")
+        .nth(1)
+        .expect("utility compared");
     let pct: Vec<f64> = u
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter_map(|w| w.parse().ok())
@@ -229,6 +232,39 @@ fn per_minute_counts_replay_every_request_of_every_day() {
         s(&out),
     ]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("R1"), "{e:?}");
+    // With a warm-up day, the trace's own cold starts are counted on the measured days only.
+    let text = ok(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--source",
+        "per-minute",
+        "--days",
+        "0..3",
+        "--warmup-days",
+        "1",
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive:ttl=60s",
+    ]);
+    let want = ok(&[
+        "sql",
+        "--store",
+        s(&store),
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM cold_starts WHERE region = 'R2' AND day >= 1 AND day < 3",
+    ]);
+    let want = want.lines().nth(1).unwrap().trim().to_string();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("faithfulness"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("where the trace has {want} on")),
+        "{line} / {want}"
+    );
 }
 
 /// Column `name` of summary.csv in `out`, one value per policy row (policy, value).
