@@ -189,15 +189,37 @@ fn family() -> impl Strategy<Value = Family> {
     ]
 }
 
-/// Physical data lines (after the header line) and how many of them are empty.
+/// Physical data lines (after the header line) and how many of them are empty. Empty lines
+/// before the header are skipped with it, as the CSV reader does.
 fn data_lines(b: &[u8]) -> (u64, u64) {
     let mut lines: Vec<&[u8]> = b.split(|c| *c == b'\n').collect();
     if b.ends_with(b"\n") {
         lines.pop();
     }
+    let header = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let lines = &lines[header..];
     let data = lines.len().saturating_sub(1) as u64;
     let empty = lines.iter().skip(1).filter(|l| l.is_empty()).count() as u64;
     (data, empty)
+}
+
+/// A case proptest found: an empty line before the header. The header is the first line
+/// with text, and every row after it is read.
+#[test]
+fn an_empty_line_before_the_header_is_skipped_and_every_row_counted() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for fam in [Family::ColdStart, Family::MinuteMetric, Family::Function] {
+        let bytes = format!("\n{}", valid(fam, 22)).into_bytes();
+        let (r, c, _) = parse(fam, &mut Cursor::new(&bytes));
+        assert!(r.is_ok(), "{fam:?}");
+        let (data, empty) = data_lines(&bytes);
+        assert_eq!((data, empty), (22, 0), "{fam:?}");
+        assert_eq!(c.rows_read, 22, "{fam:?}");
+        assert_eq!(c.rows_accepted, 22, "{fam:?}");
+    }
 }
 
 proptest! {
