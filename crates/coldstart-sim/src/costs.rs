@@ -8,7 +8,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::catalog::FunctionSpec;
 use crate::profile::{LogNormal, RegionProfile};
-use crate::rng::mix;
+use crate::rng::{mix, unit};
 
 /// Log-space spread of the host contention shared by the steps of one cold start.
 const CONTENTION_SIGMA: f64 = 0.85;
@@ -59,11 +59,6 @@ pub trait CostModel: Sync {
         v.sort_by(f64::total_cmp);
         v[50]
     }
-}
-
-/// A seeded uniform number in [0, 1).
-fn unit(key: u64) -> f64 {
-    (mix(key) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The calibrated model of the synthetic release (spec section 4), per function; `others`

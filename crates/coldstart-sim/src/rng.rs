@@ -10,6 +10,11 @@ pub fn mix(x: u64) -> u64 {
     rand_xoshiro::SplitMix64::seed_from_u64(x).next_u64()
 }
 
+/// A uniform number in [0, 1) from a 64-bit key: the top 53 bits of its [`mix`].
+pub fn unit(key: u64) -> f64 {
+    (mix(key) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// The random stream of (seed, region, function).
 pub fn stream(seed: u64, region: u64, function: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(mix(mix(mix(seed) ^ region) ^ function))

@@ -74,14 +74,25 @@ fn reject_record(
 
 /// Passes bytes through, failing once a line runs past [`MAX_LINE`], and remembers the last
 /// byte (to tell a file whose last line has no line end).
-struct LineCap<'a> {
-    inner: &'a mut dyn Read,
+pub struct LineCap<R> {
+    inner: R,
     run: usize,
     lines: u64,
     last: Option<u8>,
 }
 
-impl Read for LineCap<'_> {
+impl<R: Read> LineCap<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            run: 0,
+            lines: 0,
+            last: None,
+        }
+    }
+}
+
+impl<R: Read> Read for LineCap<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n == 0 {
@@ -157,12 +168,7 @@ pub fn parse_file(
     sink: &mut dyn Sink,
     counts: &mut FileCounts,
 ) -> Result<()> {
-    let capped = LineCap {
-        inner: reader,
-        run: 0,
-        lines: 0,
-        last: None,
-    };
+    let capped = LineCap::new(reader);
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

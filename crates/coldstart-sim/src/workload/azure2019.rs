@@ -29,7 +29,7 @@ use anyhow::{bail, Context, Result};
 
 use super::csv_input::{line, number, CsvFile, Rejects};
 use super::{sort, Function, Invocation, Workload};
-use crate::rng::mix;
+use crate::rng::{mix, unit};
 
 const INVOCATIONS: &str = "invocations_per_function_md.anon.d";
 const DURATIONS: &str = "function_durations_percentiles.anon.d";
@@ -367,11 +367,6 @@ pub fn quantile(p: &[f64; 7], u: f64) -> f64 {
     let k = QUANTILES[1..].partition_point(|q| *q < u).min(5);
     let (q0, q1) = (QUANTILES[k], QUANTILES[k + 1]);
     p[k] + (p[k + 1] - p[k]) * (u - q0) / (q1 - q0)
-}
-
-/// A uniform number in [0, 1) from a 64-bit key.
-fn unit(key: u64) -> f64 {
-    (mix(key) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Workload for Azure2019 {

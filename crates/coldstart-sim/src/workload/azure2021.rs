@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 
 use super::csv_input::{line, number, CsvFile, Rejects};
 use super::{Function, Invocation, Trace};
-use crate::rng::mix;
+use crate::rng::unit;
 
 /// Region name the engine's functions carry.
 pub const REGION: &str = "azure2021";
@@ -69,8 +69,7 @@ pub fn read(path: &Path, seed: u64) -> Result<Trace> {
             None => {
                 let mut g = Function::new(format!("{app}/{func}"), "unknown");
                 g.region = REGION.into();
-                let u = (mix(seed ^ fnv(app)) >> 11) as f64 / (1u64 << 53) as f64;
-                g.memory_mb = burr_quantile(u).round().max(1.0) as u32;
+                g.memory_mb = burr_quantile(unit(seed ^ fnv(app))).round().max(1.0) as u32;
                 functions.push(g);
                 let i = functions.len() as u32 - 1;
                 index.insert(key, i);

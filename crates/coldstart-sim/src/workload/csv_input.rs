@@ -6,14 +6,18 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use coldstart_trace::parse::{clip, LineCap};
 
 /// Reasons kept per file; the rest are only counted.
 const EXAMPLES: usize = 20;
+/// The most bytes of a value or header a message repeats.
+const ECHO: usize = 200;
 
-/// A CSV file with a header, read record by record.
+/// A CSV file with a header, read record by record (a line over the release readers' cap is
+/// an error, so memory stays bounded).
 pub struct CsvFile {
     pub path: PathBuf,
-    pub reader: csv::Reader<BufReader<File>>,
+    pub reader: csv::Reader<LineCap<BufReader<File>>>,
     pub header: csv::StringRecord,
 }
 
@@ -22,7 +26,7 @@ impl CsvFile {
         let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 20, f));
+            .from_reader(LineCap::new(BufReader::with_capacity(1 << 20, f)));
         let header = reader
             .headers()
             .with_context(|| format!("{}: cannot read the header", path.display()))?
@@ -44,7 +48,7 @@ impl CsvFile {
                 None => bail!(
                     "{}: missing column {name} (header has: {})",
                     self.path.display(),
-                    shorten(&self.header.iter().collect::<Vec<_>>().join(","))
+                    clip(&self.header.iter().collect::<Vec<_>>().join(","), ECHO)
                 ),
             };
         }
@@ -67,7 +71,7 @@ impl Rejects {
             self.examples.push(format!(
                 "{}: line {line}: {field}: {}",
                 path.display(),
-                shorten(&why.to_string())
+                clip(&why.to_string(), ECHO)
             ));
         }
     }
@@ -94,18 +98,6 @@ pub fn number(r: &csv::StringRecord, i: usize) -> std::result::Result<f64, Strin
     let s = r.get(i).ok_or("missing")?.trim();
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("'{}' is not a number >= 0", shorten(s))),
+        _ => Err(format!("'{}' is not a number >= 0", clip(s, ECHO))),
     }
-}
-
-/// At most 200 bytes of a value, cut at a character boundary.
-fn shorten(s: &str) -> String {
-    if s.len() <= 200 {
-        return s.to_string();
-    }
-    let mut end = 200;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }

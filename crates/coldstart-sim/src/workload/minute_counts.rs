@@ -7,7 +7,7 @@ use std::ops::Range;
 use anyhow::Result;
 
 use super::{sort, Function, Invocation, Workload};
-use crate::rng::mix;
+use crate::rng::{mix, unit};
 
 /// A region's per-minute request counts: each function-minute's requests arrive spread over
 /// the minute (at seeded uniform positions), each running for that minute's median execution
@@ -40,7 +40,7 @@ impl Workload for MinuteCounts {
         for &(minute, func, n, exec) in &self.counts[a..b] {
             let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
             for k in 0..n {
-                let u = (mix(key ^ u64::from(k)) >> 11) as f64 / (1u64 << 53) as f64;
+                let u = unit(key ^ u64::from(k));
                 out.push(Invocation {
                     t: (f64::from(minute) + u) * 60.0,
                     func,
