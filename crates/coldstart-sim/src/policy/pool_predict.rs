@@ -20,6 +20,9 @@ use super::{fmt_duration, Ended, Idle, Params, Policy};
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
+/// The most pods a fixed pool may hold (each is a pod the engine tracks).
+const MAX_SIZE: u32 = 100_000;
+
 pub struct PoolPredict {
     pub ttl: f64,
     /// Minutes of demand the prediction looks back on.
@@ -45,9 +48,16 @@ impl PoolPredict {
         }
         let size = match p.text("size").as_deref() {
             None | Some("auto") => None,
-            Some(v) => Some(v.parse::<u32>().map_err(|_| {
-                anyhow::anyhow!("pool-predict: size is auto or a number of pods, got '{v}'")
-            })?),
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= MAX_SIZE)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "pool-predict: size is auto or a number of pods up to {MAX_SIZE}, got '{v}'"
+                        )
+                    })?,
+            ),
         };
         let refill = p.seconds("refill", 10.0)?;
         Ok(Self {
