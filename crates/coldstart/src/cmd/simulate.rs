@@ -36,7 +36,7 @@ pub struct Args {
     /// hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10],
     /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB,
     /// peak-shave[:max-delay=30s,limit=auto,ttl=60s],
-    /// pool-predict[:window=1h,quantile=0.95,size=auto,ttl=60s],
+    /// pool-predict[:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s],
     /// cross-region[:latency=50ms,ttl=60s]. A fixed
     /// 10-minute keep-alive is added as the baseline that wasted memory is normalised to.
     #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
