@@ -3,7 +3,9 @@
 #   1. the Hugging Face parity tests (logits, loss, two fused-AdamW steps) on CUDA;
 #   2. training and eval tokens/s, MFU and GPU memory of rewarm against PyTorch + transformers
 #      (GPTNeoXForCausalLM, sdpa, bf16 autocast, fused AdamW) at the 160m and 410m shapes,
-#      same checkpoint, data, batch and sequence length, in the same run (bench/rewarm_bench.py).
+#      same checkpoint, data, batch and sequence length, in the same run (bench/rewarm_bench.py);
+#   3. per shape, the data-parallel path on this one GPU (`rewarm launch --nproc 1`: c10d's NCCL
+#      group and Reducer) against the plain run: tokens/s and the largest loss difference.
 #
 #   bash bench/gpu.sh                    # on a GPU machine with a Rust toolchain: builds, then runs
 #   bash bench/gpu.sh --pack DIR         # on a machine without a GPU: builds and packs the binaries

@@ -57,8 +57,17 @@ def torch_side(a):
               {"params": [p for n, p in model.named_parameters() if nd(n)], "weight_decay": 0.0}]
     # PyTorch's fastest AdamW on the GPU (fused); its default (foreach) on CPU.
     opt = torch.optim.AdamW(groups, lr=1e-4, betas=(0.9, 0.95), eps=1e-8, fused=a.device == "cuda" or None)
+    # Under torch.distributed.run: DistributedDataParallel over Gloo, each rank a slice of the
+    # global batch (the peer of `rewarm launch`); training only.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    per_rank = a.batch // world
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo")
+        rng = np.random.default_rng(dist.get_rank())
+        model = torch.nn.parallel.DistributedDataParallel(model)
     def batch():
-        idx = rng.integers(0, n_seq, a.batch)
+        idx = rng.integers(0, n_seq, per_rank)
         b = np.stack([toks[i * a.seq:(i + 1) * a.seq + 1].astype(np.int64) for i in idx])
         return torch.from_numpy(b).to(dev)
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16) if a.device == "cuda" else torch.autocast("cpu", enabled=False)
@@ -80,6 +89,11 @@ def torch_side(a):
         sync()
         times.append(time.perf_counter() - t0)
     train_tps = a.batch * a.seq / float(np.median(times[WARMUP:]))
+    if world > 1:
+        if dist.get_rank() == 0:
+            print(json.dumps({"train_tps": train_tps}))
+        dist.destroy_process_group()
+        return
     if a.compile:
         peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
         print(json.dumps({"train_tps": train_tps, "eval_tps": None, "gpu_peak_mib": peak,
@@ -129,9 +143,12 @@ def child(cmd):
     return out, ru.ru_maxrss / 1024
 
 
-def rust_side(a, shape, work, data):
+def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False):
+    """Trains `steps` steps of `shape` (under `rewarm launch --nproc` when nproc > 1 or
+    `launch`, one process per rank with `threads` threads each); returns (median training
+    tokens/s over the global batch, run folder, peak RSS MiB of the command)."""
     preset, vocab, seq, batch, steps = SHAPES[shape]
-    run = os.path.join(work, f"run-{shape}")
+    run = os.path.join(work, f"run-{shape}-{nproc}p{'-launched' if launch else ''}")
     subprocess.run(["rm", "-rf", run], check=True)
     cfg = os.path.join(work, f"{shape}.toml")
     with open(cfg, "w") as f:
@@ -152,12 +169,20 @@ steps = {steps}
 out = "{os.path.abspath(run)}"
 log_every = 1
 device = "{a.device}"
-threads = {a.threads}
+threads = {threads or a.threads}
 """)
-    _, train_rss = child([a.bin, "--quiet", "train", "--config", cfg])
+    cmd = [a.bin, "--quiet", "train", "--config", cfg]
+    if nproc > 1 or launch:
+        cmd = [a.bin, "--quiet", "launch", "--nproc", str(nproc), "--"] + cmd[2:]
+    _, train_rss = child(cmd)
     rows = [json.loads(l) for l in open(os.path.join(run, "throughput.jsonl"))]
     step_times = np.diff([r["seconds"] for r in rows])[WARMUP - 1:]
-    train_tps = batch * seq / float(np.median(step_times))
+    return batch * seq / float(np.median(step_times)), run, train_rss
+
+
+def rust_side(a, shape, work, data):
+    preset, vocab, seq, batch, steps = SHAPES[shape]
+    train_tps, _, train_rss = rust_train(a, shape, work, data)
     # EVAL_BATCHES batches in one process: a first untimed pass over the data (kernel selection,
     # allocator warm-up), then EVAL_ROUNDS timed passes; the median is kept, as on the PyTorch side.
     runs = [f"r{r}={data}" for r in range(EVAL_ROUNDS + 1)]
@@ -226,6 +251,26 @@ def main():
             if gpu and peak:
                 line += f", MFU {c['train_tps'] * fpt / peak:.1%}"
             print(line)
+        if gpu:
+            # The data-parallel path (c10d NCCL group of one, Reducer) against the plain one.
+            dp, run, _ = rust_train(a, shape, a.work, data, launch=True)
+            losses = lambda r: [json.loads(l).get("loss") for l in open(os.path.join(r, "log.jsonl"))]
+            plain = losses(os.path.join(a.work, f"run-{shape}-1p"))
+            diff = max(abs(x - y) for x, y in zip(plain, losses(run)) if x is not None)
+            print(f"       1-rank data-parallel (NCCL, Reducer) {dp:.0f} tok/s vs {rt:.0f} ({dp / rt:.2f}x); "
+                  f"max |loss difference| {diff:.1e} over {len(plain)} steps")
+        if a.device == "cpu" and a.threads >= 2 and batch % 2 == 0:
+            half = a.threads // 2
+            dp, _, _ = rust_train(a, shape, a.work, data, nproc=2, threads=half)
+            out, _ = child([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                            "--master-port", str(29500 + os.getpid() % 1000), __file__, "--torch-side",
+                            "--ckpt", ck, "--data", data, "--vocab", str(vocab), "--seq", str(seq),
+                            "--batch", str(batch), "--steps", str(steps), "--device", a.device,
+                            "--threads", str(half)])
+            pdp = json.loads(out.strip().splitlines()[-1])["train_tps"]
+            print(f"       data-parallel, 2 ranks x {half} thread(s) over Gloo vs 1 process x {2 * half} threads: "
+                  f"rewarm {dp:.0f} vs {rt:.0f} tok/s ({dp / rt:.2f}x), PyTorch DDP {pdp:.0f} vs "
+                  f"{t['train_tps']:.0f} tok/s ({pdp / t['train_tps']:.2f}x); rewarm / DDP {dp / pdp:.2f}x")
         if a.profile:
             print(f"PyTorch training step profile, {shape} (3 steps):")
             print(open(os.path.join(a.work, f"profile-{shape}.txt")).read())

@@ -275,6 +275,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             precision: Precision::Auto,
             threads: o.threads,
             stop_after: None,
+            dist_timeout_s: crate::train::default_dist_timeout(),
         },
     };
     let sched = |kind: ScheduleKind, max_lr: f64, warmup: Option<f64>| ScheduleConfig {

@@ -25,6 +25,54 @@ pub fn evaluate(
     batch: usize,
     max_sequences: u64,
 ) -> Result<EvalResult> {
+    let part = evaluate_part(model, name, ds, seq_len, batch, max_sequences, (0, 1))?;
+    part.finish(part.sum.double_value(&[]))
+}
+
+/// One rank's share of an evaluation: the summed token losses of every `size`-th batch from
+/// batch `rank` on, still on the device, so that the ranks' sums can be added before
+/// [`PartialEval::finish`].
+pub struct PartialEval {
+    pub name: String,
+    pub dir: std::path::PathBuf,
+    pub sum: Tensor,
+    pub sequences: u64,
+    pub seq_len: usize,
+}
+
+impl PartialEval {
+    /// The result from the loss summed over all sequences (every rank's share).
+    pub fn finish(&self, total: f64) -> Result<EvalResult> {
+        let n = self.sequences;
+        let loss = total / (n * self.seq_len as u64) as f64;
+        if !loss.is_finite() {
+            bail!(
+                "validation set {:?} ({}): the loss is {loss}; the model's outputs are not finite",
+                self.name,
+                self.dir.display()
+            );
+        }
+        Ok(EvalResult {
+            name: self.name.clone(),
+            loss,
+            perplexity: loss.exp(),
+            sequences: n,
+            tokens: n * self.seq_len as u64,
+        })
+    }
+}
+
+/// The share `(rank, size)` of [`evaluate`]: batches are cut as for one process and dealt out
+/// round-robin, so the batches (and each batch's sum) do not depend on the number of ranks.
+pub fn evaluate_part(
+    model: &GptNeox,
+    name: &str,
+    ds: &TokenDataset,
+    seq_len: usize,
+    batch: usize,
+    max_sequences: u64,
+    (rank, size): (usize, usize),
+) -> Result<PartialEval> {
     if seq_len == 0 || batch == 0 {
         bail!("evaluation needs a positive sequence length and batch size (got {seq_len} and {batch})");
     }
@@ -46,7 +94,7 @@ pub fn evaluate(
     let mut sum = Tensor::zeros([], (Kind::Double, model.device));
     let mut buf = vec![0i64; batch * (seq_len + 1)];
     let mut bufs = crate::model::EvalBuffers::default();
-    let mut i = 0u64;
+    let mut i = (rank * batch) as u64;
     tch::no_grad(|| -> Result<()> {
         while i < n {
             let b = (n - i).min(batch as u64) as usize;
@@ -67,23 +115,16 @@ pub fn evaluate(
             let inputs = t.narrow(1, 0, seq_len as i64);
             let targets = t.narrow(1, 1, seq_len as i64);
             sum += model.loss_sum(&inputs, &targets, &mut bufs);
-            i += b as u64;
+            i += (batch * size) as u64;
         }
         Ok(())
     })?;
-    let loss = sum.double_value(&[]) / (n * seq_len as u64) as f64;
-    if !loss.is_finite() {
-        bail!(
-            "validation set {name:?} ({}): the loss is {loss}; the model's outputs are not finite",
-            ds.dir.display()
-        );
-    }
-    Ok(EvalResult {
+    Ok(PartialEval {
         name: name.into(),
-        loss,
-        perplexity: loss.exp(),
+        dir: ds.dir.clone(),
+        sum,
         sequences: n,
-        tokens: n * seq_len as u64,
+        seq_len,
     })
 }
 

@@ -2,7 +2,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use outdir::outln;
 use rewarm::{
-    checkpoint, config::ModelConfig, demo, eval, model::GptNeox, report, study, tokenize, train,
+    checkpoint, config::ModelConfig, demo, eval, launch, model::GptNeox, report, study, tokenize,
+    train,
 };
 use std::path::PathBuf;
 
@@ -68,6 +69,22 @@ enum Cmd {
         /// Continue the run in [run] out from its latest checkpoint.
         #[arg(long)]
         resume: bool,
+    },
+    /// Run N ranks of a rewarm command on this machine, data-parallel, as torchrun would:
+    /// `rewarm launch --nproc 2 -- train --config run.toml`.
+    Launch {
+        /// Processes (ranks) to start.
+        #[arg(long)]
+        nproc: usize,
+        /// Rendezvous port on 127.0.0.1 (default: a free one).
+        #[arg(long)]
+        master_port: Option<u16>,
+        /// Seconds the other ranks get to end by themselves after one fails.
+        #[arg(long, default_value_t = 30)]
+        grace: u64,
+        /// The rewarm command each rank runs, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
     },
     /// Loss and perplexity of a checkpoint on token folders.
     Eval {
@@ -260,6 +277,16 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     let progress = !cli.quiet;
+    if let Some(w) = rewarm::dist::World::from_env()? {
+        if !matches!(cli.cmd, Cmd::Train { .. }) {
+            bail!(
+                "this process is rank {} of {} ({}), but only `rewarm train` runs data-parallel; run this command as one process",
+                w.rank,
+                w.size,
+                w.source
+            );
+        }
+    }
     match cli.cmd {
         Cmd::Tokenize {
             tokenizer,
@@ -345,9 +372,27 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("wrote {}", svg.display());
             }
         }
+        Cmd::Launch {
+            nproc,
+            master_port,
+            grace,
+            command,
+        } => {
+            launch::launch(&launch::LaunchOptions {
+                nproc,
+                master_port,
+                program: std::env::current_exe().context("locating the rewarm executable")?,
+                args: command,
+                grace: std::time::Duration::from_secs(grace),
+            })?;
+        }
         Cmd::Train { config, resume } => {
             let cfg = train::RunConfig::load(&config)?;
             let s = train::train(&cfg, resume, progress)?;
+            // In a data-parallel run the other ranks' summaries would repeat rank 0's.
+            if rewarm::dist::World::from_env()?.is_some_and(|w| w.rank != 0) {
+                return Ok(());
+            }
             outln!(
                 "{} steps, {} tokens, {:.1} s, {:.0} tokens/s; run folder {}",
                 s.steps,

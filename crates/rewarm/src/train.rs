@@ -4,7 +4,7 @@
 use crate::checkpoint;
 use crate::config::ModelConfig;
 use crate::dataset::{Mixture, SourceCursor, TokenDataset};
-use crate::eval::{evaluate, EvalResult};
+use crate::eval::{evaluate, evaluate_part, EvalResult};
 use crate::model::GptNeox;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::schedule::ScheduleConfig;
@@ -121,7 +121,18 @@ pub struct RunSection {
     /// Stop after this many steps of this invocation (tests use it to simulate a crash).
     #[serde(default)]
     pub stop_after: Option<u64>,
+    /// Data-parallel runs (several processes): how long a rank waits for the others to join
+    /// and for each collective before the run fails, naming the rank that died or hung.
+    #[serde(default = "default_dist_timeout")]
+    pub dist_timeout_s: u64,
 }
+
+pub fn default_dist_timeout() -> u64 {
+    300
+}
+
+/// Gradients are all-reduced in buckets of this size (PyTorch DDP's default).
+const BUCKET_BYTES: usize = 25 << 20;
 
 fn default_log_every() -> u64 {
     1
@@ -604,8 +615,36 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     if cfg.run.threads > 0 {
         tch::set_num_threads(cfg.run.threads);
     }
-    let device = cfg.run.device.resolve()?;
+    let world = crate::dist::World::from_env()?;
+    let device = match (&world, cfg.run.device) {
+        // One GPU per process: the local rank's.
+        (Some(w), DeviceChoice::Auto) if tch::Cuda::is_available() => {
+            DeviceChoice::Cuda(w.local_rank).resolve()?
+        }
+        (_, choice) => choice.resolve()?,
+    };
     let d = &cfg.data;
+    let group = match &world {
+        Some(w) => {
+            if d.batch_size % w.size != 0 {
+                bail!(
+                    "[data] batch_size {} cannot be split over {} ranks; make it a multiple of the world size",
+                    d.batch_size,
+                    w.size
+                );
+            }
+            Some(crate::dist::Group::join(
+                w,
+                std::time::Duration::from_secs(cfg.run.dist_timeout_s.max(1)),
+                BUCKET_BYTES,
+                device.is_cuda() && crate::dist::has_nccl(),
+            )?)
+        }
+        None => None,
+    };
+    let (rank, ranks) = group.as_ref().map_or((0, 1), |g| (g.rank, g.size));
+    // Only rank 0 writes; the others read the same run folder (a shared file system).
+    let lead = rank == 0;
     let train_sets = d
         .train
         .iter()
@@ -643,7 +682,20 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     } else {
         None
     };
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    if let Some(g) = &group {
+        // Every rank has read the run folder before rank 0 writes to it, and all resume from
+        // the same checkpoint.
+        let mine = resumed.as_ref().map_or(0, |r| r.step as i64);
+        let lead_step = Tensor::from_slice(&[mine]);
+        g.broadcast(&[&lead_step], "agreeing on the checkpoint to resume from")?;
+        let lead_step = lead_step.int64_value(&[0]);
+        if lead_step != mine {
+            bail!("rank {rank} would resume from step {mine} but rank 0 from step {lead_step}; every rank must see the same [run] out (a shared file system)");
+        }
+    }
+    if lead {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
 
     let mut step = 0u64;
     let mut tokens = 0u64;
@@ -659,7 +711,9 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             mixture.restore(&st.data)?;
             step = r.step;
             tokens = st.tokens;
-            truncate_log(&out.join("log.jsonl"), step)?;
+            if lead {
+                truncate_log(&out.join("log.jsonl"), step)?;
+            }
             (r.model, r.opt)
         }
         None => {
@@ -688,29 +742,69 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     // Gradients and the two AdamW moments come on top of the weights.
     crate::model::check_memory(&model.cfg, 3, device)?;
     let schedule = cfg.schedule.build(cfg.run.steps)?;
-    outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
-    let mut logs = RunLogs::open(out)?;
+    if let Some(g) = &group {
+        // Every rank starts from rank 0's weights.
+        let params: Vec<&Tensor> = model.params.list.iter().map(|p| &p.1).collect();
+        tch::no_grad(|| g.broadcast(&params, "broadcasting rank 0's initial weights"))?;
+        g.attach(&params)?;
+    }
+    let mut logs = if lead {
+        outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
+        Some(RunLogs::open(out)?)
+    } else {
+        None
+    };
 
     let eval_all = |model: &GptNeox| -> Result<Vec<EvalResult>> {
-        val_sets
+        if group.is_none() {
+            return val_sets
+                .iter()
+                .map(|(n, ds)| evaluate(model, n, ds, d.seq_len, d.batch_size, d.eval_sequences))
+                .collect();
+        }
+        let parts = val_sets
             .iter()
-            .map(|(n, ds)| evaluate(model, n, ds, d.seq_len, d.batch_size, d.eval_sequences))
+            .map(|(n, ds)| {
+                evaluate_part(
+                    model,
+                    n,
+                    ds,
+                    d.seq_len,
+                    d.batch_size,
+                    d.eval_sequences,
+                    (rank, ranks),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sums: Vec<&Tensor> = parts.iter().map(|p| &p.sum).collect();
+        if let Some(g) = &group {
+            g.all_reduce_sum(&sums, "summing the evaluation losses")?;
+        }
+        parts
+            .iter()
+            .map(|p| p.finish(p.sum.double_value(&[])))
             .collect()
     };
     if step == 0 && !val_sets.is_empty() {
         let ev = eval_all(&model)?;
-        logs.line(&LogLine {
-            step: 0,
-            tokens: 0,
-            lr: None,
-            loss: None,
-            grad_norm: None,
-            eval: ev.iter().map(Into::into).collect(),
+        logs.as_mut().map_or(Ok(()), |l| {
+            l.line(&LogLine {
+                step: 0,
+                tokens: 0,
+                lr: None,
+                loss: None,
+                grad_norm: None,
+                eval: ev.iter().map(Into::into).collect(),
+            })
         })?;
     }
 
     let total = cfg.run.steps;
-    let bar = bars.bar(total);
+    let bar = if lead {
+        bars.bar(total)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template(&format!(
             "{{spinner}} {} [{{elapsed_precise}}] {{bar:30}} step {{pos}}/{{len}} {{msg}} ETA {{eta}}",
@@ -722,6 +816,10 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     bars.advance(step);
     let (b, t) = (d.batch_size, d.seq_len);
     let mut buf = vec![0i64; b * (t + 1)];
+    // Each rank trains on its slice of every micro-batch; the data order depends on the step
+    // only, never on the number of ranks.
+    let per_rank = b / ranks;
+    let mine = rank * per_rank * (t + 1)..(rank + 1) * per_rank * (t + 1);
     let mut final_eval = Vec::new();
     let run_start = std::time::Instant::now();
     let start_step = step;
@@ -742,17 +840,35 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
         }
         opt.zero_grad()?;
         let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
-        for _ in 0..d.grad_accum {
+        for micro in 0..d.grad_accum {
             mixture.next_batch(b, &mut buf);
             crate::eval::check_ids(&buf, model.cfg.vocab_size, || {
                 format!("training data at step {step}")
             })?;
-            let batch = batch_to_device(&buf, b, t, device);
+            let batch = batch_to_device(&buf[mine.clone()], per_rank, t, device);
+            let sync = group.as_ref().filter(|_| micro + 1 == d.grad_accum);
+            if let Some(g) = sync {
+                g.prepare_sync(&format!("step {step}: preparing the gradient all-reduce"))?;
+            }
             let loss = model.loss(&batch.narrow(1, 0, t as i64), &batch.narrow(1, 1, t as i64));
-            (&loss / d.grad_accum as f64).backward();
+            // With several ranks, the last micro-batch's backward pass also averages the
+            // gradients across them (c10d's Reducer, bucket by bucket as autograd fills them).
+            let scaled = &loss / d.grad_accum as f64;
+            match sync {
+                Some(g) => scaled.f_backward().map_err(|e| {
+                    g.backward_failed(&format!("step {step}: the gradient all-reduce"), e)
+                })?,
+                None => scaled.backward(),
+            }
             loss_sum += loss.detach();
         }
         let loss = loss_sum / d.grad_accum as f64;
+        if let Some(g) = &group {
+            // The gradients are averaged already: the mean over ranks of each rank's mean
+            // gradient is the gradient of the mean loss over the global batch (every sequence
+            // has seq_len targets). The logged loss is averaged the same way.
+            g.all_reduce_mean(&[&loss], &format!("step {step}: the loss all-reduce"))?;
+        }
         let grad_norm = opt.clip_grad_norm()?;
         let found_inf = loss
             .isfinite()
@@ -762,6 +878,9 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
         opt.step_unless(lr, Some(&found_inf))?;
         step += 1;
         done_here += 1;
+        if let Some(g) = &group {
+            g.set_step(step);
+        }
         tokens += cfg.tokens_per_step();
         pending.push(Pending {
             step,
@@ -808,19 +927,25 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             if p.step == step {
                 current = Some(line);
             } else if p.step % cfg.run.log_every.max(1) == 0 {
-                logs.line(&line)?;
+                if let Some(l) = logs.as_mut() {
+                    l.line(&line)?;
+                }
             }
         }
         let evals = if evaluates { eval_all(&model)? } else { vec![] };
         if let Some(mut line) = current {
             if step % cfg.run.log_every.max(1) == 0 || evaluates {
                 line.eval = evals.iter().map(Into::into).collect();
-                logs.line(&line)?;
+                if let Some(l) = logs.as_mut() {
+                    l.line(&line)?;
+                }
             }
         }
         let secs = run_start.elapsed().as_secs_f64();
         let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
-        logs.throughput(step, secs, tps)?;
+        if let Some(l) = logs.as_mut() {
+            l.throughput(step, secs, tps)?;
+        }
         bar.set_position(step);
         bars.advance(1);
         bar.set_message(format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
@@ -835,11 +960,20 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
                 init_seed: cfg.model.seed,
                 last_loss,
             };
-            if step == total {
-                write_checkpoint(&out.join("final"), &model, &opt, &state, cfg)?;
-                final_eval = evals;
+            let dir = if step == total {
+                out.join("final")
             } else {
-                write_checkpoint(&checkpoint_dir(out, step), &model, &opt, &state, cfg)?;
+                checkpoint_dir(out, step)
+            };
+            if lead {
+                write_checkpoint(&dir, &model, &opt, &state, cfg)?;
+            }
+            if let Some(g) = &group {
+                // No rank runs ahead of a checkpoint that is not complete yet.
+                g.barrier(&format!("waiting for rank 0's checkpoint at step {step}"))?;
+            }
+            if step == total {
+                final_eval = evals;
             }
         }
     }
