@@ -13,6 +13,8 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 
+#include "shim.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -29,19 +31,7 @@ c10::intrusive_ptr<c10d::Backend> rw_make_nccl(const c10::intrusive_ptr<c10d::St
 
 namespace {
 
-template <typename F>
-char* guarded(F&& f) {
-    try {
-        f();
-        return nullptr;
-    } catch (const c10::Error& e) {
-        return strdup(e.what_without_backtrace());
-    } catch (const std::exception& e) {
-        return strdup(e.what());
-    } catch (...) {
-        return strdup("unknown C++ exception");
-    }
-}
+using rw::guarded;
 
 bool is_loopback(const std::string& host) {
     return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
@@ -81,6 +71,25 @@ void unflatten(const at::Tensor& flat, std::vector<at::Tensor>& ts) {
     for (auto& t : ts) {
         t.copy_(flat.narrow(0, off, t.numel()).view_as(t));
         off += t.numel();
+    }
+}
+
+// Runs `collective` on each bucket of n tensors (all buckets in flight at once), then waits for
+// each, divides it by `divisor` unless 1, and copies it back into the tensors.
+template <typename C>
+void bucketed(at::Tensor* const* ts, size_t n, int64_t cap, C&& collective, int divisor) {
+    auto bs = buckets(ts, n, cap);
+    std::vector<at::Tensor> flats;
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto& b : bs) {
+        flats.push_back(flatten(b));
+        std::vector<at::Tensor> one{flats.back()};
+        works.push_back(collective(one));
+    }
+    for (size_t i = 0; i < bs.size(); i++) {
+        works[i]->wait();
+        if (divisor != 1) flats[i].div_(divisor);
+        unflatten(flats[i], bs[i]);
     }
 }
 
@@ -196,19 +205,11 @@ char* rw_dist_reducer_prepare(RwGroup* g) {
 char* rw_dist_allreduce(RwGroup* g, at::Tensor* const* ts, size_t n, int average,
                         int64_t bucket_bytes) {
     return guarded([&] {
-        auto bs = buckets(ts, n, bucket_bytes);
-        std::vector<at::Tensor> flats;
-        std::vector<c10::intrusive_ptr<c10d::Work>> works;
-        for (auto& b : bs) {
-            flats.push_back(flatten(b));
-            std::vector<at::Tensor> one{flats.back()};
-            works.push_back(g->group->allreduce(one, c10d::AllreduceOptions{}));
-        }
-        for (size_t i = 0; i < bs.size(); i++) {
-            works[i]->wait();
-            if (average) flats[i].div_(g->size);
-            unflatten(flats[i], bs[i]);
-        }
+        bucketed(ts, n, bucket_bytes,
+                 [&](std::vector<at::Tensor>& one) {
+                     return g->group->allreduce(one, c10d::AllreduceOptions{});
+                 },
+                 average ? g->size : 1);
     });
 }
 
@@ -216,20 +217,10 @@ char* rw_dist_allreduce(RwGroup* g, at::Tensor* const* ts, size_t n, int average
 char* rw_dist_broadcast(RwGroup* g, at::Tensor* const* ts, size_t n, int root,
                         int64_t bucket_bytes) {
     return guarded([&] {
-        auto bs = buckets(ts, n, bucket_bytes);
-        std::vector<at::Tensor> flats;
-        std::vector<c10::intrusive_ptr<c10d::Work>> works;
         c10d::BroadcastOptions o;
         o.rootRank = root;
-        for (auto& b : bs) {
-            flats.push_back(flatten(b));
-            std::vector<at::Tensor> one{flats.back()};
-            works.push_back(g->group->broadcast(one, o));
-        }
-        for (size_t i = 0; i < bs.size(); i++) {
-            works[i]->wait();
-            unflatten(flats[i], bs[i]);
-        }
+        bucketed(ts, n, bucket_bytes,
+                 [&](std::vector<at::Tensor>& one) { return g->group->broadcast(one, o); }, 1);
     });
 }
 

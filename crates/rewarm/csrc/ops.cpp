@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include "shim.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -20,19 +22,7 @@ std::vector<at::Tensor> gather(at::Tensor* const* ts, size_t n) {
     return v;
 }
 
-template <typename F>
-char* guarded(F&& f) {
-    try {
-        f();
-        return nullptr;
-    } catch (const c10::Error& e) {
-        return strdup(e.what_without_backtrace());
-    } catch (const std::exception& e) {
-        return strdup(e.what());
-    } catch (...) {
-        return strdup("unknown C++ exception");
-    }
-}
+using rw::guarded;
 
 }  // namespace
 

@@ -507,18 +507,9 @@ mod tests {
         assert!(e(&[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2")]).contains("MASTER_ADDR"));
     }
 
-    /// A free TCP port on the loopback address.
-    pub(crate) fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
     #[test]
     fn two_ranks_reduce_broadcast_and_meet() {
-        let port = free_port();
+        let port = crate::launch::free_port().unwrap();
         let run = move |rank: usize| {
             let w = World {
                 rank,

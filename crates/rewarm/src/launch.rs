@@ -31,7 +31,7 @@ fn describe(status: ExitStatus) -> String {
 }
 
 /// A free TCP port on the loopback address.
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")
         .context("finding a free port for the rendezvous")?
         .local_addr()?

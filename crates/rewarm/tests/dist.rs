@@ -215,14 +215,6 @@ fn rank(cfg: &Path, rank: usize, port: u16) -> Child {
         .unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Waits until the run has written a checkpoint past step 4.
 fn wait_for_checkpoints(run: &Path) {
     let t0 = Instant::now();
@@ -240,7 +232,7 @@ fn a_killed_or_hung_rank_fails_the_run_naming_it_and_the_last_checkpoint_resumes
     let long = "steps = 100000\ncheckpoint_every = 2\ndevice = \"cpu\"\nthreads = 1\nlog_every = 1000\ndist_timeout_s = 5";
     for (case, signal) in [("killed", libc::SIGKILL), ("hung", libc::SIGSTOP)] {
         let cfg = config(d, case, TINY, COSINE, long);
-        let port = free_port();
+        let port = rewarm::launch::free_port().unwrap();
         let mut r0 = rank(&cfg, 0, port);
         let mut r1 = rank(&cfg, 1, port);
         wait_for_checkpoints(&d.join(case));
