@@ -3,6 +3,8 @@
 # data and thread count, run by one script; prints tokens/s, ratios and peak memory.
 #   bash bench/rewarm.sh            # CPU: Pythia-14m shape (8k vocab) and 70m shape
 #   SHAPES="160m 410m" DEVICE=cuda bash bench/rewarm.sh   # on a GPU machine (also prints MFU)
+# On CPU each shape also gets data-parallel scaling (2 ranks over Gloo vs 1 process, rewarm and
+# PyTorch DDP); BF16=1 adds bf16 matmuls vs f32 (rewarm precision = "bf16", PyTorch autocast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-torch.sh

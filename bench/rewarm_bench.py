@@ -70,7 +70,10 @@ def torch_side(a):
         idx = rng.integers(0, n_seq, per_rank)
         b = np.stack([toks[i * a.seq:(i + 1) * a.seq + 1].astype(np.int64) for i in idx])
         return torch.from_numpy(b).to(dev)
-    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16) if a.device == "cuda" else torch.autocast("cpu", enabled=False)
+    if a.device == "cuda":
+        autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    else:
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     def train_step():
         b = batch()
@@ -94,7 +97,7 @@ def torch_side(a):
             print(json.dumps({"train_tps": train_tps}))
         dist.destroy_process_group()
         return
-    if a.compile:
+    if a.compile or a.bf16:
         peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
         print(json.dumps({"train_tps": train_tps, "eval_tps": None, "gpu_peak_mib": peak,
                           "first_step_s": times[0]}))
@@ -143,12 +146,13 @@ def child(cmd):
     return out, ru.ru_maxrss / 1024
 
 
-def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False):
+def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False, precision="auto", steps=None):
     """Trains `steps` steps of `shape` (under `rewarm launch --nproc` when nproc > 1 or
     `launch`, one process per rank with `threads` threads each); returns (median training
     tokens/s over the global batch, run folder, peak RSS MiB of the command)."""
-    preset, vocab, seq, batch, steps = SHAPES[shape]
-    run = os.path.join(work, f"run-{shape}-{nproc}p{'-launched' if launch else ''}")
+    preset, vocab, seq, batch, shape_steps = SHAPES[shape]
+    steps = steps or shape_steps
+    run = os.path.join(work, f"run-{shape}-{nproc}p{'-launched' if launch else ''}-{precision}")
     subprocess.run(["rm", "-rf", run], check=True)
     cfg = os.path.join(work, f"{shape}.toml")
     with open(cfg, "w") as f:
@@ -169,6 +173,7 @@ steps = {steps}
 out = "{os.path.abspath(run)}"
 log_every = 1
 device = "{a.device}"
+precision = "{precision}"
 threads = {threads or a.threads}
 """)
     cmd = [a.bin, "--quiet", "train", "--config", cfg]
@@ -205,6 +210,9 @@ def main():
     p.add_argument("--torch-side", action="store_true")
     p.add_argument("--ckpt"); p.add_argument("--data"); p.add_argument("--vocab", type=int)
     p.add_argument("--seq", type=int); p.add_argument("--batch", type=int); p.add_argument("--steps", type=int)
+    p.add_argument("--bf16", action="store_true",
+                   help="CPU: also time training with bf16 matmuls (rewarm precision = \"bf16\", PyTorch CPU "
+                        "autocast) against f32, with the loss after the same steps")
     p.add_argument("--compile", action="store_true",
                    help="also time PyTorch's training step under torch.compile (train only; a third column)")
     p.add_argument("--profile", default=os.environ.get("PROFILE"),
@@ -214,6 +222,7 @@ def main():
     if a.torch_side:
         return torch_side(a)
     a.compile = a.compile or bool(os.environ.get("COMPILE"))
+    a.bf16 = a.bf16 or bool(os.environ.get("BF16"))
     os.makedirs(a.work, exist_ok=True)
     import torch
     gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
@@ -255,10 +264,24 @@ def main():
             # The data-parallel path (c10d NCCL group of one, Reducer) against the plain one.
             dp, run, _ = rust_train(a, shape, a.work, data, launch=True)
             losses = lambda r: [json.loads(l).get("loss") for l in open(os.path.join(r, "log.jsonl"))]
-            plain = losses(os.path.join(a.work, f"run-{shape}-1p"))
+            plain = losses(os.path.join(a.work, f"run-{shape}-1p-auto"))
             diff = max(abs(x - y) for x, y in zip(plain, losses(run)) if x is not None)
             print(f"       1-rank data-parallel (NCCL, Reducer) {dp:.0f} tok/s vs {rt:.0f} ({dp / rt:.2f}x); "
                   f"max |loss difference| {diff:.1e} over {len(plain)} steps")
+        if a.device == "cpu" and a.bf16:
+            n = WARMUP + 6
+            last = lambda r: [json.loads(l) for l in open(os.path.join(r, "log.jsonl"))][-1]["loss"]
+            rb, run_b, _ = rust_train(a, shape, a.work, data, precision="bf16", steps=n)
+            rf, run_f, _ = rust_train(a, shape, a.work, data, precision="f32", steps=n)
+            outs = []
+            for extra in ([], ["--bf16"]):
+                out, _ = child([sys.executable, __file__, "--torch-side", "--ckpt", ck, "--data", data,
+                                "--vocab", str(vocab), "--seq", str(seq), "--batch", str(batch), "--steps", str(n),
+                                "--device", "cpu", "--threads", str(a.threads)] + extra)
+                outs.append(json.loads(out.strip().splitlines()[-1])["train_tps"])
+            print(f"       CPU bf16 ({n} steps): rewarm bf16 {rb:.0f} vs f32 {rf:.0f} tok/s ({rb / rf:.2f}x), loss after "
+                  f"{n} steps {last(run_b):.4f} vs {last(run_f):.4f}; PyTorch autocast bf16 {outs[1]:.0f} vs f32 "
+                  f"{outs[0]:.0f} tok/s ({outs[1] / outs[0]:.2f}x)")
         if a.device == "cpu" and a.threads >= 2 and batch % 2 == 0:
             half = a.threads // 2
             dp, _, _ = rust_train(a, shape, a.work, data, nproc=2, threads=half)
