@@ -152,6 +152,37 @@ fn two_ranks_train_like_one_process_and_resume_with_either_world_size() {
 }
 
 #[test]
+fn torchrun_starts_the_ranks_with_its_agent_store() {
+    // PyTorch's own launcher (installed into .venv by scripts/setup-torch.sh), as users run it:
+    // the ranks connect to the agent's TCPStore instead of hosting one.
+    let torchrun = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/torchrun");
+    assert!(
+        torchrun.exists(),
+        "{} is missing: run scripts/setup-torch.sh",
+        torchrun.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    data(d);
+    let one = RunConfig::load(&config(d, "one", TINY, COSINE, RUN)).unwrap();
+    train::train(&one, false, false).unwrap();
+    let cfg = config(d, "torchrun", TINY, COSINE, RUN);
+    let o = Command::new(&torchrun)
+        .args(["--nproc-per-node", "2", "--master-port"])
+        .arg(rewarm::launch::free_port().unwrap().to_string())
+        .arg("--no-python")
+        .arg(env!("CARGO_BIN_EXE_rewarm"))
+        .args(["--quiet", "train", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let out = ok(&o);
+    assert_eq!(out.matches("6 steps").count(), 1, "{out}");
+    assert!(weight_diff(&d.join("one/final"), &d.join("torchrun/final")) < WEIGHT_TOL);
+    same_logs(&d.join("one"), &d.join("torchrun"));
+}
+
+#[test]
 fn a_group_of_one_trains_exactly_like_one_process() {
     // `rewarm launch --nproc 1` (as `torchrun --nproc-per-node 1`): the data-parallel path
     // (store, Gloo, Reducer) with nothing to average; bench/gpu.sh runs the same on a GPU
