@@ -4,8 +4,9 @@
 //! (its step and the time) in the rendezvous store, so that when a collective fails, the error
 //! names the rank that died or hung.
 
+use crate::ops::{ptrs, take_message};
 use anyhow::{anyhow, bail, Context, Result};
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -61,19 +62,11 @@ extern "C" {
     ) -> *mut c_char;
 }
 
-/// Takes ownership of a malloc'ed C string.
-fn take(s: *mut c_char) -> String {
-    // SAFETY: the shim returns NUL-terminated strings from strdup, owned by the caller.
-    let out = unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned();
-    unsafe { libc::free(s as *mut libc::c_void) };
-    out
-}
-
 fn check(err: *mut c_char) -> std::result::Result<(), String> {
     if err.is_null() {
         Ok(())
     } else {
-        Err(take(err))
+        Err(take_message(err))
     }
 }
 
@@ -232,7 +225,7 @@ impl Group {
                 c_int::from(world.rank == 0 && !world.agent_store),
                 world.rank as c_int,
                 world.size as c_int,
-                timeout.as_millis() as i64,
+                timeout.as_millis().min(i64::MAX as u128) as i64,
                 prefix.as_ptr(),
                 c_int::from(nccl),
                 &mut g,
@@ -292,19 +285,26 @@ impl Group {
 
     /// Averages `ts` in place across the ranks (bucketed, all buckets in flight at once).
     pub fn all_reduce_mean(&self, ts: &[&Tensor], what: &str) -> Result<()> {
-        let p = ptrs(ts);
-        // SAFETY: the tensors live for the call.
-        let err =
-            unsafe { rw_dist_allreduce(self.handle.0, p.as_ptr(), p.len(), 1, self.bucket_bytes) };
-        check(err).map_err(|e| self.failure(what, e))
+        self.all_reduce(ts, true, what)
     }
 
     /// Sums `ts` in place across the ranks.
     pub fn all_reduce_sum(&self, ts: &[&Tensor], what: &str) -> Result<()> {
+        self.all_reduce(ts, false, what)
+    }
+
+    fn all_reduce(&self, ts: &[&Tensor], average: bool, what: &str) -> Result<()> {
         let p = ptrs(ts);
         // SAFETY: the tensors live for the call.
-        let err =
-            unsafe { rw_dist_allreduce(self.handle.0, p.as_ptr(), p.len(), 0, self.bucket_bytes) };
+        let err = unsafe {
+            rw_dist_allreduce(
+                self.handle.0,
+                p.as_ptr(),
+                p.len(),
+                c_int::from(average),
+                self.bucket_bytes,
+            )
+        };
         check(err).map_err(|e| self.failure(what, e))
     }
 
@@ -377,7 +377,7 @@ impl Group {
                 gone.push(format!("rank {r} never sent a heartbeat"));
                 continue;
             }
-            let s = take(v);
+            let s = take_message(v);
             let mut parts = s.split(' ').map(|p| p.parse::<u64>().unwrap_or(0));
             let (at, step) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
             let age = now.saturating_sub(at);
@@ -410,10 +410,6 @@ impl Drop for Group {
         // SAFETY: the heartbeat thread has ended; nothing else holds the handle.
         unsafe { rw_dist_free(self.handle.0) };
     }
-}
-
-fn ptrs(ts: &[&Tensor]) -> Vec<*mut C_tensor> {
-    ts.iter().map(|t| t.as_ptr() as *mut C_tensor).collect()
 }
 
 #[cfg(test)]

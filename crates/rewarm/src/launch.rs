@@ -40,8 +40,10 @@ pub fn free_port() -> Result<u16> {
 
 /// Runs the ranks to the end. Errors name the first rank that failed and how.
 pub fn launch(o: &LaunchOptions) -> Result<()> {
-    if o.nproc == 0 {
-        bail!("--nproc must be at least 1");
+    // Ranks of one machine: one per core or GPU; far more is a typo, not a run.
+    const MAX_NPROC: usize = 1024;
+    if o.nproc == 0 || o.nproc > MAX_NPROC {
+        bail!("--nproc must be between 1 and {MAX_NPROC}, got {}", o.nproc);
     }
     let port = match o.master_port {
         Some(p) => p,
@@ -75,31 +77,33 @@ pub fn launch(o: &LaunchOptions) -> Result<()> {
             }
         }
     }
+    // `children` holds the ranks still running.
     let mut failed: Option<(usize, String, Instant)> = None;
-    let mut running = children.len();
-    let mut done = vec![false; children.len()];
-    while running > 0 {
-        for (i, (rank, child)) in children.iter_mut().enumerate() {
-            if done[i] {
+    while !children.is_empty() {
+        let mut i = 0;
+        while i < children.len() {
+            let (rank, child) = &mut children[i];
+            let Some(status) = child.try_wait()? else {
+                i += 1;
                 continue;
+            };
+            if !status.success() && failed.is_none() {
+                let what = describe(status);
+                eprintln!(
+                    "rewarm launch: rank {rank} (pid {}) {what}; waiting up to {} s for the other ranks to end",
+                    child.id(),
+                    o.grace.as_secs()
+                );
+                failed = Some((*rank, what, Instant::now()));
             }
-            if let Some(status) = child.try_wait()? {
-                done[i] = true;
-                running -= 1;
-                if !status.success() && failed.is_none() {
-                    let what = describe(status);
-                    eprintln!(
-                        "rewarm launch: rank {rank} (pid {}) {what}; waiting up to {} s for the other ranks to end",
-                        child.id(),
-                        o.grace.as_secs()
-                    );
-                    failed = Some((*rank, what, Instant::now()));
-                }
-            }
+            children.swap_remove(i);
         }
         if let Some((_, _, at)) = &failed {
-            if running > 0 && at.elapsed() > o.grace {
-                eprintln!("rewarm launch: stopping the {running} rank(s) still running");
+            if !children.is_empty() && at.elapsed() > o.grace {
+                eprintln!(
+                    "rewarm launch: stopping the {} rank(s) still running",
+                    children.len()
+                );
                 stop(&mut children);
                 break;
             }

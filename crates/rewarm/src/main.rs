@@ -277,7 +277,8 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     let progress = !cli.quiet;
-    if let Some(w) = rewarm::dist::World::from_env()? {
+    let world = rewarm::dist::World::from_env()?;
+    if let Some(w) = &world {
         if !matches!(cli.cmd, Cmd::Train { .. }) {
             bail!(
                 "this process is rank {} of {} ({}), but only `rewarm train` runs data-parallel; run this command as one process",
@@ -390,7 +391,7 @@ fn run(cli: Cli) -> Result<()> {
             let cfg = train::RunConfig::load(&config)?;
             let s = train::train(&cfg, resume, progress)?;
             // In a data-parallel run the other ranks' summaries would repeat rank 0's.
-            if rewarm::dist::World::from_env()?.is_some_and(|w| w.rank != 0) {
+            if world.is_some_and(|w| w.rank != 0) {
                 return Ok(());
             }
             outln!(

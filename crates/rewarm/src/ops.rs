@@ -30,20 +30,24 @@ extern "C" {
     fn rw_zero(ts: *const *mut C_tensor, n: usize) -> *mut c_char;
 }
 
+/// Takes ownership of a string the shims return (malloc'ed by strdup) and frees it.
+pub(crate) fn take_message(s: *mut c_char) -> String {
+    // SAFETY: the shims return NUL-terminated strings from strdup, owned by the caller.
+    let msg = unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned();
+    unsafe { libc::free(s as *mut libc::c_void) };
+    msg
+}
+
 /// Turns the shim's return value into a Result, freeing the message.
 fn check(err: *mut c_char, what: &str) -> Result<()> {
     if err.is_null() {
         return Ok(());
     }
-    // SAFETY: a non-null return is a NUL-terminated string from strdup, owned by us.
-    let msg = unsafe { CStr::from_ptr(err) }
-        .to_string_lossy()
-        .into_owned();
-    unsafe { libc::free(err as *mut libc::c_void) };
-    Err(anyhow!("libtorch {what}: {msg}"))
+    Err(anyhow!("libtorch {what}: {}", take_message(err)))
 }
 
-fn ptrs(ts: &[&Tensor]) -> Vec<*mut C_tensor> {
+/// The `at::Tensor*` behind each tensor, as the shims take them.
+pub(crate) fn ptrs(ts: &[&Tensor]) -> Vec<*mut C_tensor> {
     ts.iter().map(|t| t.as_ptr() as *mut C_tensor).collect()
 }
 

@@ -4,7 +4,7 @@
 use crate::checkpoint;
 use crate::config::ModelConfig;
 use crate::dataset::{Mixture, SourceCursor, TokenDataset};
-use crate::eval::{evaluate, evaluate_part, EvalResult};
+use crate::eval::{evaluate_part, EvalResult};
 use crate::model::GptNeox;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::schedule::ScheduleConfig;
@@ -131,6 +131,8 @@ pub fn default_dist_timeout() -> u64 {
     300
 }
 
+const MAX_DIST_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
 /// Gradients are all-reduced in buckets of this size (PyTorch DDP's default).
 const BUCKET_BYTES: usize = 25 << 20;
 
@@ -177,6 +179,13 @@ impl RunConfig {
         }
         if self.run.steps == 0 {
             bail!("[run] steps must be positive");
+        }
+        // libtorch adds the timeout to the clock; beyond a week it only risks overflow.
+        if !(1..=MAX_DIST_TIMEOUT_S).contains(&self.run.dist_timeout_s) {
+            bail!(
+                "[run] dist_timeout_s must be between 1 and {MAX_DIST_TIMEOUT_S} seconds (a week), got {}",
+                self.run.dist_timeout_s
+            );
         }
         let m = &self.model;
         let sizes = [
@@ -635,7 +644,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             }
             Some(crate::dist::Group::join(
                 w,
-                std::time::Duration::from_secs(cfg.run.dist_timeout_s.max(1)),
+                std::time::Duration::from_secs(cfg.run.dist_timeout_s),
                 BUCKET_BYTES,
                 device.is_cuda() && crate::dist::has_nccl(),
             )?)
@@ -750,18 +759,13 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     }
     let mut logs = if lead {
         outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
-        Some(RunLogs::open(out)?)
+        RunLogs::open(out)?
     } else {
-        None
+        RunLogs(None)
     };
 
+    // Each rank evaluates its share of the batches (all of them in a single process).
     let eval_all = |model: &GptNeox| -> Result<Vec<EvalResult>> {
-        if group.is_none() {
-            return val_sets
-                .iter()
-                .map(|(n, ds)| evaluate(model, n, ds, d.seq_len, d.batch_size, d.eval_sequences))
-                .collect();
-        }
         let parts = val_sets
             .iter()
             .map(|(n, ds)| {
@@ -787,15 +791,13 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     };
     if step == 0 && !val_sets.is_empty() {
         let ev = eval_all(&model)?;
-        logs.as_mut().map_or(Ok(()), |l| {
-            l.line(&LogLine {
-                step: 0,
-                tokens: 0,
-                lr: None,
-                loss: None,
-                grad_norm: None,
-                eval: ev.iter().map(Into::into).collect(),
-            })
+        logs.line(&LogLine {
+            step: 0,
+            tokens: 0,
+            lr: None,
+            loss: None,
+            grad_norm: None,
+            eval: ev.iter().map(Into::into).collect(),
         })?;
     }
 
@@ -927,25 +929,19 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             if p.step == step {
                 current = Some(line);
             } else if p.step % cfg.run.log_every.max(1) == 0 {
-                if let Some(l) = logs.as_mut() {
-                    l.line(&line)?;
-                }
+                logs.line(&line)?;
             }
         }
         let evals = if evaluates { eval_all(&model)? } else { vec![] };
         if let Some(mut line) = current {
             if step % cfg.run.log_every.max(1) == 0 || evaluates {
                 line.eval = evals.iter().map(Into::into).collect();
-                if let Some(l) = logs.as_mut() {
-                    l.line(&line)?;
-                }
+                logs.line(&line)?;
             }
         }
         let secs = run_start.elapsed().as_secs_f64();
         let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
-        if let Some(l) = logs.as_mut() {
-            l.throughput(step, secs, tps)?;
-        }
+        logs.throughput(step, secs, tps)?;
         bar.set_position(step);
         bars.advance(1);
         bar.set_message(format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
@@ -993,7 +989,10 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
 /// The run's logs: `log.jsonl` (values of the computation only, so a resumed run reproduces
 /// it byte for byte), `throughput.jsonl` (wall-clock figures) and the same scalars as
 /// TensorBoard events under `tensorboard/` (a new event file per invocation).
-struct RunLogs {
+/// `None` on the ranks of a data-parallel run other than rank 0, which write nothing.
+struct RunLogs(Option<LogFiles>);
+
+struct LogFiles {
     log: std::fs::File,
     timing: std::fs::File,
     tb: crate::tensorboard::EventWriter,
@@ -1008,16 +1007,19 @@ impl RunLogs {
                 .open(out.join(name))
                 .with_context(|| format!("opening {}", out.join(name).display()))
         };
-        Ok(Self {
+        Ok(Self(Some(LogFiles {
             log: append("log.jsonl")?,
             timing: append("throughput.jsonl")?,
             tb: crate::tensorboard::EventWriter::create(&out.join("tensorboard"))?,
-        })
+        })))
     }
 
     fn line(&mut self, line: &LogLine) -> Result<()> {
-        writeln!(self.log, "{}", serde_json::to_string(line)?)?;
-        self.log.flush()?;
+        let Some(f) = self.0.as_mut() else {
+            return Ok(());
+        };
+        writeln!(f.log, "{}", serde_json::to_string(line)?)?;
+        f.log.flush()?;
         let mut values: Vec<(String, f64)> = Vec::new();
         for (name, v) in [
             ("loss", line.loss),
@@ -1032,18 +1034,20 @@ impl RunLogs {
             values.push((format!("eval/{}/loss", e.name), e.loss));
             values.push((format!("eval/{}/perplexity", e.name), e.perplexity));
         }
-        self.tb.scalars(line.step as i64, None, &values)?;
-        self.tb.flush()
+        f.tb.scalars(line.step as i64, None, &values)?;
+        f.tb.flush()
     }
 
     fn throughput(&mut self, step: u64, secs: f64, tps: f64) -> Result<()> {
+        let Some(f) = self.0.as_mut() else {
+            return Ok(());
+        };
         writeln!(
-            self.timing,
+            f.timing,
             "{}",
             serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps})
         )?;
-        self.tb
-            .scalars(step as i64, None, &[("train/tokens_per_second", tps)])
+        f.tb.scalars(step as i64, None, &[("train/tokens_per_second", tps)])
     }
 }
 
