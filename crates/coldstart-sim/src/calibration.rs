@@ -4,9 +4,12 @@
 use serde::Serialize;
 
 use coldstart_trace::paper::{
-    COMPONENTS, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, R1_MEAN_COLD_START_S,
-    R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_FUNCTION_SHARE, R3_MEAN_COLD_START_BELOW_S,
-    RUNTIME_COLD_STARTS_R2,
+    COMPONENTS, GO_POD_UTILITY_ABOVE_100_SHARE, HOLIDAY_BUSIER_REGIONS, LOGNORMAL_COLD_START,
+    MEDIAN_COLD_START_S, NODEJS_POD_UTILITY_BELOW_1_SHARE, POD_UTILITY_BELOW_1_SHARE,
+    POD_UTILITY_MEDIAN, R1_MEAN_COLD_START_S, R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S,
+    R2_OBS_A_MEDIAN_COLD_START_S, R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_COLD_START_SHARE,
+    R2_TIMER_FUNCTION_SHARE, R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE,
+    R3_MEAN_COLD_START_BELOW_S, RUNTIME_COLD_STARTS_R2, WEEKDAY_OVER_WEEKEND_PODS,
 };
 
 /// What the generator measured of one region's cold starts.
@@ -20,10 +23,37 @@ pub struct RegionMeasures {
     pub mean_components: [f64; 4],
     pub small_pool_share: f64,
     pub timer_function_share: f64,
+    /// Shares of cold starts caused by timers and by workflows.
+    pub timer_cold_start_share: f64,
+    pub workflow_cold_start_share: f64,
+    /// Share of running pods (pods serving requests, summed over minutes) that serve timers.
+    pub timer_pod_share: f64,
+    /// Running pods summed over a day's minutes, per weekday, weekend day and holiday (NaN
+    /// where no such day was generated).
+    pub pod_minutes_per_day: [f64; 3],
+    /// Pod utility ratios (fig 17): share below 1, median, and the pods measured.
+    pub utility_below_1: f64,
+    pub utility_median: f64,
+    pub utility_pods: u64,
     /// (runtime, cold starts)
     pub by_runtime: Vec<(String, u64)>,
+    /// (runtime, median cold start in seconds)
+    pub median_by_runtime: Vec<(String, f64)>,
+    pub utility_by_runtime: Vec<GroupUtility>,
+    pub utility_by_trigger: Vec<GroupUtility>,
     /// (trigger-invocation, cold starts)
     pub by_trigger: Vec<(String, u64)>,
+    /// (trigger-invocation, median cold start in seconds)
+    pub median_by_trigger: Vec<(String, f64)>,
+}
+
+/// The pod utility ratios of one runtime's or trigger's pods.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupUtility {
+    pub group: String,
+    pub pods: u64,
+    pub below_1: f64,
+    pub above_100: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +62,8 @@ pub struct Check {
     pub measured: f64,
     pub target: String,
     pub pass: bool,
+    /// The generator claims this number: its tests hold it inside the tolerance.
+    pub claimed: bool,
 }
 
 /// Maximum-likelihood LogNormal fit: (mean, standard deviation) of the fitted law in seconds.
@@ -64,6 +96,7 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
             measured,
             target,
             pass,
+            claimed: true,
         })
     };
     let within = |v: f64, t: f64, rel: f64| (v - t).abs() <= rel * t;
@@ -160,6 +193,119 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
             ),
             _ => {}
         }
+    }
+    out
+}
+
+/// The checks of the workload and pod models (running pods, pod utility, the slow triggers
+/// and runtimes), measured and printed with every release; `claimed` is false until the
+/// model meets them (see the README).
+pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut push = |name: String, measured: f64, target: String, pass: bool| {
+        out.push(Check {
+            name,
+            measured,
+            target,
+            pass,
+            claimed: false,
+        })
+    };
+    for r in regions {
+        if r.region == "R2" {
+            push(
+                "R2 share of cold starts caused by timers".into(),
+                r.timer_cold_start_share,
+                format!("{R2_TIMER_COLD_START_SHARE:.2} ± 0.08"),
+                (r.timer_cold_start_share - R2_TIMER_COLD_START_SHARE).abs() <= 0.08,
+            );
+            push(
+                "R2 share of cold starts caused by workflows".into(),
+                r.workflow_cold_start_share,
+                format!("{R2_WORKFLOW_COLD_START_SHARE:.2} ± 0.07"),
+                (r.workflow_cold_start_share - R2_WORKFLOW_COLD_START_SHARE).abs() <= 0.07,
+            );
+            push(
+                "R2 share of running pods serving timers".into(),
+                r.timer_pod_share,
+                format!("{R2_TIMER_POD_SHARE:.2} ± 0.04"),
+                (r.timer_pod_share - R2_TIMER_POD_SHARE).abs() <= 0.04,
+            );
+            let median = |list: &[(String, f64)], key: &str| {
+                list.iter()
+                    .find(|(k, _)| k == key)
+                    .map_or(f64::NAN, |(_, m)| *m)
+            };
+            let obs = median(&r.median_by_trigger, "OBS-A");
+            push(
+                "R2 median cold start of OBS-A functions (s)".into(),
+                obs,
+                format!("about {R2_OBS_A_MEDIAN_COLD_START_S} (6 to 15)"),
+                (6.0..=15.0).contains(&obs),
+            );
+            for rt in ["Custom", "http"] {
+                let m = median(&r.median_by_runtime, rt);
+                push(
+                    format!("R2 median cold start of {rt} functions (s)"),
+                    m,
+                    format!("over {R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S}"),
+                    m > R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S,
+                );
+            }
+            push(
+                "R2 share of pods with a utility ratio below 1".into(),
+                r.utility_below_1,
+                format!("{POD_UTILITY_BELOW_1_SHARE:.2} ± 0.10"),
+                (r.utility_below_1 - POD_UTILITY_BELOW_1_SHARE).abs() <= 0.10,
+            );
+            push(
+                "R2 median pod utility ratio".into(),
+                r.utility_median,
+                format!("about {POD_UTILITY_MEDIAN} (2 to 8)"),
+                (2.0..=8.0).contains(&r.utility_median),
+            );
+            let util = |rt: &str| r.utility_by_runtime.iter().find(|u| u.group == rt);
+            let node = util("Node.js").map_or(f64::NAN, |u| u.below_1);
+            push(
+                "R2 share of Node.js pods with a utility ratio below 1".into(),
+                node,
+                format!("{NODEJS_POD_UTILITY_BELOW_1_SHARE:.2} ± 0.10"),
+                (node - NODEJS_POD_UTILITY_BELOW_1_SHARE).abs() <= 0.10,
+            );
+            let go = util("Go1.x").map_or(f64::NAN, |u| u.above_100);
+            push(
+                "R2 share of Go1.x pods with a utility ratio above 100".into(),
+                go,
+                format!("{GO_POD_UTILITY_ABOVE_100_SHARE:.2} ± 0.10"),
+                (go - GO_POD_UTILITY_ABOVE_100_SHARE).abs() <= 0.10,
+            );
+        }
+        let [work, _, holiday] = r.pod_minutes_per_day;
+        if !holiday.is_nan() && !work.is_nan() {
+            let ratio = holiday / work;
+            let busier = HOLIDAY_BUSIER_REGIONS.contains(&r.region.as_str());
+            push(
+                format!("{} running pods, holiday over weekdays", r.region),
+                ratio,
+                if busier { "over 1" } else { "under 1" }.into(),
+                if busier { ratio > 1.0 } else { ratio < 1.0 },
+            );
+        }
+    }
+    let (weekday, weekend) = regions
+        .iter()
+        .filter(|r| !r.pod_minutes_per_day[..2].iter().any(|v| v.is_nan()))
+        .fold((0.0, 0.0), |(a, b), r| {
+            (a + r.pod_minutes_per_day[0], b + r.pod_minutes_per_day[1])
+        });
+    if weekend > 0.0 {
+        let ratio = weekday / weekend;
+        push(
+            "running pods, weekdays over weekends (all regions)".into(),
+            ratio,
+            format!("about {WEEKDAY_OVER_WEEKEND_PODS} (1.15 to 1.45)"),
+            (1.15..=1.45).contains(&ratio),
+        );
     }
     out
 }

@@ -74,11 +74,21 @@ pub struct DayOutput {
     /// Per-request CSV rows (no header), when requested for this day.
     pub request_rows: Vec<u8>,
     pub requests: u64,
+    /// Pods serving requests, summed over the day's minutes (the `num_pods` table's sum).
+    pub pod_minutes: u64,
+    /// Utility ratios (spec section 3, fig 17) of the pods deleted this day.
+    pub utilities: Vec<f32>,
 }
 
 struct Pod {
     serial: u64,
     cluster: u8,
+    /// Time of its cold start, its cost, and the arrival of the last request it served.
+    created: f64,
+    cold_cost: f64,
+    last_arrival: f64,
+    /// Requests it served (a pod that served none has no request rows to measure).
+    served: u32,
     ready_at: f64,
     active: Vec<f64>,
     last_end: f64,
@@ -154,9 +164,14 @@ impl FunctionSim {
             let req_no = self.next_request;
             self.next_request += 1;
             // Free finished slots and delete pods idle for the keep-alive.
+            let utilities = &mut out.utilities;
             self.pods.retain_mut(|p| {
                 p.active.retain(|end| *end > t);
-                !(p.active.is_empty() && p.last_end + KEEP_ALIVE_S <= t && p.ready_at <= t)
+                let gone = p.active.is_empty() && p.last_end + KEEP_ALIVE_S <= t && p.ready_at <= t;
+                if gone {
+                    utilities.extend(p.utility());
+                }
+                !gone
             });
             let conc = spec.concurrency as usize;
             let idx = match self.pods.iter().position(|p| p.active.len() < conc) {
@@ -181,6 +196,10 @@ impl FunctionSim {
                         self.pods.push(Pod {
                             serial,
                             cluster,
+                            created: t,
+                            cold_cost: costs[0],
+                            last_arrival: t,
+                            served: 0,
                             ready_at,
                             active: Vec::with_capacity(conc.min(8)),
                             last_end: ready_at,
@@ -235,10 +254,13 @@ impl FunctionSim {
             let end = start + total_worker;
             pod.active.push(end);
             pod.last_end = pod.last_end.max(end);
+            pod.last_arrival = t;
+            pod.served += 1;
             agg.requests += 1;
             if pod.minute_seen != minute {
                 pod.minute_seen = minute;
                 agg.pods += 1;
+                out.pod_minutes += 1;
             }
             if cells {
                 agg.total_cost.push(total_worker);
@@ -272,6 +294,24 @@ impl FunctionSim {
         out.requests = arrivals.len() as u64;
         self.requests_total += out.requests;
         out
+    }
+}
+
+impl FunctionSim {
+    /// Utility ratios of the pods still loaded when the trace ends (their lifetime so far).
+    pub fn live_utilities(&self) -> Vec<f32> {
+        self.pods.iter().filter_map(Pod::utility).collect()
+    }
+}
+
+impl Pod {
+    /// (lifetime − keep-alive) / cold start time, the lifetime running from the cold start to
+    /// the last request served plus the keep-alive, as fig 17 measures it from the release
+    /// (whose `time_worker` is a request's arrival); undefined for a cold start of 0 s and for a
+    /// pod that served nothing (fig 17 finds no request rows for it).
+    fn utility(&self) -> Option<f32> {
+        (self.cold_cost > 0.0 && self.served > 0)
+            .then(|| ((self.last_arrival - self.created) / self.cold_cost) as f32)
     }
 }
 

@@ -14,11 +14,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use coldstart_trace::ingest::worker_pool;
-use coldstart_trace::paper::{REGIONS, SECONDS_PER_DAY};
+use coldstart_trace::paper::{day_kind, DayKind, REGIONS, SECONDS_PER_DAY};
 use coldstart_trace::schema::{Family, TRACE_DAYS};
 use coldstart_trace::source::walk;
 
-use crate::calibration::{checks, lognormal_fit, Check, RegionMeasures};
+use crate::calibration::{
+    checks, lognormal_fit, workload_checks, Check, GroupUtility, RegionMeasures,
+};
 use crate::catalog::{self, FunctionSpec, Workload};
 use crate::pods::{ColdStart, DayOutput, FunctionSim, MINUTE_TABLES};
 use crate::profile::{profile, RegionProfile};
@@ -130,17 +132,26 @@ impl std::fmt::Display for Summary {
             writeln!(
                 f,
                 "  [{}] {:<62} {:>9.4}  target {}",
-                if c.pass { "ok" } else { "!!" },
+                match (c.pass, c.claimed) {
+                    (true, _) => "ok",
+                    (false, true) => "!!",
+                    (false, false) => "..",
+                },
                 c.name,
                 c.measured,
                 c.target
             )?;
         }
-        let passed = self.checks.iter().filter(|c| c.pass).count();
+        let claimed: Vec<&Check> = self.checks.iter().filter(|c| c.claimed).collect();
+        let passed = claimed.iter().filter(|c| c.pass).count();
+        let open: Vec<&Check> = self.checks.iter().filter(|c| !c.claimed).collect();
         writeln!(
             f,
-            "{passed} of {} checks within tolerance",
-            self.checks.len()
+            "{passed} of {} claimed checks within tolerance; {} of {} workload checks not yet \
+             claimed (`..` when outside) within it",
+            claimed.len(),
+            open.iter().filter(|c| c.pass).count(),
+            open.len()
         )
     }
 }
@@ -219,7 +230,10 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
         scale: opts.scale,
         lognormal_fit_mean: fit.0,
         lognormal_fit_std: fit.1,
-        checks: checks(&measures, fit),
+        checks: checks(&measures, fit)
+            .into_iter()
+            .chain(workload_checks(&measures))
+            .collect(),
         regions,
         functions,
         seconds: start.elapsed().as_secs_f64(),
@@ -319,7 +333,7 @@ impl RegionRun<'_> {
         fs::create_dir_all(&req_dir)?;
         let mut parts = PartWriter::new(&req_dir, self.region, opts.part_rows);
         let mut last_day_requests = vec![0u64; specs.len()];
-        let mut acc = Accumulator::new(&specs);
+        let mut acc = Accumulator::new(&specs, opts.days);
         for day in 0..opts.days {
             let last = day + 1 == opts.days;
             let mut cold: Vec<ColdStart> = Vec::new();
@@ -332,6 +346,7 @@ impl RegionRun<'_> {
                     .collect();
                 for (spec, o) in chunk_specs.iter().zip(outs) {
                     events.1 += o.requests;
+                    acc.add_pods(spec.index, day, o.pod_minutes, &o.utilities);
                     if last {
                         last_day_requests[spec.index as usize] = o.requests;
                         parts.write(&o.request_rows, o.requests)?;
@@ -366,6 +381,9 @@ impl RegionRun<'_> {
                 events.1,
                 events.1 as f64 / secs / 1e6
             ));
+        }
+        for (spec, sim) in specs.iter().zip(&sims) {
+            acc.add_pods(spec.index, 0, 0, &sim.live_utilities());
         }
         let per_request_files = parts.finish()?;
         if self.region == "R2" {
@@ -408,16 +426,63 @@ struct Accumulator {
     sum_total: f64,
     sum_components: [f64; 4],
     small: u64,
-    by_runtime: Vec<u64>,
-    by_trigger: Vec<u64>,
     runtimes: Vec<&'static str>,
     triggers: Vec<String>,
     func_runtime: Vec<usize>,
     func_trigger: Vec<usize>,
+    /// Cold start times per runtime and per trigger.
+    totals_by_runtime: Vec<Vec<f32>>,
+    totals_by_trigger: Vec<Vec<f32>>,
+    /// Pod utility ratios per runtime and per trigger.
+    utilities: Vec<Vec<f32>>,
+    trigger_utilities: Vec<Vec<f32>>,
+    /// Pod-minutes and days per day kind (weekday, weekend, holiday); timers' pod-minutes.
+    pod_minutes: [u64; 3],
+    days: [u32; 3],
+    timer_pod_minutes: u64,
+    is_timer: Vec<bool>,
+}
+
+fn kind_index(day: u32) -> usize {
+    match day_kind(day) {
+        DayKind::Weekday => 0,
+        DayKind::Weekend => 1,
+        DayKind::Holiday => 2,
+    }
+}
+
+fn share_below(v: &[f32], x: f32) -> f64 {
+    v.iter().filter(|u| **u < x).count() as f64 / v.len().max(1) as f64
+}
+
+fn group_utilities<S: ToString>(names: &[S], utilities: &[Vec<f32>]) -> Vec<GroupUtility> {
+    names
+        .iter()
+        .zip(utilities)
+        .map(|(g, v)| GroupUtility {
+            group: g.to_string(),
+            pods: v.len() as u64,
+            below_1: share_below(v, 1.0),
+            above_100: 1.0 - share_below(v, 100.0),
+        })
+        .collect()
+}
+
+fn median_of(v: &mut [f32]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_unstable_by(f32::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
+    }
 }
 
 impl Accumulator {
-    fn new(specs: &[FunctionSpec]) -> Self {
+    fn new(specs: &[FunctionSpec], days: u32) -> Self {
         let mut runtimes: Vec<&'static str> = specs.iter().map(|s| s.runtime).collect();
         runtimes.sort();
         runtimes.dedup();
@@ -440,24 +505,38 @@ impl Accumulator {
                 triggers.iter().position(|x| *x == t).expect("listed")
             })
             .collect();
+        let mut day_counts = [0u32; 3];
+        for d in 0..days {
+            day_counts[kind_index(d)] += 1;
+        }
         Self {
             totals: Vec::new(),
             sum_total: 0.0,
             sum_components: [0.0; 4],
             small: 0,
-            by_runtime: vec![0; runtimes.len()],
-            by_trigger: vec![0; triggers.len()],
+            totals_by_runtime: vec![Vec::new(); runtimes.len()],
+            totals_by_trigger: vec![Vec::new(); triggers.len()],
+            utilities: vec![Vec::new(); runtimes.len()],
+            trigger_utilities: vec![Vec::new(); triggers.len()],
             runtimes,
             triggers,
             func_runtime,
             func_trigger,
+            pod_minutes: [0; 3],
+            days: day_counts,
+            timer_pod_minutes: 0,
+            is_timer: specs
+                .iter()
+                .map(|s| matches!(s.workload, Workload::Timer { .. }))
+                .collect(),
         }
     }
 
     fn add(&mut self, specs: &[FunctionSpec], cold: &[ColdStart]) {
         for c in cold {
             let f = c.func as usize;
-            self.totals.push(c.costs[0] as f32);
+            let total = c.costs[0] as f32;
+            self.totals.push(total);
             self.sum_total += c.costs[0];
             for k in 0..4 {
                 self.sum_components[k] += c.costs[k + 1];
@@ -465,27 +544,47 @@ impl Accumulator {
             if specs[f].is_small_pool() {
                 self.small += 1;
             }
-            self.by_runtime[self.func_runtime[f]] += 1;
-            self.by_trigger[self.func_trigger[f]] += 1;
+            self.totals_by_runtime[self.func_runtime[f]].push(total);
+            self.totals_by_trigger[self.func_trigger[f]].push(total);
         }
+    }
+
+    /// One function's pods of one day: pod-minutes, and the utilities of pods deleted.
+    fn add_pods(&mut self, func: u32, day: u32, pod_minutes: u64, utilities: &[f32]) {
+        let f = func as usize;
+        self.pod_minutes[kind_index(day)] += pod_minutes;
+        if self.is_timer[f] {
+            self.timer_pod_minutes += pod_minutes;
+        }
+        self.utilities[self.func_runtime[f]].extend_from_slice(utilities);
+        self.trigger_utilities[self.func_trigger[f]].extend_from_slice(utilities);
     }
 
     fn finish(self, region: &str, specs: &[FunctionSpec]) -> (RegionMeasures, Vec<f32>, f64) {
         let n = self.totals.len() as u64;
         let mut sorted = self.totals;
-        sorted.sort_unstable_by(f32::total_cmp);
-        let median = if sorted.is_empty() {
-            0.0
-        } else if sorted.len() % 2 == 1 {
-            sorted[sorted.len() / 2] as f64
-        } else {
-            (sorted[sorted.len() / 2 - 1] as f64 + sorted[sorted.len() / 2] as f64) / 2.0
-        };
+        let median = median_of(&mut sorted);
         let nf = n.max(1) as f64;
-        let timers = specs
-            .iter()
-            .filter(|s| matches!(s.workload, Workload::Timer { .. }))
-            .count();
+        let timers = self.is_timer.iter().filter(|t| **t).count();
+        let share_of = |prefix: &str| {
+            self.triggers
+                .iter()
+                .zip(&self.totals_by_trigger)
+                .filter(|(t, _)| t.starts_with(prefix))
+                .map(|(_, v)| v.len())
+                .sum::<usize>() as f64
+                / nf
+        };
+        let mut all_utilities: Vec<f32> = self.utilities.iter().flatten().copied().collect();
+        let utility_below_1 = share_below(&all_utilities, 1.0);
+        let pods_total: u64 = self.pod_minutes.iter().sum();
+        let per_day = |k: usize| {
+            if self.days[k] == 0 {
+                f64::NAN
+            } else {
+                self.pod_minutes[k] as f64 / f64::from(self.days[k])
+            }
+        };
         let m = RegionMeasures {
             region: region.to_owned(),
             cold_starts: n,
@@ -494,13 +593,39 @@ impl Accumulator {
             mean_components: self.sum_components.map(|s| s / nf),
             small_pool_share: self.small as f64 / nf,
             timer_function_share: timers as f64 / specs.len().max(1) as f64,
+            timer_cold_start_share: share_of("TIMER"),
+            workflow_cold_start_share: share_of("workflow"),
+            timer_pod_share: self.timer_pod_minutes as f64 / pods_total.max(1) as f64,
+            pod_minutes_per_day: [per_day(0), per_day(1), per_day(2)],
+            utility_below_1,
+            utility_median: median_of(&mut all_utilities),
+            utility_pods: all_utilities.len() as u64,
             by_runtime: self
                 .runtimes
                 .iter()
-                .zip(&self.by_runtime)
-                .map(|(r, c)| (r.to_string(), *c))
+                .zip(&self.totals_by_runtime)
+                .map(|(r, v)| (r.to_string(), v.len() as u64))
                 .collect(),
-            by_trigger: self.triggers.into_iter().zip(self.by_trigger).collect(),
+            median_by_runtime: self
+                .runtimes
+                .iter()
+                .zip(self.totals_by_runtime)
+                .map(|(r, mut v)| (r.to_string(), median_of(&mut v)))
+                .collect(),
+            utility_by_runtime: group_utilities(&self.runtimes, &self.utilities),
+            utility_by_trigger: group_utilities(&self.triggers, &self.trigger_utilities),
+            by_trigger: self
+                .triggers
+                .iter()
+                .zip(&self.totals_by_trigger)
+                .map(|(t, v)| (t.clone(), v.len() as u64))
+                .collect(),
+            median_by_trigger: self
+                .triggers
+                .into_iter()
+                .zip(self.totals_by_trigger)
+                .map(|(t, mut v)| (t, median_of(&mut v)))
+                .collect(),
         };
         (m, sorted, self.sum_total)
     }
