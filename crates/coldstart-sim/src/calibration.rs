@@ -87,18 +87,23 @@ fn rank(c: &[f64; 4]) -> Vec<usize> {
     idx
 }
 
-/// Runs every check that the generated regions allow.
-pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
-    let mut out = Vec::new();
-    let mut push = |name: String, measured: f64, target: String, pass: bool| {
+/// A `push(name, measured, target, pass)` that appends checks, claimed or not, to `out`.
+fn recorder(out: &mut Vec<Check>, claimed: bool) -> impl FnMut(String, f64, String, bool) + '_ {
+    move |name, measured, target, pass| {
         out.push(Check {
             name,
             measured,
             target,
             pass,
-            claimed: true,
+            claimed,
         })
-    };
+    }
+}
+
+/// Runs every check that the generated regions allow.
+pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut push = recorder(&mut out, true);
     let within = |v: f64, t: f64, rel: f64| (v - t).abs() <= rel * t;
     push(
         "LogNormal fit of cold start time, mean (s)".into(),
@@ -194,6 +199,7 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
             _ => {}
         }
     }
+    drop(push);
     out
 }
 
@@ -202,15 +208,7 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
 /// model meets them (see the README).
 pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
     let mut out = Vec::new();
-    let mut push = |name: String, measured: f64, target: String, pass: bool| {
-        out.push(Check {
-            name,
-            measured,
-            target,
-            pass,
-            claimed: false,
-        })
-    };
+    let mut push = recorder(&mut out, false);
     for r in regions {
         if r.region == "R2" {
             push(
@@ -307,6 +305,7 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             (1.15..=1.45).contains(&ratio),
         );
     }
+    drop(push);
     out
 }
 

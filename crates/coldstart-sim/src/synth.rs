@@ -383,7 +383,7 @@ impl RegionRun<'_> {
             ));
         }
         for (spec, sim) in specs.iter().zip(&sims) {
-            acc.add_pods(spec.index, 0, 0, &sim.live_utilities());
+            acc.add_utilities(spec.index, &sim.live_utilities());
         }
         let per_request_files = parts.finish()?;
         if self.region == "R2" {
@@ -556,6 +556,12 @@ impl Accumulator {
         if self.is_timer[f] {
             self.timer_pod_minutes += pod_minutes;
         }
+        self.add_utilities(func, utilities);
+    }
+
+    /// Utility ratios of one function's pods.
+    fn add_utilities(&mut self, func: u32, utilities: &[f32]) {
+        let f = func as usize;
         self.utilities[self.func_runtime[f]].extend_from_slice(utilities);
         self.trigger_utilities[self.func_trigger[f]].extend_from_slice(utilities);
     }
