@@ -10,6 +10,10 @@ use crate::catalog::FunctionSpec;
 use crate::profile::{LogNormal, RegionProfile};
 use crate::rng::{mix, unit};
 
+/// The generator of one cold start's draws in [`ModelCosts`], seeded afresh for each (cheap
+/// to seed, unlike a ChaCha stream, and the draws are a dozen).
+type Draws = rand_xoshiro::Xoshiro256PlusPlus;
+
 /// Log-space spread of the host contention shared by the steps of one cold start.
 const CONTENTION_SIGMA: f64 = 0.85;
 
@@ -61,6 +65,35 @@ pub trait CostModel: Sync {
     }
 }
 
+/// A cost model seen from a group of consecutive functions numbered from 0: function `i` of
+/// the group is function `first + i` of `inner`.
+pub struct Offset<'a> {
+    pub inner: &'a dyn CostModel,
+    pub first: u32,
+}
+
+impl CostModel for Offset<'_> {
+    fn cold_start(&self, func: u32, k: u64) -> [f64; 5] {
+        self.inner.cold_start(self.first + func, k)
+    }
+
+    fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
+        self.inner.pod_allocation(self.first + func, k, hit)
+    }
+
+    fn other_regions(&self) -> Vec<String> {
+        self.inner.other_regions()
+    }
+
+    fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {
+        self.inner.cold_start_in(self.first + func, k, region)
+    }
+
+    fn expected_cold_start(&self, func: u32, region: usize) -> f64 {
+        self.inner.expected_cold_start(self.first + func, region)
+    }
+}
+
 /// The calibrated model of the synthetic release (spec section 4), per function; `others`
 /// are the regions a cross-region policy may start it in (the same function under another
 /// region's profile).
@@ -73,7 +106,7 @@ pub struct ModelCosts {
 
 impl CostModel for ModelCosts {
     fn cold_start(&self, func: u32, k: u64) -> [f64; 5] {
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
+        let mut rng = Draws::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
         cold_start_costs(&mut rng, &self.specs[func as usize], &self.profile)
     }
 
@@ -90,7 +123,7 @@ impl CostModel for ModelCosts {
         } else {
             p.large_pool_factor
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(u64::from(func) ^ 0x9001) ^ k));
+        let mut rng = Draws::seed_from_u64(mix(self.seed ^ mix(u64::from(func) ^ 0x9001) ^ k));
         let stage = if hit { 0 } else { 2 };
         Some(micros(ln_sample(&mut rng, p.alloc[stage].1, large)))
     }
@@ -104,7 +137,7 @@ impl CostModel for ModelCosts {
             None => self.cold_start(func, k),
             Some(p) => {
                 let key = mix(self.seed ^ mix(u64::from(func)) ^ k) ^ mix(region as u64);
-                let mut rng = ChaCha8Rng::seed_from_u64(key);
+                let mut rng = Draws::seed_from_u64(key);
                 cold_start_costs(&mut rng, &self.specs[func as usize], p)
             }
         }

@@ -8,6 +8,9 @@
 //!
 //! Times are seconds from the start of the trace. A delayed request is dispatched at its
 //! arrival plus the delay, in arrival order.
+//!
+//! What happens can also be watched as it happens, through [`Events`]: `coldstart synth`
+//! writes its release from them.
 
 use std::time::Instant;
 
@@ -22,6 +25,11 @@ use coldstart_trace::paper::SECONDS_PER_DAY;
 /// One pod of a function.
 #[derive(Debug, Clone)]
 struct Pod {
+    /// Its number among the function's pods, from 0 in order of cold start.
+    serial: u64,
+    /// Requests it served, and the minute of the latest.
+    served: u32,
+    minute_seen: i64,
     /// When it was loaded by a cold start.
     created: f64,
     ready_at: f64,
@@ -51,6 +59,52 @@ impl Pod {
         self.idle() && t < self.warm_from && self.warm_from > self.last_end
     }
 }
+
+/// A cold start: `func`'s `k`-th invocation (from 0) arrived at `t` and found no pod with room.
+#[derive(Debug, Clone, Copy)]
+pub struct ColdStartEvent {
+    pub func: u32,
+    pub k: u64,
+    pub t: f64,
+    /// The new pod's serial among the function's pods.
+    pub pod: u64,
+    /// Total, podAllocation, deployCode, deployDependency, scheduling (seconds).
+    pub costs: [f64; 5],
+}
+
+/// A request placed on a pod: dispatched at `t`, running from `start` (after the pod is
+/// ready) for `exec` seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedEvent {
+    pub func: u32,
+    pub k: u64,
+    pub t: f64,
+    pub start: f64,
+    pub exec: f64,
+    pub pod: u64,
+    /// The pod's first request in the minute of `t` (it counts among that minute's pods).
+    pub first_in_minute: bool,
+}
+
+/// A pod left, or the trace ended with it loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct PodEndEvent {
+    pub func: u32,
+    pub pod: u64,
+    /// Its utility ratio (spec section 3, fig 17); `None` for a cold start of 0 s or a pod
+    /// that served nothing.
+    pub utility: Option<f64>,
+}
+
+/// Watches a run as it happens (in event order per function); every method defaults to
+/// doing nothing, and `()` watches nothing.
+pub trait Events {
+    fn cold_start(&mut self, _e: &ColdStartEvent) {}
+    fn served(&mut self, _e: &ServedEvent) {}
+    fn pod_end(&mut self, _e: &PodEndEvent) {}
+}
+
+impl Events for () {}
 
 /// What happened to one function.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -383,8 +437,8 @@ impl Pools {
     }
 }
 
-/// The engine under one policy.
-pub struct Engine<'a> {
+/// The engine under one policy, told of what happens through `E`.
+pub struct Engine<'a, E: Events = ()> {
     functions: &'a [Function],
     costs: &'a dyn CostModel,
     policy: Box<dyn Policy>,
@@ -401,7 +455,12 @@ pub struct Engine<'a> {
     pools: Option<Pools>,
     /// Whether the cost model has other regions to send cold starts to.
     regions: bool,
+    /// Pods each function has had.
+    next_pod: Vec<u64>,
+    /// Whether each request's latency goes into [`Metrics::latency_us`].
+    latencies: bool,
     pub metrics: Metrics,
+    pub events: E,
 }
 
 impl<'a> Engine<'a> {
@@ -411,6 +470,19 @@ impl<'a> Engine<'a> {
         costs: &'a dyn CostModel,
         policy: Box<dyn Policy>,
         days: u32,
+    ) -> Self {
+        Engine::with_events(functions, costs, policy, days, ())
+    }
+}
+
+impl<'a, E: Events> Engine<'a, E> {
+    /// An engine that tells `events` what happens.
+    pub fn with_events(
+        functions: &'a [Function],
+        costs: &'a dyn CostModel,
+        policy: Box<dyn Policy>,
+        days: u32,
+        events: E,
     ) -> Self {
         let minutes = days as usize * 1440;
         let capacity = policy.capacity_mb();
@@ -433,7 +505,17 @@ impl<'a> Engine<'a> {
             capacity,
             loaded_mb: 0.0,
             in_flight,
+            next_pod: vec![0; functions.len()],
+            latencies: true,
+            events,
         }
+    }
+
+    /// Leaves [`Metrics::latency_us`] empty (a run that only watches events, such as the
+    /// release writer's, saves a histogram update per request).
+    pub fn without_latencies(mut self) -> Self {
+        self.latencies = false;
+        self
     }
 
     /// Records a loaded stretch [a, b) of a pod in the per-minute running counts.
@@ -475,10 +557,12 @@ impl<'a> Engine<'a> {
             self.loaded(p.segment_start, idle_to.max(p.last_end));
         }
         self.add_idle(func, idle_to - idle_from);
-        // Utility ratio: time from the cold start to the last request over the cold start time.
+        // Utility ratio: time from the cold start to the last request over the cold start
+        // time, of pods that served a request (fig 17 finds none for the others).
         self.metrics.pods += 1;
-        if p.cold_cost > 0.0 {
-            let u = (p.last_arrival - p.created) / p.cold_cost;
+        let utility =
+            (p.cold_cost > 0.0 && p.served > 0).then(|| (p.last_arrival - p.created) / p.cold_cost);
+        if let Some(u) = utility {
             if u < 1.0 {
                 self.metrics.pods_below_1 += 1;
             }
@@ -488,6 +572,11 @@ impl<'a> Engine<'a> {
                     .saturating_record((u * 1000.0) as u64);
             }
         }
+        self.events.pod_end(&PodEndEvent {
+            func: func as u32,
+            pod: p.serial,
+            utility,
+        });
     }
 
     /// Serves one request.
@@ -617,7 +706,19 @@ impl<'a> Engine<'a> {
                 m.cold_starts += 1;
                 m.cold_seconds += c[0];
                 self.metrics.cold_us.saturating_record(us(c[0]));
+                let serial = self.next_pod[fi];
+                self.next_pod[fi] += 1;
+                self.events.cold_start(&ColdStartEvent {
+                    func: inv.func,
+                    k,
+                    t,
+                    pod: serial,
+                    costs: c,
+                });
                 pods.push(Pod {
+                    serial,
+                    served: 0,
+                    minute_seen: -1,
                     created: t,
                     ready_at: t + c[0],
                     ends: Vec::with_capacity(conc.min(8)),
@@ -646,6 +747,19 @@ impl<'a> Engine<'a> {
         p.ends.push(end);
         p.last_end = p.last_end.max(end);
         p.last_arrival = t;
+        p.served += 1;
+        let minute = (t / 60.0).floor() as i64;
+        let first_in_minute = p.minute_seen != minute;
+        p.minute_seen = minute;
+        self.events.served(&ServedEvent {
+            func: inv.func,
+            k,
+            t,
+            start,
+            exec: inv.exec,
+            pod: p.serial,
+            first_in_minute,
+        });
         let plan: Idle = self.policy.after_request(&Ended {
             func: inv.func,
             function: f,
@@ -666,9 +780,11 @@ impl<'a> Engine<'a> {
             m.delayed += 1;
             m.delay_seconds += delay;
         }
-        self.metrics
-            .latency_us
-            .saturating_record(us(delay + (start - t) + inv.exec + extra));
+        if self.latencies {
+            self.metrics
+                .latency_us
+                .saturating_record(us(delay + (start - t) + inv.exec + extra));
+        }
         self.metrics.events += 1;
     }
 
@@ -696,7 +812,12 @@ impl<'a> Engine<'a> {
     }
 
     /// Ends the run: every pod leaves at the end of its plan (or of the trace).
-    pub fn finish(mut self) -> Metrics {
+    pub fn finish(self) -> Metrics {
+        self.finish_with_events().0
+    }
+
+    /// [`Engine::finish`], handing back the watcher too.
+    pub fn finish_with_events(mut self) -> (Metrics, E) {
         if let Some(pools) = self.pools.as_mut().filter(|p| p.started) {
             // The pools stay sized minute by minute to the end of the trace.
             let last = (self.end_of_trace / 60.0) as u32;
@@ -723,7 +844,7 @@ impl<'a> Engine<'a> {
                 run.max(0) as u32
             })
             .collect();
-        self.metrics
+        (self.metrics, self.events)
     }
 }
 

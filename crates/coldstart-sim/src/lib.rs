@@ -1,14 +1,16 @@
-//! Workload and pod models of serverless cold starts: synthetic releases now, policy
-//! simulation on the same models later. No query engine here.
+//! Serverless cold starts simulated: workloads as data (the synthetic model, the Azure traces,
+//! a store's rows read by `coldstart`), the platform engine that replays them under a policy,
+//! the policies, and synthetic releases (the synthetic workload replayed under the platform's
+//! default policy and written in the published layout). No query engine here.
 
 pub mod calendar;
 pub mod calibration;
 pub mod catalog;
 pub mod costs;
 pub mod engine;
-pub mod pods;
 pub mod policy;
 pub mod profile;
+pub mod release;
 pub mod rng;
 pub mod synth;
 pub mod workload;

@@ -1,10 +1,10 @@
-//! `coldstart synth`: a synthetic release in exactly the published layout, produced by the
-//! workload and pod models, so that its tables agree with each other: every cold-start row
-//! is a pod the model started, every request names a pod that exists, and every per-minute
-//! cell aggregates the events of that minute.
+//! `coldstart synth`: a synthetic release in exactly the published layout. The synthetic
+//! workload model is replayed by the platform engine under the platform's default policy (a
+//! 60 s keep-alive), and the release is written from the engine's events, so its tables agree
+//! with each other, and `coldstart simulate --synth` with the same options replays the same
+//! cold starts.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,17 +14,23 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use coldstart_trace::ingest::worker_pool;
-use coldstart_trace::paper::{day_kind, DayKind, REGIONS, SECONDS_PER_DAY};
-use coldstart_trace::schema::{Family, TRACE_DAYS};
-use coldstart_trace::source::walk;
+use coldstart_trace::paper::{day_kind, DayKind, KEEP_ALIVE_S, REGIONS};
+use coldstart_trace::schema::TRACE_DAYS;
 
 use crate::calibration::{
     checks, lognormal_fit, workload_checks, Check, GroupUtility, RegionMeasures,
 };
 use crate::catalog::{self, FunctionSpec, Workload};
-use crate::pods::{ColdStart, DayOutput, FunctionSim, MINUTE_TABLES};
+use crate::costs::{ModelCosts, Offset};
+use crate::engine::{Engine, Events};
+use crate::policy::FixedKeepAlive;
 use crate::profile::{profile, RegionProfile};
-use crate::rng::stream;
+use crate::release::{
+    write_cold_starts, write_functions, write_minute_tables, zip_region, ColdStart, DayOutput,
+    PartWriter, Recorder,
+};
+use crate::workload::synthetic::Synthetic;
+use crate::workload::Workload as _;
 
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
@@ -265,19 +271,127 @@ pub fn region_functions(
     // Pilot: a few days on separate random streams, to learn how many cold starts each
     // function makes before runtimes and pools are dealt out by those counts.
     let pilot_days = days.min(PILOT_DAYS);
-    let weights: Vec<f64> = specs
-        .par_iter()
-        .map(|s| {
-            let rng = stream(seed ^ PILOT_SALT, region_index, s.index as u64);
-            let mut sim = FunctionSim::new(rng, s, region_index, seed);
-            for day in 0..pilot_days {
-                sim.simulate_day(s, &prof, day, false, false);
-            }
-            sim.cold_starts_total as f64 + 0.1
-        })
-        .collect();
+    let pilot_seed = seed ^ PILOT_SALT;
+    let weights: Vec<f64> = replay(
+        &specs,
+        &prof,
+        pilot_seed,
+        region_index,
+        pilot_days,
+        |_| (),
+        |_, _, _| Ok(()),
+    )
+    .expect("the pilot writes nothing")
+    .iter()
+    .map(|m| m.cold_starts as f64 + 0.1)
+    .collect();
     catalog::assign(&mut specs, &weights, seed, region_index);
     (prof, specs)
+}
+
+/// What one function did over a replay.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Replayed {
+    pub invocations: u64,
+    pub cold_starts: u64,
+}
+
+/// The platform's default policy, under which a synthetic release is made.
+pub fn default_policy() -> FixedKeepAlive {
+    FixedKeepAlive::new(KEEP_ALIVE_S)
+}
+
+/// The cost model of a synthetic region (its calibrated profile; no other regions).
+pub fn model_costs(specs: &[FunctionSpec], prof: &RegionProfile, seed: u64) -> ModelCosts {
+    ModelCosts {
+        specs: specs.to_vec(),
+        profile: prof.clone(),
+        others: Vec::new(),
+        seed,
+    }
+}
+
+/// Replays the synthetic workload of `specs` for `days` days under the platform's default
+/// policy (a per-function one), exactly as `coldstart simulate --synth` does, in groups of [`GROUP`] functions on
+/// all cores. Each group's engine is told its events through `events(group's specs)`, and
+/// `day_done(day, group index, group's events)` is called after each day for every group in
+/// order. Returns what each function did.
+fn replay<'s, E: Events + Send>(
+    specs: &'s [FunctionSpec],
+    prof: &RegionProfile,
+    seed: u64,
+    region_index: u64,
+    days: u32,
+    events: impl Fn(&'s [FunctionSpec]) -> E,
+    mut day_done: impl FnMut(u32, usize, &mut E) -> Result<()>,
+) -> Result<Vec<Replayed>> {
+    let region = prof.name;
+    let mut workload = Synthetic::new(
+        region,
+        specs.to_vec(),
+        prof.clone(),
+        seed,
+        region_index,
+        0..days,
+    );
+    let functions = workload.functions().to_vec();
+    let costs = model_costs(specs, prof, seed);
+    let mut groups = workload.groups(GROUP);
+    let offsets: Vec<Offset> = groups
+        .iter()
+        .map(|g| Offset {
+            inner: &costs,
+            first: g.first,
+        })
+        .collect();
+    let mut engines: Vec<Engine<E>> = groups
+        .iter()
+        .zip(&offsets)
+        .map(|(g, c)| {
+            let a = g.first as usize;
+            let group_specs = &specs[a..a + g.specs.len()];
+            Engine::with_events(
+                &functions[a..a + g.specs.len()],
+                c,
+                Box::new(default_policy()),
+                days,
+                events(group_specs),
+            )
+            .without_latencies()
+        })
+        .collect();
+    // Groups run a wave at a time, which bounds what the events hold in memory.
+    let wave = 4 * rayon::current_num_threads();
+    for day in 0..days {
+        for (w, (gs, es)) in groups
+            .chunks_mut(wave)
+            .zip(engines.chunks_mut(wave))
+            .enumerate()
+        {
+            gs.par_iter_mut().zip(es.par_iter_mut()).for_each(|(g, e)| {
+                // Function by function: the policy decides for each from its own history
+                // alone, so the order across functions changes nothing.
+                for i in 0..g.specs.len() {
+                    for inv in g.function_day(i, day) {
+                        e.invoke(inv);
+                    }
+                }
+            });
+            for (i, e) in es.iter_mut().enumerate() {
+                day_done(day, w * wave + i, &mut e.events)?;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(specs.len());
+    for (i, e) in engines.into_iter().enumerate() {
+        let (metrics, mut ev) = e.finish_with_events();
+        out.extend(metrics.per_function.iter().map(|m| Replayed {
+            invocations: m.invocations,
+            cold_starts: m.cold_starts,
+        }));
+        day_done(days, i, &mut ev)?;
+    }
+    Ok(out)
 }
 
 /// The index of a region among the release's regions (seeds its random streams).
@@ -295,11 +409,18 @@ struct RegionRun<'a> {
     start: Instant,
 }
 
-/// Functions simulated together; bounds the per-request bytes held in memory.
-const CHUNK: usize = 64;
+/// Functions replayed by one engine, on one core at a time.
+const GROUP: usize = 32;
 /// Days of the pilot run that sizes each function's share of cold starts.
 const PILOT_DAYS: u32 = 7;
 const PILOT_SALT: u64 = 0x005E_ED0F_9110;
+
+/// One day's release rows, put together group by group in function order.
+#[derive(Default)]
+struct Day {
+    cold: Vec<ColdStart>,
+    cells: Vec<crate::release::Cell>,
+}
 
 impl RegionRun<'_> {
     #[allow(clippy::type_complexity)]
@@ -316,17 +437,6 @@ impl RegionRun<'_> {
             self.region_index,
             opts.days,
         );
-        let mut sims: Vec<FunctionSim> = specs
-            .iter()
-            .map(|s| {
-                FunctionSim::new(
-                    stream(opts.seed, self.region_index, s.index as u64),
-                    s,
-                    self.region_index,
-                    opts.seed,
-                )
-            })
-            .collect();
         let cold_dir = self.root.join("cold_start").join(self.region);
         let req_dir = self.root.join("per_request").join(self.region);
         fs::create_dir_all(&cold_dir)?;
@@ -334,57 +444,58 @@ impl RegionRun<'_> {
         let mut parts = PartWriter::new(&req_dir, self.region, opts.part_rows);
         let mut last_day_requests = vec![0u64; specs.len()];
         let mut acc = Accumulator::new(&specs, opts.days);
-        for day in 0..opts.days {
-            let last = day + 1 == opts.days;
-            let mut cold: Vec<ColdStart> = Vec::new();
-            let mut cells = Vec::new();
-            for (chunk_specs, chunk_sims) in specs.chunks(CHUNK).zip(sims.chunks_mut(CHUNK)) {
-                let outs: Vec<DayOutput> = chunk_sims
-                    .par_iter_mut()
-                    .zip(chunk_specs.par_iter())
-                    .map(|(sim, spec)| sim.simulate_day(spec, &prof, day, last, self.with_cells))
-                    .collect();
-                for (spec, o) in chunk_specs.iter().zip(outs) {
-                    events.1 += o.requests;
-                    acc.add_pods(spec.index, day, o.pod_minutes, &o.utilities);
-                    if last {
-                        last_day_requests[spec.index as usize] = o.requests;
-                        parts.write(&o.request_rows, o.requests)?;
-                    }
-                    cold.extend(o.cold_starts);
-                    cells.extend(o.cells);
+        let rows_day = opts.days - 1;
+        let mut day = Day::default();
+        let groups = specs.len().div_ceil(GROUP);
+        let replayed = replay(
+            &specs,
+            &prof,
+            opts.seed,
+            self.region_index,
+            opts.days,
+            |group| {
+                Recorder::new(
+                    group,
+                    self.region_index,
+                    opts.seed,
+                    self.with_cells,
+                    rows_day,
+                )
+            },
+            |d, g, rec| {
+                let out: DayOutput = rec.end_day();
+                let first = g * GROUP;
+                for (i, u) in out.utilities.iter().enumerate() {
+                    acc.add_utilities((first + i) as u32, u);
                 }
-            }
-            cold.sort_by(|a, b| {
-                a.time
-                    .total_cmp(&b.time)
-                    .then(a.func.cmp(&b.func))
-                    .then(a.pod_serial.cmp(&b.pod_serial))
-            });
-            events.0 += cold.len() as u64;
-            acc.add(&specs, &cold);
-            write_cold_starts(
-                &cold_dir.join(format!("day_{day:02}.csv")),
-                day,
-                &specs,
-                &cold,
-            )?;
-            if self.with_cells {
-                write_minute_tables(self.root, self.region, day, &specs, &mut cells)?;
-            }
-            self.bar.inc(1);
-            let secs = self.start.elapsed().as_secs_f64().max(1e-9);
-            self.bar.set_message(format!(
-                "{} {} cold starts, {} requests ({:.1} M requests/s)",
-                self.region,
-                events.0,
-                events.1,
-                events.1 as f64 / secs / 1e6
-            ));
-        }
-        for (spec, sim) in specs.iter().zip(&sims) {
-            acc.add_utilities(spec.index, &sim.live_utilities());
-        }
+                if d == opts.days {
+                    // After the trace: the pods still loaded at its end.
+                    return Ok(());
+                }
+                for (i, (pods, rows)) in out.pod_minutes.iter().zip(&out.request_rows).enumerate() {
+                    let f = first + i;
+                    events.1 += out.requests[i];
+                    acc.add_pods(f as u32, d, *pods);
+                    if d == rows_day {
+                        last_day_requests[f] = out.requests[i];
+                        parts.write(rows, out.requests[i])?;
+                    }
+                }
+                day.cold.extend(out.cold_starts);
+                day.cells.extend(out.cells);
+                if g + 1 == groups {
+                    self.write_day(
+                        d,
+                        &specs,
+                        std::mem::take(&mut day),
+                        &cold_dir,
+                        &mut acc,
+                        events,
+                    )?;
+                }
+                Ok(())
+            },
+        )?;
         let per_request_files = parts.finish()?;
         if self.region == "R2" {
             write_functions(self.root, &specs)?;
@@ -394,15 +505,15 @@ impl RegionRun<'_> {
         }
         let funcs: Vec<FunctionSummary> = specs
             .iter()
-            .zip(&sims)
-            .map(|(s, sim)| FunctionSummary {
+            .zip(&replayed)
+            .map(|(s, r)| FunctionSummary {
                 region: self.region.to_owned(),
                 func_id: s.func_id.clone(),
                 runtime: s.runtime.to_owned(),
                 trigger: s.primary_trigger(),
-                requests: sim.requests_total,
+                requests: r.invocations,
                 requests_last_day: last_day_requests[s.index as usize],
-                cold_starts: sim.cold_starts_total,
+                cold_starts: r.cold_starts,
             })
             .collect();
         let (measures, totals, sum_total) = acc.finish(self.region, &specs);
@@ -417,6 +528,45 @@ impl RegionRun<'_> {
             measures,
         };
         Ok((summary, funcs, totals))
+    }
+
+    /// Writes a day's cold starts (in time order) and per-minute tables.
+    fn write_day(
+        &self,
+        d: u32,
+        specs: &[FunctionSpec],
+        mut day: Day,
+        cold_dir: &Path,
+        acc: &mut Accumulator,
+        events: &mut (u64, u64),
+    ) -> Result<()> {
+        day.cold.sort_by(|a, b| {
+            a.time
+                .total_cmp(&b.time)
+                .then(a.func.cmp(&b.func))
+                .then(a.pod_serial.cmp(&b.pod_serial))
+        });
+        events.0 += day.cold.len() as u64;
+        acc.add(specs, &day.cold);
+        write_cold_starts(
+            &cold_dir.join(format!("day_{d:02}.csv")),
+            d,
+            specs,
+            &day.cold,
+        )?;
+        if self.with_cells {
+            write_minute_tables(self.root, self.region, d, specs, &mut day.cells)?;
+        }
+        self.bar.inc(1);
+        let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_message(format!(
+            "{} {} cold starts, {} requests ({:.1} M requests/s)",
+            self.region,
+            events.0,
+            events.1,
+            events.1 as f64 / secs / 1e6
+        ));
+        Ok(())
     }
 }
 
@@ -549,14 +699,12 @@ impl Accumulator {
         }
     }
 
-    /// One function's pods of one day: pod-minutes, and the utilities of pods deleted.
-    fn add_pods(&mut self, func: u32, day: u32, pod_minutes: u64, utilities: &[f32]) {
-        let f = func as usize;
+    /// One function's pod-minutes of one day.
+    fn add_pods(&mut self, func: u32, day: u32, pod_minutes: u64) {
         self.pod_minutes[kind_index(day)] += pod_minutes;
-        if self.is_timer[f] {
+        if self.is_timer[func as usize] {
             self.timer_pod_minutes += pod_minutes;
         }
-        self.add_utilities(func, utilities);
     }
 
     /// Utility ratios of one function's pods.
@@ -635,232 +783,4 @@ impl Accumulator {
         };
         (m, sorted, self.sum_total)
     }
-}
-
-fn fmt_f(buf: &mut ryu::Buffer, out: &mut Vec<u8>, v: f64) {
-    out.extend_from_slice(buf.format_finite(v).as_bytes());
-}
-
-fn write_cold_starts(
-    path: &Path,
-    day: u32,
-    specs: &[FunctionSpec],
-    cold: &[ColdStart],
-) -> Result<()> {
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    // Values below are written in the schema's column order.
-    w.write_all(Family::ColdStart.csv_header().as_bytes())?;
-    let mut line = Vec::with_capacity(256);
-    let mut r = ryu::Buffer::new();
-    for c in cold {
-        let s = &specs[c.func as usize];
-        line.clear();
-        write!(line, "{day},")?;
-        fmt_f(&mut r, &mut line, c.time);
-        write!(
-            line,
-            ",{},{},{},{:032x}",
-            c.cluster, s.func_name, s.user_id, c.request_id
-        )?;
-        for v in c.costs {
-            line.push(b',');
-            fmt_f(&mut r, &mut line, v);
-        }
-        writeln!(line, ",{}-{:010}", s.pool_name, c.pod_serial)?;
-        w.write_all(&line)?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-/// Rolls per-request rows over part files of at most `max_rows` rows (at function bounds).
-struct PartWriter {
-    dir: PathBuf,
-    region: String,
-    max_rows: u64,
-    current: Option<BufWriter<File>>,
-    rows: u64,
-    parts: u32,
-}
-
-impl PartWriter {
-    fn new(dir: &Path, region: &str, max_rows: u64) -> Self {
-        Self {
-            dir: dir.to_path_buf(),
-            region: region.to_owned(),
-            max_rows: max_rows.max(1),
-            current: None,
-            rows: 0,
-            parts: 0,
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8], rows: u64) -> Result<()> {
-        if rows == 0 {
-            return Ok(());
-        }
-        if self.current.is_none() || self.rows >= self.max_rows {
-            if let Some(mut w) = self.current.take() {
-                w.flush()?;
-            }
-            let path = self
-                .dir
-                .join(format!("{}_{:05}.csv", self.region, self.parts));
-            let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-            w.write_all(Family::Request.csv_header().as_bytes())?;
-            self.current = Some(w);
-            self.parts += 1;
-            self.rows = 0;
-        }
-        self.current.as_mut().expect("open").write_all(bytes)?;
-        self.rows += rows;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<u32> {
-        if let Some(mut w) = self.current.take() {
-            w.flush()?;
-        }
-        Ok(self.parts)
-    }
-}
-
-fn write_minute_tables(
-    root: &Path,
-    region: &str,
-    day: u32,
-    specs: &[FunctionSpec],
-    cells: &mut [crate::pods::Cell],
-) -> Result<()> {
-    cells.sort_by_key(|c| (c.minute_of_day, c.func));
-    let mut header = b"day,time".to_vec();
-    for s in specs {
-        header.push(b',');
-        header.extend_from_slice(s.func_id.as_bytes());
-    }
-    header.push(b'\n');
-    let mut r = ryu::Buffer::new();
-    for (k, table) in MINUTE_TABLES.iter().enumerate() {
-        let dir = root.join("quantiles").join(region).join(table);
-        fs::create_dir_all(&dir)?;
-        let mut w = BufWriter::with_capacity(
-            1 << 20,
-            File::create(dir.join(format!("day_{day:02}.csv")))?,
-        );
-        w.write_all(&header)?;
-        let mut line = Vec::with_capacity(specs.len() * 2 + 32);
-        let mut ci = 0;
-        for minute in 0..1440u16 {
-            line.clear();
-            let time = day as f64 * SECONDS_PER_DAY + minute as f64 * 60.0;
-            write!(line, "{day},")?;
-            fmt_f(&mut r, &mut line, time);
-            let mut next_func = 0u32;
-            while ci < cells.len() && cells[ci].minute_of_day == minute {
-                let c = &cells[ci];
-                let v = c.values[k];
-                if !v.is_nan() {
-                    line.extend(std::iter::repeat_n(b',', (c.func + 1 - next_func) as usize));
-                    fmt_f(&mut r, &mut line, v);
-                    next_func = c.func + 1;
-                }
-                ci += 1;
-            }
-            line.extend(std::iter::repeat_n(
-                b',',
-                (specs.len() as u32).saturating_sub(next_func) as usize,
-            ));
-            line.push(b'\n');
-            w.write_all(&line)?;
-        }
-        w.flush()?;
-        // Every table walks the same cells.
-        debug_assert_eq!(ci, cells.len());
-    }
-    Ok(())
-}
-
-/// `runtime_triggerType/df_funcID_runtime_triggerType.csv`, R2 only as in the release.
-fn write_functions(root: &Path, specs: &[FunctionSpec]) -> Result<()> {
-    let dir = root.join("runtime_triggerType");
-    fs::create_dir_all(&dir)?;
-    let mut w = csv::Writer::from_path(dir.join("df_funcID_runtime_triggerType.csv"))?;
-    w.write_record(Family::Function.release_columns().iter().map(|c| c.name))?;
-    for s in specs {
-        let req =
-            coldstart_trace::pool::cpu_request_for_limit(s.cpu_limit).unwrap_or(s.cpu_limit / 3);
-        w.write_record([
-            s.func_id.as_str(),
-            &req.to_string(),
-            s.runtime,
-            &s.trigger_field(),
-        ])?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-/// Packs a region's CSVs as the publishers ship them: `cold_start/R1.zip`,
-/// `per_request/R1/R1_00000_00009.zip` (ten parts each) and `quantiles/R1.zip`.
-fn zip_region(root: &Path, region: &str, with_cells: bool) -> Result<()> {
-    let cold = root.join("cold_start").join(region);
-    zip_dir(
-        &cold,
-        &root.join("cold_start").join(format!("{region}.zip")),
-        region,
-    )?;
-    fs::remove_dir_all(&cold)?;
-    let req = root.join("per_request").join(region);
-    let mut parts: Vec<PathBuf> = fs::read_dir(&req)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    parts.sort();
-    for (g, group) in parts.chunks(10).enumerate() {
-        let (a, b) = (g * 10, g * 10 + 9);
-        let path = req.join(format!("{region}_{a:05}_{b:05}.zip"));
-        let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(&path)?));
-        for p in group {
-            let name = format!(
-                "{region}/{}",
-                p.file_name().and_then(|n| n.to_str()).unwrap_or("part.csv")
-            );
-            zw.start_file(name, zip_options())?;
-            std::io::copy(&mut File::open(p)?, &mut zw)?;
-            fs::remove_file(p)?;
-        }
-        zw.finish()?;
-    }
-    if with_cells {
-        let q = root.join("quantiles").join(region);
-        zip_dir(
-            &q,
-            &root.join("quantiles").join(format!("{region}.zip")),
-            region,
-        )?;
-        fs::remove_dir_all(&q)?;
-    }
-    Ok(())
-}
-
-fn zip_options() -> zip::write::SimpleFileOptions {
-    zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(zip::DateTime::default())
-}
-
-fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(dest)?));
-    for f in files {
-        let rel = f
-            .strip_prefix(dir)
-            .expect("inside")
-            .to_string_lossy()
-            .replace('\\', "/");
-        zw.start_file(format!("{prefix}/{rel}"), zip_options())?;
-        std::io::copy(&mut File::open(&f)?, &mut zw)?;
-    }
-    zw.finish()?;
-    Ok(())
 }

@@ -2,7 +2,9 @@
 //! properties that hold for any workload.
 
 use coldstart_sim::costs::{CostModel, FixedCosts};
-use coldstart_sim::engine::{simulate, simulate_from, Metrics};
+use coldstart_sim::engine::{
+    simulate, simulate_from, ColdStartEvent, Engine, Events, Metrics, PodEndEvent, ServedEvent,
+};
 use coldstart_sim::policy::{self, FixedKeepAlive, Policy};
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
 use proptest::prelude::*;
@@ -44,6 +46,67 @@ fn a_request_every_61_s_under_a_60_s_keepalive_is_cold_every_time() {
         m.idle_seconds()
     );
     assert_eq!(m.peak_running_pods(), 1);
+}
+
+/// Counts what the engine tells its watcher.
+#[derive(Default)]
+struct Seen {
+    cold: Vec<(u64, f64, u64)>,
+    served: Vec<(u64, f64, f64, u64, bool)>,
+    ended: Vec<(u64, Option<f64>)>,
+}
+
+impl Events for Seen {
+    fn cold_start(&mut self, e: &ColdStartEvent) {
+        self.cold.push((e.k, e.t, e.pod));
+    }
+    fn served(&mut self, e: &ServedEvent) {
+        self.served
+            .push((e.k, e.t, e.start, e.pod, e.first_in_minute));
+    }
+    fn pod_end(&mut self, e: &PodEndEvent) {
+        self.ended.push((e.pod, e.utility));
+    }
+}
+
+#[test]
+fn the_engine_tells_its_watcher_each_cold_start_request_and_pod_end() {
+    let f = vec![Function::new("f", "APIG-S")];
+    // Two requests 5 s apart on one pod (cold start 2 s, execution 0), a third 96 s later on a
+    // new pod (the first left after 60 s idle).
+    let inv = [0.0, 5.0, 101.0].map(|t| Invocation {
+        t,
+        func: 0,
+        exec: 0.0,
+    });
+    let costs = FixedCosts(2.0);
+    let mut e = Engine::with_events(
+        &f,
+        &costs,
+        Box::new(FixedKeepAlive::new(60.0)),
+        1,
+        Seen::default(),
+    );
+    for i in inv {
+        e.invoke(i);
+    }
+    let (m, seen) = e.finish_with_events();
+    assert_eq!(m.cold_starts(), 2);
+    assert_eq!(seen.cold, vec![(0, 0.0, 0), (2, 101.0, 1)]);
+    // The first request waits for its pod to be ready at 2 s; the second is the pod's second
+    // request of minute 0; the third is pod 1's first of minute 1.
+    assert_eq!(
+        seen.served,
+        vec![
+            (0, 0.0, 2.0, 0, true),
+            (1, 5.0, 5.0, 0, false),
+            (2, 101.0, 103.0, 1, true)
+        ]
+    );
+    // Utility ratio: (last arrival - cold start) / cold start time: 5/2 and 0/2.
+    assert_eq!(seen.ended, vec![(0, Some(2.5)), (1, Some(0.0))]);
+    assert_eq!(m.pods, 2);
+    assert_eq!(m.pods_below_1, 1);
 }
 
 #[test]

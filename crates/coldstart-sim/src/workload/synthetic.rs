@@ -144,6 +144,77 @@ impl Synthetic {
     }
 }
 
+impl Synthetic {
+    /// The functions in groups of `size` (the last may be smaller), each group able to draw its
+    /// own invocations apart from the others (on another core).
+    pub fn groups(&mut self, size: usize) -> Vec<Group<'_>> {
+        let size = size.max(1);
+        self.specs
+            .chunks(size)
+            .zip(self.arrivals.chunks_mut(size))
+            .zip(self.execs.chunks_mut(size))
+            .enumerate()
+            .map(|(g, ((specs, arrivals), execs))| Group {
+                first: (g * size) as u32,
+                specs,
+                arrivals,
+                execs,
+                profile: &self.profile,
+            })
+            .collect()
+    }
+}
+
+/// Some consecutive functions of a [`Synthetic`] workload.
+pub struct Group<'a> {
+    /// Index of the first among the workload's functions.
+    pub first: u32,
+    pub specs: &'a [FunctionSpec],
+    arrivals: &'a mut [ChaCha8Rng],
+    execs: &'a mut [ChaCha8Rng],
+    profile: &'a RegionProfile,
+}
+
+impl Group<'_> {
+    /// Function `i` of the group's invocations on `day`, numbered `i`, in time order. Drawn
+    /// function by function, they are the same the whole workload gives, on the same streams.
+    pub fn function_day(&mut self, i: usize, day: u32) -> Vec<Invocation> {
+        invocations(
+            &mut self.arrivals[i],
+            &mut self.execs[i],
+            &self.specs[i],
+            self.profile,
+            day,
+            i as u32,
+        )
+        .collect()
+    }
+}
+
+/// One function's invocations on `day`, as function `func`: arrivals from one stream,
+/// execution times from the other.
+fn invocations<'a>(
+    arr: &mut ChaCha8Rng,
+    ex: &'a mut ChaCha8Rng,
+    spec: &'a FunctionSpec,
+    profile: &RegionProfile,
+    day: u32,
+    func: u32,
+) -> impl Iterator<Item = Invocation> + 'a {
+    arrivals(arr, spec, profile, day)
+        .into_iter()
+        .map(move |t| Invocation {
+            t,
+            func,
+            exec: micros(ln_sample(ex, spec.exec, 1.0)).max(1e-6),
+        })
+}
+
+/// The workload's order of invocations: by time, then function (sorted stably).
+fn order(a: &Invocation, b: &Invocation) -> std::cmp::Ordering {
+    a.t.total_cmp(&b.t).then(a.func.cmp(&b.func))
+}
+
 impl Workload for Synthetic {
     fn functions(&self) -> &[Function] {
         &self.functions
@@ -164,18 +235,11 @@ impl Workload for Synthetic {
             .zip(self.execs.par_iter_mut())
             .enumerate()
             .map(|(i, ((spec, arr), ex))| {
-                arrivals(arr, spec, profile, day)
-                    .into_iter()
-                    .map(|t| Invocation {
-                        t,
-                        func: i as u32,
-                        exec: micros(ln_sample(ex, spec.exec, 1.0)).max(1e-6),
-                    })
-                    .collect()
+                invocations(arr, ex, spec, profile, day, i as u32).collect()
             })
             .collect();
         let mut out: Vec<Invocation> = per_function.into_iter().flatten().collect();
-        out.par_sort_by(|a, b| a.t.total_cmp(&b.t).then(a.func.cmp(&b.func)));
+        out.par_sort_by(order);
         Ok(out)
     }
 

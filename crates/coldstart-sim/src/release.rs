@@ -1,0 +1,691 @@
+//! The published layout, written from a run of the platform engine: [`Recorder`] watches the
+//! engine's events and turns them into the release's rows (every cold-start row is a pod the
+//! engine started, every request names a pod that exists, every per-minute cell aggregates the
+//! events of its minute), and the writers put them in the release's files: cold starts per
+//! day, per-request part files, the per-minute tables, the function table, zip archives.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use coldstart_trace::paper::SECONDS_PER_DAY;
+use coldstart_trace::schema::Family;
+use coldstart_trace::source::walk;
+
+use crate::catalog::FunctionSpec;
+use crate::costs::{ln_sample, micros};
+use crate::engine::{ColdStartEvent, Events, PodEndEvent, ServedEvent};
+use crate::profile::LogNormal;
+use crate::rng::{mix, stream};
+
+/// Share of a function's pods started in its home cluster (the others in any of clusters 1-4).
+const HOME_CLUSTER: f64 = 0.85;
+
+/// Per-minute tables the generator writes, in this order (see [`Cell::values`]).
+pub const MINUTE_TABLES: [&str; 24] = [
+    "requests",
+    "num_pods",
+    "num_cold_starts",
+    "totalCost_avg",
+    "totalCost_quantile_050",
+    "totalCost_quantile_099",
+    "cpu_usage_avg",
+    "cpu_usage_quantile_050",
+    "cpu_usage_quantile_099",
+    "totalCost_cold_start_avg",
+    "totalCost_cold_start_quantile_050",
+    "totalCost_cold_start_quantile_099",
+    "podAllocationCost_avg",
+    "podAllocationCost_quantile_050",
+    "podAllocationCost_quantile_099",
+    "deployCodeCost_avg",
+    "deployCodeCost_quantile_050",
+    "deployCodeCost_quantile_099",
+    "deployDependencyCost_avg",
+    "deployDependencyCost_quantile_050",
+    "deployDependencyCost_quantile_099",
+    "schedulingCost_avg",
+    "schedulingCost_quantile_050",
+    "schedulingCost_quantile_099",
+];
+
+/// One cold start.
+#[derive(Debug, Clone)]
+pub struct ColdStart {
+    pub time: f64,
+    pub func: u32,
+    pub cluster: u8,
+    pub request_id: u128,
+    pub pod_serial: u64,
+    /// total, podAllocation, deployCode, deployDependency, scheduling.
+    pub costs: [f64; 5],
+}
+
+/// One function's minute: the values of [`MINUTE_TABLES`] (NaN where empty).
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub func: u32,
+    pub minute_of_day: u16,
+    pub values: [f64; 24],
+}
+
+#[derive(Default)]
+struct MinuteAgg {
+    minute: i64,
+    requests: u32,
+    pods: u32,
+    cold: u32,
+    total_cost: Vec<f64>,
+    cpu: Vec<f64>,
+    cs: [Vec<f64>; 5],
+}
+
+/// What a group of functions produced in one day.
+#[derive(Default)]
+pub struct DayOutput {
+    pub cold_starts: Vec<ColdStart>,
+    pub cells: Vec<Cell>,
+    /// Per-request CSV rows (no header) of each function, when asked for this day.
+    pub request_rows: Vec<Vec<u8>>,
+    /// Per function: requests, and pods serving requests summed over the day's minutes (the
+    /// `num_pods` table's sum).
+    pub requests: Vec<u64>,
+    pub pod_minutes: Vec<u64>,
+    /// Per function: utility ratios (spec section 3, fig 17) of the pods that ended.
+    pub utilities: Vec<Vec<f32>>,
+}
+
+impl DayOutput {
+    fn new(functions: usize) -> Self {
+        Self {
+            request_rows: vec![Vec::new(); functions],
+            requests: vec![0; functions],
+            pod_minutes: vec![0; functions],
+            utilities: vec![Vec::new(); functions],
+            ..Default::default()
+        }
+    }
+}
+
+/// Turns the engine's events for a group of functions (numbered from 0 in the engine) into
+/// release rows. What the engine does not decide (the cluster a pod lands in, request ids,
+/// worker overheads, CPU and memory use, frontend costs) is drawn from each function's own
+/// stream, apart from the workload's and the cost model's.
+pub struct Recorder<'a> {
+    specs: &'a [FunctionSpec],
+    rng: Vec<ChaCha8Rng>,
+    id_salt: Vec<u64>,
+    /// Each function's pods' clusters, by serial.
+    clusters: Vec<Vec<u8>>,
+    aggs: Vec<MinuteAgg>,
+    cells: bool,
+    /// The day whose requests are written row by row.
+    rows_day: u32,
+    fmt: RowFormatter,
+    day: DayOutput,
+}
+
+impl<'a> Recorder<'a> {
+    /// `cells`: whether the region gets per-minute tables; `rows_day`: the day whose requests
+    /// are written row by row (the release's per-request day).
+    pub fn new(
+        specs: &'a [FunctionSpec],
+        region_index: u64,
+        seed: u64,
+        cells: bool,
+        rows_day: u32,
+    ) -> Self {
+        Self {
+            rng: specs
+                .iter()
+                .map(|s| stream(seed, region_index, u64::from(s.index)))
+                .collect(),
+            id_salt: specs
+                .iter()
+                .map(|s| mix(seed ^ mix(region_index) ^ mix(u64::from(s.index) + 1)))
+                .collect(),
+            clusters: vec![Vec::new(); specs.len()],
+            aggs: (0..specs.len())
+                .map(|_| MinuteAgg {
+                    minute: -1,
+                    ..Default::default()
+                })
+                .collect(),
+            cells,
+            rows_day,
+            fmt: RowFormatter::default(),
+            day: DayOutput::new(specs.len()),
+            specs,
+        }
+    }
+
+    /// The day ends: its last minutes are aggregated and everything it produced handed over.
+    pub fn end_day(&mut self) -> DayOutput {
+        for f in 0..self.specs.len() {
+            self.close_minute(f);
+        }
+        std::mem::replace(&mut self.day, DayOutput::new(self.specs.len()))
+    }
+
+    fn request_id(&self, f: usize, k: u64) -> u128 {
+        let a = mix(self.id_salt[f] ^ k);
+        let b = mix(a ^ 0xA5A5_5A5A_0F0F_F0F0);
+        ((a as u128) << 64) | b as u128
+    }
+
+    /// The pod id's number as the release prints it after the pool name.
+    fn pod_serial(&self, f: usize, pod: u64) -> u64 {
+        u64::from(self.specs[f].index) * 1_000_000 + pod % 1_000_000
+    }
+
+    fn close_minute(&mut self, f: usize) {
+        let agg = &mut self.aggs[f];
+        if self.cells && agg.minute >= 0 {
+            self.day.cells.push(flush(agg, self.specs[f].index));
+        }
+        agg.minute = -1;
+    }
+
+    /// Moves function `f`'s aggregate to the minute of `t`.
+    fn minute(&mut self, f: usize, t: f64) {
+        let m = (t / 60.0).floor() as i64;
+        if self.aggs[f].minute != m {
+            self.close_minute(f);
+            self.aggs[f].minute = m;
+        }
+    }
+}
+
+impl Events for Recorder<'_> {
+    fn cold_start(&mut self, e: &ColdStartEvent) {
+        let f = e.func as usize;
+        self.minute(f, e.t);
+        let spec = &self.specs[f];
+        let rng = &mut self.rng[f];
+        let cluster = if rng.gen::<f64>() < HOME_CLUSTER {
+            spec.home_cluster
+        } else {
+            rng.gen_range(1..=4)
+        };
+        debug_assert_eq!(self.clusters[f].len() as u64, e.pod);
+        self.clusters[f].push(cluster);
+        self.day.cold_starts.push(ColdStart {
+            time: e.t,
+            func: spec.index,
+            cluster,
+            request_id: self.request_id(f, e.k),
+            pod_serial: self.pod_serial(f, e.pod),
+            costs: e.costs,
+        });
+        let agg = &mut self.aggs[f];
+        agg.cold += 1;
+        if self.cells {
+            for (v, c) in agg.cs.iter_mut().zip(e.costs) {
+                v.push(c);
+            }
+        }
+    }
+
+    fn served(&mut self, e: &ServedEvent) {
+        let f = e.func as usize;
+        self.minute(f, e.t);
+        let spec = &self.specs[f];
+        let rng = &mut self.rng[f];
+        let worker_cost = micros(ln_sample(
+            rng,
+            LogNormal {
+                median: 0.0002,
+                sigma: 0.5,
+            },
+            1.0,
+        ));
+        let total_worker = micros(e.exec + worker_cost);
+        let cpu_limit = spec.cpu_limit as f64 / 1000.0;
+        let cpu = micros(
+            (cpu_limit * spec.cpu_share * (0.3 * rng.sample::<f64, _>(StandardNormal)).exp())
+                .min(cpu_limit),
+        );
+        let mem_limit = spec.memory_limit as f64;
+        let mem = micros(
+            (mem_limit * spec.mem_share * (0.1 * rng.sample::<f64, _>(StandardNormal)).exp())
+                .min(mem_limit),
+        );
+        let agg = &mut self.aggs[f];
+        agg.requests += 1;
+        self.day.requests[f] += 1;
+        if e.first_in_minute {
+            agg.pods += 1;
+            self.day.pod_minutes[f] += 1;
+        }
+        if self.cells {
+            agg.total_cost.push(total_worker);
+            agg.cpu.push(cpu);
+        }
+        if (e.t / SECONDS_PER_DAY).floor() == f64::from(self.rows_day) {
+            let facts = RequestFacts {
+                t: e.t,
+                rid: self.request_id(f, e.k),
+                cluster: self.clusters[f][e.pod as usize],
+                serial: self.pod_serial(f, e.pod),
+                total_worker,
+                worker_cost,
+                exec: e.exec,
+                wait: e.start - e.t,
+                cpu,
+                mem,
+            };
+            let rng = &mut self.rng[f];
+            self.fmt
+                .row(&mut self.day.request_rows[f], rng, spec, facts);
+        }
+    }
+
+    fn pod_end(&mut self, e: &PodEndEvent) {
+        if let Some(u) = e.utility {
+            self.day.utilities[e.func as usize].push(u as f32);
+        }
+    }
+}
+
+fn flush(agg: &mut MinuteAgg, func: u32) -> Cell {
+    let mut values = [f64::NAN; 24];
+    values[0] = agg.requests as f64;
+    values[1] = agg.pods as f64;
+    if agg.cold > 0 {
+        values[2] = agg.cold as f64;
+    }
+    let mut put = |slot: usize, v: &mut Vec<f64>| {
+        if !v.is_empty() {
+            let [a, q50, q99] = stats(v);
+            values[slot] = a;
+            values[slot + 1] = q50;
+            values[slot + 2] = q99;
+            v.clear();
+        }
+    };
+    put(3, &mut agg.total_cost);
+    put(6, &mut agg.cpu);
+    for (k, v) in agg.cs.iter_mut().enumerate() {
+        put(9 + 3 * k, v);
+    }
+    let minute_of_day = agg.minute.rem_euclid(1440) as u16;
+    agg.requests = 0;
+    agg.pods = 0;
+    agg.cold = 0;
+    Cell {
+        func,
+        minute_of_day,
+        values,
+    }
+}
+
+/// Mean and the 0.5 and 0.99 quantiles with linear interpolation (pandas' default).
+pub fn stats(v: &mut [f64]) -> [f64; 3] {
+    let n = v.len();
+    let mean = v.iter().sum::<f64>() / n as f64;
+    v.sort_unstable_by(f64::total_cmp);
+    let q = |p: f64| {
+        let pos = p * (n - 1) as f64;
+        let lo = pos.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    [mean, q(0.5), q(0.99)]
+}
+
+struct RequestFacts {
+    t: f64,
+    rid: u128,
+    cluster: u8,
+    serial: u64,
+    total_worker: f64,
+    worker_cost: f64,
+    exec: f64,
+    wait: f64,
+    cpu: f64,
+    mem: f64,
+}
+
+#[derive(Default)]
+struct RowFormatter {
+    ryu: ryu::Buffer,
+    itoa: itoa::Buffer,
+}
+
+impl RowFormatter {
+    fn f(&mut self, out: &mut Vec<u8>, v: f64) {
+        out.extend_from_slice(self.ryu.format_finite(v).as_bytes());
+    }
+
+    fn i(&mut self, out: &mut Vec<u8>, v: i64) {
+        out.extend_from_slice(self.itoa.format(v).as_bytes());
+    }
+
+    fn row(
+        &mut self,
+        out: &mut Vec<u8>,
+        rng: &mut ChaCha8Rng,
+        spec: &FunctionSpec,
+        r: RequestFacts,
+    ) {
+        use std::io::Write;
+        // Frontend logs are missing for internal invocations and for a few others.
+        let frontend = spec.via_frontend && rng.gen::<f64>() > 0.03;
+        let fe = if frontend {
+            let ln = |rng: &mut ChaCha8Rng, m: f64, s: f64| {
+                micros(ln_sample(
+                    rng,
+                    LogNormal {
+                        median: m,
+                        sigma: s,
+                    },
+                    1.0,
+                ))
+            };
+            Some([
+                ln(rng, 0.0004, 0.5),
+                ln(rng, 0.002, 0.6),
+                ln(rng, 0.00002, 0.8),
+                ln(rng, 0.00001, 0.8),
+            ])
+        } else {
+            None
+        };
+        self.f(out, r.t);
+        out.push(b',');
+        if let Some([fc, bc, _, _]) = fe {
+            self.f(out, micros((r.t - fc - bc).max(0.0)));
+        }
+        let _ = write!(out, ",{:032x},{},", r.rid, r.cluster);
+        self.i(out, spec.func_name);
+        let _ = write!(out, ",{}-{:010},", spec.pool_name, r.serial);
+        self.i(out, spec.user_id);
+        out.push(b',');
+        self.f(out, r.total_worker);
+        out.push(b',');
+        self.f(out, r.worker_cost);
+        out.push(b',');
+        self.f(out, r.exec);
+        out.push(b',');
+        if let Some([fc, bc, rb, wr]) = fe {
+            self.f(out, micros(fc + bc + rb + wr + r.wait + r.total_worker));
+            for v in [fc, bc, rb, wr] {
+                out.push(b',');
+                self.f(out, v);
+            }
+        } else {
+            out.extend_from_slice(b",,,,");
+        }
+        out.push(b',');
+        self.f(out, r.cpu);
+        out.push(b',');
+        self.f(out, r.mem);
+        out.push(b',');
+        if frontend {
+            let size = ln_sample(
+                rng,
+                LogNormal {
+                    median: spec.body_median,
+                    sigma: 0.8,
+                },
+                1.0,
+            )
+            .round() as i64;
+            self.i(out, size);
+        }
+        out.push(b'\n');
+    }
+}
+
+fn fmt_f(buf: &mut ryu::Buffer, out: &mut Vec<u8>, v: f64) {
+    out.extend_from_slice(buf.format_finite(v).as_bytes());
+}
+
+/// `cold_start/R?/day_NN.csv`: one row per cold start, in the order given.
+pub fn write_cold_starts(
+    path: &Path,
+    day: u32,
+    specs: &[FunctionSpec],
+    cold: &[ColdStart],
+) -> Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    // Values below are written in the schema's column order.
+    w.write_all(Family::ColdStart.csv_header().as_bytes())?;
+    let mut line = Vec::with_capacity(256);
+    let mut r = ryu::Buffer::new();
+    for c in cold {
+        let s = &specs[c.func as usize];
+        line.clear();
+        write!(line, "{day},")?;
+        fmt_f(&mut r, &mut line, c.time);
+        write!(
+            line,
+            ",{},{},{},{:032x}",
+            c.cluster, s.func_name, s.user_id, c.request_id
+        )?;
+        for v in c.costs {
+            line.push(b',');
+            fmt_f(&mut r, &mut line, v);
+        }
+        writeln!(line, ",{}-{:010}", s.pool_name, c.pod_serial)?;
+        w.write_all(&line)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Rolls per-request rows over part files of at most `max_rows` rows (at function bounds).
+pub struct PartWriter {
+    dir: PathBuf,
+    region: String,
+    max_rows: u64,
+    current: Option<BufWriter<File>>,
+    rows: u64,
+    parts: u32,
+}
+
+impl PartWriter {
+    pub fn new(dir: &Path, region: &str, max_rows: u64) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            region: region.to_owned(),
+            max_rows: max_rows.max(1),
+            current: None,
+            rows: 0,
+            parts: 0,
+        }
+    }
+
+    pub fn write(&mut self, bytes: &[u8], rows: u64) -> Result<()> {
+        if rows == 0 {
+            return Ok(());
+        }
+        if self.current.is_none() || self.rows >= self.max_rows {
+            if let Some(mut w) = self.current.take() {
+                w.flush()?;
+            }
+            let path = self
+                .dir
+                .join(format!("{}_{:05}.csv", self.region, self.parts));
+            let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+            w.write_all(Family::Request.csv_header().as_bytes())?;
+            self.current = Some(w);
+            self.parts += 1;
+            self.rows = 0;
+        }
+        self.current.as_mut().expect("open").write_all(bytes)?;
+        self.rows += rows;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<u32> {
+        if let Some(mut w) = self.current.take() {
+            w.flush()?;
+        }
+        Ok(self.parts)
+    }
+}
+
+/// `quantiles/R?/TABLE/day_NN.csv` for every table of [`MINUTE_TABLES`]: a row per minute, a
+/// column per function.
+pub fn write_minute_tables(
+    root: &Path,
+    region: &str,
+    day: u32,
+    specs: &[FunctionSpec],
+    cells: &mut [Cell],
+) -> Result<()> {
+    cells.sort_by_key(|c| (c.minute_of_day, c.func));
+    let mut header = b"day,time".to_vec();
+    for s in specs {
+        header.push(b',');
+        header.extend_from_slice(s.func_id.as_bytes());
+    }
+    header.push(b'\n');
+    let mut r = ryu::Buffer::new();
+    for (k, table) in MINUTE_TABLES.iter().enumerate() {
+        let dir = root.join("quantiles").join(region).join(table);
+        fs::create_dir_all(&dir)?;
+        let mut w = BufWriter::with_capacity(
+            1 << 20,
+            File::create(dir.join(format!("day_{day:02}.csv")))?,
+        );
+        w.write_all(&header)?;
+        let mut line = Vec::with_capacity(specs.len() * 2 + 32);
+        let mut ci = 0;
+        for minute in 0..1440u16 {
+            line.clear();
+            let time = day as f64 * SECONDS_PER_DAY + minute as f64 * 60.0;
+            write!(line, "{day},")?;
+            fmt_f(&mut r, &mut line, time);
+            let mut next_func = 0u32;
+            while ci < cells.len() && cells[ci].minute_of_day == minute {
+                let c = &cells[ci];
+                let v = c.values[k];
+                if !v.is_nan() {
+                    line.extend(std::iter::repeat_n(b',', (c.func + 1 - next_func) as usize));
+                    fmt_f(&mut r, &mut line, v);
+                    next_func = c.func + 1;
+                }
+                ci += 1;
+            }
+            line.extend(std::iter::repeat_n(
+                b',',
+                (specs.len() as u32).saturating_sub(next_func) as usize,
+            ));
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        w.flush()?;
+        // Every table walks the same cells.
+        debug_assert_eq!(ci, cells.len());
+    }
+    Ok(())
+}
+
+/// `runtime_triggerType/df_funcID_runtime_triggerType.csv`, R2 only as in the release.
+pub fn write_functions(root: &Path, specs: &[FunctionSpec]) -> Result<()> {
+    let dir = root.join("runtime_triggerType");
+    fs::create_dir_all(&dir)?;
+    let mut w = csv::Writer::from_path(dir.join("df_funcID_runtime_triggerType.csv"))?;
+    w.write_record(Family::Function.release_columns().iter().map(|c| c.name))?;
+    for s in specs {
+        let req =
+            coldstart_trace::pool::cpu_request_for_limit(s.cpu_limit).unwrap_or(s.cpu_limit / 3);
+        w.write_record([
+            s.func_id.as_str(),
+            &req.to_string(),
+            s.runtime,
+            &s.trigger_field(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Packs a region's CSVs as the publishers ship them: `cold_start/R1.zip`,
+/// `per_request/R1/R1_00000_00009.zip` (ten parts each) and `quantiles/R1.zip`.
+pub fn zip_region(root: &Path, region: &str, with_cells: bool) -> Result<()> {
+    let cold = root.join("cold_start").join(region);
+    zip_dir(
+        &cold,
+        &root.join("cold_start").join(format!("{region}.zip")),
+        region,
+    )?;
+    fs::remove_dir_all(&cold)?;
+    let req = root.join("per_request").join(region);
+    let mut parts: Vec<PathBuf> = fs::read_dir(&req)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    parts.sort();
+    for (g, group) in parts.chunks(10).enumerate() {
+        let (a, b) = (g * 10, g * 10 + 9);
+        let path = req.join(format!("{region}_{a:05}_{b:05}.zip"));
+        let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(&path)?));
+        for p in group {
+            let name = format!(
+                "{region}/{}",
+                p.file_name().and_then(|n| n.to_str()).unwrap_or("part.csv")
+            );
+            zw.start_file(name, zip_options())?;
+            std::io::copy(&mut File::open(p)?, &mut zw)?;
+            fs::remove_file(p)?;
+        }
+        zw.finish()?;
+    }
+    if with_cells {
+        let q = root.join("quantiles").join(region);
+        zip_dir(
+            &q,
+            &root.join("quantiles").join(format!("{region}.zip")),
+            region,
+        )?;
+        fs::remove_dir_all(&q)?;
+    }
+    Ok(())
+}
+
+fn zip_options() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+}
+
+fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(dest)?));
+    for f in files {
+        let rel = f
+            .strip_prefix(dir)
+            .expect("inside")
+            .to_string_lossy()
+            .replace('\\', "/");
+        zw.start_file(format!("{prefix}/{rel}"), zip_options())?;
+        std::io::copy(&mut File::open(&f)?, &mut zw)?;
+    }
+    zw.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_pandas_linear_interpolation() {
+        // pandas.Series([1, 2, 3, 4, 10]).quantile([0.5, 0.99]) == [3.0, 9.76]
+        let mut v = vec![10.0, 2.0, 4.0, 1.0, 3.0];
+        let [mean, q50, q99] = stats(&mut v);
+        assert!((mean - 4.0).abs() < 1e-12);
+        assert!((q50 - 3.0).abs() < 1e-12);
+        assert!((q99 - 9.76).abs() < 1e-12);
+        let [m, a, b] = stats(&mut [7.0]);
+        assert_eq!((m, a, b), (7.0, 7.0, 7.0));
+    }
+}
