@@ -27,8 +27,7 @@ use coldstart_trace::paper::SECONDS_PER_DAY;
 struct Pod {
     /// Its number among the function's pods, from 0 in order of cold start.
     serial: u64,
-    /// Requests it served, and the minute of the latest.
-    served: u32,
+    /// The minute of the latest request it served.
     minute_seen: i64,
     /// When it was loaded by a cold start.
     created: f64,
@@ -91,8 +90,7 @@ pub struct ServedEvent {
 pub struct PodEndEvent {
     pub func: u32,
     pub pod: u64,
-    /// Its utility ratio (spec section 3, fig 17); `None` for a cold start of 0 s or a pod
-    /// that served nothing.
+    /// Its utility ratio (spec section 3, fig 17); `None` for a cold start of 0 s.
     pub utility: Option<f64>,
 }
 
@@ -557,11 +555,10 @@ impl<'a, E: Events> Engine<'a, E> {
             self.loaded(p.segment_start, idle_to.max(p.last_end));
         }
         self.add_idle(func, idle_to - idle_from);
-        // Utility ratio: time from the cold start to the last request over the cold start
-        // time, of pods that served a request (fig 17 finds none for the others).
+        // Utility ratio: time from the cold start to the last request over the cold start time
+        // (every pod serves at least the request that started it).
         self.metrics.pods += 1;
-        let utility =
-            (p.cold_cost > 0.0 && p.served > 0).then(|| (p.last_arrival - p.created) / p.cold_cost);
+        let utility = (p.cold_cost > 0.0).then(|| (p.last_arrival - p.created) / p.cold_cost);
         if let Some(u) = utility {
             if u < 1.0 {
                 self.metrics.pods_below_1 += 1;
@@ -717,7 +714,6 @@ impl<'a, E: Events> Engine<'a, E> {
                 });
                 pods.push(Pod {
                     serial,
-                    served: 0,
                     minute_seen: -1,
                     created: t,
                     ready_at: t + c[0],
@@ -747,7 +743,6 @@ impl<'a, E: Events> Engine<'a, E> {
         p.ends.push(end);
         p.last_end = p.last_end.max(end);
         p.last_arrival = t;
-        p.served += 1;
         let minute = (t / 60.0).floor() as i64;
         let first_in_minute = p.minute_seen != minute;
         p.minute_seen = minute;

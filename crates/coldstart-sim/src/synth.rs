@@ -22,12 +22,12 @@ use crate::calibration::{
 };
 use crate::catalog::{self, FunctionSpec, Workload};
 use crate::costs::{ModelCosts, Offset};
-use crate::engine::{Engine, Events};
+use crate::engine::{Engine, Events, FunctionMetrics};
 use crate::policy::FixedKeepAlive;
 use crate::profile::{profile, RegionProfile};
 use crate::release::{
-    write_cold_starts, write_functions, write_minute_tables, zip_region, ColdStart, DayOutput,
-    PartWriter, Recorder,
+    write_cold_starts, write_functions, write_minute_tables, zip_region, Cell, ColdStart,
+    DayOutput, PartWriter, Recorder,
 };
 use crate::workload::synthetic::Synthetic;
 use crate::workload::Workload as _;
@@ -289,13 +289,6 @@ pub fn region_functions(
     (prof, specs)
 }
 
-/// What one function did over a replay.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Replayed {
-    pub invocations: u64,
-    pub cold_starts: u64,
-}
-
 /// The platform's default policy, under which a synthetic release is made.
 pub fn default_policy() -> FixedKeepAlive {
     FixedKeepAlive::new(KEEP_ALIVE_S)
@@ -324,7 +317,7 @@ fn replay<'s, E: Events + Send>(
     days: u32,
     events: impl Fn(&'s [FunctionSpec]) -> E,
     mut day_done: impl FnMut(u32, usize, &mut E) -> Result<()>,
-) -> Result<Vec<Replayed>> {
+) -> Result<Vec<FunctionMetrics>> {
     let region = prof.name;
     let mut workload = Synthetic::new(
         region,
@@ -385,10 +378,7 @@ fn replay<'s, E: Events + Send>(
     let mut out = Vec::with_capacity(specs.len());
     for (i, e) in engines.into_iter().enumerate() {
         let (metrics, mut ev) = e.finish_with_events();
-        out.extend(metrics.per_function.iter().map(|m| Replayed {
-            invocations: m.invocations,
-            cold_starts: m.cold_starts,
-        }));
+        out.extend(metrics.per_function);
         day_done(days, i, &mut ev)?;
     }
     Ok(out)
@@ -419,7 +409,7 @@ const PILOT_SALT: u64 = 0x005E_ED0F_9110;
 #[derive(Default)]
 struct Day {
     cold: Vec<ColdStart>,
-    cells: Vec<crate::release::Cell>,
+    cells: Vec<Cell>,
 }
 
 impl RegionRun<'_> {

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use coldstart_sim::costs::{CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts};
 use coldstart_sim::engine::{simulate_from, Metrics};
 use coldstart_sim::policy::{self, Policy};
-use coldstart_sim::synth::{region_functions, region_index};
+use coldstart_sim::synth::{model_costs, region_functions, region_index};
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
@@ -235,10 +235,8 @@ fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
                 Vec::new()
             };
             let costs = ModelCosts {
-                specs: specs.clone(),
-                profile: profile.clone(),
                 others,
-                seed: *seed,
+                ..model_costs(&specs, &profile, *seed)
             };
             let w = Synthetic::new(region, specs, profile, *seed, ri, days.clone());
             let days = format!("days {}..{}", days.start, days.end);
