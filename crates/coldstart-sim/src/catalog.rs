@@ -13,22 +13,41 @@ use coldstart_trace::paper::{R2_TIMER_FUNCTION_SHARE, RUNTIME_COLD_STARTS_R2};
 /// How a function's requests arrive.
 #[derive(Debug, Clone)]
 pub enum Workload {
-    /// Cron-like: fires every `period` seconds at `offset` into the period, a little late.
+    /// Cron-like: fires every `period` seconds at `offset` into the period, up to `jitter`
+    /// seconds late, and with chance `late_chance` a further 1 to `late_max` seconds late (a
+    /// busy scheduler), which is what gives a timer firing every minute its cold starts.
     Timer {
         period: f64,
         offset: f64,
         jitter: f64,
+        late_chance: f64,
+        late_max: f64,
     },
     /// Poisson arrivals of "events" modulated by a daily and weekly cycle and the holiday;
-    /// each event brings `1 + Geometric(burst_mean)` requests spread over `burst_spread` s.
+    /// each event brings `burst_min + Geometric(burst_mean)` requests (at least one), the
+    /// ones after the first spread uniformly over the next `burst_spread` s.
     Poisson {
         rate: f64,
         peak_hour: f64,
         amplitude: f64,
         weekend: f64,
+        burst_min: u32,
         burst_mean: f64,
         burst_spread: f64,
     },
+}
+
+/// What kind of load an event-driven function carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A few requests a day, nearly each one cold.
+    Sparse,
+    /// Now and then a burst of requests over some seconds: its pods serve a few of them.
+    Bursty,
+    /// Requests all day long, several in flight at once: its pods live for hours.
+    Busy,
+    /// Fires on a schedule.
+    Timer,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +63,7 @@ pub struct FunctionSpec {
     /// `(triggerType, invocationType)`; the first drives the workload.
     pub triggers: Vec<(&'static str, &'static str)>,
     pub workload: Workload,
+    pub kind: Kind,
     /// Execution time of one request.
     pub exec: LogNormal,
     /// Requests one pod serves at once.
@@ -97,21 +117,58 @@ const TRIGGERS: [((&str, &str), f64); 12] = [
     (("unknown", "unknown"), 0.025),
 ];
 
-/// Timer periods in minutes and their shares: mostly hourly or daily jobs.
-const TIMER_PERIODS: [(f64, f64); 12] = [
-    (1.0, 0.08),
-    (2.0, 0.001),
-    (5.0, 0.005),
-    (10.0, 0.005),
-    (15.0, 0.015),
-    (30.0, 0.04),
-    (60.0, 0.15),
-    (120.0, 0.08),
-    (180.0, 0.06),
-    (360.0, 0.07),
-    (720.0, 0.10),
-    (1440.0, 0.394),
+/// Timer periods in minutes and their shares, dealt by exact quota: mostly daily or hourly
+/// jobs, a few every minute (each keeps a pod loaded all day), few in between (each firing
+/// of those is a cold start of a pod that serves only it).
+const TIMER_PERIODS: [(f64, f64); 11] = [
+    (1.0, 0.05),
+    (5.0, 0.002),
+    (10.0, 0.003),
+    (15.0, 0.005),
+    (30.0, 0.005),
+    (60.0, 0.015),
+    (120.0, 0.02),
+    (180.0, 0.02),
+    (360.0, 0.05),
+    (720.0, 0.08),
+    (1440.0, 0.75),
 ];
+
+/// Shares of busy and bursty functions among the event-driven functions of a trigger (the
+/// rest are sparse), dealt by exact quota.
+fn kind_shares(trigger: &str) -> [(Kind, f64); 3] {
+    let (busy, bursty) = match trigger {
+        // Uploads come in batches.
+        "OBS" => (0.0, 1.0),
+        "workflow" => (0.10, 0.45),
+        "Kafka" | "DIS" | "LTS" => (0.30, 0.30),
+        _ => (0.10, 0.25),
+    };
+    [
+        (Kind::Busy, busy),
+        (Kind::Bursty, bursty),
+        (Kind::Sparse, 1.0 - busy - bursty),
+    ]
+}
+
+/// `n` items dealt by exact quota of their shares (the last takes any rounding left), in a
+/// random order.
+fn quota<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)], n: usize) -> Vec<T> {
+    let total: f64 = items.iter().map(|(_, w)| w).sum();
+    let mut out = Vec::with_capacity(n);
+    let mut acc = 0.0;
+    for (item, share) in items {
+        acc += share / total * n as f64;
+        while (out.len() as f64) < acc.round() && out.len() < n {
+            out.push(*item);
+        }
+    }
+    while out.len() < n {
+        out.push(items[items.len() - 1].0);
+    }
+    out.shuffle(rng);
+    out
+}
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)]) -> T {
     let total: f64 = items.iter().map(|(_, w)| w).sum();
@@ -153,18 +210,17 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
     owners.shuffle(&mut rng);
 
     // Triggers by exact quota, so the timer share does not wander with the seed.
-    let mut triggers: Vec<(&'static str, &'static str)> = Vec::with_capacity(n_us);
-    let mut acc = 0.0;
-    for (t, share) in TRIGGERS {
-        acc += share * n as f64;
-        while (triggers.len() as f64) < acc.round() && triggers.len() < n_us {
-            triggers.push(t);
-        }
+    let triggers = quota(&mut rng, &TRIGGERS, n_us);
+    // Kinds of load by exact quota within each trigger, and timer periods among timers.
+    let mut kinds: std::collections::HashMap<&str, Vec<Kind>> = Default::default();
+    for (t, _) in TRIGGERS.iter().filter(|(t, _)| t.0 != "TIMER") {
+        let count = triggers.iter().filter(|u| u.0 == t.0).count();
+        kinds
+            .entry(t.0)
+            .or_insert_with(|| quota(&mut rng, &kind_shares(t.0), count));
     }
-    while triggers.len() < n_us {
-        triggers.push(("APIG", "S"));
-    }
-    triggers.shuffle(&mut rng);
+    let timers = triggers.iter().filter(|t| t.0 == "TIMER").count();
+    let mut periods = quota(&mut rng, &TIMER_PERIODS, timers);
 
     let mut names: Vec<i64> = (0..n as i64).map(|i| 10 + i * 3).collect();
     names.shuffle(&mut rng);
@@ -172,7 +228,17 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
     let mut funcs: Vec<FunctionSpec> = (0..n_us)
         .map(|i| {
             let trig = triggers[i];
-            let (workload, exec_median, busy) = workload_for(&mut rng, trig.0);
+            let kind = match trig.0 {
+                "TIMER" => Kind::Timer,
+                t => kinds.get_mut(t).and_then(Vec::pop).unwrap_or(Kind::Sparse),
+            };
+            let period = if kind == Kind::Timer {
+                periods.pop().unwrap_or(1440.0) * 60.0
+            } else {
+                0.0
+            };
+            let (workload, exec_median) = workload_for(&mut rng, trig.0, kind, period);
+            let busy = kind == Kind::Busy;
             let mut all_triggers = vec![trig];
             if rng.gen::<f64>() < 0.04 {
                 let extra = pick(&mut rng, &TRIGGERS.map(|(t, w)| (t, w)));
@@ -180,8 +246,11 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                     all_triggers.push(extra);
                 }
             }
-            let concurrency = if rng.gen::<f64>() < if busy { 0.2 } else { 0.8 } {
+            // Busy functions mostly serve one request per pod, so they hold many pods.
+            let concurrency = if rng.gen::<f64>() < 0.8 {
                 1
+            } else if busy {
+                *[2u32, 4].choose(&mut rng).expect("non-empty")
             } else {
                 *[2u32, 4, 8, 16, 50, 100]
                     .choose(&mut rng)
@@ -199,15 +268,22 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 runtime: "Python3",
                 triggers: all_triggers,
                 workload,
+                kind,
                 exec: LogNormal {
                     median: exec_median,
                     sigma: 0.5,
                 },
                 concurrency,
                 home_cluster: rng.gen_range(1..=4),
-                code_factor: lognormal(&mut rng, if heavy { 4.0 } else { 1.0 }, 0.4),
-                dep_factor: if rng.gen::<f64>() < profile.dep_share || heavy {
-                    lognormal(&mut rng, if heavy { 3.0 } else { 1.0 }, 0.5)
+                code_factor: if heavy {
+                    lognormal(&mut rng, profile.heavy_code, 0.2)
+                } else {
+                    lognormal(&mut rng, 1.0, 0.4)
+                },
+                dep_factor: if heavy {
+                    lognormal(&mut rng, profile.heavy_dep, 0.2)
+                } else if rng.gen::<f64>() < profile.dep_share {
+                    lognormal(&mut rng, 1.0, 0.5)
                 } else {
                     0.0
                 },
@@ -250,19 +326,61 @@ pub fn assign(funcs: &mut [FunctionSpec], weights: &[f64], seed: u64, region_ind
         .map(|(_, c)| *c as f64 / total_rt)
         .collect();
     let mut rt_assigned = vec![0.0; rt_target.len()];
+    let all: f64 = weights.iter().sum();
+    // First, each runtime drawn to a kind of function takes such functions, in a random
+    // order (so it gets typical ones, not only the heaviest), while its share for that kind
+    // has room.
+    let mut runtime: Vec<Option<usize>> = vec![None; n_us];
+    let mut shuffled: Vec<usize> = (0..n_us).collect();
+    shuffled.shuffle(&mut rng);
+    for (rt, fits, share) in AFFINITY {
+        let Some(r) = RUNTIME_COLD_STARTS_R2.iter().position(|(n, _)| *n == rt) else {
+            continue;
+        };
+        let room = share * rt_target[r] * all;
+        let mut taken = 0.0;
+        for &i in &shuffled {
+            let w = weights[i];
+            if runtime[i].is_none() && fits(&funcs[i]) && taken + w <= room {
+                taken += w;
+                runtime[i] = Some(r);
+            }
+        }
+        rt_assigned[r] += taken;
+    }
+    // Then every other function, heaviest first, goes to the runtime furthest below its
+    // target (of the runtimes that may serve it).
+    let mut assigned_total: f64 = rt_assigned.iter().sum();
+    for &i in &order {
+        if runtime[i].is_some() {
+            continue;
+        }
+        let w = weights[i];
+        assigned_total += w;
+        let f = &funcs[i];
+        let r = argmax(
+            RUNTIME_COLD_STARTS_R2
+                .iter()
+                .zip(rt_target.iter().zip(&rt_assigned))
+                .map(|((rt, _), (t, a))| {
+                    if scratch_fits(rt, f) {
+                        t * assigned_total - a
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                }),
+        );
+        rt_assigned[r] += w;
+        runtime[i] = Some(r);
+    }
+    // Pool sizes by their shares of cold starts the same way.
     let size_target = [0.70, 0.30];
     let mut size_assigned = [0.0; 2];
     let mut assigned_total = 0.0;
     for &i in &order {
         let w = weights[i];
         let after = assigned_total + w;
-        let r = argmax(
-            rt_target
-                .iter()
-                .zip(&rt_assigned)
-                .map(|(t, a)| t * after - a),
-        );
-        rt_assigned[r] += w;
+        let r = runtime[i].expect("every function has a runtime");
         let s = argmax(
             size_target
                 .iter()
@@ -279,9 +397,33 @@ pub fn assign(funcs: &mut [FunctionSpec], weights: &[f64], seed: u64, region_ind
             pick(&mut rng, &LARGE_CONFIGS.map(|(c, m, w)| ((c, m), w)))
         };
         set_pool(f, cpu, mem);
-        if f.runtime == "Java" {
-            f.exec.median *= 1.5;
-        }
+    }
+}
+
+/// Runtimes drawn to a kind of function for a share of their cold starts, which gives their
+/// pods the published utility ratios (spec section 4): Go1.x takes 45 % of its cold starts
+/// from functions whose pods live long (busy ones, timers firing every minute) and the rest
+/// from others, Node.js a quarter from sparse functions.
+type Affinity = (&'static str, fn(&FunctionSpec) -> bool, f64);
+const AFFINITY: [Affinity; 3] = [
+    ("Go1.x", long_lived, 0.45),
+    ("Go1.x", |f| !long_lived(f), 0.55),
+    ("Node.js", |f| f.kind == Kind::Sparse, 0.25),
+];
+
+/// Whether runtime `rt` may serve function `f`: the runtimes built from scratch (Custom, http;
+/// cold starts of 10 s and more) serve functions whose cold starts do not multiply with their
+/// length, sparse ones and timers. A burst arriving during a 10-second cold start would start
+/// a pod per request, which the pilot, blind to runtimes, cannot foresee.
+fn scratch_fits(rt: &str, f: &FunctionSpec) -> bool {
+    !matches!(rt, "Custom" | "http") || matches!(f.kind, Kind::Sparse | Kind::Timer)
+}
+
+/// Whether a function's pods live long: busy, or a timer firing every minute.
+fn long_lived(f: &FunctionSpec) -> bool {
+    match f.workload {
+        Workload::Timer { period, .. } => period <= 60.0,
+        _ => f.kind == Kind::Busy,
     }
 }
 
@@ -295,30 +437,25 @@ fn argmax(it: impl Iterator<Item = f64>) -> usize {
     best.0
 }
 
-/// Event-driven functions are either sparse (a few requests a day, nearly each one cold)
-/// or busy (a request every few seconds, pods kept warm); few sit in between, which is
-/// why the trace has billions of requests but millions of cold starts.
-fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64, bool) {
-    let poisson = |rng: &mut ChaCha8Rng, median: f64, sigma: f64, burst: f64, spread: f64| {
-        Workload::Poisson {
-            rate: lognormal(rng, median, sigma).min(20.0),
+/// The arrival process and median execution time of a function of `kind`: sparse ones get a
+/// few requests a day, bursty ones a burst of several over some seconds now and then, busy
+/// ones a request every second or two that runs for seconds (so several are in flight),
+/// timers fire every `period` seconds. That is why the trace has billions of requests but
+/// millions of cold starts.
+fn workload_for(rng: &mut ChaCha8Rng, trigger: &str, kind: Kind, period: f64) -> (Workload, f64) {
+    let poisson =
+        |rng: &mut ChaCha8Rng, rate: f64, min: u32, burst: f64, spread: f64| Workload::Poisson {
+            rate,
             peak_hour: 14.0 + 2.5 * (rng.gen::<f64>() - 0.5) * 2.0,
             amplitude: rng.gen_range(0.3..0.8),
             weekend: rng.gen_range(0.55..0.85),
+            burst_min: min,
             burst_mean: burst,
             burst_spread: spread,
-        }
-    };
-    let busy_share = match trigger {
-        "TIMER" | "OBS" => 0.0,
-        "workflow" => 0.3,
-        "Kafka" | "DIS" | "LTS" => 0.5,
-        _ => 0.25,
-    };
-    let busy = rng.gen::<f64>() < busy_share;
-    let (w, exec) = match (trigger, busy) {
-        ("TIMER", _) => {
-            let period = pick(rng, &TIMER_PERIODS) * 60.0;
+        };
+    let workflow = trigger == "workflow";
+    match kind {
+        Kind::Timer => {
             let offset = if rng.gen::<f64>() < 0.7 {
                 0.0
             } else {
@@ -328,29 +465,37 @@ fn workload_for(rng: &mut ChaCha8Rng, trigger: &str) -> (Workload, f64, bool) {
                 period,
                 offset,
                 jitter: rng.gen_range(0.001..0.05),
+                late_chance: rng.gen_range(0.08..0.16),
+                late_max: 15.0,
             };
             (w, lognormal(rng, 0.4, 1.0).min(120.0))
         }
-        ("OBS", _) => (
-            poisson(rng, 0.00005, 1.5, 8.0, 30.0),
-            lognormal(rng, 1.5, 0.8).min(120.0),
-        ),
-        ("workflow", false) => (
-            poisson(rng, 0.0003, 1.5, 1.0, 2.0),
-            lognormal(rng, 0.2, 1.0).min(60.0),
-        ),
-        ("workflow", true) => (
-            poisson(rng, 0.1, 1.3, 1.0, 2.0),
-            lognormal(rng, 0.1, 1.0).min(10.0),
-        ),
-        (_, false) => (
-            poisson(rng, 0.00008, 1.5, 0.2, 1.0),
-            lognormal(rng, 0.08, 1.2).min(60.0),
-        ),
-        (_, true) => (
-            poisson(rng, 0.15, 1.3, 0.0, 0.0),
-            lognormal(rng, 0.05, 1.0).min(5.0),
-        ),
-    };
-    (w, exec, busy)
+        Kind::Bursty if trigger == "OBS" => {
+            let rate = lognormal(rng, 0.0001, 0.4).min(0.001);
+            (
+                poisson(rng, rate, 1, 1.5, 60.0),
+                lognormal(rng, 1.5, 0.8).min(120.0),
+            )
+        }
+        Kind::Bursty => {
+            let rate = lognormal(rng, 0.0006, 0.25).min(0.004);
+            let spread = rng.gen_range(3.0..10.0);
+            (
+                poisson(rng, rate, 4, 6.0, spread),
+                lognormal(rng, 0.1, 0.8).min(10.0),
+            )
+        }
+        Kind::Sparse => {
+            let median = if workflow { 0.0001 } else { 0.00004 };
+            let rate = lognormal(rng, median, 1.0).min(0.002);
+            (
+                poisson(rng, rate, 1, 0.2, 2.0),
+                lognormal(rng, 0.15, 1.2).min(60.0),
+            )
+        }
+        Kind::Busy => {
+            let rate = lognormal(rng, 0.6, 0.4).clamp(0.4, 20.0);
+            (poisson(rng, rate, 1, 0.0, 0.0), 10.0)
+        }
+    }
 }

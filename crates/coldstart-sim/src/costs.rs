@@ -16,6 +16,8 @@ type Draws = rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Log-space spread of the host contention shared by the steps of one cold start.
 const CONTENTION_SIGMA: f64 = 0.85;
+/// Log-space spread of a pod built from scratch (Custom and http runtimes).
+const SCRATCH_SIGMA: f64 = 0.3;
 
 /// A LogNormal draw scaled by `factor`.
 pub fn ln_sample<R: Rng>(rng: &mut R, d: LogNormal, factor: f64) -> f64 {
@@ -319,7 +321,17 @@ pub fn cold_start_costs<R: Rng>(
     };
     // Host contention slows every step of one cold start alike.
     let busy = (CONTENTION_SIGMA * rng.sample::<f64, _>(StandardNormal)).exp();
-    let alloc = micros(ln_sample(rng, profile.alloc[stage].1, alloc_factor * busy));
+    let alloc = if scratch {
+        // Built from scratch by its own steps, each drawn afresh: a narrower spread than a
+        // pool search's, and less exposed to the host's contention.
+        let d = LogNormal {
+            median: profile.alloc[2].1.median,
+            sigma: SCRATCH_SIGMA,
+        };
+        micros(ln_sample(rng, d, alloc_factor * busy.powf(0.3)))
+    } else {
+        micros(ln_sample(rng, profile.alloc[stage].1, alloc_factor * busy))
+    };
     let code = micros(ln_sample(rng, profile.code, spec.code_factor * busy));
     let dep = if spec.dep_factor > 0.0 {
         micros(ln_sample(rng, profile.dep, spec.dep_factor * busy))

@@ -12,6 +12,7 @@
 //! What happens can also be watched as it happens, through [`Events`]: `coldstart synth`
 //! writes its release from them.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -21,6 +22,36 @@ use crate::costs::{micros, CostModel};
 use crate::policy::{Ended, Idle, Load, Policy};
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
+
+/// Which of a function's pods with room a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Routing {
+    /// The pod sent a request least recently (round robin over the pods with room): the
+    /// platform's load balancer spreads a function's requests, so every loaded pod keeps
+    /// serving while the function is busy and the pod count follows its load.
+    #[default]
+    Spread,
+    /// The oldest pod with room (dslab-faas's idle-container search): the oldest pods stay
+    /// busy and the newest ones expire first.
+    FirstFit,
+}
+
+impl Routing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Routing::Spread => "spread",
+            Routing::FirstFit => "first-fit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "spread" => Ok(Routing::Spread),
+            "first-fit" => Ok(Routing::FirstFit),
+            _ => anyhow::bail!("unknown routing '{s}' (spread or first-fit)"),
+        }
+    }
+}
 
 /// One pod of a function.
 #[derive(Debug, Clone)]
@@ -440,7 +471,9 @@ pub struct Engine<'a, E: Events = ()> {
     functions: &'a [Function],
     costs: &'a dyn CostModel,
     policy: Box<dyn Policy>,
-    pods: Vec<Vec<Pod>>,
+    /// Each function's pods; in the order they were last sent a request where requests are
+    /// spread (see [`Engine::fast_path`]).
+    pods: Vec<VecDeque<Pod>>,
     seen: Vec<u64>,
     /// +1/-1 per minute where loaded stretches start and end.
     running_delta: Vec<i64>,
@@ -455,8 +488,15 @@ pub struct Engine<'a, E: Events = ()> {
     regions: bool,
     /// Pods each function has had.
     next_pod: Vec<u64>,
+    /// Whether each function's requests are asynchronous (may be delayed).
+    is_async: Vec<bool>,
+    /// Whether a pod of each function was ever told to unload while idle (a pre-warm plan).
+    may_unload: Vec<bool>,
+    /// Whether every request looks at every pod of its function (the reference path).
+    exhaustive: bool,
     /// Whether each request's latency goes into [`Metrics::latency_us`].
     latencies: bool,
+    routing: Routing,
     pub metrics: Metrics,
     pub events: E,
 }
@@ -496,7 +536,7 @@ impl<'a, E: Events> Engine<'a, E> {
             functions,
             costs,
             policy,
-            pods: vec![Vec::new(); functions.len()],
+            pods: vec![VecDeque::new(); functions.len()],
             seen: vec![0; functions.len()],
             running_delta: vec![0; minutes + 1],
             end_of_trace: f64::from(days) * SECONDS_PER_DAY,
@@ -504,7 +544,11 @@ impl<'a, E: Events> Engine<'a, E> {
             loaded_mb: 0.0,
             in_flight,
             next_pod: vec![0; functions.len()],
+            is_async: functions.iter().map(Function::is_async).collect(),
+            may_unload: vec![false; functions.len()],
+            exhaustive: false,
             latencies: true,
+            routing: Routing::default(),
             events,
         }
     }
@@ -513,6 +557,20 @@ impl<'a, E: Events> Engine<'a, E> {
     /// release writer's, saves a histogram update per request).
     pub fn without_latencies(mut self) -> Self {
         self.latencies = false;
+        self
+    }
+
+    /// Makes every request look at all its function's pods, as the engine did before its fast
+    /// path (see [`Engine::fast_path`]): the same metrics, slower; tests and benchmarks compare
+    /// the two.
+    pub fn exhaustive(mut self) -> Self {
+        self.exhaustive = true;
+        self
+    }
+
+    /// Routes requests to a function's pods with room as `routing` says.
+    pub fn with_routing(mut self, routing: Routing) -> Self {
+        self.routing = routing;
         self
     }
 
@@ -607,44 +665,21 @@ impl<'a, E: Events> Engine<'a, E> {
             load.in_flight = h.len();
             load.next_end = h.peek().map_or(f64::INFINITY, |e| f64::from_bits(e.0));
         }
-        let delay = if f.is_async() {
+        let delay = if self.is_async[fi] {
             self.policy.delay(inv.func, f, inv.t, &load).max(0.0)
         } else {
             0.0
         };
         let t = inv.t + delay;
 
-        // Pods that finished their requests and whose idle plan ran out leave; so do pods
-        // that are unloaded waiting for a pre-warm that this request comes too early for.
         let mut pods = std::mem::take(&mut self.pods[fi]);
-        let mut i = 0;
-        while i < pods.len() {
-            let p = &mut pods[i];
-            p.ends.retain(|e| *e > t);
-            if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
-                let mut p = pods.swap_remove(i);
-                if p.unloaded_at(t) {
-                    // Nothing loaded after last_end: its plan ends there, no pre-warm happened.
-                    p.warm_from = p.last_end;
-                    p.expire_at = p.last_end;
-                }
-                self.retire(fi, p, t);
-            } else {
-                i += 1;
-            }
-        }
         let conc = f.concurrency.max(1) as usize;
-        // A pod with room; with other regions, the nearest (pods there cost latency).
-        let free = if self.regions {
-            let mut free: Option<usize> = None;
-            for (i, p) in pods.iter().enumerate() {
-                if p.ends.len() < conc && free.is_none_or(|j| p.extra < pods[j].extra) {
-                    free = Some(i);
-                }
-            }
-            free
+        let fast = self.fast_path(fi);
+        let free = if fast {
+            self.first_with_room(fi, &mut pods, t, conc)
         } else {
-            pods.iter().position(|p| p.ends.len() < conc)
+            self.sweep(fi, &mut pods, t);
+            self.best_with_room(&pods, conc)
         };
         let idx = match free {
             Some(i) => {
@@ -712,7 +747,7 @@ impl<'a, E: Events> Engine<'a, E> {
                     pod: serial,
                     costs: c,
                 });
-                pods.push(Pod {
+                pods.push_back(Pod {
                     serial,
                     minute_seen: -1,
                     created: t,
@@ -764,8 +799,23 @@ impl<'a, E: Events> Engine<'a, E> {
         });
         p.warm_from = p.last_end + plan.unload_for.max(0.0);
         p.expire_at = p.warm_from + plan.keep_for.max(0.0);
+        self.may_unload[fi] |= plan.unload_for > 0.0;
         if self.capacity.is_some() {
             p.priority = self.policy.priority(inv.func, f, p.cold_cost);
+        }
+        if fast {
+            // It was sent a request last: it goes behind every pod sent one before (where it
+            // already is when it is the function's only pod, or the last).
+            let key = |p: &Pod| (p.last_arrival, p.serial);
+            let last = idx + 1 == pods.len();
+            if !(last && (idx == 0 || key(&pods[idx - 1]) <= key(&pods[idx]))) {
+                let p = pods.remove(idx).expect("the pod just served");
+                let mut at = pods.len();
+                while at > 0 && key(&pods[at - 1]) > key(&p) {
+                    at -= 1;
+                }
+                pods.insert(at, p);
+            }
         }
         self.pods[fi] = pods;
 
@@ -783,6 +833,100 @@ impl<'a, E: Events> Engine<'a, E> {
         self.metrics.events += 1;
     }
 
+    /// Whether function `fi`'s pods can be routed without looking at all of them: requests are
+    /// spread, so its pods are kept in the order they were last sent a request and the first
+    /// with room is the one to take; pods whose keep-alive ran out may then leave later than
+    /// the first request after it (their idle time and utility are the same), which only
+    /// policies without a memory capacity, other regions or unloading pods allow.
+    fn fast_path(&self, fi: usize) -> bool {
+        self.routing == Routing::Spread
+            && !self.exhaustive
+            && !self.regions
+            && self.capacity.is_none()
+            && !self.may_unload[fi]
+    }
+
+    /// On the fast path: the first pod with room at `t` in the order they were last sent a
+    /// request; idle pods met on the way whose keep-alive ran out leave.
+    fn first_with_room(
+        &mut self,
+        fi: usize,
+        pods: &mut VecDeque<Pod>,
+        t: f64,
+        conc: usize,
+    ) -> Option<usize> {
+        let mut i = 0;
+        while i < pods.len() {
+            let p = &mut pods[i];
+            if p.last_end <= t {
+                p.ends.clear();
+                if t >= p.expire_at {
+                    let p = pods.remove(i).expect("in range");
+                    self.retire(fi, p, t);
+                    continue;
+                }
+                return Some(i);
+            }
+            if conc > 1 {
+                p.ends.retain(|e| *e > t);
+                if p.ends.len() < conc {
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Pods that finished their requests and whose idle plan ran out leave; so do pods that
+    /// are unloaded waiting for a pre-warm that a request at `t` comes too early for.
+    fn sweep(&mut self, fi: usize, pods: &mut VecDeque<Pod>, t: f64) {
+        let mut i = 0;
+        while i < pods.len() {
+            let p = &mut pods[i];
+            if p.last_end <= t {
+                // Every request it was serving has ended (the common case, cheaply).
+                p.ends.clear();
+            } else {
+                p.ends.retain(|e| *e > t);
+            }
+            if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
+                let mut p = pods.swap_remove_back(i).expect("in range");
+                if p.unloaded_at(t) {
+                    // Nothing loaded after last_end: its plan ends there, no pre-warm happened.
+                    p.warm_from = p.last_end;
+                    p.expire_at = p.last_end;
+                }
+                self.retire(fi, p, t);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// After a [`Engine::sweep`]: the pod with room the routing picks; with other regions, the
+    /// nearest first (pods there cost latency).
+    fn best_with_room(&self, pods: &VecDeque<Pod>, conc: usize) -> Option<usize> {
+        let mut free: Option<usize> = None;
+        for (i, p) in pods.iter().enumerate() {
+            if p.ends.len() >= conc {
+                continue;
+            }
+            let better = match free.map(|j| &pods[j]) {
+                None => true,
+                Some(q) if self.regions && p.extra != q.extra => p.extra < q.extra,
+                Some(q) => match self.routing {
+                    Routing::Spread => (p.last_arrival, p.serial) < (q.last_arrival, q.serial),
+                    Routing::FirstFit => p.serial < q.serial,
+                },
+            };
+            if better {
+                free = Some(i);
+            }
+        }
+        free
+    }
+
     /// Evicts idle pods of other functions, lowest priority first, until `need` MB fit under
     /// `cap` at time `t` (or no idle pod is left).
     fn make_room(&mut self, cap: f64, need: f64, t: f64) {
@@ -797,7 +941,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 }
             }
             let Some((g, i, priority)) = best else { return };
-            let mut p = self.pods[g].swap_remove(i);
+            let mut p = self.pods[g].swap_remove_back(i).expect("in range");
             p.ends.clear();
             p.expire_at = p.expire_at.min(t);
             self.retire(g, p, t);
@@ -852,7 +996,7 @@ pub fn simulate(
     policies: Vec<Box<dyn Policy>>,
     progress: impl FnMut(u32, u64),
 ) -> Result<Vec<Metrics>> {
-    simulate_from(workload, costs, policies, 0, progress)
+    simulate_from(workload, costs, policies, 0, Routing::default(), progress)
 }
 
 /// One engine of a run: a policy's copy for the functions `func % shards == shard`.
@@ -866,8 +1010,9 @@ struct Shard<'a> {
     before: Option<Metrics>,
 }
 
-/// [`simulate`], measuring only from the `warmup_days`-th day of the workload on: the days
-/// before let the policies learn (and fill pods and pools) without being counted.
+/// [`simulate`], measuring only from the `warmup_days`-th day of the workload on (the days
+/// before let the policies learn, and fill pods and pools, without being counted), with
+/// requests routed to pods as `routing` says.
 ///
 /// Policies that decide per function ([`Policy::per_function`]) are split over the cores the
 /// other policies leave free: each copy serves every `k`-th function, and their metrics are
@@ -877,6 +1022,7 @@ pub fn simulate_from(
     costs: &dyn CostModel,
     policies: Vec<Box<dyn Policy>>,
     warmup_days: u32,
+    routing: Routing,
     mut progress: impl FnMut(u32, u64),
 ) -> Result<Vec<Metrics>> {
     use rayon::prelude::*;
@@ -906,7 +1052,7 @@ pub fn simulate_from(
         }
         for (shard, p) in copies.into_iter().enumerate() {
             engines.push(Shard {
-                engine: Engine::new(&functions, costs, p, days.end),
+                engine: Engine::new(&functions, costs, p, days.end).with_routing(routing),
                 policy: i,
                 shard: shard as u32,
                 shards,
@@ -929,7 +1075,9 @@ pub fn simulate_from(
                     e.engine.invoke(*i);
                 }
             } else {
-                for i in inv.iter().filter(|i| i.func % e.shards == e.shard) {
+                // Each function's shard looked up, not divided for, at every request.
+                let mine: Vec<bool> = (0..n as u32).map(|f| f % e.shards == e.shard).collect();
+                for i in inv.iter().filter(|i| mine[i.func as usize]) {
                     e.engine.invoke(*i);
                 }
             }

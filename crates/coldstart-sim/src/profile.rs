@@ -36,6 +36,10 @@ pub struct RegionProfile {
     pub scratch_factor: f64,
     /// Load multiplier during the holiday (R3 is busier, the others quieter).
     pub holiday_factor: f64,
+    /// Median code and dependency deployment of functions triggered by object storage (OBS),
+    /// whose packages are heavy, as multiples of the region's own medians.
+    pub heavy_code: f64,
+    pub heavy_dep: f64,
 }
 
 pub fn profile(region: &str) -> Option<RegionProfile> {
@@ -56,6 +60,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 1.5,
             scratch_factor: 1.5,
             holiday_factor: 0.6,
+            heavy_code: 4.0,
+            heavy_dep: 3.0,
         },
         // Pod allocation dominates.
         "R2" => RegionProfile {
@@ -69,10 +75,12 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             code: ln(0.05, 0.8),
             dep_share: 0.4,
             dep: ln(0.12, 1.2),
-            sched: ln(0.16, 1.1),
+            sched: ln(0.175, 1.1),
             large_pool_factor: 2.0,
-            scratch_factor: 4.0,
+            scratch_factor: 5.3,
             holiday_factor: 0.6,
+            heavy_code: 85.0,
+            heavy_dep: 17.0,
         },
         // Fast.
         "R3" => RegionProfile {
@@ -90,6 +98,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 4.0,
             scratch_factor: 1.2,
             holiday_factor: 1.3,
+            heavy_code: 4.0,
+            heavy_dep: 3.0,
         },
         "R4" => RegionProfile {
             name: "R4",
@@ -106,6 +116,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 2.0,
             scratch_factor: 2.0,
             holiday_factor: 0.7,
+            heavy_code: 4.0,
+            heavy_dep: 3.0,
         },
         "R5" => RegionProfile {
             name: "R5",
@@ -122,6 +134,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 1.0,
             scratch_factor: 2.0,
             holiday_factor: 0.7,
+            heavy_code: 4.0,
+            heavy_dep: 3.0,
         },
         _ => return None,
     };

@@ -31,15 +31,25 @@ fn synthetic_release_matches_the_published_numbers() {
     let r2 = s.regions.iter().find(|r| r.region == "R2").unwrap();
     let failed: Vec<_> = s.checks.iter().filter(|c| c.claimed && !c.pass).collect();
     assert!(failed.is_empty(), "out of tolerance: {failed:#?}");
-    // Every claimed check of the list is there: 2 fit, 2 per region, R1 2, R2 3 + 10
-    // runtimes, R3 1.
-    let claimed = s.checks.iter().filter(|c| c.claimed).count();
-    assert_eq!(claimed, 2 + 2 * 5 + 2 + 13 + 1);
-    // The workload checks are measured and printed: R2 10, the holiday in each region, and
-    // weekdays over weekends; every one a finite number.
+    // Every check of the list is there: 2 fit, 2 per region, R1 2, R2 3 + 10 runtimes, R3 1;
+    // then the workload checks: R2 10, the holiday in each region, weekdays over weekends.
+    assert_eq!(s.checks.len(), 2 + 2 * 5 + 2 + 13 + 1 + 10 + 5 + 1);
+    assert!(s.checks.iter().all(|c| c.measured.is_finite()));
+    // All are claimed but the utility ratios of single runtimes, which need more functions
+    // than this scale gives (Go1.x has a handful), and say so.
     let open: Vec<_> = s.checks.iter().filter(|c| !c.claimed).collect();
-    assert_eq!(open.len(), 10 + 5 + 1, "{open:#?}");
-    assert!(open.iter().all(|c| c.measured.is_finite()), "{open:#?}");
+    assert_eq!(open.len(), 2, "{open:#?}");
+    for c in &open {
+        assert!(
+            c.name.contains("Go1.x") || c.name.contains("Node.js"),
+            "{c:#?}"
+        );
+        assert!(
+            c.target
+                .contains("claimed from 1000 R2 functions, 121 here"),
+            "{c:#?}"
+        );
+    }
     // Pods were measured: utility ratios for R2's pods, running pods for every kind of day.
     let m = &r2.measures;
     assert!(m.utility_pods > 10_000, "{}", m.utility_pods);

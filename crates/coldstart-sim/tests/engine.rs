@@ -3,7 +3,8 @@
 
 use coldstart_sim::costs::{CostModel, FixedCosts};
 use coldstart_sim::engine::{
-    simulate, simulate_from, ColdStartEvent, Engine, Events, Metrics, PodEndEvent, ServedEvent,
+    simulate, simulate_from, ColdStartEvent, Engine, Events, Metrics, PodEndEvent, Routing,
+    ServedEvent,
 };
 use coldstart_sim::policy::{self, FixedKeepAlive, Policy};
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
@@ -46,6 +47,41 @@ fn a_request_every_61_s_under_a_60_s_keepalive_is_cold_every_time() {
         m.idle_seconds()
     );
     assert_eq!(m.peak_running_pods(), 1);
+}
+
+#[test]
+fn spread_routing_keeps_every_pod_of_a_busy_function_warm_and_first_fit_lets_them_go() {
+    let f = vec![Function::new("f", "APIG-S")];
+    // Two pods from requests 0.5 s apart (execution 1 s, concurrency 1), then one request every
+    // 25 s from 10 s to 160 s, then two at once at 170 s.
+    let mut inv: Vec<Invocation> = [0.0, 0.5]
+        .into_iter()
+        .chain((0..7).map(|i| 10.0 + 25.0 * f64::from(i)))
+        .chain([170.0, 170.0])
+        .map(|t| Invocation {
+            t,
+            func: 0,
+            exec: 1.0,
+        })
+        .collect();
+    inv.sort_by(|a, b| a.t.total_cmp(&b.t));
+    let cold = |routing| {
+        let mut w = Trace::new(f.clone(), inv.clone());
+        let p = vec![policy::parse("fixed-keepalive:ttl=60s", 1).unwrap()];
+        let m = simulate_from(&mut w, &FixedCosts(0.0), p, 0, routing, |_, _| {}).unwrap();
+        (m[0].cold_starts(), m[0].idle_seconds())
+    };
+    // Spread: the requests every 25 s alternate between the two pods, which both stay warm
+    // for the pair at 170 s. Pod A serves 0, 10, 60, 110, 160, 170 (idle 9 + 49 + 49 + 49 + 9,
+    // and 60 after); pod B 0.5, 35, 85, 135, 170 (33.5 + 49 + 49 + 34, and 60 after).
+    let (c, idle) = cold(Routing::Spread);
+    assert_eq!(c, 2);
+    let want = 9.0 + 49.0 * 3.0 + 9.0 + 60.0 + 33.5 + 49.0 * 2.0 + 34.0 + 60.0;
+    assert!((idle - want).abs() < 1e-9, "{idle} against {want}");
+    // First fit: the oldest pod takes every request alone, the other leaves 60 s after 1.5 s,
+    // and the second request at 170 s starts a third pod.
+    let (c, _) = cold(Routing::FirstFit);
+    assert_eq!(c, 3);
 }
 
 /// Counts what the engine tells its watcher.
@@ -236,6 +272,37 @@ proptest! {
                 prop_assert!(f.idle_seconds >= 0.0);
             }
         }
+    }
+
+    #[test]
+    fn the_fast_path_gives_the_numbers_of_looking_at_every_pod(t in workload(), ttl in 0.0f64..300.0) {
+        let metrics = |exhaustive: bool| {
+            let f = t.functions().to_vec();
+            let costs = FixedCosts(0.7);
+            let mut e = Engine::new(&f, &costs, Box::new(FixedKeepAlive::new(ttl)), 1);
+            if exhaustive {
+                e = e.exhaustive();
+            }
+            for i in &t.invocations {
+                e.invoke(*i);
+            }
+            e.finish()
+        };
+        let (fast, all) = (metrics(false), metrics(true));
+        // The same pods leave, in another order: sums of seconds may differ in the last bit.
+        for (a, b) in fast.per_function.iter().zip(&all.per_function) {
+            prop_assert_eq!(
+                (a.invocations, a.cold_starts, a.prewarms),
+                (b.invocations, b.cold_starts, b.prewarms)
+            );
+            prop_assert!((a.cold_seconds - b.cold_seconds).abs() < 1e-6);
+            prop_assert!((a.idle_seconds - b.idle_seconds).abs() < 1e-6);
+        }
+        prop_assert_eq!(&fast.running_per_minute, &all.running_per_minute);
+        prop_assert_eq!((fast.pods, fast.pods_below_1), (all.pods, all.pods_below_1));
+        prop_assert_eq!(&fast.utility_milli, &all.utility_milli);
+        prop_assert_eq!(&fast.latency_us, &all.latency_us);
+        prop_assert!((fast.idle_gb_seconds - all.idle_gb_seconds).abs() < 1e-6);
     }
 
     #[test]
@@ -458,7 +525,15 @@ fn warm_up_days_are_replayed_but_not_measured() {
     assert_eq!((all[0].invocations(), all[0].cold_starts()), (n as u64, 1));
     let mut w = t.clone();
     let p = vec![policy::parse("fixed-keepalive", 1).unwrap()];
-    let m = simulate_from(&mut w, &FixedCosts(1.0), p, 1, |_, _| {}).unwrap();
+    let m = simulate_from(
+        &mut w,
+        &FixedCosts(1.0),
+        p,
+        1,
+        Routing::default(),
+        |_, _| {},
+    )
+    .unwrap();
     let day1 = t.invocations.iter().filter(|i| i.t >= 86_400.0).count() as u64;
     assert_eq!((m[0].invocations(), m[0].cold_starts()), (day1, 0));
     assert_eq!(m[0].latency_us.len(), day1);
@@ -468,7 +543,15 @@ fn warm_up_days_are_replayed_but_not_measured() {
     // No day left to measure is an error.
     let mut w = t.clone();
     let p = vec![policy::parse("fixed-keepalive", 1).unwrap()];
-    assert!(simulate_from(&mut w, &FixedCosts(1.0), p, 2, |_, _| {}).is_err());
+    assert!(simulate_from(
+        &mut w,
+        &FixedCosts(1.0),
+        p,
+        2,
+        Routing::default(),
+        |_, _| {}
+    )
+    .is_err());
 }
 
 #[test]
@@ -513,7 +596,15 @@ fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
             pool.install(|| {
                 let mut w = t.clone();
                 let p = vec![policy::parse(spec, 30).unwrap()];
-                simulate_from(&mut w, &FixedCosts(0.7), p, 1, |_, _| {}).unwrap()
+                simulate_from(
+                    &mut w,
+                    &FixedCosts(0.7),
+                    p,
+                    1,
+                    Routing::default(),
+                    |_, _| {},
+                )
+                .unwrap()
             })
             .remove(0)
         };

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use coldstart_sim::costs::{CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts};
-use coldstart_sim::engine::{simulate_from, Metrics};
+use coldstart_sim::engine::{simulate_from, Metrics, Routing};
 use coldstart_sim::policy::{self, Policy};
 use coldstart_sim::synth::{model_costs, region_functions, region_index};
 use coldstart_sim::workload::azure2019::Azure2019;
@@ -70,6 +70,8 @@ pub enum Input {
 pub struct Replay {
     /// Days at the start that the policies learn on without being measured.
     pub warmup_days: u32,
+    /// Which pod with room each request goes to.
+    pub routing: Routing,
 }
 
 /// `N` (days 0..N) or `A..B` (days A to B-1).
@@ -222,8 +224,7 @@ fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
             if !(*scale > 0.0 && scale.is_finite()) {
                 bail!("--scale must be positive");
             }
-            let (profile, specs) =
-                region_functions(region, *functions, *scale, *seed, ri, days.end);
+            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri);
             let n = specs.len();
             let others = if remote {
                 coldstart_trace::paper::REGIONS
@@ -737,6 +738,13 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
     )?);
     let t0 = Instant::now();
     let mut total = 0u64;
+    if replay.routing != Routing::default() {
+        let _ = write!(
+            desc,
+            "; {} routing: each request goes to the oldest pod with room",
+            replay.routing.name()
+        );
+    }
     if replay.warmup_days > 0 {
         let _ = write!(
             desc,
@@ -749,6 +757,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
         costs.as_ref(),
         policies,
         replay.warmup_days,
+        replay.routing,
         |_, k| {
             total += k;
             bar.inc(1);

@@ -38,6 +38,8 @@ pub fn arrivals<R: Rng>(
             period,
             offset,
             jitter,
+            late_chance,
+            late_max,
         } => {
             let mut k = ((d0 - offset) / period).ceil();
             loop {
@@ -45,7 +47,10 @@ pub fn arrivals<R: Rng>(
                 if fire >= d1 {
                     break;
                 }
-                let t = fire + rng.gen::<f64>() * jitter;
+                let mut t = fire + rng.gen::<f64>() * jitter;
+                if *late_chance > 0.0 && rng.gen::<f64>() < *late_chance {
+                    t += rng.gen_range(1.0..late_max.max(1.0 + 1e-9));
+                }
                 if t >= d0 && t < d1 {
                     out.push(micros(t));
                 }
@@ -57,6 +62,7 @@ pub fn arrivals<R: Rng>(
             peak_hour,
             amplitude,
             weekend,
+            burst_min,
             burst_mean,
             burst_spread,
         } => {
@@ -80,12 +86,16 @@ pub fn arrivals<R: Rng>(
                 for _ in 0..n {
                     let t = start + rng.gen::<f64>() * 60.0;
                     out.push(micros(t));
+                    let mut extra = burst_min.saturating_sub(1);
                     if *burst_mean > 0.0 {
                         while rng.gen::<f64>() < p_extra {
-                            let u = t + rng.gen::<f64>() * burst_spread;
-                            if u < d1 {
-                                out.push(micros(u));
-                            }
+                            extra += 1;
+                        }
+                    }
+                    for _ in 0..extra {
+                        let u = t + rng.gen::<f64>() * burst_spread;
+                        if u < d1 {
+                            out.push(micros(u));
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use outdir::outln;
 
 use crate::simulate::{self, parse_days, write, Input, Replay, Source};
+use coldstart_sim::engine::Routing;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -55,6 +56,11 @@ pub struct Args {
     /// pools) without being measured.
     #[arg(long, default_value_t = 0)]
     warmup_days: u32,
+    /// Which of a function's pods with room a request goes to: spread (the one sent a request
+    /// least recently, as the platform's load balancer does; synth's releases are made so)
+    /// or first-fit (the oldest, as dslab-faas does).
+    #[arg(long, default_value = "spread", value_parser = ["spread", "first-fit"])]
+    routing: String,
     /// With --synth: the model's size and seed.
     #[command(flatten)]
     model: super::synth::Model,
@@ -99,6 +105,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let replay = Replay {
         warmup_days: a.warmup_days,
+        routing: Routing::parse(&a.routing)?,
     };
     let o = simulate::run(&input, &a.policies, &swept, &replay)?;
     write(&o, &a.out, a.force)?;
