@@ -84,6 +84,21 @@ impl Pod {
         self.ends.is_empty()
     }
 
+    /// Forgets the requests that ended by `t`.
+    fn settle(&mut self, t: f64) {
+        if self.last_end <= t {
+            // Every request it was serving has ended (the common case, cheaply).
+            self.ends.clear();
+        } else {
+            self.ends.retain(|e| *e > t);
+        }
+    }
+
+    /// Where it stands in spread routing: sent a request least recently first.
+    fn sent_order(&self) -> (f64, u64) {
+        (self.last_arrival, self.serial)
+    }
+
     /// Idle and unloaded at `t`: a request now cannot use it.
     fn unloaded_at(&self, t: f64) -> bool {
         self.idle() && t < self.warm_from && self.warm_from > self.last_end
@@ -806,12 +821,11 @@ impl<'a, E: Events> Engine<'a, E> {
         if fast {
             // It was sent a request last: it goes behind every pod sent one before (where it
             // already is when it is the function's only pod, or the last).
-            let key = |p: &Pod| (p.last_arrival, p.serial);
             let last = idx + 1 == pods.len();
-            if !(last && (idx == 0 || key(&pods[idx - 1]) <= key(&pods[idx]))) {
+            if !(last && (idx == 0 || pods[idx - 1].sent_order() <= pods[idx].sent_order())) {
                 let p = pods.remove(idx).expect("the pod just served");
                 let mut at = pods.len();
-                while at > 0 && key(&pods[at - 1]) > key(&p) {
+                while at > 0 && pods[at - 1].sent_order() > p.sent_order() {
                     at -= 1;
                 }
                 pods.insert(at, p);
@@ -858,8 +872,8 @@ impl<'a, E: Events> Engine<'a, E> {
         let mut i = 0;
         while i < pods.len() {
             let p = &mut pods[i];
-            if p.last_end <= t {
-                p.ends.clear();
+            p.settle(t);
+            if p.idle() {
                 if t >= p.expire_at {
                     let p = pods.remove(i).expect("in range");
                     self.retire(fi, p, t);
@@ -867,11 +881,8 @@ impl<'a, E: Events> Engine<'a, E> {
                 }
                 return Some(i);
             }
-            if conc > 1 {
-                p.ends.retain(|e| *e > t);
-                if p.ends.len() < conc {
-                    return Some(i);
-                }
+            if p.ends.len() < conc {
+                return Some(i);
             }
             i += 1;
         }
@@ -884,12 +895,7 @@ impl<'a, E: Events> Engine<'a, E> {
         let mut i = 0;
         while i < pods.len() {
             let p = &mut pods[i];
-            if p.last_end <= t {
-                // Every request it was serving has ended (the common case, cheaply).
-                p.ends.clear();
-            } else {
-                p.ends.retain(|e| *e > t);
-            }
+            p.settle(t);
             if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
                 let mut p = pods.swap_remove_back(i).expect("in range");
                 if p.unloaded_at(t) {
@@ -916,7 +922,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 None => true,
                 Some(q) if self.regions && p.extra != q.extra => p.extra < q.extra,
                 Some(q) => match self.routing {
-                    Routing::Spread => (p.last_arrival, p.serial) < (q.last_arrival, q.serial),
+                    Routing::Spread => p.sent_order() < q.sent_order(),
                     Routing::FirstFit => p.serial < q.serial,
                 },
             };
