@@ -12,14 +12,15 @@
 //! What happens can also be watched as it happens, through [`Events`]: `coldstart synth`
 //! writes its release from them.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
+use smallvec::SmallVec;
 
 use crate::costs::{micros, CostModel};
 use crate::policy::{Ended, Idle, Load, Policy};
+use crate::ring::Ring;
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
 
@@ -63,8 +64,9 @@ struct Pod {
     /// When it was loaded by a cold start.
     created: f64,
     ready_at: f64,
-    /// End times of the requests it is serving.
-    ends: Vec<f64>,
+    /// End times of the requests it is serving (in the pod itself up to two: no allocation
+    /// or pointer to follow for most pods).
+    ends: SmallVec<[f64; 2]>,
     last_end: f64,
     last_arrival: f64,
     /// The idle plan after `last_end`: unloaded until `warm_from`, loaded until `expire_at`.
@@ -80,18 +82,26 @@ struct Pod {
 }
 
 impl Pod {
+    #[inline]
     fn idle(&self) -> bool {
         self.ends.is_empty()
     }
 
     /// Forgets the requests that ended by `t`.
+    #[inline]
     fn settle(&mut self, t: f64) {
         if self.last_end <= t {
             // Every request it was serving has ended (the common case, cheaply).
             self.ends.clear();
-        } else {
-            self.ends.retain(|e| *e > t);
+        } else if self.ends.len() > 1 {
+            self.forget_ended(t);
         }
+    }
+
+    /// Out of the request path: some of several requests may have ended.
+    #[cold]
+    fn forget_ended(&mut self, t: f64) {
+        self.ends.retain(|e| *e > t);
     }
 
     /// Where it stands in spread routing: sent a request least recently first.
@@ -360,9 +370,19 @@ impl Metrics {
     }
 }
 
-/// Seconds as whole microseconds for the histograms.
+/// Seconds as whole microseconds for the histograms (rounded half up: a cast, where `round`
+/// is a libm call on every request).
 fn us(s: f64) -> u64 {
-    (s.max(0.0) * 1e6).round() as u64
+    (s.max(0.0) * 1e6 + 0.5) as u64
+}
+
+/// The minute of the trace holding `t` (a cast for the times >= 0 of every request).
+fn minute_of(t: f64) -> i64 {
+    if t >= 0.0 {
+        (t / 60.0) as i64
+    } else {
+        (t / 60.0).floor() as i64
+    }
 }
 
 /// Each CPU-memory configuration's pre-warmed pool.
@@ -481,15 +501,57 @@ impl Pools {
     }
 }
 
+/// One function in the engine: its pods and what each of its requests reads, in one place
+/// (a cache line or two per request instead of one per array).
+#[derive(Debug, Clone, Default)]
+struct FnState {
+    /// Its pods; in the order they were last sent a request where requests are spread (see
+    /// [`Engine::fast_path`]).
+    pods: Ring<Pod>,
+    /// Requests seen, and pods it has had.
+    seen: u64,
+    next_pod: u64,
+    /// GB of memory of each of its pods.
+    memory_gb: f64,
+    /// Requests one pod serves at once (at least 1).
+    concurrency: u32,
+    /// Whether its requests are asynchronous (may be delayed).
+    is_async: bool,
+    /// Whether a pod of it was ever told to unload while idle (a pre-warm plan).
+    may_unload: bool,
+}
+
+impl FnState {
+    /// On the fast path: pod `idx` was sent a request last, so it goes behind every pod sent
+    /// one before (where it already is when it is the only pod, or the last).
+    fn sent(&mut self, idx: usize) {
+        let pods = &mut self.pods;
+        let n = pods.len();
+        let order = pods.get(idx).sent_order();
+        if idx + 1 == n && (idx == 0 || pods.get(idx - 1).sent_order() <= order) {
+            return;
+        }
+        if idx == 0 && pods.get(n - 1).sent_order() <= order {
+            // The front pod to the back, as most requests of a busy function do.
+            pods.rotate();
+            return;
+        }
+        let p = pods.remove(idx);
+        let mut at = pods.len();
+        while at > 0 && pods.get(at - 1).sent_order() > order {
+            at -= 1;
+        }
+        pods.insert(at, p);
+    }
+}
+
 /// The engine under one policy, told of what happens through `E`.
 pub struct Engine<'a, E: Events = ()> {
     functions: &'a [Function],
     costs: &'a dyn CostModel,
     policy: Box<dyn Policy>,
-    /// Each function's pods; in the order they were last sent a request where requests are
-    /// spread (see [`Engine::fast_path`]).
-    pods: Vec<VecDeque<Pod>>,
-    seen: Vec<u64>,
+    /// Each function's pods and what every request of it reads, side by side.
+    state: Vec<FnState>,
     /// +1/-1 per minute where loaded stretches start and end.
     running_delta: Vec<i64>,
     end_of_trace: f64,
@@ -501,12 +563,6 @@ pub struct Engine<'a, E: Events = ()> {
     pools: Option<Pools>,
     /// Whether the cost model has other regions to send cold starts to.
     regions: bool,
-    /// Pods each function has had.
-    next_pod: Vec<u64>,
-    /// Whether each function's requests are asynchronous (may be delayed).
-    is_async: Vec<bool>,
-    /// Whether a pod of each function was ever told to unload while idle (a pre-warm plan).
-    may_unload: Vec<bool>,
     /// Whether every request looks at every pod of its function (the reference path).
     exhaustive: bool,
     /// Whether each request's latency goes into [`Metrics::latency_us`].
@@ -551,16 +607,20 @@ impl<'a, E: Events> Engine<'a, E> {
             functions,
             costs,
             policy,
-            pods: vec![VecDeque::new(); functions.len()],
-            seen: vec![0; functions.len()],
+            state: functions
+                .iter()
+                .map(|f| FnState {
+                    memory_gb: f.memory_gb(),
+                    concurrency: f.concurrency.max(1),
+                    is_async: f.is_async(),
+                    ..FnState::default()
+                })
+                .collect(),
             running_delta: vec![0; minutes + 1],
             end_of_trace: f64::from(days) * SECONDS_PER_DAY,
             capacity,
             loaded_mb: 0.0,
             in_flight,
-            next_pod: vec![0; functions.len()],
-            is_async: functions.iter().map(Function::is_async).collect(),
-            may_unload: vec![false; functions.len()],
             exhaustive: false,
             latencies: true,
             routing: Routing::default(),
@@ -607,7 +667,7 @@ impl<'a, E: Events> Engine<'a, E> {
     fn add_idle(&mut self, func: usize, seconds: f64) {
         let idle = seconds.max(0.0);
         self.metrics.per_function[func].idle_seconds += idle;
-        self.metrics.idle_gb_seconds += idle * self.functions[func].memory_gb();
+        self.metrics.idle_gb_seconds += idle * self.state[func].memory_gb;
     }
 
     /// A pod leaves: its last loaded stretch, idle time and utility are recorded.
@@ -666,8 +726,8 @@ impl<'a, E: Events> Engine<'a, E> {
                 pools.resize(m, self.policy.as_mut(), &mut self.metrics);
             }
         }
-        let k = self.seen[fi];
-        self.seen[fi] += 1;
+        let k = self.state[fi].seen;
+        self.state[fi].seen += 1;
         self.policy.on_arrival(inv.func, f, inv.t);
         let mut load = Load {
             in_flight: 0,
@@ -680,33 +740,35 @@ impl<'a, E: Events> Engine<'a, E> {
             load.in_flight = h.len();
             load.next_end = h.peek().map_or(f64::INFINITY, |e| f64::from_bits(e.0));
         }
-        let delay = if self.is_async[fi] {
+        let delay = if self.state[fi].is_async {
             self.policy.delay(inv.func, f, inv.t, &load).max(0.0)
         } else {
             0.0
         };
         let t = inv.t + delay;
 
-        let mut pods = std::mem::take(&mut self.pods[fi]);
-        let conc = f.concurrency.max(1) as usize;
+        let conc = self.state[fi].concurrency as usize;
         let fast = self.fast_path(fi);
         let free = if fast {
-            self.first_with_room(fi, &mut pods, t, conc)
+            self.first_with_room(fi, t, conc)
         } else {
-            self.sweep(fi, &mut pods, t);
-            self.best_with_room(&pods, conc)
+            self.sweep(fi, t);
+            self.best_with_room(&self.state[fi].pods, conc)
         };
         let idx = match free {
             Some(i) => {
-                let p = &mut pods[i];
+                let p = self.state[fi].pods.get_mut(i);
                 if p.idle() {
                     // Idle since last_end (or since its pre-warm): wasted until now.
                     let from = p.warm_from.max(p.last_end);
+                    let prewarmed = p.warm_from > p.last_end;
+                    let (a, b) = (p.segment_start, p.last_end);
+                    if prewarmed {
+                        p.segment_start = p.warm_from;
+                    }
                     self.add_idle(fi, t - from);
-                    if p.warm_from > p.last_end {
+                    if prewarmed {
                         // It was unloaded, then pre-warmed: a new loaded stretch.
-                        let (a, b, w) = (p.segment_start, p.last_end, p.warm_from);
-                        p.segment_start = w;
                         self.loaded(a, b);
                         self.metrics.per_function[fi].prewarms += 1;
                     }
@@ -753,8 +815,8 @@ impl<'a, E: Events> Engine<'a, E> {
                 m.cold_starts += 1;
                 m.cold_seconds += c[0];
                 self.metrics.cold_us.saturating_record(us(c[0]));
-                let serial = self.next_pod[fi];
-                self.next_pod[fi] += 1;
+                let serial = self.state[fi].next_pod;
+                self.state[fi].next_pod += 1;
                 self.events.cold_start(&ColdStartEvent {
                     func: inv.func,
                     k,
@@ -762,12 +824,13 @@ impl<'a, E: Events> Engine<'a, E> {
                     pod: serial,
                     costs: c,
                 });
+                let pods = &mut self.state[fi].pods;
                 pods.push_back(Pod {
                     serial,
                     minute_seen: -1,
                     created: t,
                     ready_at: t + c[0],
-                    ends: Vec::with_capacity(conc.min(8)),
+                    ends: SmallVec::new(),
                     last_end: t,
                     last_arrival: t,
                     warm_from: t,
@@ -780,7 +843,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 pods.len() - 1
             }
         };
-        let p = &mut pods[idx];
+        let p = self.state[fi].pods.get_mut(idx);
         let extra = p.extra;
         if extra > 0.0 {
             self.metrics.remote_requests += 1;
@@ -793,7 +856,7 @@ impl<'a, E: Events> Engine<'a, E> {
         p.ends.push(end);
         p.last_end = p.last_end.max(end);
         p.last_arrival = t;
-        let minute = (t / 60.0).floor() as i64;
+        let minute = minute_of(t);
         let first_in_minute = p.minute_seen != minute;
         p.minute_seen = minute;
         self.events.served(&ServedEvent {
@@ -814,24 +877,14 @@ impl<'a, E: Events> Engine<'a, E> {
         });
         p.warm_from = p.last_end + plan.unload_for.max(0.0);
         p.expire_at = p.warm_from + plan.keep_for.max(0.0);
-        self.may_unload[fi] |= plan.unload_for > 0.0;
         if self.capacity.is_some() {
             p.priority = self.policy.priority(inv.func, f, p.cold_cost);
         }
+        let s = &mut self.state[fi];
+        s.may_unload |= plan.unload_for > 0.0;
         if fast {
-            // It was sent a request last: it goes behind every pod sent one before (where it
-            // already is when it is the function's only pod, or the last).
-            let last = idx + 1 == pods.len();
-            if !(last && (idx == 0 || pods[idx - 1].sent_order() <= pods[idx].sent_order())) {
-                let p = pods.remove(idx).expect("the pod just served");
-                let mut at = pods.len();
-                while at > 0 && pods[at - 1].sent_order() > p.sent_order() {
-                    at -= 1;
-                }
-                pods.insert(at, p);
-            }
+            s.sent(idx);
         }
-        self.pods[fi] = pods;
 
         let m = &mut self.metrics.per_function[fi];
         m.invocations += 1;
@@ -857,25 +910,19 @@ impl<'a, E: Events> Engine<'a, E> {
             && !self.exhaustive
             && !self.regions
             && self.capacity.is_none()
-            && !self.may_unload[fi]
+            && !self.state[fi].may_unload
     }
 
     /// On the fast path: the first pod with room at `t` in the order they were last sent a
     /// request; idle pods met on the way whose keep-alive ran out leave.
-    fn first_with_room(
-        &mut self,
-        fi: usize,
-        pods: &mut VecDeque<Pod>,
-        t: f64,
-        conc: usize,
-    ) -> Option<usize> {
+    fn first_with_room(&mut self, fi: usize, t: f64, conc: usize) -> Option<usize> {
         let mut i = 0;
-        while i < pods.len() {
-            let p = &mut pods[i];
+        while i < self.state[fi].pods.len() {
+            let p = self.state[fi].pods.get_mut(i);
             p.settle(t);
             if p.idle() {
                 if t >= p.expire_at {
-                    let p = pods.remove(i).expect("in range");
+                    let p = self.state[fi].pods.remove(i);
                     self.retire(fi, p, t);
                     continue;
                 }
@@ -891,13 +938,13 @@ impl<'a, E: Events> Engine<'a, E> {
 
     /// Pods that finished their requests and whose idle plan ran out leave; so do pods that
     /// are unloaded waiting for a pre-warm that a request at `t` comes too early for.
-    fn sweep(&mut self, fi: usize, pods: &mut VecDeque<Pod>, t: f64) {
+    fn sweep(&mut self, fi: usize, t: f64) {
         let mut i = 0;
-        while i < pods.len() {
-            let p = &mut pods[i];
+        while i < self.state[fi].pods.len() {
+            let p = self.state[fi].pods.get_mut(i);
             p.settle(t);
             if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
-                let mut p = pods.swap_remove_back(i).expect("in range");
+                let mut p = self.state[fi].pods.remove(i);
                 if p.unloaded_at(t) {
                     // Nothing loaded after last_end: its plan ends there, no pre-warm happened.
                     p.warm_from = p.last_end;
@@ -912,13 +959,13 @@ impl<'a, E: Events> Engine<'a, E> {
 
     /// After a [`Engine::sweep`]: the pod with room the routing picks; with other regions, the
     /// nearest first (pods there cost latency).
-    fn best_with_room(&self, pods: &VecDeque<Pod>, conc: usize) -> Option<usize> {
+    fn best_with_room(&self, pods: &Ring<Pod>, conc: usize) -> Option<usize> {
         let mut free: Option<usize> = None;
         for (i, p) in pods.iter().enumerate() {
             if p.ends.len() >= conc {
                 continue;
             }
-            let better = match free.map(|j| &pods[j]) {
+            let better = match free.map(|j| pods.get(j)) {
                 None => true,
                 Some(q) if self.regions && p.extra != q.extra => p.extra < q.extra,
                 Some(q) => match self.routing {
@@ -938,8 +985,8 @@ impl<'a, E: Events> Engine<'a, E> {
     fn make_room(&mut self, cap: f64, need: f64, t: f64) {
         while self.loaded_mb + need > cap {
             let mut best: Option<(usize, usize, f64)> = None;
-            for (g, list) in self.pods.iter().enumerate() {
-                for (i, p) in list.iter().enumerate() {
+            for (g, s) in self.state.iter().enumerate() {
+                for (i, p) in s.pods.iter().enumerate() {
                     let idle = p.ends.iter().all(|e| *e <= t) && p.ready_at <= t;
                     if idle && best.is_none_or(|b| p.priority < b.2) {
                         best = Some((g, i, p.priority));
@@ -947,7 +994,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 }
             }
             let Some((g, i, priority)) = best else { return };
-            let mut p = self.pods[g].swap_remove_back(i).expect("in range");
+            let mut p = self.state[g].pods.remove(i);
             p.ends.clear();
             p.expire_at = p.expire_at.min(t);
             self.retire(g, p, t);
@@ -973,9 +1020,8 @@ impl<'a, E: Events> Engine<'a, E> {
                 pools.settle(c, self.end_of_trace, &mut self.metrics);
             }
         }
-        let pods = std::mem::take(&mut self.pods);
-        for (fi, list) in pods.into_iter().enumerate() {
-            for p in list {
+        for fi in 0..self.state.len() {
+            for p in self.state[fi].pods.take_all() {
                 let at = p.expire_at.max(p.last_end);
                 self.retire(fi, p, at);
             }
@@ -1005,12 +1051,41 @@ pub fn simulate(
     simulate_from(workload, costs, policies, 0, Routing::default(), progress)
 }
 
-/// One engine of a run: a policy's copy for the functions `func % shards == shard`.
+/// Shares `n` functions out between `shards` engines so that each gets about as many of
+/// `sample`'s requests (the busiest function first, each to the engine with the fewest so
+/// far); the functions with none are dealt round. Each function's shard.
+fn share_out(sample: &[Invocation], n: usize, shards: usize) -> Vec<usize> {
+    let mut count = vec![0u64; n];
+    for i in sample {
+        count[i.func as usize] += 1;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|f| (std::cmp::Reverse(count[*f]), *f));
+    let mut load = vec![0u64; shards];
+    let mut owner = vec![0; n];
+    for (k, f) in order.into_iter().enumerate() {
+        let s = if count[f] > 0 {
+            (0..shards)
+                .min_by_key(|s| (load[*s], *s))
+                .expect("shards > 0")
+        } else {
+            k % shards
+        };
+        load[s] += count[f];
+        owner[f] = s;
+    }
+    owner
+}
+
+/// One engine of a run: a policy's copy for some of the functions. Aligned to cache lines
+/// (two, as pairs are fetched together), so that engines on different cores never write to
+/// one line (their per-request counters sit side by side in the list otherwise).
+#[repr(align(128))]
 struct Shard<'a> {
     engine: Engine<'a>,
     policy: usize,
-    shard: u32,
-    shards: u32,
+    /// The functions it serves (`None`: all of them).
+    mine: Option<Vec<bool>>,
     seconds: f64,
     /// Its metrics when measuring started (after the warm-up days).
     before: Option<Metrics>,
@@ -1044,10 +1119,16 @@ pub fn simulate_from(
     let functions = workload.functions().to_vec();
     let n = functions.len();
     let (count, threads) = (policies.len(), rayon::current_num_threads());
+    // The first day is drawn before the engines are made: its requests per function share
+    // the functions out between the copies of a per-function policy.
+    let mut first = match days.is_empty() {
+        true => None,
+        false => Some(workload.day(days.start)?),
+    };
     let mut engines: Vec<Shard> = Vec::new();
     for (i, p) in policies.into_iter().enumerate() {
         let shards = if p.per_function() && count < threads && n > 1 {
-            (threads / count).min(n) as u32
+            (threads / count).min(n)
         } else {
             1
         };
@@ -1056,12 +1137,15 @@ pub fn simulate_from(
         for _ in 1..shards {
             copies.push(crate::policy::parse(&name, n)?);
         }
+        let owner =
+            (shards > 1).then(|| share_out(first.as_deref().unwrap_or_default(), n, shards));
         for (shard, p) in copies.into_iter().enumerate() {
             engines.push(Shard {
                 engine: Engine::new(&functions, costs, p, days.end).with_routing(routing),
                 policy: i,
-                shard: shard as u32,
-                shards,
+                mine: owner
+                    .as_ref()
+                    .map(|o| o.iter().map(|s| *s == shard).collect()),
                 seconds: 0.0,
                 before: None,
             });
@@ -1073,18 +1157,22 @@ pub fn simulate_from(
                 e.before = Some(e.engine.metrics.clone());
             }
         }
-        let inv = workload.day(day)?;
+        let inv = match first.take() {
+            Some(inv) => inv,
+            None => workload.day(day)?,
+        };
         engines.par_iter_mut().for_each(|e| {
             let t0 = Instant::now();
-            if e.shards == 1 {
-                for i in &inv {
-                    e.engine.invoke(*i);
+            match &e.mine {
+                None => {
+                    for i in &inv {
+                        e.engine.invoke(*i);
+                    }
                 }
-            } else {
-                // Each function's shard looked up, not divided for, at every request.
-                let mine: Vec<bool> = (0..n as u32).map(|f| f % e.shards == e.shard).collect();
-                for i in inv.iter().filter(|i| mine[i.func as usize]) {
-                    e.engine.invoke(*i);
+                Some(mine) => {
+                    for i in inv.iter().filter(|i| mine[i.func as usize]) {
+                        e.engine.invoke(*i);
+                    }
                 }
             }
             e.seconds += t0.elapsed().as_secs_f64();

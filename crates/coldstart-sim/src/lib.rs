@@ -11,6 +11,7 @@ pub mod engine;
 pub mod policy;
 pub mod profile;
 pub mod release;
+mod ring;
 pub mod rng;
 pub mod synth;
 pub mod workload;
