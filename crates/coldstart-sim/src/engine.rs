@@ -944,7 +944,7 @@ impl<'a, E: Events> Engine<'a, E> {
             let p = self.state[fi].pods.get_mut(i);
             p.settle(t);
             if p.idle() && (t >= p.expire_at || p.unloaded_at(t)) {
-                let mut p = self.state[fi].pods.remove(i);
+                let mut p = self.state[fi].pods.swap_remove(i);
                 if p.unloaded_at(t) {
                     // Nothing loaded after last_end: its plan ends there, no pre-warm happened.
                     p.warm_from = p.last_end;
@@ -994,7 +994,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 }
             }
             let Some((g, i, priority)) = best else { return };
-            let mut p = self.state[g].pods.remove(i);
+            let mut p = self.state[g].pods.swap_remove(i);
             p.ends.clear();
             p.expire_at = p.expire_at.min(t);
             self.retire(g, p, t);

@@ -87,6 +87,16 @@ impl<T> Ring<T> {
         x
     }
 
+    /// Removes item `i`, the back item taking its place: O(1) while the ring has not rotated
+    /// (where order does not matter, as off the spread-routing fast path).
+    pub fn swap_remove(&mut self, i: usize) -> T {
+        let last = self.len().checked_sub(1).expect("a non-empty ring");
+        assert!(i <= last, "ring index {i} out of {}", self.len());
+        let (p, q) = (self.physical(i), self.physical(last));
+        self.items.swap(p, q);
+        self.remove(last)
+    }
+
     /// In logical order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         let (a, b) = self.items.split_at(self.head);
@@ -113,6 +123,7 @@ mod tests {
         Push,
         Insert(usize),
         Remove(usize),
+        SwapRemove(usize),
         Set(usize),
     }
 
@@ -122,6 +133,7 @@ mod tests {
             2 => Just(Op::Push),
             1 => (0usize..8).prop_map(Op::Insert),
             1 => (0usize..8).prop_map(Op::Remove),
+            1 => (0usize..8).prop_map(Op::SwapRemove),
             1 => (0usize..8).prop_map(Op::Set),
         ]
     }
@@ -150,6 +162,10 @@ mod tests {
                     Op::Remove(i) if !deque.is_empty() => {
                         let i = i % deque.len();
                         prop_assert_eq!(ring.remove(i), deque.remove(i).unwrap());
+                    }
+                    Op::SwapRemove(i) if !deque.is_empty() => {
+                        let i = i % deque.len();
+                        prop_assert_eq!(ring.swap_remove(i), deque.swap_remove_back(i).unwrap());
                     }
                     Op::Set(i) if !deque.is_empty() => {
                         let i = i % deque.len();
