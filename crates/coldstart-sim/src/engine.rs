@@ -19,7 +19,7 @@ use hdrhistogram::Histogram;
 use smallvec::SmallVec;
 
 use crate::costs::{micros, CostModel};
-use crate::policy::{Ended, Idle, Load, Policy};
+use crate::policy::{Ended, Idle, Load, Placement, Policy};
 use crate::ring::Ring;
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
@@ -561,8 +561,9 @@ pub struct Engine<'a, E: Events = ()> {
     /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
     in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
     pools: Option<Pools>,
-    /// Whether the cost model has other regions to send cold starts to.
-    regions: bool,
+    /// Where the policy starts pods: [`Placement::Home`] when the cost model has no other
+    /// regions.
+    placement: Placement,
     /// Whether every request looks at every pod of its function (the reference path).
     exhaustive: bool,
     /// Whether each request's latency goes into [`Metrics::latency_us`].
@@ -603,7 +604,10 @@ impl<'a, E: Events> Engine<'a, E> {
         Self {
             metrics,
             pools,
-            regions: !costs.other_regions().is_empty(),
+            placement: match costs.other_regions().is_empty() {
+                true => Placement::Home,
+                false => policy.placement(),
+            },
             functions,
             costs,
             policy,
@@ -780,7 +784,7 @@ impl<'a, E: Events> Engine<'a, E> {
                     self.make_room(cap, f64::from(f.memory_mb), t);
                 }
                 self.loaded_mb += f64::from(f.memory_mb);
-                let (region, extra) = if self.regions {
+                let (region, extra) = if self.placement != Placement::Home {
                     self.policy
                         .place(inv.func, f, self.costs)
                         .unwrap_or((0, 0.0))
@@ -904,11 +908,11 @@ impl<'a, E: Events> Engine<'a, E> {
     /// spread, so its pods are kept in the order they were last sent a request and the first
     /// with room is the one to take; pods whose keep-alive ran out may then leave later than
     /// the first request after it (their idle time and utility are the same), which only
-    /// policies without a memory capacity, other regions or unloading pods allow.
+    /// policies without a memory capacity, pod-by-pod placement or unloading pods allow.
     fn fast_path(&self, fi: usize) -> bool {
         self.routing == Routing::Spread
             && !self.exhaustive
-            && !self.regions
+            && self.placement != Placement::PerPod
             && self.capacity.is_none()
             && !self.state[fi].may_unload
     }
@@ -967,7 +971,7 @@ impl<'a, E: Events> Engine<'a, E> {
             }
             let better = match free.map(|j| pods.get(j)) {
                 None => true,
-                Some(q) if self.regions && p.extra != q.extra => p.extra < q.extra,
+                Some(q) if p.extra != q.extra => p.extra < q.extra,
                 Some(q) => match self.routing {
                     Routing::Spread => p.sent_order() < q.sent_order(),
                     Routing::FirstFit => p.serial < q.serial,
@@ -1084,8 +1088,9 @@ fn share_out(sample: &[Invocation], n: usize, shards: usize) -> Vec<usize> {
 struct Shard<'a> {
     engine: Engine<'a>,
     policy: usize,
-    /// The functions it serves (`None`: all of them).
-    mine: Option<Vec<bool>>,
+    /// Which share of the functions it serves (`None`: all of them).
+    part: Option<usize>,
+    /// Its time on the day being replayed.
     seconds: f64,
     /// Its metrics when measuring started (after the warm-up days).
     before: Option<Metrics>,
@@ -1096,8 +1101,11 @@ struct Shard<'a> {
 /// requests routed to pods as `routing` says.
 ///
 /// Policies that decide per function ([`Policy::per_function`]) are split over the cores the
-/// other policies leave free: each copy serves every `k`-th function, and their metrics are
-/// added up, which gives the same numbers as one engine.
+/// other policies leave free: each copy serves a share of the functions (shared out by the
+/// first day's requests, so that the copies are about as busy), each day's requests are dealt
+/// to the shares in one pass, and the copies' metrics are added up, which gives the same
+/// numbers as one engine. A policy's `wall_seconds` is the time its replay held the run up:
+/// each day, the dealing plus its slowest copy.
 pub fn simulate_from(
     workload: &mut dyn Workload,
     costs: &dyn CostModel,
@@ -1119,38 +1127,42 @@ pub fn simulate_from(
     let functions = workload.functions().to_vec();
     let n = functions.len();
     let (count, threads) = (policies.len(), rayon::current_num_threads());
+    // Every per-function policy gets the same number of copies, so one sharing-out serves all.
+    let shards = if count < threads && n > 1 {
+        (threads / count).min(n)
+    } else {
+        1
+    };
     // The first day is drawn before the engines are made: its requests per function share
     // the functions out between the copies of a per-function policy.
     let mut first = match days.is_empty() {
         true => None,
         false => Some(workload.day(days.start)?),
     };
+    let owner = (shards > 1 && policies.iter().any(|p| p.per_function()))
+        .then(|| share_out(first.as_deref().unwrap_or_default(), n, shards));
     let mut engines: Vec<Shard> = Vec::new();
+    let mut sharded = vec![false; count];
     for (i, p) in policies.into_iter().enumerate() {
-        let shards = if p.per_function() && count < threads && n > 1 {
-            (threads / count).min(n)
-        } else {
-            1
-        };
+        let copies = if p.per_function() { shards } else { 1 };
+        sharded[i] = copies > 1;
         let name = p.name();
-        let mut copies = vec![p];
-        for _ in 1..shards {
-            copies.push(crate::policy::parse(&name, n)?);
+        let mut all = vec![p];
+        for _ in 1..copies {
+            all.push(crate::policy::parse(&name, n)?);
         }
-        let owner =
-            (shards > 1).then(|| share_out(first.as_deref().unwrap_or_default(), n, shards));
-        for (shard, p) in copies.into_iter().enumerate() {
+        for (part, p) in all.into_iter().enumerate() {
             engines.push(Shard {
                 engine: Engine::new(&functions, costs, p, days.end).with_routing(routing),
                 policy: i,
-                mine: owner
-                    .as_ref()
-                    .map(|o| o.iter().map(|s| *s == shard).collect()),
+                part: (copies > 1).then_some(part),
                 seconds: 0.0,
                 before: None,
             });
         }
     }
+    let mut wall = vec![0.0f64; count];
+    let mut parts: Vec<Vec<Invocation>> = vec![Vec::new(); shards];
     for day in days {
         if warmup_days > 0 && day == measured {
             for e in &mut engines {
@@ -1161,22 +1173,35 @@ pub fn simulate_from(
             Some(inv) => inv,
             None => workload.day(day)?,
         };
+        let mut dealing = 0.0;
+        if let Some(owner) = &owner {
+            let t0 = Instant::now();
+            for p in &mut parts {
+                p.clear();
+            }
+            for i in &inv {
+                parts[owner[i.func as usize]].push(*i);
+            }
+            dealing = t0.elapsed().as_secs_f64();
+        }
         engines.par_iter_mut().for_each(|e| {
             let t0 = Instant::now();
-            match &e.mine {
-                None => {
-                    for i in &inv {
-                        e.engine.invoke(*i);
-                    }
-                }
-                Some(mine) => {
-                    for i in inv.iter().filter(|i| mine[i.func as usize]) {
-                        e.engine.invoke(*i);
-                    }
-                }
+            let list = match e.part {
+                None => &inv,
+                Some(k) => &parts[k],
+            };
+            for i in list {
+                e.engine.invoke(*i);
             }
-            e.seconds += t0.elapsed().as_secs_f64();
+            e.seconds = t0.elapsed().as_secs_f64();
         });
+        let mut slowest = vec![0.0f64; count];
+        for e in &engines {
+            slowest[e.policy] = slowest[e.policy].max(e.seconds);
+        }
+        for (i, w) in wall.iter_mut().enumerate() {
+            *w += slowest[i] + if sharded[i] { dealing } else { 0.0 };
+        }
         progress(day, inv.len() as u64);
     }
     let mut out: Vec<Option<Metrics>> = (0..count).map(|_| None).collect();
@@ -1186,10 +1211,16 @@ pub fn simulate_from(
         if let Some(b) = e.before {
             m = m.since(&b, measured as usize * 1440);
         }
-        m.wall_seconds = e.seconds + t0.elapsed().as_secs_f64();
+        wall[e.policy] += t0.elapsed().as_secs_f64();
+        m.wall_seconds = 0.0;
         match &mut out[e.policy] {
             Some(first) => first.merge(m),
             slot => *slot = Some(m),
+        }
+    }
+    for (m, w) in out.iter_mut().zip(wall) {
+        if let Some(m) = m {
+            m.wall_seconds = w;
         }
     }
     Ok(out

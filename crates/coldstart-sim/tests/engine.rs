@@ -306,6 +306,44 @@ proptest! {
     }
 
     #[test]
+    fn cross_region_placement_takes_the_fast_path_with_the_numbers_of_looking_at_every_pod(
+        t in workload(),
+        latency in 0.0f64..6.0,
+        ttl in 0.0f64..300.0,
+    ) {
+        // Each function's pods all start in one region (home at a latency above 4 s, else
+        // "near"), so the fast path routes as it does at home.
+        let spec = format!("cross-region:latency={latency}s,ttl={ttl}s");
+        let metrics = |exhaustive: bool| {
+            let f = t.functions().to_vec();
+            let mut e = Engine::new(&f, &Regions, policy::parse(&spec, f.len()).unwrap(), 1);
+            if exhaustive {
+                e = e.exhaustive();
+            }
+            for i in &t.invocations {
+                e.invoke(*i);
+            }
+            e.finish()
+        };
+        let (fast, all) = (metrics(false), metrics(true));
+        for (a, b) in fast.per_function.iter().zip(&all.per_function) {
+            prop_assert_eq!(
+                (a.invocations, a.cold_starts),
+                (b.invocations, b.cold_starts)
+            );
+            prop_assert!((a.cold_seconds - b.cold_seconds).abs() < 1e-6);
+            prop_assert!((a.idle_seconds - b.idle_seconds).abs() < 1e-6);
+        }
+        prop_assert_eq!(fast.remote_cold_starts, all.remote_cold_starts);
+        prop_assert_eq!(fast.remote_requests, all.remote_requests);
+        prop_assert_eq!(&fast.running_per_minute, &all.running_per_minute);
+        prop_assert_eq!(&fast.utility_milli, &all.utility_milli);
+        prop_assert_eq!(&fast.latency_us, &all.latency_us);
+        let remote = latency < 4.0 && all.cold_starts() > 0;
+        prop_assert_eq!(all.remote_cold_starts == all.cold_starts(), remote || all.cold_starts() == 0);
+    }
+
+    #[test]
     fn a_longer_fixed_keepalive_never_adds_cold_starts(t in workload(), a in 0.0f64..600.0, b in 0.0f64..600.0) {
         let mut t = t;
         for f in &mut t.functions {
@@ -587,28 +625,42 @@ fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
         "timer-prewarm",
         "cross-region:latency=50ms",
     ];
+    let go = |specs: &[&str], threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut w = t.clone();
+            let p = specs
+                .iter()
+                .map(|s| policy::parse(s, 30).unwrap())
+                .collect();
+            simulate_from(
+                &mut w,
+                &FixedCosts(0.7),
+                p,
+                1,
+                Routing::default(),
+                |_, _| {},
+            )
+            .unwrap()
+        })
+    };
+    // Alone on four cores (four copies), and two at a time, a per-function policy (two copies)
+    // beside one that decides per pool (one engine), each against its run on one core.
+    let mut pairs: Vec<(&str, Metrics, Metrics)> = Vec::new();
     for spec in specs {
-        let go = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                let mut w = t.clone();
-                let p = vec![policy::parse(spec, 30).unwrap()];
-                simulate_from(
-                    &mut w,
-                    &FixedCosts(0.7),
-                    p,
-                    1,
-                    Routing::default(),
-                    |_, _| {},
-                )
-                .unwrap()
-            })
-            .remove(0)
-        };
-        let (one, four) = (go(1), go(4));
+        pairs.push((spec, go(&[spec], 1).remove(0), go(&[spec], 4).remove(0)));
+    }
+    for spec in ["fixed-keepalive:ttl=60s", "hybrid-histogram"] {
+        let both = [spec, "pool-predict"];
+        let (one, four) = (go(&both, 1), go(&both, 4));
+        for ((s, a), b) in both.iter().zip(one).zip(four) {
+            pairs.push((s, a, b));
+        }
+    }
+    for (spec, one, four) in pairs {
         assert_eq!(one.per_function, four.per_function, "{spec}");
         assert_eq!(one.running_per_minute, four.running_per_minute, "{spec}");
         assert_eq!(one.latency_us, four.latency_us, "{spec}");
