@@ -7,7 +7,7 @@
 //! Keep-alive is fixed at `ttl`. The choice is made once per function: the expectations do
 //! not change during a replay.
 
-use super::{fmt_duration, Ended, Idle, Params, Policy};
+use super::{fmt_duration, Ended, Idle, Params, Placement, Policy};
 use crate::costs::CostModel;
 use crate::workload::Function;
 use anyhow::Result;
@@ -45,6 +45,10 @@ impl Policy for CrossRegion {
 
     fn after_request(&mut self, _e: &Ended) -> Idle {
         Idle::keep(self.ttl)
+    }
+
+    fn placement(&self) -> Placement {
+        Placement::PerFunction
     }
 
     fn place(&mut self, func: u32, _f: &Function, costs: &dyn CostModel) -> Option<(usize, f64)> {

@@ -123,13 +123,31 @@ pub trait Policy: Send {
         0
     }
 
+    /// Where the policy may start a cold start's pod (asked once): a policy other than
+    /// [`Placement::Home`] is asked [`Policy::place`] at each cold start.
+    fn placement(&self) -> Placement {
+        Placement::Home
+    }
+
     /// Where a cold start of `func` starts its pod: `Some((region, latency))` sends it to
     /// region `region` of [`CostModel::other_regions`] (1..), each request on that pod paying
     /// `latency` seconds more; `None` keeps it home. Asked only when the cost model has other
-    /// regions.
+    /// regions and [`Policy::placement`] is not [`Placement::Home`].
     fn place(&mut self, _func: u32, _f: &Function, _costs: &dyn CostModel) -> Option<(usize, f64)> {
         None
     }
+}
+
+/// Where a policy starts pods ([`Policy::placement`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Always in the function's own region.
+    Home,
+    /// In one region per function, the same for all its pods through the replay: the engine
+    /// may then route its requests as it does at home (all its pods are as near).
+    PerFunction,
+    /// Pod by pod: requests go to the nearest pod with room.
+    PerPod,
 }
 
 /// The known policies and their parameters, for `--help` and errors.
