@@ -1055,6 +1055,9 @@ pub fn simulate(
     simulate_from(workload, costs, policies, 0, Routing::default(), progress)
 }
 
+/// Copies of a per-function policy per core it may use.
+const SHARDS_PER_CORE: usize = 4;
+
 /// Shares `n` functions out between `shards` engines so that each gets about as many of
 /// `sample`'s requests (the busiest function first, each to the engine with the fewest so
 /// far); the functions with none are dealt round. Each function's shard.
@@ -1105,7 +1108,8 @@ struct Shard<'a> {
 /// first day's requests, so that the copies are about as busy), each day's requests are dealt
 /// to the shares in one pass, and the copies' metrics are added up, which gives the same
 /// numbers as one engine. A policy's `wall_seconds` is the time its replay held the run up:
-/// each day, the dealing plus its slowest copy.
+/// each day, the dealing and the time until every engine was done for a split policy, its
+/// engine's own time for one that is not.
 pub fn simulate_from(
     workload: &mut dyn Workload,
     costs: &dyn CostModel,
@@ -1127,9 +1131,11 @@ pub fn simulate_from(
     let functions = workload.functions().to_vec();
     let n = functions.len();
     let (count, threads) = (policies.len(), rayon::current_num_threads());
-    // Every per-function policy gets the same number of copies, so one sharing-out serves all.
+    // Every per-function policy gets the same number of copies, so one sharing-out serves all:
+    // several per free core, so that a core that falls behind (another program, a busy host)
+    // leaves copies to the others instead of holding up the day.
     let shards = if count < threads && n > 1 {
-        (threads / count).min(n)
+        (SHARDS_PER_CORE * threads / count).min(n)
     } else {
         1
     };
@@ -1184,7 +1190,8 @@ pub fn simulate_from(
             }
             dealing = t0.elapsed().as_secs_f64();
         }
-        engines.par_iter_mut().for_each(|e| {
+        let t0 = Instant::now();
+        engines.par_iter_mut().with_max_len(1).for_each(|e| {
             let t0 = Instant::now();
             let list = match e.part {
                 None => &inv,
@@ -1195,12 +1202,17 @@ pub fn simulate_from(
             }
             e.seconds = t0.elapsed().as_secs_f64();
         });
-        let mut slowest = vec![0.0f64; count];
-        for e in &engines {
-            slowest[e.policy] = slowest[e.policy].max(e.seconds);
-        }
+        let day_wall = t0.elapsed().as_secs_f64();
         for (i, w) in wall.iter_mut().enumerate() {
-            *w += slowest[i] + if sharded[i] { dealing } else { 0.0 };
+            *w += match sharded[i] {
+                // Its copies share the cores with each other (and any other split policy).
+                true => dealing + day_wall,
+                false => engines
+                    .iter()
+                    .filter(|e| e.policy == i)
+                    .map(|e| e.seconds)
+                    .sum::<f64>(),
+            };
         }
         progress(day, inv.len() as u64);
     }
