@@ -1,9 +1,11 @@
 // libtorch operators that tch does not expose (they take or return lists of tensors):
-// PyTorch's fused AdamW and the foreach kernels behind clip_grad_norm_ and zero_grad.
+// PyTorch's fused AdamW and the foreach kernels behind clip_grad_norm_ and zero_grad; and
+// libtorch's view of the CPU's bf16 matrix units.
 // Tensors cross as `at::Tensor*` (what tch's C_tensor points to). Each function returns
 // nullptr on success or a malloc'ed error message that the caller frees.
 
 #include <ATen/ATen.h>
+#include <ATen/cpu/Utils.h>
 
 #include "shim.h"
 
@@ -71,6 +73,19 @@ char* rw_zero(at::Tensor* const* ts, size_t n) {
     return guarded([&] {
         if (n > 0) at::_foreach_zero_(gather(ts, n));
     });
+}
+
+// 1 when this CPU multiplies bf16 matrices in AMX tiles and the OS lets this process use
+// them (libtorch's own cpuinfo check, then its request for the tiles' state), else 0.
+int rw_cpu_amx_bf16() {
+    try {
+        auto caps = at::cpu::get_cpu_capabilities();
+        auto it = caps.find("amx_bf16");
+        bool has = it != caps.end() && it->second.isBool() && it->second.toBool();
+        return has && at::cpu::init_amx() ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
 }
 
 }  // extern "C"

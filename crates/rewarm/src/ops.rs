@@ -1,5 +1,6 @@
 //! Safe wrappers over `csrc/ops.cpp`: libtorch operators that tch does not expose because
-//! they take lists of tensors (PyTorch's fused AdamW kernel and the foreach kernels).
+//! they take lists of tensors (PyTorch's fused AdamW kernel and the foreach kernels), and
+//! libtorch's view of the CPU's bf16 matrix units.
 
 use anyhow::{anyhow, Result};
 use std::ffi::{c_char, CStr};
@@ -28,6 +29,15 @@ extern "C" {
         total: *mut *mut C_tensor,
     ) -> *mut c_char;
     fn rw_zero(ts: *const *mut C_tensor, n: usize) -> *mut c_char;
+    fn rw_cpu_amx_bf16() -> std::ffi::c_int;
+}
+
+/// Whether this CPU multiplies bf16 matrices in AMX tiles that the OS lets this process use,
+/// as libtorch sees it (cpuinfo, then its request for the tiles' state). Asked once.
+pub fn cpu_amx_bf16() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: takes no arguments and catches every C++ exception.
+    *ANSWER.get_or_init(|| unsafe { rw_cpu_amx_bf16() } == 1)
 }
 
 /// Takes ownership of a string the shims return (malloc'ed by strdup) and frees it.

@@ -335,6 +335,28 @@ fn bf16_matmuls_on_cpu_track_f32_over_40_steps() {
     }
 }
 
+#[test]
+fn auto_precision_on_cpu_is_bf16_where_the_cpu_lists_amx_bf16() {
+    use rewarm::train::Precision;
+    use tch::{Device, Kind};
+    // Linux lists the AMX-BF16 tiles among the CPU flags when the kernel supports them.
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return;
+    };
+    let amx = info
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .is_some_and(|l| l.split_whitespace().any(|f| f == "amx_bf16"));
+    let want = if amx { Kind::BFloat16 } else { Kind::Float };
+    assert_eq!(
+        Precision::Auto.kind(Device::Cpu),
+        want,
+        "amx_bf16 listed: {amx}"
+    );
+    assert_eq!(Precision::F32.kind(Device::Cpu), Kind::Float);
+    assert_eq!(Precision::Bf16.kind(Device::Cpu), Kind::BFloat16);
+}
+
 /// The run's TensorBoard file holds every logged loss, LR and evaluation of log.jsonl (as f32).
 fn tensorboard_holds_the_log(run: &Path) {
     use rewarm::tensorboard::{read_records, scalars_of};
