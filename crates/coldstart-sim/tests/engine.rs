@@ -245,6 +245,27 @@ fn workload() -> impl Strategy<Value = Trace> {
     })
 }
 
+/// The metrics of `t` replayed on the engine's fast path and on its reference path (every
+/// request looks at every pod), each under a fresh policy from `policy`.
+fn fast_and_reference(
+    t: &Trace,
+    costs: &dyn CostModel,
+    policy: impl Fn() -> Box<dyn Policy>,
+) -> (Metrics, Metrics) {
+    let run = |exhaustive: bool| {
+        let f = t.functions().to_vec();
+        let mut e = Engine::new(&f, costs, policy(), 1);
+        if exhaustive {
+            e = e.exhaustive();
+        }
+        for i in &t.invocations {
+            e.invoke(*i);
+        }
+        e.finish()
+    };
+    (run(false), run(true))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -276,19 +297,8 @@ proptest! {
 
     #[test]
     fn the_fast_path_gives_the_numbers_of_looking_at_every_pod(t in workload(), ttl in 0.0f64..300.0) {
-        let metrics = |exhaustive: bool| {
-            let f = t.functions().to_vec();
-            let costs = FixedCosts(0.7);
-            let mut e = Engine::new(&f, &costs, Box::new(FixedKeepAlive::new(ttl)), 1);
-            if exhaustive {
-                e = e.exhaustive();
-            }
-            for i in &t.invocations {
-                e.invoke(*i);
-            }
-            e.finish()
-        };
-        let (fast, all) = (metrics(false), metrics(true));
+        let (fast, all) =
+            fast_and_reference(&t, &FixedCosts(0.7), || Box::new(FixedKeepAlive::new(ttl)));
         // The same pods leave, in another order: sums of seconds may differ in the last bit.
         for (a, b) in fast.per_function.iter().zip(&all.per_function) {
             prop_assert_eq!(
@@ -314,18 +324,8 @@ proptest! {
         // Each function's pods all start in one region (home at a latency above 4 s, else
         // "near"), so the fast path routes as it does at home.
         let spec = format!("cross-region:latency={latency}s,ttl={ttl}s");
-        let metrics = |exhaustive: bool| {
-            let f = t.functions().to_vec();
-            let mut e = Engine::new(&f, &Regions, policy::parse(&spec, f.len()).unwrap(), 1);
-            if exhaustive {
-                e = e.exhaustive();
-            }
-            for i in &t.invocations {
-                e.invoke(*i);
-            }
-            e.finish()
-        };
-        let (fast, all) = (metrics(false), metrics(true));
+        let (fast, all) =
+            fast_and_reference(&t, &Regions, || policy::parse(&spec, t.functions.len()).unwrap());
         for (a, b) in fast.per_function.iter().zip(&all.per_function) {
             prop_assert_eq!(
                 (a.invocations, a.cold_starts),
