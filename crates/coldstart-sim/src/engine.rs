@@ -1148,10 +1148,8 @@ pub fn simulate_from(
     let owner = (shards > 1 && policies.iter().any(|p| p.per_function()))
         .then(|| share_out(first.as_deref().unwrap_or_default(), n, shards));
     let mut engines: Vec<Shard> = Vec::new();
-    let mut sharded = vec![false; count];
     for (i, p) in policies.into_iter().enumerate() {
         let copies = if p.per_function() { shards } else { 1 };
-        sharded[i] = copies > 1;
         let name = p.name();
         let mut all = vec![p];
         for _ in 1..copies {
@@ -1203,15 +1201,13 @@ pub fn simulate_from(
             e.seconds = t0.elapsed().as_secs_f64();
         });
         let day_wall = t0.elapsed().as_secs_f64();
-        for (i, w) in wall.iter_mut().enumerate() {
-            *w += match sharded[i] {
-                // Its copies share the cores with each other (and any other split policy).
-                true => dealing + day_wall,
-                false => engines
-                    .iter()
-                    .filter(|e| e.policy == i)
-                    .map(|e| e.seconds)
-                    .sum::<f64>(),
+        for e in &engines {
+            wall[e.policy] += match e.part {
+                None => e.seconds,
+                // A split policy's copies share the cores with each other (and any other split
+                // policy): the day counts once, with its first copy.
+                Some(0) => dealing + day_wall,
+                Some(_) => 0.0,
             };
         }
         progress(day, inv.len() as u64);

@@ -285,7 +285,10 @@ impl DeviceChoice {
 }
 
 /// The dtype of matmuls: `auto` (bf16 on CUDA and on CPUs with AMX-BF16 tiles, f32 on other
-/// CPUs), `f32`, `bf16`. Weights, norms, softmax and the loss stay f32 either way.
+/// CPUs), `f32`, `bf16`. Weights, norms, softmax and the loss stay f32 either way. With AMX
+/// tiles libtorch's bf16 matmuls beat f32 (`BF16=1 bash bench/rewarm.sh`); on a CPU with
+/// neither AMX nor AVX-512 BF16 they ran 13x slower, and CPUs with AVX-512 BF16 alone are not
+/// measured, so `auto` keeps f32 there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -299,18 +302,10 @@ impl Precision {
     pub fn kind(self, device: Device) -> Kind {
         match (self, device) {
             (Precision::Bf16, _) | (Precision::Auto, Device::Cuda(_)) => Kind::BFloat16,
-            (Precision::Auto, Device::Cpu) if cpu_has_bf16_tiles() => Kind::BFloat16,
+            (Precision::Auto, Device::Cpu) if crate::ops::cpu_amx_bf16() => Kind::BFloat16,
             _ => Kind::Float,
         }
     }
-}
-
-/// Whether `precision = "auto"` runs bf16 matmuls on this CPU: where it has AMX-BF16 tiles that
-/// the OS lets programs use ([`crate::ops::cpu_amx_bf16`]), libtorch's bf16 matmuls beat f32
-/// (`BF16=1 bash bench/rewarm.sh`). On a CPU with neither AMX nor AVX-512 BF16 they ran 13x
-/// slower than f32; CPUs with AVX-512 BF16 alone are not measured, so `auto` keeps f32 there.
-pub fn cpu_has_bf16_tiles() -> bool {
-    crate::ops::cpu_amx_bf16()
 }
 
 /// Saved with every checkpoint: where training stands.
