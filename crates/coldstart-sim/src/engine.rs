@@ -1106,7 +1106,7 @@ struct Shard<'a> {
 /// Policies that decide per function ([`Policy::per_function`]) are split over the cores the
 /// other policies leave free: each copy serves a share of the functions (shared out by the
 /// first day's requests, so that the copies are about as busy), each day's requests are dealt
-/// to the shares in one pass, and the copies' metrics are added up, which gives the same
+/// to the shares in one pass over time-ordered pieces (one per core, dealt at once), and the copies' metrics are added up, which gives the same
 /// numbers as one engine. A policy's `wall_seconds` is the time its replay held the run up:
 /// each day, the dealing and the time until every engine was done for a split policy, its
 /// engine's own time for one that is not.
@@ -1166,7 +1166,8 @@ pub fn simulate_from(
         }
     }
     let mut wall = vec![0.0f64; count];
-    let mut parts: Vec<Vec<Invocation>> = vec![Vec::new(); shards];
+    // parts[piece][share]: a day's requests dealt out.
+    let mut parts: Vec<Vec<Vec<Invocation>>> = Vec::new();
     for day in days {
         if warmup_days > 0 && day == measured {
             for e in &mut engines {
@@ -1179,24 +1180,41 @@ pub fn simulate_from(
         };
         let mut dealing = 0.0;
         if let Some(owner) = &owner {
+            // Dealt in time-ordered pieces on every core: a copy replays its share of each
+            // piece in turn.
             let t0 = Instant::now();
-            for p in &mut parts {
-                p.clear();
-            }
-            for i in &inv {
-                parts[owner[i.func as usize]].push(*i);
-            }
+            let piece = inv.len().div_ceil(threads).max(1);
+            parts.resize_with(inv.len().div_ceil(piece), || vec![Vec::new(); shards]);
+            parts
+                .par_iter_mut()
+                .zip(inv.par_chunks(piece))
+                .for_each(|(parts, inv)| {
+                    for p in parts.iter_mut() {
+                        p.clear();
+                    }
+                    for i in inv {
+                        parts[owner[i.func as usize]].push(*i);
+                    }
+                });
             dealing = t0.elapsed().as_secs_f64();
         }
         let t0 = Instant::now();
+        let pieces = &parts;
         engines.par_iter_mut().with_max_len(1).for_each(|e| {
             let t0 = Instant::now();
-            let list = match e.part {
-                None => &inv,
-                Some(k) => &parts[k],
-            };
-            for i in list {
-                e.engine.invoke(*i);
+            match e.part {
+                None => {
+                    for i in &inv {
+                        e.engine.invoke(*i);
+                    }
+                }
+                Some(k) => {
+                    for piece in pieces {
+                        for i in &piece[k] {
+                            e.engine.invoke(*i);
+                        }
+                    }
+                }
             }
             e.seconds = t0.elapsed().as_secs_f64();
         });

@@ -118,6 +118,69 @@ pub fn sort(v: &mut [Invocation]) {
     });
 }
 
+/// Slices of a day merged apart, on every core.
+const MERGE_SLICES: usize = 64;
+/// Bins of the counting sort per second of the day (a few invocations each at the busiest).
+const MERGE_BINS_PER_SECOND: f64 = 8.0;
+
+/// One day's invocations of functions 0, 1, … (`runs[f]`: function `f`'s, in time order, all
+/// within the day that starts at second `from`) in the workload's order: by time, then
+/// function. A counting sort on the eighth of a second of arrival, then each bin's few
+/// invocations sorted by time, stably, so that ties stay in function order; the day is cut
+/// into slices merged apart on every core. Linear in the invocations, where sorting them all
+/// is not (a third of the time on the R2 workload).
+pub fn merge_day(runs: &[Vec<Invocation>], from: f64) -> Vec<Invocation> {
+    use rayon::prelude::*;
+    let bins = (SECONDS_PER_DAY * MERGE_BINS_PER_SECOND) as usize;
+    let per = bins.div_ceil(MERGE_SLICES);
+    let bin =
+        |i: &Invocation| (((i.t - from) * MERGE_BINS_PER_SECOND).max(0.0) as usize).min(bins - 1);
+    // cut[f][k]: where function f's slice k begins in its run.
+    let cut: Vec<Vec<usize>> = runs
+        .iter()
+        .map(|r| {
+            (0..=MERGE_SLICES)
+                .map(|k| r.partition_point(|i| bin(i) < k * per))
+                .collect()
+        })
+        .collect();
+    let sizes: Vec<usize> = (0..MERGE_SLICES)
+        .map(|k| cut.iter().map(|c| c[k + 1] - c[k]).sum())
+        .collect();
+    let Some(any) = runs.iter().find_map(|r| r.first()) else {
+        return Vec::new();
+    };
+    let mut out = vec![*any; sizes.iter().sum()];
+    let mut slices = Vec::with_capacity(MERGE_SLICES);
+    let mut rest = out.as_mut_slice();
+    for n in &sizes {
+        let (a, b) = rest.split_at_mut(*n);
+        slices.push(a);
+        rest = b;
+    }
+    slices.into_par_iter().enumerate().for_each(|(k, dest)| {
+        let first = k * per;
+        let mut start = vec![0usize; per + 1];
+        let parts = || runs.iter().zip(&cut).flat_map(|(r, c)| &r[c[k]..c[k + 1]]);
+        for i in parts() {
+            start[bin(i) - first + 1] += 1;
+        }
+        for s in 1..=per {
+            start[s] += start[s - 1];
+        }
+        let mut next = start.clone();
+        for i in parts() {
+            let s = bin(i) - first;
+            dest[next[s]] = *i;
+            next[s] += 1;
+        }
+        for s in 0..per {
+            dest[start[s]..start[s + 1]].sort_by(|a, b| a.t.total_cmp(&b.t));
+        }
+    });
+    out
+}
+
 impl Workload for Trace {
     fn functions(&self) -> &[Function] {
         &self.functions

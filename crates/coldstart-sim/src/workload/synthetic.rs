@@ -220,11 +220,6 @@ fn invocations<'a>(
         })
 }
 
-/// The workload's order of invocations: by time, then function (sorted stably).
-fn order(a: &Invocation, b: &Invocation) -> std::cmp::Ordering {
-    a.t.total_cmp(&b.t).then(a.func.cmp(&b.func))
-}
-
 impl Workload for Synthetic {
     fn functions(&self) -> &[Function] {
         &self.functions
@@ -248,9 +243,10 @@ impl Workload for Synthetic {
                 invocations(arr, ex, spec, profile, day, i as u32).collect()
             })
             .collect();
-        let mut out: Vec<Invocation> = per_function.into_iter().flatten().collect();
-        out.par_sort_by(order);
-        Ok(out)
+        Ok(super::merge_day(
+            &per_function,
+            f64::from(day) * SECONDS_PER_DAY,
+        ))
     }
 
     fn notes(&self) -> Vec<String> {
