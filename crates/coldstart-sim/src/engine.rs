@@ -1106,10 +1106,10 @@ struct Shard<'a> {
 /// Policies that decide per function ([`Policy::per_function`]) are split over the cores the
 /// other policies leave free: each copy serves a share of the functions (shared out by the
 /// first day's requests, so that the copies are about as busy), each day's requests are dealt
-/// to the shares in one pass over time-ordered pieces (one per core, dealt at once), and the copies' metrics are added up, which gives the same
-/// numbers as one engine. A policy's `wall_seconds` is the time its replay held the run up:
-/// each day, the dealing and the time until every engine was done for a split policy, its
-/// engine's own time for one that is not.
+/// to the shares in time-ordered pieces (one per core, dealt at once), and the copies'
+/// metrics are added up, which gives the same numbers as one engine. A policy's
+/// `wall_seconds` is the time its replay held the run up: each day, the dealing and the time
+/// until every engine was done for a split policy, its engine's own time for one that is not.
 pub fn simulate_from(
     workload: &mut dyn Workload,
     costs: &dyn CostModel,
@@ -1199,7 +1199,6 @@ pub fn simulate_from(
             dealing = t0.elapsed().as_secs_f64();
         }
         let t0 = Instant::now();
-        let pieces = &parts;
         engines.par_iter_mut().with_max_len(1).for_each(|e| {
             let t0 = Instant::now();
             match e.part {
@@ -1209,7 +1208,7 @@ pub fn simulate_from(
                     }
                 }
                 Some(k) => {
-                    for piece in pieces {
+                    for piece in &parts {
                         for i in &piece[k] {
                             e.engine.invoke(*i);
                         }
