@@ -40,8 +40,8 @@ proptest! {
 
 #[test]
 fn a_busy_second_and_an_empty_day_merge() {
-    // 5,000 requests of two functions within one eighth of a second, in reverse order of
-    // function.
+    // 5,000 requests of each of two functions within one eighth of a second, the second
+    // function's in pairs at the first's times.
     let at = |k: usize| 86_400.0 + 7.0 + k as f64 * 1e-5;
     let a: Vec<Invocation> = (0..5_000)
         .map(|k| Invocation {
@@ -57,7 +57,7 @@ fn a_busy_second_and_an_empty_day_merge() {
             exec: 2.0,
         })
         .collect();
-    let got = merge_day(&[a.clone(), b.clone()], 86_400.0);
+    let got = merge_day(&[a, b], 86_400.0);
     assert_eq!(got.len(), 10_000);
     assert!(got
         .windows(2)
