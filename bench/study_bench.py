@@ -1,4 +1,5 @@
-"""`rewarm study` against the same runs as bare `rewarm train` processes (see bench/study.sh)."""
+"""`rewarm study` against the same runs as bare `rewarm train` processes, then the same study on
+two data-parallel ranks (see bench/study.sh)."""
 import argparse
 import json
 import os
@@ -41,10 +42,17 @@ threads = 1
 """
 
 
-def timed(cmd):
+def timed(cmd, env=None):
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t0
+
+
+def final_losses(run):
+    """(upstream, downstream) validation loss at the last evaluation of a run folder."""
+    last = [json.loads(l) for l in open(f"{run}/log.jsonl")][-1]
+    ev = {e["name"]: e["loss"] for e in last["eval"]}
+    return ev["upstream"], ev["downstream"]
 
 
 def toml_value(v):
@@ -102,6 +110,22 @@ def main():
     print(f"bare:  the same runs as {len(runs)} `rewarm train` processes in {bare_wall:.1f} s")
     print(f"study / bare = {study_wall / bare_wall:.3f} (runner overhead {100 * (study_wall / bare_wall - 1):+.1f} %); "
           f"{same} of {len(runs)} bare runs logged byte-identical log.jsonl")
+
+    # The same study on two ranks of one thread each (`rewarm launch`, Gloo over loopback),
+    # against one process running two runs at a time on one thread each: the two ways to
+    # spend two cores on a study.
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    dp_wall = timed([a.bin, "--quiet", "launch", "--nproc", "2", "--", "study", "--config",
+                     f"{a.work}/study.toml", "--out", f"{a.work}/study-2ranks"], env=env)
+    jobs_wall = timed([a.bin, "--quiet", "study", "--config", f"{a.work}/study.toml", "--out",
+                       f"{a.work}/study-2jobs", "--jobs", "2"], env=env)
+    worst = max(abs(x - y) for r in runs
+                for x, y in zip(final_losses(f"{a.work}/study/runs/{r}"),
+                                final_losses(f"{a.work}/study-2ranks/runs/{r}")))
+    print(f"2 ranks (data-parallel, 1 thread each): {dp_wall:.1f} s; one process, --jobs 2: {jobs_wall:.1f} s; "
+          f"one process, --jobs 1: {study_wall:.1f} s")
+    print(f"2 ranks / --jobs 1 = {dp_wall / study_wall:.3f}, 2 ranks / --jobs 2 = {dp_wall / jobs_wall:.3f}; "
+          f"largest |final validation loss, 2 ranks - 1 process| over all runs and both sets: {worst:.2e}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ enum Cmd {
         resume: bool,
     },
     /// Run N ranks of a rewarm command on this machine, data-parallel, as torchrun would:
-    /// `rewarm launch --nproc 2 -- train --config run.toml`.
+    /// `rewarm launch --nproc 2 -- train --config run.toml` (or `-- study ...`).
     Launch {
         /// Processes (ranks) to start.
         #[arg(long)]
@@ -123,6 +123,7 @@ enum Cmd {
         force: bool,
     },
     /// Run a continual pre-training study (the paper's grid) from a study config; resumable.
+    /// Under a launcher (torchrun, srun, `rewarm launch`) each run trains on all the ranks.
     Study {
         /// A study config (TOML).
         #[arg(long, required_unless_present = "preset", conflicts_with = "preset")]
@@ -133,7 +134,7 @@ enum Cmd {
         /// The study folder (default: beside the config, named after it).
         #[arg(long, required_unless_present = "config")]
         out: Option<PathBuf>,
-        /// Runs at a time (default: the config's [run] jobs).
+        /// Runs at a time (default: the config's [run] jobs; 1 under a launcher).
         #[arg(long)]
         jobs: Option<usize>,
         /// Print the runs with their steps and an estimated time from a short probe; run nothing.
@@ -178,7 +179,8 @@ fn run_study(
     force: bool,
     progress: bool,
 ) -> Result<()> {
-    let (cfg, dir) = match (config, preset) {
+    let world = rewarm::dist::World::from_env()?;
+    let (cfg, dir, preset) = match (config, preset) {
         (Some(c), None) => {
             let cfg = study::StudyConfig::load(&c)?;
             cfg.check_inputs()
@@ -189,15 +191,33 @@ fn run_study(
                     .map_or("study".into(), |s| s.to_string_lossy().into_owned());
                 c.with_file_name(format!("{stem}.out"))
             });
-            (cfg, dir)
+            (cfg, dir, None)
         }
         (None, Some(p)) => {
             let dir = out.context("--preset needs --out")?;
-            outdir::claim_dir(&dir, study::OWNER, force)?;
-            (study::preset::build(&p, &dir, progress)?, dir)
+            (study::preset::config(&p, &dir)?, dir, Some(p))
         }
         _ => bail!("give --config FILE or --preset NAME"),
     };
+    if let (Some(w), true) = (&world, dry_run) {
+        bail!(
+            "--dry-run plans the study in one process; run it without the launcher (this process is rank {} of {})",
+            w.rank,
+            w.size
+        );
+    }
+    let par = match world {
+        Some(w) => Some(train::DataParallel::join(
+            w,
+            cfg.run.device,
+            cfg.run.dist_timeout_s,
+        )?),
+        None => None,
+    };
+    let lead = par.as_ref().is_none_or(|p| p.lead());
+    if let Some(p) = &preset {
+        study::write_preset(p, &dir, force, progress, par.as_ref())?;
+    }
     if dry_run {
         let jobs = jobs.unwrap_or(cfg.run.jobs).max(1);
         let threads = if cfg.run.threads > 0 {
@@ -241,13 +261,20 @@ fn run_study(
         );
         return Ok(());
     }
-    let o = study::run(&study::StudyOptions {
-        config: cfg,
-        dir,
-        jobs,
-        force,
-        progress,
-    })?;
+    let o = study::run_in(
+        &study::StudyOptions {
+            config: cfg,
+            dir,
+            jobs,
+            force,
+            progress,
+        },
+        par.as_ref(),
+    )?;
+    // In a data-parallel study the other ranks' summaries would repeat rank 0's.
+    if !lead {
+        return Ok(());
+    }
     outln!(
         "{} runs: {} run, {} resumed, {} already done; {:.1} s",
         o.plan.runs.len(),
@@ -279,9 +306,9 @@ fn run(cli: Cli) -> Result<()> {
     let progress = !cli.quiet;
     let world = rewarm::dist::World::from_env()?;
     if let Some(w) = &world {
-        if !matches!(cli.cmd, Cmd::Train { .. }) {
+        if !matches!(cli.cmd, Cmd::Train { .. } | Cmd::Study { .. }) {
             bail!(
-                "this process is rank {} of {} ({}), but only `rewarm train` runs data-parallel; run this command as one process",
+                "this process is rank {} of {} ({}), but only `rewarm train` and `rewarm study` run data-parallel; run this command as one process",
                 w.rank,
                 w.size,
                 w.source

@@ -623,40 +623,132 @@ pub fn train(cfg: &RunConfig, resume: bool, progress: bool) -> Result<RunSummary
     train_with(cfg, resume, &Bars::new(progress))
 }
 
-/// [`train`] with its progress shown through `bars`.
+/// [`train`] with its progress shown through `bars`. Under a launcher (`torchrun`, `srun`,
+/// `rewarm launch`) the process joins the launched ranks for this run and leaves after it.
 pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSummary> {
-    let t0 = std::time::Instant::now();
-    if cfg.run.threads > 0 {
-        tch::set_num_threads(cfg.run.threads);
-    }
-    let world = crate::dist::World::from_env()?;
-    let device = match (&world, cfg.run.device) {
-        // One GPU per process: the local rank's.
-        (Some(w), DeviceChoice::Auto) if tch::Cuda::is_available() => {
-            DeviceChoice::Cuda(w.local_rank).resolve()?
-        }
-        (_, choice) => choice.resolve()?,
-    };
-    let d = &cfg.data;
-    let group = match &world {
+    let par = match crate::dist::World::from_env()? {
         Some(w) => {
-            if d.batch_size % w.size != 0 {
-                bail!(
-                    "[data] batch_size {} cannot be split over {} ranks; make it a multiple of the world size",
-                    d.batch_size,
-                    w.size
-                );
-            }
-            Some(crate::dist::Group::join(
+            // Before joining, so that every rank says so at once.
+            check_split(cfg.data.batch_size, w.size)?;
+            Some(DataParallel::join(
                 w,
-                std::time::Duration::from_secs(cfg.run.dist_timeout_s),
-                BUCKET_BYTES,
-                device.is_cuda() && crate::dist::has_nccl(),
+                cfg.run.device,
+                cfg.run.dist_timeout_s,
             )?)
         }
         None => None,
     };
-    let (rank, ranks) = group.as_ref().map_or((0, 1), |g| (g.rank, g.size));
+    train_in(cfg, resume, bars, par.as_ref())
+}
+
+/// This process's part in a data-parallel job: its place among the ranks, the joined process
+/// group, and its device (under `device = "auto"` on a CUDA machine, the local rank's GPU).
+/// One group serves any number of runs in turn (a study's).
+pub struct DataParallel {
+    pub world: crate::dist::World,
+    pub group: crate::dist::Group,
+    pub device: Device,
+}
+
+impl DataParallel {
+    /// Joins the ranks of `world`, waiting up to `timeout_s` for all of them (the same limit
+    /// bounds every later collective).
+    pub fn join(world: crate::dist::World, choice: DeviceChoice, timeout_s: u64) -> Result<Self> {
+        let device = match choice {
+            // One GPU per process: the local rank's.
+            DeviceChoice::Auto if tch::Cuda::is_available() => {
+                DeviceChoice::Cuda(world.local_rank).resolve()?
+            }
+            choice => choice.resolve()?,
+        };
+        let group = crate::dist::Group::join(
+            &world,
+            std::time::Duration::from_secs(timeout_s),
+            BUCKET_BYTES,
+            device.is_cuda() && crate::dist::has_nccl(),
+        )?;
+        Ok(Self {
+            world,
+            group,
+            device,
+        })
+    }
+
+    /// Whether this is rank 0, the one that writes.
+    pub fn lead(&self) -> bool {
+        self.group.rank == 0
+    }
+
+    /// Runs `work` on rank 0 alone and hands the `n` numbers it returns to every rank. When
+    /// `work` fails there, the other ranks fail too (rather than wait for a collective that
+    /// never comes), pointing at rank 0's error.
+    pub fn from_lead(
+        &self,
+        what: &str,
+        n: usize,
+        work: impl FnOnce() -> Result<Vec<i64>>,
+    ) -> Result<Vec<i64>> {
+        let mut failed = None;
+        let mut msg = vec![0i64; n + 1];
+        if self.lead() {
+            match work() {
+                Ok(v) if v.len() == n => {
+                    msg[0] = 1;
+                    msg[1..].copy_from_slice(&v);
+                }
+                Ok(v) => failed = Some(anyhow::anyhow!("{what}: {} values, not {n}", v.len())),
+                Err(e) => failed = Some(e),
+            }
+        }
+        let t = Tensor::from_slice(&msg);
+        self.group.broadcast(&[&t], what)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let got = Vec::<i64>::try_from(&t).context("reading rank 0's broadcast")?;
+        if got[0] != 1 {
+            bail!(
+                "rank {} of {}: {what} failed on rank 0; its output says why",
+                self.group.rank,
+                self.group.size
+            );
+        }
+        Ok(got[1..].to_vec())
+    }
+}
+
+/// The global batch is split evenly over the ranks.
+fn check_split(batch_size: usize, ranks: usize) -> Result<()> {
+    if batch_size % ranks != 0 {
+        bail!(
+            "[data] batch_size {batch_size} cannot be split over {ranks} ranks; make it a multiple of the world size"
+        );
+    }
+    Ok(())
+}
+
+/// [`train_with`] as one of the ranks of `par` (a single process without it).
+pub fn train_in(
+    cfg: &RunConfig,
+    resume: bool,
+    bars: &Bars,
+    par: Option<&DataParallel>,
+) -> Result<RunSummary> {
+    let t0 = std::time::Instant::now();
+    if cfg.run.threads > 0 {
+        tch::set_num_threads(cfg.run.threads);
+    }
+    let device = match par {
+        Some(p) => p.device,
+        None => cfg.run.device.resolve()?,
+    };
+    let d = &cfg.data;
+    let group = par.map(|p| &p.group);
+    if let Some(g) = group {
+        check_split(d.batch_size, g.size)?;
+        g.set_step(0);
+    }
+    let (rank, ranks) = group.map_or((0, 1), |g| (g.rank, g.size));
     // Only rank 0 writes; the others read the same run folder (a shared file system).
     let lead = rank == 0;
     let train_sets = d
@@ -696,7 +788,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     } else {
         None
     };
-    if let Some(g) = &group {
+    if let Some(g) = group {
         // Every rank has read the run folder before rank 0 writes to it, and all resume from
         // the same checkpoint.
         let mine = resumed.as_ref().map_or(0, |r| r.step as i64);
@@ -756,7 +848,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     // Gradients and the two AdamW moments come on top of the weights.
     crate::model::check_memory(&model.cfg, 3, device)?;
     let schedule = cfg.schedule.build(cfg.run.steps)?;
-    if let Some(g) = &group {
+    if let Some(g) = group {
         // Every rank starts from rank 0's weights.
         let params: Vec<&Tensor> = model.params.list.iter().map(|p| &p.1).collect();
         tch::no_grad(|| g.broadcast(&params, "broadcasting rank 0's initial weights"))?;
@@ -786,7 +878,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             })
             .collect::<Result<Vec<_>>>()?;
         let sums: Vec<&Tensor> = parts.iter().map(|p| &p.sum).collect();
-        if let Some(g) = &group {
+        if let Some(g) = group {
             g.all_reduce_sum(&sums, "summing the evaluation losses")?;
         }
         parts
@@ -853,7 +945,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
                 format!("training data at step {step}")
             })?;
             let batch = batch_to_device(&buf[mine.clone()], per_rank, t, device);
-            let sync = group.as_ref().filter(|_| micro + 1 == d.grad_accum);
+            let sync = group.filter(|_| micro + 1 == d.grad_accum);
             if let Some(g) = sync {
                 g.prepare_sync(&format!("step {step}: preparing the gradient all-reduce"))?;
             }
@@ -870,7 +962,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             loss_sum += loss.detach();
         }
         let loss = loss_sum / d.grad_accum as f64;
-        if let Some(g) = &group {
+        if let Some(g) = group {
             // The gradients are averaged already: the mean over ranks of each rank's mean
             // gradient is the gradient of the mean loss over the global batch (every sequence
             // has seq_len targets). The logged loss is averaged the same way.
@@ -885,7 +977,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
         opt.step_unless(lr, Some(&found_inf))?;
         step += 1;
         done_here += 1;
-        if let Some(g) = &group {
+        if let Some(g) = group {
             g.set_step(step);
         }
         tokens += cfg.tokens_per_step();
@@ -969,7 +1061,7 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
             if lead {
                 write_checkpoint(&dir, &model, &opt, &state, cfg)?;
             }
-            if let Some(g) = &group {
+            if let Some(g) = group {
                 // No rank runs ahead of a checkpoint that is not complete yet.
                 g.barrier(&format!("waiting for rank 0's checkpoint at step {step}"))?;
             }

@@ -1,6 +1,6 @@
 //! Data-parallel training over libtorch's Gloo process group on the loopback address: two
-//! ranks against one process with the same global batch, resume across world sizes, the
-//! environment contract, and a rank that dies or hangs.
+//! ranks against one process with the same global batch, resume across world sizes, a whole
+//! study on two ranks, the environment contract, and a rank that dies or hangs.
 
 use rewarm::checkpoint::read_tensors;
 use rewarm::train::{self, RunConfig};
@@ -233,6 +233,163 @@ fn environment_errors_and_an_unsplittable_batch_are_named() {
         "{e}"
     );
     assert!(!d.join("env/log.jsonl").exists());
+}
+
+/// A study config on the micro preset's data (written under `d/preset`) with a grid that
+/// branches every way a run can start: from the final and a mid-run upstream checkpoint, with
+/// the optimizer's moments loaded, with two data sources mixed (replay), and from scratch.
+fn small_study(d: &Path) -> std::path::PathBuf {
+    let preset = d.join("preset");
+    rewarm::study::preset::write_data("micro", &preset, false).unwrap();
+    let t = preset.join("data/tokens");
+    let corpus = |n: &str| {
+        format!(
+            "{{ train = {:?}, val = {:?} }}",
+            t.join(n).join("train"),
+            t.join(n).join("val")
+        )
+    };
+    let path = d.join("study.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[model]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 2\nintermediate_size = 128\n\
+             [data]\nseq_len = 32\nbatch_size = 8\nseed = 1\neval_sequences = 16\nupstream = {}\ndownstream = {}\n\
+             [upstream]\nsteps = 8\nmax_lr = 3e-3\nbranch = [0.5, 1.0]\n\
+             [downstream]\nsteps = 6\nevals = 3\n\
+             [grid]\nwarmup = []\nmax_lr = []\nreplay = [0.25]\nschedule = []\nmoments = [\"keep\"]\nbaselines = [\"scratch\"]\n\
+             [run]\ndevice = \"cpu\"\nprecision = \"f32\"\nthreads = 1\n",
+            corpus("upstream"),
+            corpus("downstream")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `rewarm study` as one process, or on `nproc` ranks through `rewarm launch`.
+fn study(nproc: usize, cfg: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut c = rewarm_bin();
+    c.arg("--quiet");
+    if nproc > 0 {
+        c.args(["launch", "--nproc", &nproc.to_string(), "--"]);
+    }
+    c.args(["study", "--config"])
+        .arg(cfg)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    c.output().unwrap()
+}
+
+/// A study's runs take up to 14 steps at a learning rate of 3e-3 (the micro preset's), where
+/// AdamW turns f32 rounding in small gradients into weight differences of up to about 1e-5.
+const STUDY_WEIGHT_TOL: f64 = 1e-4;
+
+#[test]
+fn a_study_on_two_ranks_matches_one_process_and_resumes_with_either() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = small_study(d);
+    let (one, two) = (d.join("one"), d.join("two"));
+    let out1 = ok(&study(0, &cfg, &one, &[]));
+    let out2 = ok(&study(2, &cfg, &two, &[]));
+    // Rank 0 alone reports.
+    assert_eq!(out2.matches("report: ").count(), 1, "{out2}");
+    assert!(two.join("report.html").exists() && two.join("findings.csv").exists());
+    let runs: Vec<String> = std::fs::read_dir(one.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for n in [
+        "upstream",
+        "reference",
+        "replay-25pct",
+        "moments-keep",
+        "scratch",
+    ] {
+        assert!(runs.iter().any(|r| r == n), "{n} missing from {runs:?}");
+    }
+    assert!(
+        runs.iter().any(|r| r.starts_with("start-step-")),
+        "{runs:?}"
+    );
+    assert!(
+        out1.contains(&format!("{} runs: {} run", runs.len(), runs.len())),
+        "{out1}"
+    );
+    for r in &runs {
+        let (a, b) = (one.join("runs").join(r), two.join("runs").join(r));
+        let w = weight_diff(&a.join("final"), &b.join("final"));
+        eprintln!("{r}: 2 ranks vs 1 process: max |weight difference| {w:.2e}");
+        same_logs(&a, &b);
+        assert!(w < STUDY_WEIGHT_TOL, "{r}: {w}");
+    }
+
+    // Interrupted after a checkpoint: two ranks resume what one process left, and vice versa.
+    for (src, nproc) in [(&one, 2), (&two, 0)] {
+        for r in ["reference", "moments-keep"] {
+            std::fs::remove_dir_all(src.join("runs").join(r).join("final")).unwrap();
+        }
+        let out = ok(&study(nproc, &cfg, src, &[]));
+        assert!(
+            out.contains(&format!(
+                "0 run, 2 resumed, {} already done",
+                runs.len() - 2
+            )),
+            "{out}"
+        );
+        for r in &runs {
+            let (a, b) = (one.join("runs").join(r), two.join("runs").join(r));
+            let w = weight_diff(&a.join("final"), &b.join("final"));
+            assert!(w < STUDY_WEIGHT_TOL, "{r}: {w}");
+            same_logs(&a, &b);
+        }
+    }
+
+    // Ranks train one run at a time, so --jobs is refused, on every rank, before anything runs.
+    let o = study(2, &cfg, &d.join("jobs"), &["--jobs", "2"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("--jobs 2: a study launched as 2 ranks trains one run at a time"),
+        "{e}"
+    );
+    assert!(!d.join("jobs/runs").exists());
+}
+
+#[test]
+fn a_preset_study_on_two_ranks_writes_its_data_once() {
+    // Rank 0 writes the preset's corpus and tokens while the other rank waits for them; a
+    // dry run is refused under a launcher (it plans in one process).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    let o = rewarm_bin()
+        .args([
+            "--quiet", "launch", "--nproc", "2", "--", "study", "--preset", "micro",
+        ])
+        .args(["--jobs", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    // Both ranks got past the data (rank 1 read rank 0's) to the --jobs check.
+    assert_eq!(e.matches("trains one run at a time").count(), 2, "{e}");
+    assert!(out.join("data/tokens/downstream/val/index.json").exists());
+    let o = rewarm_bin()
+        .args([
+            "--quiet", "launch", "--nproc", "2", "--", "study", "--preset", "micro",
+        ])
+        .args(["--dry-run", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("--dry-run plans the study in one process"),
+        "{e}"
+    );
 }
 
 /// Starts rank `rank` of 2 of a long run on `port`.

@@ -252,10 +252,15 @@ impl Axis {
 pub struct StudyRun {
     pub device: DeviceChoice,
     pub precision: Precision,
-    /// Intra-op threads per run (0: the machine's cores shared among `jobs`).
+    /// Intra-op threads per run (0: the machine's cores shared among `jobs`; under a launcher,
+    /// its `OMP_NUM_THREADS`).
     pub threads: i32,
-    /// Runs at a time (the command line's `--jobs` overrides it).
+    /// Runs at a time (the command line's `--jobs` overrides it). A study launched as several
+    /// ranks runs one at a time, each on all of them.
     pub jobs: usize,
+    /// A study launched as several ranks: how long a rank waits for the others (to join, and
+    /// at each collective) before the study fails, naming the rank that died or hung.
+    pub dist_timeout_s: u64,
 }
 
 impl Default for StudyRun {
@@ -265,6 +270,7 @@ impl Default for StudyRun {
             precision: Precision::default(),
             threads: 0,
             jobs: 1,
+            dist_timeout_s: crate::train::default_dist_timeout(),
         }
     }
 }

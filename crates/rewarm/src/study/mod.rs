@@ -3,6 +3,10 @@
 //! the rest, `jobs` at a time; finished runs are skipped, interrupted ones resume from their
 //! last checkpoint. The study ends with its report ([`report`]): curves per grid axis, a table
 //! per run ([`metrics`]) and each finding checked against the numbers ([`findings`]).
+//!
+//! Launched as several ranks (`torchrun`, `srun`, `rewarm launch`), the study runs one run at a
+//! time on all of them, data-parallel, in one process group; rank 0 alone writes the study
+//! folder and decides which runs are done, and the others follow its decisions.
 
 pub mod config;
 pub mod findings;
@@ -11,7 +15,7 @@ pub mod plan;
 pub mod preset;
 pub mod report;
 
-use crate::train::{self, Bars, RunConfig};
+use crate::train::{self, Bars, DataParallel, RunConfig};
 use anyhow::{bail, Context, Result};
 pub use config::StudyConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -40,6 +44,25 @@ pub enum State {
     /// Interrupted after a checkpoint at this step.
     Resume(u64),
     Fresh,
+}
+
+impl State {
+    /// As one number, for rank 0 to hand to the other ranks.
+    fn code(self) -> i64 {
+        match self {
+            State::Done => -1,
+            State::Fresh => -2,
+            State::Resume(step) => step as i64,
+        }
+    }
+
+    fn from_code(c: i64) -> State {
+        match c {
+            -1 => State::Done,
+            c if c >= 0 => State::Resume(c as u64),
+            _ => State::Fresh,
+        }
+    }
 }
 
 pub struct Outcome {
@@ -105,19 +128,30 @@ fn free_key(k: &str) -> bool {
     k.starts_with("run.")
 }
 
-/// Runs (or continues) the study in `o.dir`, then writes its report there.
-pub fn run(o: &StudyOptions) -> Result<Outcome> {
-    let t0 = std::time::Instant::now();
-    let cfg = &o.config;
-    let jobs = o.jobs.unwrap_or(cfg.run.jobs).max(1);
-    let threads = threads_per_run(cfg, jobs);
-    // Absolute, so each run's saved run.toml reads the same from anywhere.
-    let dir = std::path::absolute(&o.dir)
-        .with_context(|| format!("{}: cannot make the path absolute", o.dir.display()))?;
-    let plan = plan::plan(cfg, &dir, threads)?;
-    cfg.check_inputs()?;
+/// Claims `dir` for a study of preset `name` and writes the preset's data there (once). Under
+/// a launcher rank 0 writes it while the others wait.
+pub fn write_preset(
+    name: &str,
+    dir: &Path,
+    force: bool,
+    progress: bool,
+    par: Option<&DataParallel>,
+) -> Result<()> {
+    let write = || -> Result<Vec<i64>> {
+        outdir::claim_dir(dir, OWNER, force)?;
+        preset::write_data(name, dir, progress)?;
+        Ok(Vec::new())
+    };
+    match par {
+        None => write().map(drop),
+        Some(p) => p.from_lead("writing the preset's data", 0, write).map(drop),
+    }
+}
 
-    outdir::claim_dir(&dir, OWNER, o.force)?;
+/// Claims the study folder, checks its saved config against this one and saves it, then finds
+/// how each planned run stands (clearing those that must start again).
+fn prepare(o: &StudyOptions, cfg: &StudyConfig, dir: &Path, plan: &Plan) -> Result<Vec<State>> {
+    outdir::claim_dir(dir, OWNER, o.force)?;
     let saved_path = dir.join("study.toml");
     if let Ok(text) = std::fs::read_to_string(&saved_path) {
         let saved: StudyConfig = toml::from_str(&text)
@@ -137,13 +171,54 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
     }
     outdir::write_file(&saved_path, toml::to_string(cfg)?.as_bytes())?;
 
-    let states: Vec<State> = plan
-        .runs
-        .iter()
-        .map(|r| state_of(r, o.force))
-        .collect::<Result<_>>()?;
+    plan.runs.iter().map(|r| state_of(r, o.force)).collect()
+}
+
+/// Runs (or continues) the study in `o.dir`, then writes its report there.
+pub fn run(o: &StudyOptions) -> Result<Outcome> {
+    run_in(o, None)
+}
+
+/// [`run`] as one of the ranks of `par` (a single process without it): each run trains on all
+/// the ranks; rank 0 writes the folder and the report.
+pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
+    let t0 = std::time::Instant::now();
+    let cfg = &o.config;
+    let lead = par.is_none_or(|p| p.lead());
+    let jobs = match (par, o.jobs) {
+        (None, jobs) => jobs.unwrap_or(cfg.run.jobs).max(1),
+        (Some(p), Some(j)) if j > 1 => bail!(
+            "--jobs {j}: a study launched as {} ranks trains one run at a time on all of them; leave --jobs out",
+            p.group.size
+        ),
+        (Some(_), _) => 1,
+    };
+    // Ranks take their threads from the launcher (OMP_NUM_THREADS) unless the config says.
+    let threads = match par {
+        None => threads_per_run(cfg, jobs),
+        Some(_) => cfg.run.threads,
+    };
+    // Absolute, so each run's saved run.toml reads the same from anywhere.
+    let dir = std::path::absolute(&o.dir)
+        .with_context(|| format!("{}: cannot make the path absolute", o.dir.display()))?;
+    let plan = plan::plan(cfg, &dir, threads)?;
+    cfg.check_inputs()?;
+
+    let states: Vec<State> = match par {
+        None => prepare(o, cfg, &dir, &plan)?,
+        Some(p) => p
+            .from_lead("preparing the study folder", plan.runs.len(), || {
+                Ok(prepare(o, cfg, &dir, &plan)?
+                    .into_iter()
+                    .map(State::code)
+                    .collect())
+            })?
+            .into_iter()
+            .map(State::from_code)
+            .collect(),
+    };
     let multi = MultiProgress::new();
-    if !o.progress {
+    if !o.progress || !lead {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let total: u64 = plan.runs.iter().map(|r| r.config.run.steps).sum();
@@ -175,16 +250,16 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
     };
     let run_one = |r: &PlannedRun, st: State| -> Result<()> {
         let mut config = r.config.clone();
-        if r.kind == Kind::Upstream {
+        if r.kind == Kind::Upstream && par.is_none() {
             config.run.threads = alone;
         }
         let bars = Bars {
-            show: o.progress,
+            show: o.progress && lead,
             multi: Some(multi.clone()),
             overall: Some(overall.clone()),
             label: r.name.clone(),
         };
-        train::train_with(&config, matches!(st, State::Resume(_)), &bars)
+        train::train_in(&config, matches!(st, State::Resume(_)), &bars, par)
             .with_context(|| format!("study run {} ({})", r.name, r.config.run.out.display()))?;
         let mut n = finished.lock().expect("not poisoned");
         *n += 1;
@@ -229,7 +304,11 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
         return Err(e);
     }
 
-    let (report, findings) = report::write_study(&dir, &plan)?;
+    let (report, findings) = if lead {
+        report::write_study(&dir, &plan)?
+    } else {
+        (dir.join("report.html"), Vec::new())
+    };
     let names = |f: &dyn Fn(State) -> bool| -> Vec<String> {
         plan.runs
             .iter()

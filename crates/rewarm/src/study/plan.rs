@@ -195,7 +195,7 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
                 precision: cfg.run.precision,
                 threads,
                 stop_after: None,
-                dist_timeout_s: crate::train::default_dist_timeout(),
+                dist_timeout_s: cfg.run.dist_timeout_s,
             }
         };
     let data = |train: Vec<DataSource>| DataSection {

@@ -15,18 +15,39 @@ pub const NAMES: &[&str] = &["micro"];
 /// Writes the preset's data under `dir/data` (once; kept for later invocations) and returns
 /// its study config.
 pub fn build(name: &str, dir: &Path, progress: bool) -> Result<StudyConfig> {
+    write_data(name, dir, progress)?;
+    config(name, dir)
+}
+
+/// The preset's study config, reading its data from `dir/data` (written by [`write_data`]).
+pub fn config(name: &str, dir: &Path) -> Result<StudyConfig> {
     let dir = &std::path::absolute(dir)?;
     match name {
-        "micro" => micro(dir, progress),
+        "micro" => Ok(micro(dir)),
         _ => bail!("no study preset {name:?}; there are: {}", NAMES.join(", ")),
     }
 }
 
-fn tokens(dir: &Path, docs: usize, vocab: usize, progress: bool) -> Result<(PathBuf, PathBuf)> {
+/// Writes the preset's data under `dir/data`, unless it is there already.
+pub fn write_data(name: &str, dir: &Path, progress: bool) -> Result<()> {
+    let dir = &std::path::absolute(dir)?;
+    match name {
+        "micro" => write_tokens(dir, MICRO_DOCS, MICRO_VOCAB, progress),
+        _ => bail!("no study preset {name:?}; there are: {}", NAMES.join(", ")),
+    }
+}
+
+/// The token folders of the two domains under `dir/data`.
+fn token_dirs(dir: &Path) -> (PathBuf, PathBuf) {
     let data = dir.join("data");
-    let (up, down) = (data.join("tokens/upstream"), data.join("tokens/downstream"));
+    (data.join("tokens/upstream"), data.join("tokens/downstream"))
+}
+
+fn write_tokens(dir: &Path, docs: usize, vocab: usize, progress: bool) -> Result<()> {
+    let data = dir.join("data");
+    let (up, down) = token_dirs(dir);
     if up.join("train/index.json").exists() && down.join("train/index.json").exists() {
-        return Ok((up, down));
+        return Ok(());
     }
     let (up_text, down_text) = crate::demo::write_corpus(&data.join("corpus"), docs, 7)?;
     let opts = ReadOptions::default();
@@ -45,16 +66,20 @@ fn tokens(dir: &Path, docs: usize, vocab: usize, progress: bool) -> Result<(Path
             unused: &[],
         })?;
     }
-    Ok((up, down))
+    Ok(())
 }
 
-fn micro(dir: &Path, progress: bool) -> Result<StudyConfig> {
-    let (up, down) = tokens(dir, 1500, 384, progress)?;
+/// The micro preset's corpus: documents per domain and BPE vocabulary.
+const MICRO_DOCS: usize = 1500;
+const MICRO_VOCAB: usize = 384;
+
+fn micro(dir: &Path) -> StudyConfig {
+    let (up, down) = token_dirs(dir);
     let corpus = |p: &Path| Corpus {
         train: p.join("train"),
         val: p.join("val"),
     };
-    Ok(StudyConfig {
+    StudyConfig {
         model: Some(ModelSection {
             hidden_size: Some(32),
             num_hidden_layers: Some(2),
@@ -99,5 +124,5 @@ fn micro(dir: &Path, progress: bool) -> Result<StudyConfig> {
             threads: 1,
             ..StudyRun::default()
         },
-    })
+    }
 }
