@@ -112,21 +112,24 @@ def main():
           f"{same} of {len(runs)} bare runs logged byte-identical log.jsonl")
 
     # The same study on two ranks of one thread each (`rewarm launch`, Gloo over loopback),
-    # against one process running two runs at a time on one thread each: the two ways to
-    # spend two cores on a study.
+    # against one process running one, then two runs at a time on one thread each: the ways to
+    # spend two cores on a study. In f32, where 2 ranks and 1 process differ only by rounding
+    # (bf16 matmuls, `auto` on CPUs with AMX, round every product).
+    with open(f"{a.work}/study-f32.toml", "w") as f:
+        f.write(STUDY.format(d=data) + 'precision = "f32"\n')
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    dp_wall = timed([a.bin, "--quiet", "launch", "--nproc", "2", "--", "study", "--config",
-                     f"{a.work}/study.toml", "--out", f"{a.work}/study-2ranks"], env=env)
-    jobs_wall = timed([a.bin, "--quiet", "study", "--config", f"{a.work}/study.toml", "--out",
-                       f"{a.work}/study-2jobs", "--jobs", "2"], env=env)
+    study = [a.bin, "--quiet", "study", "--config", f"{a.work}/study-f32.toml", "--out"]
+    one_wall = timed(study + [f"{a.work}/f32-1job"], env=env)
+    dp_wall = timed([a.bin, "--quiet", "launch", "--nproc", "2", "--"] + study[2:] + [f"{a.work}/f32-2ranks"],
+                    env=env)
+    jobs_wall = timed(study + [f"{a.work}/f32-2jobs", "--jobs", "2"], env=env)
     worst = max(abs(x - y) for r in runs
-                for x, y in zip(final_losses(f"{a.work}/study/runs/{r}"),
-                                final_losses(f"{a.work}/study-2ranks/runs/{r}")))
-    print(f"2 ranks (data-parallel, 1 thread each): {dp_wall:.1f} s; one process, --jobs 2: {jobs_wall:.1f} s; "
-          f"one process, --jobs 1: {study_wall:.1f} s")
-    print(f"2 ranks / --jobs 1 = {dp_wall / study_wall:.3f}, 2 ranks / --jobs 2 = {dp_wall / jobs_wall:.3f}; "
+                for x, y in zip(final_losses(f"{a.work}/f32-1job/runs/{r}"),
+                                final_losses(f"{a.work}/f32-2ranks/runs/{r}")))
+    print(f"f32: 2 ranks (data-parallel, 1 thread each) {dp_wall:.1f} s; one process, --jobs 1: {one_wall:.1f} s, "
+          f"--jobs 2: {jobs_wall:.1f} s")
+    print(f"2 ranks / --jobs 1 = {dp_wall / one_wall:.3f}, 2 ranks / --jobs 2 = {dp_wall / jobs_wall:.3f}; "
           f"largest |final validation loss, 2 ranks - 1 process| over all runs and both sets: {worst:.2e}")
-
 
 if __name__ == "__main__":
     main()
