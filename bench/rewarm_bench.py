@@ -146,10 +146,17 @@ def child(cmd):
     return out, ru.ru_maxrss / 1024
 
 
-def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False, precision="auto", steps=None):
+def like_pytorch(a):
+    """rewarm's precision for the like-for-like rows: PyTorch's side runs f32 on CPU (autocast
+    only in the BF16 rows) and bf16 autocast on GPU, which are rewarm's f32 and auto there."""
+    return "f32" if a.device == "cpu" else "auto"
+
+
+def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False, precision=None, steps=None):
     """Trains `steps` steps of `shape` (under `rewarm launch --nproc` when nproc > 1 or
     `launch`, one process per rank with `threads` threads each); returns (median training
     tokens/s over the global batch, run folder, peak RSS MiB of the command)."""
+    precision = precision or like_pytorch(a)
     preset, vocab, seq, batch, shape_steps = SHAPES[shape]
     steps = steps or shape_steps
     run = os.path.join(work, f"run-{shape}-{nproc}p{'-launched' if launch else ''}-{precision}")
@@ -194,7 +201,8 @@ def rust_side(a, shape, work, data):
     out, _ = child([a.bin, "eval", "--checkpoint", os.path.join(work, "ck-" + shape)]
                    + [x for r in runs for x in ("--data", r)]
                    + ["--seq-len", str(seq), "--batch-size", str(batch),
-                      "--sequences", str(EVAL_BATCHES * batch), "--device", a.device])
+                      "--sequences", str(EVAL_BATCHES * batch), "--device", a.device,
+                      "--precision", like_pytorch(a)])
     rates = [float(l.split("(")[1].split()[0]) for l in out.strip().splitlines()[-EVAL_ROUNDS:]]
     eval_tps = float(np.median(rates))
     return train_tps, eval_tps, train_rss
@@ -264,7 +272,7 @@ def main():
             # The data-parallel path (c10d NCCL group of one, Reducer) against the plain one.
             dp, run, _ = rust_train(a, shape, a.work, data, launch=True)
             losses = lambda r: [json.loads(l).get("loss") for l in open(os.path.join(r, "log.jsonl"))]
-            plain = losses(os.path.join(a.work, f"run-{shape}-1p-auto"))
+            plain = losses(os.path.join(a.work, f"run-{shape}-1p-{like_pytorch(a)}"))
             diff = max(abs(x - y) for x, y in zip(plain, losses(run)) if x is not None)
             print(f"       1-rank data-parallel (NCCL, Reducer) {dp:.0f} tok/s vs {rt:.0f} ({dp / rt:.2f}x); "
                   f"max |loss difference| {diff:.1e} over {len(plain)} steps")
