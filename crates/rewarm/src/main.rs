@@ -286,7 +286,9 @@ fn run_study(
     for f in &o.findings {
         outln!("{:<36} {}", f.id, f.verdict.as_str());
     }
-    outln!("report: {}", o.report.display());
+    if let Some(page) = &o.report {
+        outln!("report: {}", page.display());
+    }
     Ok(())
 }
 

@@ -678,43 +678,44 @@ impl DataParallel {
     pub fn lead(&self) -> bool {
         self.group.rank == 0
     }
+}
 
-    /// Runs `work` on rank 0 alone and hands the `n` numbers it returns to every rank. When
-    /// `work` fails there, the other ranks fail too (rather than wait for a collective that
-    /// never comes), pointing at rank 0's error.
-    pub fn from_lead(
-        &self,
-        what: &str,
-        n: usize,
-        work: impl FnOnce() -> Result<Vec<i64>>,
-    ) -> Result<Vec<i64>> {
-        let mut failed = None;
-        let mut msg = vec![0i64; n + 1];
-        if self.lead() {
-            match work() {
-                Ok(v) if v.len() == n => {
-                    msg[0] = 1;
-                    msg[1..].copy_from_slice(&v);
-                }
-                Ok(v) => failed = Some(anyhow::anyhow!("{what}: {} values, not {n}", v.len())),
-                Err(e) => failed = Some(e),
+/// Runs `work` once: in one process, there; under a launcher, on rank 0 alone, handing the `n`
+/// numbers it returns to every rank. When `work` fails on rank 0, the other ranks fail too
+/// (rather than wait for a collective that never comes), pointing at rank 0's error.
+pub fn from_lead(
+    par: Option<&DataParallel>,
+    what: &str,
+    n: usize,
+    work: impl FnOnce() -> Result<Vec<i64>>,
+) -> Result<Vec<i64>> {
+    let Some(par) = par else { return work() };
+    let mut failed = None;
+    let mut msg = vec![0i64; n + 1];
+    if par.lead() {
+        match work() {
+            Ok(v) if v.len() == n => {
+                msg[0] = 1;
+                msg[1..].copy_from_slice(&v);
             }
+            Ok(v) => failed = Some(anyhow::anyhow!("{what}: {} values, not {n}", v.len())),
+            Err(e) => failed = Some(e),
         }
-        let t = Tensor::from_slice(&msg);
-        self.group.broadcast(&[&t], what)?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        let got = Vec::<i64>::try_from(&t).context("reading rank 0's broadcast")?;
-        if got[0] != 1 {
-            bail!(
-                "rank {} of {}: {what} failed on rank 0; its output says why",
-                self.group.rank,
-                self.group.size
-            );
-        }
-        Ok(got[1..].to_vec())
     }
+    let t = Tensor::from_slice(&msg);
+    par.group.broadcast(&[&t], what)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let got = Vec::<i64>::try_from(&t).context("reading rank 0's broadcast")?;
+    if got[0] != 1 {
+        bail!(
+            "rank {} of {}: {what} failed on rank 0; its output says why",
+            par.group.rank,
+            par.group.size
+        );
+    }
+    Ok(got[1..].to_vec())
 }
 
 /// The global batch is split evenly over the ranks.

@@ -153,7 +153,7 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     );
 
     // The page holds every finding with a verdict; this grid tests them all.
-    let page = std::fs::read_to_string(&o.report).unwrap();
+    let page = std::fs::read_to_string(o.report.as_ref().unwrap()).unwrap();
     assert!(page.contains("<svg") && page.contains("Published numbers"));
     let found = std::fs::read_to_string(dir.join("findings.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(found.as_bytes());

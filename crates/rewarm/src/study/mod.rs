@@ -70,7 +70,8 @@ pub struct Outcome {
     pub ran: Vec<String>,
     pub resumed: Vec<String>,
     pub skipped_done: Vec<String>,
-    pub report: PathBuf,
+    /// The report page; `None` on the ranks other than 0, which write none.
+    pub report: Option<PathBuf>,
     pub findings: Vec<findings::Finding>,
     pub seconds: f64,
 }
@@ -137,15 +138,12 @@ pub fn write_preset(
     progress: bool,
     par: Option<&DataParallel>,
 ) -> Result<()> {
-    let write = || -> Result<Vec<i64>> {
+    train::from_lead(par, "writing the preset's data", 0, || {
         outdir::claim_dir(dir, OWNER, force)?;
         preset::write_data(name, dir, progress)?;
         Ok(Vec::new())
-    };
-    match par {
-        None => write().map(drop),
-        Some(p) => p.from_lead("writing the preset's data", 0, write).map(drop),
-    }
+    })
+    .map(drop)
 }
 
 /// Claims the study folder, checks its saved config against this one and saves it, then finds
@@ -204,19 +202,16 @@ pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
     let plan = plan::plan(cfg, &dir, threads)?;
     cfg.check_inputs()?;
 
-    let states: Vec<State> = match par {
-        None => prepare(o, cfg, &dir, &plan)?,
-        Some(p) => p
-            .from_lead("preparing the study folder", plan.runs.len(), || {
-                Ok(prepare(o, cfg, &dir, &plan)?
-                    .into_iter()
-                    .map(State::code)
-                    .collect())
-            })?
-            .into_iter()
-            .map(State::from_code)
-            .collect(),
-    };
+    let states: Vec<State> =
+        train::from_lead(par, "preparing the study folder", plan.runs.len(), || {
+            Ok(prepare(o, cfg, &dir, &plan)?
+                .into_iter()
+                .map(State::code)
+                .collect())
+        })?
+        .into_iter()
+        .map(State::from_code)
+        .collect();
     let multi = MultiProgress::new();
     if !o.progress || !lead {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -305,9 +300,10 @@ pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
     }
 
     let (report, findings) = if lead {
-        report::write_study(&dir, &plan)?
+        let (page, found) = report::write_study(&dir, &plan)?;
+        (Some(page), found)
     } else {
-        (dir.join("report.html"), Vec::new())
+        (None, Vec::new())
     };
     let names = |f: &dyn Fn(State) -> bool| -> Vec<String> {
         plan.runs
