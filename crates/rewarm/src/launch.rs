@@ -112,7 +112,7 @@ pub fn launch(o: &LaunchOptions) -> Result<()> {
     }
     match failed {
         Some((rank, what, _)) => bail!(
-            "rank {rank} of {} {what}; the run stopped (its last complete checkpoint stays valid: continue with --resume)",
+            "rank {rank} of {} {what}; the run stopped (its last complete checkpoint stays valid: `train --resume` continues a run, `study` run again continues a study)",
             o.nproc
         ),
         None => Ok(()),
