@@ -1,11 +1,17 @@
 // libtorch operators that tch does not expose (they take or return lists of tensors):
-// PyTorch's fused AdamW and the foreach kernels behind clip_grad_norm_ and zero_grad; and
-// libtorch's view of the CPU's bf16 matrix units.
+// PyTorch's fused AdamW and the foreach kernels behind clip_grad_norm_ and zero_grad; a
+// backward pass from given gradients; moving gradients and weights between bf16 working
+// copies and their f32 masters; the CUDA caching allocator's peak; and libtorch's view of the
+// CPU's bf16 matrix units.
 // Tensors cross as `at::Tensor*` (what tch's C_tensor points to). Each function returns
 // nullptr on success or a malloc'ed error message that the caller frees.
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/cpu/Utils.h>
+#include <c10/core/CachingDeviceAllocator.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include "shim.h"
 
@@ -73,6 +79,82 @@ char* rw_zero(at::Tensor* const* ts, size_t n) {
     return guarded([&] {
         if (n > 0) at::_foreach_zero_(gather(ts, n));
     });
+}
+
+// A CPU random generator of its own (mt19937, as torch.manual_seed(seed) seeds the default one),
+// so that a model's initialisation does not depend on what other threads draw; nullptr on
+// failure. Freed by rw_generator_free.
+void* rw_generator_new(uint64_t seed) {
+    try {
+        return new at::Generator(at::detail::createCPUGenerator(seed));
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+void rw_generator_free(void* g) { delete static_cast<at::Generator*>(g); }
+
+// Fills a CPU tensor in place with standard normal draws from generator g.
+char* rw_normal_(at::Tensor* t, void* g) {
+    return guarded([&] {
+        c10::NoGradGuard no_grad;
+        t->normal_(0.0, 1.0, *static_cast<at::Generator*>(g));
+    });
+}
+
+// One backward pass from n roots with the given gradients (torch.autograd.backward(roots,
+// grads)): a leaf among the roots has its gradient added to .grad, through its hooks.
+char* rw_backward(at::Tensor* const* roots, at::Tensor* const* grads, size_t n) {
+    return guarded([&] {
+        if (n > 0) torch::autograd::backward(gather(roots, n), gather(grads, n));
+    });
+}
+
+// Adds each working copy's gradient into its master's (creating the master's gradient, in the
+// master's dtype, when it has none) and clears the working copy's, so the next backward pass
+// hands its gradient over without an addition.
+char* rw_collect_grads(at::Tensor* const* masters, at::Tensor* const* working, size_t n) {
+    return guarded([&] {
+        c10::NoGradGuard no_grad;
+        std::vector<at::Tensor> to, from;
+        for (size_t i = 0; i < n; i++) {
+            at::Tensor& wg = working[i]->mutable_grad();
+            if (!wg.defined()) continue;
+            at::Tensor& mg = masters[i]->mutable_grad();
+            if (!mg.defined()) {
+                mg = wg.to(masters[i]->scalar_type(), /*non_blocking=*/false, /*copy=*/true);
+            } else {
+                to.push_back(mg);
+                from.push_back(wg);
+            }
+        }
+        if (!to.empty()) at::_foreach_add_(to, from);
+        for (size_t i = 0; i < n; i++) working[i]->mutable_grad().reset();
+    });
+}
+
+// dst[i] = src[i] for n pairs, converting dtypes (one foreach call, outside autograd).
+char* rw_copy(at::Tensor* const* dst, at::Tensor* const* src, size_t n) {
+    return guarded([&] {
+        c10::NoGradGuard no_grad;
+        if (n > 0) at::_foreach_copy_(gather(dst, n), gather(src, n), /*non_blocking=*/false);
+    });
+}
+
+// The most bytes the CUDA caching allocator has held for tensors on `device` since the start
+// or the last reset (torch.cuda.max_memory_allocated); resets the peak when `reset` is 1.
+// -1 when CUDA is not available.
+int64_t rw_cuda_peak_bytes(int device, int reset) {
+    try {
+        if (!at::hasCUDA()) return -1;
+        auto* alloc = c10::getDeviceAllocator(c10::DeviceType::CUDA);
+        auto idx = static_cast<c10::DeviceIndex>(device);
+        int64_t peak = alloc->getDeviceStats(idx).allocated_bytes[0].peak;
+        if (reset) alloc->resetPeakStats(idx);
+        return peak;
+    } catch (...) {
+        return -1;
+    }
 }
 
 // 1 when this CPU multiplies bf16 matrices in AMX tiles and the OS lets this process use

@@ -273,6 +273,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             log_every: 1,
             device: DeviceChoice::Auto,
             precision: Precision::Auto,
+            activation_checkpointing: 0,
             threads: o.threads,
             stop_after: None,
             dist_timeout_s: crate::train::default_dist_timeout(),

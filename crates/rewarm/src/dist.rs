@@ -337,8 +337,8 @@ impl Group {
     }
 
     /// A synchronising backward pass that failed (its collectives run inside it).
-    pub fn backward_failed(&self, what: &str, e: tch::TchError) -> anyhow::Error {
-        self.failure(what, e.to_string())
+    pub fn backward_failed(&self, what: &str, e: anyhow::Error) -> anyhow::Error {
+        self.failure(what, format!("{e:#}"))
     }
 
     /// Waits until every rank arrives.

@@ -114,7 +114,7 @@ pub fn evaluate_part(
                 .to_device(model.device);
             let inputs = t.narrow(1, 0, seq_len as i64);
             let targets = t.narrow(1, 1, seq_len as i64);
-            sum += model.loss_sum(&inputs, &targets, &mut bufs);
+            sum += model.loss_sum(&inputs, &targets, &mut bufs)?;
             i += (batch * size) as u64;
         }
         Ok(())

@@ -451,7 +451,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let dev = device.resolve()?;
             let mut model = checkpoint::load(&ck, dev)?;
-            model.compute = precision.kind(dev);
+            model.set_compute(precision.compute(dev))?;
             outln!(
                 "{:<16} {:>10} {:>12} {:>12}",
                 "dataset",
@@ -491,8 +491,7 @@ fn run(cli: Cli) -> Result<()> {
                 (None, Some(c)) => ModelConfig::load(&c)?,
                 _ => bail!("give --preset or --config"),
             };
-            tch::manual_seed(seed);
-            let model = GptNeox::new(&cfg, tch::Device::Cpu)?;
+            let model = GptNeox::new(&cfg, tch::Device::Cpu, seed)?;
             checkpoint::save(&out, &model, force)?;
             outln!(
                 "{} parameters written to {}",

@@ -1,6 +1,7 @@
 //! Safe wrappers over `csrc/ops.cpp`: libtorch operators that tch does not expose because
-//! they take lists of tensors (PyTorch's fused AdamW kernel and the foreach kernels), and
-//! libtorch's view of the CPU's bf16 matrix units.
+//! they take lists of tensors (PyTorch's fused AdamW kernel, the foreach kernels, a backward
+//! pass from given gradients), the CUDA allocator's peak, and libtorch's view of the CPU's
+//! bf16 matrix units.
 
 use anyhow::{anyhow, Result};
 use std::ffi::{c_char, CStr};
@@ -29,6 +30,21 @@ extern "C" {
         total: *mut *mut C_tensor,
     ) -> *mut c_char;
     fn rw_zero(ts: *const *mut C_tensor, n: usize) -> *mut c_char;
+    fn rw_backward(
+        roots: *const *mut C_tensor,
+        grads: *const *mut C_tensor,
+        n: usize,
+    ) -> *mut c_char;
+    fn rw_collect_grads(
+        masters: *const *mut C_tensor,
+        working: *const *mut C_tensor,
+        n: usize,
+    ) -> *mut c_char;
+    fn rw_copy(dst: *const *mut C_tensor, src: *const *mut C_tensor, n: usize) -> *mut c_char;
+    fn rw_cuda_peak_bytes(device: std::ffi::c_int, reset: std::ffi::c_int) -> i64;
+    fn rw_generator_new(seed: u64) -> *mut std::ffi::c_void;
+    fn rw_generator_free(g: *mut std::ffi::c_void);
+    fn rw_normal_(t: *mut C_tensor, g: *mut std::ffi::c_void) -> *mut c_char;
     fn rw_cpu_amx_bf16() -> std::ffi::c_int;
 }
 
@@ -124,4 +140,76 @@ pub fn zero(ts: &[&Tensor]) -> Result<()> {
     let p = ptrs(ts);
     // SAFETY: pointers from live tensors borrowed for the call.
     check(unsafe { rw_zero(p.as_ptr(), p.len()) }, "zero")
+}
+
+/// One backward pass from `roots` with the gradients `grads` (`torch.autograd.backward`): a
+/// leaf among the roots has its gradient added to `.grad` (through the hooks a data-parallel
+/// reducer put there).
+pub fn backward(roots: &[&Tensor], grads: &[&Tensor]) -> Result<()> {
+    assert_eq!(roots.len(), grads.len());
+    let (r, g) = (ptrs(roots), ptrs(grads));
+    // SAFETY: pointers from live tensors borrowed for the call.
+    check(
+        unsafe { rw_backward(r.as_ptr(), g.as_ptr(), r.len()) },
+        "backward",
+    )
+}
+
+/// Adds each working copy's gradient into its master's gradient (made, in the master's dtype,
+/// where it has none) and clears the working copy's gradient.
+pub fn collect_grads(masters: &[&Tensor], working: &[&Tensor]) -> Result<()> {
+    assert_eq!(masters.len(), working.len());
+    let (m, w) = (ptrs(masters), ptrs(working));
+    // SAFETY: pointers from live tensors borrowed for the call.
+    check(
+        unsafe { rw_collect_grads(m.as_ptr(), w.as_ptr(), m.len()) },
+        "collecting gradients",
+    )
+}
+
+/// `dst[i] = src[i]` in place, converting dtypes, outside autograd (one foreach call).
+pub fn copy(dst: &[&Tensor], src: &[&Tensor]) -> Result<()> {
+    assert_eq!(dst.len(), src.len());
+    let (d, s) = (ptrs(dst), ptrs(src));
+    // SAFETY: pointers from live tensors borrowed for the call.
+    check(unsafe { rw_copy(d.as_ptr(), s.as_ptr(), d.len()) }, "copy")
+}
+
+/// The most bytes the CUDA caching allocator has held for tensors on CUDA device `index`
+/// since the start or the last reset (`torch.cuda.max_memory_allocated`); `reset` starts a
+/// new peak. `None` without CUDA.
+pub fn cuda_peak_bytes(index: usize, reset: bool) -> Option<u64> {
+    // SAFETY: plain values; the shim catches every C++ exception.
+    let b = unsafe { rw_cuda_peak_bytes(index as std::ffi::c_int, std::ffi::c_int::from(reset)) };
+    u64::try_from(b).ok()
+}
+
+/// A CPU random generator of its own (mt19937 seeded as `torch.manual_seed(seed)` seeds the
+/// default one): draws do not depend on other threads' use of the default generator.
+pub struct CpuGenerator(std::ptr::NonNull<std::ffi::c_void>);
+
+impl CpuGenerator {
+    pub fn new(seed: u64) -> Result<Self> {
+        // SAFETY: plain value; returns null on failure.
+        let g = unsafe { rw_generator_new(seed) };
+        std::ptr::NonNull::new(g)
+            .map(Self)
+            .ok_or_else(|| anyhow!("libtorch: could not make a CPU generator"))
+    }
+
+    /// Fills the CPU tensor `t` in place with standard normal draws.
+    pub fn normal_(&mut self, t: &Tensor) -> Result<()> {
+        // SAFETY: `t` is live for the call; the generator is ours.
+        check(
+            unsafe { rw_normal_(t.as_ptr() as *mut C_tensor, self.0.as_ptr()) },
+            "normal_",
+        )
+    }
+}
+
+impl Drop for CpuGenerator {
+    fn drop(&mut self) {
+        // SAFETY: made by rw_generator_new, freed once.
+        unsafe { rw_generator_free(self.0.as_ptr()) }
+    }
 }

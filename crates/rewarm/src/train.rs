@@ -5,7 +5,7 @@ use crate::checkpoint;
 use crate::config::ModelConfig;
 use crate::dataset::{Mixture, SourceCursor, TokenDataset};
 use crate::eval::{evaluate_part, EvalResult};
-use crate::model::GptNeox;
+use crate::model::{Compute, GptNeox};
 use crate::optim::{AdamW, AdamWConfig};
 use crate::schedule::ScheduleConfig;
 use anyhow::{bail, Context, Result};
@@ -115,6 +115,12 @@ pub struct RunSection {
     pub device: DeviceChoice,
     #[serde(default)]
     pub precision: Precision,
+    /// Recompute the activations of every N-th transformer block in the backward pass instead
+    /// of keeping them (1: every block; 2: every other; 0: keep all), for models whose
+    /// activations do not fit. The gradients are the same; a step costs up to one more forward
+    /// pass of those blocks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub activation_checkpointing: u32,
     /// Intra-op threads (0: libtorch's default).
     #[serde(default)]
     pub threads: i32,
@@ -125,6 +131,10 @@ pub struct RunSection {
     /// and for each collective before the run fails, naming the rank that died or hung.
     #[serde(default = "default_dist_timeout")]
     pub dist_timeout_s: u64,
+}
+
+pub(crate) fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 pub fn default_dist_timeout() -> u64 {
@@ -284,11 +294,14 @@ impl DeviceChoice {
     }
 }
 
-/// The dtype of matmuls: `auto` (bf16 on CUDA and on CPUs with AMX-BF16 tiles, f32 on other
-/// CPUs), `f32`, `bf16`. Weights, norms, softmax and the loss stay f32 either way. With AMX
-/// tiles libtorch's bf16 matmuls beat f32 (`BF16=1 bash bench/rewarm.sh`); on a CPU with
-/// neither AMX nor AVX-512 BF16 they ran 13x slower, and CPUs with AVX-512 BF16 alone are not
-/// measured, so `auto` keeps f32 there.
+/// How a run computes (see [`Compute`]): `auto`, `f32`, `bf16` (bf16 matrix products over f32
+/// weights; LayerNorm, rotary, residual stream, softmax and loss f32, as `torch.autocast`) or
+/// `bf16-full` (bf16 working copies of the weights and bf16 activations; the f32 weights are
+/// the optimiser's masters, gradients are accumulated, reduced and clipped in f32, softmax and
+/// loss stay f32). `auto` is `bf16` on CUDA and on CPUs with AMX-BF16 tiles (where libtorch's
+/// bf16 matmuls beat f32: `BF16=1 bash bench/rewarm.sh`) and `f32` on other CPUs (on a CPU with
+/// neither AMX nor AVX-512 BF16 bf16 matmuls ran 13x slower; CPUs with AVX-512 BF16 alone are
+/// not measured). `bf16-full` is not yet `auto` on CUDA: `bench/gpu.sh` measures it there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -296,14 +309,18 @@ pub enum Precision {
     Auto,
     F32,
     Bf16,
+    #[serde(rename = "bf16-full")]
+    #[value(name = "bf16-full")]
+    Bf16Full,
 }
 
 impl Precision {
-    pub fn kind(self, device: Device) -> Kind {
+    pub fn compute(self, device: Device) -> Compute {
         match (self, device) {
-            (Precision::Bf16, _) | (Precision::Auto, Device::Cuda(_)) => Kind::BFloat16,
-            (Precision::Auto, Device::Cpu) if crate::ops::cpu_amx_bf16() => Kind::BFloat16,
-            _ => Kind::Float,
+            (Precision::Bf16Full, _) => Compute::Working(Kind::BFloat16),
+            (Precision::Bf16, _) | (Precision::Auto, Device::Cuda(_)) => Compute::Mixed,
+            (Precision::Auto, Device::Cpu) if crate::ops::cpu_amx_bf16() => Compute::Mixed,
+            _ => Compute::F32,
         }
     }
 }
@@ -556,8 +573,7 @@ fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, 
         return Ok((model, Some(ck.clone())));
     }
     let mc = model_config(cfg, vocab)?;
-    tch::manual_seed(m.seed);
-    Ok((GptNeox::new(&mc, device)?, None))
+    Ok((GptNeox::new(&mc, device, m.seed)?, None))
 }
 
 fn write_checkpoint(
@@ -839,7 +855,14 @@ pub fn train_in(
             (model, opt)
         }
     };
-    model.compute = cfg.run.precision.kind(device);
+    model.set_compute(cfg.run.precision.compute(device))?;
+    model.set_activation_checkpointing(cfg.run.activation_checkpointing as usize);
+    // With working copies, and with activation checkpointing (several backward passes a
+    // micro-batch), the parameters' gradients are reduced in f32 after the backward pass
+    // instead of bucket by bucket during it (with working copies the reducer's hooks would sit
+    // on the masters, which autograd does not reach).
+    let reduce_after =
+        matches!(model.compute(), Compute::Working(_)) || cfg.run.activation_checkpointing > 0;
     if model.cfg.vocab_size < vocab {
         bail!(
             "model vocab_size {} is smaller than the data's vocabulary {vocab}",
@@ -853,7 +876,10 @@ pub fn train_in(
         // Every rank starts from rank 0's weights.
         let params: Vec<&Tensor> = model.params.list.iter().map(|p| &p.1).collect();
         tch::no_grad(|| g.broadcast(&params, "broadcasting rank 0's initial weights"))?;
-        g.attach(&params)?;
+        model.refresh_working()?;
+        if !reduce_after {
+            g.attach(&params)?;
+        }
     }
     let mut logs = if lead {
         outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
@@ -946,23 +972,29 @@ pub fn train_in(
                 format!("training data at step {step}")
             })?;
             let batch = batch_to_device(&buf[mine.clone()], per_rank, t, device);
-            let sync = group.filter(|_| micro + 1 == d.grad_accum);
+            let sync = group.filter(|_| micro + 1 == d.grad_accum && !reduce_after);
             if let Some(g) = sync {
                 g.prepare_sync(&format!("step {step}: preparing the gradient all-reduce"))?;
             }
-            let loss = model.loss(&batch.narrow(1, 0, t as i64), &batch.narrow(1, 1, t as i64));
             // With several ranks, the last micro-batch's backward pass also averages the
             // gradients across them (c10d's Reducer, bucket by bucket as autograd fills them).
-            let scaled = &loss / d.grad_accum as f64;
-            match sync {
-                Some(g) => scaled.f_backward().map_err(|e| {
-                    g.backward_failed(&format!("step {step}: the gradient all-reduce"), e)
-                })?,
-                None => scaled.backward(),
-            }
-            loss_sum += loss.detach();
+            let (x, y) = (batch.narrow(1, 0, t as i64), batch.narrow(1, 1, t as i64));
+            let loss = match sync {
+                Some(g) => model
+                    .backward_loss(&x, &y, 1.0 / d.grad_accum as f64)
+                    .map_err(|e| {
+                        g.backward_failed(&format!("step {step}: the gradient all-reduce"), e)
+                    })?,
+                None => model.backward_loss(&x, &y, 1.0 / d.grad_accum as f64)?,
+            };
+            loss_sum += loss;
         }
         let loss = loss_sum / d.grad_accum as f64;
+        if let (Some(g), true) = (group, reduce_after) {
+            let grads = model.grads();
+            let grads: Vec<&Tensor> = grads.iter().collect();
+            g.all_reduce_mean(&grads, &format!("step {step}: the gradient all-reduce"))?;
+        }
         if let Some(g) = group {
             // The gradients are averaged already: the mean over ranks of each rank's mean
             // gradient is the gradient of the mean loss over the global batch (every sequence
@@ -976,6 +1008,7 @@ pub fn train_in(
             .logical_not()
             .to_kind(Kind::Float);
         opt.step_unless(lr, Some(&found_inf))?;
+        model.refresh_working()?;
         step += 1;
         done_here += 1;
         if let Some(g) = group {
@@ -1039,7 +1072,7 @@ pub fn train_in(
         }
         let secs = run_start.elapsed().as_secs_f64();
         let tps = ((step - start_step) * cfg.tokens_per_step()) as f64 / secs.max(1e-9);
-        logs.throughput(step, secs, tps)?;
+        logs.throughput(step, secs, tps, device)?;
         bar.set_position(step);
         bars.advance(1);
         bar.set_message(format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
@@ -1136,15 +1169,19 @@ impl RunLogs {
         f.tb.flush()
     }
 
-    fn throughput(&mut self, step: u64, secs: f64, tps: f64) -> Result<()> {
+    /// A line of `throughput.jsonl`; on CUDA with the most GPU memory held for tensors so far
+    /// (`torch.cuda.max_memory_allocated`), in MiB.
+    fn throughput(&mut self, step: u64, secs: f64, tps: f64, device: Device) -> Result<()> {
         let Some(f) = self.0.as_mut() else {
             return Ok(());
         };
-        writeln!(
-            f.timing,
-            "{}",
-            serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps})
-        )?;
+        let mut line = serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps});
+        if let Device::Cuda(i) = device {
+            if let Some(b) = crate::ops::cuda_peak_bytes(i, false) {
+                line["gpu_peak_mib"] = (b as f64 / (1u64 << 20) as f64).into();
+            }
+        }
+        writeln!(f.timing, "{line}")?;
         f.tb.scalars(step as i64, None, &[("train/tokens_per_second", tps)])
     }
 }

@@ -2,6 +2,7 @@
 //! `torch.optim.AdamW` (fixtures from scripts/make-rewarm-fixtures.sh).
 
 use rewarm::checkpoint::{self, read_tensors};
+use rewarm::model::Compute;
 use rewarm::optim::{AdamW, AdamWConfig};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
@@ -66,7 +67,8 @@ fn check_logits(model_dir: &str, reference: &str) {
     assert!(err < LOSS_TOL, "loss {} vs {want}", loss.double_value(&[]));
 }
 
-/// Two AdamW steps (decay on matrices only, clipping at 0.5) against torch.optim.AdamW.
+/// Two AdamW steps (decay on matrices only, clipping at 0.5) against torch.optim.AdamW, through
+/// the trainer's backward pass (the head and loss chunk by chunk).
 fn check_adamw(model_dir: &str, tol: f64) {
     let model = checkpoint::load(&fixture(model_dir), device()).unwrap();
     let exp = expected(model_dir);
@@ -84,9 +86,9 @@ fn check_adamw(model_dir: &str, tol: f64) {
     let norms = get(&exp, "grad_norms");
     for (i, lr) in [1e-2, 5e-3].into_iter().enumerate() {
         opt.zero_grad().unwrap();
-        model
-            .loss(&x.narrow(1, 0, t - 1), &x.narrow(1, 1, t - 1))
-            .backward();
+        let _ = model
+            .backward_loss(&x.narrow(1, 0, t - 1), &x.narrow(1, 1, t - 1), 1.0)
+            .unwrap();
         let n = opt.clip_grad_norm().unwrap().double_value(&[]);
         let want = norms.double_value(&[i as i64]);
         let err = (n - want).abs() / want.max(1.0);
@@ -138,7 +140,9 @@ fn logits_match_tied_embeddings_no_attention_bias_and_gelu_new() {
 }
 
 /// A checkpoint stored in bf16 loads into f32 parameters and gives transformers' f32 logits
-/// of the same weights; run with bf16 matmuls it stays near transformers' own bf16 run.
+/// of the same weights; run with bf16 matmuls (f32 weights and activations, as autocast) or
+/// with bf16 working weights and activations (as transformers' model in bf16, which the
+/// reference is) it stays near transformers' own bf16 run.
 #[test]
 fn bf16_checkpoint_loads_and_matches_in_f32_and_bf16() {
     check_logits("neox-tiny-bf16", "neox-tiny-bf16");
@@ -148,16 +152,25 @@ fn bf16_checkpoint_loads_and_matches_in_f32_and_bf16() {
         .list
         .iter()
         .all(|(_, t)| t.kind() == Kind::Float));
-    model.compute = Kind::BFloat16;
     let exp = expected("neox-tiny-bf16");
     let ids = &get(&exp, "input_ids").to_device(device());
-    let logits = tch::no_grad(|| model.forward(ids));
     let want = get(&exp, "logits_bf16");
-    let err = max_abs(&logits, want);
     let scale = want.abs().max().double_value(&[]);
-    eprintln!("neox-tiny-bf16: max abs logit error of bf16 matmuls vs transformers in bf16 {err:e} (logits up to {scale:.3})");
-    // bf16 keeps 8 bits of mantissa: errors of a few units in 2^-8 of the largest logit.
-    assert!(err < 0.05 * scale, "bf16 logits differ by {err}");
+    for (c, bound) in [
+        (Compute::Mixed, 0.05),
+        (Compute::Working(Kind::BFloat16), 0.02),
+    ] {
+        model.set_compute(c).unwrap();
+        let logits = tch::no_grad(|| model.forward(ids));
+        let err = max_abs(&logits, want);
+        eprintln!("neox-tiny-bf16: max abs logit error of {c:?} vs transformers in bf16 {err:e} (logits up to {scale:.3})");
+        // bf16 keeps 8 bits of mantissa: errors of a few units in 2^-8 of the largest logit.
+        assert!(err < bound * scale, "{c:?} logits differ by {err}");
+    }
+    // Back to f32: the modules run on the parameters again.
+    model.set_compute(Compute::F32).unwrap();
+    let err = max_abs(&tch::no_grad(|| model.forward(ids)), get(&exp, "logits"));
+    assert!(err < LOGIT_TOL, "f32 again: {err}");
 }
 
 #[test]

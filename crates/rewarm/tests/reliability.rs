@@ -41,7 +41,7 @@ fn job<'a>(
 
 fn tiny_model(vocab: i64) -> GptNeox {
     tch::manual_seed(1);
-    GptNeox::new(&ModelConfig::custom(vocab, 16, 1, 2, 32), Device::Cpu).unwrap()
+    GptNeox::new(&ModelConfig::custom(vocab, 16, 1, 2, 32), Device::Cpu, 0).unwrap()
 }
 
 /// A u16 token folder holding `ids`, whose index claims `vocab`.
@@ -298,7 +298,7 @@ fn out_of_vocabulary_data_is_an_error_not_a_crash() {
 #[test]
 fn impossible_model_sizes_are_refused_with_the_numbers() {
     let cfg = ModelConfig::custom(50304, 2_000_000, 1, 1, 4);
-    let e = format!("{:#}", GptNeox::new(&cfg, Device::Cpu).err().unwrap());
+    let e = format!("{:#}", GptNeox::new(&cfg, Device::Cpu, 0).err().unwrap());
     assert!(e.contains("parameters") && e.contains("GiB"), "{e}");
 }
 

@@ -252,6 +252,10 @@ impl Axis {
 pub struct StudyRun {
     pub device: DeviceChoice,
     pub precision: Precision,
+    /// Recompute every N-th block's activations in the backward pass (0: keep all), as a
+    /// run's `[run] activation_checkpointing`.
+    #[serde(skip_serializing_if = "crate::train::is_zero")]
+    pub activation_checkpointing: u32,
     /// Intra-op threads per run (0: the machine's cores shared among `jobs`; under a launcher,
     /// its `OMP_NUM_THREADS`).
     pub threads: i32,
@@ -268,6 +272,7 @@ impl Default for StudyRun {
         Self {
             device: DeviceChoice::default(),
             precision: Precision::default(),
+            activation_checkpointing: 0,
             threads: 0,
             jobs: 1,
             dist_timeout_s: crate::train::default_dist_timeout(),

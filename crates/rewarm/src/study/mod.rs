@@ -355,8 +355,9 @@ pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
         }
         (None, None) => bail!("[model] is needed"),
     };
-    let mut model = crate::model::GptNeox::new(&mc, device)?;
-    model.compute = cfg.run.precision.kind(device);
+    let mut model = crate::model::GptNeox::new(&mc, device, 0)?;
+    model.set_compute(cfg.run.precision.compute(device))?;
+    model.set_activation_checkpointing(cfg.run.activation_checkpointing as usize);
     let mut opt = crate::optim::AdamW::new(&model.params.list, cfg.optim.clone());
     let (b, t) = (cfg.data.batch_size as i64, cfg.data.seq_len as i64);
     let ids = Tensor::randint(
@@ -370,12 +371,12 @@ pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
         opt.zero_grad()?;
         let mut last = 0.0;
         for _ in 0..cfg.data.grad_accum {
-            let loss = model.loss(&x, &y);
-            loss.backward();
-            last = sync(loss.detach())?;
+            let loss = model.backward_loss(&x, &y, 1.0 / cfg.data.grad_accum as f64)?;
+            last = sync(loss)?;
         }
         let _ = opt.clip_grad_norm()?;
         opt.step(1e-6)?;
+        model.refresh_working()?;
         Ok(last)
     };
     step()?;
@@ -385,7 +386,8 @@ pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
     }
     let step_s = t0.elapsed().as_secs_f64() / 2.0;
     let t0 = std::time::Instant::now();
-    tch::no_grad(|| sync(model.loss(&x, &y)))?;
+    let mut bufs = crate::model::EvalBuffers::default();
+    tch::no_grad(|| sync(model.loss_sum(&x, &y, &mut bufs)?))?;
     let eval_batch_s = t0.elapsed().as_secs_f64();
     Ok(Probe {
         step_s,

@@ -193,6 +193,7 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
                 log_every: 1,
                 device: cfg.run.device,
                 precision: cfg.run.precision,
+                activation_checkpointing: cfg.run.activation_checkpointing,
                 threads,
                 stop_after: None,
                 dist_timeout_s: cfg.run.dist_timeout_s,

@@ -7,13 +7,60 @@
 //! without allocating). Parameters are kept in one ordered list under their Hugging Face names,
 //! so checkpoints, the optimiser and gradient clipping all walk the same order (which keeps
 //! runs bit-reproducible) and no name mapping is needed to load or save.
+//!
+//! How the model computes is a [`Compute`]: f32; bf16 matrix products over f32 weights (as
+//! `torch.autocast`); or bf16 working copies of the weights ([`crate::working`]) with bf16
+//! activations, the f32 parameters being the optimiser's masters. Training runs the head and
+//! its loss chunk by chunk ([`crate::lm_head`]) and hands their gradients to one backward pass.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::config::{Activation, ModelConfig};
+use crate::working::Working;
+
+mod step;
 use anyhow::{Context, Result};
+use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
+
+/// The name of the input embedding, which has no working copy under [`Compute::Working`]: a lookup, not a
+/// product, whose gradient sums many rows per token.
+const EMBED: &str = "gpt_neox.embed_in.weight";
+
+/// How a model computes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compute {
+    /// Everything in f32.
+    #[default]
+    F32,
+    /// Matrix products in bf16, the f32 weights cast at each use; LayerNorm, rotary, the
+    /// residual stream, softmax and loss in f32 (what `torch.autocast` does).
+    Mixed,
+    /// Working copies of the weights (but the input embedding) in this dtype (bf16), refreshed
+    /// from the f32 masters after each optimiser step; activations and the residual stream in
+    /// it too; LayerNorm statistics, softmax and loss in f32 inside their kernels.
+    Working(Kind),
+}
+
+impl Compute {
+    /// The dtype of matrix products.
+    pub fn matmul(self) -> Kind {
+        match self {
+            Compute::F32 => Kind::Float,
+            Compute::Mixed => Kind::BFloat16,
+            Compute::Working(k) => k,
+        }
+    }
+
+    /// The dtype of activations between the matrix products (the residual stream).
+    pub fn activations(self) -> Kind {
+        match self {
+            Compute::F32 | Compute::Mixed => Kind::Float,
+            Compute::Working(k) => k,
+        }
+    }
+}
 
 /// Named parameters in a fixed order: embeddings, then block by block, then the head.
 pub struct Params {
@@ -53,19 +100,28 @@ pub trait Source {
     fn take(&mut self, spec: &Spec) -> Result<Tensor>;
 }
 
-/// Fresh tensors: normal(0, `std`) weights, zero biases, unit norms, from tch's generator.
+/// Fresh tensors: normal(0, `std`) weights, zero biases, unit norms. The weights are drawn on
+/// the CPU from a generator of the model's own (the values `torch.manual_seed(seed)` then
+/// `torch.randn` would give), whatever the device and whatever other threads draw.
 struct Fresh {
     device: Device,
     std: f64,
+    rng: crate::ops::CpuGenerator,
 }
 
 impl Source for Fresh {
     fn take(&mut self, s: &Spec) -> Result<Tensor> {
         let opts = (Kind::Float, self.device);
-        let t = tch::no_grad(|| match s.init {
-            Init::Normal => Tensor::f_randn(&s.shape, opts).map(|t| t * self.std),
-            Init::One => Tensor::f_ones(&s.shape, opts),
-            Init::Zero => Tensor::f_zeros(&s.shape, opts),
+        let t = tch::no_grad(|| -> Result<Tensor> {
+            Ok(match s.init {
+                Init::Normal => {
+                    let t = Tensor::f_empty(&s.shape, (Kind::Float, Device::Cpu))?;
+                    self.rng.normal_(&t)?;
+                    (t * self.std).f_to_device(self.device)?
+                }
+                Init::One => Tensor::f_ones(&s.shape, opts)?,
+                Init::Zero => Tensor::f_zeros(&s.shape, opts)?,
+            })
         })
         .map_err(|e| {
             anyhow::anyhow!(
@@ -109,6 +165,18 @@ impl Source for Given {
         Ok(t.to_kind(Kind::Float)
             .to_device(self.device)
             .set_requires_grad(true))
+    }
+}
+
+/// Tensors handed out by name: the masters, or their working copies.
+struct Named(HashMap<String, Tensor>);
+
+impl Source for Named {
+    fn take(&mut self, s: &Spec) -> Result<Tensor> {
+        self.0
+            .get(&s.name)
+            .map(Tensor::shallow_clone)
+            .with_context(|| format!("tensor {} missing", s.name))
     }
 }
 
@@ -281,7 +349,7 @@ impl Linear {
     }
 }
 
-/// LayerNorm, always in f32.
+/// LayerNorm, in the dtype of the activations (statistics in f32 inside the kernel).
 struct LayerNorm {
     w: Tensor,
     b: Tensor,
@@ -298,8 +366,8 @@ impl LayerNorm {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.to_kind(Kind::Float).layer_norm(
+    fn forward(&self, x: &Tensor, act: Kind) -> Tensor {
+        x.to_kind(act).layer_norm(
             [self.w.size()[0]],
             Some(&self.w),
             Some(&self.b),
@@ -309,37 +377,47 @@ impl LayerNorm {
     }
 }
 
-/// cos and sin of the rotary angles for positions 0..t, shape (t, rotary_dim).
+/// Rotary embedding tables over a whole head: `x * cos + x[perm] * sin` rotates the first
+/// `rotary_dim` dimensions of each head as `transformers`' `x * cos + rotate_half(x) * sin`
+/// (with `sin` negated on the first half, `perm` swapping the halves) and passes the rest
+/// through (cos 1, sin 0): three kernels for queries and keys together, no slicing or `cat`.
 struct Rope {
+    /// (t, 1, 1, head_dim), in the dtype rotary runs in.
     cos: Tensor,
     sin: Tensor,
+    /// (head_dim) indices.
+    perm: Tensor,
 }
 
 impl Rope {
-    fn new(cfg: &ModelConfig, t: i64, device: Device) -> Self {
-        let rot = cfg.rotary_dim();
+    fn new(cfg: &ModelConfig, t: i64, device: Device, kind: Kind) -> Self {
+        let (rot, hd) = (cfg.rotary_dim(), cfg.head_dim());
+        let half = rot / 2;
         let exponent = Tensor::arange_start_step(0, rot, 2, (Kind::Int64, device))
             .to_kind(Kind::Float)
             / rot as f64;
         let inv_freq = Tensor::pow_scalar(cfg.rotary_emb_base, &exponent).reciprocal();
         let pos = Tensor::arange(t, (Kind::Float, device));
         let freqs = pos.unsqueeze(1).matmul(&inv_freq.unsqueeze(0));
-        let emb = Tensor::cat(&[&freqs, &freqs], -1);
+        let (c, s) = (freqs.cos(), freqs.sin());
+        let pass = |v: f64| Tensor::full([t, hd - rot], v, (Kind::Float, device));
+        let table = |parts: &[Tensor]| Tensor::cat(parts, 1).view([t, 1, 1, hd]).to_kind(kind);
+        let idx = |a: i64, b: i64| Tensor::arange_start(a, b, (Kind::Int64, device));
         Self {
-            cos: emb.cos(),
-            sin: emb.sin(),
+            cos: table(&[c.shallow_clone(), c, pass(1.0)]),
+            sin: table(&[s.neg(), s, pass(0.0)]),
+            perm: Tensor::cat(&[idx(half, rot), idx(0, half), idx(rot, hd)], 0),
         }
     }
 
-    /// Rotates the first `cos.size(-1)` dimensions of each head, in f32.
+    /// Rotates `x` (batch, time, heads, any, head_dim) in the tables' dtype; the result is
+    /// contiguous, in `x`'s dtype.
     fn apply(&self, x: &Tensor) -> Tensor {
-        let (rot, hd) = (self.cos.size()[1], x.size()[3]);
-        let x_rot = x.narrow(-1, 0, rot).to_kind(Kind::Float);
-        let x_pass = x.narrow(-1, rot, hd - rot);
-        let half = x_rot.split(rot / 2, -1);
-        let rotated = Tensor::cat(&[&half[1].neg(), &half[0]], -1);
-        let y = &x_rot * &self.cos + rotated * &self.sin;
-        Tensor::cat(&[y.to_kind(x.kind()), x_pass], -1)
+        let xr = x.to_kind(self.cos.kind());
+        let swapped = xr.index_select(-1, &self.perm);
+        (&xr * &self.cos)
+            .addcmul(&swapped, &self.sin)
+            .to_kind(x.kind())
     }
 }
 
@@ -365,18 +443,17 @@ impl Attention {
     fn forward(&self, x: &Tensor, rope: &Rope, compute: Kind) -> Tensor {
         let (b, t, _) = x.size3().expect("(batch, time, hidden)");
         let (nh, hd) = (self.heads, self.head_dim);
-        // Per head the fused projection holds [q, k, v], each head_dim wide.
-        let qkv = self
-            .qkv
-            .forward(x, compute)
-            .view([b, t, nh, 3 * hd])
-            .transpose(1, 2);
-        let parts = qkv.split(hd, -1);
-        let (q, k, v) = (rope.apply(&parts[0]), rope.apply(&parts[1]), &parts[2]);
+        // Per head the fused projection holds [q, k, v], each head_dim wide: views, no copies
+        // but rotary's one output for queries and keys together.
+        let qkv = self.qkv.forward(x, compute).view([b, t, nh, 3, hd]);
+        let qk = rope.apply(&qkv.narrow(3, 0, 2));
+        let q = qk.select(3, 0).transpose(1, 2);
+        let k = qk.select(3, 1).transpose(1, 2);
+        let v = qkv.select(3, 2).transpose(1, 2);
         let y = Tensor::scaled_dot_product_attention(
             &q,
             &k,
-            v,
+            &v,
             None::<Tensor>,
             0.0,
             true,
@@ -439,16 +516,17 @@ impl Block {
         })
     }
 
-    /// The residual stream stays in f32.
-    fn forward(&self, x: &Tensor, rope: &Rope, compute: Kind) -> Tensor {
-        let a = self.attn.forward(&self.ln1.forward(x), rope, compute);
+    /// The residual stream is in the activations' dtype.
+    fn forward(&self, x: &Tensor, rope: &Rope, c: Compute) -> Tensor {
+        let (mm, act) = (c.matmul(), c.activations());
+        let a = self.attn.forward(&self.ln1.forward(x, act), rope, mm);
         if self.parallel {
-            let m = self.mlp.forward(&self.ln2.forward(x), compute);
-            x + a.to_kind(Kind::Float) + m.to_kind(Kind::Float)
+            let m = self.mlp.forward(&self.ln2.forward(x, act), mm);
+            x + a.to_kind(act) + m.to_kind(act)
         } else {
-            let x = x + a.to_kind(Kind::Float); // out of place: autograd saved x
-            let m = self.mlp.forward(&self.ln2.forward(&x), compute);
-            &x + m.to_kind(Kind::Float)
+            let x = x + a.to_kind(act); // out of place: autograd saved x
+            let m = self.mlp.forward(&self.ln2.forward(&x, act), mm);
+            &x + m.to_kind(act)
         }
     }
 }
@@ -488,8 +566,11 @@ pub struct GptNeox {
     pub cfg: ModelConfig,
     pub params: Params,
     pub device: Device,
-    /// Matmuls run in this kind (bf16 for mixed precision); weights stay f32.
-    pub compute: Kind,
+    compute: Compute,
+    /// The working copies under [`Compute::Working`].
+    working: Option<Working>,
+    /// Recompute the activations of every N-th block in the backward pass (0: keep all).
+    recompute_every: usize,
     embed: Tensor,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
@@ -497,9 +578,10 @@ pub struct GptNeox {
 }
 
 impl GptNeox {
-    /// A freshly initialised model: normal(0, initializer_range) weights, zero biases, unit norms,
-    /// drawn from tch's generator (seed it with `tch::manual_seed`).
-    pub fn new(cfg: &ModelConfig, device: Device) -> Result<Self> {
+    /// A freshly initialised model: normal(0, initializer_range) weights drawn from a generator
+    /// seeded with `seed` (as `torch.manual_seed(seed)` would draw them), zero biases, unit
+    /// norms.
+    pub fn new(cfg: &ModelConfig, device: Device, seed: i64) -> Result<Self> {
         cfg.validate()?;
         check_memory(cfg, 1, device)?;
         Self::load(
@@ -507,6 +589,7 @@ impl GptNeox {
             Fresh {
                 device,
                 std: cfg.initializer_range,
+                rng: crate::ops::CpuGenerator::new(seed as u64)?,
             },
             device,
         )
@@ -525,8 +608,58 @@ impl GptNeox {
             cfg,
             params: Params { list },
             device,
-            compute: Kind::Float,
+            compute: Compute::F32,
+            working: None,
+            recompute_every: 0,
         })
+    }
+
+    pub fn compute(&self) -> Compute {
+        self.compute
+    }
+
+    /// Switches how the model computes. [`Compute::Working`] makes working copies of the
+    /// weights from the f32 parameters (which stay in [`GptNeox::params`] for the optimiser
+    /// and checkpoints) and runs the modules on them; the others run on the parameters.
+    pub fn set_compute(&mut self, c: Compute) -> Result<()> {
+        if c == self.compute {
+            return Ok(());
+        }
+        let tensors = if let Compute::Working(kind) = c {
+            let (working, tensors) = Working::new(&self.params.list, kind, |n| n == EMBED)?;
+            self.working = Some(working);
+            tensors
+        } else {
+            self.working = None;
+            self.params
+                .list
+                .iter()
+                .map(|(n, t)| (n.clone(), t.shallow_clone()))
+                .collect()
+        };
+        let vars = Vars::new(Named(tensors));
+        let p = Parts::load(&self.cfg, &vars)?;
+        (self.embed, self.blocks, self.ln_f, self.head) = (p.embed, p.blocks, p.ln_f, p.head);
+        self.compute = c;
+        Ok(())
+    }
+
+    /// After the parameters changed (an optimiser step): copies them into the working copies.
+    pub fn refresh_working(&self) -> Result<()> {
+        match &self.working {
+            Some(w) => w.refresh(&self.params.list),
+            None => Ok(()),
+        }
+    }
+
+    /// The parameters' gradients that exist.
+    pub fn grads(&self) -> Vec<Tensor> {
+        self.params
+            .list
+            .iter()
+            .map(|(_, p)| p.grad())
+            .filter(Tensor::defined)
+            .collect()
     }
 
     /// Logits (batch, time, vocab) in f32 for token ids (batch, time).
@@ -536,52 +669,57 @@ impl GptNeox {
 
     /// The head: logits in f32 from final hidden states.
     fn logits(&self, x: &Tensor) -> Tensor {
-        linear(x, &self.head, None, self.compute).to_kind(Kind::Float)
+        linear(x, &self.head, None, self.compute.matmul()).to_kind(Kind::Float)
     }
 
-    /// Final (normed) hidden states (batch, time, hidden) in f32 for token ids (batch, time).
+    /// Final (normed) hidden states (batch, time, hidden), in the activations' dtype, for
+    /// token ids (batch, time).
     pub fn hidden(&self, ids: &Tensor) -> Tensor {
-        let rope = Rope::new(&self.cfg, ids.size()[1], self.device);
-        let mut x = Tensor::embedding(&self.embed, ids, -1, false, false);
-        for block in &self.blocks {
-            x = block.forward(&x, &rope, self.compute);
-        }
-        self.ln_f.forward(&x)
+        let act = self.compute.activations();
+        let rope = Rope::new(&self.cfg, ids.size()[1], self.device, act);
+        let x = Tensor::embedding(&self.embed, ids, -1, false, false).to_kind(act);
+        self.ln_f
+            .forward(&self.run(0..self.blocks.len(), &x, &rope), act)
     }
 
     /// Summed next-token cross-entropy (0-d f64) of `inputs` against `targets`, for
     /// evaluation (no backward pass). On the CPU in f32 the logits and their log-softmax are
     /// written into `bufs`, reused from batch to batch: allocating them afresh (hundreds of MB
     /// at a 50k vocabulary) costs a page fault per 4 KiB every batch, which made evaluation
-    /// slower than PyTorch's. On CUDA the caching allocator already reuses memory.
-    pub fn loss_sum(&self, inputs: &Tensor, targets: &Tensor, bufs: &mut EvalBuffers) -> Tensor {
+    /// slower than PyTorch's. Elsewhere the head runs chunk by chunk ([`crate::lm_head`]).
+    pub fn loss_sum(
+        &self,
+        inputs: &Tensor,
+        targets: &Tensor,
+        bufs: &mut EvalBuffers,
+    ) -> Result<Tensor> {
         let targets = targets.reshape([-1]);
-        if self.device != Device::Cpu || self.compute != Kind::Float {
-            return self
-                .cross_entropy(inputs, &targets, tch::Reduction::Sum)
-                .to_kind(Kind::Double);
-        }
         let h = self.hidden(inputs).view([-1, self.cfg.hidden_size]);
+        if self.device != Device::Cpu || self.compute != Compute::F32 {
+            let kind = self.compute.matmul();
+            return Ok(
+                crate::lm_head::loss_sum(&h, &self.head, &targets, kind)?.to_kind(Kind::Double)
+            );
+        }
         let rows = h.size()[0];
         let (logits, lsm) = bufs.get(rows, self.cfg.vocab_size);
         let _ = h.mm_out(&logits, &self.head.tr());
         let _ = logits.internal_log_softmax_out(&lsm, 1, false);
-        lsm.g_nll_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100)
-            .to_kind(Kind::Double)
+        Ok(lsm
+            .g_nll_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100)
+            .to_kind(Kind::Double))
     }
 
-    /// Mean next-token cross-entropy of `inputs` (batch, time) against `targets` (batch, time).
+    /// Mean next-token cross-entropy of `inputs` (batch, time) against `targets` (batch,
+    /// time), through the whole f32 logits, differentiable: the plain reference of
+    /// [`GptNeox::backward_loss`].
     pub fn loss(&self, inputs: &Tensor, targets: &Tensor) -> Tensor {
-        self.cross_entropy(inputs, targets, tch::Reduction::Mean)
-    }
-
-    fn cross_entropy(&self, inputs: &Tensor, targets: &Tensor, r: tch::Reduction) -> Tensor {
         let logits = self.forward(inputs);
         let v = self.cfg.vocab_size;
         logits.view([-1, v]).cross_entropy_loss::<Tensor>(
             &targets.reshape([-1]),
             None,
-            r,
+            tch::Reduction::Mean,
             -100,
             0.0,
         )
@@ -624,7 +762,7 @@ mod tests {
 
     #[test]
     fn decay_by_rank() {
-        let m = GptNeox::new(&ModelConfig::custom(64, 32, 1, 2, 64), Device::Cpu).unwrap();
+        let m = GptNeox::new(&ModelConfig::custom(64, 32, 1, 2, 64), Device::Cpu, 0).unwrap();
         let decayed: Vec<&str> = m
             .params
             .list
@@ -643,5 +781,39 @@ mod tests {
                 "embed_out.weight",
             ]
         );
+    }
+
+    /// Fresh weights are those of `torch.manual_seed(seed)` then `randn` (times the init
+    /// std), and stay so while other threads draw from the default generator.
+    #[test]
+    fn initialisation_ignores_other_threads_draws() {
+        let cfg = ModelConfig::custom(64, 32, 2, 2, 64);
+        let weights = || -> Vec<Tensor> {
+            let m = GptNeox::new(&cfg, Device::Cpu, 7).unwrap();
+            m.params
+                .list
+                .iter()
+                .map(|(_, t)| t.detach().copy())
+                .collect()
+        };
+        let want = weights();
+        tch::manual_seed(7);
+        let embed = Tensor::randn([64, 32], (Kind::Float, Device::Cpu)) * cfg.initializer_range;
+        assert!(want[0].equal(&embed));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let drawing = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    tch::manual_seed(1);
+                    let _ = Tensor::randn([256], (Kind::Float, Device::Cpu));
+                }
+            })
+        };
+        for _ in 0..20 {
+            assert!(weights().iter().zip(&want).all(|(a, b)| a.equal(b)));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drawing.join().unwrap();
     }
 }
