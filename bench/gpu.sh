@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# The GPU check of rewarm, one prepared script (a few minutes on one H100/H200):
-#   1. the Hugging Face parity tests (logits, loss, two fused-AdamW steps) on CUDA;
-#   2. training and eval tokens/s, MFU and GPU memory of rewarm against PyTorch + transformers
-#      (GPTNeoXForCausalLM, sdpa, bf16 autocast, fused AdamW) at the 160m and 410m shapes,
-#      same checkpoint, data, batch and sequence length, in the same run (bench/rewarm_bench.py);
-#   3. per shape, the data-parallel path on this one GPU (`rewarm launch --nproc 1`: c10d's NCCL
-#      group and Reducer) against the plain run: tokens/s and the largest loss difference.
+# The GPU check of rewarm, one prepared script (about six minutes on one H100/H200):
+#   1. the Hugging Face parity tests (logits, loss, two fused-AdamW steps through the trainer's
+#      chunked head) on CUDA;
+#   2. the loss curves of bf16-full and bf16 against f32 over 300 steps on the demo's corpora
+#      (bench/precision_check.py, tolerance 0.02 nats);
+#   3. training tokens/s, MFU and peak GPU memory of rewarm against PyTorch + transformers
+#      (GPTNeoXForCausalLM, sdpa, fused AdamW), rewarm's bf16-full and bf16 (auto on CUDA):
+#      at 160m (8 x 2048) against eager with bf16 autocast, with eval and the 1-rank
+#      data-parallel path (`rewarm launch --nproc 1`, NCCL); at 410m (16 x 2048) against eager
+#      autocast, eager with bf16 parameters, torch.compile with autocast and compiled with bf16
+#      parameters, all in the same run, same checkpoint, data, batch and sequence length
+#      (bench/rewarm_bench.py).
 #
 #   bash bench/gpu.sh                    # on a GPU machine with a Rust toolchain: builds, then runs
 #   bash bench/gpu.sh --pack DIR         # on a machine without a GPU: builds and packs the binaries
 #   bash bench/gpu.sh --prebuilt DIR     # on a GPU machine without Rust: runs the packed binaries
 #                                        # against that machine's python3 torch 2.11 (+ transformers)
-# SHAPES (default "160m 410m") picks the shapes; LOG=FILE also writes the output there.
+# SKIP="parity precision 160m 410m" leaves parts out; WORK=DIR is the scratch folder.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-build}
 dir=${2:-}
-SHAPES=${SHAPES:-160m 410m}
+SKIP=${SKIP:-}
+WORK=${WORK:-bench/out/gpu}
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
 pack() {
     set -e
@@ -68,10 +75,23 @@ status=0
 echo "== machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader || status=1
 $PY -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, "cuda", torch.version.cuda)'
-echo "== parity with transformers on CUDA (f32)"
-REWARM_TEST_DEVICE=cuda REWARM_FIXTURES="$PWD/crates/rewarm/tests/fixtures" \
-    "$parity" --test-threads 1 --nocapture 2>&1 | grep -v "^$" || status=1
-echo "== throughput: rewarm vs PyTorch + transformers (bf16 autocast, sdpa, fused AdamW)"
-PYTHONUNBUFFERED=1 $PY bench/rewarm_bench.py --bin "$bin" --work "${WORK:-bench/out/gpu}" --device cuda \
-    --shapes "$SHAPES" || status=1
+if ! skip parity; then
+    echo "== parity with transformers on CUDA (f32)"
+    REWARM_TEST_DEVICE=cuda REWARM_FIXTURES="$PWD/crates/rewarm/tests/fixtures" \
+        "$parity" --test-threads 1 --nocapture 2>&1 | grep -v "^$" || status=1
+fi
+if ! skip precision; then
+    echo "== loss curves against f32 on the demo's corpora"
+    PYTHONUNBUFFERED=1 $PY bench/precision_check.py --bin "$bin" --work "$WORK/precision" --device cuda \
+        --preset 160m --batch 8 --seq 512 --steps 300 --precisions "bf16-full bf16" || status=1
+fi
+echo "== throughput: rewarm vs PyTorch + transformers (sdpa, fused AdamW)"
+if ! skip 160m; then
+    PYTHONUNBUFFERED=1 PRECISIONS="bf16-full bf16" VARIANTS=eager DP=1 $PY bench/rewarm_bench.py --bin "$bin" \
+        --work "$WORK" --device cuda --shapes 160m || status=1
+fi
+if ! skip 410m; then
+    PYTHONUNBUFFERED=1 PRECISIONS="bf16-full bf16" VARIANTS="eager eager-bf16 compiled compiled-bf16" \
+        $PY bench/rewarm_bench.py --bin "$bin" --work "$WORK" --device cuda --shapes 410m-b16 || status=1
+fi
 exit $status

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -43,7 +44,10 @@ def torch_side(a):
     from transformers import GPTNeoXForCausalLM
     torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
-    model = GPTNeoXForCausalLM.from_pretrained(a.ckpt, attn_implementation="sdpa").to(dev).float()
+    model = GPTNeoXForCausalLM.from_pretrained(a.ckpt, attn_implementation="sdpa").to(dev)
+    # bf16 parameters (and AdamW state) without autocast: PyTorch's fastest eager bf16, with no
+    # f32 master weights; else f32 parameters under autocast.
+    model = model.to(torch.bfloat16) if a.bf16_params else model.float()
     model.train()
     if a.compile:
         # The compiled peer (TorchInductor): what stacks such as llm-foundry run; eager is the
@@ -71,7 +75,7 @@ def torch_side(a):
         b = np.stack([toks[i * a.seq:(i + 1) * a.seq + 1].astype(np.int64) for i in idx])
         return torch.from_numpy(b).to(dev)
     if a.device == "cuda":
-        autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=not a.bf16_params)
     else:
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
@@ -97,7 +101,7 @@ def torch_side(a):
             print(json.dumps({"train_tps": train_tps}))
         dist.destroy_process_group()
         return
-    if a.compile or a.bf16:
+    if a.compile or a.bf16 or a.bf16_params:
         peak = torch.cuda.max_memory_allocated() / 2**20 if a.device == "cuda" else None
         print(json.dumps({"train_tps": train_tps, "eval_tps": None, "gpu_peak_mib": peak,
                           "first_step_s": times[0]}))
@@ -137,9 +141,13 @@ def torch_side(a):
 
 def child(cmd):
     """Runs cmd; returns (stdout, peak RSS in MiB of that process alone, via wait4)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = p.stdout.read(), p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
+    # stderr to a file: a child that writes much to both pipes cannot block on either.
+    with tempfile.TemporaryFile(mode="w+") as errf:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        errf.seek(0)
+        err = errf.read()
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{err}")
@@ -152,14 +160,16 @@ def like_pytorch(a):
     return "f32" if a.device == "cpu" else "auto"
 
 
-def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False, precision=None, steps=None):
-    """Trains `steps` steps of `shape` (under `rewarm launch --nproc` when nproc > 1 or
-    `launch`, one process per rank with `threads` threads each); returns (median training
-    tokens/s over the global batch, run folder, peak RSS MiB of the command)."""
+def rust_train(a, shape, work, data, nproc=1, threads=None, launch=False, precision=None, steps=None,
+               bin=None, extra="", tag=""):
+    """Trains `steps` steps of `shape` with `bin` (a.bin by default; `extra`: more [run] lines;
+    under `rewarm launch --nproc` when nproc > 1 or `launch`, one process per rank with
+    `threads` threads each); returns (median training tokens/s over the global batch, run
+    folder, peak RSS MiB of the command)."""
     precision = precision or like_pytorch(a)
     preset, vocab, seq, batch, shape_steps = SHAPES[shape]
     steps = steps or shape_steps
-    run = os.path.join(work, f"run-{shape}-{nproc}p{'-launched' if launch else ''}-{precision}")
+    run = os.path.join(work, f"run-{shape}-{nproc}p{'-launched' if launch else ''}-{precision}{tag}")
     subprocess.run(["rm", "-rf", run], check=True)
     cfg = os.path.join(work, f"{shape}.toml")
     with open(cfg, "w") as f:
@@ -182,10 +192,11 @@ log_every = 1
 device = "{a.device}"
 precision = "{precision}"
 threads = {threads or a.threads}
+{extra}
 """)
-    cmd = [a.bin, "--quiet", "train", "--config", cfg]
+    cmd = [bin or a.bin, "--quiet", "train", "--config", cfg]
     if nproc > 1 or launch:
-        cmd = [a.bin, "--quiet", "launch", "--nproc", str(nproc), "--"] + cmd[2:]
+        cmd = [bin or a.bin, "--quiet", "launch", "--nproc", str(nproc), "--"] + cmd[2:]
     _, train_rss = child(cmd)
     rows = [json.loads(l) for l in open(os.path.join(run, "throughput.jsonl"))]
     step_times = np.diff([r["seconds"] for r in rows])[WARMUP - 1:]
@@ -221,6 +232,19 @@ def main():
     p.add_argument("--bf16", action="store_true",
                    help="CPU: also time training with bf16 matmuls (rewarm precision = \"bf16\", PyTorch CPU "
                         "autocast) against f32, with the loss after the same steps")
+    p.add_argument("--bf16-params", action="store_true",
+                   help="with --torch-side: bf16 parameters and AdamW state, no autocast (train only)")
+    p.add_argument("--variants", default=os.environ.get("VARIANTS", "eager"),
+                   help="GPU: the PyTorch peers to time, of eager (bf16 autocast, with eval), eager-bf16 "
+                        "(bf16 parameters), compiled (torch.compile + autocast), compiled-bf16")
+    p.add_argument("--precisions", default=os.environ.get("PRECISIONS", "auto"),
+                   help="GPU: rewarm's [run] precision values to time (the first also evaluates)")
+    p.add_argument("--dp", action="store_true", default=bool(os.environ.get("DP")),
+                   help="GPU: also the 1-rank data-parallel path (NCCL group of one) against the plain run")
+    p.add_argument("--baseline", default=os.environ.get("BASELINE"),
+                   help="CPU: also train with this other rewarm build, in the same script")
+    p.add_argument("--checkpointing", type=int, default=int(os.environ.get("CHECKPOINTING", "0")),
+                   help="CPU: also train with [run] activation_checkpointing = N")
     p.add_argument("--compile", action="store_true",
                    help="also time PyTorch's training step under torch.compile (train only; a third column)")
     p.add_argument("--profile", default=os.environ.get("PROFILE"),
@@ -235,16 +259,15 @@ def main():
     import torch
     gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
     print(f"device {a.device}{' (' + gpu + ')' if gpu else ''}, {a.threads} threads, torch {torch.__version__}")
+    if gpu:
+        for shape in a.shapes.split():
+            gpu_shape(a, shape, gpu)
+        return
     print(f"{'shape':<6} {'params':>7} {'vocab':>6} {'batch x seq':>11} | {'train tok/s':>23} {'ratio':>6} | {'eval tok/s':>23} {'ratio':>6} | {'peak RSS MiB':>15}")
     print(f"{'':<6} {'':>7} {'':>6} {'':>11} | {'rewarm':>11} {'pytorch':>11} {'':>6} | {'rewarm':>11} {'pytorch':>11} {'':>6} | {'rewarm':>7} {'pytorch':>7}")
     for shape in a.shapes.split():
         preset, vocab, seq, batch, steps = SHAPES[shape]
-        ck = os.path.join(a.work, "ck-" + shape)
-        init, _ = child([a.bin, "init", "--preset", preset, "--vocab-size", str(vocab), "--out", ck, "--force"])
-        params = int(init.split()[0])
-        data = os.path.join(a.work, f"tokens-{vocab}")
-        if not os.path.exists(os.path.join(data, "index.json")):
-            write_tokens(data, vocab, 4_000_000, 1)
+        ck, params, data = prepare(a, shape)
         rt, re_, r_rss = rust_side(a, shape, a.work, data)
         out, p_rss = child([sys.executable, __file__, "--torch-side", "--ckpt", ck, "--data", data, "--vocab", str(vocab),
                             "--seq", str(seq), "--batch", str(batch), "--steps", str(steps), "--device", a.device,
@@ -253,6 +276,22 @@ def main():
         t = json.loads(out.strip().splitlines()[-1])
         print(f"{shape:<6} {params/1e6:>6.1f}M {vocab:>6} {batch:>4} x {seq:<5} | {rt:>11.0f} {t['train_tps']:>11.0f} {rt/t['train_tps']:>5.2f}x |"
               f" {re_:>11.0f} {t['eval_tps']:>11.0f} {re_/t['eval_tps']:>5.2f}x | {r_rss:>7.0f} {p_rss:>7.0f}")
+        if a.baseline:
+            # The same training run with another build, alternating, in this script.
+            ours, base = [rt], []
+            for i in range(2):
+                tps, _, b_rss = rust_train(a, shape, a.work, data, bin=a.baseline, tag="-baseline")
+                base.append(tps)
+                if i == 0:
+                    ours.append(rust_train(a, shape, a.work, data)[0])
+            print(f"       this build vs {a.baseline}: train {np.median(ours):.0f} vs {np.median(base):.0f} tok/s "
+                  f"({np.median(ours) / np.median(base):.2f}x, medians of {len(ours)} and {len(base)} runs); "
+                  f"peak RSS {r_rss:.0f} vs {b_rss:.0f} MiB")
+        if a.checkpointing:
+            ck_tps, _, ck_rss = rust_train(a, shape, a.work, data, tag=f"-ac{a.checkpointing}",
+                                           extra=f"activation_checkpointing = {a.checkpointing}")
+            print(f"       activation_checkpointing = {a.checkpointing}: train {ck_tps:.0f} vs {rt:.0f} tok/s "
+                  f"({ck_tps / rt:.2f}x), peak RSS {ck_rss:.0f} vs {r_rss:.0f} MiB")
         if gpu:
             fpt = flops_per_token(preset, vocab, seq)
             peak = next((v for k, v in PEAK.items() if k in gpu), None)
@@ -306,6 +345,92 @@ def main():
             print(f"PyTorch training step profile, {shape} (3 steps):")
             print(open(os.path.join(a.work, f"profile-{shape}.txt")).read())
         sys.stdout.flush()
+
+
+TORCH_VARIANTS = {  # name: (extra --torch-side flags, label)
+    "eager": ([], "PyTorch eager, bf16 autocast"),
+    "eager-bf16": (["--bf16-params"], "PyTorch eager, bf16 parameters"),
+    "compiled": (["--compile"], "PyTorch torch.compile, autocast"),
+    "compiled-bf16": (["--compile", "--bf16-params"], "PyTorch torch.compile, bf16 parameters"),
+}
+
+
+def prepare(a, shape):
+    """The shape's fresh checkpoint (written by `rewarm init`, read by both sides) and random
+    token folder: (checkpoint, parameters, data)."""
+    preset, vocab = SHAPES[shape][:2]
+    ck = os.path.join(a.work, "ck-" + shape)
+    init, _ = child([a.bin, "init", "--preset", preset, "--vocab-size", str(vocab), "--out", ck, "--force"])
+    data = os.path.join(a.work, f"tokens-{vocab}")
+    if not os.path.exists(os.path.join(data, "index.json")):
+        write_tokens(data, vocab, 4_000_000, 1)
+    return ck, int(init.split()[0]), data
+
+
+def gpu_shape(a, shape, gpu):
+    """One shape on the GPU: training tokens/s, MFU and peak GPU memory (max allocated) of each
+    rewarm precision and each PyTorch variant, with rewarm's first precision over each; eval
+    tokens/s of rewarm against PyTorch eager; optionally the 1-rank data-parallel path."""
+    preset, vocab, seq, batch, steps = SHAPES[shape]
+    ck, params, data = prepare(a, shape)
+    fpt = flops_per_token(preset, vocab, seq)
+    peak_flops = next((v for k, v in PEAK.items() if k in gpu), None)
+    mfu = lambda tps: f"{tps * fpt / peak_flops:.1%}" if peak_flops else "-"
+    print(f"\n{shape}: {params / 1e6:.1f}M parameters, vocab {vocab}, {batch} x {seq}, {steps} steps "
+          f"(median step after {WARMUP})")
+    print(f"  {'':<56} {'train tok/s':>11} {'MFU':>6} {'peak GiB':>8} {'rewarm / this':>13}")
+    rows = []
+    first_run = torch_eval = None
+
+    def row(label, tps, peak):
+        # Printed as it comes, so a run cut short still shows what it measured.
+        rows.append((label, tps, peak))
+        ours = rows[0][1] if rows[0][0].startswith("rewarm") else None
+        ratio = f"{ours / tps:.2f}x" if ours else "-"
+        print(f"  {label:<56} {tps:>11.0f} {mfu(tps):>6} {peak:>8.1f} {ratio:>13}", flush=True)
+
+    for prec in a.precisions.split():
+        try:
+            tps, run, _ = rust_train(a, shape, a.work, data, precision=prec)
+        except SystemExit as e:
+            print(f"  rewarm {prec}: FAILED {e}", flush=True)
+            continue
+        first_run = first_run or run
+        tput = [json.loads(l) for l in open(os.path.join(run, "throughput.jsonl"))]
+        row(f"rewarm, precision {prec}", tps, max((r.get("gpu_peak_mib") or 0) for r in tput) / 1024)
+    for v in a.variants.split():
+        flags, label = TORCH_VARIANTS[v]
+        try:
+            out, _ = child([sys.executable, __file__, "--torch-side", "--ckpt", ck, "--data", data,
+                            "--vocab", str(vocab), "--seq", str(seq), "--batch", str(batch), "--steps", str(steps),
+                            "--device", a.device, "--threads", str(a.threads)] + flags)
+        except SystemExit as e:
+            print(f"  {label}: FAILED {e}", flush=True)
+            continue
+        t = json.loads(out.strip().splitlines()[-1])
+        if v == "eager":
+            torch_eval = t["eval_tps"]
+        if "first_step_s" in t and "--compile" in flags:
+            label += f" (first step {t['first_step_s']:.0f} s)"
+        row(label, t["train_tps"], (t["gpu_peak_mib"] or 0) / 1024)
+    if first_run and torch_eval:
+        prec = a.precisions.split()[0]
+        runs = [f"r{r}={data}" for r in range(EVAL_ROUNDS + 1)]
+        out, _ = child([a.bin, "eval", "--checkpoint", ck] + [x for r in runs for x in ("--data", r)]
+                       + ["--seq-len", str(seq), "--batch-size", str(batch), "--sequences", str(EVAL_BATCHES * batch),
+                          "--device", a.device, "--precision", prec])
+        rates = [float(l.split("(")[1].split()[0]) for l in out.strip().splitlines()[-EVAL_ROUNDS:]]
+        re_ = float(np.median(rates))
+        print(f"  eval tok/s: rewarm ({prec}) {re_:.0f}, PyTorch eager autocast {torch_eval:.0f} ({re_ / torch_eval:.2f}x)")
+    if a.dp and first_run:
+        prec = a.precisions.split()[0]
+        dp, run, _ = rust_train(a, shape, a.work, data, launch=True, precision=prec)
+        losses = lambda r: [json.loads(l).get("loss") for l in open(os.path.join(r, "log.jsonl"))]
+        plain = losses(first_run)
+        diff = max(abs(x - y) for x, y in zip(plain, losses(run)) if x is not None)
+        print(f"  1-rank data-parallel (NCCL) {dp:.0f} tok/s vs {rows[0][1]:.0f} ({dp / rows[0][1]:.2f}x); "
+              f"max |loss difference| {diff:.1e} over {len(plain)} steps")
+    sys.stdout.flush()
 
 
 def flops_per_token(preset, vocab, seq):
