@@ -3,6 +3,7 @@
 //! run → metrics log and checkpoints) → evaluation and charts.
 
 pub mod checkpoint;
+pub mod cmd;
 pub mod config;
 pub mod dataset;
 pub mod demo;

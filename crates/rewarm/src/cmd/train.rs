@@ -1,0 +1,42 @@
+//! `rewarm train`: one run from a run config, from scratch or continued, resumable.
+
+use crate::{dist, train};
+use anyhow::Result;
+use outdir::outln;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A run config (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// Continue the run in [run] out from its latest checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+pub fn run(a: Args, progress: bool) -> Result<()> {
+    let cfg = train::RunConfig::load(&a.config)?;
+    let s = train::train(&cfg, a.resume, progress)?;
+    // In a data-parallel run the other ranks' summaries would repeat rank 0's.
+    if dist::World::from_env()?.is_some_and(|w| w.rank != 0) {
+        return Ok(());
+    }
+    outln!(
+        "{} steps, {} tokens, {:.1} s, {:.0} tokens/s; run folder {}",
+        s.steps,
+        s.tokens,
+        s.seconds,
+        s.tokens_per_second,
+        s.out.display()
+    );
+    for e in &s.final_eval {
+        outln!(
+            "{:<16} loss {:.4}  perplexity {:.3}",
+            e.name,
+            e.loss,
+            e.perplexity
+        );
+    }
+    Ok(())
+}
