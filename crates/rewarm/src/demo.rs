@@ -5,12 +5,12 @@
 //! upstream LR (no re-warm). Upstream and downstream perplexity are tracked all along.
 
 use crate::optim::AdamWConfig;
+use crate::run_config::{
+    DataSection, DataSource, DeviceChoice, ModelSection, Precision, RunConfig, RunSection,
+};
 use crate::schedule::{ScheduleConfig, ScheduleKind};
 use crate::tokenize::{self, ReadOptions, TokenizeJob};
-use crate::train::{
-    self, DataSection, DataSource, DeviceChoice, ModelSection, Precision, RunConfig, RunSection,
-    RunSummary,
-};
+use crate::train::{self, RunSummary};
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use std::fmt::Write as _;
@@ -276,7 +276,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             activation_checkpointing: 0,
             threads: o.threads,
             stop_after: None,
-            dist_timeout_s: crate::train::default_dist_timeout(),
+            dist_timeout_s: crate::run_config::default_dist_timeout(),
         },
     };
     let sched = |kind: ScheduleKind, max_lr: f64, warmup: Option<f64>| ScheduleConfig {

@@ -5,13 +5,17 @@
 //! names the rank that died or hung.
 
 use crate::ops::{ptrs, take_message};
+use crate::run_config::DeviceChoice;
 use anyhow::{anyhow, bail, Context, Result};
 use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tch::Tensor;
+use tch::{Device, Tensor};
 use torch_sys::C_tensor;
+
+/// Gradients are all-reduced in buckets of this size (PyTorch DDP's default).
+const BUCKET_BYTES: usize = 25 << 20;
 
 #[repr(C)]
 struct RwGroup {
@@ -410,6 +414,93 @@ impl Drop for Group {
         // SAFETY: the heartbeat thread has ended; nothing else holds the handle.
         unsafe { rw_dist_free(self.handle.0) };
     }
+}
+
+/// This process's part in a data-parallel job: its place among the ranks, the joined process
+/// group, and its device (under `device = "auto"` on a CUDA machine, the local rank's GPU).
+/// One group serves any number of runs in turn (a study's).
+pub struct DataParallel {
+    pub world: crate::dist::World,
+    pub group: crate::dist::Group,
+    pub device: Device,
+}
+
+impl DataParallel {
+    /// Joins the ranks of `world`, waiting up to `timeout_s` for all of them (the same limit
+    /// bounds every later collective).
+    pub fn join(world: crate::dist::World, choice: DeviceChoice, timeout_s: u64) -> Result<Self> {
+        let device = match choice {
+            // One GPU per process: the local rank's.
+            DeviceChoice::Auto if tch::Cuda::is_available() => {
+                DeviceChoice::Cuda(world.local_rank).resolve()?
+            }
+            choice => choice.resolve()?,
+        };
+        let group = crate::dist::Group::join(
+            &world,
+            std::time::Duration::from_secs(timeout_s),
+            BUCKET_BYTES,
+            device.is_cuda() && crate::dist::has_nccl(),
+        )?;
+        Ok(Self {
+            world,
+            group,
+            device,
+        })
+    }
+
+    /// Whether this is rank 0, the one that writes.
+    pub fn lead(&self) -> bool {
+        self.group.rank == 0
+    }
+}
+
+/// Runs `work` once: in one process, there; under a launcher, on rank 0 alone, handing the `n`
+/// numbers it returns to every rank. When `work` fails on rank 0, the other ranks fail too
+/// (rather than wait for a collective that never comes), pointing at rank 0's error.
+pub fn from_lead(
+    par: Option<&DataParallel>,
+    what: &str,
+    n: usize,
+    work: impl FnOnce() -> Result<Vec<i64>>,
+) -> Result<Vec<i64>> {
+    let Some(par) = par else { return work() };
+    let mut failed = None;
+    let mut msg = vec![0i64; n + 1];
+    if par.lead() {
+        match work() {
+            Ok(v) if v.len() == n => {
+                msg[0] = 1;
+                msg[1..].copy_from_slice(&v);
+            }
+            Ok(v) => failed = Some(anyhow::anyhow!("{what}: {} values, not {n}", v.len())),
+            Err(e) => failed = Some(e),
+        }
+    }
+    let t = Tensor::from_slice(&msg);
+    par.group.broadcast(&[&t], what)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let got = Vec::<i64>::try_from(&t).context("reading rank 0's broadcast")?;
+    if got[0] != 1 {
+        bail!(
+            "rank {} of {}: {what} failed on rank 0; its output says why",
+            par.group.rank,
+            par.group.size
+        );
+    }
+    Ok(got[1..].to_vec())
+}
+
+/// The global batch is split evenly over the ranks.
+pub(crate) fn check_split(batch_size: usize, ranks: usize) -> Result<()> {
+    if batch_size % ranks != 0 {
+        bail!(
+            "[data] batch_size {batch_size} cannot be split over {ranks} ranks; make it a multiple of the world size"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod report;
+pub mod run_config;
+pub mod run_dir;
 pub mod schedule;
 pub mod study;
 pub mod tensorboard;

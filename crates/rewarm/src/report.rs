@@ -1,23 +1,10 @@
 //! Charts of runs (validation perplexity per step) and of schedules.
 
-use crate::train::LogLine;
-use anyhow::{Context, Result};
+use crate::run_dir::read_log;
+use anyhow::Result;
 use charts::{render, Panel, Series};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// Reads a run's `log.jsonl`.
-pub fn read_log(run: &Path) -> Result<Vec<LogLine>> {
-    let p = run.join("log.jsonl");
-    let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("{}:{}: malformed log line", p.display(), i + 1))
-        })
-        .collect()
-}
 
 /// One panel per validation set (perplexity against step), one line per run, plus the
 /// training loss; written atomically as SVG.

@@ -1,375 +1,23 @@
-//! `rewarm train`: one run from a TOML config, from scratch or continued from a checkpoint,
-//! with evaluation, atomic checkpoints and exact resume.
+//! The training loop of `rewarm train`: one run from its config ([`crate::run_config`]), from
+//! scratch or continued from a checkpoint, with evaluation, checkpoints and exact resume in
+//! its run folder ([`crate::run_dir`]), in one process or as one of the ranks of a
+//! data-parallel job ([`crate::dist::DataParallel`]).
 
 use crate::checkpoint;
-use crate::config::ModelConfig;
-use crate::dataset::{Mixture, SourceCursor, TokenDataset};
+use crate::dataset::{Mixture, TokenDataset};
+use crate::dist::{check_split, DataParallel};
 use crate::eval::{evaluate_part, EvalResult};
 use crate::model::{Compute, GptNeox};
-use crate::optim::{AdamW, AdamWConfig};
-use crate::schedule::ScheduleConfig;
+use crate::optim::AdamW;
+use crate::run_config::{model_config, resume_conflicts, RunConfig};
+use crate::run_dir::{
+    self, checkpoint_dir, checkpoints, latest_checkpoint, truncate_log, write_checkpoint, LogLine,
+    RunLogs, TrainerState,
+};
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    pub model: ModelSection,
-    pub data: DataSection,
-    #[serde(default)]
-    pub optim: AdamWConfig,
-    pub schedule: ScheduleConfig,
-    pub run: RunSection,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSection {
-    /// Continue from this Hugging Face checkpoint folder (continued pre-training).
-    #[serde(default)]
-    pub checkpoint: Option<PathBuf>,
-    /// Also load the AdamW moments saved with `checkpoint` (else they start at zero).
-    #[serde(default)]
-    pub load_optimizer: bool,
-    /// From scratch: a preset (14m, 70m, 160m, 410m, 1b) or a `config.json` path...
-    #[serde(default)]
-    pub preset: Option<String>,
-    #[serde(default)]
-    pub config: Option<PathBuf>,
-    /// ...or explicit sizes.
-    #[serde(default)]
-    pub hidden_size: Option<i64>,
-    #[serde(default)]
-    pub num_hidden_layers: Option<i64>,
-    #[serde(default)]
-    pub num_attention_heads: Option<i64>,
-    #[serde(default)]
-    pub intermediate_size: Option<i64>,
-    /// Defaults to the training data's vocabulary.
-    #[serde(default)]
-    pub vocab_size: Option<i64>,
-    /// Seed of the weight initialisation.
-    #[serde(default)]
-    pub seed: i64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DataSource {
-    pub name: String,
-    pub path: PathBuf,
-    #[serde(default = "one")]
-    pub weight: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DataSection {
-    pub seq_len: usize,
-    pub batch_size: usize,
-    #[serde(default = "one_usize")]
-    pub grad_accum: usize,
-    #[serde(default)]
-    pub seed: u64,
-    pub train: Vec<DataSource>,
-    #[serde(default)]
-    pub val: Vec<DataSource>,
-    /// Sequences per validation set at each evaluation (0: all).
-    #[serde(default = "default_eval_sequences")]
-    pub eval_sequences: u64,
-}
-
-fn one_usize() -> usize {
-    1
-}
-fn default_eval_sequences() -> u64 {
-    64
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RunSection {
-    pub steps: u64,
-    pub out: PathBuf,
-    #[serde(default)]
-    pub eval_every: u64,
-    /// Further steps to evaluate at (a study adds early ones to see the loss bump).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub eval_at: Vec<u64>,
-    #[serde(default)]
-    pub checkpoint_every: u64,
-    /// Further steps to checkpoint at (a study branches from them).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checkpoint_at: Vec<u64>,
-    #[serde(default = "default_log_every")]
-    pub log_every: u64,
-    #[serde(default)]
-    pub device: DeviceChoice,
-    #[serde(default)]
-    pub precision: Precision,
-    /// Recompute the activations of every N-th transformer block in the backward pass instead
-    /// of keeping them (1: every block; 2: every other; 0: keep all), for models whose
-    /// activations do not fit. The gradients are the same; a step costs up to one more forward
-    /// pass of those blocks.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub activation_checkpointing: u32,
-    /// Intra-op threads (0: libtorch's default).
-    #[serde(default)]
-    pub threads: i32,
-    /// Stop after this many steps of this invocation (tests use it to simulate a crash).
-    #[serde(default)]
-    pub stop_after: Option<u64>,
-    /// Data-parallel runs (several processes): how long a rank waits for the others to join
-    /// and for each collective before the run fails, naming the rank that died or hung.
-    #[serde(default = "default_dist_timeout")]
-    pub dist_timeout_s: u64,
-}
-
-pub(crate) fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-pub fn default_dist_timeout() -> u64 {
-    300
-}
-
-const MAX_DIST_TIMEOUT_S: u64 = 7 * 24 * 3600;
-
-/// Gradients are all-reduced in buckets of this size (PyTorch DDP's default).
-const BUCKET_BYTES: usize = 25 << 20;
-
-fn default_log_every() -> u64 {
-    1
-}
-
-impl RunConfig {
-    pub fn load(path: &Path) -> Result<Self> {
-        let mut cfg: Self = crate::config::read_toml(path)?;
-        // Relative paths in a config are relative to the config file.
-        let base = path.parent().unwrap_or(Path::new("."));
-        let fix = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        };
-        if let Some(c) = cfg.model.checkpoint.as_mut() {
-            fix(c)
-        }
-        if let Some(c) = cfg.model.config.as_mut() {
-            fix(c)
-        }
-        cfg.data.train.iter_mut().for_each(|d| fix(&mut d.path));
-        cfg.data.val.iter_mut().for_each(|d| fix(&mut d.path));
-        fix(&mut cfg.run.out);
-        cfg.validate()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        Ok(cfg)
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        let d = &self.data;
-        if d.seq_len == 0 || d.batch_size == 0 || d.grad_accum == 0 {
-            bail!("[data] seq_len, batch_size and grad_accum must be positive");
-        }
-        if d.train.is_empty() {
-            bail!("[data] train needs at least one dataset");
-        }
-        let mut names: Vec<&str> = d.val.iter().map(|v| v.name.as_str()).collect();
-        names.sort();
-        if names.windows(2).any(|w| w[0] == w[1]) {
-            bail!("[data] val names must be unique");
-        }
-        if self.run.steps == 0 {
-            bail!("[run] steps must be positive");
-        }
-        // libtorch adds the timeout to the clock; beyond a week it only risks overflow.
-        if !(1..=MAX_DIST_TIMEOUT_S).contains(&self.run.dist_timeout_s) {
-            bail!(
-                "[run] dist_timeout_s must be between 1 and {MAX_DIST_TIMEOUT_S} seconds (a week), got {}",
-                self.run.dist_timeout_s
-            );
-        }
-        let m = &self.model;
-        let sizes = [
-            m.hidden_size,
-            m.num_hidden_layers,
-            m.num_attention_heads,
-            m.intermediate_size,
-        ];
-        let given = [
-            m.checkpoint.is_some(),
-            m.preset.is_some(),
-            m.config.is_some(),
-            sizes.iter().any(|s| s.is_some()),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            bail!("[model] give exactly one of checkpoint, preset, config, or explicit sizes");
-        }
-        if sizes.iter().any(|s| s.is_some()) && sizes.iter().any(|s| s.is_none()) {
-            bail!("[model] explicit sizes need hidden_size, num_hidden_layers, num_attention_heads and intermediate_size");
-        }
-        if m.load_optimizer && m.checkpoint.is_none() {
-            bail!("[model] load_optimizer needs a checkpoint");
-        }
-        self.schedule.build(self.run.steps)?;
-        Ok(())
-    }
-
-    pub fn tokens_per_step(&self) -> u64 {
-        (self.data.seq_len * self.data.batch_size * self.data.grad_accum) as u64
-    }
-}
-
-/// Where a run computes: `auto` (CUDA when present), `cpu`, `cuda`, `cuda:N`; parsed once
-/// from a config or the command line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum DeviceChoice {
-    #[default]
-    Auto,
-    Cpu,
-    Cuda(usize),
-}
-
-impl std::str::FromStr for DeviceChoice {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "auto" => DeviceChoice::Auto,
-            "cpu" => DeviceChoice::Cpu,
-            "cuda" => DeviceChoice::Cuda(0),
-            s => match s.strip_prefix("cuda:").map(str::parse) {
-                Some(Ok(i)) => DeviceChoice::Cuda(i),
-                _ => bail!("device {s:?} is not auto, cpu, cuda or cuda:N"),
-            },
-        })
-    }
-}
-
-impl TryFrom<String> for DeviceChoice {
-    type Error = anyhow::Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<DeviceChoice> for String {
-    fn from(d: DeviceChoice) -> String {
-        d.to_string()
-    }
-}
-
-impl std::fmt::Display for DeviceChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DeviceChoice::Auto => f.write_str("auto"),
-            DeviceChoice::Cpu => f.write_str("cpu"),
-            DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
-        }
-    }
-}
-
-impl DeviceChoice {
-    /// The libtorch device, checked against the devices libtorch sees.
-    pub fn resolve(self) -> Result<Device> {
-        Ok(match self {
-            DeviceChoice::Auto => Device::cuda_if_available(),
-            DeviceChoice::Cpu => Device::Cpu,
-            DeviceChoice::Cuda(i) => {
-                let n = tch::Cuda::device_count();
-                if i as i64 >= n {
-                    bail!("device \"{self}\": libtorch sees {n} CUDA device(s)");
-                }
-                Device::Cuda(i)
-            }
-        })
-    }
-}
-
-/// How a run computes (see [`Compute`]): `auto`, `f32`, `bf16` (bf16 matrix products over f32
-/// weights; LayerNorm, rotary, residual stream, softmax and loss f32, as `torch.autocast`) or
-/// `bf16-full` (bf16 working copies of the weights and bf16 activations; the f32 weights are
-/// the optimiser's masters, gradients are accumulated, reduced and clipped in f32, softmax and
-/// loss stay f32). `auto` is `bf16` on CUDA and on CPUs with AMX-BF16 tiles (where libtorch's
-/// bf16 matmuls beat f32: `BF16=1 bash bench/rewarm.sh`) and `f32` on other CPUs (on a CPU with
-/// neither AMX nor AVX-512 BF16 bf16 matmuls ran 13x slower; CPUs with AVX-512 BF16 alone are
-/// not measured). `bf16-full` is not yet `auto` on CUDA: `bench/gpu.sh` measures it there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    #[default]
-    Auto,
-    F32,
-    Bf16,
-    #[serde(rename = "bf16-full")]
-    #[value(name = "bf16-full")]
-    Bf16Full,
-}
-
-impl Precision {
-    pub fn compute(self, device: Device) -> Compute {
-        match (self, device) {
-            (Precision::Bf16Full, _) => Compute::Working(Kind::BFloat16),
-            (Precision::Bf16, _) | (Precision::Auto, Device::Cuda(_)) => Compute::Mixed,
-            (Precision::Auto, Device::Cpu) if crate::ops::cpu_amx_bf16() => Compute::Mixed,
-            _ => Compute::F32,
-        }
-    }
-}
-
-/// Saved with every checkpoint: where training stands.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct TrainerState {
-    pub step: u64,
-    pub tokens: u64,
-    pub data: Vec<SourceCursor>,
-    pub schedule: ScheduleConfig,
-    pub total_steps: u64,
-    pub data_seed: u64,
-    pub init_seed: i64,
-    pub last_loss: f64,
-}
-
-/// One line of `log.jsonl`. Only values that depend on the computation, never on the clock,
-/// so a resumed run's log equals an uninterrupted one's byte for byte.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LogLine {
-    pub step: u64,
-    pub tokens: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lr: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub loss: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grad_norm: Option<f64>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub eval: Vec<EvalLog>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EvalLog {
-    pub name: String,
-    pub loss: f64,
-    pub perplexity: f64,
-}
-
-impl From<&EvalResult> for EvalLog {
-    fn from(r: &EvalResult) -> Self {
-        Self {
-            name: r.name.clone(),
-            loss: r.loss,
-            perplexity: r.perplexity,
-        }
-    }
-}
 
 /// What a finished run reports.
 #[derive(Debug, Clone)]
@@ -380,99 +28,6 @@ pub struct RunSummary {
     pub seconds: f64,
     pub tokens_per_second: f64,
     pub out: PathBuf,
-}
-
-pub fn checkpoint_dir(out: &Path, step: u64) -> PathBuf {
-    out.join("checkpoints").join(format!("step-{step:08}"))
-}
-
-/// The complete checkpoints of a run folder, newest first (`final` first once the run has
-/// ended): folders holding a `trainer_state.json`.
-pub fn checkpoints(out: &Path) -> Vec<(u64, PathBuf)> {
-    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(out.join("checkpoints"))
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            let step = name.strip_prefix("step-")?.parse::<u64>().ok()?;
-            e.path()
-                .join("trainer_state.json")
-                .exists()
-                .then(|| (step, e.path()))
-        })
-        .collect();
-    found.sort_by_key(|c| std::cmp::Reverse(c.0));
-    let fin = out.join("final");
-    if let Ok(text) = std::fs::read_to_string(fin.join("trainer_state.json")) {
-        if let Ok(st) = serde_json::from_str::<TrainerState>(&text) {
-            found.insert(0, (st.step, fin));
-        }
-    }
-    found
-}
-
-/// The newest complete checkpoint of a run folder (`final` once the run has ended).
-pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
-    checkpoints(out).into_iter().next()
-}
-
-/// Settings that a resumed run must share with the run that wrote its checkpoint; the others
-/// (device, threads, evaluation and logging cadence, validation sets) may change.
-const RESUME_KEYS: &[&str] = &[
-    "model.",
-    "data.seq_len",
-    "data.batch_size",
-    "data.grad_accum",
-    "data.seed",
-    "data.train",
-    "optim.",
-    "schedule.",
-    "run.steps",
-];
-
-/// The keys of RESUME_KEYS on which two configs differ, as `key: checkpoint X, config Y`.
-pub fn resume_conflicts(saved: &RunConfig, now: &RunConfig) -> Result<Vec<String>> {
-    Ok(config_diff(saved, now)?
-        .into_iter()
-        .filter(|(k, _, _)| {
-            RESUME_KEYS
-                .iter()
-                .any(|p| k.starts_with(p) || k.as_str() == p.trim_end_matches('.'))
-        })
-        .map(|(k, a, b)| format!("{k}: checkpoint {a}, config {b}"))
-        .collect())
-}
-
-/// The dotted keys on which two serialisable configs differ, with both values (`(unset)` where
-/// one lacks the key), in key order.
-pub fn config_diff<T: Serialize>(a: &T, b: &T) -> Result<Vec<(String, String, String)>> {
-    fn flatten(
-        prefix: &str,
-        v: &toml::Value,
-        out: &mut std::collections::BTreeMap<String, String>,
-    ) {
-        match v {
-            toml::Value::Table(t) => {
-                for (k, v) in t {
-                    flatten(&format!("{prefix}{k}."), v, out);
-                }
-            }
-            v => {
-                out.insert(prefix.trim_end_matches('.').to_string(), v.to_string());
-            }
-        }
-    }
-    let (mut fa, mut fb) = (Default::default(), Default::default());
-    flatten("", &toml::Value::try_from(a)?, &mut fa);
-    flatten("", &toml::Value::try_from(b)?, &mut fb);
-    let keys: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
-    let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| v.clone());
-    Ok(keys
-        .into_iter()
-        .filter(|k| fa.get(*k) != fb.get(*k))
-        .map(|k| (k.clone(), show(fa.get(k)), show(fb.get(k))))
-        .collect())
 }
 
 /// What a resumed run continues from.
@@ -497,7 +52,7 @@ fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
     }
     let mut problems = Vec::new();
     for (step, dir) in candidates {
-        if let Ok(text) = std::fs::read_to_string(dir.join("run.toml")) {
+        if let Ok(text) = std::fs::read_to_string(dir.join(run_dir::RUN_TOML)) {
             if let Ok(saved) = toml::from_str::<RunConfig>(&text) {
                 let diff = resume_conflicts(&saved, cfg)?;
                 if !diff.is_empty() {
@@ -511,11 +66,11 @@ fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
         }
         let opened = (|| -> Result<Resumed> {
             let st: TrainerState =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("trainer_state.json"))?)
+                serde_json::from_str(&std::fs::read_to_string(dir.join(run_dir::TRAINER_STATE))?)
                     .with_context(|| format!("{}: malformed trainer_state.json", dir.display()))?;
             let model = checkpoint::load(&dir, device)?;
             let mut opt = AdamW::new(&model.params.list, cfg.optim.clone());
-            opt.load(&dir.join("optimizer.safetensors"))?;
+            opt.load(&dir.join(run_dir::OPTIMIZER))?;
             Ok(Resumed {
                 step,
                 dir: dir.clone(),
@@ -545,26 +100,6 @@ fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
     )
 }
 
-/// The model config of a run that starts from scratch (a preset, a config.json or sizes);
-/// `vocab` is the data's, used unless the config sets one.
-pub fn model_config(cfg: &RunConfig, vocab: i64) -> Result<ModelConfig> {
-    let m = &cfg.model;
-    let vocab = m.vocab_size.unwrap_or(vocab);
-    Ok(if let Some(p) = &m.preset {
-        ModelConfig::preset(p, vocab)?
-    } else if let Some(p) = &m.config {
-        ModelConfig::load(p)?
-    } else {
-        ModelConfig::custom(
-            vocab,
-            m.hidden_size.expect("validated"),
-            m.num_hidden_layers.expect("validated"),
-            m.num_attention_heads.expect("validated"),
-            m.intermediate_size.expect("validated"),
-        )
-    })
-}
-
 fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, Option<PathBuf>)> {
     let m = &cfg.model;
     if let Some(ck) = &m.checkpoint {
@@ -574,27 +109,6 @@ fn build_model(cfg: &RunConfig, vocab: i64, device: Device) -> Result<(GptNeox, 
     }
     let mc = model_config(cfg, vocab)?;
     Ok((GptNeox::new(&mc, device, m.seed)?, None))
-}
-
-fn write_checkpoint(
-    dir: &Path,
-    model: &GptNeox,
-    opt: &AdamW,
-    state: &TrainerState,
-    cfg: &RunConfig,
-) -> Result<()> {
-    // Checkpoints written before ownership markers existed are recognised by their state file.
-    let ours = dir.join("trainer_state.json").exists();
-    outdir::replace_dir(dir, checkpoint::OWNER, ours, |tmp| {
-        checkpoint::save_weights(tmp, model)?;
-        opt.save(&tmp.join("optimizer.safetensors"))?;
-        std::fs::write(
-            tmp.join("trainer_state.json"),
-            serde_json::to_string_pretty(state)?,
-        )?;
-        std::fs::write(tmp.join("run.toml"), toml::to_string(cfg)?)?;
-        Ok(())
-    })
 }
 
 /// Where a run shows its progress: nowhere, its own bar on stderr, or a bar inside a
@@ -657,93 +171,6 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
     train_in(cfg, resume, bars, par.as_ref())
 }
 
-/// This process's part in a data-parallel job: its place among the ranks, the joined process
-/// group, and its device (under `device = "auto"` on a CUDA machine, the local rank's GPU).
-/// One group serves any number of runs in turn (a study's).
-pub struct DataParallel {
-    pub world: crate::dist::World,
-    pub group: crate::dist::Group,
-    pub device: Device,
-}
-
-impl DataParallel {
-    /// Joins the ranks of `world`, waiting up to `timeout_s` for all of them (the same limit
-    /// bounds every later collective).
-    pub fn join(world: crate::dist::World, choice: DeviceChoice, timeout_s: u64) -> Result<Self> {
-        let device = match choice {
-            // One GPU per process: the local rank's.
-            DeviceChoice::Auto if tch::Cuda::is_available() => {
-                DeviceChoice::Cuda(world.local_rank).resolve()?
-            }
-            choice => choice.resolve()?,
-        };
-        let group = crate::dist::Group::join(
-            &world,
-            std::time::Duration::from_secs(timeout_s),
-            BUCKET_BYTES,
-            device.is_cuda() && crate::dist::has_nccl(),
-        )?;
-        Ok(Self {
-            world,
-            group,
-            device,
-        })
-    }
-
-    /// Whether this is rank 0, the one that writes.
-    pub fn lead(&self) -> bool {
-        self.group.rank == 0
-    }
-}
-
-/// Runs `work` once: in one process, there; under a launcher, on rank 0 alone, handing the `n`
-/// numbers it returns to every rank. When `work` fails on rank 0, the other ranks fail too
-/// (rather than wait for a collective that never comes), pointing at rank 0's error.
-pub fn from_lead(
-    par: Option<&DataParallel>,
-    what: &str,
-    n: usize,
-    work: impl FnOnce() -> Result<Vec<i64>>,
-) -> Result<Vec<i64>> {
-    let Some(par) = par else { return work() };
-    let mut failed = None;
-    let mut msg = vec![0i64; n + 1];
-    if par.lead() {
-        match work() {
-            Ok(v) if v.len() == n => {
-                msg[0] = 1;
-                msg[1..].copy_from_slice(&v);
-            }
-            Ok(v) => failed = Some(anyhow::anyhow!("{what}: {} values, not {n}", v.len())),
-            Err(e) => failed = Some(e),
-        }
-    }
-    let t = Tensor::from_slice(&msg);
-    par.group.broadcast(&[&t], what)?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let got = Vec::<i64>::try_from(&t).context("reading rank 0's broadcast")?;
-    if got[0] != 1 {
-        bail!(
-            "rank {} of {}: {what} failed on rank 0; its output says why",
-            par.group.rank,
-            par.group.size
-        );
-    }
-    Ok(got[1..].to_vec())
-}
-
-/// The global batch is split evenly over the ranks.
-fn check_split(batch_size: usize, ranks: usize) -> Result<()> {
-    if batch_size % ranks != 0 {
-        bail!(
-            "[data] batch_size {batch_size} cannot be split over {ranks} ranks; make it a multiple of the world size"
-        );
-    }
-    Ok(())
-}
-
 /// [`train_with`] as one of the ranks of `par` (a single process without it).
 pub fn train_in(
     cfg: &RunConfig,
@@ -797,7 +224,7 @@ pub fn train_in(
     let mut mixture = Mixture::new(train_sets, d.seq_len, d.seed)?;
 
     let out = &cfg.run.out;
-    if !resume && out.join("log.jsonl").exists() {
+    if !resume && out.join(run_dir::LOG).exists() {
         bail!("{} already holds a run (log.jsonl); use --resume to continue it or pick another [run] out", out.display());
     }
     let resumed = if resume {
@@ -835,7 +262,7 @@ pub fn train_in(
             step = r.step;
             tokens = st.tokens;
             if lead {
-                truncate_log(&out.join("log.jsonl"), step)?;
+                truncate_log(&out.join(run_dir::LOG), step)?;
             }
             (r.model, r.opt)
         }
@@ -843,7 +270,7 @@ pub fn train_in(
             let (model, source_ck) = build_model(cfg, vocab, device)?;
             let mut opt = AdamW::new(&model.params.list, cfg.optim.clone());
             if let (Some(ck), true) = (&source_ck, cfg.model.load_optimizer) {
-                let p = ck.join("optimizer.safetensors");
+                let p = ck.join(run_dir::OPTIMIZER);
                 if !p.exists() {
                     bail!(
                         "[model] load_optimizer: {} has no optimizer.safetensors",
@@ -882,10 +309,13 @@ pub fn train_in(
         }
     }
     let mut logs = if lead {
-        outdir::write_file(&out.join("run.toml"), toml::to_string(cfg)?.as_bytes())?;
+        outdir::write_file(
+            &out.join(run_dir::RUN_TOML),
+            toml::to_string(cfg)?.as_bytes(),
+        )?;
         RunLogs::open(out)?
     } else {
-        RunLogs(None)
+        RunLogs::none()
     };
 
     // Each rank evaluates its share of the batches (all of them in a single process).
@@ -1088,7 +518,7 @@ pub fn train_in(
                 last_loss,
             };
             let dir = if step == total {
-                out.join("final")
+                run_dir::final_dir(out)
             } else {
                 checkpoint_dir(out, step)
             };
@@ -1115,75 +545,6 @@ pub fn train_in(
             / run_start.elapsed().as_secs_f64().max(1e-9),
         out: out.clone(),
     })
-}
-
-/// The run's logs: `log.jsonl` (values of the computation only, so a resumed run reproduces
-/// it byte for byte), `throughput.jsonl` (wall-clock figures) and the same scalars as
-/// TensorBoard events under `tensorboard/` (a new event file per invocation).
-/// `None` on the ranks of a data-parallel run other than rank 0, which write nothing.
-struct RunLogs(Option<LogFiles>);
-
-struct LogFiles {
-    log: std::fs::File,
-    timing: std::fs::File,
-    tb: crate::tensorboard::EventWriter,
-}
-
-impl RunLogs {
-    fn open(out: &Path) -> Result<Self> {
-        let append = |name: &str| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(out.join(name))
-                .with_context(|| format!("opening {}", out.join(name).display()))
-        };
-        Ok(Self(Some(LogFiles {
-            log: append("log.jsonl")?,
-            timing: append("throughput.jsonl")?,
-            tb: crate::tensorboard::EventWriter::create(&out.join("tensorboard"))?,
-        })))
-    }
-
-    fn line(&mut self, line: &LogLine) -> Result<()> {
-        let Some(f) = self.0.as_mut() else {
-            return Ok(());
-        };
-        writeln!(f.log, "{}", serde_json::to_string(line)?)?;
-        f.log.flush()?;
-        let mut values: Vec<(String, f64)> = Vec::new();
-        for (name, v) in [
-            ("loss", line.loss),
-            ("lr", line.lr),
-            ("grad_norm", line.grad_norm),
-        ] {
-            if let Some(v) = v {
-                values.push((format!("train/{name}"), v));
-            }
-        }
-        for e in &line.eval {
-            values.push((format!("eval/{}/loss", e.name), e.loss));
-            values.push((format!("eval/{}/perplexity", e.name), e.perplexity));
-        }
-        f.tb.scalars(line.step as i64, None, &values)?;
-        f.tb.flush()
-    }
-
-    /// A line of `throughput.jsonl`; on CUDA with the most GPU memory held for tensors so far
-    /// (`torch.cuda.max_memory_allocated`), in MiB.
-    fn throughput(&mut self, step: u64, secs: f64, tps: f64, device: Device) -> Result<()> {
-        let Some(f) = self.0.as_mut() else {
-            return Ok(());
-        };
-        let mut line = serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps});
-        if let Device::Cuda(i) = device {
-            if let Some(b) = crate::ops::cuda_peak_bytes(i, false) {
-                line["gpu_peak_mib"] = (b as f64 / (1u64 << 20) as f64).into();
-            }
-        }
-        writeln!(f.timing, "{line}")?;
-        f.tb.scalars(step as i64, None, &[("train/tokens_per_second", tps)])
-    }
 }
 
 /// A step whose loss and gradient norm are still on the device.
@@ -1230,33 +591,4 @@ pub fn open_val(path: &Path) -> Result<TokenDataset> {
         return TokenDataset::open(&path.join("val"));
     }
     TokenDataset::open(path)
-}
-
-/// Drops log lines after `step`, so a resumed run appends exactly what the lost part wrote.
-/// A last line cut short by a crash is dropped too (with a warning); a malformed line before
-/// it is an error.
-fn truncate_log(path: &Path, step: u64) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(());
-    };
-    let mut kept = String::new();
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let l: LogLine = match serde_json::from_str(line) {
-            Ok(l) => l,
-            Err(_) if i + 1 == lines.len() => {
-                eprintln!(
-                    "warning: {}: dropping an incomplete last line (the run was interrupted while writing it)",
-                    path.display()
-                );
-                break;
-            }
-            Err(e) => bail!("{}: line {} is malformed: {e}", path.display(), i + 1),
-        };
-        if l.step <= step {
-            kept.push_str(line);
-            kept.push('\n');
-        }
-    }
-    outdir::write_file(path, kept.as_bytes())
 }

@@ -3,7 +3,8 @@
 //! study on two ranks, the environment contract, and a rank that dies or hangs.
 
 use rewarm::checkpoint::read_tensors;
-use rewarm::train::{self, RunConfig};
+use rewarm::run_config::RunConfig;
+use rewarm::{run_dir, train};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -460,7 +461,7 @@ fn rank(cfg: &Path, rank: usize, port: u16) -> Child {
 /// Waits until the run has written a checkpoint past step 4.
 fn wait_for_checkpoints(run: &Path) {
     let t0 = Instant::now();
-    while train::latest_checkpoint(run).is_none_or(|(s, _)| s < 4) {
+    while run_dir::latest_checkpoint(run).is_none_or(|(s, _)| s < 4) {
         assert!(t0.elapsed() < Duration::from_secs(120), "no checkpoint");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -491,7 +492,7 @@ fn a_killed_or_hung_rank_fails_the_run_naming_it_and_the_last_checkpoint_resumes
         assert!(err.contains("rank 1 stopped responding"), "{err}");
         assert!(secs < 30.0, "{secs}");
         // The newest checkpoint is complete: one process resumes from it.
-        let (step, ck) = train::latest_checkpoint(&d.join(case)).unwrap();
+        let (step, ck) = run_dir::latest_checkpoint(&d.join(case)).unwrap();
         assert!(read_tensors(&ck.join("model.safetensors")).is_ok());
         let mut resume = RunConfig::load(&cfg).unwrap();
         resume.run.stop_after = Some(1);

@@ -1,6 +1,7 @@
 //! `rewarm study` end to end on the micro preset (seconds), and the findings checked on
 //! hand-made curves.
 
+use rewarm::run_dir::LogLine;
 use rewarm::study::{
     self,
     config::{Axis, StudyConfig},
@@ -9,7 +10,6 @@ use rewarm::study::{
     plan::{self, Kind},
     preset, StudyOptions,
 };
-use rewarm::train::LogLine;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;

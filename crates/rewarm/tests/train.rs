@@ -1,7 +1,8 @@
 //! Training runs end to end on a tiny model: exact resume, NaN handling, continued
 //! pre-training from a checkpoint, config errors, and the CLI.
 
-use rewarm::train::{self, RunConfig};
+use rewarm::run_config::RunConfig;
+use rewarm::{run_dir, train};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -90,7 +91,7 @@ fn nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
         "{e}"
     );
     assert!(e.contains("step-00000002"), "{e}");
-    let (step, _) = train::latest_checkpoint(&d.join("nan")).unwrap();
+    let (step, _) = run_dir::latest_checkpoint(&d.join("nan")).unwrap();
     assert_eq!(step, 2);
     assert!(!d.join("nan/checkpoints/step-00000003").exists());
 }
@@ -136,8 +137,8 @@ fn continued_pretraining_loads_or_resets_the_moments() {
         assert_eq!(moments_step(&d.join(&name).join("final")), want);
         // The run started from the upstream weights: its step-0 upstream loss is the
         // upstream run's final one.
-        let log = rewarm::report::read_log(&d.join(&name)).unwrap();
-        let up_log = rewarm::report::read_log(&d.join("up-run")).unwrap();
+        let log = rewarm::run_dir::read_log(&d.join(&name)).unwrap();
+        let up_log = rewarm::run_dir::read_log(&d.join("up-run")).unwrap();
         assert_eq!(log[0].eval[0].loss, up_log.last().unwrap().eval[0].loss);
         assert_eq!(s.final_eval.len(), 2);
     }
@@ -240,7 +241,7 @@ fn cli_schedule_train_eval_and_errors() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
     // `up` is a tokenize output folder: its val split is the one evaluated.
-    let log = rewarm::report::read_log(&d.join("cli")).unwrap();
+    let log = rewarm::run_dir::read_log(&d.join("cli")).unwrap();
     let up_loss = log.last().unwrap().eval[0].loss;
     let row = text.lines().find(|l| l.starts_with("up ")).unwrap();
     let printed: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -366,7 +367,7 @@ fn activation_checkpointing_trains_bit_identically() {
 #[test]
 fn auto_precision_on_cpu_is_bf16_where_the_cpu_lists_amx_bf16() {
     use rewarm::model::Compute;
-    use rewarm::train::Precision;
+    use rewarm::run_config::Precision;
     use tch::{Device, Kind};
     // Linux lists the AMX-BF16 tiles among the CPU flags when the kernel supports them.
     let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {

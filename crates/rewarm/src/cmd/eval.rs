@@ -1,6 +1,6 @@
 //! `rewarm eval`: loss and perplexity of a checkpoint on token folders.
 
-use crate::{checkpoint, eval, train};
+use crate::{checkpoint, eval, run_config, train};
 use anyhow::{Context, Result};
 use outdir::outln;
 use std::path::PathBuf;
@@ -22,9 +22,9 @@ pub struct Args {
     sequences: u64,
     /// auto (CUDA when present), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
-    device: train::DeviceChoice,
-    #[arg(long, value_enum, default_value_t = train::Precision::Auto)]
-    precision: train::Precision,
+    device: run_config::DeviceChoice,
+    #[arg(long, value_enum, default_value_t = run_config::Precision::Auto)]
+    precision: run_config::Precision,
 }
 
 pub fn run(a: Args) -> Result<()> {

@@ -35,7 +35,7 @@ pub fn run(a: Args) -> Result<()> {
             study::report::write_report(&out, &dir, &plan)?.0
         }
         (None, Some(run)) => {
-            if !run.join("run.toml").exists() {
+            if !run.join(crate::run_dir::RUN_TOML).exists() {
                 bail!("{}: not a run folder (no run.toml)", run.display());
             }
             outdir::claim_dir(&out, study::report::OWNER, false)?;

@@ -1,6 +1,6 @@
 //! `rewarm schedule`: the learning rate per step of a run config, printed and drawn.
 
-use crate::{report, train};
+use crate::{report, run_config};
 use anyhow::{bail, Result};
 use outdir::outln;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let cfg = train::RunConfig::load(&a.config)?;
+    let cfg = run_config::RunConfig::load(&a.config)?;
     let total = cfg.run.steps;
     let s = cfg.schedule.build(total)?;
     outln!("# {}", s.describe());

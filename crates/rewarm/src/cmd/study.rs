@@ -1,7 +1,7 @@
 //! `rewarm study`: a continual pre-training study (the paper's grid) from a study config or a
 //! preset, resumable; under a launcher every run trains on all the ranks.
 
-use crate::{study, train};
+use crate::{dist, study};
 use anyhow::{bail, Context, Result};
 use outdir::outln;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
         );
     }
     let par = match world {
-        Some(w) => Some(train::DataParallel::join(
+        Some(w) => Some(dist::DataParallel::join(
             w,
             cfg.run.device,
             cfg.run.dist_timeout_s,

@@ -1,6 +1,6 @@
 //! `rewarm train`: one run from a run config, from scratch or continued, resumable.
 
-use crate::{dist, train};
+use crate::{dist, run_config, train};
 use anyhow::Result;
 use outdir::outln;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args, progress: bool) -> Result<()> {
-    let cfg = train::RunConfig::load(&a.config)?;
+    let cfg = run_config::RunConfig::load(&a.config)?;
     let s = train::train(&cfg, a.resume, progress)?;
     // In a data-parallel run the other ranks' summaries would repeat rank 0's.
     if dist::World::from_env()?.is_some_and(|w| w.rank != 0) {

@@ -2,7 +2,7 @@
 //! corpora, the downstream budget and the grid. Relative paths are relative to the file.
 
 use crate::optim::AdamWConfig;
-use crate::train::{DeviceChoice, ModelSection, Precision};
+use crate::run_config::{DeviceChoice, ModelSection, Precision};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -254,7 +254,7 @@ pub struct StudyRun {
     pub precision: Precision,
     /// Recompute every N-th block's activations in the backward pass (0: keep all), as a
     /// run's `[run] activation_checkpointing`.
-    #[serde(skip_serializing_if = "crate::train::is_zero")]
+    #[serde(skip_serializing_if = "crate::run_config::is_zero")]
     pub activation_checkpointing: u32,
     /// Intra-op threads per run (0: the machine's cores shared among `jobs`; under a launcher,
     /// its `OMP_NUM_THREADS`).
@@ -275,7 +275,7 @@ impl Default for StudyRun {
             activation_checkpointing: 0,
             threads: 0,
             jobs: 1,
-            dist_timeout_s: crate::train::default_dist_timeout(),
+            dist_timeout_s: crate::run_config::default_dist_timeout(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What the report says of each run, read from its `log.jsonl` and `throughput.jsonl`: the
 //! validation curves, final and best losses, forgetting and the early loss bump.
 
-use crate::report::read_log;
+use crate::run_dir::read_log;
 use anyhow::Result;
 use std::path::Path;
 
@@ -56,7 +56,7 @@ impl RunMetrics {
                 });
             }
         }
-        let seconds = std::fs::read_to_string(dir.join("throughput.jsonl"))
+        let seconds = std::fs::read_to_string(dir.join(crate::run_dir::THROUGHPUT))
             .ok()
             .and_then(|t| {
                 t.lines()

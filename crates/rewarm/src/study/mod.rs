@@ -15,7 +15,10 @@ pub mod plan;
 pub mod preset;
 pub mod report;
 
-use crate::train::{self, Bars, DataParallel, RunConfig};
+use crate::dist::{self, DataParallel};
+use crate::run_config::{self, RunConfig};
+use crate::run_dir;
+use crate::train::{self, Bars};
 use anyhow::{bail, Context, Result};
 pub use config::StudyConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -89,9 +92,9 @@ fn threads_per_run(cfg: &StudyConfig, jobs: usize) -> i32 {
 /// naming them (with `force`: cleared, so the run starts again).
 fn state_of(run: &PlannedRun, force: bool) -> Result<State> {
     let out = &run.config.run.out;
-    if let Ok(text) = std::fs::read_to_string(out.join("run.toml")) {
+    if let Ok(text) = std::fs::read_to_string(out.join(run_dir::RUN_TOML)) {
         if let Ok(saved) = toml::from_str::<RunConfig>(&text) {
-            let diff = train::resume_conflicts(&saved, &run.config)?;
+            let diff = run_config::resume_conflicts(&saved, &run.config)?;
             if !diff.is_empty() {
                 if !force {
                     bail!(
@@ -106,10 +109,10 @@ fn state_of(run: &PlannedRun, force: bool) -> Result<State> {
             }
         }
     }
-    if out.join("final").join("trainer_state.json").exists() {
+    if run_dir::finished(out) {
         return Ok(State::Done);
     }
-    if let Some((step, _)) = train::latest_checkpoint(out) {
+    if let Some((step, _)) = run_dir::latest_checkpoint(out) {
         return Ok(State::Resume(step));
     }
     if out.exists() {
@@ -138,7 +141,7 @@ pub fn write_preset(
     progress: bool,
     par: Option<&DataParallel>,
 ) -> Result<()> {
-    train::from_lead(par, "writing the preset's data", 0, || {
+    dist::from_lead(par, "writing the preset's data", 0, || {
         outdir::claim_dir(dir, OWNER, force)?;
         preset::write_data(name, dir, progress)?;
         Ok(Vec::new())
@@ -154,7 +157,7 @@ fn prepare(o: &StudyOptions, cfg: &StudyConfig, dir: &Path, plan: &Plan) -> Resu
     if let Ok(text) = std::fs::read_to_string(&saved_path) {
         let saved: StudyConfig = toml::from_str(&text)
             .with_context(|| format!("{}: not a study config", saved_path.display()))?;
-        let diff: Vec<String> = train::config_diff(&saved, cfg)?
+        let diff: Vec<String> = run_config::config_diff(&saved, cfg)?
             .into_iter()
             .filter(|(k, _, _)| !free_key(k))
             .map(|(k, a, b)| format!("{k}: was {a}, now {b}"))
@@ -203,7 +206,7 @@ pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
     cfg.check_inputs()?;
 
     let states: Vec<State> =
-        train::from_lead(par, "preparing the study folder", plan.runs.len(), || {
+        dist::from_lead(par, "preparing the study folder", plan.runs.len(), || {
             Ok(prepare(o, cfg, &dir, &plan)?
                 .into_iter()
                 .map(State::code)
@@ -351,7 +354,7 @@ pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
                     .config
                     .clone()
             };
-            train::model_config(&rc, vocab)?
+            run_config::model_config(&rc, vocab)?
         }
         (None, None) => bail!("[model] is needed"),
     };

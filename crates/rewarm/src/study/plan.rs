@@ -2,8 +2,8 @@
 //! (upstream, a continual run, a baseline), the chart axes it belongs to and its run config.
 
 use super::config::{Axis, Baseline, Family, Moments, StudyConfig};
+use crate::run_config::{DataSection, DataSource, ModelSection, RunConfig, RunSection};
 use crate::schedule::{Cooldown, ScheduleConfig, ScheduleKind};
-use crate::train::{DataSection, DataSource, ModelSection, RunConfig, RunSection};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
@@ -220,7 +220,7 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
     let mut starts: Vec<(String, u64, PathBuf)> = Vec::new();
     let scratch_model = if given {
         for (name, path) in &u.checkpoints {
-            let step = crate::train::checkpoints(path)
+            let step = crate::run_dir::checkpoints(path)
                 .first()
                 .map(|c| c.0)
                 .unwrap_or(if name == "final" { u64::MAX } else { 0 });
@@ -238,12 +238,12 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
         for b in &u.branch {
             let step = ((b * u.steps as f64).round() as u64).clamp(1, u.steps);
             if step == u.steps {
-                starts.push(("final".into(), step, out.join("final")));
+                starts.push(("final".into(), step, crate::run_dir::final_dir(&out)));
             } else {
                 starts.push((
                     format!("step-{step}"),
                     step,
-                    crate::train::checkpoint_dir(&out, step),
+                    crate::run_dir::checkpoint_dir(&out, step),
                 ));
                 at.push(step);
             }

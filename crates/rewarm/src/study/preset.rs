@@ -5,8 +5,8 @@ use super::config::{
     Corpus, Downstream, Grid, Reference, StudyConfig, StudyData, StudyRun, Upstream,
 };
 use crate::optim::AdamWConfig;
+use crate::run_config::ModelSection;
 use crate::tokenize::{self, ReadOptions, TokenizeJob};
-use crate::train::ModelSection;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,397 @@
+//! A run's config (`run.toml`, the TOML `rewarm train` reads): model, data, optimiser,
+//! schedule and run sections with their defaults and checks, the device and precision
+//! choices, and which differences between two configs a resumed run refuses.
+
+use crate::config::ModelConfig;
+use crate::model::Compute;
+use crate::optim::AdamWConfig;
+use crate::schedule::ScheduleConfig;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: ModelSection,
+    pub data: DataSection,
+    #[serde(default)]
+    pub optim: AdamWConfig,
+    pub schedule: ScheduleConfig,
+    pub run: RunSection,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Continue from this Hugging Face checkpoint folder (continued pre-training).
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// Also load the AdamW moments saved with `checkpoint` (else they start at zero).
+    #[serde(default)]
+    pub load_optimizer: bool,
+    /// From scratch: a preset (14m, 70m, 160m, 410m, 1b) or a `config.json` path...
+    #[serde(default)]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub config: Option<PathBuf>,
+    /// ...or explicit sizes.
+    #[serde(default)]
+    pub hidden_size: Option<i64>,
+    #[serde(default)]
+    pub num_hidden_layers: Option<i64>,
+    #[serde(default)]
+    pub num_attention_heads: Option<i64>,
+    #[serde(default)]
+    pub intermediate_size: Option<i64>,
+    /// Defaults to the training data's vocabulary.
+    #[serde(default)]
+    pub vocab_size: Option<i64>,
+    /// Seed of the weight initialisation.
+    #[serde(default)]
+    pub seed: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataSource {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    pub seq_len: usize,
+    pub batch_size: usize,
+    #[serde(default = "one_usize")]
+    pub grad_accum: usize,
+    #[serde(default)]
+    pub seed: u64,
+    pub train: Vec<DataSource>,
+    #[serde(default)]
+    pub val: Vec<DataSource>,
+    /// Sequences per validation set at each evaluation (0: all).
+    #[serde(default = "default_eval_sequences")]
+    pub eval_sequences: u64,
+}
+
+fn one_usize() -> usize {
+    1
+}
+fn default_eval_sequences() -> u64 {
+    64
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    pub steps: u64,
+    pub out: PathBuf,
+    #[serde(default)]
+    pub eval_every: u64,
+    /// Further steps to evaluate at (a study adds early ones to see the loss bump).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eval_at: Vec<u64>,
+    #[serde(default)]
+    pub checkpoint_every: u64,
+    /// Further steps to checkpoint at (a study branches from them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint_at: Vec<u64>,
+    #[serde(default = "default_log_every")]
+    pub log_every: u64,
+    #[serde(default)]
+    pub device: DeviceChoice,
+    #[serde(default)]
+    pub precision: Precision,
+    /// Recompute the activations of every N-th transformer block in the backward pass instead
+    /// of keeping them (1: every block; 2: every other; 0: keep all), for models whose
+    /// activations do not fit. The gradients are the same; a step costs up to one more forward
+    /// pass of those blocks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub activation_checkpointing: u32,
+    /// Intra-op threads (0: libtorch's default).
+    #[serde(default)]
+    pub threads: i32,
+    /// Stop after this many steps of this invocation (tests use it to simulate a crash).
+    #[serde(default)]
+    pub stop_after: Option<u64>,
+    /// Data-parallel runs (several processes): how long a rank waits for the others to join
+    /// and for each collective before the run fails, naming the rank that died or hung.
+    #[serde(default = "default_dist_timeout")]
+    pub dist_timeout_s: u64,
+}
+
+pub(crate) fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+pub fn default_dist_timeout() -> u64 {
+    300
+}
+
+const MAX_DIST_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
+fn default_log_every() -> u64 {
+    1
+}
+
+impl RunConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let mut cfg: Self = crate::config::read_toml(path)?;
+        // Relative paths in a config are relative to the config file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(c) = cfg.model.checkpoint.as_mut() {
+            fix(c)
+        }
+        if let Some(c) = cfg.model.config.as_mut() {
+            fix(c)
+        }
+        cfg.data.train.iter_mut().for_each(|d| fix(&mut d.path));
+        cfg.data.val.iter_mut().for_each(|d| fix(&mut d.path));
+        fix(&mut cfg.run.out);
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.data;
+        if d.seq_len == 0 || d.batch_size == 0 || d.grad_accum == 0 {
+            bail!("[data] seq_len, batch_size and grad_accum must be positive");
+        }
+        if d.train.is_empty() {
+            bail!("[data] train needs at least one dataset");
+        }
+        let mut names: Vec<&str> = d.val.iter().map(|v| v.name.as_str()).collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            bail!("[data] val names must be unique");
+        }
+        if self.run.steps == 0 {
+            bail!("[run] steps must be positive");
+        }
+        // libtorch adds the timeout to the clock; beyond a week it only risks overflow.
+        if !(1..=MAX_DIST_TIMEOUT_S).contains(&self.run.dist_timeout_s) {
+            bail!(
+                "[run] dist_timeout_s must be between 1 and {MAX_DIST_TIMEOUT_S} seconds (a week), got {}",
+                self.run.dist_timeout_s
+            );
+        }
+        let m = &self.model;
+        let sizes = [
+            m.hidden_size,
+            m.num_hidden_layers,
+            m.num_attention_heads,
+            m.intermediate_size,
+        ];
+        let given = [
+            m.checkpoint.is_some(),
+            m.preset.is_some(),
+            m.config.is_some(),
+            sizes.iter().any(|s| s.is_some()),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            bail!("[model] give exactly one of checkpoint, preset, config, or explicit sizes");
+        }
+        if sizes.iter().any(|s| s.is_some()) && sizes.iter().any(|s| s.is_none()) {
+            bail!("[model] explicit sizes need hidden_size, num_hidden_layers, num_attention_heads and intermediate_size");
+        }
+        if m.load_optimizer && m.checkpoint.is_none() {
+            bail!("[model] load_optimizer needs a checkpoint");
+        }
+        self.schedule.build(self.run.steps)?;
+        Ok(())
+    }
+
+    pub fn tokens_per_step(&self) -> u64 {
+        (self.data.seq_len * self.data.batch_size * self.data.grad_accum) as u64
+    }
+}
+
+/// Where a run computes: `auto` (CUDA when present), `cpu`, `cuda`, `cuda:N`; parsed once
+/// from a config or the command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeviceChoice {
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => DeviceChoice::Auto,
+            "cpu" => DeviceChoice::Cpu,
+            "cuda" => DeviceChoice::Cuda(0),
+            s => match s.strip_prefix("cuda:").map(str::parse) {
+                Some(Ok(i)) => DeviceChoice::Cuda(i),
+                _ => bail!("device {s:?} is not auto, cpu, cuda or cuda:N"),
+            },
+        })
+    }
+}
+
+impl TryFrom<String> for DeviceChoice {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<DeviceChoice> for String {
+    fn from(d: DeviceChoice) -> String {
+        d.to_string()
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// The libtorch device, checked against the devices libtorch sees.
+    pub fn resolve(self) -> Result<Device> {
+        Ok(match self {
+            DeviceChoice::Auto => Device::cuda_if_available(),
+            DeviceChoice::Cpu => Device::Cpu,
+            DeviceChoice::Cuda(i) => {
+                let n = tch::Cuda::device_count();
+                if i as i64 >= n {
+                    bail!("device \"{self}\": libtorch sees {n} CUDA device(s)");
+                }
+                Device::Cuda(i)
+            }
+        })
+    }
+}
+
+/// How a run computes (see [`Compute`]): `auto`, `f32`, `bf16` (bf16 matrix products over f32
+/// weights; LayerNorm, rotary, residual stream, softmax and loss f32, as `torch.autocast`) or
+/// `bf16-full` (bf16 working copies of the weights and bf16 activations; the f32 weights are
+/// the optimiser's masters, gradients are accumulated, reduced and clipped in f32, softmax and
+/// loss stay f32). `auto` is `bf16` on CUDA and on CPUs with AMX-BF16 tiles (where libtorch's
+/// bf16 matmuls beat f32: `BF16=1 bash bench/rewarm.sh`) and `f32` on other CPUs (on a CPU with
+/// neither AMX nor AVX-512 BF16 bf16 matmuls ran 13x slower; CPUs with AVX-512 BF16 alone are
+/// not measured). `bf16-full` is not yet `auto` on CUDA: `bench/gpu.sh` measures it there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Auto,
+    F32,
+    Bf16,
+    #[serde(rename = "bf16-full")]
+    #[value(name = "bf16-full")]
+    Bf16Full,
+}
+
+impl Precision {
+    pub fn compute(self, device: Device) -> Compute {
+        match (self, device) {
+            (Precision::Bf16Full, _) => Compute::Working(Kind::BFloat16),
+            (Precision::Bf16, _) | (Precision::Auto, Device::Cuda(_)) => Compute::Mixed,
+            (Precision::Auto, Device::Cpu) if crate::ops::cpu_amx_bf16() => Compute::Mixed,
+            _ => Compute::F32,
+        }
+    }
+}
+
+/// Settings that a resumed run must share with the run that wrote its checkpoint; the others
+/// (device, threads, evaluation and logging cadence, validation sets) may change.
+const RESUME_KEYS: &[&str] = &[
+    "model.",
+    "data.seq_len",
+    "data.batch_size",
+    "data.grad_accum",
+    "data.seed",
+    "data.train",
+    "optim.",
+    "schedule.",
+    "run.steps",
+];
+
+/// The keys of RESUME_KEYS on which two configs differ, as `key: checkpoint X, config Y`.
+pub fn resume_conflicts(saved: &RunConfig, now: &RunConfig) -> Result<Vec<String>> {
+    Ok(config_diff(saved, now)?
+        .into_iter()
+        .filter(|(k, _, _)| {
+            RESUME_KEYS
+                .iter()
+                .any(|p| k.starts_with(p) || k.as_str() == p.trim_end_matches('.'))
+        })
+        .map(|(k, a, b)| format!("{k}: checkpoint {a}, config {b}"))
+        .collect())
+}
+
+/// The dotted keys on which two serialisable configs differ, with both values (`(unset)` where
+/// one lacks the key), in key order.
+pub fn config_diff<T: Serialize>(a: &T, b: &T) -> Result<Vec<(String, String, String)>> {
+    fn flatten(
+        prefix: &str,
+        v: &toml::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    flatten(&format!("{prefix}{k}."), v, out);
+                }
+            }
+            v => {
+                out.insert(prefix.trim_end_matches('.').to_string(), v.to_string());
+            }
+        }
+    }
+    let (mut fa, mut fb) = (Default::default(), Default::default());
+    flatten("", &toml::Value::try_from(a)?, &mut fa);
+    flatten("", &toml::Value::try_from(b)?, &mut fb);
+    let keys: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+    let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| v.clone());
+    Ok(keys
+        .into_iter()
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .map(|k| (k.clone(), show(fa.get(k)), show(fb.get(k))))
+        .collect())
+}
+
+/// The model config of a run that starts from scratch (a preset, a config.json or sizes);
+/// `vocab` is the data's, used unless the config sets one.
+pub fn model_config(cfg: &RunConfig, vocab: i64) -> Result<ModelConfig> {
+    let m = &cfg.model;
+    let vocab = m.vocab_size.unwrap_or(vocab);
+    Ok(if let Some(p) = &m.preset {
+        ModelConfig::preset(p, vocab)?
+    } else if let Some(p) = &m.config {
+        ModelConfig::load(p)?
+    } else {
+        ModelConfig::custom(
+            vocab,
+            m.hidden_size.expect("validated"),
+            m.num_hidden_layers.expect("validated"),
+            m.num_attention_heads.expect("validated"),
+            m.intermediate_size.expect("validated"),
+        )
+    })
+}

@@ -1,0 +1,269 @@
+//! The run folder, one owner for its layout and line formats: `run.toml` (the run's config),
+//! `log.jsonl` ([`LogLine`]s: values of the computation only, so a resumed run reproduces it
+//! byte for byte), `throughput.jsonl` (wall-clock figures), `tensorboard/` (the same scalars as
+//! TensorBoard events), and the checkpoints `checkpoints/step-NNNNNNNN/` and `final/` (weights,
+//! `optimizer.safetensors`, `trainer_state.json`, `run.toml`), each written whole.
+
+use crate::checkpoint;
+use crate::dataset::SourceCursor;
+use crate::eval::EvalResult;
+use crate::model::GptNeox;
+use crate::optim::AdamW;
+use crate::run_config::RunConfig;
+use crate::schedule::ScheduleConfig;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// The run's config, in the run folder and in every checkpoint.
+pub const RUN_TOML: &str = "run.toml";
+pub const LOG: &str = "log.jsonl";
+pub const THROUGHPUT: &str = "throughput.jsonl";
+const TENSORBOARD: &str = "tensorboard";
+const CHECKPOINTS: &str = "checkpoints";
+/// The last checkpoint, written when the run ends.
+pub const FINAL: &str = "final";
+/// In a checkpoint: where training stands ([`TrainerState`]); a checkpoint is complete once
+/// it holds one.
+pub const TRAINER_STATE: &str = "trainer_state.json";
+/// In a checkpoint: the AdamW moments.
+pub const OPTIMIZER: &str = "optimizer.safetensors";
+
+/// The checkpoint written when the run ends.
+pub fn final_dir(out: &Path) -> PathBuf {
+    out.join(FINAL)
+}
+
+/// Whether the run in `out` has ended (its final checkpoint is complete).
+pub fn finished(out: &Path) -> bool {
+    final_dir(out).join(TRAINER_STATE).exists()
+}
+
+/// The checkpoint of step `step`.
+pub fn checkpoint_dir(out: &Path, step: u64) -> PathBuf {
+    out.join(CHECKPOINTS).join(format!("step-{step:08}"))
+}
+
+/// The complete checkpoints of a run folder, newest first (`final` first once the run has
+/// ended): folders holding a `trainer_state.json`.
+pub fn checkpoints(out: &Path) -> Vec<(u64, PathBuf)> {
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(out.join(CHECKPOINTS))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let step = name.strip_prefix("step-")?.parse::<u64>().ok()?;
+            e.path()
+                .join(TRAINER_STATE)
+                .exists()
+                .then(|| (step, e.path()))
+        })
+        .collect();
+    found.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let fin = final_dir(out);
+    if let Ok(text) = std::fs::read_to_string(fin.join(TRAINER_STATE)) {
+        if let Ok(st) = serde_json::from_str::<TrainerState>(&text) {
+            found.insert(0, (st.step, fin));
+        }
+    }
+    found
+}
+
+/// The newest complete checkpoint of a run folder (`final` once the run has ended).
+pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
+    checkpoints(out).into_iter().next()
+}
+
+/// Saved with every checkpoint: where training stands.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainerState {
+    pub step: u64,
+    pub tokens: u64,
+    pub data: Vec<SourceCursor>,
+    pub schedule: ScheduleConfig,
+    pub total_steps: u64,
+    pub data_seed: u64,
+    pub init_seed: i64,
+    pub last_loss: f64,
+}
+
+/// One line of `log.jsonl`. Only values that depend on the computation, never on the clock,
+/// so a resumed run's log equals an uninterrupted one's byte for byte.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogLine {
+    pub step: u64,
+    pub tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_norm: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub eval: Vec<EvalLog>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvalLog {
+    pub name: String,
+    pub loss: f64,
+    pub perplexity: f64,
+}
+
+impl From<&EvalResult> for EvalLog {
+    fn from(r: &EvalResult) -> Self {
+        Self {
+            name: r.name.clone(),
+            loss: r.loss,
+            perplexity: r.perplexity,
+        }
+    }
+}
+
+/// Reads a run's `log.jsonl`.
+pub fn read_log(run: &Path) -> Result<Vec<LogLine>> {
+    let p = run.join(LOG);
+    let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: malformed log line", p.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Writes a checkpoint folder whole (swapped in when complete): weights, moments, trainer
+/// state and the run's config.
+pub(crate) fn write_checkpoint(
+    dir: &Path,
+    model: &GptNeox,
+    opt: &AdamW,
+    state: &TrainerState,
+    cfg: &RunConfig,
+) -> Result<()> {
+    // Checkpoints written before ownership markers existed are recognised by their state file.
+    let ours = dir.join(TRAINER_STATE).exists();
+    outdir::replace_dir(dir, checkpoint::OWNER, ours, |tmp| {
+        checkpoint::save_weights(tmp, model)?;
+        opt.save(&tmp.join(OPTIMIZER))?;
+        std::fs::write(
+            tmp.join(TRAINER_STATE),
+            serde_json::to_string_pretty(state)?,
+        )?;
+        std::fs::write(tmp.join(RUN_TOML), toml::to_string(cfg)?)?;
+        Ok(())
+    })
+}
+
+/// The run's logs: `log.jsonl` (values of the computation only, so a resumed run reproduces
+/// it byte for byte), `throughput.jsonl` (wall-clock figures) and the same scalars as
+/// TensorBoard events under `tensorboard/` (a new event file per invocation).
+/// `None` on the ranks of a data-parallel run other than rank 0, which write nothing.
+pub(crate) struct RunLogs(Option<LogFiles>);
+
+pub(crate) struct LogFiles {
+    log: std::fs::File,
+    timing: std::fs::File,
+    tb: crate::tensorboard::EventWriter,
+}
+
+impl RunLogs {
+    /// Logs that write nothing (the ranks other than 0).
+    pub(crate) fn none() -> Self {
+        Self(None)
+    }
+
+    pub(crate) fn open(out: &Path) -> Result<Self> {
+        let append = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(out.join(name))
+                .with_context(|| format!("opening {}", out.join(name).display()))
+        };
+        Ok(Self(Some(LogFiles {
+            log: append(LOG)?,
+            timing: append(THROUGHPUT)?,
+            tb: crate::tensorboard::EventWriter::create(&out.join(TENSORBOARD))?,
+        })))
+    }
+
+    pub(crate) fn line(&mut self, line: &LogLine) -> Result<()> {
+        let Some(f) = self.0.as_mut() else {
+            return Ok(());
+        };
+        writeln!(f.log, "{}", serde_json::to_string(line)?)?;
+        f.log.flush()?;
+        let mut values: Vec<(String, f64)> = Vec::new();
+        for (name, v) in [
+            ("loss", line.loss),
+            ("lr", line.lr),
+            ("grad_norm", line.grad_norm),
+        ] {
+            if let Some(v) = v {
+                values.push((format!("train/{name}"), v));
+            }
+        }
+        for e in &line.eval {
+            values.push((format!("eval/{}/loss", e.name), e.loss));
+            values.push((format!("eval/{}/perplexity", e.name), e.perplexity));
+        }
+        f.tb.scalars(line.step as i64, None, &values)?;
+        f.tb.flush()
+    }
+
+    /// A line of `throughput.jsonl`; on CUDA with the most GPU memory held for tensors so far
+    /// (`torch.cuda.max_memory_allocated`), in MiB.
+    pub(crate) fn throughput(
+        &mut self,
+        step: u64,
+        secs: f64,
+        tps: f64,
+        device: Device,
+    ) -> Result<()> {
+        let Some(f) = self.0.as_mut() else {
+            return Ok(());
+        };
+        let mut line = serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps});
+        if let Device::Cuda(i) = device {
+            if let Some(b) = crate::ops::cuda_peak_bytes(i, false) {
+                line["gpu_peak_mib"] = (b as f64 / (1u64 << 20) as f64).into();
+            }
+        }
+        writeln!(f.timing, "{line}")?;
+        f.tb.scalars(step as i64, None, &[("train/tokens_per_second", tps)])
+    }
+}
+
+/// Drops log lines after `step`, so a resumed run appends exactly what the lost part wrote.
+/// A last line cut short by a crash is dropped too (with a warning); a malformed line before
+/// it is an error.
+pub(crate) fn truncate_log(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let mut kept = String::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let l: LogLine = match serde_json::from_str(line) {
+            Ok(l) => l,
+            Err(_) if i + 1 == lines.len() => {
+                eprintln!(
+                    "warning: {}: dropping an incomplete last line (the run was interrupted while writing it)",
+                    path.display()
+                );
+                break;
+            }
+            Err(e) => bail!("{}: line {} is malformed: {e}", path.display(), i + 1),
+        };
+        if l.step <= step {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    outdir::write_file(path, kept.as_bytes())
+}
