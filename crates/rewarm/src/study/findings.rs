@@ -126,456 +126,545 @@ fn not_tested(
 const GUPTA: &str = "Gupta et al. 2023";
 const IBRAHIM: &str = "Ibrahim et al. 2024";
 
+/// Every finding's check, in the report's order: one function each.
+const FINDINGS: [fn(&Results) -> Finding; 13] = [
+    stability_gap,
+    warmup_length,
+    max_lr_adapts,
+    max_lr_forgets,
+    constant_lr,
+    constant_lr_early,
+    start_checkpoint,
+    beats_scratch,
+    replay_keeps_upstream,
+    replay_costs_little,
+    replay_matches_union,
+    same_data_bump,
+    infinite_schedules,
+];
+
 pub fn check(r: &Results) -> Vec<Finding> {
-    let mut out = Vec::new();
+    FINDINGS.iter().map(|f| f(r)).collect()
+}
+
+/// Finding 1: re-warming raises both losses for a while, then downstream falls below the constant run's.
+fn stability_gap(r: &Results) -> Finding {
     let reference = r.get(REFERENCE);
     let constant = r.get(baseline_name(Baseline::Constant));
-
-    // 1. The stability gap.
-    {
-        let (id, st) = (
-            "1 stability gap",
-            "Re-warming first raises both upstream and downstream validation loss for a while, then downstream loss falls below the no-re-warm baseline.",
-        );
-        let th = format!("a rise of at least {BUMP_NATS} nats above the branch-point loss in the first half of the reference run; final downstream loss below the constant-LR run's");
-        out.push(match (reference, constant) {
-            (Some(m), Some(c)) => {
-                let up = m.bump(|p| p.upstream);
-                let down = m.bump(|p| p.downstream);
-                let (fd, cd) = (m.last().map(|p| p.downstream), c.last().map(|p| p.downstream));
-                match (up, down, fd, cd) {
-                    (Some(u), Some(d), Some(fd), Some(cd)) => Finding {
-                        id,
-                        source: GUPTA,
-                        statement: st,
-                        threshold: th,
-                        verdict: verdict(u.height >= BUMP_NATS && d.height >= BUMP_NATS && fd < cd),
-                        evidence: format!(
-                            "upstream rises {} (peak at {} tokens), downstream rises {} (peak at {} tokens, back under its start {}); final downstream {} re-warmed vs {} constant",
-                            f4(u.height),
-                            u.peak_tokens,
-                            f4(d.height),
-                            d.peak_tokens,
-                            d.gone_tokens.map_or("never".into(), |t| format!("at {t} tokens")),
-                            f4(fd),
-                            f4(cd)
-                        ),
-                    },
-                    _ => not_tested(id, GUPTA, st, th, "the reference run has no branch-point evaluation"),
-                }
+    let (id, st) = (
+        "1 stability gap",
+        "Re-warming first raises both upstream and downstream validation loss for a while, then downstream loss falls below the no-re-warm baseline.",
+    );
+    let th = format!("a rise of at least {BUMP_NATS} nats above the branch-point loss in the first half of the reference run; final downstream loss below the constant-LR run's");
+    match (reference, constant) {
+        (Some(m), Some(c)) => {
+            let up = m.bump(|p| p.upstream);
+            let down = m.bump(|p| p.downstream);
+            let (fd, cd) = (
+                m.last().map(|p| p.downstream),
+                c.last().map(|p| p.downstream),
+            );
+            match (up, down, fd, cd) {
+                (Some(u), Some(d), Some(fd), Some(cd)) => Finding {
+                    id,
+                    source: GUPTA,
+                    statement: st,
+                    threshold: th,
+                    verdict: verdict(u.height >= BUMP_NATS && d.height >= BUMP_NATS && fd < cd),
+                    evidence: format!(
+                        "upstream rises {} (peak at {} tokens), downstream rises {} (peak at {} tokens, back under its start {}); final downstream {} re-warmed vs {} constant",
+                        f4(u.height),
+                        u.peak_tokens,
+                        f4(d.height),
+                        d.peak_tokens,
+                        d.gone_tokens.map_or("never".into(), |t| format!("at {t} tokens")),
+                        f4(fd),
+                        f4(cd)
+                    ),
+                },
+                _ => not_tested(id, GUPTA, st, th, "the reference run has no branch-point evaluation"),
             }
-            _ => not_tested(id, GUPTA, st, th, "needs the reference run and the constant baseline"),
-        });
+        }
+        _ => not_tested(
+            id,
+            GUPTA,
+            st,
+            th,
+            "needs the reference run and the constant baseline",
+        ),
     }
+}
 
-    // 2. Warmup length.
-    {
-        let (id, st) = (
-            "2 warmup length",
-            "Warmup length (0 .. 2 %) barely changes the final losses; it only shapes the early bump.",
-        );
-        let th = format!("spread of the final upstream and downstream losses across warmup lengths within {} % of their mean", SAME_SHARE * 100.0);
-        let v = r.axis(Axis::Warmup);
-        out.push(if v.len() < 2 {
-            not_tested(id, GUPTA, st, th, "needs at least two warmup lengths")
-        } else {
-            let spread = |f: &dyn Fn(&Point) -> f64| {
-                let xs: Vec<f64> = v.iter().filter_map(|(_, m)| m.last().map(f)).collect();
-                let (lo, hi) = xs.iter().fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-                let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-                (hi - lo, (hi - lo) / mean)
-            };
-            let (du, su) = spread(&|p: &Point| p.upstream);
-            let (dd, sd) = spread(&|p: &Point| p.downstream);
-            let bumps = v
+/// Finding 2: warmup length barely changes the final losses.
+fn warmup_length(r: &Results) -> Finding {
+    let (id, st) = (
+        "2 warmup length",
+        "Warmup length (0 .. 2 %) barely changes the final losses; it only shapes the early bump.",
+    );
+    let th = format!("spread of the final upstream and downstream losses across warmup lengths within {} % of their mean", SAME_SHARE * 100.0);
+    let v = r.axis(Axis::Warmup);
+    if v.len() < 2 {
+        not_tested(id, GUPTA, st, th, "needs at least two warmup lengths")
+    } else {
+        let spread = |f: &dyn Fn(&Point) -> f64| {
+            let xs: Vec<f64> = v.iter().filter_map(|(_, m)| m.last().map(f)).collect();
+            let (lo, hi) = xs
                 .iter()
-                .map(|(r, m)| format!("{} {}", r.name, m.bump(|p| p.downstream).map_or("—".into(), |b| f4(b.height))))
-                .collect::<Vec<_>>()
-                .join(", ");
+                .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            (hi - lo, (hi - lo) / mean)
+        };
+        let (du, su) = spread(&|p: &Point| p.upstream);
+        let (dd, sd) = spread(&|p: &Point| p.downstream);
+        let bumps = v
+            .iter()
+            .map(|(r, m)| {
+                format!(
+                    "{} {}",
+                    r.name,
+                    m.bump(|p| p.downstream)
+                        .map_or("—".into(), |b| f4(b.height))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Finding {
+            id,
+            source: GUPTA,
+            statement: st,
+            threshold: th,
+            verdict: verdict(su <= SAME_SHARE && sd <= SAME_SHARE),
+            evidence: format!(
+                "final downstream: {} (spread {} = {:.2} %); final upstream: {} (spread {} = {:.2} %); downstream bump heights: {bumps}",
+                list(&v, |p| p.downstream),
+                f4(dd),
+                sd * 100.0,
+                list(&v, |p| p.upstream),
+                f4(du),
+                su * 100.0
+            ),
+        }
+    }
+}
+
+/// Finding 3a: a higher max LR gives a lower final downstream loss.
+fn max_lr_adapts(r: &Results) -> Finding {
+    let v = r.axis(Axis::MaxLr);
+    let th =
+        format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower");
+    let (id, st) = (
+        "3a max LR adapts",
+        "Higher max LR gives lower final downstream loss.",
+    );
+    if v.len() < 2 {
+        not_tested(id, GUPTA, st, th, "needs at least two max LRs")
+    } else {
+        Finding {
+            id,
+            source: GUPTA,
+            statement: st,
+            threshold: th,
+            verdict: verdict(monotone(&v, |p| p.downstream, true)),
+            evidence: format!("final downstream by max LR: {}", list(&v, |p| p.downstream)),
+        }
+    }
+}
+
+/// Finding 3b: a higher max LR gives a higher final upstream loss.
+fn max_lr_forgets(r: &Results) -> Finding {
+    let v = r.axis(Axis::MaxLr);
+    let th =
+        format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower");
+
+    let (id, st) = (
+        "3b max LR forgets",
+        "Higher max LR gives higher final upstream loss (more forgetting).",
+    );
+    if v.len() < 2 {
+        not_tested(id, GUPTA, st, th, "needs at least two max LRs")
+    } else {
+        Finding {
+            id,
+            source: GUPTA,
+            statement: st,
+            threshold: th,
+            verdict: verdict(monotone(&v, |p| p.upstream, false)),
+            evidence: format!("final upstream by max LR: {}", list(&v, |p| p.upstream)),
+        }
+    }
+}
+
+/// Finding 3c: the constant small LR forgets least and adapts least.
+fn constant_lr(r: &Results) -> Finding {
+    let constant = r.get(baseline_name(Baseline::Constant));
+    let v = r.axis(Axis::MaxLr);
+
+    let (id, st) = (
+        "3c constant LR",
+        "The constant small LR (no re-warm) forgets least and adapts least.",
+    );
+    let th = format!("the constant run's final upstream loss at most {ORDER_NATS} nats above, and its final downstream loss at most {ORDER_NATS} nats below, every re-warmed max-LR run's");
+    match (constant.and_then(|c| c.last()), v.is_empty()) {
+        (Some(c), false) => {
+            let forgets_least = v.iter().all(|(_, m)| {
+                m.last()
+                    .is_some_and(|p| c.upstream <= p.upstream + ORDER_NATS)
+            });
+            let adapts_least = v.iter().all(|(_, m)| {
+                m.last()
+                    .is_some_and(|p| c.downstream >= p.downstream - ORDER_NATS)
+            });
             Finding {
                 id,
                 source: GUPTA,
                 statement: st,
                 threshold: th,
-                verdict: verdict(su <= SAME_SHARE && sd <= SAME_SHARE),
+                verdict: verdict(forgets_least && adapts_least),
                 evidence: format!(
-                    "final downstream: {} (spread {} = {:.2} %); final upstream: {} (spread {} = {:.2} %); downstream bump heights: {bumps}",
-                    list(&v, |p| p.downstream),
-                    f4(dd),
-                    sd * 100.0,
+                    "constant: upstream {}, downstream {}; re-warmed upstream {}; downstream {}",
+                    f4(c.upstream),
+                    f4(c.downstream),
                     list(&v, |p| p.upstream),
-                    f4(du),
-                    su * 100.0
+                    list(&v, |p| p.downstream)
                 ),
             }
-        });
+        }
+        _ => not_tested(
+            id,
+            GUPTA,
+            st,
+            th,
+            "needs the constant baseline and the max-LR runs",
+        ),
     }
+}
 
-    // 3. Maximum LR, and the constant baseline.
-    {
-        let v = r.axis(Axis::MaxLr);
-        let th = format!(
-            "each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower"
-        );
-        let (id, st) = (
-            "3a max LR adapts",
-            "Higher max LR gives lower final downstream loss.",
-        );
-        out.push(if v.len() < 2 {
-            not_tested(id, GUPTA, st, th.clone(), "needs at least two max LRs")
-        } else {
-            Finding {
-                id,
-                source: GUPTA,
-                statement: st,
-                threshold: th.clone(),
-                verdict: verdict(monotone(&v, |p| p.downstream, true)),
-                evidence: format!("final downstream by max LR: {}", list(&v, |p| p.downstream)),
-            }
-        });
-        let (id, st) = (
-            "3b max LR forgets",
-            "Higher max LR gives higher final upstream loss (more forgetting).",
-        );
-        out.push(if v.len() < 2 {
-            not_tested(id, GUPTA, st, th, "needs at least two max LRs")
-        } else {
+/// Finding 3d: the constant small LR is best early and worst late downstream.
+fn constant_lr_early(r: &Results) -> Finding {
+    let constant = r.get(baseline_name(Baseline::Constant));
+    let (id, st) = (
+        "3d constant LR early",
+        "The constant small LR is best early and worst late (downstream).",
+    );
+    let th = format!("at the first evaluation after 5 % of the run (past the warmups) the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them");
+    let v = r.axis(Axis::MaxLr);
+    match constant {
+        Some(c) if !v.is_empty() => {
+            let early_step = |m: &RunMetrics| m.last().map_or(0, |p| p.step).div_ceil(20).max(1);
+            let first = |m: &RunMetrics| {
+                let s = early_step(m);
+                m.points.iter().find(|p| p.step >= s).map(|p| p.downstream)
+            };
+            let (c0, c1) = (first(c), c.last().map(|p| p.downstream));
+            let early = v.iter().all(|(_, m)| match (c0, first(m)) {
+                (Some(a), Some(b)) => a <= b + ORDER_NATS,
+                _ => false,
+            });
+            let late = v.iter().all(|(_, m)| match (c1, m.last()) {
+                (Some(a), Some(p)) => a > p.downstream,
+                _ => false,
+            });
+            let at = c
+                .points
+                .iter()
+                .find(|p| p.step >= early_step(c))
+                .map_or(0, |p| p.tokens);
             Finding {
                 id,
                 source: GUPTA,
                 statement: st,
                 threshold: th,
-                verdict: verdict(monotone(&v, |p| p.upstream, false)),
-                evidence: format!("final upstream by max LR: {}", list(&v, |p| p.upstream)),
+                verdict: verdict(early && late),
+                evidence: format!(
+                    "downstream at {at} tokens: constant {}, {}; at the end: constant {}, {}",
+                    c0.map_or("—".into(), f4),
+                    v.iter()
+                        .map(|(r, m)| format!("{} {}", r.name, first(m).map_or("—".into(), f4)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    c1.map_or("—".into(), f4),
+                    list(&v, |p| p.downstream)
+                ),
             }
-        });
-        let (id, st) = (
-            "3c constant LR",
-            "The constant small LR (no re-warm) forgets least and adapts least.",
-        );
-        let th = format!("the constant run's final upstream loss at most {ORDER_NATS} nats above, and its final downstream loss at most {ORDER_NATS} nats below, every re-warmed max-LR run's");
-        out.push(match (constant.and_then(|c| c.last()), v.is_empty()) {
-            (Some(c), false) => {
-                let forgets_least = v.iter().all(|(_, m)| m.last().is_some_and(|p| c.upstream <= p.upstream + ORDER_NATS));
-                let adapts_least = v.iter().all(|(_, m)| m.last().is_some_and(|p| c.downstream >= p.downstream - ORDER_NATS));
-                Finding {
-                    id,
-                    source: GUPTA,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(forgets_least && adapts_least),
-                    evidence: format!(
-                        "constant: upstream {}, downstream {}; re-warmed upstream {}; downstream {}",
-                        f4(c.upstream),
-                        f4(c.downstream),
-                        list(&v, |p| p.upstream),
-                        list(&v, |p| p.downstream)
-                    ),
-                }
-            }
-            _ => not_tested(id, GUPTA, st, th, "needs the constant baseline and the max-LR runs"),
-        });
+        }
+        _ => not_tested(
+            id,
+            GUPTA,
+            st,
+            th,
+            "needs the constant baseline and the max-LR runs",
+        ),
     }
+}
 
-    {
-        let (id, st) = (
-            "3d constant LR early",
-            "The constant small LR is best early and worst late (downstream).",
-        );
-        let th = format!("at the first evaluation after 5 % of the run (past the warmups) the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them");
-        let v = r.axis(Axis::MaxLr);
-        out.push(match constant {
-            Some(c) if !v.is_empty() => {
-                let early_step =
-                    |m: &RunMetrics| m.last().map_or(0, |p| p.step).div_ceil(20).max(1);
-                let first = |m: &RunMetrics| {
-                    let s = early_step(m);
-                    m.points.iter().find(|p| p.step >= s).map(|p| p.downstream)
-                };
-                let (c0, c1) = (first(c), c.last().map(|p| p.downstream));
-                let early = v.iter().all(|(_, m)| match (c0, first(m)) {
-                    (Some(a), Some(b)) => a <= b + ORDER_NATS,
-                    _ => false,
-                });
-                let late = v.iter().all(|(_, m)| match (c1, m.last()) {
-                    (Some(a), Some(p)) => a > p.downstream,
-                    _ => false,
-                });
-                let at = c
-                    .points
-                    .iter()
-                    .find(|p| p.step >= early_step(c))
-                    .map_or(0, |p| p.tokens);
-                Finding {
-                    id,
-                    source: GUPTA,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(early && late),
-                    evidence: format!(
-                        "downstream at {at} tokens: constant {}, {}; at the end: constant {}, {}",
-                        c0.map_or("—".into(), f4),
-                        v.iter()
-                            .map(|(r, m)| format!("{} {}", r.name, first(m).map_or("—".into(), f4)))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        c1.map_or("—".into(), f4),
-                        list(&v, |p| p.downstream)
-                    ),
-                }
-            }
-            _ => not_tested(
+/// Finding 4: an earlier start checkpoint is no better than the final one.
+fn start_checkpoint(r: &Results) -> Finding {
+    let (id, st) = (
+        "4 start checkpoint",
+        "Starting from an earlier (not fully decayed) checkpoint is no better than starting from the final one.",
+    );
+    let th = format!("the final checkpoint's run at most {ORDER_NATS} nats above every earlier start on final downstream loss");
+    let v = r.axis(Axis::Start);
+    let fin = v
+        .iter()
+        .find(|(r, _)| r.settings().is_some_and(|s| s.start == "final"));
+    match fin {
+        Some((_, fm)) if v.len() >= 2 => {
+            let fd = fm.last().map_or(f64::NAN, |p| p.downstream);
+            Finding {
                 id,
-                GUPTA,
-                st,
-                th,
-                "needs the constant baseline and the max-LR runs",
-            ),
-        });
-    }
-
-    // 4. Start checkpoint.
-    {
-        let (id, st) = (
-            "4 start checkpoint",
-            "Starting from an earlier (not fully decayed) checkpoint is no better than starting from the final one.",
-        );
-        let th = format!("the final checkpoint's run at most {ORDER_NATS} nats above every earlier start on final downstream loss");
-        let v = r.axis(Axis::Start);
-        let fin = v
-            .iter()
-            .find(|(r, _)| r.settings().is_some_and(|s| s.start == "final"));
-        out.push(match fin {
-            Some((_, fm)) if v.len() >= 2 => {
-                let fd = fm.last().map_or(f64::NAN, |p| p.downstream);
-                Finding {
-                    id,
-                    source: GUPTA,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(
-                        v.iter().all(|(_, m)| {
-                            m.last().is_some_and(|p| fd <= p.downstream + ORDER_NATS)
-                        }),
-                    ),
-                    evidence: format!("final downstream by start: {}", list(&v, |p| p.downstream)),
-                }
+                source: GUPTA,
+                statement: st,
+                threshold: th,
+                verdict: verdict(
+                    v.iter()
+                        .all(|(_, m)| m.last().is_some_and(|p| fd <= p.downstream + ORDER_NATS)),
+                ),
+                evidence: format!("final downstream by start: {}", list(&v, |p| p.downstream)),
             }
-            _ => not_tested(
+        }
+        _ => not_tested(
+            id,
+            GUPTA,
+            st,
+            th,
+            "needs the final and at least one earlier start",
+        ),
+    }
+}
+
+/// Finding 5: continual pre-training beats scratch at the same token budget.
+fn beats_scratch(r: &Results) -> Finding {
+    let reference = r.get(REFERENCE);
+    let (id, st) = (
+        "5 beats scratch",
+        "Continual pre-training beats training from scratch on the downstream data at the same token budget.",
+    );
+    let th = "the reference run's downstream loss below the scratch run's at the end and at every shared evaluation after the first tenth".to_string();
+    match (reference, r.get(baseline_name(Baseline::Scratch))) {
+        (Some(m), Some(s)) => {
+            let end = m.tokens;
+            let shared: Vec<(f64, f64)> = m
+                .points
+                .iter()
+                .filter(|p| p.tokens * 10 >= end)
+                .filter_map(|p| {
+                    s.points
+                        .iter()
+                        .find(|q| q.tokens == p.tokens)
+                        .map(|q| (p.downstream, q.downstream))
+                })
+                .collect();
+            let wins = shared.iter().filter(|(a, b)| a < b).count();
+            let (fm, fs) = (
+                m.last().map_or(f64::NAN, |p| p.downstream),
+                s.last().map_or(f64::NAN, |p| p.downstream),
+            );
+            Finding {
                 id,
-                GUPTA,
-                st,
-                th,
-                "needs the final and at least one earlier start",
-            ),
-        });
-    }
-
-    // 5. Continual beats scratch.
-    {
-        let (id, st) = (
-            "5 beats scratch",
-            "Continual pre-training beats training from scratch on the downstream data at the same token budget.",
-        );
-        let th = "the reference run's downstream loss below the scratch run's at the end and at every shared evaluation after the first tenth".to_string();
-        out.push(match (reference, r.get(baseline_name(Baseline::Scratch))) {
-            (Some(m), Some(s)) => {
-                let end = m.tokens;
-                let shared: Vec<(f64, f64)> = m
-                    .points
-                    .iter()
-                    .filter(|p| p.tokens * 10 >= end)
-                    .filter_map(|p| s.points.iter().find(|q| q.tokens == p.tokens).map(|q| (p.downstream, q.downstream)))
-                    .collect();
-                let wins = shared.iter().filter(|(a, b)| a < b).count();
-                let (fm, fs) = (m.last().map_or(f64::NAN, |p| p.downstream), s.last().map_or(f64::NAN, |p| p.downstream));
-                Finding {
-                    id,
-                    source: GUPTA,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(fm < fs && wins == shared.len()),
-                    evidence: format!(
-                        "final downstream {} continual vs {} scratch; continual lower at {wins} of {} shared evaluations",
-                        f4(fm),
-                        f4(fs),
-                        shared.len()
-                    ),
-                }
+                source: GUPTA,
+                statement: st,
+                threshold: th,
+                verdict: verdict(fm < fs && wins == shared.len()),
+                evidence: format!(
+                    "final downstream {} continual vs {} scratch; continual lower at {wins} of {} shared evaluations",
+                    f4(fm),
+                    f4(fs),
+                    shared.len()
+                ),
             }
-            _ => not_tested(id, GUPTA, st, th, "needs the reference run and the scratch baseline"),
-        });
+        }
+        _ => not_tested(
+            id,
+            GUPTA,
+            st,
+            th,
+            "needs the reference run and the scratch baseline",
+        ),
     }
+}
 
-    // Replay (Ibrahim et al.).
+/// R1: more replay gives less forgetting.
+fn replay_keeps_upstream(r: &Results) -> Finding {
     let v = r.axis(Axis::Replay);
-    {
-        let (id, st) = (
-            "R1 replay keeps upstream",
-            "More replay of upstream data gives less forgetting (lower final upstream loss).",
-        );
-        let th = format!(
-            "each larger replay share at most {ORDER_NATS} nats higher on final upstream loss"
-        );
-        out.push(if v.len() < 2 {
-            not_tested(id, IBRAHIM, st, th, "needs at least two replay shares")
-        } else {
+    let (id, st) = (
+        "R1 replay keeps upstream",
+        "More replay of upstream data gives less forgetting (lower final upstream loss).",
+    );
+    let th =
+        format!("each larger replay share at most {ORDER_NATS} nats higher on final upstream loss");
+    if v.len() < 2 {
+        not_tested(id, IBRAHIM, st, th, "needs at least two replay shares")
+    } else {
+        Finding {
+            id,
+            source: IBRAHIM,
+            statement: st,
+            threshold: th,
+            verdict: verdict(monotone(&v, |p| p.upstream, true)),
+            evidence: format!(
+                "final upstream by replay share: {}",
+                list(&v, |p| p.upstream)
+            ),
+        }
+    }
+}
+
+/// R2: replay costs little downstream.
+fn replay_costs_little(r: &Results) -> Finding {
+    let v = r.axis(Axis::Replay);
+
+    let (id, st) = ("R2 replay costs little downstream", "Replay costs little downstream (SlimPajama 2.50 with none, 2.51 with 5-10 %, 2.54 with 50 %).");
+    let th = format!(
+        "the largest share's final downstream loss within {} % of no replay's",
+        REPLAY_SHARE * 100.0
+    );
+    let none = v
+        .iter()
+        .find(|(r, _)| r.settings().is_some_and(|s| s.replay == 0.0));
+    match (none, v.last()) {
+        (Some((_, n)), Some((lr, lm))) if v.len() >= 2 => {
+            let (a, b) = (
+                n.last().map_or(f64::NAN, |p| p.downstream),
+                lm.last().map_or(f64::NAN, |p| p.downstream),
+            );
             Finding {
                 id,
                 source: IBRAHIM,
                 statement: st,
                 threshold: th,
-                verdict: verdict(monotone(&v, |p| p.upstream, true)),
+                verdict: verdict(b <= a * (1.0 + REPLAY_SHARE)),
                 evidence: format!(
-                    "final upstream by replay share: {}",
+                    "final downstream {} with no replay, {} with {} ({:+.2} %)",
+                    f4(a),
+                    f4(b),
+                    lr.name,
+                    (b / a - 1.0) * 100.0
+                ),
+            }
+        }
+        _ => not_tested(
+            id,
+            IBRAHIM,
+            st,
+            th,
+            "needs no replay and at least one replay share",
+        ),
+    }
+}
+
+/// R3: re-warming with replay matches training on the union.
+fn replay_matches_union(r: &Results) -> Finding {
+    let v = r.axis(Axis::Replay);
+
+    let (id, st) = ("R3 replay matches union", "Re-warming, re-decaying and replaying a share of upstream data matches training from scratch on the union of both corpora (average of the two losses).");
+    let th = format!(
+        "the best replay run's average final loss within {} % of the union run's (or below it)",
+        REPLAY_SHARE * 100.0
+    );
+    let best = v
+        .iter()
+        .filter_map(|(r, m)| Some((r, m.average()?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    match (
+        best,
+        r.get(baseline_name(Baseline::Union))
+            .and_then(|u| u.average()),
+    ) {
+        (Some((br, ba)), Some(ua)) => Finding {
+            id,
+            source: IBRAHIM,
+            statement: st,
+            threshold: th,
+            verdict: verdict(ba <= ua * (1.0 + REPLAY_SHARE)),
+            evidence: format!(
+                "average loss {} for {} vs {} for the union ({:+.2} %)",
+                f4(ba),
+                br.name,
+                f4(ua),
+                (ba / ua - 1.0) * 100.0
+            ),
+        },
+        _ => not_tested(
+            id,
+            IBRAHIM,
+            st,
+            th,
+            "needs replay runs and the union baseline",
+        ),
+    }
+}
+
+/// R4: re-warming on the same data shows the bump too.
+fn same_data_bump(r: &Results) -> Finding {
+    let (id, st) = (
+        "R4 same-data bump",
+        "Re-warming on the same (upstream) data shows the loss bump too.",
+    );
+    let th = format!("the same-data run's upstream loss rises at least {BUMP_NATS} nats above its branch-point value");
+    match r
+        .get(baseline_name(Baseline::SameData))
+        .and_then(|m| m.bump(|p| p.upstream))
+    {
+        Some(b) => Finding {
+            id,
+            source: GUPTA,
+            statement: st,
+            threshold: th,
+            verdict: verdict(b.height >= BUMP_NATS),
+            evidence: format!(
+                "upstream rises {} (peak at {} tokens)",
+                f4(b.height),
+                b.peak_tokens
+            ),
+        },
+        None => not_tested(id, GUPTA, st, th, "needs the same-data baseline"),
+    }
+}
+
+/// S1: schedules without a full re-decay end as well as cosine.
+fn infinite_schedules(r: &Results) -> Finding {
+    let (id, st) = (
+        "S1 infinite schedules",
+        "Schedules without a full re-decay (warmup-stable-decay, infinite) end as well as cosine.",
+    );
+    let th = format!(
+        "their final downstream and upstream losses within {} % of the cosine run's",
+        SAME_SHARE * 100.0
+    );
+    let v = r.axis(Axis::Schedule);
+    let cos = v
+        .iter()
+        .find(|(r, _)| r.settings().is_some_and(|s| s.schedule == Family::Cosine));
+    match cos {
+        Some((_, cm)) if v.len() >= 2 => {
+            let c = cm.last().cloned();
+            let ok = v.iter().all(|(_, m)| match (m.last(), &c) {
+                (Some(p), Some(c)) => {
+                    p.downstream <= c.downstream * (1.0 + SAME_SHARE)
+                        && p.upstream <= c.upstream * (1.0 + SAME_SHARE)
+                }
+                _ => false,
+            });
+            Finding {
+                id,
+                source: IBRAHIM,
+                statement: st,
+                threshold: th,
+                verdict: verdict(ok),
+                evidence: format!(
+                    "final downstream: {}; final upstream: {}",
+                    list(&v, |p| p.downstream),
                     list(&v, |p| p.upstream)
                 ),
             }
-        });
-        let (id, st) = ("R2 replay costs little downstream", "Replay costs little downstream (SlimPajama 2.50 with none, 2.51 with 5-10 %, 2.54 with 50 %).");
-        let th = format!(
-            "the largest share's final downstream loss within {} % of no replay's",
-            REPLAY_SHARE * 100.0
-        );
-        let none = v
-            .iter()
-            .find(|(r, _)| r.settings().is_some_and(|s| s.replay == 0.0));
-        out.push(match (none, v.last()) {
-            (Some((_, n)), Some((lr, lm))) if v.len() >= 2 => {
-                let (a, b) = (
-                    n.last().map_or(f64::NAN, |p| p.downstream),
-                    lm.last().map_or(f64::NAN, |p| p.downstream),
-                );
-                Finding {
-                    id,
-                    source: IBRAHIM,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(b <= a * (1.0 + REPLAY_SHARE)),
-                    evidence: format!(
-                        "final downstream {} with no replay, {} with {} ({:+.2} %)",
-                        f4(a),
-                        f4(b),
-                        lr.name,
-                        (b / a - 1.0) * 100.0
-                    ),
-                }
-            }
-            _ => not_tested(
-                id,
-                IBRAHIM,
-                st,
-                th,
-                "needs no replay and at least one replay share",
-            ),
-        });
-        let (id, st) = ("R3 replay matches union", "Re-warming, re-decaying and replaying a share of upstream data matches training from scratch on the union of both corpora (average of the two losses).");
-        let th = format!(
-            "the best replay run's average final loss within {} % of the union run's (or below it)",
-            REPLAY_SHARE * 100.0
-        );
-        let best = v
-            .iter()
-            .filter_map(|(r, m)| Some((r, m.average()?)))
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        out.push(
-            match (
-                best,
-                r.get(baseline_name(Baseline::Union))
-                    .and_then(|u| u.average()),
-            ) {
-                (Some((br, ba)), Some(ua)) => Finding {
-                    id,
-                    source: IBRAHIM,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(ba <= ua * (1.0 + REPLAY_SHARE)),
-                    evidence: format!(
-                        "average loss {} for {} vs {} for the union ({:+.2} %)",
-                        f4(ba),
-                        br.name,
-                        f4(ua),
-                        (ba / ua - 1.0) * 100.0
-                    ),
-                },
-                _ => not_tested(
-                    id,
-                    IBRAHIM,
-                    st,
-                    th,
-                    "needs replay runs and the union baseline",
-                ),
-            },
-        );
+        }
+        _ => not_tested(
+            id,
+            IBRAHIM,
+            st,
+            th,
+            "needs cosine and another schedule family",
+        ),
     }
-    {
-        let (id, st) = (
-            "R4 same-data bump",
-            "Re-warming on the same (upstream) data shows the loss bump too.",
-        );
-        let th = format!("the same-data run's upstream loss rises at least {BUMP_NATS} nats above its branch-point value");
-        out.push(
-            match r
-                .get(baseline_name(Baseline::SameData))
-                .and_then(|m| m.bump(|p| p.upstream))
-            {
-                Some(b) => Finding {
-                    id,
-                    source: GUPTA,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(b.height >= BUMP_NATS),
-                    evidence: format!(
-                        "upstream rises {} (peak at {} tokens)",
-                        f4(b.height),
-                        b.peak_tokens
-                    ),
-                },
-                None => not_tested(id, GUPTA, st, th, "needs the same-data baseline"),
-            },
-        );
-    }
-    {
-        let (id, st) = ("S1 infinite schedules", "Schedules without a full re-decay (warmup-stable-decay, infinite) end as well as cosine.");
-        let th = format!(
-            "their final downstream and upstream losses within {} % of the cosine run's",
-            SAME_SHARE * 100.0
-        );
-        let v = r.axis(Axis::Schedule);
-        let cos = v
-            .iter()
-            .find(|(r, _)| r.settings().is_some_and(|s| s.schedule == Family::Cosine));
-        out.push(match cos {
-            Some((_, cm)) if v.len() >= 2 => {
-                let c = cm.last().cloned();
-                let ok = v.iter().all(|(_, m)| match (m.last(), &c) {
-                    (Some(p), Some(c)) => {
-                        p.downstream <= c.downstream * (1.0 + SAME_SHARE)
-                            && p.upstream <= c.upstream * (1.0 + SAME_SHARE)
-                    }
-                    _ => false,
-                });
-                Finding {
-                    id,
-                    source: IBRAHIM,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(ok),
-                    evidence: format!(
-                        "final downstream: {}; final upstream: {}",
-                        list(&v, |p| p.downstream),
-                        list(&v, |p| p.upstream)
-                    ),
-                }
-            }
-            _ => not_tested(
-                id,
-                IBRAHIM,
-                st,
-                th,
-                "needs cosine and another schedule family",
-            ),
-        });
-    }
-    out
 }
