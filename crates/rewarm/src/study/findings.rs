@@ -247,53 +247,75 @@ fn warmup_length(r: &Results) -> Finding {
     }
 }
 
+/// An ordering along an axis: `loss` of the final points, in the axis's order, never moves
+/// the wrong way (up when `down`, else down) by more than ORDER_NATS between neighbours.
+struct Ordering {
+    axis: Axis,
+    id: &'static str,
+    source: &'static str,
+    statement: &'static str,
+    threshold: String,
+    /// What the evidence lists, e.g. "final downstream by max LR".
+    listed: &'static str,
+    /// Why it is not tested with fewer than two runs.
+    needs: &'static str,
+    loss: fn(&Point) -> f64,
+    down: bool,
+}
+
+fn ordering(r: &Results, o: Ordering) -> Finding {
+    let v = r.axis(o.axis);
+    if v.len() < 2 {
+        return not_tested(o.id, o.source, o.statement, o.threshold, o.needs);
+    }
+    Finding {
+        id: o.id,
+        source: o.source,
+        statement: o.statement,
+        threshold: o.threshold,
+        verdict: verdict(monotone(&v, o.loss, o.down)),
+        evidence: format!("{}: {}", o.listed, list(&v, o.loss)),
+    }
+}
+
+fn max_lr_threshold() -> String {
+    format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower")
+}
+
 /// Finding 3a: a higher max LR gives a lower final downstream loss.
 fn max_lr_adapts(r: &Results) -> Finding {
-    let v = r.axis(Axis::MaxLr);
-    let th =
-        format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower");
-    let (id, st) = (
-        "3a max LR adapts",
-        "Higher max LR gives lower final downstream loss.",
-    );
-    if v.len() < 2 {
-        not_tested(id, GUPTA, st, th, "needs at least two max LRs")
-    } else {
-        Finding {
-            id,
+    ordering(
+        r,
+        Ordering {
+            axis: Axis::MaxLr,
+            id: "3a max LR adapts",
             source: GUPTA,
-            statement: st,
-            threshold: th,
-            verdict: verdict(monotone(&v, |p| p.downstream, true)),
-            evidence: format!("final downstream by max LR: {}", list(&v, |p| p.downstream)),
-        }
-    }
+            statement: "Higher max LR gives lower final downstream loss.",
+            threshold: max_lr_threshold(),
+            listed: "final downstream by max LR",
+            needs: "needs at least two max LRs",
+            loss: |p| p.downstream,
+            down: true,
+        },
+    )
 }
-
 /// Finding 3b: a higher max LR gives a higher final upstream loss.
 fn max_lr_forgets(r: &Results) -> Finding {
-    let v = r.axis(Axis::MaxLr);
-    let th =
-        format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower");
-
-    let (id, st) = (
-        "3b max LR forgets",
-        "Higher max LR gives higher final upstream loss (more forgetting).",
-    );
-    if v.len() < 2 {
-        not_tested(id, GUPTA, st, th, "needs at least two max LRs")
-    } else {
-        Finding {
-            id,
+    ordering(
+        r,
+        Ordering {
+            axis: Axis::MaxLr,
+            id: "3b max LR forgets",
             source: GUPTA,
-            statement: st,
-            threshold: th,
-            verdict: verdict(monotone(&v, |p| p.upstream, false)),
-            evidence: format!("final upstream by max LR: {}", list(&v, |p| p.upstream)),
-        }
-    }
+            statement: "Higher max LR gives higher final upstream loss (more forgetting).",
+            threshold: max_lr_threshold(),
+            listed: "final upstream by max LR",
+            needs: "needs at least two max LRs",
+            loss: |p| p.upstream,
+            down: false,
+        },
+    )
 }
-
 /// Finding 3c: the constant small LR forgets least and adapts least.
 fn constant_lr(r: &Results) -> Finding {
     let constant = r.get(baseline_name(Baseline::Constant));
@@ -486,30 +508,24 @@ fn beats_scratch(r: &Results) -> Finding {
 
 /// R1: more replay gives less forgetting.
 fn replay_keeps_upstream(r: &Results) -> Finding {
-    let v = r.axis(Axis::Replay);
-    let (id, st) = (
-        "R1 replay keeps upstream",
-        "More replay of upstream data gives less forgetting (lower final upstream loss).",
-    );
-    let th =
-        format!("each larger replay share at most {ORDER_NATS} nats higher on final upstream loss");
-    if v.len() < 2 {
-        not_tested(id, IBRAHIM, st, th, "needs at least two replay shares")
-    } else {
-        Finding {
-            id,
+    ordering(
+        r,
+        Ordering {
+            axis: Axis::Replay,
+            id: "R1 replay keeps upstream",
             source: IBRAHIM,
-            statement: st,
-            threshold: th,
-            verdict: verdict(monotone(&v, |p| p.upstream, true)),
-            evidence: format!(
-                "final upstream by replay share: {}",
-                list(&v, |p| p.upstream)
+            statement:
+                "More replay of upstream data gives less forgetting (lower final upstream loss).",
+            threshold: format!(
+                "each larger replay share at most {ORDER_NATS} nats higher on final upstream loss"
             ),
-        }
-    }
+            listed: "final upstream by replay share",
+            needs: "needs at least two replay shares",
+            loss: |p| p.upstream,
+            down: true,
+        },
+    )
 }
-
 /// R2: replay costs little downstream.
 fn replay_costs_little(r: &Results) -> Finding {
     let v = r.axis(Axis::Replay);
