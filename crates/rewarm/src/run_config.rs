@@ -83,10 +83,10 @@ pub struct DataSection {
     pub eval_sequences: u64,
 }
 
-fn one_usize() -> usize {
+pub(crate) fn one_usize() -> usize {
     1
 }
-fn default_eval_sequences() -> u64 {
+pub(crate) fn default_eval_sequences() -> u64 {
     64
 }
 

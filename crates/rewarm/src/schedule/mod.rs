@@ -87,7 +87,7 @@ pub struct ScheduleConfig {
     pub inv_sqrt_alpha: Option<f64>,
 }
 
-fn default_min_ratio() -> f64 {
+pub(crate) fn default_min_ratio() -> f64 {
     0.1
 }
 

@@ -39,12 +39,12 @@ pub struct Corpus {
 pub struct StudyData {
     pub seq_len: usize,
     pub batch_size: usize,
-    #[serde(default = "one_usize")]
+    #[serde(default = "crate::run_config::one_usize")]
     pub grad_accum: usize,
     #[serde(default)]
     pub seed: u64,
     /// Sequences per validation set at each evaluation (the same for every run).
-    #[serde(default = "default_eval_sequences")]
+    #[serde(default = "crate::run_config::default_eval_sequences")]
     pub eval_sequences: u64,
     pub upstream: Corpus,
     pub downstream: Corpus,
@@ -61,7 +61,7 @@ pub struct Upstream {
     pub max_lr: f64,
     #[serde(default = "default_warmup")]
     pub warmup_fraction: f64,
-    #[serde(default = "default_min_ratio")]
+    #[serde(default = "crate::schedule::default_min_ratio")]
     pub min_ratio: f64,
     /// Points of the upstream run to branch from, as fractions of its steps (1 = the final,
     /// fully decayed checkpoint).
@@ -107,7 +107,7 @@ pub struct Grid {
     pub joint: Vec<Vec<Axis>>,
     /// Runs (by name) to leave out.
     pub skip: Vec<String>,
-    pub reference: Reference,
+    pub reference: Settings,
     /// The WSD cooldown's share of the steps.
     pub wsd_cooldown: f64,
     /// The infinite schedule's cooldown share, anneal share and constant LR (x max), and the
@@ -134,7 +134,7 @@ impl Default for Grid {
             ],
             joint: vec![],
             skip: vec![],
-            reference: Reference::default(),
+            reference: Settings::default(),
             wsd_cooldown: 0.2,
             infinite_cooldown: 0.3,
             infinite_anneal: 0.1,
@@ -144,11 +144,12 @@ impl Default for Grid {
     }
 }
 
-/// The settings every varied run starts from: the paper's (1 % warmup to the upstream
-/// maximum, cosine, from the final checkpoint, no replay, moments reset).
+/// The settings of one continual run. As the grid's `reference`, those every varied run
+/// starts from: the paper's (1 % warmup to the upstream maximum, cosine, from the final
+/// checkpoint, no replay, moments reset).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Reference {
+pub struct Settings {
     pub warmup: f64,
     pub max_lr: f64,
     pub replay: f64,
@@ -157,7 +158,7 @@ pub struct Reference {
     pub start: String,
 }
 
-impl Default for Reference {
+impl Default for Settings {
     fn default() -> Self {
         Self {
             warmup: 0.01,
@@ -280,17 +281,8 @@ impl Default for StudyRun {
     }
 }
 
-fn one_usize() -> usize {
-    1
-}
-fn default_eval_sequences() -> u64 {
-    64
-}
 fn default_warmup() -> f64 {
     0.01
-}
-fn default_min_ratio() -> f64 {
-    0.1
 }
 fn default_branch() -> Vec<f64> {
     vec![1.0]

@@ -1,22 +1,12 @@
 //! The study's runs, expanded from its config: each a name made from its settings, what it is
 //! (upstream, a continual run, a baseline), the chart axes it belongs to and its run config.
 
+pub use super::config::Settings;
 use super::config::{Axis, Baseline, Family, Moments, StudyConfig};
 use crate::run_config::{DataSection, DataSource, ModelSection, RunConfig, RunSection};
 use crate::schedule::{Cooldown, ScheduleConfig, ScheduleKind};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
-
-/// The settings of one continual run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub warmup: f64,
-    pub max_lr: f64,
-    pub replay: f64,
-    pub schedule: Family,
-    pub moments: Moments,
-    pub start: String,
-}
 
 impl Settings {
     fn value(&self, a: Axis) -> String {
@@ -278,15 +268,7 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
         }
     };
 
-    let r = &g.reference;
-    let reference = Settings {
-        warmup: r.warmup,
-        max_lr: r.max_lr,
-        replay: r.replay,
-        schedule: r.schedule,
-        moments: r.moments,
-        start: r.start.clone(),
-    };
+    let reference = g.reference.clone();
     start_path(&reference.start)?;
     let values = |a: Axis| -> Vec<Value> {
         match a {

@@ -2,7 +2,7 @@
 //! two generated domains of `rewarm demo`, with a tiny GPT-NeoX and the whole grid.
 
 use super::config::{
-    Corpus, Downstream, Grid, Reference, StudyConfig, StudyData, StudyRun, Upstream,
+    Corpus, Downstream, Grid, Settings, StudyConfig, StudyData, StudyRun, Upstream,
 };
 use crate::optim::AdamWConfig;
 use crate::run_config::ModelSection;
@@ -113,9 +113,9 @@ fn micro(dir: &Path) -> StudyConfig {
         // At 30 steps, 0.5-2 % warmups are all 0 or 1 step: the micro grid scales them up.
         grid: Grid {
             warmup: vec![0.0, 0.05, 0.1, 0.2],
-            reference: Reference {
+            reference: Settings {
                 warmup: 0.1,
-                ..Reference::default()
+                ..Settings::default()
             },
             ..Grid::default()
         },
