@@ -142,16 +142,12 @@ char* rw_copy(at::Tensor* const* dst, at::Tensor* const* src, size_t n) {
 }
 
 // The most bytes the CUDA caching allocator has held for tensors on `device` since the start
-// or the last reset (torch.cuda.max_memory_allocated); resets the peak when `reset` is 1.
-// -1 when CUDA is not available.
-int64_t rw_cuda_peak_bytes(int device, int reset) {
+// (torch.cuda.max_memory_allocated); -1 when CUDA is not available.
+int64_t rw_cuda_peak_bytes(int device) {
     try {
         if (!at::hasCUDA()) return -1;
         auto* alloc = c10::getDeviceAllocator(c10::DeviceType::CUDA);
-        auto idx = static_cast<c10::DeviceIndex>(device);
-        int64_t peak = alloc->getDeviceStats(idx).allocated_bytes[0].peak;
-        if (reset) alloc->resetPeakStats(idx);
-        return peak;
+        return alloc->getDeviceStats(static_cast<c10::DeviceIndex>(device)).allocated_bytes[0].peak;
     } catch (...) {
         return -1;
     }

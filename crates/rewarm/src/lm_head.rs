@@ -19,10 +19,16 @@ pub fn chunk_rows(vocab: i64) -> i64 {
     (CHUNK_BYTES / (4 * vocab.max(1))).max(1)
 }
 
-/// The log-softmax (f32) of one chunk's logits (`log_softmax(dtype=float32)`: on CUDA the
-/// kernel reads bf16 and writes f32 in one pass).
-fn log_softmax(logits: &Tensor) -> Result<Tensor> {
-    Ok(logits.f_log_softmax(1, Kind::Float)?)
+/// One chunk: the f32 log-softmax of the logits `h W^T` (`log_softmax(dtype=float32)`: on
+/// CUDA the kernel reads bf16 and writes f32 in one pass) and the chunk's summed loss against
+/// `targets` (c, 1).
+fn chunk(h: &Tensor, wt: &Tensor, targets: &Tensor) -> Result<(Tensor, Tensor)> {
+    let lsm = h.f_mm(wt)?.f_log_softmax(1, Kind::Float)?;
+    let loss = lsm
+        .f_gather(1, targets, false)?
+        .f_sum(Kind::Float)?
+        .f_neg()?;
+    Ok((lsm, loss))
 }
 
 /// Summed next-token cross-entropy (0-d f32) of the logits `h W^T`, the product taken in
@@ -38,9 +44,8 @@ fn loss_sum_in(h: &Tensor, w: &Tensor, targets: &Tensor, kind: Kind, rows: i64) 
     let mut start = 0;
     while start < n {
         let c = rows.min(n - start);
-        let lsm = log_softmax(&hk.f_narrow(0, start, c)?.f_mm(&wt)?)?;
         let tc = targets.f_narrow(0, start, c)?.f_unsqueeze(1)?;
-        sum = sum.f_sub(&lsm.f_gather(1, &tc, false)?.f_sum(Kind::Float)?)?;
+        sum = sum.f_add(&chunk(&hk.f_narrow(0, start, c)?, &wt, &tc)?.1)?;
         start += c;
     }
     Ok(sum)
@@ -90,8 +95,8 @@ fn grads_in(
         let c = rows.min(n - start);
         let hc = hk.f_narrow(0, start, c)?;
         let tc = targets.f_narrow(0, start, c)?.f_unsqueeze(1)?;
-        let mut g = log_softmax(&hc.f_mm(&wt)?)?;
-        sum = sum.f_sub(&g.f_gather(1, &tc, false)?.f_sum(Kind::Float)?)?;
+        let (mut g, loss) = chunk(&hc, &wt, &tc)?;
+        sum = sum.f_add(&loss)?;
         // log-softmax -> softmax -> softmax - onehot -> times scale, in place.
         let _ = g.f_exp_()?;
         let minus_one = Tensor::f_full([c, 1], -1.0, (Kind::Float, dev))?;

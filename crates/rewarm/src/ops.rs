@@ -41,7 +41,7 @@ extern "C" {
         n: usize,
     ) -> *mut c_char;
     fn rw_copy(dst: *const *mut C_tensor, src: *const *mut C_tensor, n: usize) -> *mut c_char;
-    fn rw_cuda_peak_bytes(device: std::ffi::c_int, reset: std::ffi::c_int) -> i64;
+    fn rw_cuda_peak_bytes(device: std::ffi::c_int) -> i64;
     fn rw_generator_new(seed: u64) -> *mut std::ffi::c_void;
     fn rw_generator_free(g: *mut std::ffi::c_void);
     fn rw_normal_(t: *mut C_tensor, g: *mut std::ffi::c_void) -> *mut c_char;
@@ -176,11 +176,10 @@ pub fn copy(dst: &[&Tensor], src: &[&Tensor]) -> Result<()> {
 }
 
 /// The most bytes the CUDA caching allocator has held for tensors on CUDA device `index`
-/// since the start or the last reset (`torch.cuda.max_memory_allocated`); `reset` starts a
-/// new peak. `None` without CUDA.
-pub fn cuda_peak_bytes(index: usize, reset: bool) -> Option<u64> {
-    // SAFETY: plain values; the shim catches every C++ exception.
-    let b = unsafe { rw_cuda_peak_bytes(index as std::ffi::c_int, std::ffi::c_int::from(reset)) };
+/// since the start (`torch.cuda.max_memory_allocated`). `None` without CUDA.
+pub fn cuda_peak_bytes(index: usize) -> Option<u64> {
+    // SAFETY: a plain value; the shim catches every C++ exception.
+    let b = unsafe { rw_cuda_peak_bytes(index as std::ffi::c_int) };
     u64::try_from(b).ok()
 }
 

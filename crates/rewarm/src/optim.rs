@@ -92,7 +92,7 @@ impl AdamW {
     }
 
     /// The gradients that exist (parameters that took part in the last backward pass).
-    fn grads(&self) -> Vec<Tensor> {
+    pub fn grads(&self) -> Vec<Tensor> {
         self.params
             .iter()
             .map(|(_, p, _)| p.grad())

@@ -230,7 +230,7 @@ impl RunLogs {
         };
         let mut line = serde_json::json!({"step": step, "seconds": secs, "tokens_per_second": tps});
         if let Device::Cuda(i) = device {
-            if let Some(b) = crate::ops::cuda_peak_bytes(i, false) {
+            if let Some(b) = crate::ops::cuda_peak_bytes(i) {
                 line["gpu_peak_mib"] = (b as f64 / (1u64 << 20) as f64).into();
             }
         }

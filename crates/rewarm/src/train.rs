@@ -421,7 +421,7 @@ pub fn train_in(
         }
         let loss = loss_sum / d.grad_accum as f64;
         if let (Some(g), true) = (group, reduce_after) {
-            let grads = model.grads();
+            let grads = opt.grads();
             let grads: Vec<&Tensor> = grads.iter().collect();
             g.all_reduce_mean(&grads, &format!("step {step}: the gradient all-reduce"))?;
         }

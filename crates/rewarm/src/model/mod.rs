@@ -652,16 +652,6 @@ impl GptNeox {
         }
     }
 
-    /// The parameters' gradients that exist.
-    pub fn grads(&self) -> Vec<Tensor> {
-        self.params
-            .list
-            .iter()
-            .map(|(_, p)| p.grad())
-            .filter(Tensor::defined)
-            .collect()
-    }
-
     /// Logits (batch, time, vocab) in f32 for token ids (batch, time).
     pub fn forward(&self, ids: &Tensor) -> Tensor {
         self.logits(&self.hidden(ids))

@@ -26,10 +26,6 @@ impl GptNeox {
         self.recompute_every = n;
     }
 
-    pub fn activation_checkpointing(&self) -> usize {
-        self.recompute_every
-    }
-
     /// One micro-batch of training: the mean next-token loss (0-d f32, detached) of `inputs`
     /// (batch, time) against `targets`, with the gradient of `scale` x that loss added to the
     /// parameters' gradients. Without activation checkpointing that is one backward pass
@@ -139,6 +135,16 @@ mod tests {
         (m, ids)
     }
 
+    /// The parameters' gradients that exist.
+    fn grads(m: &GptNeox) -> Vec<Tensor> {
+        m.params
+            .list
+            .iter()
+            .map(|(_, p)| p.grad())
+            .filter(Tensor::defined)
+            .collect()
+    }
+
     fn max_diff(a: &[Tensor], b: &[Tensor]) -> f64 {
         a.iter()
             .zip(b)
@@ -157,14 +163,14 @@ mod tests {
             let (x, y) = (ids.narrow(1, 0, 16), ids.narrow(1, 1, 16));
             let reference = m.loss(&x, &y);
             reference.backward();
-            let want = m.grads().iter().map(|g| g.copy()).collect::<Vec<_>>();
+            let want = grads(&m).iter().map(|g| g.copy()).collect::<Vec<_>>();
             for (_, p) in &m.params.list {
                 let _ = p.grad().zero_();
             }
             let loss = m.backward_loss(&x, &y, 1.0).unwrap();
             let diff = (loss.double_value(&[]) - reference.double_value(&[])).abs();
             assert!(diff < 1e-6, "loss differs by {diff}");
-            let err = max_diff(&m.grads(), &want);
+            let err = max_diff(&grads(&m), &want);
             assert!(err < 1e-6, "tied {tied}: gradients differ by {err}");
         }
     }
@@ -223,12 +229,12 @@ mod tests {
             let (x, y) = (ids.narrow(1, 0, 16), ids.narrow(1, 1, 16));
             let mut reference = None;
             for every in [0, 1, 2, 3] {
-                for mut g in m.grads() {
+                for mut g in grads(&m) {
                     let _ = g.zero_();
                 }
                 m.set_activation_checkpointing(every);
                 let loss = m.backward_loss(&x, &y, 1.0).unwrap().double_value(&[]);
-                let grads: Vec<Tensor> = m.grads().iter().map(Tensor::copy).collect();
+                let grads: Vec<Tensor> = grads(&m).iter().map(Tensor::copy).collect();
                 assert_eq!(grads.len(), m.params.list.len());
                 match &reference {
                     None => reference = Some((loss, grads)),
