@@ -47,7 +47,7 @@ warmup_fraction = 0.05
 steps = {a.steps}
 out = "{out}"
 log_every = 1
-eval_every = {a.steps // 3}
+eval_every = {max(1, a.steps // 3)}
 device = "{a.device}"
 precision = "{precision}"
 """)
@@ -85,7 +85,7 @@ def main():
     for prec in a.precisions.split():
         losses, final, tps = train(a, tokens, prec)
         d = np.abs(losses - base)
-        k = 10
+        k = min(10, len(losses))
         means = np.abs(np.convolve(losses - base, np.ones(k) / k, mode="valid"))
         dv = max(abs(final[n] - base_final[n]) for n in base_final)
         good = means.max() <= a.tolerance and dv <= a.tolerance
