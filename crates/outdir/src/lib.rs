@@ -10,21 +10,33 @@
 //!   marker; anything else is refused unless the caller passes `force`. Staging folders left by
 //!   an interrupted run (they carry the marker from their first instant) are removed by the
 //!   next run for the same destination; nothing without the marker is ever deleted.
+//! - Only what it made: the marker also lists the names the command wrote. When an own folder
+//!   is replaced, anything else in it (a file the user added) is carried into the new folder
+//!   (hard links, so nothing is copied and nothing is lost if the run dies first).
+//! - Locking: [`Staging`] and [`claim_dir`] hold a [`Lock`] on the destination for as long as
+//!   they work on it, so a second writer is refused with the holder's pid.
 
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The ownership marker inside every folder made by [`replace_dir`]: one line naming the command.
+mod lock;
+pub use lock::{lock, lock_path, Lock};
+
+/// The ownership marker inside every folder made by [`replace_dir`]: one line naming the
+/// command, then (folders made by [`Staging`]) a line `made:` and the names it wrote, one a line.
 pub const MARKER: &str = ".made-by";
 
-fn parent_of(path: &Path) -> &Path {
+/// The line in [`MARKER`] after which the command's own names are listed.
+const MADE: &str = "made:";
+
+pub(crate) fn parent_of(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
 }
 
-fn name_of(path: &Path) -> Result<String> {
+pub(crate) fn name_of(path: &Path) -> Result<String> {
     Ok(path
         .file_name()
         .with_context(|| format!("{}: the output path has no final name", path.display()))?
@@ -154,7 +166,16 @@ pub fn is_plain_relative(p: &Path) -> bool {
 pub fn owner_of(dir: &Path) -> Option<String> {
     std::fs::read_to_string(dir.join(MARKER))
         .ok()
-        .map(|s| s.trim().to_string())
+        .map(|s| s.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// The names a command listed as its own in `dir`'s marker; None for a marker without a list
+/// (made by an older build, or a working folder), where everything counts as the command's.
+fn made_names(dir: &Path) -> Option<std::collections::BTreeSet<String>> {
+    let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
+    let mut lines = text.lines().skip(1);
+    lines.next().filter(|l| *l == MADE)?;
+    Some(lines.map(str::to_string).collect())
 }
 
 /// Whether `dest` may be (re)placed by `owner`: it does not exist, is an empty folder, or is a
@@ -195,26 +216,39 @@ pub fn check_dest(dest: &Path, owner: &str, force: bool) -> Result<()> {
     }
 }
 
-/// Takes `dest` as a working folder that `owner` fills over time (not atomically): after
-/// [`check_dest`], creates it if needed and writes the marker, so the next run may reuse it.
-pub fn claim_dir(dest: &Path, owner: &str, force: bool) -> Result<()> {
+/// Takes `dest` as a working folder that `owner` fills over time (not atomically): locks it,
+/// checks it ([`check_dest`]), creates it if needed and writes the marker, so the next run may
+/// reuse it. The folder stays locked while the returned [`Lock`] lives.
+pub fn claim_dir(dest: &Path, owner: &str, force: bool) -> Result<Lock> {
+    let lock = lock(dest, owner)?;
     check_dest(dest, owner, force)?;
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     std::fs::write(dest.join(MARKER), format!("{owner}\n"))
-        .with_context(|| format!("{}: cannot write", dest.join(MARKER).display()))
+        .with_context(|| format!("{}: cannot write", dest.join(MARKER).display()))?;
+    Ok(lock)
 }
 
 /// A folder being built beside its destination; [`Staging::commit`] swaps it in atomically.
 /// Dropped without a commit (an error, a panic), it is deleted and the destination is untouched.
+/// The destination stays locked from [`Staging::new`] to the end.
 pub struct Staging {
     dir: tempfile::TempDir,
     dest: PathBuf,
+    owner: String,
+    _lock: Lock,
 }
 
 impl Staging {
-    /// After [`check_dest`], creates the staging folder (holding the marker) beside `dest`,
-    /// creating `dest`'s parent folders as needed.
+    /// Locks `dest`, checks it ([`check_dest`]) and creates the staging folder (holding the
+    /// marker) beside it, creating `dest`'s parent folders as needed.
     pub fn new(dest: &Path, owner: &str, force: bool) -> Result<Self> {
+        let lock = lock(dest, owner)?;
+        Self::locked(lock, dest, owner, force)
+    }
+
+    /// [`Staging::new`] under a lock the caller took earlier with [`lock`] (to refuse a second
+    /// writer before long work rather than after it).
+    pub fn locked(lock: Lock, dest: &Path, owner: &str, force: bool) -> Result<Self> {
         check_dest(dest, owner, force)?;
         let parent = parent_of(dest);
         std::fs::create_dir_all(parent)
@@ -230,6 +264,8 @@ impl Staging {
         Ok(Self {
             dir,
             dest: dest.to_path_buf(),
+            owner: owner.to_string(),
+            _lock: lock,
         })
     }
 
@@ -239,10 +275,25 @@ impl Staging {
     }
 
     /// Swaps the finished folder into the destination (0755); the replaced folder is deleted
-    /// only after the swap.
+    /// only after the swap. The marker lists what the new folder holds; whatever the old folder
+    /// held that its command did not make is carried over, and a clash with a new name of the
+    /// same spelling is refused before anything changes.
     pub fn commit(self) -> Result<()> {
         set_mode(self.dir.path(), 0o755)?;
         let dest = &self.dest;
+        let mut made: Vec<String> = std::fs::read_dir(self.dir.path())
+            .with_context(|| format!("{}: cannot list", self.dir.path().display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != MARKER)
+            .collect();
+        made.sort();
+        let marker = self.dir.path().join(MARKER);
+        std::fs::write(&marker, format!("{}\n{MADE}\n{}", self.owner, lines(&made)))
+            .with_context(|| format!("{}: cannot write", marker.display()))?;
+        if dest.is_dir() {
+            keep_foreign(dest, self.dir.path(), &made)?;
+        }
         if std::fs::symlink_metadata(dest).is_ok() {
             exchange(self.dir.path(), dest)
                 .with_context(|| format!("{}: cannot swap the new folder in", dest.display()))?;
@@ -269,6 +320,58 @@ pub fn replace_dir(
     let staging = Staging::new(dest, owner, force)?;
     fill(staging.path())?;
     staging.commit()
+}
+
+fn lines(names: &[String]) -> String {
+    names.iter().map(|n| format!("{n}\n")).collect()
+}
+
+/// Links into `staging` every entry of the folder `dest` that its command did not list as its
+/// own (nothing when its marker has no list: a folder from an older build counts as all its own).
+fn keep_foreign(dest: &Path, staging: &Path, new: &[String]) -> Result<()> {
+    let Some(own) = made_names(dest) else {
+        return Ok(());
+    };
+    for e in std::fs::read_dir(dest).with_context(|| format!("{}: cannot list", dest.display()))? {
+        let e = e.with_context(|| format!("{}: cannot list", dest.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == MARKER || own.contains(&name) {
+            continue;
+        }
+        if new.contains(&name) {
+            bail!(
+                "{}: this file was not made by the command, and the new output has one of the same name; move it away and run again",
+                e.path().display()
+            );
+        }
+        link_tree(&e.path(), &staging.join(&name)).with_context(|| {
+            format!(
+                "{}: cannot carry it into the new folder",
+                e.path().display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Hard-links a file, or a folder's files recursively (copying where a link is refused).
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.is_dir() {
+        std::fs::create_dir(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            link_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.file_type().is_symlink() {
+        #[cfg(unix)]
+        return std::os::unix::fs::symlink(std::fs::read_link(from)?, to);
+        #[cfg(not(unix))]
+        return std::fs::copy(from, to).map(|_| ());
+    } else {
+        std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+    }
 }
 
 /// Staging folders of `prefix` left by an interrupted run of the same owner.
@@ -397,6 +500,68 @@ mod tests {
             let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o755);
         }
+    }
+
+    #[test]
+    fn replacing_an_own_folder_keeps_what_the_user_added() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        replace_dir(&out, "t", false, |p| {
+            std::fs::write(p.join("report.html"), "1")?;
+            Ok(std::fs::create_dir(p.join("charts"))?)
+        })
+        .unwrap();
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        std::fs::create_dir(out.join("extra")).unwrap();
+        std::fs::write(out.join("extra/a.csv"), "a").unwrap();
+        replace_dir(&out, "t", false, |p| {
+            Ok(std::fs::write(p.join("report.html"), "2")?)
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("report.html")).unwrap(),
+            "2"
+        );
+        // the old run's own folder goes; the user's file and folder stay
+        assert!(!out.join("charts").exists());
+        assert_eq!(
+            std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("extra/a.csv")).unwrap(),
+            "a"
+        );
+        let marker = std::fs::read_to_string(out.join(MARKER)).unwrap();
+        assert_eq!(marker, "t\nmade:\nreport.html\n");
+        // a user's file whose name the new output takes is refused, and nothing changes
+        std::fs::write(out.join("new.csv"), "user").unwrap();
+        let e = replace_dir(&out, "t", false, |p| {
+            Ok(std::fs::write(p.join("new.csv"), "ours")?)
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("new.csv"), "{e:#}");
+        assert_eq!(
+            std::fs::read_to_string(out.join("new.csv")).unwrap(),
+            "user"
+        );
+        assert!(out.join("report.html").exists());
+    }
+
+    #[test]
+    fn a_folder_being_built_is_locked_against_a_second_writer() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let first = Staging::new(&out, "t", false).unwrap();
+        let e = Staging::new(&out, "t", false).err().unwrap().to_string();
+        assert!(e.contains("in use") && e.contains("process"), "{e}");
+        // the first's staging folder is not touched by the refused second
+        assert!(first.path().is_dir());
+        first.commit().unwrap();
+        let held = claim_dir(&d.path().join("work"), "t", false).unwrap();
+        assert!(claim_dir(&d.path().join("work"), "t", false).is_err());
+        drop(held);
+        claim_dir(&d.path().join("work"), "t", false).unwrap();
     }
 
     #[test]

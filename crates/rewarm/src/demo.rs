@@ -194,7 +194,7 @@ pub struct DemoResult {
 /// Runs the whole demo; returns the three runs' summaries.
 pub fn run(o: &DemoOptions) -> Result<DemoResult> {
     // The demo owns its folder: it may clear what it made there before, nothing else.
-    outdir::claim_dir(&o.out, OWNER, o.force)?;
+    let _lock = outdir::claim_dir(&o.out, OWNER, o.force)?;
     let corpus = o.out.join("corpus");
     let (up, down) = write_corpus(&corpus, 6000, 7)?;
     let tok = tokenize::train_bpe(&[up.clone(), down.clone()], &ReadOptions::default(), 1024)?;

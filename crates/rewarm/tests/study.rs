@@ -30,7 +30,7 @@ fn eval_of(l: &LogLine, name: &str) -> f64 {
 fn micro_study_runs_every_arm_reports_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("study");
-    outdir::claim_dir(&dir, study::OWNER, false).unwrap();
+    drop(outdir::claim_dir(&dir, study::OWNER, false).unwrap());
     let cfg = preset::build("micro", &dir, false).unwrap();
     let opts = |cfg: StudyConfig, force: bool| StudyOptions {
         config: cfg,

@@ -20,6 +20,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let out = a.out;
+    let mut _lock = None;
     let page = match (a.study, a.run) {
         (Some(dir), None) => {
             let cfg = study::StudyConfig::load(&dir.join("study.toml")).with_context(|| {
@@ -30,7 +31,7 @@ pub fn run(a: Args) -> Result<()> {
             })?;
             let plan = study::plan::plan(&cfg, &dir, 0)?;
             if out != dir {
-                outdir::claim_dir(&out, study::report::OWNER, false)?;
+                _lock = Some(outdir::claim_dir(&out, study::report::OWNER, false)?);
             }
             study::report::write_report(&out, &dir, &plan)?.0
         }
@@ -38,7 +39,7 @@ pub fn run(a: Args) -> Result<()> {
             if !run.join(crate::run_dir::RUN_TOML).exists() {
                 bail!("{}: not a run folder (no run.toml)", run.display());
             }
-            outdir::claim_dir(&out, study::report::OWNER, false)?;
+            _lock = Some(outdir::claim_dir(&out, study::report::OWNER, false)?);
             study::report::write_run_report(&run, &out)?
         }
         _ => bail!("give --study DIR or --run DIR"),

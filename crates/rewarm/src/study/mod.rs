@@ -142,7 +142,7 @@ pub fn write_preset(
     par: Option<&DataParallel>,
 ) -> Result<()> {
     dist::from_lead(par, "writing the preset's data", 0, || {
-        outdir::claim_dir(dir, OWNER, force)?;
+        drop(outdir::claim_dir(dir, OWNER, force)?);
         preset::write_data(name, dir, progress)?;
         Ok(Vec::new())
     })
@@ -152,7 +152,7 @@ pub fn write_preset(
 /// Claims the study folder, checks its saved config against this one and saves it, then finds
 /// how each planned run stands (clearing those that must start again).
 fn prepare(o: &StudyOptions, cfg: &StudyConfig, dir: &Path, plan: &Plan) -> Result<Vec<State>> {
-    outdir::claim_dir(dir, OWNER, o.force)?;
+    drop(outdir::claim_dir(dir, OWNER, o.force)?);
     let saved_path = dir.join("study.toml");
     if let Ok(text) = std::fs::read_to_string(&saved_path) {
         let saved: StudyConfig = toml::from_str(&text)

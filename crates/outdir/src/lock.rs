@@ -1,0 +1,132 @@
+//! Advisory locks on outputs, so a second writer is refused with the holder's pid instead of
+//! racing the first (two ingests into one store, two studies on one folder).
+//!
+//! The lock is `flock(2)` (through `std::fs::File::try_lock`) on a small file beside the output,
+//! `.<name>.lock`, holding the holder's pid. The holder deletes the file when it is done; a
+//! process that locked a file just deleted checks the inode and tries again, so at most one
+//! holder exists at any time.
+
+use anyhow::{bail, Context, Result};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// A held lock on an output path; released (and its file removed) when dropped.
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    path: PathBuf,
+}
+
+/// The lock file of `dest`: `.<name>.lock` beside it.
+pub fn lock_path(dest: &Path) -> Result<PathBuf> {
+    Ok(crate::parent_of(dest).join(format!(".{}.lock", crate::name_of(dest)?)))
+}
+
+/// Takes the lock on `dest` for `what` (the command, for messages), or refuses at once when
+/// another process holds it, naming that process. Creates `dest`'s parent folder if needed.
+pub fn lock(dest: &Path, what: &str) -> Result<Lock> {
+    let path = lock_path(dest)?;
+    let parent = crate::parent_of(dest);
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    for _ in 0..100 {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("{}: cannot open the lock file", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let holder = match pid.trim().parse::<u32>() {
+                    Ok(p) => format!("process {p}"),
+                    Err(_) => "another process".to_string(),
+                };
+                bail!(
+                    "{} is in use: {holder} is writing it (lock file {}). Wait for it to finish, or write to another path; `{what}` does not share an output with another run",
+                    dest.display(),
+                    path.display()
+                );
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("{}: cannot lock", path.display()))
+            }
+        }
+        // The previous holder may have removed the file between our open and our lock.
+        if !same_file(&file, &path) {
+            continue;
+        }
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| writeln!(file, "{}", std::process::id()))
+            .with_context(|| format!("{}: cannot write the lock file", path.display()))?;
+        return Ok(Lock { file, path });
+    }
+    bail!(
+        "{}: could not take the lock (it kept being replaced)",
+        path.display()
+    )
+}
+
+impl Lock {
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Remove first, unlock second: a process that opened the old file sees the inode
+        // change after it gets the lock and starts over.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_writer_is_refused_with_the_holders_pid_and_may_go_after_release() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("store");
+        let held = lock(&out, "coldstart ingest").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(held.path()).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        // flock locks belong to open files, so a second open in this process conflicts too.
+        let e = lock(&out, "coldstart ingest").unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("process {}", std::process::id())) && e.contains("store"),
+            "{e}"
+        );
+        drop(held);
+        assert!(!lock_path(&out).unwrap().exists());
+        let again = lock(&out, "coldstart ingest").unwrap();
+        drop(again);
+        // other outputs in the same folder are independent
+        let _a = lock(&d.path().join("a"), "t").unwrap();
+        let _b = lock(&d.path().join("b"), "t").unwrap();
+    }
+}
