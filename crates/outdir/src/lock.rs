@@ -1,13 +1,13 @@
 //! Advisory locks on outputs, so a second writer is refused with the holder's pid instead of
 //! racing the first (two ingests into one store, two studies on one folder).
 //!
-//! The lock is `flock(2)` (through `std::fs::File::try_lock`) on a small file beside the output,
+//! The lock is `flock(2)` on a small file beside the output,
 //! `.<name>.lock`, holding the holder's pid. The holder deletes the file when it is done; a
 //! process that locked a file just deleted checks the inode and tries again, so at most one
 //! holder exists at any time.
 
 use anyhow::{bail, Context, Result};
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -37,9 +37,9 @@ pub fn lock(dest: &Path, what: &str) -> Result<Lock> {
             .truncate(false)
             .open(&path)
             .with_context(|| format!("{}: cannot open the lock file", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
+        match try_lock(&file) {
+            Ok(true) => {}
+            Ok(false) => {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
                 let holder = match pid.trim().parse::<u32>() {
@@ -52,9 +52,7 @@ pub fn lock(dest: &Path, what: &str) -> Result<Lock> {
                     path.display()
                 );
             }
-            Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("{}: cannot lock", path.display()))
-            }
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot lock", path.display())),
         }
         // The previous holder may have removed the file between our open and our lock.
         if !same_file(&file, &path) {
@@ -84,9 +82,40 @@ impl Drop for Lock {
         // Remove first, unlock second: a process that opened the old file sees the inode
         // change after it gets the lock and starts over.
         let _ = std::fs::remove_file(&self.path);
-        let _ = self.file.unlock();
+        unlock(&self.file);
     }
 }
+
+/// Takes an exclusive lock without waiting: Ok(false) when another open file holds it.
+#[cfg(unix)]
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this File owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(unix)]
+fn unlock(file: &File) {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: as above; closing the file would release it too.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+}
+
+#[cfg(not(unix))]
+fn try_lock(_: &File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+#[cfg(not(unix))]
+fn unlock(_: &File) {}
 
 #[cfg(unix)]
 fn same_file(file: &File, path: &Path) -> bool {
