@@ -207,3 +207,105 @@ fn azure_2021_starts_invocations_at_end_minus_duration() {
     let e = format!("{:#}", azure2021::read(&p, 3).err().unwrap());
     assert!(e.contains("missing column end_timestamp"), "{e}");
 }
+
+#[test]
+fn azure_2021_short_rows_and_out_of_range_times_are_rejected_and_counted() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("trace.txt");
+    // The numeric columns come first: a short row used to index past its end and panic.
+    std::fs::write(
+        &p,
+        "end_timestamp,duration,app,func\n\
+         100.0,1.0\n\
+         50.0,1.0,a,f\n\
+         1e14,1.0,a,f\n\
+         1e300,1.0,a,g\n\
+         60.0,1e300,a,f\n",
+    )
+    .unwrap();
+    let mut t = azure2021::read(&p, 1).unwrap();
+    assert_eq!(t.days(), 0..1);
+    assert_eq!(t.day(0).unwrap().len(), 1);
+    let notes = t.notes().join("\n");
+    assert!(notes.contains("4 rows rejected"), "{notes}");
+    assert!(
+        notes.contains("line 2: app/func: missing (the row has 2 fields)"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("line 4: end_timestamp") && notes.contains("beyond the replay's"),
+        "{notes}"
+    );
+    assert!(notes.contains("line 6: duration"), "{notes}");
+    // Nothing in range at all: an error, not an empty replay.
+    std::fs::write(&p, "end_timestamp,duration,app,func\n1e300,1.0,a,f\n").unwrap();
+    let e = format!("{:#}", azure2021::read(&p, 1).err().unwrap());
+    assert!(
+        e.contains("no invocation read") && e.contains("1 rejected"),
+        "{e}"
+    );
+}
+
+#[test]
+fn azure_2019_short_rows_huge_counts_and_nothing_usable() {
+    let d = tempfile::tempdir().unwrap();
+    // Minute columns first, the hashes after them: short rows must not panic.
+    let mut h = String::new();
+    for m in 1..=1440 {
+        let _ = write!(h, "{m},");
+    }
+    let zeros = vec!["0"; 1440].join(",");
+    let mut inv = format!("{h}HashOwner,HashApp,HashFunction,Trigger\n");
+    inv += &format!("{zeros}\n"); // no hashes at all
+    inv += &format!("{zeros},o,a,f,http\n");
+    let mut big = vec!["0"; 1440];
+    big[0] = "1000000000";
+    inv += &format!("{},o,a,g,http\n", big.join(","));
+    big[0] = "4294967295";
+    inv += &format!("{},o,a,h,http\n", big.join(","));
+    write(d.path(), "invocations_per_function_md.anon.d01.csv", &inv);
+    write(
+        d.path(),
+        "function_durations_percentiles.anon.d01.csv",
+        "percentile_Average_0,percentile_Average_1,percentile_Average_25,percentile_Average_50,\
+         percentile_Average_75,percentile_Average_99,percentile_Average_100,Average,HashOwner,\
+         HashApp,HashFunction\n\
+         1,1,1,1,1,1,1\n\
+         1,1,1,1,1,1,1,1,o,a,f\n",
+    );
+    write(
+        d.path(),
+        "app_memory_percentiles.anon.d01.csv",
+        "AverageAllocatedMb,HashOwner,HashApp\n128\n128,o,a\n",
+    );
+    let mut w = Azure2019::open(d.path(), None, 1).unwrap();
+    let notes = w.notes().join("\n");
+    assert!(notes.contains("3 invocation rows rejected"), "{notes}");
+    assert!(
+        notes.contains("line 2: HashOwner/HashApp/HashFunction/Trigger: missing"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(
+            "line 4: minute 1: 1000000000 invocations in one minute is above the limit of 60000"
+        ),
+        "{notes}"
+    );
+    assert!(notes.contains("1 duration rows rejected"), "{notes}");
+    assert!(notes.contains("1 app memory rows rejected"), "{notes}");
+    assert_eq!(w.functions().len(), 1);
+    assert_eq!(w.day(0).unwrap().len(), 0);
+    // No function with duration statistics: refused, not a replay of nothing.
+    write(
+        d.path(),
+        "function_durations_percentiles.anon.d01.csv",
+        "HashOwner,HashApp,HashFunction,Average,percentile_Average_0,percentile_Average_1,\
+         percentile_Average_25,percentile_Average_50,percentile_Average_75,\
+         percentile_Average_99,percentile_Average_100\n",
+    );
+    let e = format!("{:#}", Azure2019::open(d.path(), None, 1).err().unwrap());
+    assert!(
+        e.contains("no function to replay") && e.contains("3 invocation rows rejected"),
+        "{e}"
+    );
+}

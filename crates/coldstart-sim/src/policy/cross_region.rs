@@ -7,7 +7,7 @@
 //! Keep-alive is fixed at `ttl`. The choice is made once per function: the expectations do
 //! not change during a replay.
 
-use super::{fmt_duration, Ended, Idle, Params, Placement, Policy};
+use super::{fmt_duration, limits, Ended, Idle, Params, Placement, Policy};
 use crate::costs::CostModel;
 use crate::workload::Function;
 use anyhow::Result;
@@ -23,8 +23,8 @@ pub struct CrossRegion {
 impl CrossRegion {
     pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         Ok(Self {
-            latency: p.seconds("latency", 0.05)?,
-            ttl: p.seconds("ttl", KEEP_ALIVE_S)?,
+            latency: p.seconds("latency", 0.05, limits::SHORT)?,
+            ttl: p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?,
             chosen: vec![None; functions],
         })
     }

@@ -27,7 +27,7 @@ impl FaasCache {
     }
 
     pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
-        let capacity = p.number("capacity", 0.0)?;
+        let capacity = p.number("capacity", 0.0, 1e9)?;
         if capacity <= 0.0 {
             bail!(
                 "faascache needs capacity=MB, the memory its pods may hold (e.g. capacity=65536)"

@@ -4,7 +4,7 @@
 //! the long end. With `restart=no` the window does not restart at each idle moment: it runs
 //! from the pod's cold start, so a pod lives `ttl` (or until its last request ends).
 
-use super::{fmt_duration, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
@@ -20,7 +20,7 @@ impl FixedKeepAlive {
 
     pub fn from_params(p: &mut Params) -> Result<Self> {
         Ok(Self {
-            ttl: p.seconds("ttl", KEEP_ALIVE_S)?,
+            ttl: p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?,
             restart: p.flag("restart", true)?,
         })
     }

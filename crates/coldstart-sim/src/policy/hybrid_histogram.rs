@@ -18,7 +18,7 @@
 //! coefficient of variation "above a threshold" without fixing it; some use 2, some compare
 //! against 1): it is the `cv` parameter, 2 by default.
 
-use super::{fmt_duration, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 
@@ -62,13 +62,13 @@ impl HybridHistogram {
     pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         let d = Self::new(functions);
         let s = Self {
-            range: p.seconds("range", d.range)?,
-            cv: p.number("cv", d.cv)?,
-            head: p.number("head", d.head)?,
-            tail: p.number("tail", d.tail)?,
-            margin: p.number("margin", d.margin)?,
-            oob: p.number("oob", d.oob)?,
-            min_samples: p.number("min-samples", d.min_samples as f64)? as u64,
+            range: p.seconds("range", d.range, limits::WINDOW)?,
+            cv: p.number("cv", d.cv, 1e6)?,
+            head: p.number("head", d.head, 100.0)?,
+            tail: p.number("tail", d.tail, 100.0)?,
+            margin: p.number("margin", d.margin, 100.0)?,
+            oob: p.number("oob", d.oob, 100.0)?,
+            min_samples: p.number("min-samples", d.min_samples as f64, 1e9)? as u64,
             states: d.states,
         };
         if s.range < BIN || s.head > s.tail || s.tail > 100.0 {

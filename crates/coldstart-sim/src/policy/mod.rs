@@ -176,9 +176,15 @@ pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
     Ok(p)
 }
 
+/// The most points of a sweep.
+pub const MAX_SWEEP_POINTS: usize = 100;
+
 /// `NAME:key=A..B[,other=...]`: `points` policies with `key` log-spaced from A to B (rounded to
 /// whole seconds for durations), the other parameters as given.
 pub fn sweep(spec: &str, points: usize) -> Result<Vec<String>> {
+    if !(2..=MAX_SWEEP_POINTS).contains(&points) {
+        bail!("--sweep-points {points}: a sweep has 2 to {MAX_SWEEP_POINTS} points (each is a whole replay)");
+    }
     let (name, rest) = spec
         .split_once(':')
         .with_context(|| format!("sweep '{spec}': expected NAME:key=A..B"))?;
@@ -198,7 +204,7 @@ pub fn sweep(spec: &str, points: usize) -> Result<Vec<String>> {
         }
     }
     let (key, a, b) = swept.with_context(|| format!("sweep '{spec}': no key=A..B range"))?;
-    let n = points.max(2);
+    let n = points;
     let mut out: Vec<String> = (0..n)
         .map(|i| {
             let v = (a.ln() + (b.ln() - a.ln()) * i as f64 / (n - 1) as f64).exp();
@@ -228,7 +234,7 @@ impl Params {
             pairs.push((k.trim().to_string(), v.trim().to_string()));
         }
         Ok(Self {
-            spec: spec.to_string(),
+            spec: clip_to(spec, 160),
             pairs,
         })
     }
@@ -243,26 +249,36 @@ impl Params {
         self.take(key)
     }
 
-    /// A duration parameter in seconds.
-    pub fn seconds(&mut self, key: &str, default: f64) -> Result<f64> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(v) => parse_duration(&v)
-                .with_context(|| format!("policy '{}': parameter {key}", self.spec)),
+    /// A duration parameter in seconds, at most `max` seconds (checked after its unit is
+    /// applied; the limit is named in the error).
+    pub fn seconds(&mut self, key: &str, default: f64, max: f64) -> Result<f64> {
+        let Some(v) = self.take(key) else {
+            return Ok(default);
+        };
+        let s = parse_duration(&v)
+            .with_context(|| format!("policy '{}': parameter {key}", self.spec))?;
+        if s > max {
+            bail!(
+                "policy '{}': parameter {key} = {} is above its limit of {}",
+                self.spec,
+                clip(&v),
+                fmt_duration(max)
+            );
         }
+        Ok(s)
     }
 
-    /// A plain number parameter.
-    pub fn number(&mut self, key: &str, default: f64) -> Result<f64> {
+    /// A plain number parameter in `0..=max`.
+    pub fn number(&mut self, key: &str, default: f64, max: f64) -> Result<f64> {
         match self.take(key) {
             None => Ok(default),
             Some(v) => v
                 .parse::<f64>()
                 .ok()
-                .filter(|x| x.is_finite() && *x >= 0.0)
+                .filter(|x| x.is_finite() && *x >= 0.0 && *x <= max)
                 .with_context(|| {
                     format!(
-                        "policy '{}': parameter {key} must be a number >= 0, got '{v}'",
+                        "policy '{}': parameter {key} must be a number from 0 to {max}, got '{v}'",
                         self.spec
                     )
                 }),
@@ -290,6 +306,30 @@ impl Params {
     }
 }
 
+/// The first characters of a long value, for messages.
+fn clip(s: &str) -> String {
+    clip_to(s, 40)
+}
+
+fn clip_to(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Upper bounds of policy parameters: long enough for any sensible setting, short enough that
+/// what a policy allocates or holds from them stays small.
+pub mod limits {
+    use coldstart_trace::schema::TRACE_SECONDS;
+    /// Keep-alive and learning periods: the trace's length.
+    pub const PERIOD: f64 = TRACE_SECONDS;
+    /// Windows a policy keeps a histogram or history over (one counter a minute a function).
+    pub const WINDOW: f64 = 86_400.0;
+    /// Delays, leads, slacks, refill times and latencies.
+    pub const SHORT: f64 = 3_600.0;
+}
+
 /// `500ms`, `60s`, `10m`, `2h`, `1d` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<f64> {
     let s = s.trim();
@@ -301,7 +341,7 @@ pub fn parse_duration(s: &str) -> Result<f64> {
         .parse()
         .ok()
         .filter(|x: &f64| x.is_finite() && *x >= 0.0)
-        .with_context(|| format!("'{s}' is not a duration (like 500ms, 60s, 10m, 2h)"))?;
+        .with_context(|| format!("'{}' is not a duration (like 500ms, 60s, 10m, 2h)", clip(s)))?;
     let scale = match unit {
         "ms" => 1e-3,
         "s" => 1.0,
@@ -310,7 +350,11 @@ pub fn parse_duration(s: &str) -> Result<f64> {
         "d" => 86_400.0,
         _ => bail!("'{s}': unknown unit '{unit}' (ms, s, m, h, d)"),
     };
-    Ok(v * scale)
+    let seconds = v * scale;
+    if !seconds.is_finite() {
+        bail!("'{}': too long a duration", clip(s));
+    }
+    Ok(seconds)
 }
 
 /// Seconds written back in the largest of `h`, `m`, `s`, `ms` that is exact (minutes from 2 on,
@@ -333,6 +377,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_are_bounded_after_their_unit_per_parameter() {
+        let huge = format!("hybrid-histogram:range={}d", "9".repeat(308));
+        let e = format!("{:#}", parse(&huge, 3).err().unwrap());
+        assert!(
+            e.contains("parameter range") && e.contains("too long"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            parse("hybrid-histogram:range=100000d", 3).err().unwrap()
+        );
+        assert!(
+            e.contains("range = 100000d is above its limit of 24h"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            parse(&format!("fixed-keepalive:ttl={}d", "9".repeat(308)), 3)
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("parameter ttl"), "{e}");
+        let e = format!("{:#}", parse("timer-prewarm:lead=2h", 3).err().unwrap());
+        assert!(e.contains("limit of 1h"), "{e}");
+        let e = format!("{:#}", parse("pool-predict:quantile=1.5", 3).err().unwrap());
+        assert!(e.contains("from 0 to 1"), "{e}");
+        assert!(parse("hybrid-histogram:range=24h", 3).is_ok());
+        assert!(parse("fixed-keepalive:ttl=31d", 3).is_ok());
+        // sweeps: points bounded, not silently raised
+        assert!(sweep("fixed-keepalive:ttl=10s..2h", 100_000).is_err());
+        assert!(sweep("fixed-keepalive:ttl=10s..2h", 1).is_err());
+        assert_eq!(sweep("fixed-keepalive:ttl=10s..2h", 2).unwrap().len(), 2);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("60s").unwrap(), 60.0);
         assert_eq!(parse_duration("10m").unwrap(), 600.0);
@@ -341,6 +420,10 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), 90.0);
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5y").is_err());
+        // finite as written, infinite in seconds
+        let huge = format!("{}d", "9".repeat(308));
+        let e = parse_duration(&huge).unwrap_err().to_string();
+        assert!(e.contains("too long") && e.len() < 200, "{e}");
         assert_eq!(fmt_duration(600.0), "10m");
         assert_eq!(fmt_duration(90.0), "90s");
         assert_eq!(fmt_duration(60.0), "60s");

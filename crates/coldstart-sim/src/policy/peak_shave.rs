@@ -8,7 +8,7 @@
 //! 1,024 arrivals; nothing is delayed before the first 1,024). Pods stay `ttl` after their
 //! last request, as with `fixed-keepalive`.
 
-use super::{fmt_duration, Ended, Idle, Load, Params, Policy};
+use super::{fmt_duration, limits, Ended, Idle, Load, Params, Policy};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -28,8 +28,8 @@ pub struct PeakShave {
 
 impl PeakShave {
     pub fn from_params(p: &mut Params) -> Result<Self> {
-        let max_delay = p.seconds("max-delay", 30.0)?;
-        let ttl = p.seconds("ttl", KEEP_ALIVE_S)?;
+        let max_delay = p.seconds("max-delay", 30.0, limits::SHORT)?;
+        let ttl = p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?;
         let limit = match p.text("limit").as_deref() {
             None | Some("auto") => None,
             Some(v) => match v.parse::<usize>() {

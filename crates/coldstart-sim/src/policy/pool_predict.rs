@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use super::{fmt_duration, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
@@ -37,12 +37,12 @@ pub struct PoolPredict {
 
 impl PoolPredict {
     pub fn from_params(p: &mut Params) -> Result<Self> {
-        let ttl = p.seconds("ttl", KEEP_ALIVE_S)?;
-        let window = p.seconds("window", 3600.0)?;
+        let ttl = p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?;
+        let window = p.seconds("window", 3600.0, limits::WINDOW)?;
         if window < 60.0 {
             bail!("pool-predict: window must be at least 1m");
         }
-        let quantile = p.number("quantile", 0.95)?;
+        let quantile = p.number("quantile", 0.95, 1.0)?;
         if !(quantile > 0.0 && quantile <= 1.0) {
             bail!("pool-predict: quantile must be in (0, 1]");
         }
@@ -59,7 +59,7 @@ impl PoolPredict {
                     })?,
             ),
         };
-        let refill = p.seconds("refill", 10.0)?;
+        let refill = p.seconds("refill", 10.0, limits::SHORT)?;
         Ok(Self {
             refill,
             ttl,

@@ -7,7 +7,7 @@
 //! second firing finds it. Every other function, and timers firing more often than the
 //! keep-alive, get the fixed keep-alive `ttl`.
 
-use super::{fmt_duration, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
 use crate::workload::Function;
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -54,10 +54,10 @@ impl TimerPrewarm {
     pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         let d = Self::new(functions);
         Ok(Self {
-            ttl: p.seconds("ttl", d.ttl)?,
-            lead: p.seconds("lead", d.lead)?,
-            slack: p.seconds("slack", d.slack)?,
-            learn: p.seconds("learn", d.learn)?,
+            ttl: p.seconds("ttl", d.ttl, limits::PERIOD)?,
+            lead: p.seconds("lead", d.lead, limits::SHORT)?,
+            slack: p.seconds("slack", d.slack, limits::SHORT)?,
+            learn: p.seconds("learn", d.learn, limits::PERIOD)?,
             states: d.states,
         })
     }

@@ -20,6 +20,8 @@
 //! asynchronous (`queue-A`, ...). The trace has no concurrency: each pod serves one request.
 //! Duplicate rows (the same owner, app and function twice in one day's file) keep the first
 //! and are counted; rows with a bad field are rejected, counted, and named (file, line, field).
+//! A minute holds at most [`MAX_PER_MINUTE`] invocations of one function (the trace's busiest
+//! function-minutes hold tens of thousands); a row above it is rejected like a bad one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -27,9 +29,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::csv_input::{line, number, CsvFile, Rejects};
+use super::csv_input::{field, line, number, CsvFile, Rejects};
 use super::{sort, Function, Invocation, Workload};
 use crate::rng::{mix, unit};
+use coldstart_trace::parse::clip;
 
 const INVOCATIONS: &str = "invocations_per_function_md.anon.d";
 const DURATIONS: &str = "function_durations_percentiles.anon.d";
@@ -46,6 +49,18 @@ const PERCENTILE_COLUMNS: [&str; 7] = [
     "percentile_Average_99",
     "percentile_Average_100",
 ];
+
+/// The most invocations one function's minute may hold (1,000 a second).
+pub const MAX_PER_MINUTE: u32 = 60_000;
+
+/// `a/b/...` of the fields at `cols`, or why the row is too short.
+fn key(r: &csv::StringRecord, cols: &[usize]) -> std::result::Result<String, String> {
+    let parts = cols
+        .iter()
+        .map(|&i| field(r, i))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(parts.join("/"))
+}
 
 /// Region name the engine's functions carry.
 pub const REGION: &str = "azure2019";
@@ -136,9 +151,16 @@ impl Azure2019 {
             let [o, a, m] = f.columns(["HashOwner", "HashApp", "AverageAllocatedMb"])?;
             for r in f.reader.records() {
                 let r = r.with_context(|| format!("cannot read {}", path.display()))?;
+                let app = match key(&r, &[o, a]) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        mem_rejects.add(path, line(&r), "HashOwner/HashApp", e);
+                        continue;
+                    }
+                };
                 match number(&r, m) {
                     Ok(mb) if mb > 0.0 => {
-                        let e = app_mb.entry(format!("{}/{}", &r[o], &r[a])).or_default();
+                        let e = app_mb.entry(app).or_default();
                         e.0 += mb;
                         e.1 += 1;
                     }
@@ -176,7 +198,13 @@ impl Azure2019 {
                 for k in 1..7 {
                     p[k] = p[k].max(p[k - 1]);
                 }
-                let key = format!("{}/{}/{}", &r[o], &r[a], &r[fu]);
+                let key = match key(&r, &[o, a, fu]) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        dur_rejects.add(path, line(&r), "HashOwner/HashApp/HashFunction", e);
+                        continue 'rows;
+                    }
+                };
                 if matches!(number(&r, avg), Ok(x) if x == 0.0) {
                     average_zero.insert(key.clone());
                 }
@@ -221,15 +249,28 @@ impl Azure2019 {
                     skipped.insert(rec);
                     continue;
                 }
-                let key = format!("{}/{}/{}", &r[o], &r[a], &r[fu]);
+                let (key, tr) = match (key(&r, &[o, a, fu]), field(&r, tr)) {
+                    (Ok(k), Ok(t)) => (k, t.to_string()),
+                    (Err(e), _) | (_, Err(e)) => {
+                        rejects.add(path, line(&r), "HashOwner/HashApp/HashFunction/Trigger", e);
+                        skipped.insert(rec);
+                        continue;
+                    }
+                };
                 if !seen.insert(key.clone()) {
                     duplicates += 1;
                     skipped.insert(rec);
                     continue;
                 }
-                let fi = *index.entry(key).or_insert_with(|| {
-                    let app = format!("{}/{}", &r[o], &r[a]);
-                    let mut f = Function::new(format!("{}/{}", &r[a], &r[fu]), &trigger(&r[tr]));
+                let fi = *index.entry(key.clone()).or_insert_with(|| {
+                    let mut parts = key.splitn(3, '/');
+                    let (ow, ap, fun) = (
+                        parts.next().unwrap_or(""),
+                        parts.next().unwrap_or(""),
+                        parts.next().unwrap_or(""),
+                    );
+                    let app = format!("{ow}/{ap}");
+                    let mut f = Function::new(format!("{ap}/{fun}"), &trigger(&tr));
                     f.region = REGION.into();
                     let mb = app_mb.get(&app).map(|(s, n)| s / f64::from(*n));
                     if mb.is_none() {
@@ -258,6 +299,23 @@ impl Azure2019 {
             .zip(&invocations_of)
             .filter(|(l, _)| **l)
             .fold((0u64, 0u64), |a, (_, n)| (a.0 + 1, a.1 + n));
+        if left_out.iter().all(|l| *l) {
+            let first = rejects
+                .examples
+                .first()
+                .map(|x| format!("; first rejected row: {x}"))
+                .unwrap_or_default();
+            bail!(
+                "{}: no function to replay: {} functions read from {} invocation files, {} with \
+                 duration statistics ({} duration files); {} invocation rows rejected{first}",
+                dir.display(),
+                functions.len(),
+                files.len(),
+                left_out.iter().filter(|l| !**l).count(),
+                day_files(dir, DURATIONS)?.len(),
+                rejects.count
+            );
+        }
         let zero = keys.iter().filter(|k| average_zero.contains(*k)).count();
         let first = files.keys().next().copied().unwrap_or(0);
         let last = files.keys().last().copied().unwrap_or(0);
@@ -357,8 +415,13 @@ fn minute_columns(f: &CsvFile) -> Result<usize> {
 /// A minute's invocation count.
 fn count(r: &csv::StringRecord, i: usize) -> std::result::Result<u32, String> {
     let s = r.get(i).ok_or("missing")?.trim();
-    s.parse::<u32>()
-        .map_err(|_| format!("'{s}' is not a count of invocations"))
+    match s.parse::<u32>() {
+        Ok(n) if n <= MAX_PER_MINUTE => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} invocations in one minute is above the limit of {MAX_PER_MINUTE} (1,000 a second)"
+        )),
+        Err(_) => Err(format!("'{}' is not a count of invocations", clip(s, 40))),
+    }
 }
 
 /// The value at quantile `u` of the piecewise-linear distribution through `p` at [`QUANTILES`].
@@ -394,7 +457,9 @@ impl Workload for Azure2019 {
             if skip.is_some_and(|s| s.contains(&(rec as u64))) {
                 continue;
             }
-            let key = format!("{}/{}/{}", &r[o], &r[a], &r[fu]);
+            let key = key(&r, &[o, a, fu])
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{}: changed while it was read", path.display()))?;
             let fi = self
                 .function(&key)
                 .with_context(|| format!("{}: changed while it was read", path.display()))?;

@@ -10,19 +10,24 @@
 //! triggers (every invocation is synchronous, `unknown`, never delayed) or concurrency (one
 //! request per pod). Rows with a bad field are rejected, counted and named (file, line,
 //! field); an invocation that started before the trace (duration above its end) arrives at 0
-//! and is counted.
+//! and is counted. Times and durations beyond [`MAX_SECONDS`] (the longest trace replayed,
+//! 31 days; the file covers 14) are out of range: rejected and counted.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::csv_input::{line, number, CsvFile, Rejects};
+use super::csv_input::{field, line, number, CsvFile, Rejects};
 use super::{Function, Invocation, Trace};
 use crate::rng::unit;
+use coldstart_trace::schema::TRACE_SECONDS;
 
 /// Region name the engine's functions carry.
 pub const REGION: &str = "azure2021";
+
+/// The latest `end_timestamp` and the longest `duration` read, in seconds.
+pub const MAX_SECONDS: f64 = TRACE_SECONDS;
 
 /// The Burr XII fit of Azure app memory (MB) that dslab-faas draws from: c, k, scale.
 pub const BURR: (f64, f64, f64) = (11.652, 0.221, 107.083);
@@ -47,7 +52,19 @@ pub fn read(path: &Path, seed: u64) -> Result<Trace> {
     for r in f.reader.records() {
         let r = r.with_context(|| format!("cannot read {}", path.display()))?;
         rows += 1;
-        let (end, dur) = match (number(&r, e), number(&r, d)) {
+        let in_range = |x: f64| {
+            if x <= MAX_SECONDS {
+                Ok(x)
+            } else {
+                Err(format!(
+                    "{x} s is beyond the replay's {MAX_SECONDS} s (31 days)"
+                ))
+            }
+        };
+        let (end, dur) = match (
+            number(&r, e).and_then(in_range),
+            number(&r, d).and_then(in_range),
+        ) {
             (Ok(end), Ok(dur)) => (end, dur),
             (Err(x), _) => {
                 rejects.add(path, line(&r), "end_timestamp", x);
@@ -58,11 +75,17 @@ pub fn read(path: &Path, seed: u64) -> Result<Trace> {
                 continue;
             }
         };
-        let (app, func) = (r[a].trim(), r[fu].trim());
-        if app.is_empty() || func.is_empty() {
-            rejects.add(path, line(&r), "app/func", "empty");
-            continue;
-        }
+        let (app, func) = match (field(&r, a), field(&r, fu)) {
+            (Ok(app), Ok(func)) if !app.is_empty() && !func.is_empty() => (app, func),
+            (Err(x), _) | (_, Err(x)) => {
+                rejects.add(path, line(&r), "app/func", x);
+                continue;
+            }
+            _ => {
+                rejects.add(path, line(&r), "app/func", "empty");
+                continue;
+            }
+        };
         let key = (app.to_string(), func.to_string());
         let fi = match index.get(&key) {
             Some(i) => *i,

@@ -93,6 +93,13 @@ pub fn line(r: &csv::StringRecord) -> u64 {
     r.position().map_or(0, |p| p.line())
 }
 
+/// A field as text; a short row is an error naming how many fields it has.
+pub fn field(r: &csv::StringRecord, i: usize) -> std::result::Result<&str, String> {
+    r.get(i)
+        .map(str::trim)
+        .ok_or_else(|| format!("missing (the row has {} fields)", r.len()))
+}
+
 /// A field as a finite number >= 0.
 pub fn number(r: &csv::StringRecord, i: usize) -> std::result::Result<f64, String> {
     let s = r.get(i).ok_or("missing")?.trim();

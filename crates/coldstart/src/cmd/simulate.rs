@@ -46,8 +46,9 @@ pub struct Args {
     /// --sweep-points log-spaced values, drawn as a line with the other policies as points.
     #[arg(long)]
     sweep: Option<String>,
-    #[arg(long, default_value_t = 12)]
-    sweep_points: usize,
+    /// Points of the --sweep curve (2 to 100; each is a whole replay).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(2..=100))]
+    sweep_points: u32,
     /// Days to replay: N (days 0 to N-1) or A..B (days A to B-1). Default: all the trace's
     /// days; 7 with --synth.
     #[arg(long)]
@@ -100,7 +101,7 @@ pub fn run(a: Args) -> Result<()> {
     // Refuse a foreign output folder before the simulation runs.
     outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
     let swept = match &a.sweep {
-        Some(s) => coldstart_sim::policy::sweep(s, a.sweep_points)?,
+        Some(s) => coldstart_sim::policy::sweep(s, a.sweep_points as usize)?,
         None => Vec::new(),
     };
     let replay = Replay {
