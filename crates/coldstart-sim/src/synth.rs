@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -175,8 +175,10 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
     if opts.days == 0 || i64::from(opts.days) > TRACE_DAYS {
         bail!("--days must be 1 to {TRACE_DAYS} (the trace's length)");
     }
-    if opts.scale.is_nan() || opts.scale <= 0.0 {
-        bail!("--scale must be positive");
+    for r in &opts.regions {
+        if let Some(prof) = profile(r) {
+            function_count(&prof, opts.functions, opts.scale)?;
+        }
     }
     let quantile_names = opts.quantile_regions.iter().flatten();
     for r in opts.regions.iter().chain(quantile_names) {
@@ -269,11 +271,9 @@ pub fn region_functions(
     scale: f64,
     seed: u64,
     region_index: u64,
-) -> (RegionProfile, Vec<FunctionSpec>) {
-    let prof = profile(region).expect("a known region");
-    let n = functions
-        .unwrap_or_else(|| (prof.functions as f64 * scale).round() as u32)
-        .max(1);
+) -> Result<(RegionProfile, Vec<FunctionSpec>)> {
+    let prof = profile(region).with_context(|| format!("unknown region '{region}'"))?;
+    let n = function_count(&prof, functions, scale)?;
     let mut specs = catalog::build(&prof, n, seed, region_index);
     // Pilot: some days on separate random streams, to learn how many cold starts each
     // function makes before runtimes and pools are dealt out by those counts.
@@ -292,7 +292,36 @@ pub fn region_functions(
     .map(|m| m.cold_starts as f64 + 0.1)
     .collect();
     catalog::assign(&mut specs, &weights, seed, region_index);
-    (prof, specs)
+    Ok((prof, specs))
+}
+
+/// The most functions a synthetic region may have: 17 times the largest published region
+/// (R1, 5,800), far past any use, and small enough that the catalogue fits in memory.
+pub const MAX_FUNCTIONS: u32 = 100_000;
+
+/// How many functions a region of the model gets: `functions`, or its published count times
+/// `scale`; at least 1 and at most [`MAX_FUNCTIONS`], or an error naming the flag.
+pub fn function_count(prof: &RegionProfile, functions: Option<u32>, scale: f64) -> Result<u32> {
+    if let Some(n) = functions {
+        if !(1..=MAX_FUNCTIONS).contains(&n) {
+            bail!("--functions {n}: a region has 1 to {MAX_FUNCTIONS} functions");
+        }
+        return Ok(n);
+    }
+    if !(scale > 0.0 && scale.is_finite()) {
+        bail!("--scale {scale}: the scale must be a positive number");
+    }
+    let n = (f64::from(prof.functions) * scale).round();
+    if n > f64::from(MAX_FUNCTIONS) {
+        bail!(
+            "--scale {scale} gives {n:.0} functions in {} ({} published); a region has at most \
+             {MAX_FUNCTIONS} (--scale up to {:.1} there)",
+            prof.name,
+            prof.functions,
+            f64::from(MAX_FUNCTIONS) / f64::from(prof.functions)
+        );
+    }
+    Ok((n as u32).max(1))
 }
 
 /// The platform's default policy, under which a synthetic release is made.
@@ -433,7 +462,7 @@ impl RegionRun<'_> {
             opts.scale,
             opts.seed,
             self.region_index,
-        );
+        )?;
         let cold_dir = self.root.join("cold_start").join(self.region);
         let req_dir = self.root.join("per_request").join(self.region);
         fs::create_dir_all(&cold_dir)?;

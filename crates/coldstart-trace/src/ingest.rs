@@ -127,6 +127,8 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
     let pool = worker_pool(opts.threads)?;
     // A store made before ownership markers is recognised by its manifest.
     let legacy = store.join(MANIFEST).is_file() && outdir::owner_of(store).is_none();
+    // A second ingest into the same store is refused here, before it reads anything.
+    let lock = outdir::lock(store, OWNER)?;
     outdir::check_dest(store, OWNER, opts.force || legacy)?;
     let found = discover(inputs)?;
     if opts.strict {
@@ -149,7 +151,7 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
         }
         bail!(msg);
     }
-    let staging = outdir::Staging::new(store, OWNER, opts.force || legacy)?;
+    let staging = outdir::Staging::locked(lock, store, OWNER, opts.force || legacy)?;
     fs::create_dir_all(staging.path().join("_rejects"))
         .with_context(|| format!("{}: cannot create", staging.path().display()))?;
 

@@ -20,7 +20,7 @@ use coldstart_sim::synth::{model_costs, region_functions, region_index};
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
-use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
+use coldstart_sim::workload::{memory, Function, Invocation, Trace, Workload, MAX_PER_MINUTE};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::chart::{self, Body, Panel, Series};
@@ -224,7 +224,7 @@ fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
             if !(*scale > 0.0 && scale.is_finite()) {
                 bail!("--scale must be positive");
             }
-            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri);
+            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri)?;
             let n = specs.len();
             let others = if remote {
                 coldstart_trace::paper::REGIONS
@@ -284,8 +284,28 @@ fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
             // The trace's own numbers on the days that are measured.
             let all = workload.days();
             let measured = (all.start + warmup_days).min(all.end)..all.end;
-            let (costs, observed) =
-                store_costs(&cx, region, &functions, &index, measured.clone(), remote)?;
+            let Some((costs, observed)) =
+                store_costs(&cx, region, &functions, &index, measured.clone(), remote)?
+            else {
+                // Nothing to cost cold starts from, and nothing to compare with.
+                let warning = format!(
+                    "the store has no cold starts of {region}: cold-start times are drawn from \
+                     the paper's LogNormal fit instead, and there is no faithfulness check"
+                );
+                eprintln!("warning: {warning}");
+                let desc = format!(
+                    "store {}, region {region}: {} functions, {what}; {warning}",
+                    path.display(),
+                    functions.len(),
+                );
+                return Ok(Loaded {
+                    workload,
+                    costs: Box::new(LogNormalCosts::paper(1)),
+                    desc,
+                    observed: None,
+                    observed_utility: None,
+                });
+            };
             let observed_utility = match &last_request {
                 Some(last) => Some(trace_utility(&cx, region, last, measured)?),
                 None => None,
@@ -377,6 +397,10 @@ fn trace_utility(
     Ok(Utility::of(u))
 }
 
+/// Bytes a per-request row takes while a store's trace is built (the invocation, its podID
+/// and end, the pod's spans and last request).
+const ROW_BYTES: u64 = 256;
+
 /// Each pod's last request (arrival time), by podID.
 type LastRequests = HashMap<String, f64>;
 
@@ -389,6 +413,32 @@ fn request_workload(cx: &Cx, region: &str) -> Result<(Trace, HashMap<String, u32
              use --source per-minute",
             cx.regions("requests").join(", ")
         );
+    }
+    // Every row is held with its podID while the trace is built: refuse before reading if
+    // that cannot fit.
+    let mut count = 0u64;
+    cx.for_each(
+        &format!(
+            "SELECT count(*) FROM requests WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            count += floats(b.column(0))?.first().copied().unwrap_or(0.0) as u64;
+            Ok(())
+        },
+    )?;
+    if let Some(avail) = memory::available_bytes() {
+        let need = count.saturating_mul(ROW_BYTES);
+        if need > avail {
+            bail!(
+                "{region}'s {count} per-request rows need about {:.1} GiB to load and {:.1} GiB \
+                 is available (set {} to override); replay its per-minute counts \
+                 (--source per-minute) or another region (--region)",
+                need as f64 / 1073741824.0,
+                avail as f64 / 1073741824.0,
+                memory::MEMORY_ENV
+            );
+        }
     }
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut functions: Vec<Function> = Vec::new();
@@ -534,6 +584,7 @@ fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<Strin
     let mut index = HashMap::new();
     let mut functions = Vec::new();
     let mut counts = Vec::new();
+    let mut over = 0u64;
     cx.for_each(
         &format!(
             "SELECT r.funcID, r.minute, r.value, e.value FROM minute_metrics r \
@@ -548,6 +599,10 @@ fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<Strin
             let n = floats(b.column(2))?;
             let exec = floats(b.column(3))?;
             for i in 0..ids.len() {
+                if n[i].is_nan() || n[i] > f64::from(MAX_PER_MINUTE) {
+                    over += 1;
+                    continue;
+                }
                 let f = function_index(&mut index, &mut functions, &ids[i], region);
                 counts.push((minute[i] as u32, f, n[i].round() as u32, exec[i] as f32));
             }
@@ -580,16 +635,23 @@ fn minute_workload(cx: &Cx, region: &str) -> Result<(MinuteCounts, HashMap<Strin
     }
     counts.sort_by_key(|c| (c.0, c.1));
     function_details(cx, region, &index, &mut functions)?;
-    let w = MinuteCounts {
+    let mut w = MinuteCounts {
         functions,
         counts,
         seed: 1,
+        notes: Vec::new(),
     };
+    if over > 0 {
+        w.notes.push(format!(
+            "{over} function-minutes with more than {MAX_PER_MINUTE} requests (or no number) \
+             rejected"
+        ));
+    }
     Ok((w, index))
 }
 
 /// Each function's observed cold starts (all days) as its costs, and its cold starts on
-/// `days` (those measured). With `remote`, each other region's cold starts too: a function
+/// `days` (those measured); None when the region has no cold starts. With `remote`, each other region's cold starts too: a function
 /// sent there costs what that region's cold starts of its pool configuration cost (the whole
 /// region's where fewer than 30 have that configuration).
 fn store_costs(
@@ -599,7 +661,7 @@ fn store_costs(
     index: &HashMap<String, u32>,
     days: std::ops::Range<u32>,
     remote: bool,
-) -> Result<(EmpiricalCosts, Vec<u64>)> {
+) -> Result<Option<(EmpiricalCosts, Vec<u64>)>> {
     let mut per_function = vec![Vec::new(); functions.len()];
     let mut pooled = Vec::new();
     let mut observed = vec![0u64; functions.len()];
@@ -626,6 +688,9 @@ fn store_costs(
             Ok(())
         },
     )?;
+    if pooled.is_empty() {
+        return Ok(None);
+    }
     // In a fixed order whatever order the scan gave.
     let order = |a: &[f64; 5], b: &[f64; 5]| {
         a.iter()
@@ -691,7 +756,7 @@ fn store_costs(
         }
     }
     let costs = EmpiricalCosts::new(per_function, pooled, others, 1);
-    Ok((costs, observed))
+    Ok(Some((costs, observed)))
 }
 
 /// Replays the workload under each policy, then each point of a sweep (the baseline added
@@ -709,6 +774,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
         observed,
         observed_utility,
     } = load(input, remote, replay.warmup_days)?;
+    memory::check(workload.as_ref(), memory::available_bytes())?;
     if remote && costs.other_regions().is_empty() {
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
     }
@@ -997,8 +1063,8 @@ impl std::fmt::Display for Outcome {
 }
 
 /// Writes the comparison into `out` (built beside it and swapped in whole).
-pub fn write(o: &Outcome, out: &Path, force: bool) -> Result<()> {
-    let staging = outdir::Staging::new(out, OWNER, force)?;
+pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result<()> {
+    let staging = outdir::Staging::locked(lock, out, OWNER, force)?;
     let dir = staging.path();
     let summary = o.summary();
     let files = [

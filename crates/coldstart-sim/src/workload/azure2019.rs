@@ -50,8 +50,7 @@ const PERCENTILE_COLUMNS: [&str; 7] = [
     "percentile_Average_100",
 ];
 
-/// The most invocations one function's minute may hold (1,000 a second).
-pub const MAX_PER_MINUTE: u32 = 60_000;
+pub use super::MAX_PER_MINUTE;
 
 /// `a/b/...` of the fields at `cols`, or why the row is too short.
 fn key(r: &csv::StringRecord, cols: &[usize]) -> std::result::Result<String, String> {
@@ -80,6 +79,8 @@ pub struct Azure2019 {
     index: HashMap<String, u32>,
     seed: u64,
     notes: Vec<String>,
+    /// Invocations per day, counted as the files were checked.
+    per_day: BTreeMap<u32, u64>,
 }
 
 /// The day files `PREFIX NN .csv` in `dir`: day NN-1 -> path.
@@ -224,6 +225,7 @@ impl Azure2019 {
         let mut duplicates = 0u64;
         let mut no_memory = HashSet::new();
         let mut invocations_of: Vec<u64> = Vec::new();
+        let mut per_day: BTreeMap<u32, u64> = BTreeMap::new();
         for (&day, path) in &files {
             let mut f = CsvFile::open(path)?;
             let [o, a, fu, tr] = f.columns(["HashOwner", "HashApp", "HashFunction", "Trigger"])?;
@@ -282,6 +284,7 @@ impl Azure2019 {
                     functions.len() as u32 - 1
                 });
                 invocations_of[fi as usize] += n;
+                *per_day.entry(day).or_default() += n;
             }
         }
         // Keys in function order, for the durations.
@@ -376,6 +379,7 @@ impl Azure2019 {
             index,
             seed,
             notes,
+            per_day,
         })
     }
 
@@ -487,6 +491,10 @@ impl Workload for Azure2019 {
 
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
+    }
+
+    fn size_hint(&self, day: u32) -> Option<u64> {
+        Some(self.per_day.get(&day).copied().unwrap_or(0))
     }
 }
 

@@ -18,6 +18,8 @@ pub struct MinuteCounts {
     /// (minute, function, requests, execution seconds), by minute.
     pub counts: Vec<(u32, u32, u32, f32)>,
     pub seed: u64,
+    /// What was left out, for the report.
+    pub notes: Vec<String>,
 }
 
 impl Workload for MinuteCounts {
@@ -52,12 +54,21 @@ impl Workload for MinuteCounts {
         Ok(out)
     }
 
+    fn size_hint(&self, day: u32) -> Option<u64> {
+        let (m0, m1) = (day * 1440, (day + 1) * 1440);
+        let a = self.counts.partition_point(|c| c.0 < m0);
+        let b = self.counts.partition_point(|c| c.0 < m1);
+        Some(self.counts[a..b].iter().map(|c| u64::from(c.2)).sum())
+    }
+
     fn notes(&self) -> Vec<String> {
-        vec![
+        let mut notes = self.notes.clone();
+        notes.push(
             "per-minute counts: each minute's requests arrive at seeded uniform times within it \
               and run for the minute's median execution time (totalCost quantile 0.5); \
               concurrency 1"
                 .into(),
-        ]
+        );
+        notes
     }
 }

@@ -14,8 +14,14 @@ use coldstart_trace::paper::SECONDS_PER_DAY;
 pub mod azure2019;
 pub mod azure2021;
 pub mod csv_input;
+pub mod memory;
 pub mod minute_counts;
 pub mod synthetic;
+
+/// The most invocations one function's minute may hold in a per-minute input (1,000 a second;
+/// the busiest function-minutes of the public traces hold tens of thousands). A count above it
+/// is a bad row, rejected and counted, so a typo cannot allocate billions of invocations.
+pub const MAX_PER_MINUTE: u32 = 60_000;
 
 /// What the engine and the policies know of a function.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +90,11 @@ pub trait Workload: Send {
     /// What the adapter had to assume or leave out, for the report.
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// About how many invocations `day` holds, known before they are drawn or read (None:
+    /// not known in advance); [`memory::check`] uses it.
+    fn size_hint(&self, _day: u32) -> Option<u64> {
+        None
     }
 }
 
@@ -207,5 +218,15 @@ impl Workload for Trace {
 
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
+    }
+
+    fn size_hint(&self, day: u32) -> Option<u64> {
+        let (d0, d1) = (
+            f64::from(day) * SECONDS_PER_DAY,
+            f64::from(day + 1) * SECONDS_PER_DAY,
+        );
+        let a = self.invocations.partition_point(|i| i.t < d0);
+        let b = self.invocations.partition_point(|i| i.t < d1);
+        Some((b - a) as u64)
     }
 }

@@ -106,6 +106,29 @@ pub fn arrivals<R: Rng>(
     out
 }
 
+/// The mean number of `spec`'s requests on `day` under the model of [`arrivals`] (a timer's
+/// firings; Poisson events at the day's rate, the diurnal cycle averaging 1, times the
+/// requests each event brings).
+pub fn expected_per_day(spec: &FunctionSpec, profile: &RegionProfile, day: u32) -> f64 {
+    match &spec.workload {
+        Arrivals::Timer { period, .. } => SECONDS_PER_DAY / period.max(1e-3),
+        Arrivals::Poisson {
+            rate,
+            weekend,
+            burst_min,
+            burst_mean,
+            ..
+        } => {
+            let day_factor = match day_kind(day) {
+                DayKind::Weekday => 1.0,
+                DayKind::Weekend => *weekend,
+                DayKind::Holiday => profile.holiday_factor,
+            };
+            rate * day_factor * SECONDS_PER_DAY * (f64::from((*burst_min).max(1)) + burst_mean)
+        }
+    }
+}
+
 /// One region of the synthetic workload model.
 pub struct Synthetic {
     pub specs: Vec<FunctionSpec>,
@@ -247,6 +270,15 @@ impl Workload for Synthetic {
             &per_function,
             f64::from(day) * SECONDS_PER_DAY,
         ))
+    }
+
+    fn size_hint(&self, day: u32) -> Option<u64> {
+        Some(
+            self.specs
+                .iter()
+                .map(|s| expected_per_day(s, &self.profile, day))
+                .sum::<f64>() as u64,
+        )
     }
 
     fn notes(&self) -> Vec<String> {

@@ -98,7 +98,9 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         bail!("give the workload: --store STORE, --azure2019 DIR, --azure2021 FILE or --synth")
     };
-    // Refuse a foreign output folder before the simulation runs.
+    // Refuse a foreign output folder, or one another run is writing, before the simulation
+    // runs; the lock is held until the new folder is in place.
+    let lock = outdir::lock(&a.out, crate::simulate::OWNER)?;
     outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
     let swept = match &a.sweep {
         Some(s) => coldstart_sim::policy::sweep(s, a.sweep_points as usize)?,
@@ -109,7 +111,7 @@ pub fn run(a: Args) -> Result<()> {
         routing: Routing::parse(&a.routing)?,
     };
     let o = simulate::run(&input, &a.policies, &swept, &replay)?;
-    write(&o, &a.out, a.force)?;
+    write(&o, &a.out, a.force, lock)?;
     write!(std::io::stdout(), "{o}")?;
     outln!("wrote {}", a.out.join("index.html").display());
     Ok(())
