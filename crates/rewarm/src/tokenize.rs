@@ -413,11 +413,36 @@ pub fn eod_id(tok: &Tokenizer) -> Result<u32> {
 
 pub const EOD: &str = "<|endoftext|>";
 
+/// The smallest vocabulary a byte-level BPE can have: its 256 byte tokens and [`EOD`].
+pub const MIN_BPE_VOCAB: usize = 257;
+
+/// The largest vocabulary rewarm makes or builds a model for: 2^20, four times the largest
+/// vocabulary of published language models (256,000). Beyond it a model is mostly its
+/// embedding and output layers (at hidden size 2048 each is 8 GiB in f32), and the BPE trainer
+/// holds a pair count for every candidate merge.
+pub const MAX_VOCAB: usize = 1 << 20;
+
+/// Checks a BPE vocabulary size against [`MIN_BPE_VOCAB`] and [`MAX_VOCAB`], with the reason.
+pub fn check_bpe_vocab(vocab_size: usize) -> std::result::Result<(), String> {
+    if vocab_size < MIN_BPE_VOCAB {
+        return Err(format!(
+            "a byte-level BPE vocabulary holds at least {MIN_BPE_VOCAB} tokens (the 256 bytes and {EOD}), not {vocab_size}"
+        ));
+    }
+    if vocab_size > MAX_VOCAB {
+        return Err(format!(
+            "{vocab_size} tokens is more than the limit of {MAX_VOCAB} (2^20, four times the largest vocabulary of published language models); the model's embedding and output layers grow with the vocabulary (8 GiB each at hidden size 2048 and 2^20 tokens)"
+        ));
+    }
+    Ok(())
+}
+
 /// Trains a byte-level BPE tokenizer (GPT-2 / Pythia style) with `<|endoftext|>` as id 0.
 pub fn train_bpe(files: &[PathBuf], opts: &ReadOptions, vocab_size: usize) -> Result<Tokenizer> {
     use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
     use tokenizers::pre_tokenizers::byte_level::ByteLevel;
     use tokenizers::{AddedToken, NormalizerWrapper, TokenizerBuilder};
+    check_bpe_vocab(vocab_size).map_err(|e| anyhow::anyhow!("BPE vocabulary: {e}"))?;
     let mut docs = Vec::new();
     let mut stats = ReadStats::default();
     read_documents(files, opts, &mut stats, &mut |d| {
@@ -464,7 +489,7 @@ struct ShardWriter {
 
 impl ShardWriter {
     fn new(dir: PathBuf, vocab: u32, eod: u32, shard_tokens: u64) -> Result<Self> {
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let wide = vocab > u16::MAX as u32 + 1;
         Ok(Self {
             dir,
@@ -496,13 +521,16 @@ impl ShardWriter {
         while !ids.is_empty() {
             if self.cur.is_none() {
                 let name = format!("shard-{:05}.bin", self.index.shards.len());
-                let f = std::fs::File::create(self.dir.join(&name))?;
+                let path = self.dir.join(&name);
+                let f = std::fs::File::create(&path)
+                    .with_context(|| format!("creating {}", path.display()))?;
                 self.index.shards.push(ShardEntry {
                     file: name,
                     tokens: 0,
                 });
                 self.cur = Some((std::io::BufWriter::with_capacity(1 << 20, f), 0));
             }
+            let path = self.shard_path();
             let (w, n) = self.cur.as_mut().expect("open shard");
             let room = (self.shard_tokens - *n) as usize;
             let take = room.min(ids.len());
@@ -514,7 +542,8 @@ impl ShardWriter {
                     buf.extend_from_slice(&(id as u16).to_le_bytes());
                 }
             }
-            w.write_all(&buf)?;
+            w.write_all(&buf)
+                .with_context(|| format!("writing {}", path.display()))?;
             *n += take as u64;
             self.index.tokens += take as u64;
             self.index.shards.last_mut().expect("shard").tokens += take as u64;
@@ -526,10 +555,19 @@ impl ShardWriter {
         Ok(())
     }
 
+    /// The shard being written (the last one started).
+    fn shard_path(&self) -> PathBuf {
+        let name = self.index.shards.last().map_or("", |s| s.file.as_str());
+        self.dir.join(name)
+    }
+
     fn close(&mut self) -> Result<()> {
-        if let Some((mut w, _)) = self.cur.take() {
-            w.flush()?;
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        if let Some((w, _)) = self.cur.take() {
+            let path = self.shard_path();
+            w.into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }
@@ -537,9 +575,14 @@ impl ShardWriter {
     fn finish(mut self) -> Result<Index> {
         self.close()?;
         let text = serde_json::to_string_pretty(&self.index)?;
-        std::fs::write(self.dir.join("index.json"), text)?;
+        write_named(&self.dir.join("index.json"), text.as_bytes())?;
         Ok(self.index)
     }
+}
+
+/// Writes a whole file, naming it in any error (a full disk among them).
+fn write_named(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 pub struct TokenizeJob<'a> {
@@ -704,16 +747,19 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
                 stats.skipped.len()
             );
         }
-        tok.save(tmp.join("tokenizer.json"), false)
-            .map_err(|e| anyhow::anyhow!("saving tokenizer: {e}"))?;
+        let tok_path = tmp.join("tokenizer.json");
+        let tok_json = tok
+            .to_string(false)
+            .map_err(|e| anyhow::anyhow!("saving the tokenizer: {e}"))?;
+        write_named(&tok_path, tok_json.as_bytes())?;
         let train = train.finish()?;
         let val = val.map(|v| v.finish()).transpose()?;
         if !stats.skipped.is_empty() || !job.unused.is_empty() {
-            let mut w = std::fs::File::create(tmp.join("skipped.tsv"))?;
-            writeln!(w, "file\tline\treason")?;
+            let mut tsv = String::from("file\tline\treason\n");
             for s in job.unused.iter().chain(&stats.skipped) {
-                writeln!(w, "{}\t{}\t{}", s.file.display(), s.line, s.reason)?;
+                tsv.push_str(&format!("{}\t{}\t{}\n", s.file.display(), s.line, s.reason));
             }
+            write_named(&tmp.join("skipped.tsv"), tsv.as_bytes())?;
         }
         result = Some((train, val, stats));
         Ok(())
@@ -726,4 +772,59 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
         stats,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk, for real: `/dev/full` fails every write with ENOSPC. Each file the shard
+    /// writer makes is pointed at it through a symbolic link of the same name, and the error
+    /// must name that file.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn write_errors_on_a_full_disk_name_the_file() {
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        for name in ["shard-00000.bin", "index.json"] {
+            let dir = d.path().join(name.replace('.', "-"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(full, dir.join(name)).unwrap();
+            let mut w = ShardWriter::new(dir.clone(), 64, 0, 1 << 20).unwrap();
+            let e = format!(
+                "{:#}",
+                w.push_doc(&[1, 2, 3])
+                    .and_then(|_| w.finish().map(drop))
+                    .unwrap_err()
+            );
+            assert!(e.contains(&dir.join(name).display().to_string()), "{e}");
+            assert!(e.contains("No space left on device"), "{e}");
+        }
+        let e = format!(
+            "{:#}",
+            write_named(&d.path().join("index-json/index.json"), b"{}").unwrap_err()
+        );
+        assert!(e.contains("index.json") && e.contains("No space"), "{e}");
+    }
+
+    #[test]
+    fn bpe_vocabulary_sizes_are_bounded_with_the_reason() {
+        assert!(check_bpe_vocab(MIN_BPE_VOCAB).is_ok() && check_bpe_vocab(MAX_VOCAB).is_ok());
+        let e = check_bpe_vocab(1_000_000_000).unwrap_err();
+        assert!(e.contains("1048576") && e.contains("embedding"), "{e}");
+        let e = check_bpe_vocab(10).unwrap_err();
+        assert!(e.contains("257"), "{e}");
+        // The library refuses before reading any input.
+        let e = train_bpe(
+            &[PathBuf::from("/nonexistent.txt")],
+            &ReadOptions::default(),
+            1 << 30,
+        )
+        .err()
+        .unwrap();
+        assert!(format!("{e:#}").contains("1048576"), "{e:#}");
+    }
 }

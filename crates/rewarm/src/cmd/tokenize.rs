@@ -10,8 +10,9 @@ pub struct Args {
     /// A Hugging Face tokenizer.json.
     #[arg(long, conflicts_with = "train_bpe")]
     tokenizer: Option<PathBuf>,
-    /// Train a byte-level BPE tokenizer of this vocabulary size on the inputs instead.
-    #[arg(long)]
+    /// Train a byte-level BPE tokenizer of this vocabulary size on the inputs instead
+    /// (at least 257: the 256 bytes and the end-of-document token; at most 1,048,576).
+    #[arg(long, value_parser = bpe_vocab)]
     train_bpe: Option<usize>,
     /// Files or folders.
     #[arg(long, required = true, num_args = 1..)]
@@ -36,6 +37,13 @@ pub struct Args {
     /// Replace OUT even if it is not a folder that `rewarm tokenize` made.
     #[arg(long)]
     force: bool,
+}
+
+/// A BPE vocabulary size within [`tokenize::check_bpe_vocab`]'s bounds, for `--train-bpe`.
+fn bpe_vocab(s: &str) -> std::result::Result<usize, String> {
+    let v: usize = s.parse().map_err(|e| format!("{e}"))?;
+    tokenize::check_bpe_vocab(v)?;
+    Ok(v)
 }
 
 pub fn run(a: Args, progress: bool) -> Result<()> {
