@@ -10,8 +10,11 @@ use rewarm::eval;
 use rewarm::model::GptNeox;
 use rewarm::tokenize::{self, ReadOptions, TokenizeJob};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use tch::Device;
+
+mod common;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -370,4 +373,99 @@ fn cli_refuses_zero_steps_and_shards() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--every"));
+}
+
+fn rewarm_bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rewarm"));
+    c.env("OMP_NUM_THREADS", "1");
+    c
+}
+
+/// Polls `ok` every 50 ms for up to `secs` seconds.
+fn wait_until(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok()
+}
+
+/// Whether process `pid` is gone (or a zombie: dead, waiting to be reaped by init).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// The children of `pid` (its main thread's, which spawns them).
+fn children(pid: u32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_ranks_end_with_their_launcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::data(d);
+    let long = "steps = 100000\ncheckpoint_every = 1000\ndevice = \"cpu\"\nthreads = 1\nlog_every = 1000\ndist_timeout_s = 30";
+    for (name, signal) in [("killed", libc::SIGKILL), ("stopped", libc::SIGTERM)] {
+        let cfg = common::config(d, name, common::TINY, common::COSINE, long);
+        let mut l = rewarm_bin()
+            .args([
+                "--quiet", "launch", "--nproc", "2", "--", "train", "--config",
+            ])
+            .arg(&cfg)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both ranks exist and run `rewarm train` (past exec).
+        let mut ranks = Vec::new();
+        assert!(
+            wait_until(30, || {
+                ranks = children(l.id());
+                ranks.len() == 2
+                    && ranks.iter().all(|p| {
+                        std::fs::read(format!("/proc/{p}/cmdline"))
+                            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("train"))
+                    })
+            }),
+            "{name}: ranks did not start"
+        );
+        unsafe { libc::kill(l.id() as i32, signal) };
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(s) = l.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "{name}: launcher still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!status.success());
+        assert!(
+            wait_until(5, || ranks.iter().all(|p| gone(*p))),
+            "{name}: ranks {ranks:?} outlived their launcher"
+        );
+        if signal == libc::SIGTERM {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut l.stderr.take().unwrap(), &mut err).unwrap();
+            assert!(
+                err.contains("received SIGTERM; forwarding it to the 2 rank(s)"),
+                "{err}"
+            );
+            assert!(err.contains("stopped by SIGTERM"), "{err}");
+        }
+    }
 }

@@ -5,8 +5,9 @@ use anyhow::{Context, Result};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Processes (ranks) to start.
-    #[arg(long)]
+    /// Processes (ranks) to start: at most the machine's cores, and as many as its memory
+    /// holds.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=launch::MAX_NPROC as u64))]
     nproc: usize,
     /// Rendezvous port on 127.0.0.1 (default: a free one).
     #[arg(long)]

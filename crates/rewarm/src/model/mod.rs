@@ -287,7 +287,7 @@ pub fn check_memory(cfg: &ModelConfig, copies: u64, device: Device) -> Result<()
 }
 
 /// MemAvailable from /proc/meminfo, in bytes (None where unknown).
-fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
