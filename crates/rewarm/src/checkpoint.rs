@@ -209,11 +209,24 @@ pub fn save_weights(dir: &Path, model: &GptNeox) -> Result<()> {
     write_tensors(&dir.join("model.safetensors"), &named)
 }
 
-/// What rewarm writes in the ownership marker of its checkpoint folders.
-pub const OWNER: &str = "rewarm checkpoint";
+/// What `rewarm init` writes in the ownership marker of its checkpoint folders (`rewarm train`
+/// writes [`crate::run_dir::OWNER`] in its run's checkpoints).
+pub const OWNER: &str = "rewarm init";
+
+/// The marker of checkpoints written by earlier builds.
+const EARLIER_MARKER: &str = "rewarm checkpoint";
+
+/// Whether `dir` is a checkpoint folder that rewarm made (`rewarm init`'s, a run's, or one of an
+/// earlier build): one that a new checkpoint may replace.
+pub fn made_here(dir: &Path) -> bool {
+    outdir::owner_of(dir)
+        .is_some_and(|o| [OWNER, crate::run_dir::OWNER, EARLIER_MARKER].contains(&o.as_str()))
+}
 
 /// Saves a model as a Hugging Face checkpoint folder, atomically. An existing `dir` is
 /// replaced only when it is empty or a rewarm checkpoint, unless `force`.
 pub fn save(dir: &Path, model: &GptNeox, force: bool) -> Result<()> {
-    outdir::replace_dir(dir, OWNER, force, |tmp| save_weights(tmp, model))
+    outdir::replace_dir(dir, OWNER, force || made_here(dir), |tmp| {
+        save_weights(tmp, model)
+    })
 }

@@ -47,11 +47,6 @@ pub fn check_nproc(nproc: usize, cores: usize, available: Option<u64>) -> Result
     Ok(())
 }
 
-/// The machine's cores as this process may use them (affinity and cgroup quota included).
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// The last SIGTERM or SIGINT the launcher received (0: none since it was read).
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 /// The launcher's pid, for [`on_signal`] to tell a rank between fork and exec from it.
@@ -160,7 +155,11 @@ pub fn free_port() -> Result<u16> {
 
 /// Runs the ranks to the end. Errors name the first rank that failed and how.
 pub fn launch(o: &LaunchOptions) -> Result<()> {
-    check_nproc(o.nproc, cores(), crate::model::available_memory())?;
+    check_nproc(
+        o.nproc,
+        crate::cmd::cores(),
+        crate::model::available_memory(),
+    )?;
     let port = match o.master_port {
         Some(p) => p,
         None => free_port()?,
@@ -169,7 +168,7 @@ pub fn launch(o: &LaunchOptions) -> Result<()> {
     // the user chose.
     let threads = std::env::var_os("OMP_NUM_THREADS")
         .is_none()
-        .then(|| (cores() / o.nproc).max(1));
+        .then(|| (crate::cmd::cores() / o.nproc).max(1));
     catch_signals()?;
     let mut children: Vec<(usize, Child)> = Vec::with_capacity(o.nproc);
     for rank in 0..o.nproc {

@@ -137,7 +137,88 @@ pub fn default_dist_timeout() -> u64 {
     300
 }
 
-const MAX_DIST_TIMEOUT_S: u64 = 7 * 24 * 3600;
+pub(crate) const MAX_DIST_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
+/// The most intra-op threads a config may ask for: beyond the cores of any one machine.
+pub const MAX_THREADS: i32 = 1024;
+
+/// Refuses a numeric key outside its allowed range, naming the key, the value and the range.
+pub(crate) fn in_range(
+    key: &str,
+    value: impl std::fmt::Display,
+    ok: bool,
+    range: &str,
+) -> Result<()> {
+    if !ok {
+        bail!("{key} = {value} is out of range: {range}");
+    }
+    Ok(())
+}
+
+/// The numeric keys of a `[model]` section (`section` names it in messages).
+pub(crate) fn check_model_numbers(m: &ModelSection, section: &str) -> Result<()> {
+    for (key, v) in [
+        ("hidden_size", m.hidden_size),
+        ("num_hidden_layers", m.num_hidden_layers),
+        ("num_attention_heads", m.num_attention_heads),
+        ("intermediate_size", m.intermediate_size),
+    ] {
+        if let Some(v) = v {
+            in_range(&format!("{section}.{key}"), v, v >= 1, "at least 1")?;
+        }
+    }
+    if let Some(v) = m.vocab_size {
+        let max = crate::tokenize::MAX_VOCAB as i64;
+        in_range(
+            &format!("{section}.vocab_size"),
+            v,
+            (1..=max).contains(&v),
+            &format!("1 to {max} (2^20)"),
+        )?;
+    }
+    Ok(())
+}
+
+/// The numeric keys of an `[optim]` section.
+pub(crate) fn check_optim_numbers(o: &AdamWConfig) -> Result<()> {
+    for (key, v) in [("optim.beta1", o.beta1), ("optim.beta2", o.beta2)] {
+        in_range(key, v, (0.0..1.0).contains(&v), "[0, 1)")?;
+    }
+    in_range(
+        "optim.eps",
+        o.eps,
+        o.eps.is_finite() && o.eps > 0.0,
+        "a positive number",
+    )?;
+    for (key, v) in [
+        ("optim.weight_decay", o.weight_decay),
+        ("optim.clip", o.clip),
+    ] {
+        in_range(key, v, v.is_finite() && v >= 0.0, "0 or more (0: off)")?;
+    }
+    Ok(())
+}
+
+/// Intra-op threads, as `[run] threads` allows them.
+pub(crate) fn check_threads(key: &str, t: i32) -> Result<()> {
+    in_range(
+        key,
+        t,
+        (0..=MAX_THREADS).contains(&t),
+        &format!("0 (the default: the machine's cores) to {MAX_THREADS}"),
+    )
+}
+
+/// The data-parallel timeout, as `[run] dist_timeout_s` allows it (libtorch adds it to the
+/// clock; beyond a week it only risks overflow).
+pub(crate) fn check_dist_timeout(key: &str, s: u64) -> Result<()> {
+    in_range(
+        key,
+        s,
+        (1..=MAX_DIST_TIMEOUT_S).contains(&s),
+        &format!("1 to {MAX_DIST_TIMEOUT_S} seconds (a week)"),
+    )
+}
 
 fn default_log_every() -> u64 {
     1
@@ -148,20 +229,11 @@ impl RunConfig {
         let mut cfg: Self = crate::config::read_toml(path)?;
         // Relative paths in a config are relative to the config file.
         let base = path.parent().unwrap_or(Path::new("."));
-        let fix = |p: &mut PathBuf| {
+        cfg.map_paths(|p| {
             if p.is_relative() {
-                *p = base.join(&*p);
+                *p = crate::run_dir::normalize(&base.join(&*p));
             }
-        };
-        if let Some(c) = cfg.model.checkpoint.as_mut() {
-            fix(c)
-        }
-        if let Some(c) = cfg.model.config.as_mut() {
-            fix(c)
-        }
-        cfg.data.train.iter_mut().for_each(|d| fix(&mut d.path));
-        cfg.data.val.iter_mut().for_each(|d| fix(&mut d.path));
-        fix(&mut cfg.run.out);
+        });
         cfg.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(cfg)
@@ -169,27 +241,52 @@ impl RunConfig {
 
     pub fn validate(&self) -> Result<()> {
         let d = &self.data;
-        if d.seq_len == 0 || d.batch_size == 0 || d.grad_accum == 0 {
-            bail!("[data] seq_len, batch_size and grad_accum must be positive");
+        for (key, v) in [
+            ("data.seq_len", d.seq_len),
+            ("data.batch_size", d.batch_size),
+            ("data.grad_accum", d.grad_accum),
+        ] {
+            in_range(key, v, v >= 1, "at least 1")?;
         }
         if d.train.is_empty() {
             bail!("[data] train needs at least one dataset");
+        }
+        for s in &d.train {
+            in_range(
+                &format!("data.train {:?} weight", s.name),
+                s.weight,
+                s.weight.is_finite() && s.weight > 0.0,
+                "a positive number (the dataset's share of each batch, relative to the others)",
+            )?;
         }
         let mut names: Vec<&str> = d.val.iter().map(|v| v.name.as_str()).collect();
         names.sort();
         if names.windows(2).any(|w| w[0] == w[1]) {
             bail!("[data] val names must be unique");
         }
-        if self.run.steps == 0 {
-            bail!("[run] steps must be positive");
+        let r = &self.run;
+        in_range("run.steps", r.steps, r.steps >= 1, "at least 1")?;
+        in_range("run.log_every", r.log_every, r.log_every >= 1, "at least 1")?;
+        for (key, steps) in [
+            ("run.eval_at", &r.eval_at),
+            ("run.checkpoint_at", &r.checkpoint_at),
+        ] {
+            for &s in steps {
+                in_range(
+                    key,
+                    s,
+                    (1..=r.steps).contains(&s),
+                    &format!("steps 1 to run.steps ({})", r.steps),
+                )?;
+            }
         }
-        // libtorch adds the timeout to the clock; beyond a week it only risks overflow.
-        if !(1..=MAX_DIST_TIMEOUT_S).contains(&self.run.dist_timeout_s) {
-            bail!(
-                "[run] dist_timeout_s must be between 1 and {MAX_DIST_TIMEOUT_S} seconds (a week), got {}",
-                self.run.dist_timeout_s
-            );
+        if let Some(n) = r.stop_after {
+            in_range("run.stop_after", n, n >= 1, "at least 1")?;
         }
+        check_threads("run.threads", r.threads)?;
+        check_dist_timeout("run.dist_timeout_s", r.dist_timeout_s)?;
+        check_model_numbers(&self.model, "model")?;
+        check_optim_numbers(&self.optim)?;
         let m = &self.model;
         let sizes = [
             m.hidden_size,
@@ -214,6 +311,21 @@ impl RunConfig {
         }
         self.schedule.build(self.run.steps)?;
         Ok(())
+    }
+
+    /// Applies `f` to every path of the config: the checkpoint or model config, the data
+    /// sources and the run folder.
+    pub fn map_paths(&mut self, mut f: impl FnMut(&mut PathBuf)) {
+        if let Some(c) = self.model.checkpoint.as_mut() {
+            f(c)
+        }
+        if let Some(c) = self.model.config.as_mut() {
+            f(c)
+        }
+        for d in self.data.train.iter_mut().chain(self.data.val.iter_mut()) {
+            f(&mut d.path)
+        }
+        f(&mut self.run.out);
     }
 
     pub fn tokens_per_step(&self) -> u64 {
@@ -333,8 +445,14 @@ const RESUME_KEYS: &[&str] = &[
 ];
 
 /// The keys of RESUME_KEYS on which two configs differ, as `key: checkpoint X, config Y`.
+/// Paths are compared as absolute, normalized paths, so `a/../b` and `b` are one path.
 pub fn resume_conflicts(saved: &RunConfig, now: &RunConfig) -> Result<Vec<String>> {
-    Ok(config_diff(saved, now)?
+    let absolute = |c: &RunConfig| {
+        let mut c = c.clone();
+        c.map_paths(|p| *p = crate::run_dir::absolute(p));
+        c
+    };
+    Ok(config_diff(&absolute(saved), &absolute(now))?
         .into_iter()
         .filter(|(k, _, _)| {
             RESUME_KEYS

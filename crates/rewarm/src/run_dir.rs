@@ -1,4 +1,6 @@
-//! The run folder, one owner for its layout and line formats: `run.toml` (the run's config),
+//! The run folder, one owner for its layout and line formats: `run.toml` (the run's config;
+//! paths inside the folder that moves with the run, a study's folder or the run's own, are
+//! saved relative to the file, starting `./` or `../`, so the folder can be moved or copied),
 //! `log.jsonl` ([`LogLine`]s: values of the computation only, so a resumed run reproduces it
 //! byte for byte), `throughput.jsonl` (wall-clock figures), `tensorboard/` (the same scalars as
 //! TensorBoard events), and the checkpoints `checkpoints/step-NNNNNNNN/` and `final/` (weights,
@@ -16,6 +18,10 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::Device;
+
+/// The command that writes run folders: it names their lock holder and their checkpoints'
+/// ownership markers.
+pub const OWNER: &str = "rewarm train";
 
 /// The run's config, in the run folder and in every checkpoint.
 pub const RUN_TOML: &str = "run.toml";
@@ -75,6 +81,143 @@ pub fn checkpoints(out: &Path) -> Vec<(u64, PathBuf)> {
 /// The newest complete checkpoint of a run folder (`final` once the run has ended).
 pub fn latest_checkpoint(out: &Path) -> Option<(u64, PathBuf)> {
     checkpoints(out).into_iter().next()
+}
+
+/// A path with `.` and `..` taken out lexically (`a/./b/../c` is `a/c`); a leading `..` of a
+/// relative path stays.
+pub fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            c => out.push(c),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// [`normalize`]d and absolute (relative paths are taken from the working folder).
+pub fn absolute(p: &Path) -> PathBuf {
+    normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+}
+
+/// `p` as a config saved in the folder `file_dir` holds it: relative to `file_dir` (starting
+/// `./` or `../`) when both lie inside `root`, the folder that moves as a whole; else absolute.
+pub fn portable(p: &Path, file_dir: &Path, root: &Path) -> PathBuf {
+    let (p, dir, root) = (absolute(p), absolute(file_dir), absolute(root));
+    if !p.starts_with(&root) || !dir.starts_with(&root) {
+        return p;
+    }
+    let common = dir
+        .components()
+        .zip(p.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = dir.components().count() - common;
+    let mut rel = PathBuf::from(if ups == 0 { "." } else { "" });
+    for _ in 0..ups {
+        rel.push("..");
+    }
+    rel.extend(p.components().skip(common));
+    rel
+}
+
+/// A path read from a config saved in `file_dir`: one written by [`portable`] (starting `./`
+/// or `../`) is relative to `file_dir`; any other is returned as it is.
+pub fn resolve_saved(p: &Path, file_dir: &Path) -> PathBuf {
+    use std::path::Component;
+    match p.components().next() {
+        Some(Component::CurDir | Component::ParentDir) => normalize(&file_dir.join(p)),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// The text of `cfg` saved as `run.toml` in the folder `file_dir` (the run folder or one of
+/// its checkpoints), with its paths inside `root` made relative ([`portable`]).
+pub(crate) fn run_toml_text(cfg: &RunConfig, file_dir: &Path, root: &Path) -> Result<String> {
+    let mut cfg = cfg.clone();
+    cfg.map_paths(|p| *p = portable(p, file_dir, root));
+    Ok(toml::to_string(&cfg)?)
+}
+
+/// Reads a saved `run.toml` (a run folder's or a checkpoint's), its relative paths resolved
+/// against the folder holding it ([`resolve_saved`]).
+pub fn read_run_toml(file: &Path) -> Result<RunConfig> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut cfg: RunConfig =
+        toml::from_str(&text).with_context(|| format!("{}: malformed run.toml", file.display()))?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    cfg.map_paths(|p| *p = resolve_saved(p, dir));
+    Ok(cfg)
+}
+
+/// Training steps in a run's log (lines with a loss; a line cut short is not counted).
+fn logged_steps(out: &Path) -> u64 {
+    std::fs::read_to_string(out.join(LOG)).map_or(0, |text| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<LogLine>(l).ok())
+            .filter(|l| l.loss.is_some())
+            .count() as u64
+    })
+}
+
+/// Readies the run folder `out` for a run (its lock held) and says whether the run continues
+/// from a checkpoint (`resume` with one there). A folder whose run stopped before its first
+/// checkpoint and logged no step holds only that run's leftovers: they are cleared and the
+/// run starts at step 0, with or without `resume`; so does `resume` on a folder whose run
+/// logged steps but wrote no checkpoint. A run with checkpoints (or logged steps) is not
+/// started over without `resume`; `resume` on a folder with no run says what to run instead.
+pub(crate) fn prepare(out: &Path, resume: bool) -> Result<bool> {
+    let has_log = out.join(LOG).exists();
+    match (resume, latest_checkpoint(out)) {
+        (true, Some(_)) => Ok(true),
+        (false, Some((step, dir))) => bail!(
+            "{} already holds a run, checkpointed up to step {step} ({}); continue it with `rewarm train --resume` (a study's run: run `rewarm study` again), or pick another [run] out",
+            out.display(),
+            dir.display()
+        ),
+        (true, None) if !has_log => bail!(
+            "nothing to resume: {} holds no run (no {LOG}, no checkpoint); start it with `rewarm train --config FILE`",
+            out.display()
+        ),
+        (false, None) if !has_log => Ok(false),
+        (false, None) if logged_steps(out) > 0 => bail!(
+            "{} holds a run that logged {} steps but wrote no checkpoint; `rewarm train --resume` runs it again from step 0, or pick another [run] out",
+            out.display(),
+            logged_steps(out)
+        ),
+        (_, None) => {
+            eprintln!(
+                "note: {} holds no checkpoint, only the logs of a run that stopped before it; starting from step 0",
+                out.display()
+            );
+            for name in [LOG, THROUGHPUT] {
+                let p = out.join(name);
+                if p.exists() {
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("removing {}", p.display()))?;
+                }
+            }
+            let tb = out.join(TENSORBOARD);
+            if tb.exists() {
+                std::fs::remove_dir_all(&tb)
+                    .with_context(|| format!("removing {}", tb.display()))?;
+            }
+            Ok(false)
+        }
+    }
 }
 
 /// Saved with every checkpoint: where training stands.
@@ -137,24 +280,26 @@ pub fn read_log(run: &Path) -> Result<Vec<LogLine>> {
 }
 
 /// Writes a checkpoint folder whole (swapped in when complete): weights, moments, trainer
-/// state and the run's config.
+/// state and the run's config (its paths inside `root` relative, see [`run_toml_text`]).
 pub(crate) fn write_checkpoint(
     dir: &Path,
     model: &GptNeox,
     opt: &AdamW,
     state: &TrainerState,
     cfg: &RunConfig,
+    root: &Path,
 ) -> Result<()> {
+    let run_toml = run_toml_text(cfg, dir, root)?;
     // Checkpoints written before ownership markers existed are recognised by their state file.
-    let ours = dir.join(TRAINER_STATE).exists();
-    outdir::replace_dir(dir, checkpoint::OWNER, ours, |tmp| {
+    let ours = dir.join(TRAINER_STATE).exists() || checkpoint::made_here(dir);
+    outdir::replace_dir(dir, OWNER, ours, |tmp| {
         checkpoint::save_weights(tmp, model)?;
         opt.save(&tmp.join(OPTIMIZER))?;
         std::fs::write(
             tmp.join(TRAINER_STATE),
             serde_json::to_string_pretty(state)?,
         )?;
-        std::fs::write(tmp.join(RUN_TOML), toml::to_string(cfg)?)?;
+        std::fs::write(tmp.join(RUN_TOML), &run_toml)?;
         Ok(())
     })
 }

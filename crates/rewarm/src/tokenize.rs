@@ -233,7 +233,7 @@ fn read_text(
                 emit(start, &para)?;
             }
         }
-        o => bail!("--text-docs {o:?} is not paragraph, line or file"),
+        o => bail!("text_docs {o:?} is not paragraph, line or file"),
     }
     Ok(())
 }
@@ -639,10 +639,10 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
     let eod = eod_id(tok)?;
     let vocab = tok.get_vocab_size(true) as u32;
     if !(0.0..1.0).contains(&job.val_fraction) {
-        bail!("--val-fraction {} is not in [0, 1)", job.val_fraction);
+        bail!("val_fraction {} is not in [0, 1)", job.val_fraction);
     }
     if job.shard_tokens == 0 {
-        bail!("--shard-tokens must be at least 1");
+        bail!("shard_tokens must be at least 1");
     }
     let total_bytes: u64 = job
         .files

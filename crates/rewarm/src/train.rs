@@ -46,22 +46,20 @@ fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
     let candidates = checkpoints(out);
     if candidates.is_empty() {
         bail!(
-            "--resume: {} has no checkpoint to resume from",
+            "resuming: {} has no checkpoint to resume from",
             out.display()
         );
     }
     let mut problems = Vec::new();
     for (step, dir) in candidates {
-        if let Ok(text) = std::fs::read_to_string(dir.join(run_dir::RUN_TOML)) {
-            if let Ok(saved) = toml::from_str::<RunConfig>(&text) {
-                let diff = resume_conflicts(&saved, cfg)?;
-                if !diff.is_empty() {
-                    bail!(
-                        "--resume: {} was made with other settings than this config: {}; resume with the original config, or start a new run in another [run] out",
-                        dir.display(),
-                        diff.join("; ")
-                    );
-                }
+        if let Ok(saved) = run_dir::read_run_toml(&dir.join(run_dir::RUN_TOML)) {
+            let diff = resume_conflicts(&saved, cfg)?;
+            if !diff.is_empty() {
+                bail!(
+                    "resuming: {} was made with other settings than this config: {}; resume with the original config, or start a new run in another [run] out",
+                    dir.display(),
+                    diff.join("; ")
+                );
             }
         }
         let opened = (|| -> Result<Resumed> {
@@ -94,7 +92,7 @@ fn open_resume(cfg: &RunConfig, out: &Path, device: Device) -> Result<Resumed> {
         }
     }
     bail!(
-        "--resume: no checkpoint of {} can be read: {}",
+        "resuming: no checkpoint of {} can be read: {}",
         out.display(),
         problems.join("; ")
     )
@@ -168,15 +166,18 @@ pub fn train_with(cfg: &RunConfig, resume: bool, bars: &Bars) -> Result<RunSumma
         }
         None => None,
     };
-    train_in(cfg, resume, bars, par.as_ref())
+    train_in(cfg, resume, bars, par.as_ref(), None)
 }
 
-/// [`train_with`] as one of the ranks of `par` (a single process without it).
+/// [`train_with`] as one of the ranks of `par` (a single process without it). `root` is the
+/// folder that moves as a whole with the run (a study's folder; None: the run folder): paths
+/// inside it are saved relative in `run.toml` (see [`run_dir::portable`]).
 pub fn train_in(
     cfg: &RunConfig,
     resume: bool,
     bars: &Bars,
     par: Option<&DataParallel>,
+    root: Option<&Path>,
 ) -> Result<RunSummary> {
     let t0 = std::time::Instant::now();
     if cfg.run.threads > 0 {
@@ -224,10 +225,18 @@ pub fn train_in(
     let mut mixture = Mixture::new(train_sets, d.seq_len, d.seed)?;
 
     let out = &cfg.run.out;
-    if !resume && out.join(run_dir::LOG).exists() {
-        bail!("{} already holds a run (log.jsonl); use --resume to continue it or pick another [run] out", out.display());
-    }
-    let resumed = if resume {
+    let root = root.unwrap_or(out);
+    // Rank 0 holds the run folder's lock for the whole run (a second writer is refused, named
+    // by its pid), decides whether the run continues from a checkpoint and clears what a run
+    // that stopped before its first step left; the other ranks follow its decision.
+    let mut lock = None;
+    let continues = crate::dist::from_lead(par, "preparing the run folder", 1, || {
+        lock = Some(outdir::lock(out, run_dir::OWNER)?);
+        Ok(vec![i64::from(run_dir::prepare(out, resume)?)])
+    })?[0]
+        == 1;
+    let _lock = lock;
+    let resumed = if continues {
         Some(open_resume(cfg, out, device)?)
     } else {
         None
@@ -311,7 +320,7 @@ pub fn train_in(
     let mut logs = if lead {
         outdir::write_file(
             &out.join(run_dir::RUN_TOML),
-            toml::to_string(cfg)?.as_bytes(),
+            run_dir::run_toml_text(cfg, out, root)?.as_bytes(),
         )?;
         RunLogs::open(out)?
     } else {
@@ -523,7 +532,7 @@ pub fn train_in(
                 checkpoint_dir(out, step)
             };
             if lead {
-                write_checkpoint(&dir, &model, &opt, &state, cfg)?;
+                write_checkpoint(&dir, &model, &opt, &state, cfg, root)?;
             }
             if let Some(g) = group {
                 // No rank runs ahead of a checkpoint that is not complete yet.

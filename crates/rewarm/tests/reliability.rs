@@ -8,9 +8,11 @@ use rewarm::config::ModelConfig;
 use rewarm::dataset::TokenDataset;
 use rewarm::eval;
 use rewarm::model::GptNeox;
+use rewarm::run_config::RunConfig;
+use rewarm::study::{self, config::Baseline, preset, StudyConfig, StudyOptions};
 use rewarm::tokenize::{self, ReadOptions, TokenizeJob};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tch::Device;
 
@@ -381,6 +383,14 @@ fn rewarm_bin() -> Command {
     c
 }
 
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Polls `ok` every 50 ms for up to `secs` seconds.
 fn wait_until(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();
@@ -410,6 +420,141 @@ fn children(pid: u32) -> Vec<i32> {
         .split_whitespace()
         .map(|p| p.parse().unwrap())
         .collect()
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn flags_are_refused_at_parse_time_instead_of_clamped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("s");
+    let s = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["study", "--preset", "micro", "--jobs", "0", "--out", s],
+            "--jobs",
+        ),
+        (&["launch", "--nproc", "0", "--", "train"], "--nproc"),
+        (
+            &[
+                "eval",
+                "--checkpoint",
+                "x",
+                "--data",
+                "a=b",
+                "--batch-size",
+                "0",
+            ],
+            "--batch-size",
+        ),
+        (
+            &[
+                "tokenize",
+                "--input",
+                "x",
+                "--tokenizer",
+                "t",
+                "--val-fraction",
+                "1.5",
+                "--out",
+                s,
+            ],
+            "--val-fraction",
+        ),
+        (&["demo", "--threads=-1", "--out", s], "--threads"),
+        (
+            &["demo", "--downstream-steps", "0", "--out", s],
+            "--downstream-steps",
+        ),
+    ];
+    for (args, flag) in cases {
+        let o = rewarm_bin().args(args).output().unwrap();
+        let e = stderr(&o);
+        // clap's usage error (status 2), before anything runs.
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(flag), "{args:?}: {e}");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn jobs_and_ranks_beyond_the_machine_are_refused_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let n = cores();
+    // `rewarm study --jobs 1000`: refused before the preset's data is written.
+    let out = d.join("s");
+    let o = rewarm_bin()
+        .args([
+            "--quiet", "study", "--preset", "micro", "--jobs", "1000", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("--jobs 1000")
+            && e.contains(&format!("{n} cores"))
+            && e.contains(&format!("at most {n}")),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // `rewarm launch --nproc 1000`: refused before any rank starts.
+    let t0 = Instant::now();
+    let o = rewarm_bin()
+        .args([
+            "--quiet",
+            "launch",
+            "--nproc",
+            "1000",
+            "--",
+            "train",
+            "--config",
+            "none.toml",
+        ])
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(e.contains("--nproc 1000") && e.contains("at most"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(10));
+
+    // The limits themselves: cores, then memory.
+    let e = format!(
+        "{:#}",
+        study::choose_jobs(1, Some(1000), 2, None).unwrap_err()
+    );
+    assert!(e.contains("2 cores") && e.contains("at most 2"), "{e}");
+    // A config's jobs from a larger machine are lowered to the cores (with a note).
+    assert_eq!(study::choose_jobs(8, None, 2, None).unwrap(), 2);
+    assert_eq!(study::choose_jobs(1, Some(2), 2, None).unwrap(), 2);
+    // Runs of 4 GiB with 9 GiB available: two at a time, whatever the cores.
+    let gib = 1u64 << 30;
+    let e = format!(
+        "{:#}",
+        study::choose_jobs(1, Some(4), 16, Some((4 * gib, 9 * gib))).unwrap_err()
+    );
+    assert!(e.contains("4.0 GiB") && e.contains("at most 2"), "{e}");
+    assert_eq!(
+        study::choose_jobs(8, None, 16, Some((4 * gib, 9 * gib))).unwrap(),
+        2
+    );
+    // The upstream run goes alone on the jobs' threads, never on more than the cores.
+    assert_eq!(study::threads_for(1, 1000, 2), (1, 2));
+    assert_eq!(study::threads_for(0, 1, 2), (2, 2));
+    assert_eq!(study::threads_for(0, 2, 8), (4, 8));
+    assert_eq!(study::threads_for(4, 1, 2), (4, 4));
+    let e = format!(
+        "{:#}",
+        rewarm::launch::check_nproc(64, 128, Some(gib)).unwrap_err()
+    );
+    assert!(e.contains("192 MiB") && e.contains("room for 5"), "{e}");
+    assert!(rewarm::launch::check_nproc(2, 2, Some(gib)).is_ok());
 }
 
 #[test]
@@ -468,4 +613,601 @@ fn the_ranks_end_with_their_launcher() {
             assert!(err.contains("stopped by SIGTERM"), "{err}");
         }
     }
+}
+
+#[test]
+fn a_run_that_failed_before_its_first_checkpoint_runs_again_or_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The index says vocabulary 64 but a shard holds id 300: the first step fails, after the
+    // run folder and its (empty) log were made, before any checkpoint.
+    let data = token_folder(&d.join("data"), &[1, 2, 300, 4, 5, 6, 7, 8, 9, 10], 64);
+    let text = format!(
+        "[model]\nhidden_size = 16\nnum_hidden_layers = 1\nnum_attention_heads = 2\nintermediate_size = 32\nvocab_size = 64\n[data]\nseq_len = 2\nbatch_size = 1\ntrain = [{{ name = \"t\", path = {:?} }}]\n[schedule]\nkind = \"constant\"\nmax_lr = 1e-3\n[run]\nsteps = 2\nout = \"RUN\"\ndevice = \"cpu\"\nthreads = 1\n",
+        data
+    );
+    let load = |run: &str| {
+        let p = d.join(format!("{run}.toml"));
+        std::fs::write(&p, text.replace("RUN", run)).unwrap();
+        RunConfig::load(&p).unwrap()
+    };
+    for run in ["again", "resumed"] {
+        let cfg = load(run);
+        let e = format!(
+            "{:#}",
+            rewarm::train::train(&cfg, false, false).unwrap_err()
+        );
+        assert!(e.contains("token id 300"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(d.join(run).join("log.jsonl")).unwrap(),
+            ""
+        );
+    }
+    // The data mended, a plain re-run starts afresh and --resume starts from step 0.
+    token_folder(&d.join("data"), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 64);
+    let s = rewarm::train::train(&load("again"), false, false).unwrap();
+    assert_eq!(s.steps, 2);
+    let s = rewarm::train::train(&load("resumed"), true, false).unwrap();
+    assert_eq!(s.steps, 2);
+    for run in ["again", "resumed"] {
+        let log = rewarm::run_dir::read_log(&d.join(run)).unwrap();
+        assert_eq!(log.iter().map(|l| l.step).collect::<Vec<_>>(), vec![1, 2]);
+    }
+    // --resume on a folder that holds no run says so and what to run.
+    let e = format!(
+        "{:#}",
+        rewarm::train::train(&load("never"), true, false).unwrap_err()
+    );
+    assert!(
+        e.contains("nothing to resume") && e.contains("`rewarm train --config"),
+        "{e}"
+    );
+    // A run with checkpoints is not started over without --resume.
+    let e = format!(
+        "{:#}",
+        rewarm::train::train(&load("again"), false, false).unwrap_err()
+    );
+    assert!(e.contains("`rewarm train --resume`"), "{e}");
+}
+
+/// The micro preset's data in `dir` and a three-run study on it (upstream, the reference and
+/// the constant-LR baseline), short.
+fn tiny_study(dir: &Path) -> StudyConfig {
+    drop(outdir::claim_dir(dir, study::OWNER, false).unwrap());
+    preset::write_data("micro", dir, false).unwrap();
+    let mut cfg = preset::config("micro", dir).unwrap();
+    cfg.upstream.steps = 16;
+    cfg.upstream.branch = vec![1.0];
+    cfg.downstream.steps = 8;
+    cfg.downstream.evals = 2;
+    cfg.data.eval_sequences = 4;
+    let g = &mut cfg.grid;
+    g.warmup.clear();
+    g.max_lr.clear();
+    g.replay.clear();
+    g.schedule.clear();
+    g.moments.clear();
+    g.baselines = vec![Baseline::Constant];
+    cfg
+}
+
+fn study_opts(cfg: StudyConfig, dir: &Path) -> StudyOptions {
+    StudyOptions {
+        config: cfg,
+        dir: dir.to_path_buf(),
+        jobs: Some(1),
+        force: false,
+        progress: false,
+    }
+}
+
+#[test]
+fn a_moved_study_folder_is_continued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let o = study::run(&study_opts(tiny_study(&a), &a)).unwrap();
+    assert_eq!(o.ran.len(), 3);
+    let b = tmp.path().join("moved/b");
+    std::fs::create_dir_all(b.parent().unwrap()).unwrap();
+    std::fs::rename(&a, &b).unwrap();
+    // Nothing in the folder names where it was.
+    for f in [
+        "study.toml",
+        "runs/upstream/run.toml",
+        "runs/reference/run.toml",
+        "runs/reference/final/run.toml",
+    ] {
+        let text = std::fs::read_to_string(b.join(f)).unwrap();
+        assert!(!text.contains(&a.display().to_string()), "{f}: {text}");
+    }
+    let cfg = tiny_study(&b);
+    let o = study::run(&study_opts(cfg.clone(), &b)).unwrap();
+    assert_eq!(
+        (o.ran.len(), o.resumed.len(), o.skipped_done.len()),
+        (0, 0, 3)
+    );
+    // Interrupted runs (their final checkpoint gone) resume from their last checkpoint in the
+    // new place.
+    for r in ["reference", "constant"] {
+        std::fs::remove_dir_all(b.join("runs").join(r).join("final")).unwrap();
+    }
+    let o = study::run(&study_opts(cfg, &b)).unwrap();
+    assert_eq!(o.resumed.len(), 2, "{:?} {:?}", o.ran, o.resumed);
+    assert_eq!(o.ran.len(), 0);
+    // A copy continues too: `rewarm study --config` on its own saved config.
+    let c = tmp.path().join("c");
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(&b)
+        .arg(&c)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let o = rewarm_bin()
+        .args(["--quiet", "study", "--jobs", "1", "--config"])
+        .arg(c.join("study.toml"))
+        .arg("--out")
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("3 runs: 0 run, 0 resumed, 3 already done"),
+        "{out}"
+    );
+    // A report into the study folder waits for no study: one holding it refuses the report.
+    let held = outdir::lock(&c, "test").unwrap();
+    let o = rewarm_bin()
+        .args(["report", "--study"])
+        .arg(&c)
+        .arg("--out")
+        .arg(&c)
+        .output()
+        .unwrap();
+    drop(held);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("process {}", std::process::id())),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_second_writer_of_a_run_or_a_study_is_refused_with_the_holders_pid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let me = format!("process {}", std::process::id());
+    // A run folder locked by this process (flock locks belong to open files, so this
+    // process's own run conflicts with it too).
+    common::data(d);
+    let cfg = RunConfig::load(&common::config(
+        d,
+        "run",
+        common::TINY,
+        common::COSINE,
+        "steps = 2\ndevice = \"cpu\"\nthreads = 1",
+    ))
+    .unwrap();
+    let held = outdir::lock(&d.join("run"), "test").unwrap();
+    let e = format!(
+        "{:#}",
+        rewarm::train::train(&cfg, false, false).unwrap_err()
+    );
+    assert!(e.contains(&me) && e.contains("run"), "{e}");
+    assert!(!d.join("run/log.jsonl").exists());
+    drop(held);
+    rewarm::train::train(&cfg, false, false).unwrap();
+
+    // Two `rewarm study` processes on one folder: the second is refused, naming the first.
+    let s = d.join("study");
+    let mut first = rewarm_bin()
+        .args(["--quiet", "study", "--preset", "micro", "--out"])
+        .arg(&s)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = d.join(".study.lock");
+    let holder = format!("{}\n", first.id());
+    let held = wait_until(60, || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t == holder)
+    });
+    if !held {
+        kill(&mut first);
+        panic!("the first study never held {}", lock.display());
+    }
+    let o = rewarm_bin()
+        .args(["--quiet", "study", "--preset", "micro", "--out"])
+        .arg(&s)
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    kill(&mut first);
+    assert!(!o.status.success());
+    assert!(e.contains(&format!("process {}", first.id())), "{e}");
+}
+
+#[test]
+fn numeric_keys_are_checked_where_they_are_parsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let base = toml::Value::try_from(preset::config("micro", &d.join("s")).unwrap()).unwrap();
+    let study_err = |key: &str, value: toml::Value| -> String {
+        let mut v = base.clone();
+        let mut t = v.as_table_mut().unwrap();
+        let path: Vec<&str> = key.split('.').collect();
+        for k in &path[..path.len() - 1] {
+            t = t
+                .entry(k.to_string())
+                .or_insert(toml::Value::Table(Default::default()))
+                .as_table_mut()
+                .unwrap();
+        }
+        t.insert(path[path.len() - 1].to_string(), value);
+        let p = d.join("study.toml");
+        std::fs::write(&p, toml::to_string(&v).unwrap()).unwrap();
+        format!("{:#}", StudyConfig::load(&p).unwrap_err())
+    };
+    for (key, value, range) in [
+        ("grid.reference.replay", toml::Value::Float(1.5), "[0, 1)"),
+        ("upstream.final_lr", toml::Value::Float(-1e-4), "0 or more"),
+        ("run.threads", toml::Value::Integer(-5), "0 (the default"),
+        ("run.threads", toml::Value::Integer(100_000), "1024"),
+        ("grid.reference.max_lr", toml::Value::Float(0.0), "positive"),
+        ("upstream.min_ratio", toml::Value::Float(2.0), "[0, 1]"),
+        ("optim.beta2", toml::Value::Float(1.0), "[0, 1)"),
+        ("grid.infinite_constant", toml::Value::Float(-0.5), "[0, 1]"),
+        ("run.dist_timeout_s", toml::Value::Integer(0), "a week"),
+        ("data.batch_size", toml::Value::Integer(0), "at least 1"),
+    ] {
+        let e = study_err(key, value);
+        assert!(
+            e.contains("study.toml") && e.contains(&format!("{key} = ")) && e.contains(range),
+            "{key}: {e}"
+        );
+    }
+    // The run config, the same way.
+    for (run, key, range) in [
+        ("steps = 3\nthreads = -5", "run.threads", "0 (the default"),
+        ("steps = 3\nlog_every = 0", "run.log_every", "at least 1"),
+        (
+            "steps = 3\neval_at = [9]",
+            "run.eval_at",
+            "steps 1 to run.steps (3)",
+        ),
+    ] {
+        let p = common::config(d, "r", common::TINY, common::COSINE, run);
+        let e = format!("{:#}", RunConfig::load(&p).unwrap_err());
+        assert!(
+            e.contains("r.toml") && e.contains(key) && e.contains(range),
+            "{e}"
+        );
+    }
+    let p = common::config(
+        d,
+        "r",
+        &format!("{}\nvocab_size = 2000000", common::TINY),
+        common::COSINE,
+        "steps = 3",
+    );
+    let e = format!("{:#}", RunConfig::load(&p).unwrap_err());
+    assert!(
+        e.contains("model.vocab_size = 2000000") && e.contains("1048576"),
+        "{e}"
+    );
+}
+
+#[test]
+fn tokenize_bounds_the_bpe_vocabulary_before_reading_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = rewarm_bin()
+        .args([
+            "tokenize",
+            "--train-bpe",
+            "1000000000",
+            "--input",
+            "/nonexistent.txt",
+            "--out",
+        ])
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("--train-bpe") && e.contains("1048576") && e.contains("embedding"),
+        "{e}"
+    );
+    assert!(!e.contains("nonexistent"), "{e}");
+}
+
+/// A string literal or doc comment of a Rust source, with its line.
+struct Text {
+    line: usize,
+    text: String,
+    doc: bool,
+}
+
+/// The string literals (plain, raw, byte) and doc comments of a Rust source, in order.
+fn texts(src: &str) -> Vec<Text> {
+    let b = src.as_bytes();
+    let (mut i, mut line, mut out) = (0, 1, Vec::new());
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == b'\n' {
+            line += 1;
+            i += 1;
+        } else if c == b'/' && next == Some(b'/') {
+            let end = src[i..].find('\n').map_or(b.len(), |e| i + e);
+            let text = &src[i..end];
+            if text.starts_with("///") || text.starts_with("//!") {
+                out.push(Text {
+                    line,
+                    text: text[3..].to_string(),
+                    doc: true,
+                });
+            }
+            i = end;
+        } else if c == b'/' && next == Some(b'*') {
+            let end = src[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+            line += src[i..end].matches('\n').count();
+            i = end;
+        } else if (c == b'r' || c == b'b')
+            && (i == 0 || !ident(b[i - 1]))
+            && matches!(next, Some(b'"' | b'#' | b'r'))
+        {
+            // r"..", r#".."#, b"..", br"..": find the opening quote and the hashes.
+            let mut j = i + 1;
+            let raw = c == b'r' || next == Some(b'r');
+            if c == b'b' && next == Some(b'r') {
+                j += 1;
+            }
+            let hashes = b[j..].iter().take_while(|&&h| h == b'#').count();
+            j += hashes;
+            if b.get(j) != Some(&b'"') {
+                i += 1;
+                continue;
+            }
+            let start = j + 1;
+            let end = if raw {
+                let close = format!("\"{}", "#".repeat(hashes));
+                start + src[start..].find(&close).unwrap()
+            } else {
+                closing_quote(b, start)
+            };
+            out.push(Text {
+                line,
+                text: src[start..end].to_string(),
+                doc: false,
+            });
+            line += src[start..end].matches('\n').count();
+            i = end + 1 + hashes;
+        } else if c == b'"' {
+            let end = closing_quote(b, i + 1);
+            out.push(Text {
+                line,
+                text: src[i + 1..end].to_string(),
+                doc: false,
+            });
+            line += src[i + 1..end].matches('\n').count();
+            i = end + 1;
+        } else if c == b'\'' {
+            // A char literal ('x', '\n', '"') or a lifetime ('a).
+            if next == Some(b'\\') {
+                // Past the escaped character to the closing quote.
+                i += 3 + src[i + 3..].find('\'').unwrap() + 1;
+            } else {
+                let ch = src[i + 1..].chars().next().unwrap();
+                let after = i + 1 + ch.len_utf8();
+                i = if b.get(after) == Some(&b'\'') {
+                    after + 1
+                } else {
+                    i + 1
+                };
+            }
+        } else if ident(c) {
+            while i < b.len() && ident(b[i]) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The index of the `"` ending a string literal whose text starts at `start`.
+fn closing_quote(b: &[u8], mut j: usize) -> usize {
+    while b[j] != b'"' {
+        j += if b[j] == b'\\' { 2 } else { 1 };
+    }
+    j
+}
+
+/// The `--flag` names in `text` (not `--` alone, not inside a longer word).
+fn flags(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("--") {
+        let before = i.checked_sub(1).map(|k| b[k]);
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'!') {
+            continue;
+        }
+        let name: String = text[i + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+            .collect();
+        let name = name.trim_end_matches('-');
+        if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// The subcommands of a source file's messages can reach (a `--flag` named outside a
+/// backticked `rewarm <sub> ...` must exist in each); files not listed reach all of them.
+fn reach(file: &str, all: &[String]) -> Vec<String> {
+    let list: &[&str] = match file {
+        "study/mod.rs" => &["study"],
+        f if f.starts_with("study/") => &["study", "report"],
+        "launch.rs" => &["launch"],
+        "demo.rs" => &["demo"],
+        "tokenize.rs" => &["tokenize", "study", "demo"],
+        "train.rs" | "run_dir.rs" | "run_config.rs" => &["train", "study", "demo"],
+        f => match f.strip_prefix("cmd/").and_then(|f| f.strip_suffix(".rs")) {
+            Some(sub) if sub != "mod" => return vec![sub.to_string()],
+            _ => return all.to_vec(),
+        },
+    };
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn every_hint_names_a_real_command_and_flag() {
+    use clap::CommandFactory;
+    let mut cli = rewarm::cmd::Cli::command();
+    cli.build();
+    let global: Vec<String> = cli
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(String::from))
+        .chain(["help".to_string(), "version".to_string()])
+        .collect();
+    let commands: std::collections::BTreeMap<String, Vec<String>> = cli
+        .get_subcommands()
+        .map(|s| {
+            let mut f: Vec<String> = s
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(String::from))
+                .collect();
+            f.extend(global.iter().cloned());
+            (s.get_name().to_string(), f)
+        })
+        .collect();
+    let all: Vec<String> = commands.keys().cloned().collect();
+    assert!(all.len() >= 9 && commands["study"].contains(&"jobs".to_string()));
+
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for e in walkdir::WalkDir::new(&src).sort_by_file_name() {
+        let e = e.unwrap();
+        if e.path().extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let file = e
+            .path()
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let code = std::fs::read_to_string(e.path()).unwrap();
+        // Ownership markers name the command in outdir's messages (`made by ...`).
+        for (n, l) in code.lines().enumerate() {
+            let l = l.trim();
+            if let Some(rest) = l
+                .strip_prefix("pub const OWNER: &str = \"")
+                .or_else(|| l.strip_prefix("const OWNER: &str = \""))
+            {
+                let owner = rest.trim_end_matches("\";");
+                let sub = owner.strip_prefix("rewarm ").unwrap_or("");
+                checked += 1;
+                if !commands.contains_key(sub) {
+                    problems.push(format!(
+                        "{file}:{}: OWNER {owner:?} is no rewarm command",
+                        n + 1
+                    ));
+                }
+            }
+        }
+        let reached = reach(&file, &all);
+        for t in texts(&code) {
+            // Doc comments become help text only in cmd/ (clap's about and help).
+            if t.doc && !file.starts_with("cmd/") {
+                continue;
+            }
+            let mut bare = String::new();
+            for (k, part) in t.text.split('`').enumerate() {
+                let quoted = k % 2 == 1;
+                let Some(rest) = part.strip_prefix("rewarm ").filter(|_| quoted) else {
+                    if !t.doc {
+                        bare.push_str(part);
+                        bare.push(' ');
+                    }
+                    continue;
+                };
+                // `rewarm launch --nproc 2 -- train --config x`: two commands.
+                for cmd in rest.split(" -- ") {
+                    let sub = cmd.split_whitespace().next().unwrap_or("");
+                    checked += 1;
+                    let Some(known) = commands.get(sub) else {
+                        problems.push(format!(
+                            "{file}:{}: `rewarm {cmd}`: no command {sub:?}",
+                            t.line
+                        ));
+                        continue;
+                    };
+                    for f in flags(cmd) {
+                        if !known.contains(&f) {
+                            problems
+                                .push(format!("{file}:{}: `rewarm {sub}` has no --{f}", t.line));
+                        }
+                    }
+                }
+            }
+            for f in flags(&bare) {
+                checked += 1;
+                for sub in &reached {
+                    if !commands[sub].contains(&f) {
+                        problems.push(format!(
+                            "{file}:{}: --{f} is named where `rewarm {sub}` can show it, but {sub} has no --{f}: {:?}",
+                            t.line, t.text
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 30,
+        "only {checked} hints found: is the scanner reading the sources?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_hint_scanner_reads_literals_as_rustc_does() {
+    let src = r####"
+        let c = '"'; let q = '\''; fn f<'a>(x: &'a str) {}
+        // "--not-a-literal"
+        /// `rewarm doc --help`
+        let s = "one \" --flag-a `rewarm study --jobs 2`";
+        let r = r#"raw "--flag-b" "#;
+        let b = b"--bytes";
+        /* "--in-block" */
+        let t = "x<!--html-->y";
+    "####;
+    let t = texts(src);
+    let lits: Vec<&str> = t
+        .iter()
+        .filter(|t| !t.doc)
+        .map(|t| t.text.as_str())
+        .collect();
+    assert_eq!(
+        lits,
+        vec![
+            r#"one \" --flag-a `rewarm study --jobs 2`"#,
+            r#"raw "--flag-b" "#,
+            "--bytes",
+            "x<!--html-->y"
+        ]
+    );
+    assert_eq!(t.iter().filter(|t| t.doc).count(), 1);
+    assert_eq!(flags(lits[0]), vec!["flag-a", "jobs"]);
+    assert!(flags(lits[3]).is_empty());
+    assert_eq!(t[1].line, 5);
 }

@@ -285,7 +285,10 @@ fn bad_study_configs_name_the_key_and_file() {
     };
     for (extra, key) in [
         ("[grid]\njoint = [[\"warmup\", \"lr\"]]\n", "unknown variant `lr`"),
-        ("[grid]\nreplay = [0.0, 1.5]\n", "[grid] replay"),
+        (
+            "[grid]\nreplay = [0.0, 1.5]\n",
+            "grid.replay = 1.5 is out of range: a share in [0, 1)",
+        ),
         (
             "[grid]\nwarmup = []\nmax_lr = [1.0]\nreplay = []\nschedule = []\nmoments = []\nbaselines = []\n",
             "[grid] varies nothing",

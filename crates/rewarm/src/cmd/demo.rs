@@ -10,11 +10,12 @@ pub struct Args {
     /// The demo folder (corpora, tokens, runs, chart).
     #[arg(long, default_value = "target/rewarm-demo")]
     out: PathBuf,
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 600, value_parser = super::at_least_one::<u64>)]
     upstream_steps: u64,
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = super::at_least_one::<u64>)]
     downstream_steps: u64,
-    #[arg(long, default_value_t = 0)]
+    /// Intra-op threads (0: libtorch's default).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=crate::run_config::MAX_THREADS as i64))]
     threads: i32,
     /// Use OUT even if it is a non-empty folder that `rewarm demo` did not make.
     #[arg(long)]

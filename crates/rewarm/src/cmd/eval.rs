@@ -13,9 +13,9 @@ pub struct Args {
     /// NAME=DIR, repeatable.
     #[arg(long, required = true, num_args = 1..)]
     data: Vec<String>,
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 2048, value_parser = super::at_least_one::<usize>)]
     seq_len: usize,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = super::at_least_one::<usize>)]
     batch_size: usize,
     /// Sequences per dataset (0: all).
     #[arg(long, default_value_t = 0)]

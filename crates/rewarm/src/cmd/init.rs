@@ -11,7 +11,7 @@ pub struct Args {
     preset: Option<String>,
     #[arg(long)]
     config: Option<PathBuf>,
-    #[arg(long, default_value_t = 50304)]
+    #[arg(long, default_value_t = 50304, value_parser = clap::value_parser!(i64).range(1..=crate::tokenize::MAX_VOCAB as i64))]
     vocab_size: i64,
     #[arg(long, default_value_t = 0)]
     seed: i64,
@@ -24,7 +24,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    outdir::check_dest(&a.out, checkpoint::OWNER, a.force)?;
+    outdir::check_dest(
+        &a.out,
+        checkpoint::OWNER,
+        a.force || checkpoint::made_here(&a.out),
+    )?;
     let cfg = match (a.preset, a.config) {
         (Some(p), None) => ModelConfig::preset(&p, a.vocab_size)?,
         (None, Some(c)) => ModelConfig::load(&c)?,

@@ -10,7 +10,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=launch::MAX_NPROC as u64))]
     nproc: usize,
     /// Rendezvous port on 127.0.0.1 (default: a free one).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     master_port: Option<u16>,
     /// Seconds the other ranks get to end by themselves after one fails.
     #[arg(long, default_value_t = 30)]

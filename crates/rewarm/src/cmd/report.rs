@@ -16,6 +16,9 @@ pub struct Args {
     /// The report folder to write.
     #[arg(long)]
     out: PathBuf,
+    /// Write into OUT even if it is a non-empty folder that `rewarm report` did not make.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -30,16 +33,19 @@ pub fn run(a: Args) -> Result<()> {
                 )
             })?;
             let plan = study::plan::plan(&cfg, &dir, 0)?;
-            if out != dir {
-                _lock = Some(outdir::claim_dir(&out, study::report::OWNER, false)?);
-            }
+            _lock = Some(if out != dir {
+                outdir::claim_dir(&out, study::report::OWNER, a.force)?
+            } else {
+                // Into the study folder itself: not while a study writes it.
+                outdir::lock(&dir, study::report::OWNER)?
+            });
             study::report::write_report(&out, &dir, &plan)?.0
         }
         (None, Some(run)) => {
             if !run.join(crate::run_dir::RUN_TOML).exists() {
                 bail!("{}: not a run folder (no run.toml)", run.display());
             }
-            _lock = Some(outdir::claim_dir(&out, study::report::OWNER, false)?);
+            _lock = Some(outdir::claim_dir(&out, study::report::OWNER, a.force)?);
             study::report::write_run_report(&run, &out)?
         }
         _ => bail!("give --study DIR or --run DIR"),

@@ -1,7 +1,7 @@
 //! `rewarm schedule`: the learning rate per step of a run config, printed and drawn.
 
 use crate::{report, run_config};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use outdir::outln;
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ pub struct Args {
     #[arg(long)]
     config: PathBuf,
     /// Print every Nth step (default: about 20 lines).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one::<u64>)]
     every: Option<u64>,
     /// Write the curve as SVG.
     #[arg(long)]
@@ -24,9 +24,6 @@ pub fn run(a: Args) -> Result<()> {
     let s = cfg.schedule.build(total)?;
     outln!("# {}", s.describe());
     let every = a.every.unwrap_or((total / 20).max(1));
-    if every == 0 {
-        bail!("--every must be at least 1");
-    }
     outln!("step\tlr");
     let mut t = 0;
     while t <= total {

@@ -17,8 +17,9 @@ pub struct Args {
     /// The study folder (default: beside the config, named after it).
     #[arg(long, required_unless_present = "config")]
     out: Option<PathBuf>,
-    /// Runs at a time (default: the config's [run] jobs; 1 under a launcher).
-    #[arg(long)]
+    /// Runs at a time (default: the config's [run] jobs; 1 under a launcher); at most the
+    /// machine's cores.
+    #[arg(long, value_parser = super::at_least_one::<usize>)]
     jobs: Option<usize>,
     /// Print the runs with their steps and an estimated time from a short probe; run nothing.
     #[arg(long)]
@@ -64,6 +65,10 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
             w.size
         );
     }
+    // Too many jobs for this machine is refused before anything is written.
+    if world.is_none() && jobs.is_some() {
+        study::choose_jobs(cfg.run.jobs, jobs, super::cores(), None)?;
+    }
     let par = match world {
         Some(w) => Some(dist::DataParallel::join(
             w,
@@ -73,13 +78,20 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
         None => None,
     };
     let lead = par.as_ref().is_none_or(|p| p.lead());
-    if let Some(p) = &preset {
-        study::write_preset(p, &dir, force, progress, par.as_ref())?;
+    // The study folder stays locked to this study (rank 0's) until it ends; a dry run of a
+    // config writes nothing and takes nothing.
+    let claimed = if preset.is_some() || !dry_run {
+        Some(study::claim(&dir, force, par.as_ref())?)
+    } else {
+        None
+    };
+    if let (Some(p), Some(c)) = (&preset, &claimed) {
+        study::write_preset(p, &dir, progress, par.as_ref(), c)?;
     }
-    if dry_run {
+    let Some(claimed) = claimed.filter(|_| !dry_run) else {
         return dry_run_plan(&cfg, &dir, jobs);
-    }
-    let o = study::run_in(
+    };
+    let o = study::run_claimed(
         &study::StudyOptions {
             config: cfg,
             dir,
@@ -88,6 +100,7 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
             progress,
         },
         par.as_ref(),
+        &claimed,
     )?;
     // In a data-parallel study the other ranks' summaries would repeat rank 0's.
     if !lead {
@@ -112,12 +125,9 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
 
 /// `--dry-run`: the planned runs with their steps and times estimated from a short probe.
 fn dry_run_plan(cfg: &study::StudyConfig, dir: &Path, jobs: Option<usize>) -> Result<()> {
-    let jobs = jobs.unwrap_or(cfg.run.jobs).max(1);
-    let threads = if cfg.run.threads > 0 {
-        cfg.run.threads
-    } else {
-        (std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs).max(1) as i32
-    };
+    let cores = super::cores();
+    let jobs = study::choose_jobs(cfg.run.jobs, jobs, cores, None)?;
+    let (threads, _) = study::threads_for(cfg.run.threads, jobs, cores);
     let plan = study::plan::plan(cfg, dir, threads)?;
     let probe = study::probe(cfg, threads)?;
     outln!(

@@ -24,15 +24,15 @@ pub struct Args {
     #[arg(long, default_value = "text")]
     text_field: String,
     /// Plain text documents: paragraph, line or file.
-    #[arg(long, default_value = "paragraph")]
+    #[arg(long, default_value = "paragraph", value_parser = ["paragraph", "line", "file"])]
     text_docs: String,
-    /// Share of documents held out into OUT/val.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of documents held out into OUT/val, in [0, 1).
+    #[arg(long, default_value_t = 0.0, value_parser = share)]
     val_fraction: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Tokens per shard file.
-    #[arg(long, default_value_t = 1 << 28)]
+    #[arg(long, default_value_t = 1 << 28, value_parser = super::at_least_one::<u64>)]
     shard_tokens: u64,
     /// Replace OUT even if it is not a folder that `rewarm tokenize` made.
     #[arg(long)]
@@ -44,6 +44,16 @@ fn bpe_vocab(s: &str) -> std::result::Result<usize, String> {
     let v: usize = s.parse().map_err(|e| format!("{e}"))?;
     tokenize::check_bpe_vocab(v)?;
     Ok(v)
+}
+
+/// A share in [0, 1), for `--val-fraction`.
+fn share(s: &str) -> std::result::Result<f64, String> {
+    let x: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{x} is not in [0, 1)"))
+    }
 }
 
 pub fn run(a: Args, progress: bool) -> Result<()> {

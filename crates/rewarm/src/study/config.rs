@@ -303,24 +303,142 @@ impl StudyConfig {
 
     /// Makes relative paths relative to `base` (the config file's folder).
     pub fn resolve_paths(&mut self, base: &Path) {
-        let fix = |p: &mut PathBuf| {
+        self.map_paths(|p| {
             if p.is_relative() {
-                *p = base.join(&*p);
+                *p = crate::run_dir::normalize(&base.join(&*p));
             }
-        };
+        });
+    }
+
+    /// Applies `f` to every path of the config: the token folders, the given checkpoints and
+    /// the model's config or checkpoint.
+    pub fn map_paths(&mut self, mut f: impl FnMut(&mut PathBuf)) {
         for c in [&mut self.data.upstream, &mut self.data.downstream] {
-            fix(&mut c.train);
-            fix(&mut c.val);
+            f(&mut c.train);
+            f(&mut c.val);
         }
-        self.upstream.checkpoints.values_mut().for_each(fix);
+        self.upstream.checkpoints.values_mut().for_each(&mut f);
         if let Some(m) = self.model.as_mut() {
             if let Some(c) = m.config.as_mut() {
-                fix(c)
+                f(c)
+            }
+            if let Some(c) = m.checkpoint.as_mut() {
+                f(c)
             }
         }
     }
 
+    /// Every numeric key against its allowed range, named with the range.
+    fn validate_numbers(&self) -> Result<()> {
+        use crate::run_config::in_range;
+        let share = "a share in [0, 1)";
+        let unit = "a share in [0, 1]";
+        let positive = "a positive number";
+        let is_share = |x: f64| (0.0..1.0).contains(&x);
+        let is_unit = |x: f64| (0.0..=1.0).contains(&x);
+        let is_positive = |x: f64| x.is_finite() && x > 0.0;
+        if let Some(m) = &self.model {
+            crate::run_config::check_model_numbers(m, "model")?;
+        }
+        let d = &self.data;
+        for (key, v) in [
+            ("data.seq_len", d.seq_len),
+            ("data.batch_size", d.batch_size),
+            ("data.grad_accum", d.grad_accum),
+        ] {
+            in_range(key, v, v >= 1, "at least 1")?;
+        }
+        let u = &self.upstream;
+        in_range("upstream.max_lr", u.max_lr, is_positive(u.max_lr), positive)?;
+        in_range(
+            "upstream.warmup_fraction",
+            u.warmup_fraction,
+            is_unit(u.warmup_fraction),
+            unit,
+        )?;
+        in_range(
+            "upstream.min_ratio",
+            u.min_ratio,
+            is_unit(u.min_ratio),
+            unit,
+        )?;
+        for &b in &u.branch {
+            in_range(
+                "upstream.branch",
+                b,
+                b > 0.0 && b <= 1.0,
+                "fractions of the upstream run in (0, 1]",
+            )?;
+        }
+        if let Some(lr) = u.final_lr {
+            in_range(
+                "upstream.final_lr",
+                lr,
+                lr.is_finite() && lr >= 0.0,
+                "0 or more (the LR the upstream run ended at)",
+            )?;
+        }
+        let dn = &self.downstream;
+        in_range("downstream.steps", dn.steps, dn.steps >= 1, "at least 1")?;
+        in_range("downstream.evals", dn.evals, dn.evals >= 1, "at least 1")?;
+        let g = &self.grid;
+        for (key, values, ok, range) in [
+            (
+                "grid.warmup",
+                &g.warmup,
+                &is_share as &dyn Fn(f64) -> bool,
+                share,
+            ),
+            ("grid.replay", &g.replay, &is_share, share),
+            (
+                "grid.max_lr",
+                &g.max_lr,
+                &is_positive,
+                "positive multiples of upstream.max_lr",
+            ),
+        ] {
+            for &x in values {
+                in_range(key, x, ok(x), range)?;
+            }
+        }
+        let r = &g.reference;
+        in_range("grid.reference.warmup", r.warmup, is_share(r.warmup), share)?;
+        in_range("grid.reference.replay", r.replay, is_share(r.replay), share)?;
+        in_range(
+            "grid.reference.max_lr",
+            r.max_lr,
+            is_positive(r.max_lr),
+            "a positive multiple of upstream.max_lr",
+        )?;
+        for (key, v) in [
+            ("grid.wsd_cooldown", g.wsd_cooldown),
+            ("grid.infinite_cooldown", g.infinite_cooldown),
+            ("grid.infinite_anneal", g.infinite_anneal),
+            ("grid.infinite_constant", g.infinite_constant),
+        ] {
+            in_range(key, v, is_unit(v), unit)?;
+        }
+        in_range(
+            "grid.infinite_alpha",
+            g.infinite_alpha,
+            is_positive(g.infinite_alpha),
+            positive,
+        )?;
+        crate::run_config::check_optim_numbers(&self.optim)?;
+        let run = &self.run;
+        crate::run_config::check_threads("run.threads", run.threads)?;
+        in_range(
+            "run.jobs",
+            run.jobs,
+            run.jobs >= 1,
+            "at least 1 (more than the machine's cores run as many as it has)",
+        )?;
+        crate::run_config::check_dist_timeout("run.dist_timeout_s", run.dist_timeout_s)?;
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<()> {
+        self.validate_numbers()?;
         let u = &self.upstream;
         let given = !u.checkpoints.is_empty();
         if given {
@@ -338,39 +456,16 @@ impl StudyConfig {
                 }
                 _ => {}
             }
-            if u.branch.is_empty() || u.branch.iter().any(|b| !(*b > 0.0 && *b <= 1.0)) {
-                bail!("[upstream] branch points must be fractions in (0, 1]");
+            if u.branch.is_empty() {
+                bail!("[upstream] branch needs at least one point (1: the final checkpoint)");
             }
             if !u.branch.contains(&1.0) {
                 bail!("[upstream] branch must include 1 (the final checkpoint)");
             }
         }
-        if !(u.max_lr.is_finite() && u.max_lr > 0.0) {
-            bail!("[upstream] max_lr must be positive");
-        }
-        if self.downstream.steps == 0 {
-            bail!("[downstream] steps must be positive");
-        }
-        if self.downstream.evals == 0 {
-            bail!("[downstream] evals must be positive");
-        }
         let g = &self.grid;
-        let share = |name: &str, v: &[f64]| -> Result<()> {
-            if v.iter().any(|x| !(0.0..1.0).contains(x)) {
-                bail!("[grid] {name} values must be shares in [0, 1)");
-            }
-            Ok(())
-        };
-        share("warmup", &g.warmup)?;
-        share("replay", &g.replay)?;
-        if g.max_lr.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
-            bail!("[grid] max_lr multiples must be positive");
-        }
         if g.baselines.contains(&Baseline::Union) && given && u.steps == 0 {
             bail!("[grid] the union baseline needs [upstream] steps (its upstream share); give them or leave `union` out of baselines");
-        }
-        if self.run.jobs == 0 {
-            bail!("[run] jobs must be at least 1");
         }
         let varied = [
             g.warmup.len(),

@@ -79,34 +79,104 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
-/// Intra-op threads per run: the config's, else the cores shared among the jobs.
-fn threads_per_run(cfg: &StudyConfig, jobs: usize) -> i32 {
-    if cfg.run.threads > 0 {
-        return cfg.run.threads;
+/// Runs at a time in one process: `flag` (`--jobs`) or else `cfg_jobs` (`[run] jobs`), at
+/// most `cores` (each run needs a core of its own; more runs only wait for each other) and,
+/// when `memory` gives the bytes a run needs and the bytes available, as many runs as fit. Too
+/// many on the command line is refused with the limit and why; too many in the config (which
+/// may come from a larger machine) is lowered to the limit, with a note.
+pub fn choose_jobs(
+    cfg_jobs: usize,
+    flag: Option<usize>,
+    cores: usize,
+    memory: Option<(u64, u64)>,
+) -> Result<usize> {
+    let by_memory = memory.map(|(per_run, avail)| (avail / per_run.max(1)).max(1) as usize);
+    let limit = by_memory.map_or(cores, |m| m.min(cores)).max(1);
+    let why = match (by_memory, memory) {
+        (Some(m), Some((per_run, avail))) if m < cores => format!(
+            "each run needs about {:.1} GiB (weights, gradients and AdamW moments) and {:.1} GiB of memory is available, room for {m} at a time",
+            gib(per_run),
+            gib(avail)
+        ),
+        _ => format!(
+            "this machine gives this process {cores} cores, and each run needs one (more runs at a time only wait for each other)"
+        ),
+    };
+    match flag {
+        Some(0) => bail!("--jobs 0: give at least 1"),
+        Some(j) if j > limit => bail!("--jobs {j}: {why}; give at most {limit}"),
+        Some(j) => Ok(j),
+        None if cfg_jobs > limit => {
+            eprintln!("note: [run] jobs = {cfg_jobs} in the study config, but {why}; running {limit} at a time");
+            Ok(limit)
+        }
+        None => Ok(cfg_jobs.max(1)),
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores / jobs).max(1) as i32
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
+/// Intra-op threads per run, and for the upstream run, which goes alone: the config's, else
+/// the cores shared among the jobs; the upstream run gets the threads the jobs would share,
+/// no more than the cores (and never fewer than a run's own).
+pub fn threads_for(cfg_threads: i32, jobs: usize, cores: usize) -> (i32, i32) {
+    let cores = cores.max(1) as i32;
+    let jobs = jobs.max(1) as i32;
+    if cfg_threads > 0 {
+        let alone = cfg_threads.saturating_mul(jobs).min(cores).max(cfg_threads);
+        return (cfg_threads, alone);
+    }
+    ((cores / jobs).max(1), cores)
+}
+
+/// Bytes one run of the study holds on the CPU at least: f32 weights, gradients and the two
+/// AdamW moments of its model (None when the model cannot be sized yet, or runs on CUDA).
+fn run_memory(cfg: &StudyConfig) -> Option<u64> {
+    if cfg.run.device.resolve().ok()? != tch::Device::Cpu {
+        return None;
+    }
+    let mc = study_model(cfg).ok()?;
+    Some(crate::model::num_params(&mc).saturating_mul(4 * 4))
+}
+
+/// The study's model config: the given final checkpoint's, or `[model]` on the data's vocabulary.
+fn study_model(cfg: &StudyConfig) -> Result<crate::config::ModelConfig> {
+    let vocab = crate::dataset::TokenDataset::open(&cfg.data.downstream.train)
+        .with_context(|| "downstream train data")?
+        .index
+        .vocab_size as i64;
+    match (&cfg.model, cfg.upstream.checkpoints.get("final")) {
+        (_, Some(ck)) => crate::config::ModelConfig::load(&ck.join("config.json")),
+        (Some(m), None) => {
+            let rc = RunConfig {
+                model: m.clone(),
+                ..plan::plan(cfg, Path::new("."), 0)?.runs[0].config.clone()
+            };
+            run_config::model_config(&rc, vocab)
+        }
+        (None, None) => bail!("[model] is needed"),
+    }
 }
 
 /// The state of `run`'s folder. A folder whose run was made with other settings is an error
 /// naming them (with `force`: cleared, so the run starts again).
 fn state_of(run: &PlannedRun, force: bool) -> Result<State> {
     let out = &run.config.run.out;
-    if let Ok(text) = std::fs::read_to_string(out.join(run_dir::RUN_TOML)) {
-        if let Ok(saved) = toml::from_str::<RunConfig>(&text) {
-            let diff = run_config::resume_conflicts(&saved, &run.config)?;
-            if !diff.is_empty() {
-                if !force {
-                    bail!(
-                        "run {} ({}) was made with other settings: {}; pass --force to run it again with this config",
-                        run.name,
-                        out.display(),
-                        diff.join("; ")
-                    );
-                }
-                clear(out)?;
-                return Ok(State::Fresh);
+    if let Ok(saved) = run_dir::read_run_toml(&out.join(run_dir::RUN_TOML)) {
+        let diff = run_config::resume_conflicts(&saved, &run.config)?;
+        if !diff.is_empty() {
+            if !force {
+                bail!(
+                    "run {} ({}) was made with other settings: {}; pass --force to run it again with this config",
+                    run.name,
+                    out.display(),
+                    diff.join("; ")
+                );
             }
+            clear(out)?;
+            return Ok(State::Fresh);
         }
     }
     if run_dir::finished(out) {
@@ -132,32 +202,56 @@ fn free_key(k: &str) -> bool {
     k.starts_with("run.")
 }
 
-/// Claims `dir` for a study of preset `name` and writes the preset's data there (once). Under
-/// a launcher rank 0 writes it while the others wait.
+/// A study folder held for a whole study: rank 0 holds its lock (see [`claim`]); the other
+/// ranks of a launched study hold nothing.
+pub struct Claim {
+    _lock: Option<outdir::Lock>,
+}
+
+/// Claims `dir` for a study: locks it for as long as the returned [`Claim`] lives, checks it
+/// ([`outdir::check_dest`], `force` takes a folder another tool made) and marks it. A second
+/// `rewarm study` on the folder meanwhile is refused with this process's pid. Under a launcher
+/// rank 0 claims it while the others wait.
+pub fn claim(dir: &Path, force: bool, par: Option<&DataParallel>) -> Result<Claim> {
+    let mut lock = None;
+    dist::from_lead(par, "claiming the study folder", 0, || {
+        lock = Some(outdir::claim_dir(dir, OWNER, force)?);
+        Ok(Vec::new())
+    })?;
+    Ok(Claim { _lock: lock })
+}
+
+/// Writes the data of preset `name` into the claimed study folder `dir` (once). Under a
+/// launcher rank 0 writes it while the others wait.
 pub fn write_preset(
     name: &str,
     dir: &Path,
-    force: bool,
     progress: bool,
     par: Option<&DataParallel>,
+    _claimed: &Claim,
 ) -> Result<()> {
     dist::from_lead(par, "writing the preset's data", 0, || {
-        drop(outdir::claim_dir(dir, OWNER, force)?);
         preset::write_data(name, dir, progress)?;
         Ok(Vec::new())
     })
     .map(drop)
 }
 
-/// Claims the study folder, checks its saved config against this one and saves it, then finds
-/// how each planned run stands (clearing those that must start again).
+/// Checks the claimed study folder's saved config against this one and saves it (its paths
+/// inside the folder relative to it, so the folder can be moved or copied), then finds how each
+/// planned run stands (clearing those that must start again).
 fn prepare(o: &StudyOptions, cfg: &StudyConfig, dir: &Path, plan: &Plan) -> Result<Vec<State>> {
-    drop(outdir::claim_dir(dir, OWNER, o.force)?);
     let saved_path = dir.join("study.toml");
+    let absolute = |c: &StudyConfig| {
+        let mut c = c.clone();
+        c.map_paths(|p| *p = run_dir::absolute(p));
+        c
+    };
     if let Ok(text) = std::fs::read_to_string(&saved_path) {
-        let saved: StudyConfig = toml::from_str(&text)
+        let mut saved: StudyConfig = toml::from_str(&text)
             .with_context(|| format!("{}: not a study config", saved_path.display()))?;
-        let diff: Vec<String> = run_config::config_diff(&saved, cfg)?
+        saved.resolve_paths(dir);
+        let diff: Vec<String> = run_config::config_diff(&absolute(&saved), &absolute(cfg))?
             .into_iter()
             .filter(|(k, _, _)| !free_key(k))
             .map(|(k, a, b)| format!("{k}: was {a}, now {b}"))
@@ -170,7 +264,9 @@ fn prepare(o: &StudyOptions, cfg: &StudyConfig, dir: &Path, plan: &Plan) -> Resu
             );
         }
     }
-    outdir::write_file(&saved_path, toml::to_string(cfg)?.as_bytes())?;
+    let mut portable = cfg.clone();
+    portable.map_paths(|p| *p = run_dir::portable(p, dir, dir));
+    outdir::write_file(&saved_path, toml::to_string(&portable)?.as_bytes())?;
 
     plan.runs.iter().map(|r| state_of(r, o.force)).collect()
 }
@@ -181,29 +277,46 @@ pub fn run(o: &StudyOptions) -> Result<Outcome> {
 }
 
 /// [`run`] as one of the ranks of `par` (a single process without it): each run trains on all
-/// the ranks; rank 0 writes the folder and the report.
+/// the ranks; rank 0 holds the folder ([`claim`]) and writes it and the report.
 pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
+    let claimed = claim(&o.dir, o.force, par)?;
+    run_claimed(o, par, &claimed)
+}
+
+/// [`run_in`] in a study folder that this process has claimed already.
+pub fn run_claimed(
+    o: &StudyOptions,
+    par: Option<&DataParallel>,
+    _claimed: &Claim,
+) -> Result<Outcome> {
     let t0 = std::time::Instant::now();
     let cfg = &o.config;
     let lead = par.is_none_or(|p| p.lead());
+    let cores = crate::cmd::cores();
+    cfg.check_inputs()?;
     let jobs = match (par, o.jobs) {
-        (None, jobs) => jobs.unwrap_or(cfg.run.jobs).max(1),
+        (None, flag) => choose_jobs(
+            cfg.run.jobs,
+            flag,
+            cores,
+            run_memory(cfg).zip(crate::model::available_memory()),
+        )?,
         (Some(p), Some(j)) if j > 1 => bail!(
             "--jobs {j}: a study launched as {} ranks trains one run at a time on all of them; leave --jobs out",
             p.group.size
         ),
         (Some(_), _) => 1,
     };
+    let (threads, alone) = threads_for(cfg.run.threads, jobs, cores);
     // Ranks take their threads from the launcher (OMP_NUM_THREADS) unless the config says.
-    let threads = match par {
-        None => threads_per_run(cfg, jobs),
-        Some(_) => cfg.run.threads,
+    let threads = if par.is_some() {
+        cfg.run.threads
+    } else {
+        threads
     };
     // Absolute, so each run's saved run.toml reads the same from anywhere.
-    let dir = std::path::absolute(&o.dir)
-        .with_context(|| format!("{}: cannot make the path absolute", o.dir.display()))?;
+    let dir = run_dir::absolute(&o.dir);
     let plan = plan::plan(cfg, &dir, threads)?;
-    cfg.check_inputs()?;
 
     let states: Vec<State> =
         dist::from_lead(par, "preparing the study folder", plan.runs.len(), || {
@@ -240,12 +353,6 @@ pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
     let finished = Mutex::new(0usize);
     overall.set_message(format!("0/{remaining} runs"));
 
-    // The upstream run goes alone, on all the threads the jobs would share.
-    let alone = if cfg.run.threads > 0 {
-        cfg.run.threads * jobs as i32
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get()) as i32
-    };
     let run_one = |r: &PlannedRun, st: State| -> Result<()> {
         let mut config = r.config.clone();
         if r.kind == Kind::Upstream && par.is_none() {
@@ -257,8 +364,14 @@ pub fn run_in(o: &StudyOptions, par: Option<&DataParallel>) -> Result<Outcome> {
             overall: Some(overall.clone()),
             label: r.name.clone(),
         };
-        train::train_in(&config, matches!(st, State::Resume(_)), &bars, par)
-            .with_context(|| format!("study run {} ({})", r.name, r.config.run.out.display()))?;
+        train::train_in(
+            &config,
+            matches!(st, State::Resume(_)),
+            &bars,
+            par,
+            Some(&dir),
+        )
+        .with_context(|| format!("study run {} ({})", r.name, r.config.run.out.display()))?;
         let mut n = finished.lock().expect("not poisoned");
         *n += 1;
         overall.set_message(format!("{n}/{remaining} runs"));
@@ -345,19 +458,7 @@ pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
         .with_context(|| "downstream train data")?
         .index
         .vocab_size as i64;
-    let mc = match (&cfg.model, cfg.upstream.checkpoints.get("final")) {
-        (_, Some(ck)) => crate::config::ModelConfig::load(&ck.join("config.json"))?,
-        (Some(m), None) => {
-            let rc = RunConfig {
-                model: m.clone(),
-                ..plan::plan(cfg, Path::new("."), threads)?.runs[0]
-                    .config
-                    .clone()
-            };
-            run_config::model_config(&rc, vocab)?
-        }
-        (None, None) => bail!("[model] is needed"),
-    };
+    let mc = study_model(cfg)?;
     let mut model = crate::model::GptNeox::new(&mc, device, 0)?;
     model.set_compute(cfg.run.precision.compute(device))?;
     model.set_activation_checkpointing(cfg.run.activation_checkpointing as usize);

@@ -403,11 +403,8 @@ fn ours_html(h: &mut String, plan: &Plan, metrics: &BTreeMap<String, RunMetrics>
 /// One run's curves as a page (`rewarm report --run DIR`): loss per validation set and the
 /// LR against tokens, and the evaluations as a table.
 pub fn write_run_report(run: &Path, out: &Path) -> Result<PathBuf> {
-    let cfg: crate::run_config::RunConfig = toml::from_str(
-        &std::fs::read_to_string(run.join(crate::run_dir::RUN_TOML))
-            .with_context(|| format!("{}: not a run folder (no run.toml)", run.display()))?,
-    )
-    .with_context(|| format!("{}: malformed run.toml", run.display()))?;
+    let cfg = crate::run_dir::read_run_toml(&run.join(crate::run_dir::RUN_TOML))
+        .with_context(|| format!("{}: not a run folder", run.display()))?;
     let log = crate::run_dir::read_log(run)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let name = run
