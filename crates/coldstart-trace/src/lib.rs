@@ -8,6 +8,7 @@ pub mod parse;
 pub mod pool;
 pub mod schema;
 pub mod source;
+pub mod zip_lzma;
 pub mod zipdir;
 
 pub use ingest::{ingest, IngestOptions, Manifest};

@@ -8,6 +8,7 @@
 //! last line cut short (no line end: rejected).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -46,6 +47,33 @@ fn clip_bytes(raw: &[u8]) -> String {
     }
     let head = String::from_utf8_lossy(&raw[..ECHO]);
     format!("{head}… ({} bytes in all)", raw.len())
+}
+
+/// The encoding of a header that is UTF-16 (a byte-order mark, or NUL bytes between ASCII
+/// letters), which CSV would read as mojibake.
+fn utf16(header: &[u8]) -> Option<&'static str> {
+    match header {
+        [0xFF, 0xFE, ..] => Some("UTF-16 (little-endian)"),
+        [0xFE, 0xFF, ..] => Some("UTF-16 (big-endian)"),
+        [a, 0, ..] if a.is_ascii() => Some("UTF-16 (little-endian, no byte-order mark)"),
+        [0, b, ..] if b.is_ascii() => Some("UTF-16 (big-endian, no byte-order mark)"),
+        _ => None,
+    }
+}
+
+/// The first two positions of a column name the header holds twice (empty names aside).
+fn duplicate_column(header: &[String]) -> Option<(usize, usize)> {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(header.len());
+    for (i, h) in header.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        if let Some(&a) = first.get(h.as_str()) {
+            return Some((a, i));
+        }
+        first.insert(h, i);
+    }
+    None
 }
 
 /// Counts `rec` as one rejected row and reports it at the header's column `col`, echoing the
@@ -178,6 +206,12 @@ pub fn parse_file(
     if !csv.read_byte_record(&mut record)? {
         bail!("empty file: no header line");
     }
+    if let Some(enc) = utf16(record.as_slice()) {
+        bail!(
+            "the file is {enc}, not UTF-8 (the release's encoding); convert it to UTF-8 (for \
+             example `iconv -f UTF-16 -t UTF-8`) and ingest again"
+        );
+    }
     let header: Vec<String> = record
         .iter()
         .enumerate()
@@ -191,6 +225,15 @@ pub fn parse_file(
             h.trim().to_owned()
         })
         .collect();
+    if let Some((a, b)) = duplicate_column(&header) {
+        bail!(
+            "column '{}' appears twice in the header (columns {} and {}); which one holds the \
+             data is unknown, so the file is not read",
+            clip(&header[a], ECHO),
+            a + 1,
+            b + 1
+        );
+    }
     let file_day = day_of_file_name(&file.display);
     let mut table: Box<dyn Table> = match file.family {
         Family::MinuteMetric => Box::new(WideTable::new(file, &header, file_day, sink)?),
@@ -235,7 +278,7 @@ pub fn parse_file(
                      without its end); these {spanned} lines are rejected"
                 ),
             })?;
-        } else if !have && csv.get_ref().last.is_some_and(|b| b != b'\n') {
+        } else if !have && csv.get_ref().last.is_some_and(|b| b != b'\n' && b != b'\r') {
             let reason = "the last line has no line end: the file is truncated (cut short \
                           while being written or copied)";
             let last = record.len().saturating_sub(1);
@@ -419,6 +462,8 @@ struct EventTable {
     i_day: usize,
     i_day_time: usize,
     file_day: Option<i64>,
+    /// runtime_triggerType: the line each funcID was listed on (one row per function).
+    listed: HashMap<String, u64>,
 }
 
 fn index_of(cols: &[Column], name: &str) -> usize {
@@ -496,6 +541,7 @@ impl EventTable {
             i_day: index_of(cols, "day"),
             i_day_time: index_of(cols, "time"),
             file_day,
+            listed: HashMap::new(),
         })
     }
 
@@ -544,6 +590,14 @@ impl Table for EventTable {
         // Derivations, before anything is appended, so a rejected row leaves no trace.
         let key = self.str_at(rec, self.i_pod_or_func);
         let (func_name, user_id, pool) = if self.family == Family::Function {
+            if let Some(first) = self.listed.get(key) {
+                counts.rows_rejected += 1;
+                let why = format!(
+                    "funcID already listed on line {first}; the table has one row per function, \
+                     so the first is kept"
+                );
+                return sink.issue(bad(line, "funcID", key.as_bytes(), why));
+            }
             match parse_func_id(key) {
                 Ok(f) => (f.func_name, f.user_id, f.pool),
                 Err(e) => {
@@ -612,6 +666,8 @@ impl Table for EventTable {
                 }
             }
             Family::Function => {
+                let id = std::str::from_utf8(&rec[self.pos[self.i_pod_or_func]]).unwrap_or("");
+                self.listed.insert(id.to_owned(), line);
                 let triggers = std::str::from_utf8(&rec[self.pos[self.i_triggers]]).unwrap_or("");
                 let mut it = split_triggers(triggers);
                 let (t, i) = it.next().unwrap_or(("unknown", "unknown"));

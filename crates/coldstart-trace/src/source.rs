@@ -4,12 +4,18 @@
 //! The publishers ship `cold_start/R1.zip`, `per_request/R1/R1_00000_00009.zip`,
 //! `quantiles/R2.zip` and a bare `runtime_triggerType/*.csv`; once extracted the same files
 //! sit under `cold_start/R1/*.csv` and so on. Both are read, and zip members are streamed
-//! without extracting them.
+//! without extracting them. An archive's directory is read once, however many members it
+//! has, and every member reads through that one copy.
+//!
+//! Each table file is read once: two files that hold the same table of the same region (an
+//! archive beside its extraction) are compared by content (xxHash3-128 of their bytes); the
+//! same bytes are read once, different bytes are a problem that is reported.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use walkdir::WalkDir;
@@ -21,7 +27,58 @@ use crate::zipdir;
 #[derive(Debug, Clone)]
 pub enum Location {
     Plain(PathBuf),
-    ZipMember { archive: PathBuf, index: usize },
+    /// Member `index` of an archive whose directory was read once; clones share it.
+    ZipMember {
+        archive: PathBuf,
+        zip: zip::ZipArchive<SharedFile>,
+        index: usize,
+    },
+}
+
+/// A file read at positions of its own through one shared descriptor (`pread`), so that a
+/// zip archive's parsed directory can be cloned for each member read on each thread.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    file: Arc<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl SharedFile {
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Self {
+            file: Arc::new(file),
+            pos: 0,
+            len,
+        })
+    }
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.pos)
+    }
 }
 
 /// One CSV of the release, classified.
@@ -48,12 +105,22 @@ impl InputFile {
                     File::open(p).with_context(|| format!("{}: cannot open", self.display))?;
                 f(&mut file)
             }
-            Location::ZipMember { archive, index } => {
-                let file = File::open(archive)
-                    .with_context(|| format!("{}: cannot open", archive.display()))?;
-                let mut zip = zip::ZipArchive::new(BufReader::new(file)).with_context(|| {
-                    format!("{}: not a readable zip archive", archive.display())
-                })?;
+            Location::ZipMember { zip, index, .. } => {
+                let mut zip = zip.clone();
+                let lzma = zip
+                    .by_index_raw(*index)
+                    .ok()
+                    .filter(|m| m.compression() == zip::CompressionMethod::Lzma)
+                    .map(|m| (m.size(), m.crc32()));
+                if let Some((size, crc)) = lzma {
+                    // Read through our own decoder: the zip crate's fails on standard members.
+                    let raw = zip
+                        .by_index_raw(*index)
+                        .with_context(|| format!("{}: corrupt zip member", self.display))?;
+                    let mut member = crate::zip_lzma::ZipLzma::new(raw, size, crc)
+                        .with_context(|| format!("{}: corrupt LZMA member", self.display))?;
+                    return f(&mut member);
+                }
                 let mut member = zip
                     .by_index(*index)
                     .with_context(|| format!("{}: corrupt zip member", self.display))?;
@@ -96,9 +163,27 @@ pub struct Discovery {
     pub skipped: Vec<Skipped>,
     /// Real files already taken (canonical paths; `archive!index` for zip members).
     seen_paths: HashSet<PathBuf>,
-    /// Release tables already taken, by family, region, per-minute table and file name, with
-    /// the file that holds each and its size.
-    seen_tables: HashMap<TableKey, (String, u64)>,
+    /// Release tables already taken, by family, region, per-minute table and file name: the
+    /// file taken for each, and its content hash once one was needed.
+    seen_tables: HashMap<TableKey, (InputFile, Option<u128>)>,
+}
+
+/// xxHash3-128 of a file's bytes (decompressed, for a zip member).
+fn content_hash(f: &InputFile) -> Result<u128> {
+    f.read_with(|r| {
+        let mut h = twox_hash::XxHash3_128::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = r
+                .read(&mut buf)
+                .with_context(|| format!("{}: cannot read", f.display))?;
+            if n == 0 {
+                break;
+            }
+            h.write(&buf[..n]);
+        }
+        Ok(h.finish_128())
+    })
 }
 
 impl Discovery {
@@ -123,21 +208,40 @@ impl Discovery {
             f.table.clone(),
             file_name.to_owned(),
         );
-        match self.seen_tables.get(&key) {
-            Some((first, size)) if *size == f.size => {
-                let why = format!("the same table file as {first} (read once)");
+        let Some((first, first_hash)) = self.seen_tables.get_mut(&key) else {
+            self.seen_tables.insert(key, (f.clone(), None));
+            self.files.push(f);
+            return;
+        };
+        let name = first.display.clone();
+        if first.size != f.size {
+            let why = format!(
+                "the same release table as {name} ({} bytes) but {} bytes; only {name} is read",
+                first.size, f.size
+            );
+            self.skip(f.display, Skip::Problem, why);
+            return;
+        }
+        // Same name and size: the same table only if the bytes are the same.
+        let a = match first_hash {
+            Some(h) => Ok(*h),
+            None => content_hash(first).inspect(|h| *first_hash = Some(*h)),
+        };
+        match (a, content_hash(&f)) {
+            (Ok(a), Ok(b)) if a == b => {
+                let why = format!("the same table file as {name}, byte for byte (read once)");
                 self.skip(f.display, Skip::Duplicate, why);
             }
-            Some((first, size)) => {
+            (Ok(_), Ok(_)) => {
                 let why = format!(
-                    "the same release table as {first} ({size} bytes) but {} bytes; only {first} is read",
-                    f.size
+                    "the same release table as {name}, of the same size, but other bytes; only \
+                     {name} is read"
                 );
                 self.skip(f.display, Skip::Problem, why);
             }
-            None => {
-                self.seen_tables.insert(key, (f.display.clone(), f.size));
-                self.files.push(f);
+            (Err(e), _) | (_, Err(e)) => {
+                let why = format!("cannot compare it with {name}: {e:#}; only {name} is read");
+                self.skip(f.display, Skip::Problem, why);
             }
         }
     }
@@ -259,14 +363,14 @@ fn add_path(d: &mut Discovery, path: &Path, regular: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let f = match File::open(path) {
+    let f = match SharedFile::open(path) {
         Ok(f) => f,
         Err(e) => {
             d.skip(display, Skip::Problem, format!("cannot open: {e}"));
             return Ok(());
         }
     };
-    let mut zip = match zip::ZipArchive::new(BufReader::new(f)) {
+    let mut zip = match zip::ZipArchive::new(f) {
         Ok(z) => z,
         Err(e) => {
             d.skip(
@@ -290,6 +394,7 @@ fn add_path(d: &mut Discovery, path: &Path, regular: bool) -> Result<()> {
         }
         Err(e) => d.skip(display.clone(), Skip::Problem, format!("{e:#}")),
     }
+    let shared = zip.clone();
     for index in 0..zip.len() {
         let member = match zip.by_index_raw(index) {
             Ok(m) => m,
@@ -345,6 +450,7 @@ fn add_path(d: &mut Discovery, path: &Path, regular: bool) -> Result<()> {
                     display: member_display,
                     location: Location::ZipMember {
                         archive: path.to_path_buf(),
+                        zip: shared.clone(),
                         index,
                     },
                     family,
