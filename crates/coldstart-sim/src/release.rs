@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -453,6 +453,10 @@ pub fn write_cold_starts(
     specs: &[FunctionSpec],
     cold: &[ColdStart],
 ) -> Result<()> {
+    cold_starts_to(path, day, specs, cold).with_context(|| format!("writing {}", path.display()))
+}
+
+fn cold_starts_to(path: &Path, day: u32, specs: &[FunctionSpec], cold: &[ColdStart]) -> Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
     // Values below are written in the schema's column order.
     w.write_all(Family::ColdStart.csv_header().as_bytes())?;
@@ -501,31 +505,49 @@ impl PartWriter {
         }
     }
 
+    /// The part file being written (or last written).
+    fn part_path(&self) -> PathBuf {
+        self.dir.join(format!(
+            "{}_{:05}.csv",
+            self.region,
+            self.parts.saturating_sub(1)
+        ))
+    }
+
     pub fn write(&mut self, bytes: &[u8], rows: u64) -> Result<()> {
         if rows == 0 {
             return Ok(());
         }
         if self.current.is_none() || self.rows >= self.max_rows {
             if let Some(mut w) = self.current.take() {
-                w.flush()?;
+                w.flush()
+                    .with_context(|| format!("writing {}", self.part_path().display()))?;
             }
-            let path = self
-                .dir
-                .join(format!("{}_{:05}.csv", self.region, self.parts));
-            let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-            w.write_all(Family::Request.csv_header().as_bytes())?;
-            self.current = Some(w);
             self.parts += 1;
+            let path = self.part_path();
+            let mut w = BufWriter::with_capacity(
+                1 << 20,
+                File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+            );
+            w.write_all(Family::Request.csv_header().as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            self.current = Some(w);
             self.rows = 0;
         }
-        self.current.as_mut().expect("open").write_all(bytes)?;
+        let path = self.part_path();
+        self.current
+            .as_mut()
+            .expect("open")
+            .write_all(bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
         self.rows += rows;
         Ok(())
     }
 
     pub fn finish(mut self) -> Result<u32> {
         if let Some(mut w) = self.current.take() {
-            w.flush()?;
+            w.flush()
+                .with_context(|| format!("writing {}", self.part_path().display()))?;
         }
         Ok(self.parts)
     }
@@ -550,49 +572,59 @@ pub fn write_minute_tables(
     let mut r = ryu::Buffer::new();
     for (k, table) in MINUTE_TABLES.iter().enumerate() {
         let dir = root.join("quantiles").join(region).join(table);
-        fs::create_dir_all(&dir)?;
-        let mut w = BufWriter::with_capacity(
-            1 << 20,
-            File::create(dir.join(format!("day_{day:02}.csv")))?,
-        );
-        w.write_all(&header)?;
-        let mut line = Vec::with_capacity(specs.len() * 2 + 32);
-        let mut ci = 0;
-        for minute in 0..1440u16 {
-            line.clear();
-            let time = day as f64 * SECONDS_PER_DAY + minute as f64 * 60.0;
-            write!(line, "{day},")?;
-            fmt_f(&mut r, &mut line, time);
-            let mut next_func = 0u32;
-            while ci < cells.len() && cells[ci].minute_of_day == minute {
-                let c = &cells[ci];
-                let v = c.values[k];
-                if !v.is_nan() {
-                    line.extend(std::iter::repeat_n(b',', (c.func + 1 - next_func) as usize));
-                    fmt_f(&mut r, &mut line, v);
-                    next_func = c.func + 1;
+        let path = dir.join(format!("day_{day:02}.csv"));
+        let written = (|| -> Result<usize> {
+            fs::create_dir_all(&dir)?;
+            let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+            w.write_all(&header)?;
+            let mut line = Vec::with_capacity(specs.len() * 2 + 32);
+            let mut ci = 0;
+            for minute in 0..1440u16 {
+                line.clear();
+                let time = day as f64 * SECONDS_PER_DAY + minute as f64 * 60.0;
+                write!(line, "{day},")?;
+                fmt_f(&mut r, &mut line, time);
+                let mut next_func = 0u32;
+                while ci < cells.len() && cells[ci].minute_of_day == minute {
+                    let c = &cells[ci];
+                    let v = c.values[k];
+                    if !v.is_nan() {
+                        line.extend(std::iter::repeat_n(b',', (c.func + 1 - next_func) as usize));
+                        fmt_f(&mut r, &mut line, v);
+                        next_func = c.func + 1;
+                    }
+                    ci += 1;
                 }
-                ci += 1;
+                line.extend(std::iter::repeat_n(
+                    b',',
+                    (specs.len() as u32).saturating_sub(next_func) as usize,
+                ));
+                line.push(b'\n');
+                w.write_all(&line)?;
             }
-            line.extend(std::iter::repeat_n(
-                b',',
-                (specs.len() as u32).saturating_sub(next_func) as usize,
-            ));
-            line.push(b'\n');
-            w.write_all(&line)?;
-        }
-        w.flush()?;
+            w.flush()?;
+            Ok(ci)
+        })()
+        .with_context(|| format!("writing {}", path.display()))?;
         // Every table walks the same cells.
-        debug_assert_eq!(ci, cells.len());
+        debug_assert_eq!(written, cells.len());
     }
     Ok(())
 }
 
 /// `runtime_triggerType/df_funcID_runtime_triggerType.csv`, R2 only as in the release.
 pub fn write_functions(root: &Path, specs: &[FunctionSpec]) -> Result<()> {
-    let dir = root.join("runtime_triggerType");
-    fs::create_dir_all(&dir)?;
-    let mut w = csv::Writer::from_path(dir.join("df_funcID_runtime_triggerType.csv"))?;
+    let path = root
+        .join("runtime_triggerType")
+        .join("df_funcID_runtime_triggerType.csv");
+    functions_to(&path, specs).with_context(|| format!("writing {}", path.display()))
+}
+
+fn functions_to(path: &Path, specs: &[FunctionSpec]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut w = csv::Writer::from_path(path)?;
     w.write_record(Family::Function.release_columns().iter().map(|c| c.name))?;
     for s in specs {
         let req =
@@ -626,17 +658,21 @@ pub fn zip_region(root: &Path, region: &str, with_cells: bool) -> Result<()> {
     for (g, group) in parts.chunks(10).enumerate() {
         let (a, b) = (g * 10, g * 10 + 9);
         let path = req.join(format!("{region}_{a:05}_{b:05}.zip"));
-        let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(&path)?));
-        for p in group {
-            let name = format!(
-                "{region}/{}",
-                p.file_name().and_then(|n| n.to_str()).unwrap_or("part.csv")
-            );
-            zw.start_file(name, zip_options())?;
-            std::io::copy(&mut File::open(p)?, &mut zw)?;
-            fs::remove_file(p)?;
-        }
-        zw.finish()?;
+        (|| -> Result<()> {
+            let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(&path)?));
+            for p in group {
+                let name = format!(
+                    "{region}/{}",
+                    p.file_name().and_then(|n| n.to_str()).unwrap_or("part.csv")
+                );
+                zw.start_file(name, zip_options())?;
+                std::io::copy(&mut File::open(p)?, &mut zw)?;
+                fs::remove_file(p)?;
+            }
+            zw.finish()?;
+            Ok(())
+        })()
+        .with_context(|| format!("writing {}", path.display()))?;
     }
     if with_cells {
         let q = root.join("quantiles").join(region);
@@ -657,6 +693,10 @@ fn zip_options() -> zip::write::SimpleFileOptions {
 }
 
 fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
+    zip_dir_to(dir, dest, prefix).with_context(|| format!("writing {}", dest.display()))
+}
+
+fn zip_dir_to(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
     let mut zw = zip::ZipWriter::new(BufWriter::new(File::create(dest)?));
@@ -676,6 +716,24 @@ fn zip_dir(dir: &Path, dest: &Path, prefix: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_names_the_file() {
+        // /dev/full takes opens and refuses every write with ENOSPC, as a full disk does.
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let e = format!("{:#}", write_cold_starts(full, 0, &[], &[]).unwrap_err());
+        assert!(
+            e.contains("writing /dev/full") && e.contains("No space left"),
+            "{e}"
+        );
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.csv"), "x").unwrap();
+        let e = format!("{:#}", zip_dir(d.path(), full, "R1").unwrap_err());
+        assert!(e.contains("writing /dev/full"), "{e}");
+    }
 
     #[test]
     fn quantiles_match_pandas_linear_interpolation() {

@@ -299,9 +299,9 @@ impl Sink for FileSink<'_> {
 
     fn issue(&mut self, issue: Issue) -> Result<()> {
         if self.strict {
+            // The caller puts the file's path in front.
             bail!(
-                "{}:{}: column '{}': value '{}': {}",
-                self.display,
+                "line {}: column '{}': value '{}': {}",
                 issue.line,
                 issue.column,
                 issue.value,

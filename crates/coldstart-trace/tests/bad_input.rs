@@ -256,9 +256,11 @@ fn strict_mode_stops_at_the_first_problem_and_keeps_the_old_store() {
         ingest(&[rel.path().join("rel")], &store, &strict).unwrap_err()
     );
     assert!(
-        err.contains("day_30.csv:3: column 'totalCost_cold_start': value 'abc'"),
+        err.contains("day_30.csv: line 3: column 'totalCost_cold_start': value 'abc'"),
         "{err}"
     );
+    // The path once, not twice.
+    assert_eq!(err.matches("day_30.csv").count(), 1, "{err}");
     assert_eq!(fs::read(store.join("_manifest.json")).unwrap(), before);
     let leftovers: Vec<_> = fs::read_dir(rel.path())
         .unwrap()

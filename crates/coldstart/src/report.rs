@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -126,13 +126,16 @@ pub fn report(store: &Path, out: &Path, opts: Options, force: bool) -> Result<Su
         seconds: start.elapsed().as_secs_f64(),
         entries,
     };
-    std::fs::write(dir.join("index.html"), html(&summary))?;
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_vec_pretty(&summary)?,
-    )?;
+    put(&dir, "index.html", html(&summary).as_bytes())?;
+    put(&dir, "report.json", &serde_json::to_vec_pretty(&summary)?)?;
     staging.commit()?;
     Ok(summary)
+}
+
+/// Writes `name` into the report being built in `dir`; an error (a full disk) names the file.
+fn put(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::write(dir.join(name), bytes)
+        .with_context(|| format!("writing {}", dir.join(name).display()))
 }
 
 fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()> {
@@ -147,13 +150,13 @@ fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()
     }
     for (name, t) in &o.tables {
         let file = format!("{id}_{name}.csv");
-        std::fs::write(dir.join(&file), t.to_csv()?)?;
+        put(dir, &file, &t.to_csv()?)?;
         entry.files.push(file);
     }
     if !o.panels.is_empty() {
         let svg = chart::render(&o.panels, o.cols.max(1), (560, 400))?;
         let file = format!("{id}.svg");
-        std::fs::write(dir.join(&file), svg)?;
+        put(dir, &file, svg.as_bytes())?;
         entry.files.insert(0, file);
     }
     Ok(())
@@ -274,4 +277,25 @@ fn html(s: &Summary) -> String {
     }
     h.push_str("</body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_names_the_file() {
+        // /dev/full refuses every write with ENOSPC, as a full disk does.
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let e = format!(
+            "{:#}",
+            put(Path::new("/dev"), "full", b"<html>").unwrap_err()
+        );
+        assert!(
+            e.contains("writing /dev/full") && e.contains("No space left"),
+            "{e}"
+        );
+    }
 }

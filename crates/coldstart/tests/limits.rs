@@ -13,6 +13,14 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A synthetic release of R2 with 10 functions and one day at `rel`.
+fn tiny_release(rel: &Path) {
+    let args = "--regions R2 --functions 10 --days 1";
+    let mut a = vec!["synth", "--out", s(rel)];
+    a.extend(args.split(' '));
+    ok(&a);
+}
+
 #[test]
 fn synthetic_sizes_are_bounded_before_anything_is_drawn() {
     let d = tempfile::tempdir().unwrap();
@@ -125,17 +133,7 @@ fn a_rerun_keeps_what_the_user_added_and_a_second_writer_is_refused() {
 fn a_second_ingest_into_one_store_is_refused_and_the_first_is_untouched() {
     let d = tempfile::tempdir().unwrap();
     let (rel, store) = (d.path().join("rel"), d.path().join("store"));
-    ok(&[
-        "synth",
-        "--out",
-        s(&rel),
-        "--regions",
-        "R2",
-        "--functions",
-        "10",
-        "--days",
-        "1",
-    ]);
+    tiny_release(&rel);
     ok(&["ingest", s(&rel), "--store", s(&store)]);
     let before = std::fs::read(store.join("_manifest.json")).unwrap();
     // The first ingest, still at work, holds the store's lock.
@@ -159,17 +157,7 @@ fn a_store_without_cold_starts_falls_back_to_the_stated_model_with_a_warning() {
         d.path().join("store"),
         d.path().join("sim"),
     );
-    ok(&[
-        "synth",
-        "--out",
-        s(&rel),
-        "--regions",
-        "R2",
-        "--functions",
-        "10",
-        "--days",
-        "1",
-    ]);
+    tiny_release(&rel);
     std::fs::remove_dir_all(rel.join("cold_start")).unwrap();
     ok(&["ingest", s(&rel), "--store", s(&store)]);
     let o = common::coldstart(&["simulate", "--store", s(&store), "--out", s(&out)]);

@@ -241,13 +241,7 @@ impl RunConfig {
 
     pub fn validate(&self) -> Result<()> {
         let d = &self.data;
-        for (key, v) in [
-            ("data.seq_len", d.seq_len),
-            ("data.batch_size", d.batch_size),
-            ("data.grad_accum", d.grad_accum),
-        ] {
-            in_range(key, v, v >= 1, "at least 1")?;
-        }
+        check_batch(d.seq_len, d.batch_size, d.grad_accum)?;
         if d.train.is_empty() {
             bail!("[data] train needs at least one dataset");
         }
@@ -512,4 +506,17 @@ pub fn model_config(cfg: &RunConfig, vocab: i64) -> Result<ModelConfig> {
             m.intermediate_size.expect("validated"),
         )
     })
+}
+
+/// `data.seq_len`, `data.batch_size` and `data.grad_accum` are at least 1 (a run's and a
+/// study's data sections alike).
+pub fn check_batch(seq_len: usize, batch_size: usize, grad_accum: usize) -> Result<()> {
+    for (key, v) in [
+        ("data.seq_len", seq_len),
+        ("data.batch_size", batch_size),
+        ("data.grad_accum", grad_accum),
+    ] {
+        in_range(key, v, v >= 1, "at least 1")?;
+    }
+    Ok(())
 }

@@ -292,6 +292,17 @@ pub(crate) fn write_checkpoint(
     let run_toml = run_toml_text(cfg, dir, root)?;
     // Checkpoints written before ownership markers existed are recognised by their state file.
     let ours = dir.join(TRAINER_STATE).exists() || checkpoint::made_here(dir);
+    // `rewarm train` has no --force: say what to do here instead of outdir's hint.
+    let foreign = !ours
+        && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+        && outdir::owner_of(dir).as_deref() != Some(OWNER);
+    if foreign {
+        bail!(
+            "{} is in the run folder but is not a checkpoint rewarm made; move it away and run \
+             `rewarm train --resume` again",
+            dir.display()
+        );
+    }
     outdir::replace_dir(dir, OWNER, ours, |tmp| {
         checkpoint::save_weights(tmp, model)?;
         opt.save(&tmp.join(OPTIMIZER))?;

@@ -341,13 +341,7 @@ impl StudyConfig {
             crate::run_config::check_model_numbers(m, "model")?;
         }
         let d = &self.data;
-        for (key, v) in [
-            ("data.seq_len", d.seq_len),
-            ("data.batch_size", d.batch_size),
-            ("data.grad_accum", d.grad_accum),
-        ] {
-            in_range(key, v, v >= 1, "at least 1")?;
-        }
+        crate::run_config::check_batch(d.seq_len, d.batch_size, d.grad_accum)?;
         let u = &self.upstream;
         in_range("upstream.max_lr", u.max_lr, is_positive(u.max_lr), positive)?;
         in_range(
