@@ -309,3 +309,19 @@ fn azure_2019_short_rows_huge_counts_and_nothing_usable() {
         "{e}"
     );
 }
+
+#[test]
+fn an_azure_2021_file_too_large_for_memory_is_refused_before_reading() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("trace.txt");
+    std::fs::write(&p, "app,func,end_timestamp,duration\na,f,10.5,0.5\n").unwrap();
+    let e = format!(
+        "{:#}",
+        azure2021::read_within(&p, 1, Some(10)).err().unwrap()
+    );
+    assert!(azure2021::read_within(&p, 1, Some(1000)).is_ok());
+    assert!(
+        e.contains("may need up to") && e.contains("replay a part"),
+        "{e}"
+    );
+}

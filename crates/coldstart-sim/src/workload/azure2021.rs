@@ -41,6 +41,29 @@ pub fn burr_quantile(u: f64) -> f64 {
 
 /// Reads the trace file at `path` into a workload.
 pub fn read(path: &Path, seed: u64) -> Result<Trace> {
+    read_within(path, seed, super::memory::available_bytes())
+}
+
+/// [`read`], given the memory available in bytes (None: not checked).
+pub fn read_within(path: &Path, seed: u64, available: Option<u64>) -> Result<Trace> {
+    // Every row is held (32 bytes with its index entry) and rows take at least 16 bytes of
+    // the file: refuse a file that could not fit before reading it.
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .len();
+    if let Some(avail) = available {
+        let need = size.saturating_mul(2);
+        if need > avail {
+            bail!(
+                "{}: {size} bytes of rows may need up to {:.1} GiB to hold, and {:.1} GiB is \
+                 available (set {} to override); replay a part of the file",
+                path.display(),
+                need as f64 / f64::from(1u32 << 30),
+                avail as f64 / f64::from(1u32 << 30),
+                super::memory::MEMORY_ENV
+            );
+        }
+    }
     let mut f = CsvFile::open(path)?;
     let [a, fu, e, d] = f.columns(["app", "func", "end_timestamp", "duration"])?;
     let mut index: HashMap<(String, String), u32> = HashMap::new();

@@ -23,6 +23,16 @@ use coldstart_trace::paper::{day_kind, DayKind, SECONDS_PER_DAY};
 const ARRIVAL_SALT: u64 = 0xA221_7A15;
 const EXEC_SALT: u64 = 0xE8EC_0710;
 
+/// How busy `day` is against a weekday: `weekend` on weekends, the region's holiday factor on
+/// the holiday.
+fn day_factor(day: u32, weekend: f64, profile: &RegionProfile) -> f64 {
+    match day_kind(day) {
+        DayKind::Weekday => 1.0,
+        DayKind::Weekend => weekend,
+        DayKind::Holiday => profile.holiday_factor,
+    }
+}
+
 /// Arrival times of `spec`'s requests on `day` (sorted), from the synthetic workload model.
 pub fn arrivals<R: Rng>(
     rng: &mut R,
@@ -66,11 +76,7 @@ pub fn arrivals<R: Rng>(
             burst_mean,
             burst_spread,
         } => {
-            let day_factor = match day_kind(day) {
-                DayKind::Weekday => 1.0,
-                DayKind::Weekend => *weekend,
-                DayKind::Holiday => profile.holiday_factor,
-            };
+            let day_factor = day_factor(day, *weekend, profile);
             let p_extra = burst_mean / (1.0 + burst_mean);
             for m in 0..1440 {
                 let start = d0 + m as f64 * 60.0;
@@ -119,12 +125,9 @@ pub fn expected_per_day(spec: &FunctionSpec, profile: &RegionProfile, day: u32) 
             burst_mean,
             ..
         } => {
-            let day_factor = match day_kind(day) {
-                DayKind::Weekday => 1.0,
-                DayKind::Weekend => *weekend,
-                DayKind::Holiday => profile.holiday_factor,
-            };
-            rate * day_factor * SECONDS_PER_DAY * (f64::from((*burst_min).max(1)) + burst_mean)
+            rate * day_factor(day, *weekend, profile)
+                * SECONDS_PER_DAY
+                * (f64::from((*burst_min).max(1)) + burst_mean)
         }
     }
 }
