@@ -1030,6 +1030,14 @@ impl Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "workload: {}", self.input)?;
+        // What was rejected or left out is said here too, not only on the page.
+        for n in self
+            .notes
+            .iter()
+            .filter(|n| n.contains("rejected") || n.contains("left out"))
+        {
+            writeln!(f, "note: {n}")?;
+        }
         let base = self.baseline_idle();
         writeln!(
             f,

@@ -178,3 +178,29 @@ fn a_store_without_cold_starts_falls_back_to_the_stated_model_with_a_warning() {
     );
     assert!(!stdout.contains("NaN"), "{stdout}");
 }
+
+#[test]
+fn rows_out_of_range_are_counted_on_the_console_too() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("trace.txt");
+    let mut text = "app,func,end_timestamp,duration\n".to_string();
+    for i in 1..=100 {
+        text += &format!("a,f,{}.0,1.0\n", i * 10);
+    }
+    text += "a,g,1e300,1.0\n";
+    std::fs::write(&p, text).unwrap();
+    let out = ok(&[
+        "simulate",
+        "--azure2021",
+        s(&p),
+        "--policy",
+        "fixed-keepalive",
+        "--out",
+        s(&d.path().join("sim")),
+    ]);
+    assert!(out.contains("100 invocations"), "{out}");
+    assert!(
+        out.contains("note: 1 rows rejected") && out.contains("line 102: end_timestamp"),
+        "{out}"
+    );
+}
