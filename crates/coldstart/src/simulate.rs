@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use coldstart_sim::costs::{CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts};
 use coldstart_sim::engine::{simulate_from, Metrics, Routing};
-use coldstart_sim::policy::{self, Policy};
+use coldstart_sim::policy::{self, Needs, Policy, Spec};
 use coldstart_sim::synth::{model_costs, region_functions, region_index};
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
@@ -761,12 +761,10 @@ fn store_costs(
 
 /// Replays the workload under each policy, then each point of a sweep (the baseline added
 /// when missing).
-pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -> Result<Outcome> {
+pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Result<Outcome> {
     let start = Instant::now();
-    let remote = specs
-        .iter()
-        .chain(swept)
-        .any(|s| s.starts_with("cross-region"));
+    let needs = |f: fn(Needs) -> bool| specs.iter().chain(swept).any(|s| f(s.needs()));
+    let remote = needs(|n| n.other_regions);
     let Loaded {
         mut workload,
         costs,
@@ -779,11 +777,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
     }
     let n = workload.functions().len() as u32;
-    if specs
-        .iter()
-        .chain(swept)
-        .any(|s| s.starts_with("pool-predict"))
-        && !(0..n).any(|f| costs.pod_allocation(f, 0, true).is_some())
+    if needs(|n| n.allocation_times) && !(0..n).any(|f| costs.pod_allocation(f, 0, true).is_some())
     {
         bail!("pool-predict needs pod allocation times: the synthetic model or a store's cold starts (the Azure traces have none)");
     }
@@ -791,7 +785,7 @@ pub fn run(input: &Input, specs: &[String], swept: &[String], replay: &Replay) -
     let mut policies: Vec<Box<dyn Policy>> = specs
         .iter()
         .chain(swept)
-        .map(|s| policy::parse(s, n))
+        .map(|s| s.build(n))
         .collect::<Result<_>>()?;
     let names: Vec<String> = policies.iter().map(|p| p.name()).collect();
     let added_baseline = !names.iter().any(|p| p == BASELINE);

@@ -7,7 +7,7 @@
 //! Keep-alive is fixed at `ttl`. The choice is made once per function: the expectations do
 //! not change during a replay.
 
-use super::{fmt_duration, limits, Ended, Idle, Params, Placement, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, Needs, Params, Placement, Policy};
 use crate::costs::CostModel;
 use crate::workload::Function;
 use anyhow::Result;
@@ -20,8 +20,12 @@ pub struct CrossRegion {
     chosen: Vec<Option<Option<(usize, f64)>>>,
 }
 
-impl CrossRegion {
-    pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
+impl Catalogued for CrossRegion {
+    const NAME: &'static str = "cross-region";
+    const PARAMS: &'static str = "[:latency=50ms,ttl=60s]";
+    const SUMMARY: &'static str = "a cold start goes to the region where its expected cold start plus `latency` is lowest (the paper's proposal; needs other regions)";
+
+    fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         Ok(Self {
             latency: p.seconds("latency", 0.05, limits::SHORT)?,
             ttl: p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?,
@@ -31,6 +35,13 @@ impl CrossRegion {
 }
 
 impl Policy for CrossRegion {
+    fn needs(&self) -> Needs {
+        Needs {
+            other_regions: true,
+            ..Needs::default()
+        }
+    }
+
     fn name(&self) -> String {
         format!(
             "cross-region:latency={},ttl={}",

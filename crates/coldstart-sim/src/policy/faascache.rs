@@ -7,7 +7,7 @@
 //! far. When no idle pod is left to evict, the request runs anyway (the engine counts the
 //! memory above capacity as part of its peak).
 
-use super::{Ended, Idle, Params, Policy};
+use super::{Catalogued, Ended, Idle, Params, Policy};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 
@@ -25,8 +25,14 @@ impl FaasCache {
             freq: vec![0; functions],
         }
     }
+}
 
-    pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
+impl Catalogued for FaasCache {
+    const NAME: &'static str = "faascache";
+    const PARAMS: &'static str = ":capacity=MB";
+    const SUMMARY: &'static str = "no removal for idling; a cold start that does not fit `capacity` evicts idle pods by Greedy-Dual priority (Fuerst and Sharma, ASPLOS 2021)";
+
+    fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         let capacity = p.number("capacity", 0.0, 1e9)?;
         if capacity <= 0.0 {
             bail!(

@@ -4,7 +4,7 @@
 //! the long end. With `restart=no` the window does not restart at each idle moment: it runs
 //! from the pod's cold start, so a pod lives `ttl` (or until its last request ends).
 
-use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, Params, Policy};
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
@@ -17,8 +17,14 @@ impl FixedKeepAlive {
     pub fn new(ttl: f64) -> Self {
         Self { ttl, restart: true }
     }
+}
 
-    pub fn from_params(p: &mut Params) -> Result<Self> {
+impl Catalogued for FixedKeepAlive {
+    const NAME: &'static str = "fixed-keepalive";
+    const PARAMS: &'static str = "[:ttl=60s,restart=yes]";
+    const SUMMARY: &'static str = "every pod stays loaded for `ttl` after its last request ends (the platform's default keep-alive; `restart=no` counts from the cold start)";
+
+    fn from_params(p: &mut Params, _functions: usize) -> Result<Self> {
         Ok(Self {
             ttl: p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?,
             restart: p.flag("restart", true)?,

@@ -18,7 +18,7 @@
 //! coefficient of variation "above a threshold" without fixing it; some use 2, some compare
 //! against 1): it is the `cv` parameter, 2 by default.
 
-use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, Params, Policy};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 
@@ -57,24 +57,6 @@ impl HybridHistogram {
             min_samples: 10,
             states: vec![State::default(); functions],
         }
-    }
-
-    pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
-        let d = Self::new(functions);
-        let s = Self {
-            range: p.seconds("range", d.range, limits::WINDOW)?,
-            cv: p.number("cv", d.cv, 1e6)?,
-            head: p.number("head", d.head, 100.0)?,
-            tail: p.number("tail", d.tail, 100.0)?,
-            margin: p.number("margin", d.margin, 100.0)?,
-            oob: p.number("oob", d.oob, 100.0)?,
-            min_samples: p.number("min-samples", d.min_samples as f64, 1e9)? as u64,
-            states: d.states,
-        };
-        if s.range < BIN || s.head > s.tail || s.tail > 100.0 {
-            bail!("hybrid-histogram: range must be at least 1m and head <= tail <= 100");
-        }
-        Ok(s)
     }
 
     fn bins(&self) -> usize {
@@ -116,6 +98,30 @@ impl HybridHistogram {
             unload_for: head,
             keep_for: (tail - head).max(0.0),
         }
+    }
+}
+
+impl Catalogued for HybridHistogram {
+    const NAME: &'static str = "hybrid-histogram";
+    const PARAMS: &'static str = "[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10]";
+    const SUMMARY: &'static str = "per-function idle-time histogram: pre-warm and keep-alive windows from its percentiles (Shahrad et al., ATC 2020)";
+
+    fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
+        let d = Self::new(functions);
+        let s = Self {
+            range: p.seconds("range", d.range, limits::WINDOW)?,
+            cv: p.number("cv", d.cv, 1e6)?,
+            head: p.number("head", d.head, 100.0)?,
+            tail: p.number("tail", d.tail, 100.0)?,
+            margin: p.number("margin", d.margin, 100.0)?,
+            oob: p.number("oob", d.oob, 100.0)?,
+            min_samples: p.number("min-samples", d.min_samples as f64, 1e9)? as u64,
+            states: d.states,
+        };
+        if s.range < BIN || s.head > s.tail || s.tail > 100.0 {
+            bail!("hybrid-histogram: range must be at least 1m and head <= tail <= 100");
+        }
+        Ok(s)
     }
 }
 

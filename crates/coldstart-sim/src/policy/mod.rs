@@ -63,9 +63,23 @@ pub struct Ended<'a> {
     pub pod_created: f64,
 }
 
+/// What a policy needs beyond a workload's arrivals, asked before the workload is loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Other regions' cold-start costs ([`CostModel::other_regions`]).
+    pub other_regions: bool,
+    /// Pod allocation times ([`CostModel::pod_allocation`]).
+    pub allocation_times: bool,
+}
+
 pub trait Policy: Send {
     /// The policy with its parameters, as `parse` reads it back.
     fn name(&self) -> String;
+
+    /// What it needs of the workload and cost model.
+    fn needs(&self) -> Needs {
+        Needs::default()
+    }
 
     /// A request of `func` arrives at `t` (before it is placed).
     fn on_arrival(&mut self, _func: u32, _f: &Function, _t: f64) {}
@@ -150,30 +164,122 @@ pub enum Placement {
     PerPod,
 }
 
+/// A policy the catalogue lists: its name, parameters and what it does, and how it is read
+/// from its parameters. Each policy's file implements it; [`CATALOG`] lists them.
+pub trait Catalogued: Policy + Sized + 'static {
+    /// The name on the command line.
+    const NAME: &'static str;
+    /// Its parameters with their defaults, as `--help` shows them (`[:key=default,...]`).
+    const PARAMS: &'static str;
+    /// What it does, in one line (the README's table).
+    const SUMMARY: &'static str;
+    /// Reads its parameters for a workload of `functions` functions.
+    fn from_params(p: &mut Params, functions: usize) -> Result<Self>;
+}
+
+/// One row of the catalogue.
+pub struct Entry {
+    pub name: &'static str,
+    pub params: &'static str,
+    pub summary: &'static str,
+    build: fn(&mut Params, usize) -> Result<Box<dyn Policy>>,
+}
+
+fn build<P: Catalogued>(p: &mut Params, functions: usize) -> Result<Box<dyn Policy>> {
+    Ok(Box::new(P::from_params(p, functions)?))
+}
+
+const fn entry<P: Catalogued>() -> Entry {
+    Entry {
+        name: P::NAME,
+        params: P::PARAMS,
+        summary: P::SUMMARY,
+        build: build::<P>,
+    }
+}
+
+/// Every policy: the one place that lists them. The name list in errors, `--help` and the
+/// README's table come from it.
+pub const CATALOG: &[Entry] = &[
+    entry::<FixedKeepAlive>(),
+    entry::<HybridHistogram>(),
+    entry::<TimerPrewarm>(),
+    entry::<FaasCache>(),
+    entry::<PeakShave>(),
+    entry::<PoolPredict>(),
+    entry::<CrossRegion>(),
+];
+
 /// The known policies and their parameters, for `--help` and errors.
-pub const KNOWN: &str = "fixed-keepalive[:ttl=60s,restart=yes], \
-     hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10], \
-     timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB, \
-     peak-shave[:max-delay=30s,limit=auto,ttl=60s], \
-     pool-predict[:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s], \
-     cross-region[:latency=50ms,ttl=60s]";
+pub fn known() -> String {
+    CATALOG
+        .iter()
+        .map(|e| format!("{}{}", e.name, e.params))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The README's table of policies (a test checks the README holds it).
+pub fn readme_table() -> String {
+    let mut t = String::from("| policy | parameters (defaults) | what it does |\n|---|---|---|\n");
+    for e in CATALOG {
+        t.push_str(&format!(
+            "| `{}` | `{}` | {} |\n",
+            e.name, e.params, e.summary
+        ));
+    }
+    t
+}
 
 /// Reads `NAME[:key=value,...]`.
 pub fn parse(spec: &str, functions: usize) -> Result<Box<dyn Policy>> {
     let (name, rest) = spec.split_once(':').unwrap_or((spec, ""));
     let mut params = Params::new(spec, rest)?;
-    let p: Box<dyn Policy> = match name {
-        "fixed-keepalive" => Box::new(FixedKeepAlive::from_params(&mut params)?),
-        "hybrid-histogram" => Box::new(HybridHistogram::from_params(&mut params, functions)?),
-        "timer-prewarm" => Box::new(TimerPrewarm::from_params(&mut params, functions)?),
-        "faascache" => Box::new(FaasCache::from_params(&mut params, functions)?),
-        "peak-shave" => Box::new(PeakShave::from_params(&mut params)?),
-        "pool-predict" => Box::new(PoolPredict::from_params(&mut params)?),
-        "cross-region" => Box::new(CrossRegion::from_params(&mut params, functions)?),
-        _ => bail!("unknown policy '{name}' (known: {KNOWN})"),
+    let Some(e) = CATALOG.iter().find(|e| e.name == name) else {
+        bail!("unknown policy '{}' (known: {})", clip(name), known());
     };
+    let p = (e.build)(&mut params, functions)?;
     params.finish()?;
     Ok(p)
+}
+
+/// A policy as given on the command line, checked when it is read (before any workload is
+/// loaded) and built for a workload by [`Spec::build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    text: String,
+    needs: Needs,
+}
+
+impl Spec {
+    /// Reads and checks `NAME[:key=value,...]`: an unknown name or a bad parameter fails here.
+    pub fn parse(text: &str) -> Result<Self> {
+        let p = parse(text, 0)?;
+        Ok(Self {
+            text: text.to_string(),
+            needs: p.needs(),
+        })
+    }
+
+    /// The policy, for a workload of `functions` functions.
+    pub fn build(&self, functions: usize) -> Result<Box<dyn Policy>> {
+        parse(&self.text, functions)
+    }
+
+    pub fn needs(&self) -> Needs {
+        self.needs
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::str::FromStr for Spec {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
 }
 
 /// The most points of a sweep.
@@ -473,5 +579,54 @@ mod tests {
         assert!(e("fixed-keepalive:tll=5s").contains("unknown parameter 'tll'"));
         assert!(e("fixed-keepalive:ttl=5x").contains("parameter ttl"));
         assert!(e("fixed-keepalive:ttl").contains("expected key=value"));
+    }
+}
+
+#[cfg(test)]
+mod catalogue_tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_table_and_the_name_list_come_from_the_catalogue() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        let table = readme_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's policy table differs from the catalogue; put this in its place:\n{table}"
+        );
+        // Every entry parses with its defaults (where it has them) and names itself.
+        for e in CATALOG {
+            let spec = if e.params.starts_with('[') {
+                e.name.to_string()
+            } else {
+                format!("{}:capacity=1024", e.name)
+            };
+            let p = parse(&spec, 2).unwrap();
+            assert!(
+                p.name().starts_with(&format!("{}:", e.name)),
+                "{}",
+                p.name()
+            );
+            assert!(known().contains(&format!("{}{}", e.name, e.params)));
+        }
+        // What the policies need is declared, not guessed from their names.
+        assert!(Spec::parse("cross-region").unwrap().needs().other_regions);
+        assert!(
+            Spec::parse("pool-predict")
+                .unwrap()
+                .needs()
+                .allocation_times
+        );
+        assert_eq!(
+            Spec::parse("fixed-keepalive").unwrap().needs(),
+            Needs::default()
+        );
+        let e = Spec::parse("fixd-keepalive").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown policy 'fixd-keepalive'") && e.contains("timer-prewarm"),
+            "{e}"
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! 1,024 arrivals; nothing is delayed before the first 1,024). Pods stay `ttl` after their
 //! last request, as with `fixed-keepalive`.
 
-use super::{fmt_duration, limits, Ended, Idle, Load, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, Load, Params, Policy};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -27,7 +27,26 @@ pub struct PeakShave {
 }
 
 impl PeakShave {
-    pub fn from_params(p: &mut Params) -> Result<Self> {
+    fn p90(&self) -> usize {
+        let total: u64 = self.seen.iter().sum();
+        let want = (0.9 * total as f64).ceil() as u64;
+        let mut acc = 0;
+        for (n, c) in self.seen.iter().enumerate() {
+            acc += c;
+            if acc >= want {
+                return n.max(1);
+            }
+        }
+        self.seen.len().max(1)
+    }
+}
+
+impl Catalogued for PeakShave {
+    const NAME: &'static str = "peak-shave";
+    const PARAMS: &'static str = "[:max-delay=30s,limit=auto,ttl=60s]";
+    const SUMMARY: &'static str = "asynchronous requests wait up to `max-delay` while the requests in flight are at `limit` (the paper's proposal)";
+
+    fn from_params(p: &mut Params, _functions: usize) -> Result<Self> {
         let max_delay = p.seconds("max-delay", 30.0, limits::SHORT)?;
         let ttl = p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?;
         let limit = match p.text("limit").as_deref() {
@@ -45,19 +64,6 @@ impl PeakShave {
             arrivals: 0,
             learned: None,
         })
-    }
-
-    fn p90(&self) -> usize {
-        let total: u64 = self.seen.iter().sum();
-        let want = (0.9 * total as f64).ceil() as u64;
-        let mut acc = 0;
-        for (n, c) in self.seen.iter().enumerate() {
-            acc += c;
-            if acc >= want {
-                return n.max(1);
-            }
-        }
-        self.seen.len().max(1)
     }
 }
 

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, Needs, Params, Policy};
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
@@ -35,8 +35,22 @@ pub struct PoolPredict {
     history: Vec<VecDeque<u32>>,
 }
 
-impl PoolPredict {
-    pub fn from_params(p: &mut Params) -> Result<Self> {
+/// The nearest-rank `q` quantile of `v` (0 when empty).
+pub fn nearest_rank(v: impl Iterator<Item = u32>, q: f64) -> u32 {
+    let mut v: Vec<u32> = v.collect();
+    if v.is_empty() {
+        return 0;
+    }
+    let k = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    *v.select_nth_unstable(k).1
+}
+
+impl Catalogued for PoolPredict {
+    const NAME: &'static str = "pool-predict";
+    const PARAMS: &'static str = "[:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s]";
+    const SUMMARY: &'static str = "each CPU-memory configuration keeps a pre-warmed pool sized to a quantile of its recent demand (the paper's proposal; needs allocation times)";
+
+    fn from_params(p: &mut Params, _functions: usize) -> Result<Self> {
         let ttl = p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?;
         let window = p.seconds("window", 3600.0, limits::WINDOW)?;
         if window < 60.0 {
@@ -71,17 +85,14 @@ impl PoolPredict {
     }
 }
 
-/// The nearest-rank `q` quantile of `v` (0 when empty).
-pub fn nearest_rank(v: impl Iterator<Item = u32>, q: f64) -> u32 {
-    let mut v: Vec<u32> = v.collect();
-    if v.is_empty() {
-        return 0;
-    }
-    let k = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
-    *v.select_nth_unstable(k).1
-}
-
 impl Policy for PoolPredict {
+    fn needs(&self) -> Needs {
+        Needs {
+            allocation_times: true,
+            ..Needs::default()
+        }
+    }
+
     fn name(&self) -> String {
         format!(
             "pool-predict:window={},quantile={},size={},refill={},ttl={}",

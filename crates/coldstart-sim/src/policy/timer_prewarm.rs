@@ -7,7 +7,7 @@
 //! second firing finds it. Every other function, and timers firing more often than the
 //! keep-alive, get the fixed keep-alive `ttl`.
 
-use super::{fmt_duration, limits, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, Params, Policy};
 use crate::workload::Function;
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -50,8 +50,14 @@ impl TimerPrewarm {
             states: vec![State::default(); functions],
         }
     }
+}
 
-    pub fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
+impl Catalogued for TimerPrewarm {
+    const NAME: &'static str = "timer-prewarm";
+    const PARAMS: &'static str = "[:ttl=60s,lead=5s,slack=30s,learn=1h]";
+    const SUMMARY: &'static str = "a timer learns its period, is unloaded after each run and pre-warmed `lead` before the next (the paper's proposal)";
+
+    fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         let d = Self::new(functions);
         Ok(Self {
             ttl: p.seconds("ttl", d.ttl, limits::PERIOD)?,

@@ -9,6 +9,7 @@ use outdir::outln;
 
 use crate::simulate::{self, parse_days, write, Input, Replay, Source};
 use coldstart_sim::engine::Routing;
+use coldstart_sim::policy::{self, Spec};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,15 +34,14 @@ pub struct Args {
     /// Region of the workload.
     #[arg(long, default_value = "R2")]
     region: String,
-    /// Policies, each NAME[:key=value,...]: fixed-keepalive[:ttl=60s,restart=yes],
-    /// hybrid-histogram[:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10],
-    /// timer-prewarm[:ttl=60s,lead=5s,slack=30s,learn=1h], faascache:capacity=MB,
-    /// peak-shave[:max-delay=30s,limit=auto,ttl=60s],
-    /// pool-predict[:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s],
-    /// cross-region[:latency=50ms,ttl=60s]. A fixed
-    /// 10-minute keep-alive is added as the baseline that wasted memory is normalised to.
-    #[arg(long = "policy", default_values_t = ["fixed-keepalive:ttl=60s".to_string(), "hybrid-histogram".to_string(), "timer-prewarm".to_string()])]
-    policies: Vec<String>,
+    /// Policies, each NAME[:key=value,...] (the list is in --help).
+    #[arg(
+        long = "policy",
+        long_help = policy_help(),
+        value_parser = parse_policy,
+        default_values = ["fixed-keepalive", "hybrid-histogram", "timer-prewarm"]
+    )]
+    policies: Vec<Spec>,
     /// A trade-off curve: NAME:key=A..B (e.g. fixed-keepalive:ttl=10s..2h), run at
     /// --sweep-points log-spaced values, drawn as a line with the other policies as points.
     #[arg(long)]
@@ -71,6 +71,20 @@ pub struct Args {
     /// Replace OUT even if it is not a folder that `coldstart simulate` made.
     #[arg(long)]
     force: bool,
+}
+
+/// `--policy`'s long help, from the policy catalogue.
+fn policy_help() -> String {
+    format!(
+        "Policies, each NAME[:key=value,...]: {}. A fixed 10-minute keep-alive is added as the \
+         baseline that wasted memory is normalised to.",
+        policy::known()
+    )
+}
+
+/// A policy checked where the command line is read, so a typo fails before any workload loads.
+fn parse_policy(s: &str) -> std::result::Result<Spec, String> {
+    Spec::parse(s).map_err(|e| format!("{e:#}"))
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -103,7 +117,10 @@ pub fn run(a: Args) -> Result<()> {
     let lock = outdir::lock(&a.out, crate::simulate::OWNER)?;
     outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
     let swept = match &a.sweep {
-        Some(s) => coldstart_sim::policy::sweep(s, a.sweep_points as usize)?,
+        Some(s) => policy::sweep(s, a.sweep_points as usize)?
+            .iter()
+            .map(|p| Spec::parse(p))
+            .collect::<Result<Vec<_>>>()?,
         None => Vec::new(),
     };
     let replay = Replay {
