@@ -571,8 +571,11 @@ pub fn write_minute_tables(
     header.push(b'\n');
     let mut r = ryu::Buffer::new();
     for (k, table) in MINUTE_TABLES.iter().enumerate() {
-        let dir = root.join("quantiles").join(region).join(table);
-        let path = dir.join(format!("day_{day:02}.csv"));
+        let dir = root
+            .join(Family::MinuteMetric.release_dir())
+            .join(region)
+            .join(table);
+        let path = dir.join(Family::day_file(day));
         let written = (|| -> Result<usize> {
             fs::create_dir_all(&dir)?;
             let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
@@ -615,8 +618,8 @@ pub fn write_minute_tables(
 /// `runtime_triggerType/df_funcID_runtime_triggerType.csv`, R2 only as in the release.
 pub fn write_functions(root: &Path, specs: &[FunctionSpec]) -> Result<()> {
     let path = root
-        .join("runtime_triggerType")
-        .join("df_funcID_runtime_triggerType.csv");
+        .join(Family::Function.release_dir())
+        .join(coldstart_trace::schema::FUNCTIONS_FILE);
     functions_to(&path, specs).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -643,14 +646,11 @@ fn functions_to(path: &Path, specs: &[FunctionSpec]) -> Result<()> {
 /// Packs a region's CSVs as the publishers ship them: `cold_start/R1.zip`,
 /// `per_request/R1/R1_00000_00009.zip` (ten parts each) and `quantiles/R1.zip`.
 pub fn zip_region(root: &Path, region: &str, with_cells: bool) -> Result<()> {
-    let cold = root.join("cold_start").join(region);
-    zip_dir(
-        &cold,
-        &root.join("cold_start").join(format!("{region}.zip")),
-        region,
-    )?;
+    let cold_root = root.join(Family::ColdStart.release_dir());
+    let cold = cold_root.join(region);
+    zip_dir(&cold, &cold_root.join(format!("{region}.zip")), region)?;
     fs::remove_dir_all(&cold)?;
-    let req = root.join("per_request").join(region);
+    let req = root.join(Family::Request.release_dir()).join(region);
     let mut parts: Vec<PathBuf> = fs::read_dir(&req)?
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()?;
@@ -675,12 +675,9 @@ pub fn zip_region(root: &Path, region: &str, with_cells: bool) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     }
     if with_cells {
-        let q = root.join("quantiles").join(region);
-        zip_dir(
-            &q,
-            &root.join("quantiles").join(format!("{region}.zip")),
-            region,
-        )?;
+        let q_root = root.join(Family::MinuteMetric.release_dir());
+        let q = q_root.join(region);
+        zip_dir(&q, &q_root.join(format!("{region}.zip")), region)?;
         fs::remove_dir_all(&q)?;
     }
     Ok(())

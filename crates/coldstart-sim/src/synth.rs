@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use coldstart_trace::ingest::worker_pool;
 use coldstart_trace::paper::{day_kind, DayKind, KEEP_ALIVE_S, REGIONS};
-use coldstart_trace::schema::TRACE_DAYS;
+use coldstart_trace::schema::{Family, TRACE_DAYS};
 
 use crate::calibration::{
     checks, lognormal_fit, workload_checks, Check, GroupUtility, RegionMeasures,
@@ -63,7 +63,7 @@ impl Default for SynthOptions {
         Self {
             out: PathBuf::from("release"),
             regions: REGIONS.iter().map(|s| s.to_string()).collect(),
-            days: 31,
+            days: TRACE_DAYS as u32,
             functions: None,
             scale: 0.05,
             seed: 1,
@@ -463,8 +463,14 @@ impl RegionRun<'_> {
             opts.seed,
             self.region_index,
         )?;
-        let cold_dir = self.root.join("cold_start").join(self.region);
-        let req_dir = self.root.join("per_request").join(self.region);
+        let cold_dir = self
+            .root
+            .join(Family::ColdStart.release_dir())
+            .join(self.region);
+        let req_dir = self
+            .root
+            .join(Family::Request.release_dir())
+            .join(self.region);
         fs::create_dir_all(&cold_dir)?;
         fs::create_dir_all(&req_dir)?;
         let mut parts = PartWriter::new(&req_dir, self.region, opts.part_rows);
@@ -574,12 +580,7 @@ impl RegionRun<'_> {
         });
         events.0 += day.cold.len() as u64;
         acc.add(specs, &day.cold);
-        write_cold_starts(
-            &cold_dir.join(format!("day_{d:02}.csv")),
-            d,
-            specs,
-            &day.cold,
-        )?;
+        write_cold_starts(&cold_dir.join(Family::day_file(d)), d, specs, &day.cold)?;
         if self.with_cells {
             write_minute_tables(self.root, self.region, d, specs, &mut day.cells)?;
         }

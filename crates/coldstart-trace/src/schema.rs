@@ -37,6 +37,12 @@ impl Family {
         }
     }
 
+    /// A day's file name in the release (`day_NN.csv`; [`crate::parse::day_of_file_name`] reads
+    /// it back).
+    pub fn day_file(day: u32) -> String {
+        format!("day_{day:02}.csv")
+    }
+
     /// Table name in the store and in SQL.
     pub fn table_name(self) -> &'static str {
         match self {
@@ -105,6 +111,9 @@ pub enum Kind {
 
 /// Days in the trace: day 0 to day 30.
 pub const TRACE_DAYS: i64 = 31;
+
+/// The runtime table's file name in the release (under [`Family::Function`]'s folder).
+pub const FUNCTIONS_FILE: &str = "df_funcID_runtime_triggerType.csv";
 /// Seconds in a day of the trace.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
 /// Seconds in the trace: every timestamp and duration is below this.

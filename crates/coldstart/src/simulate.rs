@@ -21,6 +21,7 @@ use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
 use coldstart_sim::workload::{memory, Function, Invocation, Trace, Workload, MAX_PER_MINUTE};
+use coldstart_trace::schema::TRACE_DAYS;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::chart::{self, Body, Panel, Series};
@@ -218,8 +219,11 @@ fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
         } => {
             let ri = region_index(region)
                 .with_context(|| format!("unknown region '{region}' for --synth (R1 to R5)"))?;
-            if days.end > 31 {
-                bail!("--days: the synthetic model has days 0 to 30");
+            if i64::from(days.end) > TRACE_DAYS {
+                bail!(
+                    "--days: the synthetic model has days 0 to {}",
+                    TRACE_DAYS - 1
+                );
             }
             if !(*scale > 0.0 && scale.is_finite()) {
                 bail!("--scale must be positive");
@@ -979,7 +983,7 @@ impl Outcome {
         let default = self
             .runs
             .iter()
-            .find(|r| r.metrics.policy == "fixed-keepalive:ttl=60s,restart=yes")?;
+            .find(|r| r.metrics.policy == coldstart_sim::synth::default_policy().name())?;
         let sim: Vec<u64> = default
             .metrics
             .per_function

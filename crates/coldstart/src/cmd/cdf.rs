@@ -16,6 +16,7 @@ use crate::stats::LogHist;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The store to read (a folder `coldstart ingest` made).
     #[arg(long)]
     store: PathBuf,
     /// cold_starts, requests, functions or minute_metrics.

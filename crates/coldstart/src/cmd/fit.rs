@@ -13,6 +13,7 @@ use crate::query::{By, Cx, Options};
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The store to read (a folder `coldstart ingest` made).
     #[arg(long)]
     store: PathBuf,
     #[arg(long, value_enum, default_value_t = What::ColdStartTime)]

@@ -11,6 +11,7 @@ pub struct Args {
     /// Release folders, CSV files or zip archives.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    /// Folder for the Parquet store (replaced only when `coldstart ingest` made it).
     #[arg(long)]
     store: PathBuf,
     /// Stop at the first bad row or file instead of skipping and counting it.

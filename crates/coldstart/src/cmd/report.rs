@@ -11,8 +11,10 @@ use crate::report::{report, Status};
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The store to read (a folder `coldstart ingest` made).
     #[arg(long)]
     store: PathBuf,
+    /// Folder for index.html, the charts and CSV files (replaced only when a report made it).
     #[arg(long)]
     out: PathBuf,
     /// Only this region.

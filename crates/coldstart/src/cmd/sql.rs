@@ -21,6 +21,7 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The store to read (a folder `coldstart ingest` made).
     #[arg(long)]
     store: PathBuf,
     query: String,

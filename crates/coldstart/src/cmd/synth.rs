@@ -5,16 +5,19 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use coldstart_sim::{synth, SynthOptions};
+use coldstart_trace::schema::TRACE_DAYS;
 use outdir::outln;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Folder for the release (made by `coldstart synth`, replaced only when it made it).
     #[arg(long)]
     out: PathBuf,
     /// Regions to generate (comma separated).
     #[arg(long, value_delimiter = ',', default_value = "R1,R2,R3,R4,R5")]
     regions: Vec<String>,
-    #[arg(long, default_value_t = 31)]
+    /// Days to generate (1 to 31, the trace's length).
+    #[arg(long, default_value_t = TRACE_DAYS as u32)]
     days: u32,
     #[command(flatten)]
     model: Model,

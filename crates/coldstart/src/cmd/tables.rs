@@ -11,6 +11,7 @@ use crate::store::Store;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The store to read (a folder `coldstart ingest` made).
     #[arg(long)]
     store: PathBuf,
 }
