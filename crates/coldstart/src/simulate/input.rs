@@ -1,0 +1,628 @@
+//! Where `simulate`'s workload comes from: the synthetic model, a store's per-request rows or
+//! per-minute counts (the store adapter lives here, since the simulator crate has no query
+//! engine), or the Azure traces; with its cost model and, from a store, the trace's own cold
+//! starts for the faithfulness check.
+
+use super::*;
+
+/// A workload cut to some of its days.
+pub(super) struct Days {
+    inner: Box<dyn Workload>,
+    days: Range<u32>,
+}
+
+impl Workload for Days {
+    fn functions(&self) -> &[Function] {
+        self.inner.functions()
+    }
+
+    fn days(&self) -> Range<u32> {
+        let d = self.inner.days();
+        d.start.max(self.days.start)..d.end.min(self.days.end).max(d.start.max(self.days.start))
+    }
+
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        self.inner.day(day)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.inner.notes()
+    }
+}
+
+/// `w` cut to `days` where given.
+pub(super) fn cut(w: Box<dyn Workload>, days: &Option<Range<u32>>) -> Result<Box<dyn Workload>> {
+    let Some(days) = days else { return Ok(w) };
+    let all = w.days();
+    let d = Days {
+        inner: w,
+        days: days.clone(),
+    };
+    if d.days().is_empty() {
+        bail!(
+            "--days {}..{}: the workload covers days {}..{}",
+            days.start,
+            days.end,
+            all.start,
+            all.end
+        );
+    }
+    Ok(Box::new(d))
+}
+
+/// A workload, its cost model, a line saying what it is, and (from a store) the trace's own
+/// cold starts per function.
+pub(super) struct Loaded {
+    pub(super) workload: Box<dyn Workload>,
+    pub(super) costs: Box<dyn CostModel>,
+    pub(super) desc: String,
+    pub(super) observed: Option<Vec<u64>>,
+    pub(super) observed_utility: Option<Utility>,
+}
+
+/// A workload and its cost model, read from `input`; `remote`: with the other regions' costs
+/// (for cross-region policies).
+pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
+    match input {
+        Input::Synth {
+            region,
+            functions,
+            scale,
+            days,
+            seed,
+        } => {
+            let ri = region_index(region)
+                .with_context(|| format!("unknown region '{region}' for --synth (R1 to R5)"))?;
+            if i64::from(days.end) > TRACE_DAYS {
+                bail!(
+                    "--days: the synthetic model has days 0 to {}",
+                    TRACE_DAYS - 1
+                );
+            }
+            if !(*scale > 0.0 && scale.is_finite()) {
+                bail!("--scale must be positive");
+            }
+            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri)?;
+            let n = specs.len();
+            let others = if remote {
+                coldstart_trace::paper::REGIONS
+                    .iter()
+                    .filter(|r| **r != region.as_str())
+                    .filter_map(|r| coldstart_sim::profile::profile(r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let costs = ModelCosts {
+                others,
+                ..model_costs(&specs, &profile, *seed)
+            };
+            let w = Synthetic::new(region, specs, profile, *seed, ri, days.clone());
+            let days = format!("days {}..{}", days.start, days.end);
+            Ok(Loaded {
+                workload: Box::new(w),
+                costs: Box::new(costs),
+                desc: format!(
+                    "synthetic workload model, region {region}, {n} functions, {days}, seed {seed}"
+                ),
+                observed: None,
+                observed_utility: None,
+            })
+        }
+        Input::Store {
+            path,
+            region,
+            source,
+            days,
+        } => {
+            let cx = Cx::open(path, Options::region(Some(region.clone())))?;
+            let per_request = cx.regions("requests").iter().any(|r| r == region);
+            let use_minutes = match source {
+                Source::PerRequest => false,
+                Source::PerMinute => true,
+                Source::Auto => !per_request,
+            };
+            let mut last_request = None;
+            let (workload, functions, index, what): (Box<dyn Workload>, _, _, _) = if use_minutes {
+                if !cx.minute_regions(&["requests"]).iter().any(|r| r == region) {
+                    bail!("the store has no per-minute request counts for {region}");
+                }
+                let (w, index) = minute_workload(&cx, region)?;
+                let f = w.functions.clone();
+                let what = format!("{} function-minutes (per-minute counts)", w.counts.len());
+                (Box::new(w), f, index, what)
+            } else {
+                let (t, index, last) = request_workload(&cx, region)?;
+                last_request = Some(last);
+                let f = t.functions.clone();
+                let what = format!("{} requests (per-request rows)", t.invocations.len());
+                (Box::new(t), f, index, what)
+            };
+            let workload = cut(workload, days)?;
+            // The trace's own numbers on the days that are measured.
+            let all = workload.days();
+            let measured = (all.start + warmup_days).min(all.end)..all.end;
+            let Some((costs, observed)) =
+                store_costs(&cx, region, &functions, &index, measured.clone(), remote)?
+            else {
+                // Nothing to cost cold starts from, and nothing to compare with.
+                let warning = format!(
+                    "the store has no cold starts of {region}: cold-start times are drawn from \
+                     the paper's LogNormal fit instead, and there is no faithfulness check"
+                );
+                eprintln!("warning: {warning}");
+                let desc = format!(
+                    "store {}, region {region}: {} functions, {what}; {warning}",
+                    path.display(),
+                    functions.len(),
+                );
+                return Ok(Loaded {
+                    workload,
+                    costs: Box::new(LogNormalCosts::paper(1)),
+                    desc,
+                    observed: None,
+                    observed_utility: None,
+                });
+            };
+            let observed_utility = match &last_request {
+                Some(last) => Some(trace_utility(&cx, region, last, measured)?),
+                None => None,
+            };
+            let desc = format!(
+                "store {}, region {region}: {} functions, {what}",
+                path.display(),
+                functions.len(),
+            );
+            Ok(Loaded {
+                workload,
+                costs: Box::new(costs),
+                desc,
+                observed: Some(observed),
+                observed_utility,
+            })
+        }
+        Input::Azure2019 { dir, days, seed } => {
+            let w = Azure2019::open(dir, days.clone(), *seed)?;
+            let desc = format!(
+                "Azure Functions 2019 trace {}: {} functions, days {}..{}",
+                dir.display(),
+                w.functions().len(),
+                w.days().start,
+                w.days().end
+            );
+            Ok(Loaded {
+                workload: Box::new(w),
+                costs: Box::new(LogNormalCosts::paper(*seed)),
+                desc: format!("{desc}; {}", LOGNORMAL_COSTS),
+                observed: None,
+                observed_utility: None,
+            })
+        }
+        Input::Azure2021 { file, days, seed } => {
+            let t = coldstart_sim::workload::azure2021::read(file, *seed)?;
+            let desc = format!(
+                "Azure Functions 2021 trace {}: {} functions, {} invocations",
+                file.display(),
+                t.functions.len(),
+                t.invocations.len()
+            );
+            Ok(Loaded {
+                workload: cut(Box::new(t), days)?,
+                costs: Box::new(LogNormalCosts::paper(*seed)),
+                desc: format!("{desc}; {}", LOGNORMAL_COSTS),
+                observed: None,
+                observed_utility: None,
+            })
+        }
+    }
+}
+
+/// How the Azure traces' cold starts are costed (they have none).
+pub(super) const LOGNORMAL_COSTS: &str =
+    "cold starts drawn from the paper's LogNormal fit to Huawei's \
+     cold-start times (mean 3.24 s, sd 7.10 s), as the Azure traces have none";
+
+/// The pod utility ratios of the trace's pods that served requests in `last` (podID -> its
+/// last request's arrival), from their cold starts on `days`.
+pub(super) fn trace_utility(
+    cx: &Cx,
+    region: &str,
+    last: &HashMap<String, f64>,
+    days: Range<u32>,
+) -> Result<Utility> {
+    let mut u = Vec::new();
+    cx.for_each(
+        &format!(
+            "SELECT podID, time, totalCost_cold_start, day FROM cold_starts WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            let pods = strings(b.column(0))?;
+            let (time, cost, day) = (
+                floats(b.column(1))?,
+                floats(b.column(2))?,
+                floats(b.column(3))?,
+            );
+            for i in 0..pods.len() {
+                if cost[i] > 0.0 && days.contains(&(day[i] as u32)) {
+                    if let Some(l) = last.get(&pods[i]) {
+                        u.push((l - time[i]) / cost[i]);
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Utility::of(u))
+}
+
+/// Bytes a per-request row takes while a store's trace is built (the invocation, its podID
+/// and end, the pod's spans and last request).
+pub(super) const ROW_BYTES: u64 = 256;
+
+/// Each pod's last request (arrival time), by podID.
+pub(super) type LastRequests = HashMap<String, f64>;
+
+/// The store's per-request rows of `region` as a trace, each funcID's index, and each pod's
+/// last request.
+pub(super) fn request_workload(
+    cx: &Cx,
+    region: &str,
+) -> Result<(Trace, HashMap<String, u32>, LastRequests)> {
+    if !cx.regions("requests").iter().any(|r| r == region) {
+        bail!(
+            "the store has no per-request rows for {region} (regions with them: {}); \
+             use --source per-minute",
+            cx.regions("requests").join(", ")
+        );
+    }
+    // Every row is held with its podID while the trace is built: refuse before reading if
+    // that cannot fit.
+    let mut count = 0u64;
+    cx.for_each(
+        &format!(
+            "SELECT count(*) FROM requests WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            count += floats(b.column(0))?.first().copied().unwrap_or(0.0) as u64;
+            Ok(())
+        },
+    )?;
+    if let Some(avail) = memory::available_bytes() {
+        let need = count.saturating_mul(ROW_BYTES);
+        if need > avail {
+            bail!(
+                "{region}'s {count} per-request rows need about {:.1} GiB to load and {:.1} GiB \
+                 is available (set {} to override); replay its per-minute counts \
+                 (--source per-minute) or another region (--region)",
+                need as f64 / 1073741824.0,
+                avail as f64 / 1073741824.0,
+                memory::MEMORY_ENV
+            );
+        }
+    }
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut functions: Vec<Function> = Vec::new();
+    let mut rows: Vec<(Invocation, String, f64)> = Vec::new();
+    cx.for_each(
+        &format!(
+            "SELECT funcID, time_worker, totalCost_worker, podID FROM requests WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            let ids = strings(b.column(0))?;
+            let t = floats(b.column(1))?;
+            let exec = floats(b.column(2))?;
+            let pods = strings(b.column(3))?;
+            for i in 0..ids.len() {
+                let f = function_index(&mut index, &mut functions, &ids[i], region);
+                let e = exec[i].max(0.0);
+                let inv = Invocation {
+                    t: t[i],
+                    func: f,
+                    exec: e,
+                };
+                rows.push((inv, pods[i].clone(), t[i] + e));
+            }
+            Ok(())
+        },
+    )?;
+    let new_of = canonical(&mut functions, &mut index);
+    for r in &mut rows {
+        r.0.func = new_of[r.0.func as usize];
+    }
+    function_details(cx, region, &index, &mut functions)?;
+    // Concurrency: the most requests any of a function's pods served at once.
+    // pod -> (function, its requests' (start, end))
+    type Spans = (u32, Vec<(f64, f64)>);
+    let mut by_pod: HashMap<&str, Spans> = HashMap::new();
+    for (inv, pod, end) in &rows {
+        by_pod
+            .entry(pod.as_str())
+            .or_insert_with(|| (inv.func, Vec::new()))
+            .1
+            .push((inv.t, *end));
+    }
+    for (_, (func, mut iv)) in by_pod {
+        iv.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut ends: Vec<f64> = Vec::new();
+        let mut most = 1usize;
+        for (s, e) in iv {
+            ends.retain(|x| *x > s);
+            ends.push(e);
+            most = most.max(ends.len());
+        }
+        let f = &mut functions[func as usize];
+        f.concurrency = f.concurrency.max(most as u32);
+    }
+    let mut last: HashMap<String, f64> = HashMap::new();
+    for (inv, pod, _) in &rows {
+        let l = last.entry(pod.clone()).or_insert(inv.t);
+        *l = l.max(inv.t);
+    }
+    let mut trace = Trace::new(functions, rows.into_iter().map(|r| r.0).collect());
+    trace.notes.push(
+        "per-request rows: arrival time_worker; a request occupies its pod for totalCost_worker; \
+         a function's concurrency is the most requests one of its pods served at once"
+            .into(),
+    );
+    Ok((trace, index, last))
+}
+
+/// Renumbers functions in funcID order (a store is scanned in parallel, so rows come in any
+/// order); returns the new number of each old one.
+pub(super) fn canonical(
+    functions: &mut Vec<Function>,
+    index: &mut HashMap<String, u32>,
+) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..functions.len()).collect();
+    order.sort_by(|a, b| functions[*a].name.cmp(&functions[*b].name));
+    let mut new_of = vec![0u32; functions.len()];
+    for (new, old) in order.iter().enumerate() {
+        new_of[*old] = new as u32;
+    }
+    let mut sorted: Vec<Function> = order.iter().map(|o| functions[*o].clone()).collect();
+    std::mem::swap(functions, &mut sorted);
+    for v in index.values_mut() {
+        *v = new_of[*v as usize];
+    }
+    new_of
+}
+
+/// `'` doubled for an SQL string.
+pub(super) fn quote(s: &str) -> String {
+    s.replace('\'', "''")
+}
+
+/// The index of `id`, adding the function (its pool's CPU and memory from the funcID).
+pub(super) fn function_index(
+    index: &mut HashMap<String, u32>,
+    functions: &mut Vec<Function>,
+    id: &str,
+    region: &str,
+) -> u32 {
+    if let Some(f) = index.get(id) {
+        return *f;
+    }
+    let mut f = Function::new(id, "unknown");
+    f.region = region.to_string();
+    if let Ok(p) = coldstart_trace::pool::parse_func_id(id) {
+        f.cpu_millis = p.pool.cpu_limit;
+        f.memory_mb = p.pool.memory_limit;
+    }
+    functions.push(f);
+    let n = functions.len() as u32 - 1;
+    index.insert(id.to_string(), n);
+    n
+}
+
+/// Triggers and runtimes from the functions table, where the store has one.
+pub(super) fn function_details(
+    cx: &Cx,
+    region: &str,
+    index: &HashMap<String, u32>,
+    functions: &mut [Function],
+) -> Result<()> {
+    if !cx.regions("functions").iter().any(|r| r == region) {
+        return Ok(());
+    }
+    let c = cx.columns(&format!(
+        "SELECT funcID, runtime, concat(trigger_type, '-', invocation_type) AS trigger \
+         FROM functions WHERE region = '{}'",
+        quote(region)
+    ))?;
+    for i in 0..c.len() {
+        if let Some(&f) = index.get(&c.s("funcID")[i]) {
+            let f = &mut functions[f as usize];
+            f.runtime = c.s("runtime")[i].clone();
+            if f.trigger == "unknown" {
+                f.trigger = c.s("trigger")[i].clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The per-minute request counts of `region`, and each funcID's index.
+pub(super) fn minute_workload(
+    cx: &Cx,
+    region: &str,
+) -> Result<(MinuteCounts, HashMap<String, u32>)> {
+    let mut index = HashMap::new();
+    let mut functions = Vec::new();
+    let mut counts = Vec::new();
+    let mut over = 0u64;
+    cx.for_each(
+        &format!(
+            "SELECT r.funcID, r.minute, r.value, e.value FROM minute_metrics r \
+             LEFT JOIN minute_metrics e ON e.region = r.region AND e.funcID = r.funcID \
+               AND e.minute = r.minute AND e.metric = 'totalCost' AND e.stat = 'quantile_050' \
+             WHERE r.region = '{0}' AND r.metric = 'requests' AND r.stat = 'count' AND r.value > 0",
+            quote(region)
+        ),
+        |b| {
+            let ids = strings(b.column(0))?;
+            let minute = floats(b.column(1))?;
+            let n = floats(b.column(2))?;
+            let exec = floats(b.column(3))?;
+            for i in 0..ids.len() {
+                if n[i].is_nan() || n[i] > f64::from(MAX_PER_MINUTE) {
+                    over += 1;
+                    continue;
+                }
+                let f = function_index(&mut index, &mut functions, &ids[i], region);
+                counts.push((minute[i] as u32, f, n[i].round() as u32, exec[i] as f32));
+            }
+            Ok(())
+        },
+    )?;
+    // Minutes without an execution time take the function's median over its other minutes.
+    let mut per_function: Vec<Vec<f32>> = vec![Vec::new(); functions.len()];
+    for c in &counts {
+        if c.3.is_finite() {
+            per_function[c.1 as usize].push(c.3);
+        }
+    }
+    let medians: Vec<f32> = per_function
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f32::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect();
+    for c in &mut counts {
+        if !c.3.is_finite() {
+            c.3 = medians[c.1 as usize];
+        }
+        c.3 = c.3.max(0.0);
+    }
+    let new_of = canonical(&mut functions, &mut index);
+    for c in &mut counts {
+        c.1 = new_of[c.1 as usize];
+    }
+    counts.sort_by_key(|c| (c.0, c.1));
+    function_details(cx, region, &index, &mut functions)?;
+    let mut w = MinuteCounts {
+        functions,
+        counts,
+        seed: 1,
+        notes: Vec::new(),
+    };
+    if over > 0 {
+        w.notes.push(format!(
+            "{over} function-minutes with more than {MAX_PER_MINUTE} requests (or no number) \
+             rejected"
+        ));
+    }
+    Ok((w, index))
+}
+
+/// Each function's observed cold starts (all days) as its costs, and its cold starts on
+/// `days` (those measured); None when the region has no cold starts. With `remote`, each other region's cold starts too: a function
+/// sent there costs what that region's cold starts of its pool configuration cost (the whole
+/// region's where fewer than 30 have that configuration).
+pub(super) fn store_costs(
+    cx: &Cx,
+    region: &str,
+    functions: &[Function],
+    index: &HashMap<String, u32>,
+    days: std::ops::Range<u32>,
+    remote: bool,
+) -> Result<Option<(EmpiricalCosts, Vec<u64>)>> {
+    let mut per_function = vec![Vec::new(); functions.len()];
+    let mut pooled = Vec::new();
+    let mut observed = vec![0u64; functions.len()];
+    cx.for_each(
+        &format!(
+            "SELECT funcID, day, totalCost_cold_start, podAllocationCost, deployCodeCost, \
+             deployDependencyCost, schedulingCost FROM cold_starts WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            let ids = strings(b.column(0))?;
+            let day = floats(b.column(1))?;
+            let c: Vec<Vec<f64>> = (2..7).map(|k| floats(b.column(k))).collect::<Result<_>>()?;
+            for i in 0..ids.len() {
+                let v = [c[0][i], c[1][i], c[2][i], c[3][i], c[4][i]];
+                pooled.push(v);
+                if let Some(&f) = index.get(&ids[i]) {
+                    per_function[f as usize].push(v);
+                    if days.contains(&(day[i] as u32)) {
+                        observed[f as usize] += 1;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    if pooled.is_empty() {
+        return Ok(None);
+    }
+    // In a fixed order whatever order the scan gave.
+    let order = |a: &[f64; 5], b: &[f64; 5]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    per_function.iter_mut().for_each(|v| v.sort_by(order));
+    pooled.sort_by(order);
+    let mut others = Vec::new();
+    if remote {
+        // region -> (cpu, memory) -> cold starts
+        type ByConfig = BTreeMap<(u32, u32), Vec<[f64; 5]>>;
+        let mut by_region: BTreeMap<String, ByConfig> = BTreeMap::new();
+        cx.for_each(
+            &format!(
+                "SELECT region, funcID, totalCost_cold_start, podAllocationCost, deployCodeCost, \
+                 deployDependencyCost, schedulingCost FROM cold_starts WHERE region <> '{}'",
+                quote(region)
+            ),
+            |b| {
+                let r = strings(b.column(0))?;
+                let ids = strings(b.column(1))?;
+                let c: Vec<Vec<f64>> =
+                    (2..7).map(|k| floats(b.column(k))).collect::<Result<_>>()?;
+                for i in 0..ids.len() {
+                    let cfg = coldstart_trace::pool::parse_func_id(&ids[i])
+                        .map(|p| (p.pool.cpu_limit, p.pool.memory_limit))
+                        .unwrap_or((0, 0));
+                    by_region
+                        .entry(r[i].clone())
+                        .or_default()
+                        .entry(cfg)
+                        .or_default()
+                        .push([c[0][i], c[1][i], c[2][i], c[3][i], c[4][i]]);
+                }
+                Ok(())
+            },
+        )?;
+        for (name, configs) in by_region {
+            let mut all: Vec<[f64; 5]> = configs.values().flatten().copied().collect();
+            all.sort_by(order);
+            let all = Arc::new(all);
+            let configs: BTreeMap<(u32, u32), Arc<Vec<[f64; 5]>>> = configs
+                .into_iter()
+                .filter(|(_, v)| v.len() >= 30)
+                .map(|(k, mut v)| {
+                    v.sort_by(order);
+                    (k, Arc::new(v))
+                })
+                .collect();
+            let per = functions
+                .iter()
+                .map(|f| {
+                    configs
+                        .get(&(f.cpu_millis, f.memory_mb))
+                        .unwrap_or(&all)
+                        .clone()
+                })
+                .collect();
+            others.push((name, per));
+        }
+    }
+    let costs = EmpiricalCosts::new(per_function, pooled, others, 1);
+    Ok(Some((costs, observed)))
+}

@@ -1,0 +1,256 @@
+//! `coldstart simulate`: replays one workload under several policies and writes the comparison
+//! (CSV per policy and per function, one SVG per metric, the running pods over time, the
+//! trade-off between cold starts and wasted memory, and one HTML page). The workload is the
+//! synthetic model, a store's per-request rows or per-minute counts (the store adapter lives
+//! here, since the simulator crate has no query engine), or the Azure Functions 2019 and 2021
+//! traces.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use coldstart_sim::costs::{CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts};
+use coldstart_sim::engine::{simulate_from, Metrics, Routing};
+use coldstart_sim::policy::{self, Needs, Policy, Spec};
+use coldstart_sim::synth::{model_costs, region_functions, region_index};
+use coldstart_sim::workload::azure2019::Azure2019;
+use coldstart_sim::workload::minute_counts::MinuteCounts;
+use coldstart_sim::workload::synthetic::Synthetic;
+use coldstart_sim::workload::{memory, Function, Invocation, Trace, Workload, MAX_PER_MINUTE};
+use coldstart_trace::schema::TRACE_DAYS;
+use indicatif::{ProgressBar, ProgressStyle};
+
+mod input;
+mod output;
+
+use input::*;
+pub use output::write;
+
+use crate::chart::{self, Body, Panel, Series};
+use crate::query::{floats, strings, Cx, Options};
+use crate::report::escape;
+use crate::table::Table;
+
+/// What the report writes in the ownership marker of its folder.
+pub const OWNER: &str = "coldstart simulate";
+
+/// The policy wasted memory is normalised to (= 100 %).
+pub const BASELINE: &str = "fixed-keepalive:ttl=10m,restart=yes";
+
+/// Where the workload comes from.
+pub enum Input {
+    /// The synthetic workload model of one region.
+    Synth {
+        region: String,
+        functions: Option<u32>,
+        scale: f64,
+        days: Range<u32>,
+        seed: u64,
+    },
+    /// A store's requests of one region, with its own cold starts as costs.
+    Store {
+        path: std::path::PathBuf,
+        region: String,
+        source: Source,
+        days: Option<Range<u32>>,
+    },
+    /// The Azure Functions 2019 trace's folder of CSV files.
+    Azure2019 {
+        dir: std::path::PathBuf,
+        days: Option<Range<u32>>,
+        seed: u64,
+    },
+    /// The Azure Functions 2021 trace's invocation file.
+    Azure2021 {
+        file: std::path::PathBuf,
+        days: Option<Range<u32>>,
+        seed: u64,
+    },
+}
+
+/// How a replay runs, beyond its input and policies.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    /// Days at the start that the policies learn on without being measured.
+    pub warmup_days: u32,
+    /// Which pod with room each request goes to.
+    pub routing: Routing,
+}
+
+/// `N` (days 0..N) or `A..B` (days A to B-1).
+pub fn parse_days(s: &str) -> Result<Range<u32>> {
+    let r = match s.split_once("..") {
+        Some((a, b)) => a
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .zip(b.trim().parse::<u32>().ok()),
+        None => s.trim().parse::<u32>().ok().map(|n| (0, n)),
+    };
+    match r {
+        Some((a, b)) if a < b => Ok(a..b),
+        _ => bail!("--days '{s}': expected N (days 0 to N-1) or A..B with A < B (days A to B-1)"),
+    }
+}
+
+/// Which of a store's tables gives the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The per-request rows where the region has them, else the per-minute counts.
+    Auto,
+    /// The per-request rows (one day in the release): exact arrivals and execution times.
+    PerRequest,
+    /// The per-minute request counts (every day): arrivals spread over each minute.
+    PerMinute,
+}
+
+/// One policy's results beside the workload's own numbers.
+pub struct Run {
+    pub metrics: Metrics,
+    pub baseline: bool,
+    /// One point of the `--sweep` curve.
+    pub swept: bool,
+}
+
+/// What `simulate` did, for the command line and the page.
+pub struct Outcome {
+    pub input: String,
+    pub notes: Vec<String>,
+    pub functions: Vec<Function>,
+    pub runs: Vec<Run>,
+    /// The trace's own cold starts per function (store input), for the faithfulness check.
+    pub observed: Option<Vec<u64>>,
+    /// The trace's own pod utility ratios (store per-request rows).
+    pub observed_utility: Option<Utility>,
+    pub seconds: f64,
+}
+
+/// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
+/// engine's histogram holds them) and the share below 1 of all.
+#[derive(Debug, Clone, Copy)]
+pub struct Utility {
+    pub median: f64,
+    pub below_1: f64,
+    pub pods: usize,
+}
+
+impl Utility {
+    fn of(mut u: Vec<f64>) -> Self {
+        let pods = u.len();
+        let below_1 = u.iter().filter(|x| **x < 1.0).count() as f64 / pods.max(1) as f64;
+        u.retain(|x| *x >= 0.0);
+        u.sort_by(f64::total_cmp);
+        let median = if u.is_empty() {
+            f64::NAN
+        } else {
+            u[(u.len() - 1) / 2]
+        };
+        Self {
+            median,
+            below_1,
+            pods,
+        }
+    }
+}
+
+/// Replays the workload under each policy, then each point of a sweep (the baseline added
+/// when missing).
+pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Result<Outcome> {
+    let start = Instant::now();
+    let needs = |f: fn(Needs) -> bool| specs.iter().chain(swept).any(|s| f(s.needs()));
+    let remote = needs(|n| n.other_regions);
+    let Loaded {
+        mut workload,
+        costs,
+        mut desc,
+        observed,
+        observed_utility,
+    } = load(input, remote, replay.warmup_days)?;
+    memory::check(workload.as_ref(), memory::available_bytes())?;
+    if remote && costs.other_regions().is_empty() {
+        bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
+    }
+    let n = workload.functions().len() as u32;
+    if needs(|n| n.allocation_times) && !(0..n).any(|f| costs.pod_allocation(f, 0, true).is_some())
+    {
+        bail!("pool-predict needs pod allocation times: the synthetic model or a store's cold starts (the Azure traces have none)");
+    }
+    let n = n as usize;
+    let mut policies: Vec<Box<dyn Policy>> = specs
+        .iter()
+        .chain(swept)
+        .map(|s| s.build(n))
+        .collect::<Result<_>>()?;
+    let names: Vec<String> = policies.iter().map(|p| p.name()).collect();
+    let added_baseline = !names.iter().any(|p| p == BASELINE);
+    if added_baseline {
+        policies.push(policy::parse(BASELINE, n)?);
+    }
+    let days = workload.days();
+    let bar = ProgressBar::new(days.len() as u64).with_style(ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} day {pos}/{len}  {msg}  (ETA {eta})",
+    )?);
+    let t0 = Instant::now();
+    let mut total = 0u64;
+    if replay.routing != Routing::default() {
+        let _ = write!(
+            desc,
+            "; {} routing: each request goes to the oldest pod with room",
+            replay.routing.name()
+        );
+    }
+    if replay.warmup_days > 0 {
+        let _ = write!(
+            desc,
+            "; the first {} days warm the policies up and are not measured",
+            replay.warmup_days
+        );
+    }
+    let metrics = simulate_from(
+        workload.as_mut(),
+        costs.as_ref(),
+        policies,
+        replay.warmup_days,
+        replay.routing,
+        |_, k| {
+            total += k;
+            bar.inc(1);
+            bar.set_message(format!(
+                "{total} invocations, {:.1} M/s",
+                total as f64 / t0.elapsed().as_secs_f64() / 1e6
+            ));
+        },
+    )?;
+    bar.finish_and_clear();
+    let p = metrics.len();
+    let runs = metrics
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| Run {
+            baseline: added_baseline && i + 1 == p,
+            swept: i >= specs.len() && i < specs.len() + swept.len(),
+            metrics: m,
+        })
+        .collect();
+    Ok(Outcome {
+        input: desc,
+        notes: workload.notes(),
+        functions: workload.functions().to_vec(),
+        runs,
+        observed,
+        observed_utility,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn q(h: &hdrhistogram::Histogram<u64>, p: f64) -> f64 {
+    if h.is_empty() {
+        f64::NAN
+    } else {
+        h.value_at_quantile(p) as f64 / 1e6
+    }
+}

@@ -1,0 +1,387 @@
+//! What `simulate` reports: the table on the console, the CSV files, the charts and the page.
+
+use super::*;
+
+impl Outcome {
+    fn baseline_idle(&self) -> f64 {
+        self.runs
+            .iter()
+            .find(|r| r.metrics.policy == BASELINE)
+            .map_or(f64::NAN, |r| r.metrics.idle_gb_seconds)
+    }
+
+    /// One row per policy.
+    pub fn summary(&self) -> Table {
+        let base = self.baseline_idle();
+        let m: Vec<&Metrics> = self.runs.iter().map(|r| &r.metrics).collect();
+        let f = |g: &dyn Fn(&Metrics) -> f64| m.iter().map(|x| g(x)).collect::<Vec<f64>>();
+        let i = |g: &dyn Fn(&Metrics) -> u64| m.iter().map(|x| g(x) as i64).collect::<Vec<i64>>();
+        Table::new()
+            .str("policy", m.iter().map(|x| x.policy.clone()).collect())
+            .i64("invocations", i(&|x| x.invocations()))
+            .i64("cold_starts", i(&|x| x.cold_starts()))
+            .f64(
+                "cold_start_rate",
+                f(&|x| x.cold_starts() as f64 / x.invocations().max(1) as f64),
+            )
+            .f64("p75_function_cold_rate", f(&|x| x.p75_function_cold_rate()))
+            .f64("cold_start_seconds", f(&|x| x.cold_seconds()))
+            .f64("cold_start_p50_s", f(&|x| q(&x.cold_us, 0.5)))
+            .f64("cold_start_p99_s", f(&|x| q(&x.cold_us, 0.99)))
+            .f64("latency_p50_s", f(&|x| q(&x.latency_us, 0.5)))
+            .f64("latency_p99_s", f(&|x| q(&x.latency_us, 0.99)))
+            .f64(
+                "idle_pod_seconds",
+                f(&|x| x.idle_seconds() + x.pool.idle_seconds),
+            )
+            .f64("idle_gb_seconds", f(&|x| x.idle_gb_seconds))
+            .f64(
+                "idle_vs_10min_keepalive_pct",
+                f(&|x| x.idle_gb_seconds / base * 100.0),
+            )
+            .i64(
+                "peak_running_pods",
+                i(&|x| u64::from(x.peak_running_pods())),
+            )
+            .i64("pods", i(&|x| x.pods))
+            .i64("prewarms", i(&|x| x.prewarms()))
+            .i64("evictions", i(&|x| x.evictions))
+            .i64("pool_hits", i(&|x| x.pool.hits))
+            .i64("pool_misses", i(&|x| x.pool.misses))
+            .f64("pool_idle_pod_seconds", f(&|x| x.pool.idle_seconds))
+            .i64("remote_cold_starts", i(&|x| x.remote_cold_starts))
+            .i64("remote_requests", i(&|x| x.remote_requests))
+            .f64(
+                "pod_utility_p50",
+                f(&|x| {
+                    if x.utility_milli.is_empty() {
+                        f64::NAN
+                    } else {
+                        x.utility_milli.value_at_quantile(0.5) as f64 / 1000.0
+                    }
+                }),
+            )
+            .f64(
+                "pods_utility_below_1",
+                f(&|x| x.pods_below_1 as f64 / x.pods.max(1) as f64),
+            )
+            .f64("sim_seconds", f(&|x| x.wall_seconds))
+            .f64(
+                "invocations_per_s",
+                f(&|x| x.events as f64 / x.wall_seconds.max(1e-9)),
+            )
+    }
+
+    /// One row per policy and function.
+    pub fn per_function(&self) -> Table {
+        let (mut p, mut id, mut trig, mut rt) = (vec![], vec![], vec![], vec![]);
+        let (mut inv, mut cold, mut cs, mut idle, mut pre) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for r in &self.runs {
+            for (f, m) in self.functions.iter().zip(&r.metrics.per_function) {
+                p.push(r.metrics.policy.clone());
+                id.push(f.name.clone());
+                trig.push(f.trigger.clone());
+                rt.push(f.runtime.clone());
+                inv.push(m.invocations as i64);
+                cold.push(m.cold_starts as i64);
+                cs.push(m.cold_seconds);
+                idle.push(m.idle_seconds);
+                pre.push(m.prewarms as i64);
+            }
+        }
+        Table::new()
+            .str("policy", p)
+            .str("funcID", id)
+            .str("trigger", trig)
+            .str("runtime", rt)
+            .i64("invocations", inv)
+            .i64("cold_starts", cold)
+            .f64("cold_start_seconds", cs)
+            .f64("idle_pod_seconds", idle)
+            .i64("prewarms", pre)
+    }
+
+    /// Running pods per hour (the most in any minute of it), per policy.
+    fn running(&self) -> Table {
+        let (mut p, mut h, mut v) = (vec![], vec![], vec![]);
+        for r in &self.runs {
+            for (i, c) in r.metrics.running_per_hour().into_iter().enumerate() {
+                p.push(r.metrics.policy.clone());
+                h.push(i as i64);
+                v.push(i64::from(c));
+            }
+        }
+        Table::new()
+            .str("policy", p)
+            .i64("hour", h)
+            .i64("running_pods", v)
+    }
+
+    /// The default policy's cold starts per function against the trace's own.
+    pub fn faithfulness(&self) -> Option<String> {
+        let observed = self.observed.as_ref()?;
+        let default = self
+            .runs
+            .iter()
+            .find(|r| r.metrics.policy == coldstart_sim::synth::default_policy().name())?;
+        let sim: Vec<u64> = default
+            .metrics
+            .per_function
+            .iter()
+            .map(|f| f.cold_starts)
+            .collect();
+        let (a, b): (u64, u64) = (sim.iter().sum(), observed.iter().sum());
+        let with = observed.iter().filter(|o| **o > 0).count();
+        let within = sim
+            .iter()
+            .zip(observed)
+            .filter(|(s, o)| **o > 0 && (**s as f64 - **o as f64).abs() <= 0.1 * **o as f64)
+            .count();
+        let mut line = format!(
+            "faithfulness: the platform's default (60 s keep-alive) makes {a} cold starts where the \
+             trace has {b} on the same days ({:+.1} %); {within} of {with} functions with cold \
+             starts are within ±10 % of their own",
+            (a as f64 / b.max(1) as f64 - 1.0) * 100.0
+        );
+        if let Some(u) = self.observed_utility {
+            let m = &default.metrics;
+            let median = if m.utility_milli.is_empty() {
+                f64::NAN
+            } else {
+                m.utility_milli.value_at_quantile(0.5) as f64 / 1000.0
+            };
+            let _ = write!(
+                line,
+                "; pod utility ratio: median {median:.2} against the trace's {:.2}, {:.1} % of \
+                 pods below 1 against {:.1} % ({} pods against {})",
+                u.median,
+                m.pods_below_1 as f64 / m.pods.max(1) as f64 * 100.0,
+                u.below_1 * 100.0,
+                m.pods,
+                u.pods
+            );
+        }
+        Some(line)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "workload: {}", self.input)?;
+        // What was rejected or left out is said here too, not only on the page.
+        for n in self
+            .notes
+            .iter()
+            .filter(|n| n.contains("rejected") || n.contains("left out"))
+        {
+            writeln!(f, "note: {n}")?;
+        }
+        let base = self.baseline_idle();
+        writeln!(
+            f,
+            "{:<58} {:>12} {:>10} {:>8} {:>11} {:>11} {:>9} {:>9}",
+            "policy", "invocations", "cold", "rate", "cold s", "idle GB-s", "vs 10m", "M inv/s"
+        )?;
+        for r in &self.runs {
+            let m = &r.metrics;
+            writeln!(
+                f,
+                "{:<58} {:>12} {:>10} {:>7.3}% {:>11.0} {:>11.0} {:>8.1}% {:>9.2}",
+                format!(
+                    "{}{}",
+                    m.policy,
+                    if r.baseline { " (baseline)" } else { "" }
+                ),
+                m.invocations(),
+                m.cold_starts(),
+                m.cold_starts() as f64 / m.invocations().max(1) as f64 * 100.0,
+                m.cold_seconds(),
+                m.idle_gb_seconds,
+                m.idle_gb_seconds / base * 100.0,
+                m.events as f64 / m.wall_seconds.max(1e-9) / 1e6
+            )?;
+        }
+        if let Some(line) = self.faithfulness() {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the comparison into `out` (built beside it and swapped in whole).
+pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result<()> {
+    let staging = outdir::Staging::locked(lock, out, OWNER, force)?;
+    let dir = staging.path();
+    let summary = o.summary();
+    let files = [
+        ("summary.csv", summary.to_csv()?),
+        ("functions.csv", o.per_function().to_csv()?),
+        ("running_pods.csv", o.running().to_csv()?),
+    ];
+    for (name, bytes) in &files {
+        outdir::write_file(&dir.join(name), bytes)?;
+    }
+    let names: Vec<String> = o.runs.iter().map(|r| short(&r.metrics.policy)).collect();
+    let metrics = [
+        ("cold_starts", "cold starts"),
+        ("cold_start_seconds", "cold-start seconds"),
+        ("latency_p99_s", "p99 latency (s)"),
+        ("idle_gb_seconds", "idle GB-seconds"),
+        ("peak_running_pods", "peak running pods"),
+    ];
+    let mut charts = Vec::new();
+    for (col, label) in metrics {
+        let v = summary.f64s(col).unwrap_or_default();
+        let panel = Panel::body(
+            label,
+            "policy",
+            label,
+            Body::Bars {
+                categories: names.clone(),
+                stacks: vec![label.to_string()],
+                values: vec![v],
+                stacked: false,
+            },
+        );
+        let file = format!("{col}.svg");
+        outdir::write_file(
+            &dir.join(&file),
+            chart::render(&[panel], 1, (640, 420))?.as_bytes(),
+        )?;
+        charts.push(file);
+    }
+    let rate = summary.f64s("cold_start_rate").unwrap_or_default();
+    let idle = summary
+        .f64s("idle_vs_10min_keepalive_pct")
+        .unwrap_or_default();
+    let point = |i: usize| (idle[i], rate[i] * 100.0);
+    let (x_label, y_label) = (
+        "idle GB-seconds (% of a 10-minute keep-alive)",
+        "cold-start rate (%)",
+    );
+    let title = "Cold starts against wasted memory";
+    let mut curve: Vec<(f64, f64)> = (0..o.runs.len())
+        .filter(|i| o.runs[*i].swept)
+        .map(point)
+        .collect();
+    curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let tradeoff = if curve.is_empty() {
+        let series = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Series::new(n.clone(), vec![point(i)]))
+            .collect();
+        Panel::scatter(title, x_label, y_label, series)
+    } else {
+        // The sweep as a line, every other policy as a labelled point.
+        let others = (0..o.runs.len())
+            .filter(|i| !o.runs[*i].swept)
+            .map(|i| {
+                let (x, y) = point(i);
+                // Keep-alive points keep their window; others their name only.
+                let n = &names[i];
+                let label = if n.starts_with("fixed-keepalive") {
+                    n.replace("fixed-keepalive:", "keep-alive ")
+                } else {
+                    n.split(':').next().unwrap_or("").to_string()
+                };
+                (x, y, label)
+            })
+            .collect();
+        Panel::lines(title, x_label, y_label, vec![Series::new("sweep", curve)]).marks(others)
+    };
+    outdir::write_file(
+        &dir.join("tradeoff.svg"),
+        chart::render(&[tradeoff], 1, (640, 460))?.as_bytes(),
+    )?;
+    charts.insert(0, "tradeoff.svg".into());
+    let lines = o
+        .runs
+        .iter()
+        .map(|r| {
+            let pts = r
+                .metrics
+                .running_per_hour()
+                .into_iter()
+                .enumerate()
+                .map(|(h, c)| (h as f64 / 24.0, f64::from(c)))
+                .collect();
+            Series::new(short(&r.metrics.policy), pts)
+        })
+        .collect();
+    let running = Panel::lines(
+        "Running pods (most in any minute of the hour)",
+        "day",
+        "pods",
+        lines,
+    );
+    outdir::write_file(
+        &dir.join("running_pods.svg"),
+        chart::render(&[running], 1, (900, 420))?.as_bytes(),
+    )?;
+    charts.insert(1, "running_pods.svg".into());
+    outdir::write_file(
+        &dir.join("index.html"),
+        html(o, &summary, &charts).as_bytes(),
+    )?;
+    staging.commit()
+}
+
+/// A policy name without its default parameters, for chart labels.
+pub(super) fn short(p: &str) -> String {
+    p.replace(",restart=yes", "")
+}
+
+pub(super) fn html(o: &Outcome, summary: &Table, charts: &[String]) -> String {
+    let mut h = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>coldstart simulate</title><style>\
+         body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em;color:#222}\
+         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+         th{background:#f0f0f0}td:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}\
+         </style></head><body>\n<h1>Cold-start policies compared</h1>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<p>Workload: {}. {} policies in {:.1} s.</p>",
+        escape(&o.input),
+        o.runs.len(),
+        o.seconds
+    );
+    for n in &o.notes {
+        let _ = writeln!(h, "<p>Note: {}</p>", escape(n));
+    }
+    if let Some(line) = o.faithfulness() {
+        let _ = writeln!(h, "<p>{}</p>", escape(&line));
+    }
+    h.push_str("<table><tr>");
+    for (name, _) in &summary.columns {
+        let _ = write!(h, "<th>{}</th>", escape(name));
+    }
+    h.push_str("</tr>\n");
+    let batch = summary.to_batch().ok();
+    if let Some(b) = batch {
+        for row in 0..b.num_rows() {
+            h.push_str("<tr>");
+            for c in b.columns() {
+                let v = datafusion::arrow::util::display::array_value_to_string(c, row)
+                    .unwrap_or_default();
+                let v = match v.parse::<f64>() {
+                    Ok(x) if v.contains('.') => crate::analysis::num(x),
+                    _ => v,
+                };
+                let _ = write!(h, "<td>{}</td>", escape(&v));
+            }
+            h.push_str("</tr>\n");
+        }
+    }
+    h.push_str("</table>\n<p>Data: <a href=\"summary.csv\">summary.csv</a> \
+        <a href=\"functions.csv\">functions.csv</a> <a href=\"running_pods.csv\">running_pods.csv</a>. \
+        Idle GB-seconds are normalised to a fixed 10-minute keep-alive (= 100 %).</p>\n");
+    for c in charts {
+        let _ = writeln!(h, "<img src=\"{0}\" alt=\"{0}\">", escape(c));
+    }
+    h.push_str("</body></html>\n");
+    h
+}
