@@ -1,0 +1,247 @@
+//! What `synth` measures of each region as it writes it, for its summary and checks.
+
+use super::*;
+
+/// Collects what the calibration checks need, as the days go by.
+pub(super) struct Accumulator {
+    totals: Vec<f32>,
+    sum_total: f64,
+    sum_components: [f64; 4],
+    small: u64,
+    runtimes: Vec<&'static str>,
+    triggers: Vec<String>,
+    func_runtime: Vec<usize>,
+    func_trigger: Vec<usize>,
+    /// Cold start times per runtime and per trigger.
+    totals_by_runtime: Vec<Vec<f32>>,
+    totals_by_trigger: Vec<Vec<f32>>,
+    /// Pod utility ratios per runtime and per trigger.
+    utilities: Vec<Vec<f32>>,
+    trigger_utilities: Vec<Vec<f32>>,
+    /// Pod-minutes and days per day kind (weekday, weekend, holiday); timers' pod-minutes.
+    pod_minutes: [u64; 3],
+    days: [u32; 3],
+    /// Whether each function had a pod whose utility was measured.
+    with_pods: Vec<bool>,
+    timer_pod_minutes: u64,
+    is_timer: Vec<bool>,
+}
+
+pub(super) fn kind_index(day: u32) -> usize {
+    match day_kind(day) {
+        DayKind::Weekday => 0,
+        DayKind::Weekend => 1,
+        DayKind::Holiday => 2,
+    }
+}
+
+pub(super) fn share_below(v: &[f32], x: f32) -> f64 {
+    v.iter().filter(|u| **u < x).count() as f64 / v.len().max(1) as f64
+}
+
+pub(super) fn group_utilities<S: ToString>(
+    names: &[S],
+    utilities: &[Vec<f32>],
+    functions: &[u64],
+) -> Vec<GroupUtility> {
+    names
+        .iter()
+        .zip(utilities)
+        .zip(functions)
+        .map(|((g, v), n)| GroupUtility {
+            group: g.to_string(),
+            pods: v.len() as u64,
+            functions: *n,
+            below_1: share_below(v, 1.0),
+            above_100: 1.0 - share_below(v, 100.0),
+        })
+        .collect()
+}
+
+pub(super) fn median_of(v: &mut [f32]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_unstable_by(f32::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
+    }
+}
+
+impl Accumulator {
+    pub(super) fn new(specs: &[FunctionSpec], days: u32) -> Self {
+        let mut runtimes: Vec<&'static str> = specs.iter().map(|s| s.runtime).collect();
+        runtimes.sort();
+        runtimes.dedup();
+        let mut triggers: Vec<String> = specs.iter().map(FunctionSpec::primary_trigger).collect();
+        triggers.sort();
+        triggers.dedup();
+        let func_runtime = specs
+            .iter()
+            .map(|s| {
+                runtimes
+                    .iter()
+                    .position(|r| *r == s.runtime)
+                    .expect("listed")
+            })
+            .collect();
+        let func_trigger = specs
+            .iter()
+            .map(|s| {
+                let t = s.primary_trigger();
+                triggers.iter().position(|x| *x == t).expect("listed")
+            })
+            .collect();
+        let mut day_counts = [0u32; 3];
+        for d in 0..days {
+            day_counts[kind_index(d)] += 1;
+        }
+        Self {
+            totals: Vec::new(),
+            sum_total: 0.0,
+            sum_components: [0.0; 4],
+            small: 0,
+            totals_by_runtime: vec![Vec::new(); runtimes.len()],
+            totals_by_trigger: vec![Vec::new(); triggers.len()],
+            utilities: vec![Vec::new(); runtimes.len()],
+            trigger_utilities: vec![Vec::new(); triggers.len()],
+            runtimes,
+            triggers,
+            func_runtime,
+            func_trigger,
+            pod_minutes: [0; 3],
+            days: day_counts,
+            timer_pod_minutes: 0,
+            with_pods: vec![false; specs.len()],
+            is_timer: specs
+                .iter()
+                .map(|s| matches!(s.workload, Workload::Timer { .. }))
+                .collect(),
+        }
+    }
+
+    pub(super) fn add(&mut self, specs: &[FunctionSpec], cold: &[ColdStart]) {
+        for c in cold {
+            let f = c.func as usize;
+            let total = c.costs[0] as f32;
+            self.totals.push(total);
+            self.sum_total += c.costs[0];
+            for k in 0..4 {
+                self.sum_components[k] += c.costs[k + 1];
+            }
+            if specs[f].is_small_pool() {
+                self.small += 1;
+            }
+            self.totals_by_runtime[self.func_runtime[f]].push(total);
+            self.totals_by_trigger[self.func_trigger[f]].push(total);
+        }
+    }
+
+    /// One function's pod-minutes of one day.
+    pub(super) fn add_pods(&mut self, func: u32, day: u32, pod_minutes: u64) {
+        self.pod_minutes[kind_index(day)] += pod_minutes;
+        if self.is_timer[func as usize] {
+            self.timer_pod_minutes += pod_minutes;
+        }
+    }
+
+    /// Utility ratios of one function's pods.
+    pub(super) fn add_utilities(&mut self, func: u32, utilities: &[f32]) {
+        let f = func as usize;
+        self.with_pods[f] |= !utilities.is_empty();
+        self.utilities[self.func_runtime[f]].extend_from_slice(utilities);
+        self.trigger_utilities[self.func_trigger[f]].extend_from_slice(utilities);
+    }
+
+    pub(super) fn finish(
+        self,
+        region: &str,
+        specs: &[FunctionSpec],
+    ) -> (RegionMeasures, Vec<f32>, f64) {
+        let mut runtime_functions = vec![0u64; self.runtimes.len()];
+        let mut trigger_functions = vec![0u64; self.triggers.len()];
+        for (f, _) in self.with_pods.iter().enumerate().filter(|(_, p)| **p) {
+            runtime_functions[self.func_runtime[f]] += 1;
+            trigger_functions[self.func_trigger[f]] += 1;
+        }
+        let n = self.totals.len() as u64;
+        let mut sorted = self.totals;
+        let median = median_of(&mut sorted);
+        let nf = n.max(1) as f64;
+        let timers = self.is_timer.iter().filter(|t| **t).count();
+        let share_of = |prefix: &str| {
+            self.triggers
+                .iter()
+                .zip(&self.totals_by_trigger)
+                .filter(|(t, _)| t.starts_with(prefix))
+                .map(|(_, v)| v.len())
+                .sum::<usize>() as f64
+                / nf
+        };
+        let mut all_utilities: Vec<f32> = self.utilities.iter().flatten().copied().collect();
+        let utility_below_1 = share_below(&all_utilities, 1.0);
+        let pods_total: u64 = self.pod_minutes.iter().sum();
+        let per_day = |k: usize| {
+            if self.days[k] == 0 {
+                f64::NAN
+            } else {
+                self.pod_minutes[k] as f64 / f64::from(self.days[k])
+            }
+        };
+        let m = RegionMeasures {
+            region: region.to_owned(),
+            functions: specs.len() as u64,
+            cold_starts: n,
+            median,
+            mean: self.sum_total / nf,
+            mean_components: self.sum_components.map(|s| s / nf),
+            small_pool_share: self.small as f64 / nf,
+            timer_function_share: timers as f64 / specs.len().max(1) as f64,
+            timer_cold_start_share: share_of("TIMER"),
+            workflow_cold_start_share: share_of("workflow"),
+            timer_pod_share: self.timer_pod_minutes as f64 / pods_total.max(1) as f64,
+            pod_minutes_per_day: [per_day(0), per_day(1), per_day(2)],
+            utility_below_1,
+            utility_median: median_of(&mut all_utilities),
+            utility_pods: all_utilities.len() as u64,
+            by_runtime: self
+                .runtimes
+                .iter()
+                .zip(&self.totals_by_runtime)
+                .map(|(r, v)| (r.to_string(), v.len() as u64))
+                .collect(),
+            median_by_runtime: self
+                .runtimes
+                .iter()
+                .zip(self.totals_by_runtime)
+                .map(|(r, mut v)| (r.to_string(), median_of(&mut v)))
+                .collect(),
+            utility_by_runtime: group_utilities(
+                &self.runtimes,
+                &self.utilities,
+                &runtime_functions,
+            ),
+            utility_by_trigger: group_utilities(
+                &self.triggers,
+                &self.trigger_utilities,
+                &trigger_functions,
+            ),
+            by_trigger: self
+                .triggers
+                .iter()
+                .zip(&self.totals_by_trigger)
+                .map(|(t, v)| (t.clone(), v.len() as u64))
+                .collect(),
+            median_by_trigger: self
+                .triggers
+                .into_iter()
+                .zip(self.totals_by_trigger)
+                .map(|(t, mut v)| (t, median_of(&mut v)))
+                .collect(),
+        };
+        (m, sorted, self.sum_total)
+    }
+}
