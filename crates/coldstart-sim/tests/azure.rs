@@ -237,6 +237,11 @@ fn azure_2021_short_rows_and_out_of_range_times_are_rejected_and_counted() {
         "{notes}"
     );
     assert!(notes.contains("line 6: duration"), "{notes}");
+    // A huge value is written short, so the reason is not cut off.
+    assert!(
+        notes.contains("1.000e300 s is beyond the replay's"),
+        "{notes}"
+    );
     // Nothing in range at all: an error, not an empty replay.
     std::fs::write(&p, "end_timestamp,duration,app,func\n1e300,1.0,a,f\n").unwrap();
     let e = format!("{:#}", azure2021::read(&p, 1).err().unwrap());
@@ -324,4 +329,25 @@ fn an_azure_2021_file_too_large_for_memory_is_refused_before_reading() {
         e.contains("may need up to") && e.contains("replay a part"),
         "{e}"
     );
+}
+
+#[test]
+fn azure_2021_rejects_name_the_right_line_whatever_the_line_ends() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("trace.txt");
+    for end in ["\n", "\r\n", "\r"] {
+        let rows = [
+            "app,func,end_timestamp,duration",
+            "a,f,10,1",
+            "a,f,20,1",
+            "100.0,1.0",
+            "a,f,30,1",
+        ];
+        std::fs::write(&p, rows.map(|r| format!("{r}{end}")).concat()).unwrap();
+        let notes = azure2021::read(&p, 1).unwrap().notes().join("\n");
+        assert!(
+            notes.contains("line 4: end_timestamp: missing"),
+            "{end:?}: {notes}"
+        );
+    }
 }

@@ -82,6 +82,9 @@ pub struct FileReport {
     /// Set when the file could not be read at all; its rows are all counted as rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The first rejected row: its line, column and why (all of them are in `_rejects`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_reject: Option<String>,
     /// Parquet file written, relative to the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -204,8 +207,14 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
                 (Some(e), _) => e.clone(),
                 (None, Some(w)) => format!("{}: {w}", f.file),
                 (None, None) => format!(
-                    "{}: {} rows rejected, {} accepted",
-                    f.file, f.counts.rows_rejected, f.counts.rows_accepted
+                    "{}: {} rows rejected, {} accepted{}",
+                    f.file,
+                    f.counts.rows_rejected,
+                    f.counts.rows_accepted,
+                    f.first_reject
+                        .as_ref()
+                        .map(|r| format!(" (first: {r})"))
+                        .unwrap_or_default()
                 ),
             };
             msg.push_str(&format!("\n  {}", clip(&line, 400)));
@@ -264,6 +273,7 @@ struct FileSink<'a> {
     rejects: Option<csv::Writer<BufWriter<File>>>,
     rejects_path: PathBuf,
     warnings: Vec<String>,
+    first_reject: Option<String>,
     rows: u64,
     bar: &'a ProgressBar,
     rows_done: &'a AtomicU64,
@@ -307,6 +317,15 @@ impl Sink for FileSink<'_> {
                 issue.value,
                 issue.reason
             );
+        }
+        if self.first_reject.is_none() {
+            self.first_reject = Some(clip(
+                &format!(
+                    "line {}: column '{}': value '{}': {}",
+                    issue.line, issue.column, issue.value, issue.reason
+                ),
+                300,
+            ));
         }
         if self.rejects.is_none() {
             let f = File::create(&self.rejects_path).map_err(write_failed(&self.rejects_path))?;
@@ -401,6 +420,7 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         rejects: None,
         rejects_path: ctx.staging.join("_rejects").join(format!("{i:07}.csv")),
         warnings: Vec::new(),
+        first_reject: None,
         rows: 0,
         bar: ctx.bar,
         rows_done: ctx.rows_done,
@@ -435,6 +455,7 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         counts,
         warnings: std::mem::take(&mut sink.warnings),
         error: None,
+        first_reject: sink.first_reject.take(),
         output: None,
         output_rows: 0,
         started,

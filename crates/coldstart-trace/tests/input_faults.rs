@@ -203,3 +203,53 @@ fn lzma_members_written_by_pythons_zipfile_are_read_and_counted() {
         "{r:?}"
     );
 }
+
+#[test]
+fn a_file_rejected_whole_says_why_and_long_day_numbers_are_checked() {
+    // Rows of day 30 in the file of day 28: nothing accepted, and the message says why.
+    let rows = format!("{COLD_HEADER}\n{COLD_ROW_1}\n{COLD_ROW_2}\n");
+    let rel = release(&[("rel/cold_start/R2/day_28.csv", rows.as_bytes())]);
+    let e = ingest(
+        &[rel.path().join("rel")],
+        &rel.path().join("store"),
+        &opts(),
+    )
+    .unwrap_err();
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("2 rows rejected, 0 accepted (first: line 2: column 'day'")
+            && e.contains("day 30 in the file of day 28"),
+        "{e}"
+    );
+    // `day_00028.csv` is day 28 as well, not a name without a day.
+    let rel = release(&[
+        ("rel/cold_start/R2/day_00028.csv", rows.as_bytes()),
+        ("rel/cold_start/R2/day_30.csv", rows.as_bytes()),
+    ]);
+    let m = ingest(
+        &[rel.path().join("rel")],
+        &rel.path().join("store"),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!((m.rows_accepted, m.rows_rejected), (2, 2));
+}
+
+#[test]
+fn rejects_name_the_right_line_whatever_the_line_ends() {
+    let bad = COLD_ROW_2.replace("2592002.25", "abc");
+    for (name, end) in [("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")] {
+        let csv = [COLD_HEADER, COLD_ROW_1, COLD_ROW_1, &bad, COLD_ROW_2]
+            .iter()
+            .map(|l| format!("{l}{end}"))
+            .collect::<String>();
+        let (_d, store, m) = run(&[("rel/cold_start/R2/day_30.csv", csv.as_bytes())]);
+        assert_eq!((m.rows_accepted, m.rows_rejected), (3, 1), "{name}");
+        let rej = rejects(&store);
+        assert_eq!(
+            (rej[0][1].as_str(), rej[0][2].as_str()),
+            ("4", "time"),
+            "{name}"
+        );
+    }
+}

@@ -40,8 +40,16 @@ pub fn lock(dest: &Path, what: &str) -> Result<Lock> {
         match try_lock(&file) {
             Ok(true) => {}
             Ok(false) => {
+                // The holder writes its pid just after taking the lock: give it a moment.
                 let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
+                for _ in 0..20 {
+                    pid.clear();
+                    let _ = file.rewind().and_then(|_| file.read_to_string(&mut pid));
+                    if !pid.trim().is_empty() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
                 let holder = match pid.trim().parse::<u32>() {
                     Ok(p) => format!("process {p}"),
                     Err(_) => "another process".to_string(),

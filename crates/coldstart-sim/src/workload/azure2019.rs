@@ -149,13 +149,14 @@ impl Azure2019 {
         let mem_files = day_files(dir, MEMORY)?;
         for path in mem_files.values() {
             let mut f = CsvFile::open(path)?;
+            let ends = f.end;
             let [o, a, m] = f.columns(["HashOwner", "HashApp", "AverageAllocatedMb"])?;
             for r in f.reader.records() {
                 let r = r.with_context(|| format!("cannot read {}", path.display()))?;
                 let app = match key(&r, &[o, a]) {
                     Ok(k) => k,
                     Err(e) => {
-                        mem_rejects.add(path, line(&r), "HashOwner/HashApp", e);
+                        mem_rejects.add(path, line(&r, ends), "HashOwner/HashApp", e);
                         continue;
                     }
                 };
@@ -165,8 +166,8 @@ impl Azure2019 {
                         e.0 += mb;
                         e.1 += 1;
                     }
-                    Ok(_) => mem_rejects.add(path, line(&r), "AverageAllocatedMb", "0 MB"),
-                    Err(e) => mem_rejects.add(path, line(&r), "AverageAllocatedMb", e),
+                    Ok(_) => mem_rejects.add(path, line(&r, ends), "AverageAllocatedMb", "0 MB"),
+                    Err(e) => mem_rejects.add(path, line(&r, ends), "AverageAllocatedMb", e),
                 }
             }
         }
@@ -181,6 +182,7 @@ impl Azure2019 {
         let mut average_zero = HashSet::new();
         for (&day, path) in &day_files(dir, DURATIONS)? {
             let mut f = CsvFile::open(path)?;
+            let ends = f.end;
             let [o, a, fu, avg] = f.columns(["HashOwner", "HashApp", "HashFunction", "Average"])?;
             let pc = f.columns(PERCENTILE_COLUMNS)?;
             'rows: for r in f.reader.records() {
@@ -190,7 +192,7 @@ impl Azure2019 {
                     match number(&r, i) {
                         Ok(ms) => p[k] = ms / 1e3,
                         Err(e) => {
-                            dur_rejects.add(path, line(&r), PERCENTILE_COLUMNS[k], e);
+                            dur_rejects.add(path, line(&r, ends), PERCENTILE_COLUMNS[k], e);
                             continue 'rows;
                         }
                     }
@@ -202,7 +204,7 @@ impl Azure2019 {
                 let key = match key(&r, &[o, a, fu]) {
                     Ok(k) => k,
                     Err(e) => {
-                        dur_rejects.add(path, line(&r), "HashOwner/HashApp/HashFunction", e);
+                        dur_rejects.add(path, line(&r, ends), "HashOwner/HashApp/HashFunction", e);
                         continue 'rows;
                     }
                 };
@@ -228,6 +230,7 @@ impl Azure2019 {
         let mut per_day: BTreeMap<u32, u64> = BTreeMap::new();
         for (&day, path) in &files {
             let mut f = CsvFile::open(path)?;
+            let ends = f.end;
             let [o, a, fu, tr] = f.columns(["HashOwner", "HashApp", "HashFunction", "Trigger"])?;
             let first = minute_columns(&f)?;
             let skipped = skip.entry(day).or_default();
@@ -247,14 +250,19 @@ impl Azure2019 {
                     }
                 }
                 if let Some((m, e)) = bad {
-                    rejects.add(path, line(&r), &format!("minute {m}"), e);
+                    rejects.add(path, line(&r, ends), &format!("minute {m}"), e);
                     skipped.insert(rec);
                     continue;
                 }
                 let (key, tr) = match (key(&r, &[o, a, fu]), field(&r, tr)) {
                     (Ok(k), Ok(t)) => (k, t.to_string()),
                     (Err(e), _) | (_, Err(e)) => {
-                        rejects.add(path, line(&r), "HashOwner/HashApp/HashFunction/Trigger", e);
+                        rejects.add(
+                            path,
+                            line(&r, ends),
+                            "HashOwner/HashApp/HashFunction/Trigger",
+                            e,
+                        );
                         skipped.insert(rec);
                         continue;
                     }

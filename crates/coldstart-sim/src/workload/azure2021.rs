@@ -65,6 +65,7 @@ pub fn read_within(path: &Path, seed: u64, available: Option<u64>) -> Result<Tra
         }
     }
     let mut f = CsvFile::open(path)?;
+    let ends = f.end;
     let [a, fu, e, d] = f.columns(["app", "func", "end_timestamp", "duration"])?;
     let mut index: HashMap<(String, String), u32> = HashMap::new();
     let mut functions: Vec<Function> = Vec::new();
@@ -80,7 +81,7 @@ pub fn read_within(path: &Path, seed: u64, available: Option<u64>) -> Result<Tra
                 Ok(x)
             } else {
                 Err(format!(
-                    "{x} s is beyond the replay's {MAX_SECONDS} s (31 days)"
+                    "{x:.3e} s is beyond the replay's {MAX_SECONDS} s (31 days)"
                 ))
             }
         };
@@ -90,22 +91,22 @@ pub fn read_within(path: &Path, seed: u64, available: Option<u64>) -> Result<Tra
         ) {
             (Ok(end), Ok(dur)) => (end, dur),
             (Err(x), _) => {
-                rejects.add(path, line(&r), "end_timestamp", x);
+                rejects.add(path, line(&r, ends), "end_timestamp", x);
                 continue;
             }
             (_, Err(x)) => {
-                rejects.add(path, line(&r), "duration", x);
+                rejects.add(path, line(&r, ends), "duration", x);
                 continue;
             }
         };
         let (app, func) = match (field(&r, a), field(&r, fu)) {
             (Ok(app), Ok(func)) if !app.is_empty() && !func.is_empty() => (app, func),
             (Err(x), _) | (_, Err(x)) => {
-                rejects.add(path, line(&r), "app/func", x);
+                rejects.add(path, line(&r, ends), "app/func", x);
                 continue;
             }
             _ => {
-                rejects.add(path, line(&r), "app/func", "empty");
+                rejects.add(path, line(&r, ends), "app/func", "empty");
                 continue;
             }
         };

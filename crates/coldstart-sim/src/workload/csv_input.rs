@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use coldstart_trace::parse::{clip, LineCap};
+use coldstart_trace::parse::{clip, line_of, LineCap, LineEnd};
 
 /// Reasons kept per file; the rest are only counted.
 const EXAMPLES: usize = 20;
@@ -19,6 +19,8 @@ pub struct CsvFile {
     pub path: PathBuf,
     pub reader: csv::Reader<LineCap<BufReader<File>>>,
     pub header: csv::StringRecord,
+    /// How its lines end (known once the header is read), for [`CsvFile::line`].
+    pub end: LineEnd,
 }
 
 impl CsvFile {
@@ -31,10 +33,12 @@ impl CsvFile {
             .headers()
             .with_context(|| format!("{}: cannot read the header", path.display()))?
             .clone();
+        let end = reader.get_ref().line_end();
         Ok(Self {
             path: path.to_path_buf(),
             reader,
             header,
+            end,
         })
     }
 
@@ -88,9 +92,9 @@ impl Rejects {
     }
 }
 
-/// The line number of a record (1 = the header).
-pub fn line(r: &csv::StringRecord) -> u64 {
-    r.position().map_or(0, |p| p.line())
+/// The line number of a record of a file whose lines end as `end` (1 = the header).
+pub fn line(r: &csv::StringRecord, end: LineEnd) -> u64 {
+    line_of(r.position(), end)
 }
 
 /// A field as text; a short row is an error naming how many fields it has.

@@ -83,6 +83,7 @@ fn duplicate_column(header: &[String]) -> Option<(usize, usize)> {
 /// record's last field.
 fn reject_record(
     rec: &csv::ByteRecord,
+    line: u64,
     header: &[String],
     col: usize,
     reason: String,
@@ -91,7 +92,6 @@ fn reject_record(
 ) -> Result<()> {
     counts.rows_read += 1;
     counts.rows_rejected += 1;
-    let line = rec.position().map_or(0, |p| p.line());
     sink.issue(Issue {
         line,
         column: header
@@ -103,13 +103,39 @@ fn reject_record(
     })
 }
 
+/// How a file's lines end, from its first line end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEnd {
+    #[default]
+    Lf,
+    CrLf,
+    /// Old Mac files: `\r` alone.
+    Cr,
+}
+
+/// The line (1 = the first) a record starts on. The CSV reader counts `\n` only, and with
+/// `\r\n` it takes the `\n` as the start of the next record: so it is one short there after
+/// the first record, and never moves on `\r` alone, where the record's index is the line.
+pub fn line_of(pos: Option<&csv::Position>, end: LineEnd) -> u64 {
+    let Some(p) = pos else { return 0 };
+    match end {
+        LineEnd::Lf => p.line(),
+        LineEnd::CrLf if p.record() > 0 => p.line() + 1,
+        LineEnd::CrLf => p.line(),
+        LineEnd::Cr => p.record() + 1,
+    }
+}
+
 /// Passes bytes through, failing once a line runs past [`MAX_LINE`], and remembers the last
-/// byte (to tell a file whose last line has no line end).
+/// byte (to tell a file whose last line has no line end) and how the first line ends.
 pub struct LineCap<R> {
     inner: R,
     run: usize,
     lines: u64,
     last: Option<u8>,
+    end: Option<LineEnd>,
+    /// The first line end seen so far is a `\r` ending the last chunk.
+    last_was_cr: bool,
 }
 
 impl<R: Read> LineCap<R> {
@@ -119,6 +145,40 @@ impl<R: Read> LineCap<R> {
             run: 0,
             lines: 0,
             last: None,
+            end: None,
+            last_was_cr: false,
+        }
+    }
+
+    /// How the file's lines end (`\n` until a line end is seen).
+    pub fn line_end(&self) -> LineEnd {
+        self.end.unwrap_or_default()
+    }
+
+    fn learn_end(&mut self, chunk: &[u8]) {
+        if self.end.is_some() {
+            return;
+        }
+        if self.last_was_cr {
+            self.end = Some(if chunk[0] == b'\n' {
+                LineEnd::CrLf
+            } else {
+                LineEnd::Cr
+            });
+            return;
+        }
+        if let Some(i) = memchr::memchr2(b'\n', b'\r', chunk) {
+            if chunk[i] == b'\n' {
+                self.end = Some(LineEnd::Lf);
+            } else if let Some(next) = chunk.get(i + 1) {
+                self.end = Some(if *next == b'\n' {
+                    LineEnd::CrLf
+                } else {
+                    LineEnd::Cr
+                });
+            } else {
+                self.last_was_cr = true;
+            }
         }
     }
 }
@@ -130,8 +190,10 @@ impl<R: Read> Read for LineCap<R> {
             return Ok(0);
         }
         let chunk = &buf[..n];
+        self.learn_end(chunk);
         self.last = Some(chunk[n - 1]);
-        match memchr::memrchr(b'\n', chunk) {
+        // `\r` ends a line too (old Mac files), so such a file is not one overlong line.
+        match memchr::memrchr2(b'\n', b'\r', chunk) {
             Some(p) => {
                 self.lines += memchr::memchr_iter(b'\n', chunk).count() as u64;
                 self.run = n - p - 1;
@@ -156,7 +218,9 @@ impl<R: Read> Read for LineCap<R> {
 pub fn day_of_file_name(display: &str) -> Option<i64> {
     let name = display.rsplit(['/', '!']).next()?;
     let digits = name.strip_prefix("day_")?.strip_suffix(".csv")?;
-    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // Any number of digits (`day_00028.csv` is day 28): a day far beyond the trace is then
+    // checked against the rows like any other.
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     digits.parse().ok()
@@ -255,7 +319,7 @@ pub fn parse_file(
     let mut have = csv.read_byte_record(&mut record)?;
     while have {
         have = csv.read_byte_record(&mut next)?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = line_of(record.position(), csv.get_ref().line_end());
         let bytes = record.as_slice();
         if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
             // A line break inside a field: the release never has one, so a quote is missing
@@ -285,7 +349,7 @@ pub fn parse_file(
             let reason = "the last line has no line end: the file is truncated (cut short \
                           while being written or copied)";
             let last = record.len().saturating_sub(1);
-            reject_record(&record, &header, last, reason.into(), sink, counts)?;
+            reject_record(&record, line, &header, last, reason.into(), sink, counts)?;
         } else if record.len() != width {
             // A lone empty line is not data (pandas never writes one, editors sometimes do).
             if !(record.len() == 1 && record[0].is_empty()) {
@@ -297,7 +361,7 @@ pub fn parse_file(
                 } else {
                     format!("row has {} fields, header has {width}", record.len())
                 };
-                reject_record(&record, &header, record.len(), reason, sink, counts)?;
+                reject_record(&record, line, &header, record.len(), reason, sink, counts)?;
             }
         } else {
             counts.rows_read += 1;
