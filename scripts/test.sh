@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 # libtorch for the rewarm crate (PyPI's torch wheel into .venv; a no-op once installed).
 bash scripts/setup-torch.sh
 cargo fmt --all --check
+# coldstart alone needs no libtorch: nothing in its dependency tree is tch or torch-sys, so
+# `cargo build --release -p coldstart` works on a machine without torch.
+if cargo tree -p coldstart -e normal,build --locked --prefix none | grep -E '^(tch|torch-sys) '; then
+  echo "coldstart depends on libtorch (see above); it must build without it" >&2
+  exit 1
+fi
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
