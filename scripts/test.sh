@@ -8,7 +8,8 @@ bash scripts/setup-torch.sh
 cargo fmt --all --check
 # coldstart alone needs no libtorch: nothing in its dependency tree is tch or torch-sys, so
 # `cargo build --release -p coldstart` works on a machine without torch.
-if cargo tree -p coldstart -e normal,build --locked --prefix none | grep -E '^(tch|torch-sys) '; then
+tree=$(cargo tree -p coldstart -e normal,build --locked --prefix none)
+if grep -E '^(tch|torch-sys) ' <<<"$tree"; then
   echo "coldstart depends on libtorch (see above); it must build without it" >&2
   exit 1
 fi
