@@ -254,9 +254,10 @@ impl Azure2019 {
                     skipped.insert(rec);
                     continue;
                 }
-                let (key, tr) = match (key(&r, &[o, a, fu]), field(&r, tr)) {
-                    (Ok(k), Ok(t)) => (k, t.to_string()),
-                    (Err(e), _) | (_, Err(e)) => {
+                let [ow, ap, fun, trig] = match [o, a, fu, tr].map(|i| field(&r, i)) {
+                    [Ok(w), Ok(x), Ok(y), Ok(z)] => [w, x, y, z],
+                    fields => {
+                        let e = fields.into_iter().find_map(Result::err).unwrap_or_default();
                         rejects.add(
                             path,
                             line(&r, ends),
@@ -267,20 +268,15 @@ impl Azure2019 {
                         continue;
                     }
                 };
+                let key = format!("{ow}/{ap}/{fun}");
                 if !seen.insert(key.clone()) {
                     duplicates += 1;
                     skipped.insert(rec);
                     continue;
                 }
-                let fi = *index.entry(key.clone()).or_insert_with(|| {
-                    let mut parts = key.splitn(3, '/');
-                    let (ow, ap, fun) = (
-                        parts.next().unwrap_or(""),
-                        parts.next().unwrap_or(""),
-                        parts.next().unwrap_or(""),
-                    );
+                let fi = *index.entry(key).or_insert_with(|| {
                     let app = format!("{ow}/{ap}");
-                    let mut f = Function::new(format!("{ap}/{fun}"), &trigger(&tr));
+                    let mut f = Function::new(format!("{ap}/{fun}"), &trigger(trig));
                     f.region = REGION.into();
                     let mb = app_mb.get(&app).map(|(s, n)| s / f64::from(*n));
                     if mb.is_none() {

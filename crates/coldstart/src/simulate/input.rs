@@ -79,9 +79,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                     TRACE_DAYS - 1
                 );
             }
-            if !(*scale > 0.0 && scale.is_finite()) {
-                bail!("--scale must be positive");
-            }
+            // region_functions checks --scale and --functions.
             let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri)?;
             let n = specs.len();
             let others = if remote {
@@ -142,6 +140,11 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             // The trace's own numbers on the days that are measured.
             let all = workload.days();
             let measured = (all.start + warmup_days).min(all.end)..all.end;
+            let desc = format!(
+                "store {}, region {region}: {} functions, {what}",
+                path.display(),
+                functions.len(),
+            );
             let Some((costs, observed)) =
                 store_costs(&cx, region, &functions, &index, measured.clone(), remote)?
             else {
@@ -151,11 +154,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                      the paper's LogNormal fit instead, and there is no faithfulness check"
                 );
                 eprintln!("warning: {warning}");
-                let desc = format!(
-                    "store {}, region {region}: {} functions, {what}; {warning}",
-                    path.display(),
-                    functions.len(),
-                );
+                let desc = format!("{desc}; {warning}");
                 return Ok(Loaded {
                     workload,
                     costs: Box::new(LogNormalCosts::paper(1)),
@@ -168,11 +167,6 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 Some(last) => Some(trace_utility(&cx, region, last, measured)?),
                 None => None,
             };
-            let desc = format!(
-                "store {}, region {region}: {} functions, {what}",
-                path.display(),
-                functions.len(),
-            );
             Ok(Loaded {
                 workload,
                 costs: Box::new(costs),
