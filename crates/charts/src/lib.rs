@@ -2,11 +2,15 @@
 //! plots, (stacked) proportion bars, box plots and correlation heat maps, on log axes where the
 //! paper uses them, arranged as panels of one figure. Built on plotters' SVG backend.
 
+mod layout;
+pub mod page;
+pub mod ticks;
+
 use anyhow::{anyhow, Result};
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
-use plotters::coord::types::RangedCoordf64;
-use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub use ticks::{Axis, Ticks};
 
 /// tab10, the palette of matplotlib's (and the paper's) default figures.
 const TAB10: [RGBColor; 10] = [
@@ -120,6 +124,7 @@ impl Panel {
         self
     }
 
+    /// Triangles at `(x, y)`, each labelled beside it unless its label is empty.
     pub fn marks(mut self, m: Vec<(f64, f64, String)>) -> Self {
         if let Body::Lines { marks, .. } = &mut self.body {
             *marks = m;
@@ -146,11 +151,13 @@ pub fn render(panels: &[Panel], cols: usize, size: (u32, u32)) -> Result<String>
     Ok(svg)
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing chart: {e:?}")
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Axis, Axis>>;
 
 fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     match &p.body {
@@ -158,46 +165,7 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
             series,
             scatter,
             marks,
-        } => {
-            let pts = || {
-                series
-                    .iter()
-                    .flat_map(|s| s.points.iter())
-                    .filter(|(x, y)| usable(*x, p.log_x) && usable(*y, p.log_y))
-            };
-            let (x0, x1) = range(pts().map(|p| p.0), p.log_x);
-            let (y0, y1) = range(pts().map(|p| p.1), p.log_y);
-            match (p.log_x, p.log_y) {
-                (false, false) => lines(area, p, x0..x1, y0..y1, series, *scatter, marks),
-                (true, false) => lines(
-                    area,
-                    p,
-                    (x0..x1).log_scale(),
-                    y0..y1,
-                    series,
-                    *scatter,
-                    marks,
-                ),
-                (false, true) => lines(
-                    area,
-                    p,
-                    x0..x1,
-                    (y0..y1).log_scale(),
-                    series,
-                    *scatter,
-                    marks,
-                ),
-                (true, true) => lines(
-                    area,
-                    p,
-                    (x0..x1).log_scale(),
-                    (y0..y1).log_scale(),
-                    series,
-                    *scatter,
-                    marks,
-                ),
-            }
-        }
+        } => lines(area, p, series, *scatter, marks),
         Body::Bars {
             categories,
             stacks,
@@ -217,23 +185,16 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     }
 }
 
-/// Axis tick text: short decimals, powers of ten far from 1 (log axes land on 9.999… otherwise).
+/// Axis tick text for one number on its own: 0.25, 10, 120k, 1.5M, 3e-3.
 pub fn tick(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        return "0".into();
-    }
-    if !(1e-3..1e5).contains(&a) {
-        return format!("{v:.0e}");
-    }
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    ticks::short(v)
 }
 
 fn usable(v: f64, log: bool) -> bool {
     v.is_finite() && (!log || v > 0.0)
 }
 
+/// The data's range, padded a little; a linear axis starts where the data does.
 fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values {
@@ -243,102 +204,283 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     if !lo.is_finite() {
         return if log { (0.1, 10.0) } else { (0.0, 1.0) };
     }
+    if hi <= lo {
+        // One value: ticks::Axis widens it around itself.
+        return (lo, hi);
+    }
     if log {
-        if hi <= lo * 1.0001 {
-            return (lo / 2.0, hi * 2.0);
-        }
-        (lo / 1.2, hi * 1.2)
+        let pad = (hi / lo).powf(0.03);
+        (lo / pad, hi * pad)
     } else {
-        if hi <= lo {
-            return (lo - 1.0, hi + 1.0);
-        }
         let pad = (hi - lo) * 0.03;
-        (if lo >= 0.0 { lo.max(0.0) } else { lo - pad }, hi + pad)
+        (lo - pad, hi + pad)
     }
 }
 
-fn lines<X, Y>(
-    area: &Area,
-    p: &Panel,
-    x: X,
-    y: Y,
-    series: &[Series],
-    scatter: bool,
-    marks: &[(f64, f64, String)],
-) -> Result<()>
-where
-    X: AsRangedCoord<Value = f64>,
-    Y: AsRangedCoord<Value = f64>,
-    X::CoordDescType: ValueFormatter<f64>,
-    Y::CoordDescType: ValueFormatter<f64>,
-{
-    let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(x, y)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(&p.x_label)
-        .y_desc(&p.y_label)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
-    let keep = |(x, y): &(f64, f64)| usable(*x, p.log_x) && usable(*y, p.log_y);
-    for (i, s) in series.iter().enumerate() {
-        // The data a fit is compared with is drawn in black.
-        let c = if s.name == "data" { BLACK } else { color(i) };
-        let pts: Vec<(f64, f64)> = s.points.iter().cloned().filter(keep).collect();
-        let drawn = if scatter {
-            chart
-                .draw_series(
-                    pts.iter()
-                        .map(|pt| Circle::new(*pt, 2, c.mix(0.6).filled())),
-                )
-                .map_err(err)?
-        } else {
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(err)?
-        };
-        if !s.name.is_empty() {
-            drawn
-                .label(&s.name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], c.filled()));
+/// Pixel room inside a panel of `w` × `h` for the plot itself, roughly: what ChartBuilder
+/// leaves after the margin, the caption and the label areas.
+fn room(area: &Area, y_label: i32, x_label: i32) -> (i32, i32) {
+    let (w, h) = area.dim_in_pixel();
+    (
+        w as i32 - 2 * MARGIN - y_label,
+        h as i32 - 2 * MARGIN - x_label - layout::text_height(layout::CAPTION) - 10,
+    )
+}
+
+const MARGIN: i32 = 10;
+
+/// An x axis over [lo, hi] with as many ticks as fit side by side in `px` pixels.
+fn x_axis(lo: f64, hi: f64, log: bool, px: i32) -> Axis {
+    let mut max = (px / 50).clamp(2, 12) as usize;
+    loop {
+        let a = Axis::new(lo, hi, log, max);
+        let widest = widest_tick(&a);
+        if max <= 2 || a.ticks.values.len() as i32 * (widest + 14) <= px {
+            return a;
         }
+        max -= 1;
     }
-    let marks: Vec<_> = marks.iter().filter(|(x, y, _)| keep(&(*x, *y))).collect();
-    chart
-        .draw_series(marks.iter().map(|(x, y, label)| {
-            EmptyElement::at((*x, *y))
-                + TriangleMarker::new((0, 0), 5, BLACK.filled())
-                + Text::new(label.clone(), (4, -14), ("sans-serif", 11))
-        }))
-        .map_err(err)?;
-    if series.iter().any(|s| !s.name.is_empty()) {
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+}
+
+/// The width (pixels) of an axis's widest tick label.
+fn widest_tick(a: &Axis) -> i32 {
+    (a.ticks.labels.iter())
+        .map(|l| layout::text_width(l, layout::LABEL))
+        .max()
+        .unwrap_or(0)
+}
+
+/// A y axis over [lo, hi], a tick every 32 pixels or more.
+fn y_axis(lo: f64, hi: f64, log: bool, px: i32) -> Axis {
+    Axis::new(lo, hi, log, (px / 32).clamp(2, 10) as usize)
+}
+
+/// The width of the y label area: the widest tick label and the axis name beside it.
+fn y_label_area(y: &Axis, desc: &str) -> i32 {
+    widest_tick(y)
+        + 14
+        + if desc.is_empty() {
+            0
+        } else {
+            layout::text_height(layout::LABEL) + 6
+        }
+}
+
+fn build<'a, 'b>(
+    area: &'a Area<'b>,
+    p: &Panel,
+    x: Axis,
+    y: Axis,
+    x_label_area: i32,
+) -> Result<Chart<'a, 'b>> {
+    let y_area = y_label_area(&y, &p.y_label);
+    ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", layout::CAPTION))
+        .margin(MARGIN)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// Draws the axes: ticks labelled by the axes themselves (x labels left out when `x_names`
+/// are drawn upright instead).
+fn mesh(chart: &mut Chart, p: &Panel, x_labels: bool, grid: bool) -> Result<()> {
+    let (xs, ys) = {
+        let spec = chart.as_coord_spec();
+        (spec.x_spec().clone(), spec.y_spec().clone())
+    };
+    let label_style = ("sans-serif", layout::LABEL).into_font();
+    let fx = |v: &f64| {
+        if x_labels {
+            xs.label(*v)
+        } else {
+            String::new()
+        }
+    };
+    let fy = |v: &f64| ys.label(*v);
+    let mut m = chart.configure_mesh();
+    m.x_desc(&p.x_label)
+        .y_desc(&p.y_label)
+        .label_style(label_style.clone())
+        .axis_desc_style(label_style)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .bold_line_style(BLACK.mix(0.12));
+    if !grid {
+        m.disable_x_mesh();
+    }
+    m.draw().map_err(err)
+}
+
+fn entries(names: impl Iterator<Item = (String, RGBColor)>) -> Vec<layout::Entry> {
+    names
+        .filter(|(n, _)| !n.is_empty())
+        .map(|(name, color)| layout::Entry { name, color })
+        .collect()
+}
+
+/// Plot-area bounds in absolute pixels.
+fn bounds(chart: &Chart) -> layout::Box2 {
+    let (x, y) = chart.plotting_area().get_pixel_range();
+    (x.start, y.start, x.end, y.end)
+}
+
+/// Writes `labels` beside their data points where they fit without meeting each other.
+fn point_labels(chart: &Chart, labels: &[((f64, f64), String)]) -> Result<()> {
+    let at: Vec<((i32, i32), String)> = labels
+        .iter()
+        .map(|(pt, t)| (chart.backend_coord(pt), t.clone()))
+        .collect();
+    let spots = layout::dodge(&at, bounds(chart), layout::SMALL);
+    let style = ("sans-serif", layout::SMALL)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for ((pt, text), spot) in labels.iter().zip(spots) {
+        if let Some(d) = spot {
+            chart
+                .plotting_area()
+                .draw(&(EmptyElement::at(*pt) + Text::new(text.clone(), d, style.clone())))
+                .map_err(err)?;
+        }
     }
     Ok(())
 }
 
+/// Scatter points this few or fewer are labelled with their series' name.
+const LABEL_POINTS: usize = 12;
+
+fn lines(
+    area: &Area,
+    p: &Panel,
+    series: &[Series],
+    scatter: bool,
+    marks: &[(f64, f64, String)],
+) -> Result<()> {
+    // The data a fit is compared with is drawn in black.
+    let colour = |i: usize, s: &Series| if s.name == "data" { BLACK } else { color(i) };
+    let legend = entries(
+        series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), colour(i, s))),
+    );
+    let area = &layout::legend(area, &legend)?;
+    let keep = |(x, y): &(f64, f64)| usable(*x, p.log_x) && usable(*y, p.log_y);
+    let pts = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|pt| keep(pt))
+    };
+    // The axes hold the marks too (a policy beside a sweep's curve may lie beyond it).
+    let marked: Vec<(f64, f64)> = marks.iter().map(|(x, y, _)| (*x, *y)).collect();
+    let all = || pts().chain(marked.iter().filter(|pt| keep(pt)));
+    let (x0, x1) = range(all().map(|p| p.0), p.log_x);
+    let (y0, y1) = range(all().map(|p| p.1), p.log_y);
+    let x_area = 24 + layout::text_height(layout::LABEL) * 2;
+    let (_, ph) = room(area, 60, x_area);
+    let y = y_axis(y0, y1, p.log_y, ph);
+    let (pw, _) = room(area, y_label_area(&y, &p.y_label), x_area);
+    let x = x_axis(x0, x1, p.log_x, pw);
+    let mut chart = build(area, p, x, y, x_area)?;
+    mesh(&mut chart, p, true, true)?;
+    let few = scatter && pts().count() <= LABEL_POINTS;
+    let mut labels = Vec::new();
+    for (i, s) in series.iter().enumerate() {
+        let c = colour(i, s);
+        let pts: Vec<(f64, f64)> = s.points.iter().cloned().filter(keep).collect();
+        if scatter {
+            let r = if few { 6 } else { 3 };
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|pt| Circle::new(*pt, r, c.mix(0.8).filled())),
+                )
+                .map_err(err)?;
+            if few {
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|pt| Circle::new(*pt, r, WHITE.stroke_width(1))),
+                    )
+                    .map_err(err)?;
+                labels.extend(pts.iter().map(|pt| (*pt, s.name.clone())));
+            }
+        } else {
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(err)?;
+        }
+    }
+    let marks: Vec<_> = marks.iter().filter(|(x, y, _)| keep(&(*x, *y))).collect();
+    chart
+        .draw_series(marks.iter().map(|(x, y, _)| {
+            EmptyElement::at((*x, *y)) + TriangleMarker::new((0, 0), 6, BLACK.filled())
+        }))
+        .map_err(err)?;
+    labels.extend(
+        marks
+            .iter()
+            .filter(|(_, _, l)| !l.is_empty())
+            .map(|(x, y, l)| ((*x, *y), l.clone())),
+    );
+    point_labels(&chart, &labels)
+}
+
+/// An x axis of `n` categories at 0, 1, …, n − 1, and the height their names need under
+/// the plot: upright names when they do not fit side by side in `px` pixels.
+fn category_axis(names: &[String], px: i32) -> (Axis, Option<i32>) {
+    let n = names.len().max(1);
+    let axis = Axis::fixed(
+        -0.5,
+        n as f64 - 0.5,
+        (0..names.len()).map(|i| i as f64).collect(),
+        names.to_vec(),
+    );
+    let widest = names
+        .iter()
+        .map(|s| layout::text_width(s, layout::LABEL))
+        .max()
+        .unwrap_or(0);
+    if (widest + 8) * n as i32 <= px {
+        (axis, None)
+    } else {
+        (axis, Some(widest.min(UPRIGHT)))
+    }
+}
+
+/// The most pixels an upright category name may take.
+const UPRIGHT: i32 = 220;
+
+/// A chart over categories: the x labels side by side, or upright when they do not fit.
 fn category_chart<'a, 'b>(
     area: &'a Area<'b>,
     p: &Panel,
-    n: usize,
-    y0: f64,
-    y1: f64,
-) -> Result<CategoryChart<'a, 'b>> {
-    ChartBuilder::on(area)
-        .caption(&p.title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(44)
-        .y_label_area_size(56)
-        .build_cartesian_2d(-0.5..(n as f64 - 0.5), y0..y1)
-        .map_err(err)
+    names: &[String],
+    y: (f64, f64),
+    log: bool,
+    grid: bool,
+) -> Result<Chart<'a, 'b>> {
+    let plain = 24 + layout::text_height(layout::LABEL) * 2;
+    let (_, ph) = room(area, 60, plain);
+    let probe = y_axis(y.0, y.1, log, ph);
+    let (pw, _) = room(area, y_label_area(&probe, &p.y_label), plain);
+    let (x, upright) = category_axis(names, pw);
+    let x_area = upright.map_or(plain, |u| u + 14 + layout::text_height(layout::LABEL) + 6);
+    let (_, ph) = room(area, 60, x_area);
+    let y = y_axis(y.0, y.1, log, ph);
+    let mut chart = build(area, p, x, y, x_area)?;
+    mesh(&mut chart, p, upright.is_none(), grid)?;
+    if let Some(u) = upright {
+        let (_, bottom) = chart.backend_coord(&(0.0, chart.y_range().start));
+        let xs: Vec<i32> = (0..names.len())
+            .map(|i| chart.backend_coord(&(i as f64, 0.0)).0)
+            .collect();
+        layout::upright(area, &xs, bottom, names, u)?;
+    }
+    Ok(chart)
 }
 
 fn bars(
@@ -357,18 +499,29 @@ fn bars(
     } else {
         values.iter().flatten().cloned().fold(0.0, f64::max)
     };
-    let mut chart = category_chart(area, p, n, 0.0, (top * 1.05).max(1e-9))?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.max(1))
-        .x_label_formatter(&|x| label_at(categories, *x))
-        .x_desc(&p.x_label)
-        .y_desc(&p.y_label)
-        .draw()
-        .map_err(err)?;
+    // One stack named like the axis needs no legend.
+    let legend = if stacks.len() == 1 && (stacks[0] == p.y_label || stacks[0] == p.title) {
+        Vec::new()
+    } else {
+        entries(
+            stacks
+                .iter()
+                .enumerate()
+                .map(|(s, n)| (n.clone(), color(s))),
+        )
+    };
+    let area = &layout::legend(area, &legend)?;
+    // Counts and shares start at zero.
+    let mut chart = category_chart(
+        area,
+        p,
+        categories,
+        (0.0, (top * 1.05).max(1e-9)),
+        false,
+        false,
+    )?;
     let width = 0.8;
-    for (s, name) in stacks.iter().enumerate() {
+    for (s, _) in stacks.iter().enumerate() {
         let c = color(s);
         let rects: Vec<_> = (0..n)
             .map(|cat| {
@@ -389,39 +542,9 @@ fn bars(
                 Rectangle::new([(x0, y0), (x1, y1)], c.filled())
             })
             .collect();
-        chart
-            .draw_series(rects)
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], c.filled()));
+        chart.draw_series(rects).map_err(err)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
-}
-
-type CategoryChart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-fn legend<'a, 'b: 'a, C: CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'b>, C>,
-    position: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 11))
-        .draw()
-        .map_err(err)?;
     Ok(())
-}
-
-fn label_at(categories: &[String], x: f64) -> String {
-    let i = x.round();
-    if (x - i).abs() > 1e-6 || i < 0.0 {
-        return String::new();
-    }
-    categories.get(i as usize).cloned().unwrap_or_default()
 }
 
 fn box_plot(
@@ -431,7 +554,6 @@ fn box_plot(
     groups: &[String],
     boxes: &[Vec<Option<[f64; 5]>>],
 ) -> Result<()> {
-    let n = categories.len();
     let vals = || {
         boxes
             .iter()
@@ -439,36 +561,19 @@ fn box_plot(
             .flatten()
             .flat_map(|b| b.iter().cloned())
     };
-    let (lo, hi) = range(vals().filter(|v| usable(*v, p.log_y)), p.log_y);
-    let (lo, hi) = if p.log_y {
-        (lo.log10(), hi.log10())
-    } else {
-        (lo, hi)
-    };
-    let tf = |v: f64| if p.log_y { v.max(1e-12).log10() } else { v };
-    let mut chart = category_chart(area, p, n, lo, hi)?;
-    let log = p.log_y;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.max(1))
-        .x_label_formatter(&|x| label_at(categories, *x))
-        .y_label_formatter(&|y| {
-            if log {
-                format!("{:.3}", 10f64.powf(*y))
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_string()
-            } else {
-                format!("{y:.2}")
-            }
-        })
-        .x_desc(&p.x_label)
-        .y_desc(&p.y_label)
-        .draw()
-        .map_err(err)?;
+    let legend = entries(
+        groups
+            .iter()
+            .enumerate()
+            .map(|(g, n)| (n.clone(), color(g))),
+    );
+    let area = &layout::legend(area, &legend)?;
+    let y = range(vals().filter(|v| usable(*v, p.log_y)), p.log_y);
+    let mut chart = category_chart(area, p, categories, y, p.log_y, false)?;
+    let floor = chart.y_range().start;
+    let tf = |v: f64| if p.log_y { v.max(floor) } else { v };
     let width = 0.8 / groups.len().max(1) as f64;
-    for (g, name) in groups.iter().enumerate() {
+    for (g, _) in groups.iter().enumerate() {
         let c = color(g);
         let mut rects = Vec::new();
         let mut paths = Vec::new();
@@ -495,13 +600,9 @@ fn box_plot(
             ));
         }
         chart.draw_series(paths).map_err(err)?;
-        chart
-            .draw_series(rects)
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], c.filled()));
+        chart.draw_series(rects).map_err(err)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    Ok(())
 }
 
 fn heat(
@@ -512,24 +613,44 @@ fn heat(
     marked: &[Vec<bool>],
 ) -> Result<()> {
     let n = labels.len();
+    let rev: Vec<String> = labels.iter().rev().cloned().collect();
+    let y = Axis::fixed(
+        -0.5,
+        n as f64 - 0.5,
+        (0..n).map(|i| i as f64).collect(),
+        rev,
+    );
+    let y_area = labels
+        .iter()
+        .map(|s| layout::text_width(s, layout::LABEL))
+        .max()
+        .unwrap_or(0)
+        + 14;
+    let (pw, _) = room(area, y_area, 0);
+    let (x, upright) = category_axis(labels, pw);
+    let x_area = upright.map_or(30, |u| u + 14);
     let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(60)
-        .y_label_area_size(110)
-        .build_cartesian_2d(-0.5..(n as f64 - 0.5), -0.5..(n as f64 - 0.5))
+        .caption(&p.title, ("sans-serif", layout::CAPTION))
+        .margin(MARGIN)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(n.max(1))
-        .y_labels(n.max(1))
-        .x_label_formatter(&|x| label_at(labels, *x))
-        .y_label_formatter(&|y| label_at(labels, n as f64 - 1.0 - *y))
-        .draw()
-        .map_err(err)?;
+    let blank = Panel::body("", "", "", p.body.clone());
+    mesh(&mut chart, &blank, upright.is_none(), false)?;
+    if let Some(u) = upright {
+        let (_, bottom) = chart.backend_coord(&(0.0, -0.5));
+        let xs: Vec<i32> = (0..n)
+            .map(|i| chart.backend_coord(&(i as f64, 0.0)).0)
+            .collect();
+        layout::upright(area, &xs, bottom, labels, u)?;
+    }
     let mut rects = Vec::new();
     let mut texts = Vec::new();
+    let style = ("sans-serif", layout::SMALL)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Center));
     for (i, row) in values.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
             let y = (n - 1 - i) as f64;
@@ -544,7 +665,7 @@ fn heat(
             } else {
                 "n/a".into()
             };
-            texts.push(Text::new(text, (x - 0.3, y + 0.1), ("sans-serif", 11)));
+            texts.push(Text::new(text, (x, y), style.clone()));
         }
     }
     chart.draw_series(rects).map_err(err)?;
@@ -567,69 +688,4 @@ fn diverging(v: f64) -> RGBColor {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn draws_every_kind_of_panel() {
-        let panels = vec![
-            Panel::lines(
-                "cdf",
-                "seconds",
-                "CDF",
-                vec![Series::new(
-                    "R1",
-                    vec![(0.01, 0.1), (1.0, 0.5), (100.0, 1.0)],
-                )],
-            )
-            .log_x()
-            .marks(vec![(1.0, 0.5, "peak".into())]),
-            Panel::scatter("s", "x", "y", vec![Series::new("a", vec![(1.0, 2.0)])])
-                .log_x()
-                .log_y(),
-            Panel::body(
-                "bars",
-                "",
-                "share",
-                Body::Bars {
-                    categories: vec!["a".into(), "b".into()],
-                    stacks: vec!["x".into(), "y".into()],
-                    values: vec![vec![0.2, 0.5], vec![0.8, 0.5]],
-                    stacked: true,
-                },
-            ),
-            Panel::body(
-                "box",
-                "",
-                "s",
-                Body::Boxes {
-                    categories: vec!["R1".into()],
-                    groups: vec!["small".into(), "large".into()],
-                    boxes: vec![vec![Some([0.1, 0.2, 0.3, 0.4, 0.5])], vec![None]],
-                },
-            )
-            .log_y(),
-            Panel::body(
-                "heat",
-                "",
-                "",
-                Body::Heat {
-                    labels: vec!["a".into(), "b".into()],
-                    values: vec![vec![1.0, -0.3], vec![-0.3, 1.0]],
-                    marked: vec![vec![true, false], vec![false, true]],
-                },
-            ),
-        ];
-        assert_eq!(tick(9.999999999999998), "10");
-        assert_eq!(tick(1e-6 - 1e-21), "1e-6");
-        assert_eq!(tick(0.25), "0.25");
-        assert_eq!(tick(1e7), "1e7");
-        let svg = render(&panels, 2, (400, 300)).unwrap();
-        assert!(svg.starts_with("<svg"));
-        for text in [
-            "cdf", "R1", "peak", "bars", "small", "1.00*", "-0.30", "seconds",
-        ] {
-            assert!(svg.contains(text), "missing {text}");
-        }
-    }
-}
+mod tests;

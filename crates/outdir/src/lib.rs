@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 mod lock;
-pub use lock::{lock, lock_path, Lock};
+pub use lock::{lock, lock_path, InUse, Lock};
 
 /// The ownership marker inside every folder made by [`replace_dir`]: one line naming the
 /// command, then (folders made by [`Staging`]) a line `made:` and the names it wrote, one a line.
@@ -171,7 +171,7 @@ pub fn owner_of(dir: &Path) -> Option<String> {
 
 /// The names a command listed as its own in `dir`'s marker; None for a marker without a list
 /// (made by an older build, or a working folder), where everything counts as the command's.
-fn made_names(dir: &Path) -> Option<std::collections::BTreeSet<String>> {
+pub fn made_names(dir: &Path) -> Option<std::collections::BTreeSet<String>> {
     let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
     let mut lines = text.lines().skip(1);
     lines.next().filter(|l| *l == MADE)?;

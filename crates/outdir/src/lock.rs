@@ -54,11 +54,13 @@ pub fn lock(dest: &Path, what: &str) -> Result<Lock> {
                     Ok(p) => format!("process {p}"),
                     Err(_) => "another process".to_string(),
                 };
-                bail!(
-                    "{} is in use: {holder} is writing it (lock file {}). Wait for it to finish, or write to another path; `{what}` does not share an output with another run",
-                    dest.display(),
-                    path.display()
-                );
+                return Err(InUse {
+                    dest: dest.to_path_buf(),
+                    holder,
+                    lock: path,
+                    what: what.to_string(),
+                }
+                .into());
             }
             Err(e) => return Err(e).with_context(|| format!("{}: cannot lock", path.display())),
         }
@@ -77,6 +79,35 @@ pub fn lock(dest: &Path, what: &str) -> Result<Lock> {
         path.display()
     )
 }
+
+/// The refusal of [`lock`]: another process holds the lock (a caller may find it in the
+/// error with `downcast_ref`).
+#[derive(Debug)]
+pub struct InUse {
+    /// The output asked for.
+    pub dest: PathBuf,
+    /// Who holds it: `process N`, or `another process` when its pid is not written yet.
+    pub holder: String,
+    /// The lock file.
+    pub lock: PathBuf,
+    /// The command that asked, for the message.
+    pub what: String,
+}
+
+impl std::fmt::Display for InUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is in use: {} is writing it (lock file {}). Wait for it to finish, or write to another path; `{}` does not share an output with another run",
+            self.dest.display(),
+            self.holder,
+            self.lock.display(),
+            self.what
+        )
+    }
+}
+
+impl std::error::Error for InUse {}
 
 impl Lock {
     /// The lock file's path.
