@@ -21,7 +21,7 @@ import shutil
 import statistics
 import sys
 
-from benchlib import run, synth_once
+from benchlib import markdown_table, run, splice, synth_once
 
 TOOLS = ["coldstart", "pandas", "polars", "duckdb"]
 
@@ -115,13 +115,22 @@ def main():
     print()
     print(f"{'tool':<10} {'median s':>9} {'MB/s':>7} {'peak MiB':>9} {'Parquet MB':>11} "
           f"{'time / ' + tools[0]:>16}")
+    table = []
     for t in tools:
         secs = statistics.median(s for s, *_ in results[t])
         peak = max(p for _, p, _, _ in results[t])
         size = results[t][-1][3]
         print(f"{t:<10} {secs:>9.1f} {mb / secs:>7.0f} {peak:>9.0f} {size / 1e6:>11,.0f} "
               f"{secs / base:>15.2f}x")
+        table.append([t, f"{secs:.1f} s", f"{mb / secs:.0f}", f"{peak:,.0f} MiB", f"{size / 1e6:,.0f} MB",
+                      f"{secs / base:.2f}x"])
     print(f"cores: {os.cpu_count()}")
+    rows = results[tools[0]][-1][2]
+    splice("copy", f"A scale-{args.scale:g} release with R2's per-minute tables ({len(files)} CSV files, "
+           f"{mb:,.0f} MB, {rows:,} rows), median of {args.repeat} rounds:\n\n" +
+           markdown_table(["tool", "time", "MB/s", "peak memory", "Parquet written",
+                           f"time / {tools[0]}"], table),
+           "bash bench/copy.sh" + (f" --scale {args.scale:g}" if args.scale != 0.25 else ""))
 
 
 if __name__ == "__main__":

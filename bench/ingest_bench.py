@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 
-from benchlib import run, synth_once
+from benchlib import markdown_table, run, splice, synth_once
 
 
 def files_of(release, family):
@@ -90,6 +90,16 @@ def main():
           f"in {all_secs:.1f} s ({manifest['bytes_read'] / 1e6 / all_secs:.0f} MB/s), "
           f"peak memory {all_peak:.0f} MiB")
     print(f"cores: {os.cpu_count()}")
+    rows = [[t, f"{r['rows']:,}", f"{r['mb']:,.0f}",
+             f"{r['rows_s'] / 1e6:.2f} M rows/s, {r['mb_s']:.0f} MB/s",
+             f"{r['pandas_rows_s'] / 1e6:.2f} M rows/s, {r['pandas_mb_s']:.0f} MB/s",
+             f"{r['rows_s'] / r['pandas_rows_s']:.1f}x"] for t, r in results.items()]
+    splice("ingest", markdown_table(
+        ["table", "rows", "MB", "coldstart ingest", "pandas `read_csv`", "ratio"], rows) +
+        f"\n\nThe whole release ({manifest['rows_read']:,} rows, "
+        f"{manifest['bytes_read'] / 1e6:,.0f} MB) in {all_secs:.1f} s "
+        f"({manifest['bytes_read'] / 1e6 / all_secs:.0f} MB/s), peak memory {all_peak:.0f} MiB.",
+        f"bash bench/ingest.sh --scale {args.scale:g}")
 
 
 if __name__ == "__main__":

@@ -6,29 +6,76 @@ in parallel); this script adds the wall time and memory, and the same workload a
 the days, to show memory does not grow with invocations. With --baseline BIN, the policies both
 binaries know run on 8 days under each, alternating, and the engine rates are printed as
 ratios (this build / baseline). A fixed 10-minute keep-alive alone (the engine split over
-every core) gives the single-policy rate. Run it through bench/simulate.sh."""
+every core) gives the single-policy rate. FaasCache runs beside the fixed 10-minute keep-alive,
+one eviction order per run (two policies on two cores, the rates of the same run compared),
+at a capacity of 90 % of the fixed 10 minutes' peak loaded memory (measured in a run of its
+own, rounded down to whole GiB) unless --capacity says; --faascache-only runs just that
+comparison. Run it through
+bench/simulate.sh."""
 import argparse
 import os
 import statistics
 import sys
 
-from benchlib import run
+from benchlib import markdown_table, run, splice
 
 COMMON = ["fixed-keepalive:ttl=60s", "hybrid-histogram", "timer-prewarm"]
 NEW = ["pool-predict", "cross-region:latency=50ms"]
+FIXED = "fixed-keepalive:ttl=10m"
+FIXED_NAME = "fixed-keepalive:ttl=10m,restart=yes"
+EVICT = ["gd", "lru", "freq", "size", "ttl"]
+
+
+def rows(out):
+    """policy -> the simulator's table row, split on blanks."""
+    r = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and ":" in parts[0] and parts[0] != "workload:":
+            r[parts[0]] = parts
+    return r
 
 
 def rates(out):
     """policy -> engine M invocations/s, from the simulator's table."""
     r = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 8 and ":" in parts[0] and parts[0] != "workload:":
-            try:
-                r[parts[0]] = float(parts[-1])
-            except ValueError:
-                pass
+    for p, parts in rows(out).items():
+        try:
+            r[p] = float(parts[-1])
+        except ValueError:
+            pass
     return r
+
+
+def faascache(args):
+    """FaasCache under each eviction order beside the fixed 10-minute keep-alive, 31 days."""
+    cap = args.capacity
+    if not cap:
+        _, _, out = run(command(args.bin, args, 31, [FIXED]), capture=True)
+        peak = int(rows(out)[FIXED_NAME][-2])
+        cap = int(0.9 * peak) // 1024 * 1024
+        print(f"--- {FIXED} alone: peak loaded memory {peak} MB; FaasCache's capacity {cap} MB")
+    table = []
+    for e in EVICT:
+        spec = f"faascache:capacity={cap}" + ("" if e == "gd" else f",evict={e}")
+        secs, peak, out = run(command(args.bin, args, 31, [FIXED, spec]), capture=True)
+        r, got = rates(out), rows(out)
+        name = next(p for p in r if p.startswith("faascache:"))
+        fixed, fc = r.get(FIXED_NAME, float("nan")), r[name]
+        print(f"--- {name} beside {FIXED}, 31 days: wall {secs:.1f} s; engine {fc:.2f} against "
+              f"{fixed:.2f} M inv/s ({fixed / fc:.2f}x slower)")
+        print(out.rstrip())
+        table.append([f"`{name}`", f"{secs:.1f} s", f"{fixed:.1f}", f"{fc:.1f}",
+                      f"{fixed / fc:.2f}x", got[name][2], got[FIXED_NAME][2], got[name][-2],
+                      got[FIXED_NAME][-2]])
+    splice("simulate-faascache",
+           markdown_table(["FaasCache run beside the fixed 10 min, 31 days", "wall",
+                           "fixed 10 min M inv/s", "FaasCache M inv/s", "fixed / FaasCache",
+                           "cold starts", "fixed 10 min cold starts", "peak MB",
+                           "fixed 10 min peak MB"], table),
+           "bash bench/simulate.sh --faascache-only" +
+           (f" --scale {args.scale:g}" if args.scale != 1.0 else "") +
+           (f" --capacity {args.capacity}" if args.capacity else ""))
 
 
 def command(binary, args, days, policies):
@@ -47,7 +94,13 @@ def main():
     ap.add_argument("--work", default="bench/out/simulate")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--region", default="R2")
+    ap.add_argument("--capacity", type=int, help="FaasCache's capacity in MB "
+                    "(default 90 %% of the fixed 10 minutes' peak loaded memory)")
+    ap.add_argument("--faascache-only", action="store_true",
+                    help="only FaasCache's eviction orders beside the fixed 10-minute keep-alive")
     args = ap.parse_args()
+    if args.faascache_only:
+        return faascache(args)
     if args.baseline:
         got = {args.bin: [], args.baseline: []}
         for _ in range(args.rounds):
@@ -70,11 +123,22 @@ def main():
         label = "this build" if b == args.bin else "baseline"
         print(f"--- one policy alone, 31 days, {label}: wall {secs:.1f} s, peak memory "
               f"{peak:.0f} MiB, engine {r.get('fixed-keepalive:ttl=10m,restart=yes', 0):.2f} M inv/s")
+    table = [["fixed 10 min alone, 31 days (split over every core)", f"{secs:.1f} s", f"{peak:.0f} MiB",
+              f"{r.get('fixed-keepalive:ttl=10m,restart=yes', 0):.1f}"]] if not args.baseline else []
+    last = ""
     for days in (8, 31):
         secs, peak, out = run(command(args.bin, args, days, COMMON + NEW), capture=True)
         print(f"--- {days} days: wall {secs:.1f} s, peak memory {peak:.0f} MiB")
         print(out.rstrip())
+        table.append([f"six policies, {days} days", f"{secs:.1f} s", f"{peak:.0f} MiB",
+                      ", ".join(f"{p.split(',')[0]} {v:.1f}" for p, v in rates(out).items())])
+        last = out
     print(f"cores: {os.cpu_count()}")
+    printed = "\n".join(l for l in last.splitlines() if not l.startswith("wrote "))
+    splice("simulate", markdown_table(["run", "wall", "peak memory", "engine M invocations/s"], table) +
+           f"\n\nThe 31-day run's table (scale {args.scale:g}, {args.region}):\n\n```text\n{printed}\n```",
+           "bash bench/simulate.sh" + (f" --scale {args.scale:g}" if args.scale != 1.0 else ""))
+    faascache(args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import shutil
 import statistics
 
-from benchlib import run
+from benchlib import markdown_table, run, splice
 
 
 def rows(release):
@@ -45,6 +45,15 @@ def main():
         print(f"{b}: median {med[b]:.2f} s, peak {max(p for _, p in got[b]):.0f} MiB")
     if args.baseline:
         print(f"this build / baseline time: {med[args.bin] / med[args.baseline]:.3f}")
+    names = {args.bin: "this build", args.baseline: f"baseline `{args.baseline}`"}
+    table = markdown_table(
+        ["build", f"median of {args.runs} runs", "peak memory", "cold-start rows", "time / this build"],
+        [[names[b], f"{med[b]:.1f} s", f"{max(p for _, p in got[b]):.0f} MiB",
+          f"{rows(os.path.join(args.work, f'release-{i}')):,}", f"{med[b] / med[args.bin]:.2f}x"]
+         for i, b in enumerate(bins)])
+    cmd = "bash bench/synth.sh" + (f" --scale {args.scale}" if args.scale != "0.05" else "") + \
+        (" --baseline BIN" if args.baseline else "")
+    splice("synth", f"`coldstart synth --scale {args.scale}`, all five regions, 31 days:\n\n" + table, cmd)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,16 @@
 use serde::Serialize;
 
 use coldstart_trace::paper::{
-    COMPONENTS, GO_POD_UTILITY_ABOVE_100_SHARE, HOLIDAY_BUSIER_REGIONS, LOGNORMAL_COLD_START,
-    MEDIAN_COLD_START_S, NODEJS_POD_UTILITY_BELOW_1_SHARE, POD_UTILITY_BELOW_1_SHARE,
-    POD_UTILITY_MEDIAN, R1_MEAN_COLD_START_S, R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S,
-    R2_OBS_A_MEDIAN_COLD_START_S, R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_COLD_START_SHARE,
-    R2_TIMER_FUNCTION_SHARE, R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE,
-    R3_MEAN_COLD_START_BELOW_S, RUNTIME_COLD_STARTS_R2, WEEKDAY_OVER_WEEKEND_PODS,
+    fig5_peak_hour, hours_apart, COMPONENTS, GO_POD_UTILITY_ABOVE_100_SHARE,
+    HOLIDAY_BUSIER_REGIONS, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, MEDIAN_EXEC_S,
+    NODEJS_POD_UTILITY_BELOW_1_SHARE, PER_MINUTE_FUNCTION_SHARE, POD_UTILITY_BELOW_1_SHARE,
+    POD_UTILITY_MEDIAN, R1_LAST_DAY_REQUESTS, R1_MEAN_COLD_START_S,
+    R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S, R2_OBS_A_MEDIAN_COLD_START_S, R2_OBS_A_POD_SHARE,
+    R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_COLD_START_SHARE, R2_TIMER_FUNCTION_SHARE,
+    R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE, R3_MEAN_COLD_START_BELOW_S, REGIONS,
+    RUNTIME_COLD_STARTS_R2, TOTAL_REQUESTS, TRIGGER_COMBINATION_SHARES, WEEKDAY_OVER_WEEKEND_PODS,
 };
+use coldstart_trace::schema::TRACE_DAYS;
 
 /// What the generator measured of one region's cold starts.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -32,6 +35,22 @@ pub struct RegionMeasures {
     /// Running pods summed over a day's minutes, per weekday, weekend day and holiday (NaN
     /// where no such day was generated).
     pub pod_minutes_per_day: [f64; 3],
+    /// Hour of day at which the region's requests per minute peak (Fig 5).
+    pub peak_hour: f64,
+    /// Median execution time of its requests (seconds).
+    pub median_exec_s: f64,
+    /// (primary trigger, share of running pods)
+    pub pod_share_by_trigger: Vec<(String, f64)>,
+    /// (set of triggers joined by `+`, share of functions)
+    pub trigger_combinations: Vec<(String, f64)>,
+    /// Share of functions with at least one request per minute on average.
+    pub per_minute_function_share: f64,
+    /// Requests in all, requests on the per-request day, days generated, and the region's
+    /// size against the published one (functions over the profile's count).
+    pub requests: u64,
+    pub requests_last_day: u64,
+    pub days: u32,
+    pub scale: f64,
     /// Pod utility ratios (fig 17): share below 1, median, and the pods measured.
     pub utility_below_1: f64,
     pub utility_median: f64,
@@ -67,6 +86,26 @@ pub struct Check {
     pub pass: bool,
     /// The generator claims this number: its tests hold it inside the tolerance.
     pub claimed: bool,
+    /// A number of the paper the model does not reproduce yet ([`gap_checks`]).
+    #[serde(default)]
+    pub gap: bool,
+}
+
+/// `[ok] name  measured  target ...`: `ok` within tolerance, `!!` a claimed check outside it,
+/// `..` an unclaimed one outside it.
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = match (self.pass, self.claimed) {
+            (true, _) => "ok",
+            (false, true) => "!!",
+            (false, false) => "..",
+        };
+        write!(
+            f,
+            "[{mark}] {:<62} {:>9.4}  target {}",
+            self.name, self.measured, self.target
+        )
+    }
 }
 
 /// Maximum-likelihood LogNormal fit: (mean, standard deviation) of the fitted law in seconds.
@@ -99,21 +138,22 @@ fn recorder(out: &mut Vec<Check>, claimed: bool) -> impl FnMut(String, f64, Stri
             target,
             pass,
             claimed,
+            gap: false,
         })
     }
 }
 
-/// Pushes a check of R2 that needs `min` R2 functions to be claimed: with fewer, it is pushed
-/// with its name in `unclaimed` and the size in its target.
+/// Pushes a check of a region that needs `min` of its functions to be claimed: with fewer, it
+/// is pushed with its name in `unclaimed` and the size in its target.
 fn sized(
     push: &mut impl FnMut(String, f64, String, bool),
     unclaimed: &mut Vec<String>,
-    (functions, min): (u64, u64),
+    (region, functions, min): (&str, u64, u64),
     (name, measured, target, pass): (String, f64, String, bool),
 ) {
     if functions < min {
         unclaimed.push(name.clone());
-        let target = format!("{target} (claimed from {min} R2 functions, {functions} here)");
+        let target = format!("{target} (claimed from {min} {region} functions, {functions} here)");
         push(name, measured, target, pass);
     } else {
         push(name, measured, target, pass);
@@ -130,7 +170,6 @@ fn unclaim(out: &mut [Check], unclaimed: &[String]) {
 /// Runs every check that the generated regions allow.
 pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
     let mut out = Vec::new();
-    let mut unclaimed = Vec::new();
     let mut push = recorder(&mut out, true);
     let within = |v: f64, t: f64, rel: f64| (v - t).abs() <= rel * t;
     push(
@@ -210,16 +249,11 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
                         .map_or(0, |(_, c)| *c);
                     let share = got as f64 / r.cold_starts.max(1) as f64;
                     let want = published as f64 / total as f64;
-                    sized(
-                        &mut push,
-                        &mut unclaimed,
-                        (r.functions, MIN_FUNCTIONS_TO_CLAIM),
-                        (
-                            format!("R2 share of cold starts, {rt}"),
-                            share,
-                            format!("{want:.4} ± 0.03"),
-                            (share - want).abs() <= 0.03,
-                        ),
+                    push(
+                        format!("R2 share of cold starts, {rt}"),
+                        share,
+                        format!("{want:.4} ± 0.03"),
+                        (share - want).abs() <= 0.03,
                     );
                 }
             }
@@ -233,8 +267,159 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
         }
     }
     drop(push);
-    unclaim(&mut out, &unclaimed);
     out
+}
+
+/// The paper's numbers the model does not reproduce yet (spec section 7): measured and printed
+/// with every release, never claimed, so the distance to the paper's world stays in view.
+/// Each target says "not modelled yet".
+pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut push = recorder(&mut out, false);
+    let gap = |t: String| format!("{t} (not modelled yet)");
+    let region = |name: &str| regions.iter().find(|r| r.region == name);
+    if regions.len() == REGIONS.len() {
+        let requests: u64 = regions.iter().map(|r| r.requests).sum();
+        let scale = regions.iter().map(|r| r.scale).sum::<f64>() / regions.len() as f64;
+        let days = regions.iter().map(|r| r.days).max().unwrap_or(0);
+        let want = TOTAL_REQUESTS * scale * f64::from(days) / TRACE_DAYS as f64;
+        push(
+            "requests in all regions, against 85 billion times the scale".into(),
+            requests as f64 / want,
+            gap("1 ± 0.25".into()),
+            (requests as f64 / want - 1.0).abs() <= 0.25,
+        );
+    }
+    if let Some(r1) = region("R1").filter(|r| i64::from(r.days) == TRACE_DAYS) {
+        let ratio = r1.requests_last_day as f64 / (R1_LAST_DAY_REQUESTS * r1.scale);
+        push(
+            "R1 day-30 per-request rows, against 364 million times the scale".into(),
+            ratio,
+            gap("1 ± 0.25".into()),
+            (ratio - 1.0).abs() <= 0.25,
+        );
+    }
+    for (name, share) in PER_MINUTE_FUNCTION_SHARE {
+        if let Some(r) = region(name) {
+            let (lo, hi) = if share >= 0.1 {
+                (share - 0.07, share + 0.07)
+            } else {
+                (0.0, 0.03)
+            };
+            push(
+                format!("{name} share of functions with at least a request a minute"),
+                r.per_minute_function_share,
+                gap(format!(
+                    "about {share:.2} ({lo:.2} to {hi:.2}, read off Fig 3a)"
+                )),
+                (lo..=hi).contains(&r.per_minute_function_share),
+            );
+        }
+    }
+    for (name, median) in MEDIAN_EXEC_S {
+        if let Some(r) = region(name) {
+            push(
+                format!("{name} median execution time (s)"),
+                r.median_exec_s,
+                gap(format!("{median} (within a factor of 2)")),
+                (median / 2.0..=median * 2.0).contains(&r.median_exec_s),
+            );
+        }
+    }
+    if let Some(r2) = region("R2") {
+        let obs = r2
+            .pod_share_by_trigger
+            .iter()
+            .find(|(t, _)| t == "OBS-A")
+            .map_or(0.0, |(_, v)| *v);
+        push(
+            "R2 share of running pods serving OBS-A".into(),
+            obs,
+            gap(format!(
+                "almost {R2_OBS_A_POD_SHARE:.2} (0.22 to 0.38, read off Fig 8d)"
+            )),
+            (0.22..=0.38).contains(&obs),
+        );
+        // Timers: the lowest utility (the largest share of pods below 1 among triggers with
+        // 100 pods or more) and among the shortest cold starts (below the region's median).
+        let big: Vec<&GroupUtility> = r2
+            .utility_by_trigger
+            .iter()
+            .filter(|u| u.pods >= 100)
+            .collect();
+        let timer = big
+            .iter()
+            .find(|u| u.group == "TIMER-A")
+            .map_or(f64::NAN, |u| u.below_1);
+        let lowest = big.iter().all(|u| u.below_1 <= timer);
+        push(
+            "R2 timers have the lowest pod utility of the triggers".into(),
+            f64::from(u8::from(lowest)),
+            gap("1 (true)".into()),
+            lowest,
+        );
+        let timer_median = r2
+            .median_by_trigger
+            .iter()
+            .find(|(t, _)| t == "TIMER-A")
+            .map_or(f64::NAN, |(_, m)| *m);
+        push(
+            "R2 median cold start of timers over the region's".into(),
+            timer_median / r2.median,
+            gap("under 1".into()),
+            timer_median < r2.median,
+        );
+    }
+    drop(push);
+    for c in &mut out {
+        c.gap = true;
+    }
+    out
+}
+
+/// Functions a release must hold, over all five regions, for the checks of all regions
+/// together (the LogNormal fit, weekdays over weekends) to be claimed; the default
+/// `--scale 0.05` gives 693.
+pub const MIN_FUNCTIONS_FOR_ALL_REGIONS: u64 = 500;
+
+/// The region a check is about: every region's check is named after it ("R2 median ..."),
+/// the others are about all regions.
+fn region_of(name: &str) -> Option<&str> {
+    let first = name.split(' ').next()?;
+    REGIONS.contains(&first).then_some(first)
+}
+
+/// Claims only what a release of this size can measure: a region's checks from
+/// [`MIN_FUNCTIONS_TO_CLAIM`] of its functions, the checks of all regions when all five are
+/// there with [`MIN_FUNCTIONS_FOR_ALL_REGIONS`] functions together. The others stay in the
+/// list, measured and marked, with the size they are claimed from in their target.
+pub fn claim_by_size(checks: &mut [Check], regions: &[RegionMeasures]) {
+    let size = |r: &str| regions.iter().find(|m| m.region == r).map(|m| m.functions);
+    let total: u64 = regions.iter().map(|m| m.functions).sum();
+    let all_there = REGIONS.iter().all(|r| size(r).is_some());
+    for c in checks.iter_mut().filter(|c| c.claimed) {
+        let (min, have, what) = match region_of(&c.name) {
+            Some(r) => (
+                MIN_FUNCTIONS_TO_CLAIM,
+                size(r).unwrap_or(0),
+                format!("{r} functions"),
+            ),
+            None if !all_there => {
+                c.claimed = false;
+                c.target = format!("{} (claimed when all five regions are generated)", c.target);
+                continue;
+            }
+            None => (
+                MIN_FUNCTIONS_FOR_ALL_REGIONS,
+                total,
+                "functions in all regions".to_string(),
+            ),
+        };
+        if have < min {
+            c.claimed = false;
+            c.target = format!("{} (claimed from {min} {what}, {have} here)", c.target);
+        }
+    }
 }
 
 /// R2 functions from which the generator claims R2's shares and medians by runtime and
@@ -243,47 +428,41 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
 /// claimed.
 pub const MIN_FUNCTIONS_TO_CLAIM: u64 = 100;
 
-/// R2 functions from which the generator claims the utility ratios of single runtimes: Go1.x's
-/// 1.45 % of cold starts come from a handful of functions at the default `--scale 0.05`, and
-/// whether one of them has long-lived pods decides the share. Below this size the two are
-/// measured and printed but not claimed.
+/// R2 functions from which the generator claims the utility ratio of Node.js pods: at the
+/// default `--scale 0.05` a few functions decide it. Below this size it is measured and
+/// printed but not claimed.
 pub const MIN_FUNCTIONS_FOR_RUNTIME_UTILITY: u64 = 1000;
 
+/// R2 functions from which the generator claims Go1.x's pods above a utility of 100: its
+/// 1.45 % of cold starts come from a handful of functions, and whether one of them has many
+/// long-lived pods decides the share. At `--scale 1` (2,418 R2 functions) it measured 0.34,
+/// 0.34 and 0.51 on seeds 1 to 3 (`bash bench/calibration.sh --scales 1`), so it is claimed
+/// only from twice that size.
+pub const MIN_FUNCTIONS_FOR_GO_UTILITY: u64 = 5000;
+
 /// The checks of the workload and pod models (running pods, pod utility, the slow triggers
-/// and runtimes), measured and printed with every release; the generator claims them from
-/// [`MIN_FUNCTIONS_TO_CLAIM`] R2 functions on, and the utility ratios of single runtimes from
-/// [`MIN_FUNCTIONS_FOR_RUNTIME_UTILITY`].
+/// and runtimes), measured and printed with every release; [`claim_by_size`] claims them from
+/// [`MIN_FUNCTIONS_TO_CLAIM`] R2 functions on, and the utility ratios of single runtimes are
+/// claimed here from [`MIN_FUNCTIONS_FOR_RUNTIME_UTILITY`] and [`MIN_FUNCTIONS_FOR_GO_UTILITY`].
 pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
     let mut out = Vec::new();
     let mut unclaimed = Vec::new();
     let mut push = recorder(&mut out, true);
     for r in regions {
         if r.region == "R2" {
-            let mut check = |min: u64, name: String, measured: f64, target: String, pass: bool| {
-                sized(
-                    &mut push,
-                    &mut unclaimed,
-                    (r.functions, min),
-                    (name, measured, target, pass),
-                )
-            };
-            let min = MIN_FUNCTIONS_TO_CLAIM;
-            check(
-                min,
+            push(
                 "R2 share of cold starts caused by timers".into(),
                 r.timer_cold_start_share,
                 format!("{R2_TIMER_COLD_START_SHARE:.2} ± 0.08"),
                 (r.timer_cold_start_share - R2_TIMER_COLD_START_SHARE).abs() <= 0.08,
             );
-            check(
-                min,
+            push(
                 "R2 share of cold starts caused by workflows".into(),
                 r.workflow_cold_start_share,
                 format!("{R2_WORKFLOW_COLD_START_SHARE:.2} ± 0.07"),
                 (r.workflow_cold_start_share - R2_WORKFLOW_COLD_START_SHARE).abs() <= 0.07,
             );
-            check(
-                min,
+            push(
                 "R2 share of running pods serving timers".into(),
                 r.timer_pod_share,
                 format!("{R2_TIMER_POD_SHARE:.2} ± 0.04"),
@@ -294,9 +473,21 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                     .find(|(k, _)| k == key)
                     .map_or(f64::NAN, |(_, m)| *m)
             };
+            for (set, share) in TRIGGER_COMBINATION_SHARES {
+                let got = r
+                    .trigger_combinations
+                    .iter()
+                    .find(|(k, _)| k == set)
+                    .map_or(0.0, |(_, v)| *v);
+                push(
+                    format!("R2 share of functions whose triggers are exactly {set}"),
+                    got,
+                    format!("{share:.2} ± 0.05"),
+                    (got - share).abs() <= 0.05,
+                );
+            }
             let obs = median(&r.median_by_trigger, "OBS-A");
-            check(
-                min,
+            push(
                 "R2 median cold start of OBS-A functions (s)".into(),
                 obs,
                 format!("about {R2_OBS_A_MEDIAN_COLD_START_S} (6 to 15)"),
@@ -304,46 +495,67 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             );
             for rt in ["Custom", "http"] {
                 let m = median(&r.median_by_runtime, rt);
-                check(
-                    min,
+                push(
                     format!("R2 median cold start of {rt} functions (s)"),
                     m,
                     format!("over {R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S}"),
                     m > R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S,
                 );
             }
-            check(
-                min,
+            push(
                 "R2 share of pods with a utility ratio below 1".into(),
                 r.utility_below_1,
                 format!("{POD_UTILITY_BELOW_1_SHARE:.2} ± 0.10"),
                 (r.utility_below_1 - POD_UTILITY_BELOW_1_SHARE).abs() <= 0.10,
             );
-            check(
-                min,
+            push(
                 "R2 median pod utility ratio".into(),
                 r.utility_median,
                 format!("about {POD_UTILITY_MEDIAN} (2 to 8)"),
                 (2.0..=8.0).contains(&r.utility_median),
             );
             let util = |rt: &str| r.utility_by_runtime.iter().find(|u| u.group == rt);
-            for (rt, published, above) in [
-                ("Node.js", NODEJS_POD_UTILITY_BELOW_1_SHARE, false),
-                ("Go1.x", GO_POD_UTILITY_ABOVE_100_SHARE, true),
+            for (rt, published, above, min) in [
+                (
+                    "Node.js",
+                    NODEJS_POD_UTILITY_BELOW_1_SHARE,
+                    false,
+                    MIN_FUNCTIONS_FOR_RUNTIME_UTILITY,
+                ),
+                (
+                    "Go1.x",
+                    GO_POD_UTILITY_ABOVE_100_SHARE,
+                    true,
+                    MIN_FUNCTIONS_FOR_GO_UTILITY,
+                ),
             ] {
                 let u = util(rt);
                 let share = u.map_or(f64::NAN, |u| if above { u.above_100 } else { u.below_1 });
-                check(
-                    MIN_FUNCTIONS_FOR_RUNTIME_UTILITY,
-                    format!(
-                        "R2 share of {rt} pods with a utility ratio {}",
-                        if above { "above 100" } else { "below 1" }
+                // Claimed from more R2 functions than the others (see the two constants).
+                sized(
+                    &mut push,
+                    &mut unclaimed,
+                    ("R2", r.functions, min),
+                    (
+                        format!(
+                            "R2 share of {rt} pods with a utility ratio {}",
+                            if above { "above 100" } else { "below 1" }
+                        ),
+                        share,
+                        format!("{published:.2} ± 0.10"),
+                        (share - published).abs() <= 0.10,
                     ),
-                    share,
-                    format!("{published:.2} ± 0.10"),
-                    (share - published).abs() <= 0.10,
                 );
             }
+        }
+        if let Some((hour, tol)) = fig5_peak_hour(&r.region) {
+            let apart = hours_apart(r.peak_hour, hour);
+            push(
+                format!("{} hour of the daily peak of requests (Fig 5)", r.region),
+                r.peak_hour,
+                format!("{hour:.0} ± {tol:.0} h (read off the figure)"),
+                apart <= tol,
+            );
         }
         let [work, _, holiday] = r.pod_minutes_per_day;
         if !holiday.is_nan() && !work.is_nan() {
@@ -380,6 +592,64 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(name: &str, pass: bool) -> Check {
+        Check {
+            name: name.into(),
+            measured: 1.0,
+            target: "t".into(),
+            pass,
+            claimed: true,
+            gap: false,
+        }
+    }
+
+    fn region(name: &str, functions: u64) -> RegionMeasures {
+        RegionMeasures {
+            region: name.into(),
+            functions,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_what_a_release_can_measure_is_claimed() {
+        let mut cs = vec![
+            check("R1 median cold start (s)", true),
+            check("R3 median cold start (s)", false),
+            check("LogNormal fit of cold start time, mean (s)", true),
+        ];
+        let sizes = [
+            ("R1", 290),
+            ("R2", 121),
+            ("R3", 47),
+            ("R4", 134),
+            ("R5", 101),
+        ];
+        let regions: Vec<_> = sizes.iter().map(|(r, n)| region(r, *n)).collect();
+        claim_by_size(&mut cs, &regions);
+        assert!(cs[0].claimed && cs[2].claimed);
+        assert!(!cs[1].claimed);
+        assert_eq!(cs[1].target, "t (claimed from 100 R3 functions, 47 here)");
+        // Without all five regions, nothing about all of them is claimed.
+        let mut cs = vec![check("LogNormal fit of cold start time, mean (s)", true)];
+        claim_by_size(&mut cs, &regions[..1]);
+        assert!(!cs[0].claimed);
+        assert!(cs[0]
+            .target
+            .ends_with("(claimed when all five regions are generated)"));
+        // Small in total: 5 x 99 functions.
+        let small: Vec<_> = sizes.iter().map(|(r, _)| region(r, 99)).collect();
+        let mut cs = vec![check(
+            "running pods, weekdays over weekends (all regions)",
+            true,
+        )];
+        claim_by_size(&mut cs, &small);
+        assert_eq!(
+            cs[0].target,
+            "t (claimed from 500 functions in all regions, 495 here)"
+        );
+    }
 
     #[test]
     fn lognormal_fit_of_exact_quantiles() {

@@ -2,6 +2,7 @@
 //! size. A [`CostModel`] answers for the k-th invocation of a function, the same answer under
 //! every policy, so policies differ only in which invocations start cold.
 
+use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -275,6 +276,65 @@ impl CostModel for LogNormalCosts {
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
         let total = micros(ln_sample(&mut rng, self.dist, 1.0));
         [total, f64::NAN, f64::NAN, f64::NAN, f64::NAN]
+    }
+}
+
+/// A cold-start cost model named on the command line (`simulate --cold-start`): every cold
+/// start `fixed:DURATION`, a LogNormal of a given mean and standard deviation
+/// (`lognormal:MEAN,STD`, seconds), or the paper's fit to all of the Huawei trace's cold
+/// starts (`huawei`: mean 3.24 s, std 7.10 s). Components are unknown (NaN).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ColdStartChoice {
+    Fixed(f64),
+    LogNormal { mean: f64, sd: f64 },
+    Huawei,
+}
+
+impl ColdStartChoice {
+    pub fn parse(s: &str) -> Result<Self> {
+        let (kind, arg) = s.split_once(':').unwrap_or((s, ""));
+        let choice = match (kind, arg) {
+            ("huawei", "") => Self::Huawei,
+            ("fixed", d) if !d.is_empty() => {
+                Self::Fixed(crate::policy::parse_duration(d).with_context(|| format!("--cold-start '{s}'"))?)
+            }
+            ("lognormal", a) => {
+                let v: Vec<f64> = a.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                match v[..] {
+                    [mean, sd] if mean > 0.0 && sd > 0.0 && mean.is_finite() && sd.is_finite() => {
+                        Self::LogNormal { mean, sd }
+                    }
+                    _ => bail!("--cold-start '{s}': lognormal:MEAN,STD takes two positive numbers of seconds (lognormal:3.24,7.1)"),
+                }
+            }
+            _ => bail!("--cold-start '{s}': expected fixed:DURATION (fixed:1s), lognormal:MEAN,STD (seconds) or huawei"),
+        };
+        Ok(choice)
+    }
+
+    pub fn costs(&self, seed: u64) -> LogNormalCosts {
+        match *self {
+            Self::Fixed(d) => LogNormalCosts {
+                dist: LogNormal {
+                    median: d,
+                    sigma: 0.0,
+                },
+                seed,
+            },
+            Self::LogNormal { mean, sd } => LogNormalCosts::from_mean_sd(mean, sd, seed),
+            Self::Huawei => LogNormalCosts::paper(seed),
+        }
+    }
+
+    /// The choice in words, for the page.
+    pub fn describe(&self) -> String {
+        match *self {
+            Self::Fixed(d) => format!("every cold start takes {d} s (--cold-start fixed)"),
+            Self::LogNormal { mean, sd } => format!(
+                "cold-start times are drawn from a LogNormal of mean {mean} s and standard deviation {sd} s (--cold-start lognormal)"
+            ),
+            Self::Huawei => "cold-start times are drawn from the paper's LogNormal fit to the Huawei trace's cold starts, mean 3.24 s and standard deviation 7.10 s (--cold-start huawei)".into(),
+        }
     }
 }
 

@@ -14,6 +14,62 @@ const fn ln(median: f64, sigma: f64) -> LogNormal {
     LogNormal { median, sigma }
 }
 
+/// One population of a region's functions by daily cycle: its functions peak around `hour`
+/// (each at its own hour, `spread` hours apart in standard deviation) with a concentration
+/// drawn from `kappa` (see [`crate::calendar::Cycle`]). Its `share` of the sparse, bursty and
+/// busy event-driven functions is dealt by exact quota within each kind. A region's load
+/// curve is the sum of its functions' cycles, so where and how sharply it peaks follows from
+/// its populations: office hours, a nightly batch at a fixed minute (busy functions only: a
+/// batch is volume), an evening crowd.
+#[derive(Debug, Clone, Copy)]
+pub struct DailyMode {
+    pub hour: f64,
+    /// Shares of the sparse, bursty and busy functions.
+    pub share: [f64; 3],
+    pub spread: f64,
+    pub kappa: (f64, f64),
+}
+
+/// A population that takes `share` of every kind of event-driven function.
+const fn mode(hour: f64, share: f64, spread: f64, kappa: (f64, f64)) -> DailyMode {
+    batch(hour, [share; 3], spread, kappa)
+}
+
+/// A population with its own share of each kind (sparse, bursty, busy).
+const fn batch(hour: f64, share: [f64; 3], spread: f64, kappa: (f64, f64)) -> DailyMode {
+    DailyMode {
+        hour,
+        share,
+        spread,
+        kappa,
+    }
+}
+
+/// R1: working hours: a swell from the early morning to a late-morning peak.
+const R1_DAILY: [DailyMode; 2] = [
+    mode(10.5, 0.8, 1.0, (0.6, 1.2)),
+    mode(5.0, 0.2, 2.0, (0.3, 0.6)),
+];
+
+/// R2: a daytime swell, and a nightly batch of minutes that is the day's largest peak.
+const R2_DAILY: [DailyMode; 2] = [
+    batch(9.0, [1.0, 1.0, 0.85], 2.0, (0.4, 1.0)),
+    batch(21.0, [0.0, 0.0, 0.15], 0.05, (40.0, 80.0)),
+];
+
+/// R3: nearly flat, a little higher in the evening.
+const R3_DAILY: [DailyMode; 1] = [mode(20.5, 1.0, 2.5, (0.1, 0.3))];
+
+/// R4: a weak cycle.
+const R4_DAILY: [DailyMode; 1] = [mode(4.0, 1.0, 3.0, (0.1, 0.4))];
+
+/// R5: a sharp peak after midnight, a second one in the morning, flat otherwise.
+const R5_DAILY: [DailyMode; 3] = [
+    mode(1.0, 0.55, 0.7, (4.0, 10.0)),
+    mode(7.0, 0.15, 0.7, (4.0, 10.0)),
+    mode(12.0, 0.3, 6.0, (0.0, 0.1)),
+];
+
 /// Cold start component model of one region.
 #[derive(Debug, Clone)]
 pub struct RegionProfile {
@@ -40,6 +96,8 @@ pub struct RegionProfile {
     /// whose packages are heavy, as multiples of the region's own medians.
     pub heavy_code: f64,
     pub heavy_dep: f64,
+    /// The populations of its event-driven functions by daily cycle.
+    pub daily: &'static [DailyMode],
 }
 
 pub fn profile(region: &str) -> Option<RegionProfile> {
@@ -62,6 +120,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             holiday_factor: 0.6,
             heavy_code: 4.0,
             heavy_dep: 3.0,
+            daily: &R1_DAILY,
         },
         // Pod allocation dominates.
         "R2" => RegionProfile {
@@ -81,6 +140,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             holiday_factor: 0.6,
             heavy_code: 85.0,
             heavy_dep: 17.0,
+            daily: &R2_DAILY,
         },
         // Fast.
         "R3" => RegionProfile {
@@ -100,6 +160,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             holiday_factor: 1.3,
             heavy_code: 4.0,
             heavy_dep: 3.0,
+            daily: &R3_DAILY,
         },
         "R4" => RegionProfile {
             name: "R4",
@@ -118,6 +179,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             holiday_factor: 0.7,
             heavy_code: 4.0,
             heavy_dep: 3.0,
+            daily: &R4_DAILY,
         },
         "R5" => RegionProfile {
             name: "R5",
@@ -136,6 +198,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             holiday_factor: 0.7,
             heavy_code: 4.0,
             heavy_dep: 3.0,
+            daily: &R5_DAILY,
         },
         _ => return None,
     };

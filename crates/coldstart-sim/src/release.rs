@@ -96,6 +96,10 @@ pub struct DayOutput {
     /// `num_pods` table's sum).
     pub requests: Vec<u64>,
     pub pod_minutes: Vec<u64>,
+    /// Requests of all the group's functions in each minute of the day (Fig 5's curve).
+    pub minute_requests: Vec<u32>,
+    /// Requests by execution time, in the bins of [`exec_bin`].
+    pub exec_histogram: Vec<u64>,
     /// Per function: utility ratios (spec section 3, fig 17) of the pods that ended.
     pub utilities: Vec<Vec<f32>>,
 }
@@ -106,10 +110,41 @@ impl DayOutput {
             request_rows: vec![Vec::new(); functions],
             requests: vec![0; functions],
             pod_minutes: vec![0; functions],
+            minute_requests: vec![0; 1440],
+            exec_histogram: vec![0; EXEC_BINS],
             utilities: vec![Vec::new(); functions],
             ..Default::default()
         }
     }
+}
+
+/// Bins of the execution-time histogram: 40 a decade from 10 us to 10,000 s (the first and
+/// last also take what lies below and above).
+pub const EXEC_BINS: usize = 360;
+const EXEC_BIN_FLOOR_LOG10: f64 = -5.0;
+const EXEC_BINS_PER_DECADE: f64 = 40.0;
+
+/// The histogram bin of an execution time of `secs` seconds.
+pub fn exec_bin(secs: f64) -> usize {
+    let x = (secs.max(1e-12).log10() - EXEC_BIN_FLOOR_LOG10) * EXEC_BINS_PER_DECADE;
+    (x.max(0.0) as usize).min(EXEC_BINS - 1)
+}
+
+/// The median of a histogram of [`exec_bin`]'s bins (the geometric middle of the bin that
+/// holds it), NaN when empty.
+pub fn exec_median(histogram: &[u64]) -> f64 {
+    let n: u64 = histogram.iter().sum();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let mut seen = 0;
+    for (b, c) in histogram.iter().enumerate() {
+        seen += c;
+        if 2 * seen >= n {
+            return 10f64.powf(EXEC_BIN_FLOOR_LOG10 + (b as f64 + 0.5) / EXEC_BINS_PER_DECADE);
+        }
+    }
+    f64::NAN
 }
 
 /// Turns the engine's events for a group of functions (numbered from 0 in the engine) into
@@ -258,6 +293,9 @@ impl Events for Recorder<'_> {
         let agg = &mut self.aggs[f];
         agg.requests += 1;
         self.day.requests[f] += 1;
+        let minute = ((e.t % SECONDS_PER_DAY) / 60.0) as usize;
+        self.day.minute_requests[minute.min(1439)] += 1;
+        self.day.exec_histogram[exec_bin(e.exec)] += 1;
         if e.first_in_minute {
             agg.pods += 1;
             self.day.pod_minutes[f] += 1;

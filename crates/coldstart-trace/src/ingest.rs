@@ -32,6 +32,7 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::parse::{clip, parse_file, FileCounts, Issue, Sink};
 use crate::schema::Family;
 use crate::source::{discover, InputFile, Skip, Skipped};
@@ -125,7 +126,15 @@ pub struct Manifest {
 }
 
 /// Reads every table of the release under `inputs` into `store`.
-pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<Manifest> {
+pub fn ingest(
+    inputs: &[PathBuf],
+    store: &Path,
+    opts: &IngestOptions,
+) -> std::result::Result<Manifest, Error> {
+    run(inputs, store, opts).map_err(Error::classify)
+}
+
+fn run(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<Manifest> {
     let start = Instant::now();
     let pool = worker_pool(opts.threads)?;
     // A store made before ownership markers is recognised by its manifest.
@@ -136,7 +145,12 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
     let found = discover(inputs)?;
     if opts.strict {
         if let Some(p) = found.problems().next() {
-            bail!("{}: {} (--strict stops here)", p.file, p.reason);
+            return Err(Error::Unsupported {
+                file: p.file.clone(),
+                kind: p.kind,
+                reason: p.reason.clone(),
+            }
+            .into());
         }
     }
     if found.files.is_empty() {
@@ -152,7 +166,7 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
         for s in found.skipped.iter().take(5) {
             msg.push_str(&format!("\n  not read {}: {}", s.file, s.reason));
         }
-        bail!(msg);
+        return Err(Error::NoTables { message: msg }.into());
     }
     let staging = outdir::Staging::locked(lock, store, OWNER, opts.force || legacy)?;
     fs::create_dir_all(staging.path().join("_rejects"))
@@ -222,7 +236,12 @@ pub fn ingest(inputs: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<
         if manifest.files.len() > 10 {
             msg.push_str(&format!("\n  and {} more files", manifest.files.len() - 10));
         }
-        bail!(msg);
+        return Err(Error::NothingAccepted {
+            store: store.to_path_buf(),
+            rows_read: manifest.rows_read,
+            message: msg,
+        }
+        .into());
     }
     merge_rejects(staging.path())?;
     outdir::write_file(
@@ -310,22 +329,10 @@ impl Sink for FileSink<'_> {
     fn issue(&mut self, issue: Issue) -> Result<()> {
         if self.strict {
             // The caller puts the file's path in front.
-            bail!(
-                "line {}: column '{}': value '{}': {}",
-                issue.line,
-                issue.column,
-                issue.value,
-                issue.reason
-            );
+            return Err(issue.into());
         }
         if self.first_reject.is_none() {
-            self.first_reject = Some(clip(
-                &format!(
-                    "line {}: column '{}': value '{}': {}",
-                    issue.line, issue.column, issue.value, issue.reason
-                ),
-                300,
-            ));
+            self.first_reject = Some(clip(&issue.to_string(), 300));
         }
         if self.rejects.is_none() {
             let f = File::create(&self.rejects_path).map_err(write_failed(&self.rejects_path))?;
@@ -477,10 +484,18 @@ fn ingest_file(ctx: &Ctx, i: usize, f: &InputFile) -> Result<FileReport> {
         }
         Err(e) if e.downcast_ref::<WriteFailed>().is_some() => Err(e),
         Err(e) => {
-            let msg = format!("{}: {}", f.display, clip(&format!("{e:#}"), 500));
+            let file = f.display.clone();
             if ctx.opts.strict {
-                bail!(msg);
+                return Err(match e.downcast::<Issue>() {
+                    Ok(issue) => Error::Rejected { file, issue },
+                    Err(e) => Error::FileRejected {
+                        file,
+                        reason: format!("{e:#}"),
+                    },
+                }
+                .into());
             }
+            let msg = format!("{file}: {}", clip(&format!("{e:#}"), 500));
             // The file is dropped whole: its partial output goes, and every row it holds
             // is counted as rejected (with the lines a failed read did not reach counted too).
             drop(sink.writer.take());

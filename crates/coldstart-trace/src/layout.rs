@@ -17,7 +17,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, Context};
+
+use crate::error::Error;
 use serde::Deserialize;
 
 use crate::schema::Family;
@@ -113,31 +115,31 @@ impl StoreLayout {
 
     /// Opens a complete store: its manifest (written last) must exist and be of this format
     /// version. Returns the layout and what the store holds, read from the manifest.
-    pub fn open(root: &Path) -> Result<(Self, Contents)> {
+    pub fn open(root: &Path) -> Result<(Self, Contents), Error> {
         if !root.is_dir() {
-            bail!(
-                "{}: no such store (run `coldstart ingest` first)",
-                root.display()
-            );
+            return Err(Error::NoStore {
+                path: root.to_path_buf(),
+            });
         }
         let layout = Self::new(root);
         let path = layout.manifest();
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "{}: not a complete coldstart store (no {MANIFEST}); re-run `coldstart ingest`",
-                root.display()
-            )
+        let bytes = std::fs::read(&path).map_err(|source| Error::Incomplete {
+            path: root.to_path_buf(),
+            source,
         })?;
         let version: serde_json::Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: manifest is not valid JSON", path.display()))?;
         match version.get("format_version").and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(v) => bail!(
-                "{}: a store of format version {v}; this coldstart reads version {FORMAT_VERSION}. \
-                 Re-run `coldstart ingest` on the release to rebuild it",
-                root.display()
-            ),
-            None => bail!("{}: manifest has no format_version", path.display()),
+            Some(found) => {
+                return Err(Error::FormatVersion {
+                    path: root.to_path_buf(),
+                    found,
+                })
+            }
+            None => {
+                return Err(anyhow!("{}: manifest has no format_version", path.display()).into())
+            }
         }
         let head: ManifestHead = serde_json::from_value(version)
             .with_context(|| format!("{}: unreadable manifest", path.display()))?;

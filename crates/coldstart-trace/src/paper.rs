@@ -177,6 +177,62 @@ pub const SINGLE_FUNCTION_USERS: RangeInclusive<f64> = 0.60..=0.90;
 /// Functions' peak-to-trough ratios span from below the first to above the second.
 pub const PEAK_TO_TROUGH_SPAN: (f64, f64) = (2.0, 1000.0);
 
+/// The hour of day of each region's largest daily peak of requests per minute (Fig 5, read
+/// off the figure at high zoom: the red lines over days 0 to 2), and how far a measured peak
+/// may fall from it in hours. R4's cycle is weak and its daily peaks move (3 h, 3 h, 9 h), so
+/// its tolerance is wider.
+pub const FIG5_PEAK_HOUR: [(&str, f64, f64); 5] = [
+    ("R1", 10.0, 2.0),
+    ("R2", 21.0, 2.0),
+    ("R3", 21.0, 2.0),
+    ("R4", 4.0, 4.0),
+    ("R5", 1.0, 2.0),
+];
+
+/// Minutes of the centred moving average over requests per minute before a daily peak is
+/// taken, in the report's Fig 5 and in synth's peak-hour checks alike (the paper smooths
+/// without saying how much).
+pub const FIG5_SMOOTHING_MINUTES: usize = 15;
+
+/// A region's Fig 5 peak hour and its tolerance.
+pub fn fig5_peak_hour(region: &str) -> Option<(f64, f64)> {
+    FIG5_PEAK_HOUR
+        .iter()
+        .find(|(r, _, _)| *r == region)
+        .map(|(_, h, tol)| (*h, *tol))
+}
+
+/// Distance in hours between two hours of the day, around the clock (at most 12).
+pub fn hours_apart(a: f64, b: f64) -> f64 {
+    let d = (a - b).rem_euclid(24.0);
+    d.min(24.0 - d)
+}
+
+/// Requests over the trace's 31 days in all five regions (section 1, Fig 1).
+pub const TOTAL_REQUESTS: f64 = 85e9;
+
+/// Rows of R1's day-30 per-request table ("about 364 million").
+pub const R1_LAST_DAY_REQUESTS: f64 = 364e6;
+
+/// R2's functions by their set of triggers (section 3.3): timer-only 42 %, APIG-S only 23 %,
+/// APIG-S with TIMER-A 13 % (sets written as `synth` names them, joined by `+`).
+pub const TRIGGER_COMBINATION_SHARES: [(&str, f64); 3] = [
+    ("TIMER-A", 0.42),
+    ("APIG-S", 0.23),
+    ("APIG-S+TIMER-A", 0.13),
+];
+
+/// Share of a region's functions with at least one request per minute on average (section
+/// 3.1, Fig 3a): about 20 % in R1, about 1 % in R4.
+pub const PER_MINUTE_FUNCTION_SHARE: [(&str, f64); 2] = [("R1", 0.20), ("R4", 0.01)];
+
+/// Median execution time of a region's requests (section 3.1, Fig 3b), seconds: from 4 ms in R5
+/// to 100 ms in R1.
+pub const MEDIAN_EXEC_S: [(&str, f64); 2] = [("R1", 0.100), ("R5", 0.004)];
+
+/// R2: OBS-A functions hold almost 30 % of running pods (Fig 8d, read off the figure).
+pub const R2_OBS_A_POD_SHARE: f64 = 0.30;
+
 /// Running pods on weekdays over weekends ("about 30 % more").
 pub const WEEKDAY_OVER_WEEKEND_PODS: f64 = 1.3;
 

@@ -17,9 +17,10 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use walkdir::WalkDir;
 
+use crate::error::Error;
 use crate::schema::{split_minute_table, Family};
 use crate::zipdir;
 
@@ -250,17 +251,21 @@ impl Discovery {
 /// Scans folders, CSV files and zip archives for tables of the release. Symbolic links are
 /// followed, each real file is read once (loops and overlapping inputs are reported, not
 /// followed again), and every file not read is listed in [`Discovery::skipped`].
-pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
+pub fn discover(inputs: &[PathBuf]) -> std::result::Result<Discovery, Error> {
     let mut d = Discovery::default();
     for input in inputs {
         if std::fs::metadata(input).is_err() {
-            bail!("{}: no such file or folder", input.display());
+            return Err(Error::NotFound {
+                path: input.clone(),
+            });
         }
         // Classify by the whole path, so `release/cold_start`, `cold_start/R1.zip` and
         // `quantiles/R2/requests/day_00.csv` each still say which table they hold.
-        let input = input
-            .canonicalize()
-            .with_context(|| format!("{}: cannot resolve path", input.display()))?;
+        let input = input.canonicalize().map_err(|source| Error::Io {
+            path: input.clone(),
+            what: "cannot resolve path",
+            source,
+        })?;
         for entry in WalkDir::new(&input).follow_links(true).sort_by_file_name() {
             match entry {
                 Ok(e) if e.file_type().is_dir() => {}

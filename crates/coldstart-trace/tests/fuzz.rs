@@ -4,6 +4,7 @@
 //! rejected), messages stay short, and memory stays bounded (a counting allocator measures
 //! the peak).
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

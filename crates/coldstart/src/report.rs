@@ -162,62 +162,52 @@ fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()
     Ok(())
 }
 
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use charts::page::escape;
+use charts::page::{Cell, Page, Table};
 
 fn html(s: &Summary) -> String {
-    let mut h = String::new();
-    h.push_str(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>coldstart report</title><style>\
-         body{font-family:sans-serif;max-width:1800px;margin:auto;padding:1em;color:#222}\
-         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}\
-         th{background:#f0f0f0}img{max-width:100%;border:1px solid #eee}.skipped{color:#a60}.failed{color:#c00}\
-         section{margin-bottom:2.5em}nav a{margin-right:.6em}\
-         </style></head><body>\n",
-    );
-    let _ = writeln!(
-        h,
-        "<h1>Serverless cold starts: the paper's analyses</h1>\n<p>Store <code>{}</code>; \
-         {} analyses in {:.1} s. Each figure below is drawn from the CSV files linked under it. \
-         Reference: Joosen et al., <i>Serverless Cold Starts and Where to Find Them</i>, EuroSys 2025.</p>",
+    let mut h = Page::new("coldstart report")
+        .style("body{max-width:1800px}.skipped{color:#a60}.failed{color:#c00}");
+    h.heading(1, "", "Serverless cold starts: the paper's analyses");
+    h.html(&format!(
+        "<p>Store <code>{}</code>; {} analyses in {:.1} s. Each figure below is drawn from the \
+         CSV files linked under it. Reference: Joosen et al., <i>Serverless Cold Starts and \
+         Where to Find Them</i>, EuroSys 2025.</p>",
         escape(&s.store),
         s.entries.len(),
         s.seconds
-    );
-    h.push_str("<nav>");
-    for e in &s.entries {
-        let _ = write!(h, "<a href=\"#{0}\">{0}</a>", escape(&e.id));
-    }
-    h.push_str("</nav>\n<h2 id=\"key-numbers\">Key numbers against the paper</h2>\n<p>The numbers the paper publishes (spec section 4), measured on this store; each figure's section lists all of its numbers.</p>\n<table><tr><th>figure</th><th>what</th><th>measured</th><th>published</th></tr>\n");
+    ));
+    let nav: Vec<String> = s
+        .entries
+        .iter()
+        .map(|e| charts::page::link(&format!("#{}", e.id), &e.id))
+        .collect();
+    h.html(&format!("<nav>{}</nav>", nav.join("")));
+    h.heading(2, "key-numbers", "Key numbers against the paper");
+    h.para("The numbers the paper publishes (spec section 4), measured on this store; each figure's section lists all of its numbers.");
+    let mut key = Table::new(&["figure", "what", "measured", "published"]);
     for e in &s.entries {
         for n in e.numbers.iter().filter(|n| n.published != "—") {
-            let _ = writeln!(
-                h,
-                "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&e.id),
-                escape(&e.id),
-                escape(&n.what),
-                escape(&n.measured),
-                escape(&n.published)
-            );
+            key.row([
+                Cell::html(charts::page::link(&format!("#{}", e.id), &e.id)),
+                Cell::text(&n.what),
+                Cell::text(&n.measured),
+                Cell::text(&n.published),
+            ]);
         }
     }
-    h.push_str("</table>\n");
+    h.table(&key);
     let skipped: Vec<&Entry> = s
         .entries
         .iter()
         .filter(|e| e.status != Status::Ok)
         .collect();
     if !skipped.is_empty() {
-        h.push_str("<h2>Skipped or failed</h2>\n<ul>\n");
+        h.heading(2, "", "Skipped or failed");
+        let mut list = String::from("<ul>\n");
         for e in skipped {
             let _ = writeln!(
-                h,
+                list,
                 "<li class=\"{}\"><b>{}</b> {}: {}</li>",
                 e.status.as_str(),
                 escape(&e.id),
@@ -225,58 +215,38 @@ fn html(s: &Summary) -> String {
                 escape(&e.notes.join("; "))
             );
         }
-        h.push_str("</ul>\n");
+        list.push_str("</ul>");
+        h.html(&list);
     }
     for e in &s.entries {
-        let _ = writeln!(
-            h,
-            "<section id=\"{0}\"><h2>{0}: {1}</h2>\n<p>{2}</p>",
-            escape(&e.id),
-            escape(&e.title),
-            escape(&e.caption)
-        );
+        h.html(&format!("<section id=\"{}\">", escape(&e.id)));
+        h.heading(2, "", &format!("{}: {}", e.id, e.title));
+        h.para(&e.caption);
         for f in e.files.iter().filter(|f| f.ends_with(".svg")) {
-            let _ = writeln!(
-                h,
-                "<img src=\"{0}\" alt=\"{1}\">",
-                escape(f),
-                escape(&e.title)
-            );
+            h.image(f, &e.title);
         }
-        let csv: Vec<String> = e
-            .files
-            .iter()
-            .filter(|f| f.ends_with(".csv"))
-            .map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f)))
-            .collect();
-        if !csv.is_empty() {
-            let _ = writeln!(h, "<p>Data: {}</p>", csv.join(" "));
-        }
+        let csv: Vec<&String> = e.files.iter().filter(|f| f.ends_with(".csv")).collect();
+        h.data_links(&csv);
         if !e.numbers.is_empty() {
-            h.push_str("<table><tr><th>number</th><th>measured</th><th>published</th></tr>\n");
+            let mut t = Table::new(&["number", "measured", "published"]);
             for n in &e.numbers {
-                let _ = writeln!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&n.what),
-                    escape(&n.measured),
-                    escape(&n.published)
-                );
+                t.row([n.what.as_str(), n.measured.as_str(), n.published.as_str()]);
             }
-            h.push_str("</table>\n");
+            h.table(&t);
         }
         for n in &e.notes {
-            let _ = writeln!(
-                h,
+            h.html(&format!(
                 "<p class=\"{}\">Note: {}</p>",
                 e.status.as_str(),
                 escape(n)
-            );
+            ));
         }
-        let _ = writeln!(h, "<p><small>{:.2} s</small></p></section>", e.seconds);
+        h.html(&format!(
+            "<p><small>{:.2} s</small></p></section>",
+            e.seconds
+        ));
     }
-    h.push_str("</body></html>\n");
-    h
+    h.finish()
 }
 
 #[cfg(test)]

@@ -46,6 +46,13 @@ pub struct Metrics {
     pub pods: u64,
     /// Pods loaded at any time during each minute of the trace.
     pub running_per_minute: Vec<u32>,
+    /// Memory (MB) of the pods loaded at any time during each minute of the trace.
+    pub loaded_mb_per_minute: Vec<u64>,
+    /// Where pods' loaded stretches start (+MB) and end (-MB), in seconds, sorted by time with
+    /// the ends first at equal times (a stretch is [start, end)).
+    pub loaded_changes: Vec<(f64, i64)>,
+    /// Seconds from which the metrics count (after warm-up days; 0 without).
+    pub measured_from: f64,
     /// Idle GB-seconds (idle pod-seconds times the function's memory), pool pods included.
     pub idle_gb_seconds: f64,
     pub pool: PoolMetrics,
@@ -72,6 +79,9 @@ impl Metrics {
             pods_below_1: 0,
             pods: 0,
             running_per_minute: Vec::new(),
+            loaded_mb_per_minute: Vec::new(),
+            loaded_changes: Vec::new(),
+            measured_from: 0.0,
             idle_gb_seconds: 0.0,
             pool: PoolMetrics::default(),
             remote_cold_starts: 0,
@@ -116,6 +126,9 @@ impl Metrics {
         self.remote_requests -= before.remote_requests;
         let m = minute.min(self.running_per_minute.len());
         self.running_per_minute[..m].fill(0);
+        let m = minute.min(self.loaded_mb_per_minute.len());
+        self.loaded_mb_per_minute[..m].fill(0);
+        self.measured_from = minute as f64 * 60.0;
         self
     }
 
@@ -147,6 +160,11 @@ impl Metrics {
         {
             *r += g;
         }
+        for (r, g) in (self.loaded_mb_per_minute.iter_mut()).zip(&o.loaded_mb_per_minute) {
+            *r += g;
+        }
+        self.loaded_changes.extend(o.loaded_changes);
+        sort_changes(&mut self.loaded_changes);
         self.idle_gb_seconds += o.idle_gb_seconds;
         self.evictions += o.evictions;
         self.pool.hits += o.pool.hits;
@@ -183,6 +201,28 @@ impl Metrics {
 
     pub fn peak_running_pods(&self) -> u32 {
         self.running_per_minute.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Peak memory: the most memory (MB) of pods loaded at one instant from
+    /// [`Metrics::measured_from`] on: the `capacity` a policy would need to run without
+    /// evictions. (Unlike the per-minute counts, a pod leaving and another loading within the
+    /// same minute do not both count.)
+    pub fn peak_loaded_mb(&self) -> u64 {
+        let (mut level, mut peak, mut counting) = (0i64, 0i64, false);
+        for &(t, d) in &self.loaded_changes {
+            if !counting && t >= self.measured_from {
+                counting = true;
+                peak = peak.max(level);
+            }
+            level += d;
+            if counting {
+                peak = peak.max(level);
+            }
+        }
+        if !counting {
+            peak = peak.max(level);
+        }
+        peak.max(0) as u64
     }
 
     /// Running pods per hour: the most in any minute of it.
@@ -225,4 +265,11 @@ pub(super) fn minute_of(t: f64) -> i64 {
     } else {
         (t / 60.0).floor() as i64
     }
+}
+
+/// Sorts loaded-stretch changes by time, ends (negative) before starts at equal times. A
+/// stable sort: two sorted runs (a shard's changes appended to the merged ones) merge in
+/// linear time.
+pub(super) fn sort_changes(c: &mut [(f64, i64)]) {
+    c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
 }

@@ -19,17 +19,19 @@ use hdrhistogram::Histogram;
 use smallvec::SmallVec;
 
 mod events;
+mod evict;
 mod metrics;
 mod pools;
 mod shards;
 
 pub use events::*;
+use evict::*;
 pub use metrics::*;
 use pools::*;
 pub use shards::*;
 
 use crate::costs::{micros, CostModel};
-use crate::policy::{Ended, Idle, Load, Placement, Policy};
+use crate::policy::{Ended, Idle, Load, Placement, Policy, Used};
 use crate::ring::Ring;
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
@@ -42,8 +44,9 @@ pub enum Routing {
     /// serving while the function is busy and the pod count follows its load.
     #[default]
     Spread,
-    /// The oldest pod with room (dslab-faas's idle-container search): the oldest pods stay
-    /// busy and the newest ones expire first.
+    /// The oldest pod with room (the first cold-started of those loaded): the oldest pods
+    /// stay busy and the newest ones expire first. A fixed preference, unlike dslab-faas's
+    /// idle-container search, which with three idle containers serves 0, 2, 0, 2, ....
     FirstFit,
 }
 
@@ -85,8 +88,10 @@ struct Pod {
     /// Start of the loaded stretch it is in.
     segment_start: f64,
     cold_cost: f64,
-    /// Eviction priority (policies with a memory capacity).
+    /// Eviction priority (policies with a memory capacity), and the stamp of the heap entry
+    /// that stands for it (see [`evict`]).
     priority: f64,
+    stamp: u64,
     /// Latency each of its requests pays on top (a pod started in another region).
     extra: f64,
 }
@@ -176,12 +181,17 @@ pub struct Engine<'a, E: Events = ()> {
     policy: Box<dyn Policy>,
     /// Each function's pods and what every request of it reads, side by side.
     state: Vec<FnState>,
-    /// +1/-1 per minute where loaded stretches start and end.
+    /// +1/-1 per minute where loaded stretches start and end, and their memory (MB).
     running_delta: Vec<i64>,
+    memory_delta: Vec<i64>,
+    /// The loaded stretches' starts and ends, for the instantaneous peak of memory.
+    memory_changes: Vec<(f64, i64)>,
     end_of_trace: f64,
     /// The policy's memory capacity (MB), and the memory of the pods loaded now.
     capacity: Option<f64>,
     loaded_mb: f64,
+    /// Idle pods by eviction priority (policies with a memory capacity).
+    candidates: Candidates,
     /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
     in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
     pools: Option<Pools>,
@@ -214,23 +224,23 @@ impl<'a, E: Events> Engine<'a, E> {
     pub fn with_events(
         functions: &'a [Function],
         costs: &'a dyn CostModel,
-        policy: Box<dyn Policy>,
+        mut policy: Box<dyn Policy>,
         days: u32,
         events: E,
     ) -> Self {
         let minutes = days as usize * 1440;
-        let capacity = policy.capacity_mb();
-        let in_flight = policy.wants_load().then(std::collections::BinaryHeap::new);
+        let capacity = policy.eviction().map(|e| e.capacity_mb());
+        let in_flight = policy
+            .admission()
+            .map(|_| std::collections::BinaryHeap::new());
         let metrics = Metrics::new(policy.name(), functions.len());
-        let pools = policy
-            .pools()
-            .then(|| Pools::new(functions, policy.pool_refill()));
+        let pools = policy.pools().map(|p| Pools::new(functions, p.refill()));
         Self {
             metrics,
             pools,
-            placement: match costs.other_regions().is_empty() {
-                true => Placement::Home,
-                false => policy.placement(),
+            placement: match policy.placement() {
+                Some(p) if !costs.other_regions().is_empty() => p.scope(),
+                _ => Placement::Home,
             },
             functions,
             costs,
@@ -245,9 +255,12 @@ impl<'a, E: Events> Engine<'a, E> {
                 })
                 .collect(),
             running_delta: vec![0; minutes + 1],
+            memory_delta: vec![0; minutes + 1],
+            memory_changes: Vec::new(),
             end_of_trace: f64::from(days) * SECONDS_PER_DAY,
             capacity,
             loaded_mb: 0.0,
+            candidates: Candidates::default(),
             in_flight,
             exhaustive: false,
             latencies: true,
@@ -264,8 +277,8 @@ impl<'a, E: Events> Engine<'a, E> {
     }
 
     /// Makes every request look at all its function's pods, as the engine did before its fast
-    /// path (see [`Engine::fast_path`]): the same metrics, slower; tests and benchmarks compare
-    /// the two.
+    /// path (see [`Engine::fast_path`]), and every eviction look at every pod instead of the
+    /// heaps of [`evict`]: the same metrics, slower; tests and benchmarks compare the two.
     pub fn exhaustive(mut self) -> Self {
         self.exhaustive = true;
         self
@@ -277,8 +290,8 @@ impl<'a, E: Events> Engine<'a, E> {
         self
     }
 
-    /// Records a loaded stretch [a, b) of a pod in the per-minute running counts.
-    fn loaded(&mut self, a: f64, b: f64) {
+    /// Records a loaded stretch [a, b) of a pod of `mb` MB in the per-minute running counts.
+    fn loaded(&mut self, a: f64, b: f64, mb: u32) {
         let b = b.min(self.end_of_trace);
         if b <= a {
             return;
@@ -287,8 +300,13 @@ impl<'a, E: Events> Engine<'a, E> {
         let m0 = ((a / 60.0).floor().max(0.0) as usize).min(n);
         // The minute holding `b` counts too unless `b` is exactly its start.
         let m1 = ((b / 60.0).ceil().max(0.0) as usize).min(n);
+        let m1 = m1.max(m0 + 1).min(n);
         self.running_delta[m0] += 1;
-        self.running_delta[m1.max(m0 + 1).min(n)] -= 1;
+        self.running_delta[m1] -= 1;
+        self.memory_delta[m0] += i64::from(mb);
+        self.memory_delta[m1] -= i64::from(mb);
+        self.memory_changes
+            .extend([(a, i64::from(mb)), (b, -i64::from(mb))]);
     }
 
     /// Loaded and idle pod time of a function (negative spans count as none).
@@ -300,20 +318,20 @@ impl<'a, E: Events> Engine<'a, E> {
 
     /// A pod leaves: its last loaded stretch, idle time and utility are recorded.
     fn retire(&mut self, func: usize, p: Pod, at: f64) {
-        let f = &self.functions[func];
-        self.loaded_mb -= f64::from(f.memory_mb);
+        let mb = self.functions[func].memory_mb;
+        self.loaded_mb -= f64::from(mb);
         let at = at.min(self.end_of_trace);
         let gap = p.warm_from > p.last_end;
         let idle_from = p.warm_from.max(p.last_end);
         let idle_to = p.expire_at.min(at);
         if gap {
-            self.loaded(p.segment_start, p.last_end);
+            self.loaded(p.segment_start, p.last_end, mb);
             if idle_to > p.warm_from {
-                self.loaded(p.warm_from, idle_to);
+                self.loaded(p.warm_from, idle_to, mb);
                 self.metrics.per_function[func].prewarms += 1;
             }
         } else {
-            self.loaded(p.segment_start, idle_to.max(p.last_end));
+            self.loaded(p.segment_start, idle_to.max(p.last_end), mb);
         }
         self.add_idle(func, idle_to - idle_from);
         // Utility ratio: time from the cold start to the last request over the cold start time
@@ -368,11 +386,11 @@ impl<'a, E: Events> Engine<'a, E> {
             load.in_flight = h.len();
             load.next_end = h.peek().map_or(f64::INFINITY, |e| f64::from_bits(e.0));
         }
-        let delay = if self.state[fi].is_async {
-            self.policy.delay(inv.func, f, inv.t, &load).max(0.0)
-        } else {
-            0.0
-        };
+        let delay = match self.state[fi].is_async {
+            true => (self.policy.admission()).map_or(0.0, |a| a.delay(inv.func, f, inv.t, &load)),
+            false => 0.0,
+        }
+        .max(0.0);
         let t = inv.t + delay;
 
         let conc = self.state[fi].concurrency as usize;
@@ -397,7 +415,7 @@ impl<'a, E: Events> Engine<'a, E> {
                     self.add_idle(fi, t - from);
                     if prewarmed {
                         // It was unloaded, then pre-warmed: a new loaded stretch.
-                        self.loaded(a, b);
+                        self.loaded(a, b, f.memory_mb);
                         self.metrics.per_function[fi].prewarms += 1;
                     }
                 }
@@ -408,13 +426,11 @@ impl<'a, E: Events> Engine<'a, E> {
                     self.make_room(cap, f64::from(f.memory_mb), t);
                 }
                 self.loaded_mb += f64::from(f.memory_mb);
-                let (region, extra) = if self.placement != Placement::Home {
-                    self.policy
-                        .place(inv.func, f, self.costs)
-                        .unwrap_or((0, 0.0))
-                } else {
-                    (0, 0.0)
-                };
+                let (region, extra) = match self.placement {
+                    Placement::Home => None,
+                    _ => (self.policy.placement()).and_then(|p| p.place(inv.func, f, self.costs)),
+                }
+                .unwrap_or((0, 0.0));
                 let mut c = if region == 0 {
                     self.costs.cold_start(inv.func, k)
                 } else {
@@ -466,6 +482,7 @@ impl<'a, E: Events> Engine<'a, E> {
                     segment_start: t,
                     cold_cost: c[0],
                     priority: 0.0,
+                    stamp: 0,
                     extra,
                 });
                 pods.len() - 1
@@ -505,8 +522,16 @@ impl<'a, E: Events> Engine<'a, E> {
         });
         p.warm_from = p.last_end + plan.unload_for.max(0.0);
         p.expire_at = p.warm_from + plan.keep_for.max(0.0);
-        if self.capacity.is_some() {
-            p.priority = self.policy.priority(inv.func, f, p.cold_cost);
+        let used = Used {
+            func: inv.func,
+            function: f,
+            cold_cost: p.cold_cost,
+            t,
+            expire_at: p.expire_at,
+        };
+        if let Some(e) = self.capacity.and_then(|_| self.policy.eviction()) {
+            let priority = e.priority(&used);
+            self.prioritise(fi, idx, priority);
         }
         let s = &mut self.state[fi];
         s.may_unload |= plan.unload_for > 0.0;
@@ -532,12 +557,15 @@ impl<'a, E: Events> Engine<'a, E> {
     /// spread, so its pods are kept in the order they were last sent a request and the first
     /// with room is the one to take; pods whose keep-alive ran out may then leave later than
     /// the first request after it (their idle time and utility are the same), which only
-    /// policies without a memory capacity, pod-by-pod placement or unloading pods allow.
+    /// policies without pod-by-pod placement or unloading pods allow. Under a memory capacity
+    /// such a pod still counts as loaded until it leaves, as other functions' pods do on the
+    /// reference path; the capacity policies either keep pods until evicted or evict them by
+    /// when their keep-alive runs out (see [`evict`]), so pods whose keep-alive ran out go
+    /// first, uncounted, and the same pods are evicted either way.
     fn fast_path(&self, fi: usize) -> bool {
         self.routing == Routing::Spread
             && !self.exhaustive
             && self.placement != Placement::PerPod
-            && self.capacity.is_none()
             && !self.state[fi].may_unload
     }
 
@@ -608,29 +636,6 @@ impl<'a, E: Events> Engine<'a, E> {
         free
     }
 
-    /// Evicts idle pods of other functions, lowest priority first, until `need` MB fit under
-    /// `cap` at time `t` (or no idle pod is left).
-    fn make_room(&mut self, cap: f64, need: f64, t: f64) {
-        while self.loaded_mb + need > cap {
-            let mut best: Option<(usize, usize, f64)> = None;
-            for (g, s) in self.state.iter().enumerate() {
-                for (i, p) in s.pods.iter().enumerate() {
-                    let idle = p.ends.iter().all(|e| *e <= t) && p.ready_at <= t;
-                    if idle && best.is_none_or(|b| p.priority < b.2) {
-                        best = Some((g, i, p.priority));
-                    }
-                }
-            }
-            let Some((g, i, priority)) = best else { return };
-            let mut p = self.state[g].pods.swap_remove(i);
-            p.ends.clear();
-            p.expire_at = p.expire_at.min(t);
-            self.retire(g, p, t);
-            self.policy.evicted(priority);
-            self.metrics.evictions += 1;
-        }
-    }
-
     /// Ends the run: every pod leaves at the end of its plan (or of the trace).
     pub fn finish(self) -> Metrics {
         self.finish_with_events().0
@@ -654,15 +659,21 @@ impl<'a, E: Events> Engine<'a, E> {
                 self.retire(fi, p, at);
             }
         }
-        let mut run = 0i64;
         let n = self.running_delta.len() - 1;
-        self.metrics.running_per_minute = self.running_delta[..n]
-            .iter()
-            .map(|d| {
-                run += d;
-                run.max(0) as u32
-            })
+        self.metrics.loaded_mb_per_minute = running_sums(&self.memory_delta[..n]).collect();
+        metrics::sort_changes(&mut self.memory_changes);
+        self.metrics.loaded_changes = std::mem::take(&mut self.memory_changes);
+        self.metrics.running_per_minute = running_sums(&self.running_delta[..n])
+            .map(|v| v as u32)
             .collect();
         (self.metrics, self.events)
     }
+}
+
+/// The running sums of per-minute changes (none below 0).
+fn running_sums(delta: &[i64]) -> impl Iterator<Item = u64> + '_ {
+    delta.iter().scan(0i64, |run, d| {
+        *run += d;
+        Some((*run).max(0) as u64)
+    })
 }

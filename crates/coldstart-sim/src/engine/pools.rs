@@ -101,10 +101,13 @@ impl Pools {
     /// Sets every pool's size for `minute`, told the demand of the minute before: pods over
     /// it are removed (those being created first), pods under it are started.
     pub(super) fn resize(&mut self, minute: u32, policy: &mut dyn Policy, m: &mut Metrics) {
+        let sizing = policy
+            .pools()
+            .expect("the engine keeps pools only for a policy that sizes them");
         let t = f64::from(minute) * 60.0;
         for c in 0..self.ready.len() {
             self.settle(c, t, m);
-            let size = policy.pool_size(c, minute, self.demand[c]);
+            let size = sizing.size(c, minute, self.demand[c]);
             self.target[c] = size;
             while self.ready[c] as usize + self.pending[c].len() > size as usize {
                 if self.pending[c].pop_back().is_none() {

@@ -7,7 +7,10 @@
 //! Keep-alive is fixed at `ttl`. The choice is made once per function: the expectations do
 //! not change during a replay.
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, Needs, Params, Placement, Policy};
+use super::{
+    fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Needs, Params, Placement, Policy,
+    RegionPlacement,
+};
 use crate::costs::CostModel;
 use crate::workload::Function;
 use anyhow::Result;
@@ -54,11 +57,19 @@ impl Policy for CrossRegion {
         true
     }
 
+    fn placement(&mut self) -> Option<&mut dyn RegionPlacement> {
+        Some(self)
+    }
+}
+
+impl KeepAlive for CrossRegion {
     fn after_request(&mut self, _e: &Ended) -> Idle {
         Idle::keep(self.ttl)
     }
+}
 
-    fn placement(&self) -> Placement {
+impl RegionPlacement for CrossRegion {
+    fn scope(&self) -> Placement {
         Placement::PerFunction
     }
 

@@ -1,26 +1,82 @@
-//! `faascache:capacity=MB`: keep-alive as caching (Fuerst and Sharma, "FaasCache: keeping
-//! serverless computing alive with greedy-dual caching", ASPLOS 2021). Pods are never removed
-//! for being idle; when a cold start needs memory the loaded pods do not leave, idle pods are
-//! evicted lowest priority first, with the Greedy-Dual priority
-//! `clock + frequency x cold-start cost / memory` set each time a pod is used, and the clock
-//! raised to the priority of each evicted pod. Frequency counts the function's invocations so
-//! far. When no idle pod is left to evict, the request runs anyway (the engine counts the
-//! memory above capacity as part of its peak).
+//! `faascache:capacity=MB,evict=gd`: keep-alive as caching (Fuerst and Sharma, "FaasCache:
+//! keeping serverless computing alive with greedy-dual caching", ASPLOS 2021). Pods are never
+//! removed for being idle; when a cold start needs memory the loaded pods do not leave, idle
+//! pods are evicted lowest priority first (ties: the lower function index, then the older
+//! pod). The priority is set each time a pod is used, by `evict`:
+//!
+//! - `gd` (Greedy-Dual, the paper's policy): `clock + frequency x cold-start cost / memory`,
+//!   the clock raised to the priority of each evicted pod;
+//! - `lru`: the time of the pod's latest request (least recently used first);
+//! - `freq`: the function's frequency (least frequently used first);
+//! - `size`: minus the function's memory (the largest pods first);
+//! - `ttl`: the fixed keep-alive the paper compares against (`ttl`, 10 minutes by default,
+//!   OpenWhisk's), bounded by the same capacity: a pod leaves `ttl` after its last request
+//!   ends, and a cold start that does not fit evicts the idle pod whose keep-alive ends
+//!   soonest (the least recently used by the end of its last request).
+//!
+//! These are the baselines of the paper's section 6 under one memory capacity; the paper's
+//! code is not followed line by line. Frequency counts the function's invocations so far. When
+//! no idle pod is left to evict, the request runs anyway (the memory above capacity counts in
+//! its peak).
 
-use super::{Catalogued, Ended, Idle, Params, Policy};
+use super::{
+    fmt_duration, limits, Catalogued, Ended, Eviction, Idle, KeepAlive, Params, Policy, Used,
+};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 
+/// The eviction order of [`FaasCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evict {
+    GreedyDual,
+    Lru,
+    Freq,
+    Size,
+    Ttl,
+}
+
+impl Evict {
+    pub const ALL: [Evict; 5] = [
+        Evict::GreedyDual,
+        Evict::Lru,
+        Evict::Freq,
+        Evict::Size,
+        Evict::Ttl,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Evict::GreedyDual => "gd",
+            Evict::Lru => "lru",
+            Evict::Freq => "freq",
+            Evict::Size => "size",
+            Evict::Ttl => "ttl",
+        }
+    }
+}
+
+/// OpenWhisk's keep-alive, the paper's TTL baseline.
+pub const PAPER_TTL_S: f64 = 600.0;
+
 pub struct FaasCache {
     pub capacity_mb: f64,
+    pub evict: Evict,
+    /// The keep-alive of `evict=ttl`.
+    pub ttl: f64,
     clock: f64,
     freq: Vec<u64>,
 }
 
 impl FaasCache {
     pub fn new(capacity_mb: f64, functions: usize) -> Self {
+        Self::with(capacity_mb, Evict::GreedyDual, functions)
+    }
+
+    pub fn with(capacity_mb: f64, evict: Evict, functions: usize) -> Self {
         Self {
             capacity_mb,
+            evict,
+            ttl: PAPER_TTL_S,
             clock: 0.0,
             freq: vec![0; functions],
         }
@@ -29,8 +85,8 @@ impl FaasCache {
 
 impl Catalogued for FaasCache {
     const NAME: &'static str = "faascache";
-    const PARAMS: &'static str = ":capacity=MB";
-    const SUMMARY: &'static str = "no removal for idling; a cold start that does not fit `capacity` evicts idle pods by Greedy-Dual priority (Fuerst and Sharma, ASPLOS 2021)";
+    const PARAMS: &'static str = ":capacity=MB[,evict=gd,ttl=10m]";
+    const SUMMARY: &'static str = "no removal for idling; a cold start that does not fit `capacity` evicts idle pods by Greedy-Dual priority, or by the paper's baselines `evict=lru|freq|size|ttl` (Fuerst and Sharma, ASPLOS 2021)";
 
     fn from_params(p: &mut Params, functions: usize) -> Result<Self> {
         let capacity = p.number("capacity", 0.0, 1e9)?;
@@ -39,33 +95,75 @@ impl Catalogued for FaasCache {
                 "faascache needs capacity=MB, the memory its pods may hold (e.g. capacity=65536)"
             );
         }
-        Ok(Self::new(capacity, functions))
+        let evict = match p.text("evict").as_deref() {
+            None => Evict::GreedyDual,
+            Some(v) => match Evict::ALL.into_iter().find(|e| e.name() == v) {
+                Some(e) => e,
+                None => {
+                    bail!("faascache: parameter evict is gd, lru, freq, size or ttl, got '{v}'")
+                }
+            },
+        };
+        let mut c = Self::with(capacity, evict, functions);
+        c.ttl = p.seconds("ttl", PAPER_TTL_S, limits::PERIOD)?;
+        if c.ttl != PAPER_TTL_S && evict != Evict::Ttl {
+            bail!("faascache: parameter ttl applies to evict=ttl only (add evict=ttl)");
+        }
+        Ok(c)
     }
 }
 
 impl Policy for FaasCache {
     fn name(&self) -> String {
-        format!("faascache:capacity={}", self.capacity_mb)
+        match self.evict {
+            Evict::GreedyDual => format!("faascache:capacity={}", self.capacity_mb),
+            Evict::Ttl => format!(
+                "faascache:capacity={},evict=ttl,ttl={}",
+                self.capacity_mb,
+                fmt_duration(self.ttl)
+            ),
+            e => format!("faascache:capacity={},evict={}", self.capacity_mb, e.name()),
+        }
     }
 
+    fn eviction(&mut self) -> Option<&mut dyn Eviction> {
+        Some(self)
+    }
+}
+
+impl KeepAlive for FaasCache {
     fn on_arrival(&mut self, func: u32, _f: &Function, _t: f64) {
         self.freq[func as usize] += 1;
     }
 
     fn after_request(&mut self, _e: &Ended) -> Idle {
-        Idle::keep(f64::INFINITY)
+        match self.evict {
+            Evict::Ttl => Idle::keep(self.ttl),
+            _ => Idle::keep(f64::INFINITY),
+        }
+    }
+}
+
+impl Eviction for FaasCache {
+    fn capacity_mb(&self) -> f64 {
+        self.capacity_mb
     }
 
-    fn capacity_mb(&self) -> Option<f64> {
-        Some(self.capacity_mb)
-    }
-
-    fn priority(&mut self, func: u32, f: &Function, cold_cost: f64) -> f64 {
-        let size = f64::from(f.memory_mb.max(1));
-        self.clock + self.freq[func as usize] as f64 * cold_cost / size
+    fn priority(&mut self, u: &Used) -> f64 {
+        let size = f64::from(u.function.memory_mb.max(1));
+        let freq = self.freq[u.func as usize] as f64;
+        match self.evict {
+            Evict::GreedyDual => self.clock + freq * u.cold_cost / size,
+            Evict::Lru => u.t,
+            Evict::Freq => freq,
+            Evict::Size => -size,
+            Evict::Ttl => u.expire_at,
+        }
     }
 
     fn evicted(&mut self, priority: f64) {
-        self.clock = self.clock.max(priority);
+        if self.evict == Evict::GreedyDual {
+            self.clock = self.clock.max(priority);
+        }
     }
 }

@@ -3,53 +3,97 @@
 //! is what other providers keep and the baseline wasted memory is normalised to; 2 hours is
 //! the long end. With `restart=no` the window does not restart at each idle moment: it runs
 //! from the pod's cold start, so a pod lives `ttl` (or until its last request ends).
+//!
+//! With `capacity=MB` the loaded pods are also bounded by memory, as `faascache`'s are: a
+//! cold start that does not fit evicts idle pods, the one whose keep-alive ends soonest first
+//! (with `restart=yes`, the least recently used by the end of its last request), so that the
+//! fixed keep-alive can be compared with FaasCache at the same memory.
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, Params, Policy};
+use super::{
+    fmt_duration, limits, Catalogued, Ended, Eviction, Idle, KeepAlive, Params, Policy, Used,
+};
+use anyhow::bail;
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
 pub struct FixedKeepAlive {
     pub ttl: f64,
     pub restart: bool,
+    /// Memory (MB) the loaded pods must fit in, if bounded.
+    pub capacity_mb: Option<f64>,
 }
 
 impl FixedKeepAlive {
     pub fn new(ttl: f64) -> Self {
-        Self { ttl, restart: true }
+        Self {
+            ttl,
+            restart: true,
+            capacity_mb: None,
+        }
     }
 }
 
 impl Catalogued for FixedKeepAlive {
     const NAME: &'static str = "fixed-keepalive";
-    const PARAMS: &'static str = "[:ttl=60s,restart=yes]";
-    const SUMMARY: &'static str = "every pod stays loaded for `ttl` after its last request ends (the platform's default keep-alive; `restart=no` counts from the cold start)";
+    const PARAMS: &'static str = "[:ttl=60s,restart=yes,capacity=MB]";
+    const SUMMARY: &'static str = "every pod stays loaded for `ttl` after its last request ends (the platform's default keep-alive; `restart=no` counts from the cold start; `capacity` bounds memory, evicting the idle pod nearest its end)";
 
     fn from_params(p: &mut Params, _functions: usize) -> Result<Self> {
+        let given = p.has("capacity");
+        let capacity = p.number("capacity", 0.0, 1e9)?;
+        if given && capacity <= 0.0 {
+            bail!("fixed-keepalive: parameter capacity is the memory (MB) pods may hold, above 0 (e.g. capacity=65536; leave it out for no bound)");
+        }
         Ok(Self {
             ttl: p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?,
             restart: p.flag("restart", true)?,
+            capacity_mb: (capacity > 0.0).then_some(capacity),
         })
     }
 }
 
 impl Policy for FixedKeepAlive {
     fn name(&self) -> String {
-        format!(
+        let mut s = format!(
             "fixed-keepalive:ttl={},restart={}",
             fmt_duration(self.ttl),
             if self.restart { "yes" } else { "no" }
-        )
+        );
+        if let Some(c) = self.capacity_mb {
+            s.push_str(&format!(",capacity={c}"));
+        }
+        s
     }
 
     fn per_function(&self) -> bool {
-        true
+        self.capacity_mb.is_none()
     }
 
+    fn eviction(&mut self) -> Option<&mut dyn Eviction> {
+        if self.capacity_mb.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl KeepAlive for FixedKeepAlive {
     fn after_request(&mut self, e: &Ended) -> Idle {
         if self.restart {
             Idle::keep(self.ttl)
         } else {
             Idle::keep((e.pod_created + self.ttl - e.end).max(0.0))
         }
+    }
+}
+
+impl Eviction for FixedKeepAlive {
+    fn capacity_mb(&self) -> f64 {
+        self.capacity_mb.unwrap_or(f64::INFINITY)
+    }
+
+    fn priority(&mut self, u: &Used) -> f64 {
+        u.expire_at
     }
 }

@@ -13,6 +13,7 @@ pub mod fixed_keepalive;
 pub mod hybrid_histogram;
 pub mod peak_shave;
 pub mod pool_predict;
+mod sweep;
 pub mod timer_prewarm;
 
 pub use cross_region::CrossRegion;
@@ -21,6 +22,7 @@ pub use fixed_keepalive::FixedKeepAlive;
 pub use hybrid_histogram::HybridHistogram;
 pub use peak_shave::PeakShave;
 pub use pool_predict::PoolPredict;
+pub use sweep::{kind_of, sweep, Kind, MAX_SWEEP_POINTS};
 pub use timer_prewarm::TimerPrewarm;
 
 /// How a pod waits for its next request once its requests have ended: unloaded for
@@ -63,6 +65,18 @@ pub struct Ended<'a> {
     pub pod_created: f64,
 }
 
+/// A pod has just been given a request (under a policy with a memory capacity).
+pub struct Used<'a> {
+    pub func: u32,
+    pub function: &'a Function,
+    /// What the pod's cold start cost (seconds).
+    pub cold_cost: f64,
+    /// When the request was dispatched to it.
+    pub t: f64,
+    /// When its idle plan removes it (infinity when only eviction does).
+    pub expire_at: f64,
+}
+
 /// What a policy needs beyond a workload's arrivals, asked before the workload is loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Needs {
@@ -72,7 +86,9 @@ pub struct Needs {
     pub allocation_times: bool,
 }
 
-pub trait Policy: Send {
+/// A policy: a keep-alive, and whichever of the narrow parts below it has. The engine asks
+/// each part once, when it starts, and then asks only the parts the policy has.
+pub trait Policy: KeepAlive + Send {
     /// The policy with its parameters, as `parse` reads it back.
     fn name(&self) -> String;
 
@@ -80,37 +96,6 @@ pub trait Policy: Send {
     fn needs(&self) -> Needs {
         Needs::default()
     }
-
-    /// A request of `func` arrives at `t` (before it is placed).
-    fn on_arrival(&mut self, _func: u32, _f: &Function, _t: f64) {}
-
-    /// How long to hold an asynchronous request before dispatching it (never asked for
-    /// synchronous ones), knowing the platform's load when [`Policy::wants_load`].
-    fn delay(&mut self, _func: u32, _f: &Function, _t: f64, _load: &Load) -> f64 {
-        0.0
-    }
-
-    /// Whether `delay` needs the platform's load (the engine tracks it only then).
-    fn wants_load(&self) -> bool {
-        false
-    }
-
-    /// The pod's idle plan after a request.
-    fn after_request(&mut self, e: &Ended) -> Idle;
-
-    /// Memory (MB) the loaded pods must fit in; `None`: unbounded. With a capacity, a cold
-    /// start that does not fit evicts idle pods, lowest [`Policy::priority`] first.
-    fn capacity_mb(&self) -> Option<f64> {
-        None
-    }
-
-    /// The eviction priority of a pod of `func` just used (the highest is kept longest).
-    fn priority(&mut self, _func: u32, _f: &Function, _cold_cost: f64) -> f64 {
-        0.0
-    }
-
-    /// An idle pod of this priority was evicted.
-    fn evicted(&mut self, _priority: f64) {}
 
     /// Whether the policy decides for each function from that function's own history alone
     /// (no memory capacity, load, pools or other shared state), so that the engine may run
@@ -120,39 +105,78 @@ pub trait Policy: Send {
         false
     }
 
-    /// Whether the policy sizes pre-warmed pools per CPU-memory configuration (asked once);
-    /// the engine then asks [`Policy::pool_size`] at every minute.
-    fn pools(&self) -> bool {
-        false
+    /// Its admission part: asynchronous requests held back.
+    fn admission(&mut self) -> Option<&mut dyn Admission> {
+        None
     }
 
-    /// Seconds a pool takes to create a pod (pools refill after each pod taken).
-    fn pool_refill(&self) -> f64 {
-        0.0
+    /// Its eviction part: loaded pods bounded by a memory capacity.
+    fn eviction(&mut self) -> Option<&mut dyn Eviction> {
+        None
     }
 
-    /// The pool size of configuration `config` for `minute`, told how many cold starts drew
-    /// on it in the minute before.
-    fn pool_size(&mut self, _config: usize, _minute: u32, _last_demand: u32) -> u32 {
-        0
+    /// Its pool part: pre-warmed pools per CPU-memory configuration.
+    fn pools(&mut self) -> Option<&mut dyn PoolSizing> {
+        None
     }
 
-    /// Where the policy may start a cold start's pod (asked once): a policy other than
-    /// [`Placement::Home`] is asked [`Policy::place`] at each cold start.
-    fn placement(&self) -> Placement {
-        Placement::Home
-    }
-
-    /// Where a cold start of `func` starts its pod: `Some((region, latency))` sends it to
-    /// region `region` of [`CostModel::other_regions`] (1..), each request on that pod paying
-    /// `latency` seconds more; `None` keeps it home. Asked only when the cost model has other
-    /// regions and [`Policy::placement`] is not [`Placement::Home`].
-    fn place(&mut self, _func: u32, _f: &Function, _costs: &dyn CostModel) -> Option<(usize, f64)> {
+    /// Its placement part: cold starts sent to other regions.
+    fn placement(&mut self) -> Option<&mut dyn RegionPlacement> {
         None
     }
 }
 
-/// Where a policy starts pods ([`Policy::placement`]).
+/// Keep-alive: what a pod does between requests. Every policy has one.
+pub trait KeepAlive {
+    /// A request of `func` arrives at `t` (before it is placed).
+    fn on_arrival(&mut self, _func: u32, _f: &Function, _t: f64) {}
+
+    /// The pod's idle plan after a request.
+    fn after_request(&mut self, e: &Ended) -> Idle;
+}
+
+/// Admission: how long to hold an asynchronous request before dispatching it (never asked for
+/// synchronous ones). The engine tracks the platform's load for a policy with this part.
+pub trait Admission {
+    fn delay(&mut self, func: u32, f: &Function, t: f64, load: &Load) -> f64;
+}
+
+/// Eviction under a memory capacity: a cold start that does not fit evicts idle pods, lowest
+/// [`Eviction::priority`] first.
+pub trait Eviction {
+    /// Memory (MB) the loaded pods must fit in (asked once).
+    fn capacity_mb(&self) -> f64;
+
+    /// The eviction priority of a pod just used (the highest is kept longest; ties evict the
+    /// lower function index, then the older pod).
+    fn priority(&mut self, used: &Used) -> f64;
+
+    /// An idle pod of this priority was evicted.
+    fn evicted(&mut self, _priority: f64) {}
+}
+
+/// Pool sizing: pre-warmed pools per CPU-memory configuration, sized at every minute.
+pub trait PoolSizing {
+    /// Seconds a pool takes to create a pod (pools refill after each pod taken; asked once).
+    fn refill(&self) -> f64;
+
+    /// The pool size of configuration `config` for `minute`, told how many cold starts drew
+    /// on it in the minute before.
+    fn size(&mut self, config: usize, minute: u32, last_demand: u32) -> u32;
+}
+
+/// Placement across regions, asked only when the cost model has other regions.
+pub trait RegionPlacement {
+    /// Where the policy may start a cold start's pod (asked once).
+    fn scope(&self) -> Placement;
+
+    /// Where a cold start of `func` starts its pod: `Some((region, latency))` sends it to
+    /// region `region` of [`CostModel::other_regions`] (1..), each request on that pod paying
+    /// `latency` seconds more; `None` keeps it home.
+    fn place(&mut self, func: u32, f: &Function, costs: &dyn CostModel) -> Option<(usize, f64)>;
+}
+
+/// Where a policy starts pods ([`RegionPlacement::scope`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placement {
     /// Always in the function's own region.
@@ -282,52 +306,12 @@ impl std::str::FromStr for Spec {
     }
 }
 
-/// The most points of a sweep.
-pub const MAX_SWEEP_POINTS: usize = 100;
-
-/// `NAME:key=A..B[,other=...]`: `points` policies with `key` log-spaced from A to B (rounded to
-/// whole seconds for durations), the other parameters as given.
-pub fn sweep(spec: &str, points: usize) -> Result<Vec<String>> {
-    if !(2..=MAX_SWEEP_POINTS).contains(&points) {
-        bail!("--sweep-points {points}: a sweep has 2 to {MAX_SWEEP_POINTS} points (each is a whole replay)");
-    }
-    let (name, rest) = spec
-        .split_once(':')
-        .with_context(|| format!("sweep '{spec}': expected NAME:key=A..B"))?;
-    let mut swept = None;
-    let mut others = Vec::new();
-    for kv in rest.split(',') {
-        match kv.split_once('=') {
-            Some((k, v)) if v.contains("..") => {
-                let (a, b) = v.split_once("..").expect("checked");
-                let (a, b) = (parse_duration(a)?, parse_duration(b)?);
-                if !(a > 0.0 && b > a) {
-                    bail!("sweep '{spec}': the range must go up from a positive start");
-                }
-                swept = Some((k.to_string(), a, b));
-            }
-            _ => others.push(kv.to_string()),
-        }
-    }
-    let (key, a, b) = swept.with_context(|| format!("sweep '{spec}': no key=A..B range"))?;
-    let n = points;
-    let mut out: Vec<String> = (0..n)
-        .map(|i| {
-            let v = (a.ln() + (b.ln() - a.ln()) * i as f64 / (n - 1) as f64).exp();
-            let v = if v >= 1.0 { v.round() } else { v };
-            let mut p = vec![format!("{key}={}", fmt_duration(v))];
-            p.extend(others.iter().cloned());
-            format!("{name}:{}", p.join(","))
-        })
-        .collect();
-    out.dedup();
-    Ok(out)
-}
-
 /// `key=value` parameters of one policy; each read once, the rest refused.
 pub struct Params {
     spec: String,
     pairs: Vec<(String, String)>,
+    /// Every parameter the policy asked for, given or not, and its kind.
+    asked: Vec<(String, Kind)>,
 }
 
 impl Params {
@@ -342,23 +326,30 @@ impl Params {
         Ok(Self {
             spec: clip_to(spec, 160),
             pairs,
+            asked: Vec::new(),
         })
     }
 
-    fn take(&mut self, key: &str) -> Option<String> {
+    fn take(&mut self, key: &str, kind: Kind) -> Option<String> {
+        self.asked.push((key.to_string(), kind));
         let i = self.pairs.iter().position(|(k, _)| k == key)?;
         Some(self.pairs.remove(i).1)
     }
 
+    /// Whether parameter `key` was given (not yet read).
+    pub fn has(&self, key: &str) -> bool {
+        self.pairs.iter().any(|(k, _)| k == key)
+    }
+
     /// A parameter as text.
     pub fn text(&mut self, key: &str) -> Option<String> {
-        self.take(key)
+        self.take(key, Kind::Other)
     }
 
     /// A duration parameter in seconds, at most `max` seconds (checked after its unit is
     /// applied; the limit is named in the error).
     pub fn seconds(&mut self, key: &str, default: f64, max: f64) -> Result<f64> {
-        let Some(v) = self.take(key) else {
+        let Some(v) = self.take(key, Kind::Duration) else {
             return Ok(default);
         };
         let s = parse_duration(&v)
@@ -376,24 +367,47 @@ impl Params {
 
     /// A plain number parameter in `0..=max`.
     pub fn number(&mut self, key: &str, default: f64, max: f64) -> Result<f64> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x >= 0.0 && *x <= max)
-                .with_context(|| {
-                    format!(
-                        "policy '{}': parameter {key} must be a number from 0 to {max}, got '{v}'",
-                        self.spec
-                    )
-                }),
-        }
+        self.bounded(key, Kind::Number, max, |x| x.is_finite())
+            .map(|v| v.unwrap_or(default))
+    }
+
+    /// A whole-number parameter in `0..=max`.
+    pub fn integer(&mut self, key: &str, default: u64, max: u64) -> Result<u64> {
+        self.bounded(key, Kind::Integer, max as f64, |x| x.fract() == 0.0)
+            .map(|v| v.map_or(default, |x| x as u64))
+    }
+
+    /// A number parameter (when given) in `0..=max` that is `ok`.
+    fn bounded(
+        &mut self,
+        key: &str,
+        kind: Kind,
+        max: f64,
+        ok: fn(f64) -> bool,
+    ) -> Result<Option<f64>> {
+        let Some(v) = self.take(key, kind) else {
+            return Ok(None);
+        };
+        let what = if kind == Kind::Integer {
+            "a whole number"
+        } else {
+            "a number"
+        };
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| ok(*x) && *x >= 0.0 && *x <= max)
+            .map(Some)
+            .with_context(|| {
+                format!(
+                    "policy '{}': parameter {key} must be {what} from 0 to {max}, got '{v}'",
+                    self.spec
+                )
+            })
     }
 
     /// A yes/no parameter.
     pub fn flag(&mut self, key: &str, default: bool) -> Result<bool> {
-        match self.take(key).as_deref() {
+        match self.take(key, Kind::Other).as_deref() {
             None => Ok(default),
             Some("yes" | "true" | "1") => Ok(true),
             Some("no" | "false" | "0") => Ok(false),
@@ -539,28 +553,17 @@ mod tests {
     }
 
     #[test]
-    fn sweeps_are_log_spaced() {
-        let v = sweep("fixed-keepalive:ttl=10s..1000s", 3).unwrap();
-        assert_eq!(
-            v,
-            [
-                "fixed-keepalive:ttl=10s",
-                "fixed-keepalive:ttl=100s",
-                "fixed-keepalive:ttl=1000s"
-            ]
-        );
-        assert_eq!(sweep("fixed-keepalive:ttl=1m..2h", 12).unwrap().len(), 12);
-        assert!(sweep("fixed-keepalive:ttl=60s", 3).is_err());
-        assert!(sweep("fixed-keepalive:ttl=2h..1m", 3).is_err());
-    }
-
-    #[test]
     fn specs_round_trip_and_errors_name_the_parameter() {
         for spec in [
             "fixed-keepalive:ttl=10m,restart=yes",
             "hybrid-histogram:range=4h,cv=2,head=5,tail=99,margin=10,oob=50,min-samples=10",
             "timer-prewarm:ttl=60s,lead=5s,slack=30s,learn=1h",
             "faascache:capacity=4096",
+            "faascache:capacity=4096,evict=lru",
+            "faascache:capacity=4096,evict=size",
+            "faascache:capacity=4096,evict=freq",
+            "faascache:capacity=4096,evict=ttl,ttl=10m",
+            "fixed-keepalive:ttl=10m,restart=yes,capacity=65536",
             "peak-shave:max-delay=30s,limit=auto,ttl=60s",
             "peak-shave:max-delay=2m,limit=40,ttl=10m",
             "pool-predict:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s",
@@ -579,6 +582,10 @@ mod tests {
         assert!(e("fixed-keepalive:tll=5s").contains("unknown parameter 'tll'"));
         assert!(e("fixed-keepalive:ttl=5x").contains("parameter ttl"));
         assert!(e("fixed-keepalive:ttl").contains("expected key=value"));
+        assert!(e("faascache:capacity=1,evict=lfu").contains("parameter evict is gd, lru"));
+        assert!(e("faascache:capacity=1,ttl=1m").contains("add evict=ttl"));
+        assert!(e("fixed-keepalive:capacity=0").contains("parameter capacity"));
+        assert!(e("hybrid-histogram:min-samples=2.5").contains("whole number"));
     }
 }
 

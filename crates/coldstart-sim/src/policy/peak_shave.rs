@@ -8,7 +8,9 @@
 //! 1,024 arrivals; nothing is delayed before the first 1,024). Pods stay `ttl` after their
 //! last request, as with `fixed-keepalive`.
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, Load, Params, Policy};
+use super::{
+    fmt_duration, limits, Admission, Catalogued, Ended, Idle, KeepAlive, Load, Params, Policy,
+};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -77,10 +79,12 @@ impl Policy for PeakShave {
         )
     }
 
-    fn wants_load(&self) -> bool {
-        true
+    fn admission(&mut self) -> Option<&mut dyn Admission> {
+        Some(self)
     }
+}
 
+impl Admission for PeakShave {
     fn delay(&mut self, _func: u32, _f: &Function, t: f64, load: &Load) -> f64 {
         let limit = match self.limit {
             Some(n) => Some(n),
@@ -103,7 +107,9 @@ impl Policy for PeakShave {
             _ => 0.0,
         }
     }
+}
 
+impl KeepAlive for PeakShave {
     fn after_request(&mut self, _e: &Ended) -> Idle {
         Idle::keep(self.ttl)
     }

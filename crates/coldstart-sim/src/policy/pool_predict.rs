@@ -16,7 +16,9 @@
 
 use std::collections::VecDeque;
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, Needs, Params, Policy};
+use super::{
+    fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Needs, Params, Policy, PoolSizing,
+};
 use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
@@ -104,19 +106,23 @@ impl Policy for PoolPredict {
         )
     }
 
+    fn pools(&mut self) -> Option<&mut dyn PoolSizing> {
+        Some(self)
+    }
+}
+
+impl KeepAlive for PoolPredict {
     fn after_request(&mut self, _e: &Ended) -> Idle {
         Idle::keep(self.ttl)
     }
+}
 
-    fn pools(&self) -> bool {
-        true
-    }
-
-    fn pool_refill(&self) -> f64 {
+impl PoolSizing for PoolPredict {
+    fn refill(&self) -> f64 {
         self.refill
     }
 
-    fn pool_size(&mut self, config: usize, minute: u32, last_demand: u32) -> u32 {
+    fn size(&mut self, config: usize, minute: u32, last_demand: u32) -> u32 {
         if let Some(s) = self.size {
             return s;
         }

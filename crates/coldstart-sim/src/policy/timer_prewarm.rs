@@ -7,7 +7,7 @@
 //! second firing finds it. Every other function, and timers firing more often than the
 //! keep-alive, get the fixed keep-alive `ttl`.
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Params, Policy};
 use crate::workload::Function;
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -80,6 +80,12 @@ impl Policy for TimerPrewarm {
         )
     }
 
+    fn per_function(&self) -> bool {
+        true
+    }
+}
+
+impl KeepAlive for TimerPrewarm {
     fn on_arrival(&mut self, func: u32, f: &Function, t: f64) {
         if !f.is_timer() {
             return;
@@ -95,10 +101,6 @@ impl Policy for TimerPrewarm {
             }
         }
         s.last_arrival = Some(t);
-    }
-
-    fn per_function(&self) -> bool {
-        true
     }
 
     fn after_request(&mut self, e: &Ended) -> Idle {

@@ -25,6 +25,11 @@ pub(super) struct Accumulator {
     with_pods: Vec<bool>,
     timer_pod_minutes: u64,
     is_timer: Vec<bool>,
+    /// Requests in each minute of the day, summed over the days.
+    minute_requests: Vec<u64>,
+    /// Pod-minutes per primary trigger; requests by execution time.
+    trigger_pod_minutes: Vec<u64>,
+    exec_histogram: Vec<u64>,
 }
 
 pub(super) fn kind_index(day: u32) -> usize {
@@ -71,7 +76,54 @@ pub(super) fn median_of(v: &mut [f32]) -> f64 {
     }
 }
 
+/// The hour of day (0 to 24) at which requests per minute peak: the largest value of their
+/// centred moving average over `window` minutes, taken around the clock (Fig 5 smooths over
+/// 15 minutes). NaN without requests.
+pub(crate) fn peak_hour(per_minute: &[u64], window: usize) -> f64 {
+    let n = per_minute.len();
+    if n == 0 || per_minute.iter().all(|v| *v == 0) {
+        return f64::NAN;
+    }
+    let half = window / 2;
+    let mut best = (0, f64::NEG_INFINITY);
+    for m in 0..n {
+        let sum: u64 = (0..window)
+            .map(|k| per_minute[(m + n + k - half) % n])
+            .sum();
+        let v = sum as f64;
+        if v > best.1 {
+            best = (m, v);
+        }
+    }
+    (best.0 as f64 + 0.5) * 24.0 / n as f64
+}
+
+/// Shares of functions by their set of triggers ("APIG-S+TIMER-A"), largest first.
+pub(crate) fn trigger_combinations(specs: &[FunctionSpec]) -> Vec<(String, f64)> {
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    for s in specs {
+        let mut set: Vec<String> = s.triggers.iter().map(|(t, i)| format!("{t}-{i}")).collect();
+        set.sort();
+        set.dedup();
+        *counts.entry(set.join("+")).or_default() += 1;
+    }
+    let n = specs.len().max(1) as f64;
+    let mut out: Vec<(String, f64)> = counts.into_iter().map(|(k, c)| (k, c as f64 / n)).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 impl Accumulator {
+    /// A group's requests per minute of one day, and by execution time.
+    pub(super) fn add_requests(&mut self, minutes: &[u32], exec_histogram: &[u64]) {
+        for (a, m) in self.minute_requests.iter_mut().zip(minutes) {
+            *a += u64::from(*m);
+        }
+        for (a, c) in self.exec_histogram.iter_mut().zip(exec_histogram) {
+            *a += c;
+        }
+    }
+
     pub(super) fn new(specs: &[FunctionSpec], days: u32) -> Self {
         let mut runtimes: Vec<&'static str> = specs.iter().map(|s| s.runtime).collect();
         runtimes.sort();
@@ -95,6 +147,7 @@ impl Accumulator {
                 triggers.iter().position(|x| *x == t).expect("listed")
             })
             .collect();
+        let trigger_count = triggers.len();
         let mut day_counts = [0u32; 3];
         for d in 0..days {
             day_counts[kind_index(d)] += 1;
@@ -116,10 +169,10 @@ impl Accumulator {
             days: day_counts,
             timer_pod_minutes: 0,
             with_pods: vec![false; specs.len()],
-            is_timer: specs
-                .iter()
-                .map(|s| matches!(s.workload, Workload::Timer { .. }))
-                .collect(),
+            minute_requests: vec![0; 1440],
+            trigger_pod_minutes: vec![0; trigger_count],
+            exec_histogram: vec![0; crate::release::EXEC_BINS],
+            is_timer: specs.iter().map(|s| s.triggers[0].0 == "TIMER").collect(),
         }
     }
 
@@ -143,6 +196,7 @@ impl Accumulator {
     /// One function's pod-minutes of one day.
     pub(super) fn add_pods(&mut self, func: u32, day: u32, pod_minutes: u64) {
         self.pod_minutes[kind_index(day)] += pod_minutes;
+        self.trigger_pod_minutes[self.func_trigger[func as usize]] += pod_minutes;
         if self.is_timer[func as usize] {
             self.timer_pod_minutes += pod_minutes;
         }
@@ -204,6 +258,18 @@ impl Accumulator {
             workflow_cold_start_share: share_of("workflow"),
             timer_pod_share: self.timer_pod_minutes as f64 / pods_total.max(1) as f64,
             pod_minutes_per_day: [per_day(0), per_day(1), per_day(2)],
+            peak_hour: peak_hour(
+                &self.minute_requests,
+                coldstart_trace::paper::FIG5_SMOOTHING_MINUTES,
+            ),
+            median_exec_s: crate::release::exec_median(&self.exec_histogram),
+            pod_share_by_trigger: self
+                .triggers
+                .iter()
+                .zip(&self.trigger_pod_minutes)
+                .map(|(t, p)| (t.clone(), *p as f64 / pods_total.max(1) as f64))
+                .collect(),
+            trigger_combinations: trigger_combinations(specs),
             utility_below_1,
             utility_median: median_of(&mut all_utilities),
             utility_pods: all_utilities.len() as u64,
@@ -241,7 +307,34 @@ impl Accumulator {
                 .zip(self.totals_by_trigger)
                 .map(|(t, mut v)| (t, median_of(&mut v)))
                 .collect(),
+            ..Default::default()
         };
         (m, sorted, self.sum_total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::peak_hour;
+
+    #[test]
+    fn the_peak_hour_is_the_smoothed_maximum_around_the_clock() {
+        let mut v = vec![10u64; 1440];
+        // One tall minute at 03:00 loses to a 15-minute swell centred on 21:00.
+        v[180] = 100;
+        v[1253..1268].fill(20);
+        assert!(
+            (peak_hour(&v, 15) - 21.0083).abs() < 1e-3,
+            "{}",
+            peak_hour(&v, 15)
+        );
+        // Unsmoothed, the single minute wins: the midpoint of minute 180.
+        assert!((peak_hour(&v, 1) - 3.0083).abs() < 1e-3);
+        // A swell across midnight is found there.
+        let mut w = vec![1u64; 1440];
+        w[1435..].fill(5);
+        w[..10].fill(5);
+        assert!(peak_hour(&w, 15) < 0.1, "{}", peak_hour(&w, 15));
+        assert!(peak_hour(&[0; 1440], 15).is_nan());
     }
 }

@@ -11,6 +11,7 @@ use std::ops::Range;
 use anyhow::Result;
 use coldstart_trace::paper::SECONDS_PER_DAY;
 
+pub mod app_scope;
 pub mod azure2019;
 pub mod azure2021;
 pub mod csv_input;

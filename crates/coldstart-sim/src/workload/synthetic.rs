@@ -12,7 +12,6 @@ use rand_distr::Distribution;
 use rand_distr::Poisson;
 
 use super::{Function, Invocation, Workload};
-use crate::calendar::diurnal;
 use crate::catalog::{FunctionSpec, Workload as Arrivals};
 use crate::costs::{ln_sample, micros};
 use crate::profile::RegionProfile;
@@ -33,17 +32,35 @@ fn day_factor(day: u32, weekend: f64, profile: &RegionProfile) -> f64 {
     }
 }
 
-/// Arrival times of `spec`'s requests on `day` (sorted), from the synthetic workload model.
+/// Arrival times of `spec`'s requests on `day` (sorted), from the synthetic workload model:
+/// its events, and the firings of its timer when it has one beside them.
 pub fn arrivals<R: Rng>(
     rng: &mut R,
     spec: &FunctionSpec,
     profile: &RegionProfile,
     day: u32,
 ) -> Vec<f64> {
+    let mut out = Vec::new();
+    process(rng, &spec.workload, profile, day, &mut out);
+    if let Some(also) = &spec.also {
+        process(rng, also, profile, day, &mut out);
+        out.sort_unstable_by(f64::total_cmp);
+    }
+    out
+}
+
+/// Appends one arrival process's times on `day` to `out` (sorted among themselves).
+fn process<R: Rng>(
+    rng: &mut R,
+    workload: &Arrivals,
+    profile: &RegionProfile,
+    day: u32,
+    out: &mut Vec<f64>,
+) {
     let d0 = day as f64 * SECONDS_PER_DAY;
     let d1 = d0 + SECONDS_PER_DAY;
-    let mut out = Vec::new();
-    match &spec.workload {
+    let start = out.len();
+    match workload {
         Arrivals::Timer {
             period,
             offset,
@@ -69,8 +86,7 @@ pub fn arrivals<R: Rng>(
         }
         Arrivals::Poisson {
             rate,
-            peak_hour,
-            amplitude,
+            cycle,
             weekend,
             burst_min,
             burst_mean,
@@ -80,8 +96,7 @@ pub fn arrivals<R: Rng>(
             let p_extra = burst_mean / (1.0 + burst_mean);
             for m in 0..1440 {
                 let start = d0 + m as f64 * 60.0;
-                let lambda =
-                    rate * day_factor * diurnal(start + 30.0, *peak_hour, *amplitude) * 60.0;
+                let lambda = rate * day_factor * cycle.at(start + 30.0) * 60.0;
                 let n = if lambda <= 0.0 {
                     0
                 } else if lambda < 1e-3 {
@@ -106,17 +121,24 @@ pub fn arrivals<R: Rng>(
                     }
                 }
             }
-            out.sort_unstable_by(f64::total_cmp);
+            out[start..].sort_unstable_by(f64::total_cmp);
         }
     }
-    out
 }
 
 /// The mean number of `spec`'s requests on `day` under the model of [`arrivals`] (a timer's
 /// firings; Poisson events at the day's rate, the diurnal cycle averaging 1, times the
 /// requests each event brings).
 pub fn expected_per_day(spec: &FunctionSpec, profile: &RegionProfile, day: u32) -> f64 {
-    match &spec.workload {
+    let also = spec
+        .also
+        .as_ref()
+        .map_or(0.0, |w| expected_of(w, profile, day));
+    expected_of(&spec.workload, profile, day) + also
+}
+
+fn expected_of(workload: &Arrivals, profile: &RegionProfile, day: u32) -> f64 {
+    match workload {
         Arrivals::Timer { period, .. } => SECONDS_PER_DAY / period.max(1e-3),
         Arrivals::Poisson {
             rate,

@@ -91,8 +91,7 @@ fn reject_record(
     counts: &mut FileCounts,
 ) -> Result<()> {
     counts.rows_read += 1;
-    counts.rows_rejected += 1;
-    sink.issue(Issue {
+    let issue = Issue {
         line,
         column: header
             .get(col.min(header.len().saturating_sub(1)))
@@ -100,7 +99,8 @@ fn reject_record(
             .unwrap_or_default(),
         value: clip_bytes(rec.iter().next_back().unwrap_or(b"")),
         reason,
-    })
+    };
+    reject(counts, sink, issue)
 }
 
 /// How a file's lines end, from its first line end.
@@ -235,6 +235,19 @@ pub struct Issue {
     pub value: String,
     pub reason: String,
 }
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: column '{}': value '{}': {}",
+            self.line, self.column, self.value, self.reason
+        )
+    }
+}
+
+/// Under `--strict` a rejected row is the error that stops the parse.
+impl std::error::Error for Issue {}
 
 /// Receives what a parse produces.
 pub trait Sink {
@@ -396,6 +409,12 @@ enum Cell {
     Int(i64),
     Float(f64),
     Str,
+}
+
+/// A row rejected: counted, and its issue handed to the sink.
+fn reject(counts: &mut FileCounts, sink: &mut dyn Sink, issue: Issue) -> Result<()> {
+    counts.rows_rejected += 1;
+    sink.issue(issue)
 }
 
 fn bad(line: u64, column: &str, raw: &[u8], reason: impl Into<String>) -> Issue {
@@ -638,8 +657,7 @@ impl Table for EventTable {
             match parse_cell(c, raw) {
                 Ok(cell) => self.cells[i] = cell,
                 Err(why) => {
-                    counts.rows_rejected += 1;
-                    return sink.issue(bad(line, c.name, raw, why));
+                    return reject(counts, sink, bad(line, c.name, raw, why));
                 }
             }
         }
@@ -649,27 +667,24 @@ impl Table for EventTable {
                 _ => 0.0,
             };
             if let Some(why) = day_mismatch(int(self.cells[self.i_day]), time, self.file_day) {
-                counts.rows_rejected += 1;
                 let raw = &rec[self.pos[self.i_day]];
-                return sink.issue(bad(line, "day", raw, why));
+                return reject(counts, sink, bad(line, "day", raw, why));
             }
         }
         // Derivations, before anything is appended, so a rejected row leaves no trace.
         let key = self.str_at(rec, self.i_pod_or_func);
         let (func_name, user_id, pool) = if self.family == Family::Function {
             if let Some(first) = self.listed.get(key) {
-                counts.rows_rejected += 1;
                 let why = format!(
                     "funcID already listed on line {first}; the table has one row per function, \
                      so the first is kept"
                 );
-                return sink.issue(bad(line, "funcID", key.as_bytes(), why));
+                return reject(counts, sink, bad(line, "funcID", key.as_bytes(), why));
             }
             match parse_func_id(key) {
                 Ok(f) => (f.func_name, f.user_id, f.pool),
                 Err(e) => {
-                    counts.rows_rejected += 1;
-                    return sink.issue(bad(line, "funcID", key.as_bytes(), e.0));
+                    return reject(counts, sink, bad(line, "funcID", key.as_bytes(), e.0));
                 }
             }
         } else {
@@ -680,13 +695,16 @@ impl Table for EventTable {
                     p,
                 ),
                 Err(e) => {
-                    counts.rows_rejected += 1;
-                    return sink.issue(bad(
-                        line,
-                        "podID",
-                        key.as_bytes(),
-                        format!("no resource pool in pod ID: {e}"),
-                    ));
+                    return reject(
+                        counts,
+                        sink,
+                        bad(
+                            line,
+                            "podID",
+                            key.as_bytes(),
+                            format!("no resource pool in pod ID: {e}"),
+                        ),
+                    );
                 }
             }
         };

@@ -97,18 +97,19 @@ impl Table for WideTable {
     ) -> Result<()> {
         let day_raw = &rec[self.day_pos];
         let Some(day) = parse_int(day_raw).filter(|d| (0..TRACE_DAYS).contains(d)) else {
-            counts.rows_rejected += 1;
             let why = format!("not one of the trace's days 0..{}", TRACE_DAYS - 1);
-            return sink.issue(bad(line, "day", day_raw, why));
+            return reject(counts, sink, bad(line, "day", day_raw, why));
         };
         let time_raw = &rec[self.time_pos];
         let Some(time) = parse_float(time_raw).filter(|t| *t >= 0.0) else {
-            counts.rows_rejected += 1;
-            return sink.issue(bad(line, "time", time_raw, "not a non-negative number"));
+            return reject(
+                counts,
+                sink,
+                bad(line, "time", time_raw, "not a non-negative number"),
+            );
         };
         if let Some(why) = day_mismatch(day, time, self.file_day) {
-            counts.rows_rejected += 1;
-            return sink.issue(bad(line, "day", day_raw, why));
+            return reject(counts, sink, bad(line, "day", day_raw, why));
         }
         counts.rows_accepted += 1;
         let minute = (time / 60.0).floor() as i64;

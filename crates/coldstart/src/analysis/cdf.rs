@@ -77,10 +77,7 @@ pub fn ecdf_table(
 
 /// CDFs of `metrics` per group, exact medians and counts per group.
 pub fn component_cdfs(cx: &Cx, by: By, metrics: &[&str]) -> Result<Output> {
-    let mut out = Output {
-        cols: metrics.len().min(3),
-        ..Default::default()
-    };
+    let mut out = Output::new(metrics.len().min(3));
     if cx.regions("cold_starts").is_empty() {
         out.skipped.push("no cold-start rows".into());
         return Ok(out);

@@ -8,17 +8,35 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{cdf_table, key, num, sql_list, Analysis, Cx, Output};
+use super::{cdf_table, figure, key, num, sql_list, Analysis, Cx, Figure, Output};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort, LogHist};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig3a), Box::new(Fig3b), Box::new(Fig3c)]
+    vec![
+        figure(
+            "fig3a",
+            "Requests per function per day",
+            "CDF over functions of the median day's request count, per region (log x).",
+            fig3a,
+        )
+        .boxed(),
+        figure(
+            "fig3b",
+            "Mean execution time per minute",
+            "CDF over function-minutes of the mean request execution time (totalCost), per region (log x).",
+            fig3b,
+        )
+        .boxed(),
+        figure(
+            "fig3c",
+            "Mean CPU usage per minute",
+            "CDF over function-minutes of the mean CPU usage of a request, per region (log x).",
+            fig3c,
+        )
+        .boxed(),
+    ]
 }
-
-struct Fig3a;
-struct Fig3b;
-struct Fig3c;
 
 /// Requests per function per day, median over the days the region's data covers (days with
 /// no request count as 0).
@@ -76,47 +94,36 @@ fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
     Ok((per_region, notes))
 }
 
-impl Analysis for Fig3a {
-    fn id(&self) -> &'static str {
-        "fig3a"
+fn fig3a(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let (per_region, notes) = requests_per_day(cx)?;
+    let mut hists = BTreeMap::new();
+    let mut out = Output {
+        skipped: notes,
+        ..Default::default()
+    };
+    for (r, v) in &per_region {
+        let mut h = LogHist::new(-1, 10, 20);
+        v.iter().for_each(|(_, x)| h.add(*x));
+        hists.insert(r.clone(), h);
+        let mut xs: Vec<f64> = v.iter().map(|p| p.1).collect();
+        sort(&mut xs);
+        out.numbers.push(key(
+            format!("{r}: median requests per function per day"),
+            num(quantile_sorted(&xs, 0.5)),
+            "—",
+        ));
     }
-    fn title(&self) -> &'static str {
-        "Requests per function per day"
-    }
-    fn caption(&self) -> &'static str {
-        "CDF over functions of the median day's request count, per region (log x)."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let (per_region, notes) = requests_per_day(cx)?;
-        let mut hists = BTreeMap::new();
-        let mut out = Output {
-            skipped: notes,
-            ..Default::default()
-        };
-        for (r, v) in &per_region {
-            let mut h = LogHist::new(-1, 10, 20);
-            v.iter().for_each(|(_, x)| h.add(*x));
-            hists.insert(r.clone(), h);
-            let mut xs: Vec<f64> = v.iter().map(|p| p.1).collect();
-            sort(&mut xs);
-            out.numbers.push(key(
-                format!("{r}: median requests per function per day"),
-                num(quantile_sorted(&xs, 0.5)),
-                "—",
-            ));
-        }
-        let (t, series) = cdf_table("region", "requests_per_day", &hists);
-        out.panels = vec![Panel::lines(
-            "Requests per function per day (median day)",
-            "requests per day",
-            "CDF of functions",
-            series,
-        )
-        .log_x()];
-        out.cols = 1;
-        out.tables.push(("cdf".into(), t));
-        Ok(out)
-    }
+    let (t, series) = cdf_table("region", "requests_per_day", &hists);
+    out.panels = vec![Panel::lines(
+        "Requests per function per day (median day)",
+        "requests per day",
+        "CDF of functions",
+        series,
+    )
+    .log_x()];
+    out.cols = 1;
+    out.tables.push(("cdf".into(), t));
+    Ok(out)
 }
 
 /// Per-minute means of a request metric, from the per-minute `{metric}_avg` table or from
@@ -191,46 +198,24 @@ fn per_minute_output(
     Ok(out)
 }
 
-impl Analysis for Fig3b {
-    fn id(&self) -> &'static str {
-        "fig3b"
-    }
-    fn title(&self) -> &'static str {
-        "Mean execution time per minute"
-    }
-    fn caption(&self) -> &'static str {
-        "CDF over function-minutes of the mean request execution time (totalCost), per region (log x)."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        per_minute_output(
-            cx,
-            "totalCost",
-            "totalCost_worker",
-            LogHist::seconds,
-            "Mean execution time per minute",
-            "execution time (s)",
-        )
-    }
+fn fig3b(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    per_minute_output(
+        cx,
+        "totalCost",
+        "totalCost_worker",
+        LogHist::seconds,
+        "Mean execution time per minute",
+        "execution time (s)",
+    )
 }
 
-impl Analysis for Fig3c {
-    fn id(&self) -> &'static str {
-        "fig3c"
-    }
-    fn title(&self) -> &'static str {
-        "Mean CPU usage per minute"
-    }
-    fn caption(&self) -> &'static str {
-        "CDF over function-minutes of the mean CPU usage of a request, per region (log x)."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        per_minute_output(
-            cx,
-            "cpu_usage",
-            "cpu_usage",
-            || LogHist::new(-5, 3, 20),
-            "Mean CPU usage per minute",
-            "CPU usage (cores)",
-        )
-    }
+fn fig3c(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    per_minute_output(
+        cx,
+        "cpu_usage",
+        "cpu_usage",
+        || LogHist::new(-5, 3, 20),
+        "Mean CPU usage per minute",
+        "CPU usage (cores)",
+    )
 }

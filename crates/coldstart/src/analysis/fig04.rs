@@ -8,17 +8,29 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{ecdf_table, key, num, pct, sql_list, Analysis, Cx, Output};
+use super::{ecdf_table, figure, key, num, pct, sql_list, Analysis, Cx, Figure, Output};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort};
 use coldstart_trace::paper::{pct_range, SINGLE_FUNCTION_USERS};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig4a), Box::new(Fig4b)]
+    vec![
+        figure(
+            "fig4a",
+            "Functions per user",
+            "CDF over users of how many functions each owns, per region (log x).",
+            fig4a,
+        )
+        .boxed(),
+        figure(
+            "fig4b",
+            "Requests per user",
+            "CDF over users of their total requests (all days from the per-minute table; else the released day), per region (log x).",
+            fig4b,
+        )
+        .boxed(),
+    ]
 }
-
-struct Fig4a;
-struct Fig4b;
 
 fn grouped(c: &super::Columns, value: &str) -> BTreeMap<String, Vec<f64>> {
     let mut m: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -31,112 +43,84 @@ fn grouped(c: &super::Columns, value: &str) -> BTreeMap<String, Vec<f64>> {
     m
 }
 
-impl Analysis for Fig4a {
-    fn id(&self) -> &'static str {
-        "fig4a"
-    }
-    fn title(&self) -> &'static str {
-        "Functions per user"
-    }
-    fn caption(&self) -> &'static str {
-        "CDF over users of how many functions each owns, per region (log x)."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let mut parts = Vec::new();
-        for t in ["cold_starts", "requests"] {
-            let regions = cx.regions(t);
-            if !regions.is_empty() {
-                parts.push(format!(
-                    "SELECT DISTINCT region, userID, funcID FROM {t} WHERE region IN ({})",
-                    sql_list(&regions)
-                ));
-            }
-        }
-        let mut out = Output {
-            cols: 1,
-            ..Default::default()
-        };
-        if parts.is_empty() {
-            out.skipped
-                .push("no cold-start or per-request rows in the store".into());
-            return Ok(out);
-        }
-        let c = cx.columns(&format!(
-            "SELECT region, userID, COUNT(*) AS functions FROM \
-             (SELECT DISTINCT region, userID, funcID FROM ({})) GROUP BY region, userID",
-            parts.join(" UNION ALL ")
-        ))?;
-        let m = grouped(&c, "functions");
-        for (r, v) in &m {
-            let single = v.iter().filter(|x| **x == 1.0).count() as f64 / v.len() as f64;
-            out.numbers.push(key(
-                format!("{r}: users owning a single function"),
-                pct(single),
-                &pct_range(&SINGLE_FUNCTION_USERS),
+fn fig4a(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let mut parts = Vec::new();
+    for t in ["cold_starts", "requests"] {
+        let regions = cx.regions(t);
+        if !regions.is_empty() {
+            parts.push(format!(
+                "SELECT DISTINCT region, userID, funcID FROM {t} WHERE region IN ({})",
+                sql_list(&regions)
             ));
         }
-        let (t, series) = ecdf_table("region", "functions_per_user", &m);
-        out.panels =
-            vec![Panel::lines("Functions per user", "functions", "CDF of users", series).log_x()];
-        out.tables.push(("cdf".into(), t));
-        Ok(out)
     }
+    let mut out = Output::new(1);
+    if parts.is_empty() {
+        out.skipped
+            .push("no cold-start or per-request rows in the store".into());
+        return Ok(out);
+    }
+    let c = cx.columns(&format!(
+        "SELECT region, userID, COUNT(*) AS functions FROM \
+         (SELECT DISTINCT region, userID, funcID FROM ({})) GROUP BY region, userID",
+        parts.join(" UNION ALL ")
+    ))?;
+    let m = grouped(&c, "functions");
+    for (r, v) in &m {
+        let single = v.iter().filter(|x| **x == 1.0).count() as f64 / v.len() as f64;
+        out.numbers.push(key(
+            format!("{r}: users owning a single function"),
+            pct(single),
+            &pct_range(&SINGLE_FUNCTION_USERS),
+        ));
+    }
+    let (t, series) = ecdf_table("region", "functions_per_user", &m);
+    out.panels =
+        vec![Panel::lines("Functions per user", "functions", "CDF of users", series).log_x()];
+    out.tables.push(("cdf".into(), t));
+    Ok(out)
 }
 
-impl Analysis for Fig4b {
-    fn id(&self) -> &'static str {
-        "fig4b"
+fn fig4b(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let (minute, fallback) = cx.request_sources("requests");
+    let mut out = Output::new(1);
+    let mut parts = Vec::new();
+    if !minute.is_empty() {
+        parts.push(format!(
+            "SELECT region, split_part(funcID, '---', 2) AS userID, SUM(value) AS n \
+             FROM minute_metrics WHERE metric = 'requests' AND region IN ({}) \
+             GROUP BY region, split_part(funcID, '---', 2)",
+            sql_list(&minute)
+        ));
     }
-    fn title(&self) -> &'static str {
-        "Requests per user"
+    if !fallback.is_empty() {
+        out.skipped.push(format!(
+            "{}: no per-minute requests table; counted from the per-request rows (released day only)",
+            fallback.join(", ")
+        ));
+        parts.push(format!(
+            "SELECT region, CAST(userID AS VARCHAR) AS userID, CAST(COUNT(*) AS DOUBLE) AS n \
+             FROM requests WHERE region IN ({}) GROUP BY region, userID",
+            sql_list(&fallback)
+        ));
     }
-    fn caption(&self) -> &'static str {
-        "CDF over users of their total requests (all days from the per-minute table; else the released day), per region (log x)."
+    if parts.is_empty() {
+        out.skipped
+            .push("no per-minute requests table and no per-request rows".into());
+        return Ok(out);
     }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let (minute, fallback) = cx.request_sources("requests");
-        let mut out = Output {
-            cols: 1,
-            ..Default::default()
-        };
-        let mut parts = Vec::new();
-        if !minute.is_empty() {
-            parts.push(format!(
-                "SELECT region, split_part(funcID, '---', 2) AS userID, SUM(value) AS n \
-                 FROM minute_metrics WHERE metric = 'requests' AND region IN ({}) \
-                 GROUP BY region, split_part(funcID, '---', 2)",
-                sql_list(&minute)
-            ));
-        }
-        if !fallback.is_empty() {
-            out.skipped.push(format!(
-                "{}: no per-minute requests table; counted from the per-request rows (released day only)",
-                fallback.join(", ")
-            ));
-            parts.push(format!(
-                "SELECT region, CAST(userID AS VARCHAR) AS userID, CAST(COUNT(*) AS DOUBLE) AS n \
-                 FROM requests WHERE region IN ({}) GROUP BY region, userID",
-                sql_list(&fallback)
-            ));
-        }
-        if parts.is_empty() {
-            out.skipped
-                .push("no per-minute requests table and no per-request rows".into());
-            return Ok(out);
-        }
-        let c = cx.columns(&parts.join(" UNION ALL "))?;
-        let m = grouped(&c, "n");
-        for (r, v) in &m {
-            out.numbers.push(key(
-                format!("{r}: median requests per user"),
-                num(quantile_sorted(v, 0.5)),
-                "—",
-            ));
-        }
-        let (t, series) = ecdf_table("region", "requests_per_user", &m);
-        out.panels =
-            vec![Panel::lines("Requests per user", "requests", "CDF of users", series).log_x()];
-        out.tables.push(("cdf".into(), t));
-        Ok(out)
+    let c = cx.columns(&parts.join(" UNION ALL "))?;
+    let m = grouped(&c, "n");
+    for (r, v) in &m {
+        out.numbers.push(key(
+            format!("{r}: median requests per user"),
+            num(quantile_sorted(v, 0.5)),
+            "—",
+        ));
     }
+    let (t, series) = ecdf_table("region", "requests_per_user", &m);
+    out.panels =
+        vec![Panel::lines("Requests per user", "requests", "CDF of users", series).log_x()];
+    out.tables.push(("cdf".into(), t));
+    Ok(out)
 }

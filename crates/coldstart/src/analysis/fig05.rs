@@ -5,140 +5,127 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use coldstart_trace::paper::fig5_peak_hour;
 
-use super::{key, sql_list, Analysis, Cx, Output};
+use super::{figure, key, sql_list, Analysis, Cx, Figure, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::moving_average;
 use crate::table::Table;
 
 pub const DAYS: i64 = 3;
-pub const SMOOTHING_MINUTES: usize = 15;
+pub use coldstart_trace::paper::FIG5_SMOOTHING_MINUTES as SMOOTHING_MINUTES;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig5)]
+    vec![
+        figure(
+            "fig5",
+            "Requests per minute over three days",
+            "Requests per minute per region, days 0–2, 15-minute centred moving average, normalised to the maximum; triangles mark each day's peak (its time is among the key numbers).",
+            fig5,
+        )
+        .boxed(),
+    ]
 }
 
-struct Fig5;
-
-impl Analysis for Fig5 {
-    fn id(&self) -> &'static str {
-        "fig5"
+fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let regions = cx.minute_regions(&["requests"]);
+    let mut out = Output::new(1);
+    out.skip_missing(
+        cx.regions("cold_starts"),
+        &regions,
+        "no per-minute requests table",
+    );
+    if regions.is_empty() {
+        return Ok(out);
     }
-    fn title(&self) -> &'static str {
-        "Requests per minute over three days"
+    let c = cx.columns(&format!(
+        "SELECT region, minute, SUM(value) AS n FROM minute_metrics \
+         WHERE metric = 'requests' AND day < {DAYS} AND region IN ({}) \
+         GROUP BY region, minute",
+        sql_list(&regions)
+    ))?;
+    let minutes = (DAYS * 1440) as usize;
+    let mut raw: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for i in 0..c.len() {
+        let m = c.f("minute")[i] as usize;
+        if m < minutes {
+            raw.entry(c.s("region")[i].clone())
+                .or_insert_with(|| vec![0.0; minutes])[m] = c.f("n")[i];
+        }
     }
-    fn caption(&self) -> &'static str {
-        "Requests per minute per region, days 0–2, 15-minute centred moving average, normalised to the maximum; triangles mark each day's peak."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let regions = cx.minute_regions(&["requests"]);
-        let mut out = Output {
-            cols: 1,
-            ..Default::default()
-        };
-        let missing: Vec<String> = cx
-            .regions("cold_starts")
-            .into_iter()
-            .filter(|r| !regions.contains(r))
-            .collect();
-        if !missing.is_empty() {
-            out.skipped.push(format!(
-                "{}: no per-minute requests table",
-                missing.join(", ")
+    let (mut tr, mut tm, mut tn, mut ts, mut tnorm) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut series = Vec::new();
+    let mut marks = Vec::new();
+    let (mut pr, mut pd, mut pm, mut pv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (r, v) in &raw {
+        let s = moving_average(v, SMOOTHING_MINUTES);
+        let max = s.iter().cloned().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+        let norm: Vec<f64> = s.iter().map(|x| x / max).collect();
+        for m in 0..minutes {
+            tr.push(r.clone());
+            tm.push(m as i64);
+            tn.push(v[m]);
+            ts.push(s[m]);
+            tnorm.push(norm[m]);
+        }
+        for d in 0..DAYS as usize {
+            let day = &norm[d * 1440..(d + 1) * 1440];
+            let (i, y) = day
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |a, (i, y)| if *y > a.1 { (i, *y) } else { a },
+                );
+            let m = d * 1440 + i;
+            // Unlabelled: fifteen times would crowd the peaks; the key numbers list them.
+            marks.push((m as f64 / 60.0, y, String::new()));
+            pr.push(r.clone());
+            pd.push(d as i64);
+            pm.push(m as i64);
+            pv.push(y);
+            let published = fig5_peak_hour(r).map_or("—".to_string(), |(h, tol)| {
+                format!("about {h:02.0}:00 ± {tol:.0} h (read off the figure)")
+            });
+            out.numbers.push(key(
+                format!("{r}: day {d} peak"),
+                format!("{:02}:{:02}", i / 60, i % 60),
+                &published,
             ));
         }
-        if regions.is_empty() {
-            return Ok(out);
-        }
-        let c = cx.columns(&format!(
-            "SELECT region, minute, SUM(value) AS n FROM minute_metrics \
-             WHERE metric = 'requests' AND day < {DAYS} AND region IN ({}) \
-             GROUP BY region, minute",
-            sql_list(&regions)
-        ))?;
-        let minutes = (DAYS * 1440) as usize;
-        let mut raw: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for i in 0..c.len() {
-            let m = c.f("minute")[i] as usize;
-            if m < minutes {
-                raw.entry(c.s("region")[i].clone())
-                    .or_insert_with(|| vec![0.0; minutes])[m] = c.f("n")[i];
-            }
-        }
-        let (mut tr, mut tm, mut tn, mut ts, mut tnorm) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut series = Vec::new();
-        let mut marks = Vec::new();
-        let (mut pr, mut pd, mut pm, mut pv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (r, v) in &raw {
-            let s = moving_average(v, SMOOTHING_MINUTES);
-            let max = s.iter().cloned().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
-            let norm: Vec<f64> = s.iter().map(|x| x / max).collect();
-            for m in 0..minutes {
-                tr.push(r.clone());
-                tm.push(m as i64);
-                tn.push(v[m]);
-                ts.push(s[m]);
-                tnorm.push(norm[m]);
-            }
-            for d in 0..DAYS as usize {
-                let day = &norm[d * 1440..(d + 1) * 1440];
-                let (i, y) = day
-                    .iter()
-                    .enumerate()
-                    .fold(
-                        (0, f64::NEG_INFINITY),
-                        |a, (i, y)| if *y > a.1 { (i, *y) } else { a },
-                    );
-                let m = d * 1440 + i;
-                marks.push((
-                    m as f64 / 60.0,
-                    y,
-                    format!("{r} {:02}:{:02}", i / 60, i % 60),
-                ));
-                pr.push(r.clone());
-                pd.push(d as i64);
-                pm.push(m as i64);
-                pv.push(y);
-                out.numbers.push(key(
-                    format!("{r}: day {d} peak"),
-                    format!("{:02}:{:02}", i / 60, i % 60),
-                    "—",
-                ));
-            }
-            series.push(Series::new(
-                r.clone(),
-                norm.iter()
-                    .enumerate()
-                    .step_by(5)
-                    .map(|(m, y)| (m as f64 / 60.0, *y))
-                    .collect(),
-            ));
-        }
-        out.panels = vec![Panel::lines(
-            "Normalised requests per minute (15-min moving average)",
-            "hours since day 0",
-            "requests / max",
-            series,
-        )
-        .marks(marks)];
-        out.tables.push((
-            "series".into(),
-            Table::new()
-                .str("region", tr)
-                .i64("minute", tm)
-                .f64("requests", tn)
-                .f64("smoothed", ts)
-                .f64("normalised", tnorm),
+        series.push(Series::new(
+            r.clone(),
+            norm.iter()
+                .enumerate()
+                .step_by(5)
+                .map(|(m, y)| (m as f64 / 60.0, *y))
+                .collect(),
         ));
-        out.tables.push((
-            "peaks".into(),
-            Table::new()
-                .str("region", pr)
-                .i64("day", pd)
-                .i64("minute", pm)
-                .f64("normalised", pv),
-        ));
-        Ok(out)
     }
+    out.panels = vec![Panel::lines(
+        "Normalised requests per minute (15-min moving average)",
+        "hours since day 0",
+        "requests / max",
+        series,
+    )
+    .marks(marks)];
+    out.tables.push((
+        "series".into(),
+        Table::new()
+            .str("region", tr)
+            .i64("minute", tm)
+            .f64("requests", tn)
+            .f64("smoothed", ts)
+            .f64("normalised", tnorm),
+    ));
+    out.tables.push((
+        "peaks".into(),
+        Table::new()
+            .str("region", pr)
+            .i64("day", pd)
+            .i64("minute", pm)
+            .f64("normalised", pv),
+    ));
+    Ok(out)
 }

@@ -8,25 +8,36 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, num, pct, sql_list, Analysis, Cx, Output};
+use super::{key, num, pct, sql_list, Analysis, Cx, Figure, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::{peak_to_trough, quantile_sorted, sort};
 use crate::table::Table;
 use coldstart_trace::paper::PEAK_TO_TROUGH_SPAN;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
+    let (a, b) = (
+        "Per function: peak-to-trough ratio of hourly requests (3-h centred moving average; trough floored at 1 request/h; 1 without a peak) against its median requests per day (log-log).",
+        "Per function: peak-to-trough ratio of hourly requests (3-h centred moving average; trough floored at 1 request/h; 1 without a peak) against its cold starts (log-log).",
+    );
+    // `param`: whether x is the function's cold starts (else its median requests per day).
     vec![
-        Box::new(Fig6 {
-            by_cold_starts: false,
-        }),
-        Box::new(Fig6 {
-            by_cold_starts: true,
-        }),
+        Figure::of(
+            false,
+            "fig6a",
+            "Peak-to-trough ratio vs requests per day",
+            a,
+            fig6,
+        )
+        .boxed(),
+        Figure::of(
+            true,
+            "fig6b",
+            "Peak-to-trough ratio vs cold starts",
+            b,
+            fig6,
+        )
+        .boxed(),
     ]
-}
-
-struct Fig6 {
-    by_cold_starts: bool,
 }
 
 /// One function's burstiness.
@@ -116,92 +127,66 @@ pub fn burstiness(cx: &Cx) -> Result<(Vec<Burst>, Vec<String>)> {
     Ok((out, notes))
 }
 
-impl Analysis for Fig6 {
-    fn id(&self) -> &'static str {
-        if self.by_cold_starts {
-            "fig6b"
-        } else {
-            "fig6a"
-        }
+fn fig6(fig: &Figure<bool>, cx: &Cx) -> Result<Output> {
+    let memo = cx.memo("burstiness", || burstiness(cx))?;
+    let (b, notes) = (&memo.0, memo.1.clone());
+    let mut out = Output::new(1);
+    out.skipped = notes;
+    let mut by_region: BTreeMap<&str, Vec<&Burst>> = BTreeMap::new();
+    for x in b {
+        by_region.entry(&x.region).or_default().push(x);
     }
-    fn title(&self) -> &'static str {
-        if self.by_cold_starts {
-            "Peak-to-trough ratio vs cold starts"
-        } else {
-            "Peak-to-trough ratio vs requests per day"
-        }
-    }
-    fn caption(&self) -> &'static str {
-        if self.by_cold_starts {
-            "Per function: peak-to-trough ratio of hourly requests (3-h centred moving average; trough floored at 1 request/h; 1 without a peak) against its cold starts (log-log)."
-        } else {
-            "Per function: peak-to-trough ratio of hourly requests (3-h centred moving average; trough floored at 1 request/h; 1 without a peak) against its median requests per day (log-log)."
-        }
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let memo = cx.memo("burstiness", || burstiness(cx))?;
-        let (b, notes) = (&memo.0, memo.1.clone());
-        let mut out = Output {
-            skipped: notes,
-            cols: 1,
-            ..Default::default()
-        };
-        let mut by_region: BTreeMap<&str, Vec<&Burst>> = BTreeMap::new();
-        for x in b {
-            by_region.entry(&x.region).or_default().push(x);
-        }
-        let mut series = Vec::new();
-        for (r, v) in &by_region {
-            let mut ratios: Vec<f64> = v.iter().map(|x| x.ratio).collect();
-            sort(&mut ratios);
-            if !self.by_cold_starts {
-                out.numbers.push(key(
-                    format!("{r}: peak-to-trough ratio range (min – max)"),
-                    format!("{} – {}", num(ratios[0]), num(ratios[ratios.len() - 1])),
-                    &format!("< {} to > {}", PEAK_TO_TROUGH_SPAN.0, PEAK_TO_TROUGH_SPAN.1),
-                ));
-                out.numbers.push(key(
-                    format!("{r}: functions with no identifiable peak (ratio 1)"),
-                    pct(ratios.iter().filter(|x| **x == 1.0).count() as f64 / ratios.len() as f64),
-                    "—",
-                ));
-            }
-            series.push(Series::new(
-                r.to_string(),
-                v.iter()
-                    .map(|x| {
-                        let xv = if self.by_cold_starts {
-                            x.cold_starts
-                        } else {
-                            x.median_per_day
-                        };
-                        (xv, x.ratio)
-                    })
-                    .collect(),
+    let mut series = Vec::new();
+    for (r, v) in &by_region {
+        let mut ratios: Vec<f64> = v.iter().map(|x| x.ratio).collect();
+        sort(&mut ratios);
+        if !fig.param {
+            out.numbers.push(key(
+                format!("{r}: peak-to-trough ratio range (min – max)"),
+                format!("{} – {}", num(ratios[0]), num(ratios[ratios.len() - 1])),
+                &format!("< {} to > {}", PEAK_TO_TROUGH_SPAN.0, PEAK_TO_TROUGH_SPAN.1),
+            ));
+            out.numbers.push(key(
+                format!("{r}: functions with no identifiable peak (ratio 1)"),
+                pct(ratios.iter().filter(|x| **x == 1.0).count() as f64 / ratios.len() as f64),
+                "—",
             ));
         }
-        let x_label = if self.by_cold_starts {
-            "cold starts"
-        } else {
-            "median requests per day"
-        };
-        out.panels = vec![
-            Panel::scatter(self.title(), x_label, "peak-to-trough ratio", series)
-                .log_x()
-                .log_y(),
-        ];
-        out.tables.push((
-            "functions".into(),
-            Table::new()
-                .str("region", b.iter().map(|x| x.region.clone()).collect())
-                .str("funcID", b.iter().map(|x| x.func.clone()).collect())
-                .f64("peak_to_trough", b.iter().map(|x| x.ratio).collect())
-                .f64(
-                    "median_requests_per_day",
-                    b.iter().map(|x| x.median_per_day).collect(),
-                )
-                .f64("cold_starts", b.iter().map(|x| x.cold_starts).collect()),
+        series.push(Series::new(
+            r.to_string(),
+            v.iter()
+                .map(|x| {
+                    let xv = if fig.param {
+                        x.cold_starts
+                    } else {
+                        x.median_per_day
+                    };
+                    (xv, x.ratio)
+                })
+                .collect(),
         ));
-        Ok(out)
     }
+    let x_label = if fig.param {
+        "cold starts"
+    } else {
+        "median requests per day"
+    };
+    out.panels = vec![
+        Panel::scatter(fig.title, x_label, "peak-to-trough ratio", series)
+            .log_x()
+            .log_y(),
+    ];
+    out.tables.push((
+        "functions".into(),
+        Table::new()
+            .str("region", b.iter().map(|x| x.region.clone()).collect())
+            .str("funcID", b.iter().map(|x| x.func.clone()).collect())
+            .f64("peak_to_trough", b.iter().map(|x| x.ratio).collect())
+            .f64(
+                "median_requests_per_day",
+                b.iter().map(|x| x.median_per_day).collect(),
+            )
+            .f64("cold_starts", b.iter().map(|x| x.cold_starts).collect()),
+    ));
+    Ok(out)
 }

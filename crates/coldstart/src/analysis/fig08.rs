@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, pct, Analysis, Cx, Output};
+use super::{key, pct, Analysis, Cx, Figure, Output};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
 use coldstart_trace::paper::{
@@ -20,12 +20,42 @@ use coldstart_trace::paper::{
 };
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    let mut v: Vec<Box<dyn Analysis>> = Vec::new();
-    for dim in [Dim::Trigger, Dim::Runtime, Dim::Config] {
-        v.push(Box::new(RunningPods(dim)));
+    let running = "Mean running pods in each hour (per-minute num_pods summed over functions, averaged over the hour), largest groups shown.";
+    let shared = "Share of running pods (pod-minutes), cold starts and functions per group.";
+    let mut v = Vec::new();
+    for (dim, id, title) in [
+        (
+            Dim::Trigger,
+            "fig8a",
+            "Running pods per hour by trigger type",
+        ),
+        (Dim::Runtime, "fig8b", "Running pods per hour by runtime"),
+        (
+            Dim::Config,
+            "fig8c",
+            "Running pods per hour by resource configuration",
+        ),
+    ] {
+        v.push(Figure::of(dim, id, title, running, running_pods).boxed());
     }
-    for dim in [Dim::Trigger, Dim::Runtime, Dim::Config] {
-        v.push(Box::new(Shares(dim)));
+    for (dim, id, title) in [
+        (
+            Dim::Trigger,
+            "fig8d",
+            "Pods, cold starts and functions by trigger type",
+        ),
+        (
+            Dim::Runtime,
+            "fig8e",
+            "Pods, cold starts and functions by runtime",
+        ),
+        (
+            Dim::Config,
+            "fig8f",
+            "Pods, cold starts and functions by resource configuration",
+        ),
+    ] {
+        v.push(Figure::of(dim, id, title, shared, shares).boxed());
     }
     v
 }
@@ -73,283 +103,245 @@ fn fold(g: &str, top: &[String]) -> String {
     }
 }
 
-struct RunningPods(Dim);
-
-impl Analysis for RunningPods {
-    fn id(&self) -> &'static str {
-        match self.0 {
-            Dim::Trigger => "fig8a",
-            Dim::Runtime => "fig8b",
-            Dim::Config => "fig8c",
-        }
+fn running_pods(fig: &Figure<Dim>, cx: &Cx) -> Result<Output> {
+    let mut out = Output::new(1);
+    let Some(regions) = super::function_regions(cx, &mut out) else {
+        return Ok(out);
+    };
+    let with_pods = cx.minute_regions(&["num_pods"]);
+    let regions: Vec<String> = regions
+        .into_iter()
+        .filter(|r| with_pods.contains(r))
+        .collect();
+    if regions.is_empty() {
+        out.skipped
+            .push("no region has both the functions table and a per-minute num_pods table".into());
+        return Ok(out);
     }
-    fn title(&self) -> &'static str {
-        match self.0 {
-            Dim::Trigger => "Running pods per hour by trigger type",
-            Dim::Runtime => "Running pods per hour by runtime",
-            Dim::Config => "Running pods per hour by resource configuration",
-        }
+    let c = cx.columns(&format!(
+        "SELECT m.region, {} AS g, m.minute / 60 AS hour, SUM(m.value) / 60.0 AS pods \
+         FROM minute_metrics m JOIN functions f ON m.funcID = f.funcID AND m.region = f.region \
+         WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY m.region, g, m.minute / 60",
+        fig.param.expr(),
+        super::sql_list(&regions)
+    ))?;
+    let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+    for (g, p) in c.s("g").iter().zip(c.f("pods")) {
+        *totals.entry(g.clone()).or_default() += p;
     }
-    fn caption(&self) -> &'static str {
-        "Mean running pods in each hour (per-minute num_pods summed over functions, averaged over the hour), largest groups shown."
+    let top = top_groups(&totals);
+    let mut lines: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new();
+    for i in 0..c.len() {
+        let g = fold(&c.s("g")[i], &top);
+        *lines
+            .entry((c.s("region")[i].clone(), g))
+            .or_default()
+            .entry(c.f("hour")[i] as i64)
+            .or_default() += c.f("pods")[i];
     }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let mut out = Output {
-            cols: 1,
-            ..Default::default()
-        };
-        let Some(regions) = super::function_regions(cx, &mut out) else {
-            return Ok(out);
-        };
-        let with_pods = cx.minute_regions(&["num_pods"]);
-        let regions: Vec<String> = regions
-            .into_iter()
-            .filter(|r| with_pods.contains(r))
-            .collect();
-        if regions.is_empty() {
-            out.skipped.push(
-                "no region has both the functions table and a per-minute num_pods table".into(),
-            );
-            return Ok(out);
+    let (mut tr, mut tg, mut th, mut tp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut series = Vec::new();
+    let multi = regions.len() > 1;
+    for ((r, g), hours) in &lines {
+        for (h, p) in hours {
+            tr.push(r.clone());
+            tg.push(g.clone());
+            th.push(*h);
+            tp.push(*p);
         }
-        let c = cx.columns(&format!(
-            "SELECT m.region, {} AS g, m.minute / 60 AS hour, SUM(m.value) / 60.0 AS pods \
-             FROM minute_metrics m JOIN functions f ON m.funcID = f.funcID AND m.region = f.region \
-             WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY m.region, g, m.minute / 60",
-            self.0.expr(),
-            super::sql_list(&regions)
-        ))?;
-        let mut totals: BTreeMap<String, f64> = BTreeMap::new();
-        for (g, p) in c.s("g").iter().zip(c.f("pods")) {
-            *totals.entry(g.clone()).or_default() += p;
-        }
-        let top = top_groups(&totals);
-        let mut lines: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new();
-        for i in 0..c.len() {
-            let g = fold(&c.s("g")[i], &top);
-            *lines
-                .entry((c.s("region")[i].clone(), g))
-                .or_default()
-                .entry(c.f("hour")[i] as i64)
-                .or_default() += c.f("pods")[i];
-        }
-        let (mut tr, mut tg, mut th, mut tp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut series = Vec::new();
-        let multi = regions.len() > 1;
-        for ((r, g), hours) in &lines {
-            for (h, p) in hours {
-                tr.push(r.clone());
-                tg.push(g.clone());
-                th.push(*h);
-                tp.push(*p);
-            }
-            let name = if multi { format!("{r} {g}") } else { g.clone() };
-            series.push(Series::new(
-                name,
-                hours.iter().map(|(h, p)| (*h as f64 / 24.0, *p)).collect(),
-            ));
-        }
-        out.panels = vec![Panel::lines(self.title(), "day", "running pods", series).log_y()];
-        out.tables.push((
-            "hourly".into(),
-            Table::new()
-                .str("region", tr)
-                .str(self.0.name(), tg)
-                .i64("hour", th)
-                .f64("running_pods", tp),
+        let name = if multi { format!("{r} {g}") } else { g.clone() };
+        series.push(Series::new(
+            name,
+            hours.iter().map(|(h, p)| (*h as f64 / 24.0, *p)).collect(),
         ));
-        Ok(out)
     }
+    out.panels = vec![Panel::lines(fig.title, "day", "running pods", series).log_y()];
+    out.tables.push((
+        "hourly".into(),
+        Table::new()
+            .str("region", tr)
+            .str(fig.param.name(), tg)
+            .i64("hour", th)
+            .f64("running_pods", tp),
+    ));
+    Ok(out)
 }
 
-struct Shares(Dim);
-
-impl Analysis for Shares {
-    fn id(&self) -> &'static str {
-        match self.0 {
-            Dim::Trigger => "fig8d",
-            Dim::Runtime => "fig8e",
-            Dim::Config => "fig8f",
+fn shares(fig: &Figure<Dim>, cx: &Cx) -> Result<Output> {
+    let mut out = Output::new(1);
+    let Some(regions) = super::function_regions(cx, &mut out) else {
+        return Ok(out);
+    };
+    let list = super::sql_list(&regions);
+    let e = fig.param.expr();
+    let funcs = cx.columns(&format!(
+        "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM functions f WHERE f.region IN ({list}) GROUP BY g"
+    ))?;
+    let colds = cx.columns(&format!(
+        "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM cold_starts c JOIN functions f \
+         ON c.funcID = f.funcID AND c.region = f.region WHERE c.region IN ({list}) GROUP BY g"
+    ))?;
+    let with_pods = cx.minute_regions(&["num_pods"]);
+    let pod_regions: Vec<String> = regions
+        .iter()
+        .filter(|r| with_pods.contains(r))
+        .cloned()
+        .collect();
+    let pods = if pod_regions.is_empty() {
+        out.skipped
+            .push("no per-minute num_pods table: pod shares left empty".into());
+        super::Columns::default()
+    } else {
+        cx.columns(&format!(
+            "SELECT {e} AS g, SUM(m.value) AS n FROM minute_metrics m JOIN functions f \
+             ON m.funcID = f.funcID AND m.region = f.region \
+             WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY g",
+            super::sql_list(&pod_regions)
+        ))?
+    };
+    let share = |c: &super::Columns| -> BTreeMap<String, f64> {
+        if c.is_empty() {
+            return BTreeMap::new();
         }
-    }
-    fn title(&self) -> &'static str {
-        match self.0 {
-            Dim::Trigger => "Pods, cold starts and functions by trigger type",
-            Dim::Runtime => "Pods, cold starts and functions by runtime",
-            Dim::Config => "Pods, cold starts and functions by resource configuration",
-        }
-    }
-    fn caption(&self) -> &'static str {
-        "Share of running pods (pod-minutes), cold starts and functions per group."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let mut out = Output {
-            cols: 1,
-            ..Default::default()
-        };
-        let Some(regions) = super::function_regions(cx, &mut out) else {
-            return Ok(out);
-        };
-        let list = super::sql_list(&regions);
-        let e = self.0.expr();
-        let funcs = cx.columns(&format!(
-            "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM functions f WHERE f.region IN ({list}) GROUP BY g"
-        ))?;
-        let colds = cx.columns(&format!(
-            "SELECT {e} AS g, CAST(COUNT(*) AS DOUBLE) AS n FROM cold_starts c JOIN functions f \
-             ON c.funcID = f.funcID AND c.region = f.region WHERE c.region IN ({list}) GROUP BY g"
-        ))?;
-        let with_pods = cx.minute_regions(&["num_pods"]);
-        let pod_regions: Vec<String> = regions
+        let total: f64 = c.f("n").iter().sum();
+        c.s("g")
             .iter()
-            .filter(|r| with_pods.contains(r))
-            .cloned()
-            .collect();
-        let pods = if pod_regions.is_empty() {
-            out.skipped
-                .push("no per-minute num_pods table: pod shares left empty".into());
-            super::Columns::default()
-        } else {
-            cx.columns(&format!(
-                "SELECT {e} AS g, SUM(m.value) AS n FROM minute_metrics m JOIN functions f \
-                 ON m.funcID = f.funcID AND m.region = f.region \
-                 WHERE m.metric = 'num_pods' AND m.region IN ({}) GROUP BY g",
-                super::sql_list(&pod_regions)
-            ))?
-        };
-        let share = |c: &super::Columns| -> BTreeMap<String, f64> {
-            if c.is_empty() {
-                return BTreeMap::new();
-            }
-            let total: f64 = c.f("n").iter().sum();
-            c.s("g")
-                .iter()
-                .zip(c.f("n"))
-                .map(|(g, n)| (g.clone(), n / total))
-                .collect()
-        };
-        let (sf, sc, sp) = (share(&funcs), share(&colds), share(&pods));
-        let mut groups: Vec<String> = sf
-            .keys()
-            .chain(sc.keys())
-            .chain(sp.keys())
-            .cloned()
-            .collect();
-        groups.sort();
-        groups.dedup();
-        groups.sort_by(|a, b| {
-            let k =
-                |g: &String| sc.get(g).copied().unwrap_or(0.0) + sf.get(g).copied().unwrap_or(0.0);
-            k(b).total_cmp(&k(a)).then(a.cmp(b))
-        });
-        let get = |m: &BTreeMap<String, f64>, g: &str| {
-            m.get(g)
-                .copied()
-                .unwrap_or(if m.is_empty() { f64::NAN } else { 0.0 })
-        };
-        let shown: Vec<String> = groups.iter().take(12).cloned().collect();
-        let values = vec![
-            shown
-                .iter()
-                .map(|g| get(&sp, g))
-                .map(|v| if v.is_finite() { v } else { 0.0 })
-                .collect(),
-            shown.iter().map(|g| get(&sc, g)).collect(),
-            shown.iter().map(|g| get(&sf, g)).collect(),
-        ];
-        out.panels = vec![Panel::body(
-            self.title(),
-            self.0.name(),
-            "share",
-            Body::Bars {
-                categories: shown.clone(),
-                stacks: vec![
-                    "running pods".into(),
-                    "cold starts".into(),
-                    "functions".into(),
-                ],
-                values,
-                stacked: false,
-            },
-        )];
-        // A share with no data behind it (no per-minute tables: no running pods) is NaN, which
-        // prints as "n/a (no data)", not an empty sum's -0.0.
-        let starts_with = |m: &BTreeMap<String, f64>, p: &str| -> f64 {
-            if m.is_empty() {
-                return f64::NAN;
-            }
-            m.iter()
-                .filter(|(g, _)| g.starts_with(p))
-                .map(|(_, v)| v)
-                .sum()
-        };
-        match self.0 {
-            Dim::Trigger => {
+            .zip(c.f("n"))
+            .map(|(g, n)| (g.clone(), n / total))
+            .collect()
+    };
+    let (sf, sc, sp) = (share(&funcs), share(&colds), share(&pods));
+    let mut groups: Vec<String> = sf
+        .keys()
+        .chain(sc.keys())
+        .chain(sp.keys())
+        .cloned()
+        .collect();
+    groups.sort();
+    groups.dedup();
+    groups.sort_by(|a, b| {
+        let k = |g: &String| sc.get(g).copied().unwrap_or(0.0) + sf.get(g).copied().unwrap_or(0.0);
+        k(b).total_cmp(&k(a)).then(a.cmp(b))
+    });
+    let get = |m: &BTreeMap<String, f64>, g: &str| {
+        m.get(g)
+            .copied()
+            .unwrap_or(if m.is_empty() { f64::NAN } else { 0.0 })
+    };
+    let shown: Vec<String> = groups.iter().take(12).cloned().collect();
+    let values = vec![
+        shown
+            .iter()
+            .map(|g| get(&sp, g))
+            .map(|v| if v.is_finite() { v } else { 0.0 })
+            .collect(),
+        shown.iter().map(|g| get(&sc, g)).collect(),
+        shown.iter().map(|g| get(&sf, g)).collect(),
+    ];
+    out.panels = vec![Panel::body(
+        fig.title,
+        fig.param.name(),
+        "share",
+        Body::Bars {
+            categories: shown.clone(),
+            stacks: vec![
+                "running pods".into(),
+                "cold starts".into(),
+                "functions".into(),
+            ],
+            values,
+            stacked: false,
+        },
+    )];
+    // A share with no data behind it (no per-minute tables: no running pods) is NaN, which
+    // prints as "n/a (no data)", not an empty sum's -0.0.
+    let starts_with = |m: &BTreeMap<String, f64>, p: &str| -> f64 {
+        if m.is_empty() {
+            return f64::NAN;
+        }
+        m.iter()
+            .filter(|(g, _)| g.starts_with(p))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    match fig.param {
+        Dim::Trigger => {
+            for (what, shares, group, published) in [
+                (
+                    "timer share of functions",
+                    &sf,
+                    "TIMER",
+                    R2_TIMER_FUNCTION_SHARE,
+                ),
+                (
+                    "timer share of cold starts",
+                    &sc,
+                    "TIMER",
+                    R2_TIMER_COLD_START_SHARE,
+                ),
+                (
+                    "timer share of running pods",
+                    &sp,
+                    "TIMER",
+                    R2_TIMER_POD_SHARE,
+                ),
+                (
+                    "workflow share of cold starts",
+                    &sc,
+                    "workflow",
+                    R2_WORKFLOW_COLD_START_SHARE,
+                ),
+            ] {
                 out.numbers.push(key(
-                    "R2: timer share of functions",
-                    pct(starts_with(&sf, "TIMER")),
-                    &about_pct(R2_TIMER_FUNCTION_SHARE),
-                ));
-                out.numbers.push(key(
-                    "R2: timer share of cold starts",
-                    pct(starts_with(&sc, "TIMER")),
-                    &about_pct(R2_TIMER_COLD_START_SHARE),
-                ));
-                out.numbers.push(key(
-                    "R2: timer share of running pods",
-                    pct(starts_with(&sp, "TIMER")),
-                    &about_pct(R2_TIMER_POD_SHARE),
-                ));
-                out.numbers.push(key(
-                    "R2: workflow share of cold starts",
-                    pct(starts_with(&sc, "workflow")),
-                    &about_pct(R2_WORKFLOW_COLD_START_SHARE),
-                ));
-            }
-            Dim::Runtime => {
-                let n: f64 = colds.f("n").iter().sum();
-                for (g, v) in &sc {
-                    let published = runtime_cold_starts_r2(g);
-                    out.numbers.push(key(
-                        format!("R2: cold starts of {g}"),
-                        format!("{:.0}", v * n),
-                        &published,
-                    ));
-                }
-            }
-            Dim::Config => {
-                let small: f64 = sc
-                    .iter()
-                    .filter(|(g, _)| {
-                        let mut it = g.split('-').map(|x| x.parse::<f64>().unwrap_or(f64::MAX));
-                        matches!((it.next(), it.next()), (Some(c), Some(m)) if is_small_pool(c, m))
-                    })
-                    .map(|(_, v)| v)
-                    .sum();
-                out.numbers.push(key(
-                    format!("R2: cold starts in small configurations (≤ {SMALL_POOL_MAX_CPU} mCPU, ≤ {SMALL_POOL_MAX_MEMORY_MB} MB)"),
-                    pct(small),
-                    &over_pct(R2_SMALL_POOL_COLD_START_SHARE_ABOVE),
+                    format!("R2: {what}"),
+                    pct(starts_with(shares, group)),
+                    &about_pct(published),
                 ));
             }
         }
-        out.tables.push((
-            "shares".into(),
-            Table::new()
-                .str(self.0.name(), groups.clone())
-                .f64(
-                    "running_pods_share",
-                    groups.iter().map(|g| get(&sp, g)).collect(),
-                )
-                .f64(
-                    "cold_starts_share",
-                    groups.iter().map(|g| get(&sc, g)).collect(),
-                )
-                .f64(
-                    "functions_share",
-                    groups.iter().map(|g| get(&sf, g)).collect(),
-                ),
-        ));
-        Ok(out)
+        Dim::Runtime => {
+            let n: f64 = colds.f("n").iter().sum();
+            for (g, v) in &sc {
+                let published = runtime_cold_starts_r2(g);
+                out.numbers.push(key(
+                    format!("R2: cold starts of {g}"),
+                    format!("{:.0}", v * n),
+                    &published,
+                ));
+            }
+        }
+        Dim::Config => {
+            let small: f64 = sc
+                .iter()
+                .filter(|(g, _)| {
+                    let mut it = g.split('-').map(|x| x.parse::<f64>().unwrap_or(f64::MAX));
+                    matches!((it.next(), it.next()), (Some(c), Some(m)) if is_small_pool(c, m))
+                })
+                .map(|(_, v)| v)
+                .sum();
+            out.numbers.push(key(
+                format!("R2: cold starts in small configurations (≤ {SMALL_POOL_MAX_CPU} mCPU, ≤ {SMALL_POOL_MAX_MEMORY_MB} MB)"),
+                pct(small),
+                &over_pct(R2_SMALL_POOL_COLD_START_SHARE_ABOVE),
+            ));
+        }
     }
+    out.tables.push((
+        "shares".into(),
+        Table::new()
+            .str(fig.param.name(), groups.clone())
+            .f64(
+                "running_pods_share",
+                groups.iter().map(|g| get(&sp, g)).collect(),
+            )
+            .f64(
+                "cold_starts_share",
+                groups.iter().map(|g| get(&sc, g)).collect(),
+            )
+            .f64(
+                "functions_share",
+                groups.iter().map(|g| get(&sf, g)).collect(),
+            ),
+    ));
+    Ok(out)
 }

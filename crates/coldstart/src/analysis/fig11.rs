@@ -6,133 +6,125 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, Analysis, Cx, Output};
+use super::{figure, key, Analysis, Cx, Figure, Output};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
 use coldstart_trace::paper::largest_components;
 use coldstart_trace::paper::COMPONENTS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig11)]
+    vec![
+        figure(
+            "fig11",
+            "Cold start components through the day",
+            "Per region and hour of day: mean of each cold-start component (stacked bars) and cold starts per hour (line, mean over days).",
+            fig11,
+        )
+        .boxed(),
+    ]
 }
 
-struct Fig11;
-
-impl Analysis for Fig11 {
-    fn id(&self) -> &'static str {
-        "fig11"
+fn fig11(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let mut out = Output::new(2);
+    if cx.regions("cold_starts").is_empty() {
+        out.skipped.push("no cold-start rows".into());
+        return Ok(out);
     }
-    fn title(&self) -> &'static str {
-        "Cold start components through the day"
+    let means: Vec<String> = COMPONENTS
+        .iter()
+        .map(|c| format!("avg({c}) AS {c}"))
+        .collect();
+    let c = cx.columns(&format!(
+        "SELECT region, CAST(floor(time / 3600) AS BIGINT) % 24 AS hour, {}, \
+         avg(totalCost_cold_start) AS total, CAST(COUNT(*) AS DOUBLE) AS n \
+         FROM cold_starts WHERE true {} GROUP BY region, CAST(floor(time / 3600) AS BIGINT) % 24 \
+         ORDER BY region, hour",
+        means.join(", "),
+        cx.region_filter("region")
+    ))?;
+    let days = cx.columns(&format!(
+        "SELECT region, CAST(COUNT(DISTINCT day) AS DOUBLE) AS days FROM cold_starts WHERE true {} GROUP BY region",
+        cx.region_filter("region")
+    ))?;
+    let ndays: BTreeMap<&str, f64> = days
+        .s("region")
+        .iter()
+        .map(|s| s.as_str())
+        .zip(days.f("days").iter().copied())
+        .collect();
+    let mut per: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in c.s("region").iter().enumerate() {
+        per.entry(r.as_str()).or_default().push(i);
     }
-    fn caption(&self) -> &'static str {
-        "Per region and hour of day: mean of each cold-start component (stacked bars) and cold starts per hour (line, mean over days)."
+    let mut table = Table::new()
+        .str("region", c.s("region").to_vec())
+        .i64("hour", c.f("hour").iter().map(|h| *h as i64).collect());
+    for comp in COMPONENTS {
+        table = table.f64(&format!("mean_{comp}"), c.f(comp).to_vec());
     }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let mut out = Output {
-            cols: 2,
-            ..Default::default()
-        };
-        if cx.regions("cold_starts").is_empty() {
-            out.skipped.push("no cold-start rows".into());
-            return Ok(out);
-        }
-        let means: Vec<String> = COMPONENTS
+    table = table
+        .f64("mean_totalCost_cold_start", c.f("total").to_vec())
+        .f64(
+            "cold_starts_per_hour",
+            c.s("region")
+                .iter()
+                .zip(c.f("n"))
+                .map(|(r, n)| n / ndays[r.as_str()])
+                .collect(),
+        );
+    for (r, rows) in &per {
+        let categories: Vec<String> = rows
             .iter()
-            .map(|c| format!("avg({c}) AS {c}"))
+            .map(|i| format!("{}", c.f("hour")[*i]))
             .collect();
-        let c = cx.columns(&format!(
-            "SELECT region, CAST(floor(time / 3600) AS BIGINT) % 24 AS hour, {}, \
-             avg(totalCost_cold_start) AS total, CAST(COUNT(*) AS DOUBLE) AS n \
-             FROM cold_starts WHERE true {} GROUP BY region, CAST(floor(time / 3600) AS BIGINT) % 24 \
-             ORDER BY region, hour",
-            means.join(", "),
-            cx.region_filter("region")
-        ))?;
-        let days = cx.columns(&format!(
-            "SELECT region, CAST(COUNT(DISTINCT day) AS DOUBLE) AS days FROM cold_starts WHERE true {} GROUP BY region",
-            cx.region_filter("region")
-        ))?;
-        let ndays: BTreeMap<&str, f64> = days
-            .s("region")
+        let values: Vec<Vec<f64>> = COMPONENTS
             .iter()
-            .map(|s| s.as_str())
-            .zip(days.f("days").iter().copied())
+            .map(|comp| rows.iter().map(|i| c.f(comp)[*i]).collect())
             .collect();
-        let mut per: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, r) in c.s("region").iter().enumerate() {
-            per.entry(r.as_str()).or_default().push(i);
-        }
-        let mut table = Table::new()
-            .str("region", c.s("region").to_vec())
-            .i64("hour", c.f("hour").iter().map(|h| *h as i64).collect());
-        for comp in COMPONENTS {
-            table = table.f64(&format!("mean_{comp}"), c.f(comp).to_vec());
-        }
-        table = table
-            .f64("mean_totalCost_cold_start", c.f("total").to_vec())
-            .f64(
-                "cold_starts_per_hour",
-                c.s("region")
-                    .iter()
-                    .zip(c.f("n"))
-                    .map(|(r, n)| n / ndays[r.as_str()])
+        out.panels.push(Panel::body(
+            &format!("{r}: mean components per hour"),
+            "hour of day",
+            "seconds",
+            Body::Bars {
+                categories,
+                stacks: COMPONENTS.iter().map(|s| s.to_string()).collect(),
+                values,
+                stacked: true,
+            },
+        ));
+        out.panels.push(Panel::lines(
+            &format!("{r}: cold starts per hour"),
+            "hour of day",
+            "cold starts",
+            vec![Series::new(
+                "",
+                rows.iter()
+                    .map(|i| (c.f("hour")[*i], c.f("n")[*i] / ndays[r]))
                     .collect(),
-            );
-        for (r, rows) in &per {
-            let categories: Vec<String> = rows
-                .iter()
-                .map(|i| format!("{}", c.f("hour")[*i]))
-                .collect();
-            let values: Vec<Vec<f64>> = COMPONENTS
-                .iter()
-                .map(|comp| rows.iter().map(|i| c.f(comp)[*i]).collect())
-                .collect();
-            out.panels.push(Panel::body(
-                &format!("{r}: mean components per hour"),
-                "hour of day",
-                "seconds",
-                Body::Bars {
-                    categories,
-                    stacks: COMPONENTS.iter().map(|s| s.to_string()).collect(),
-                    values,
-                    stacked: true,
-                },
-            ));
-            out.panels.push(Panel::lines(
-                &format!("{r}: cold starts per hour"),
-                "hour of day",
-                "cold starts",
-                vec![Series::new(
-                    "",
+            )],
+        ));
+        // Which component dominates the region over the whole day (weighted by count).
+        let n: f64 = rows.iter().map(|i| c.f("n")[*i]).sum();
+        let mut comp_means: Vec<(&str, f64)> = COMPONENTS
+            .iter()
+            .map(|comp| {
+                (
+                    *comp,
                     rows.iter()
-                        .map(|i| (c.f("hour")[*i], c.f("n")[*i] / ndays[r]))
-                        .collect(),
-                )],
-            ));
-            // Which component dominates the region over the whole day (weighted by count).
-            let n: f64 = rows.iter().map(|i| c.f("n")[*i]).sum();
-            let mut comp_means: Vec<(&str, f64)> = COMPONENTS
-                .iter()
-                .map(|comp| {
-                    (
-                        *comp,
-                        rows.iter()
-                            .map(|i| c.f(comp)[*i] * c.f("n")[*i])
-                            .sum::<f64>()
-                            / n,
-                    )
-                })
-                .collect();
-            comp_means.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let published = largest_components(r);
-            out.numbers.push(key(
-                format!("{r}: largest components"),
-                format!("{}, {}", comp_means[0].0, comp_means[1].0),
-                published,
-            ));
-        }
-        out.tables.push(("hourly".into(), table));
-        Ok(out)
+                        .map(|i| c.f(comp)[*i] * c.f("n")[*i])
+                        .sum::<f64>()
+                        / n,
+                )
+            })
+            .collect();
+        comp_means.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let published = largest_components(r);
+        out.numbers.push(key(
+            format!("{r}: largest components"),
+            format!("{}, {}", comp_means[0].0, comp_means[1].0),
+            published,
+        ));
     }
+    out.tables.push(("hourly".into(), table));
+    Ok(out)
 }

@@ -5,17 +5,23 @@
 
 use anyhow::Result;
 
-use super::{Analysis, Cx, Output};
+use super::{figure, Analysis, Cx, Figure, Output};
 use crate::chart::{Body, Panel};
 use crate::stats::spearman;
 use crate::table::Table;
 use coldstart_trace::paper::COLD_START_METRICS;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig12)]
+    vec![
+        figure(
+            "fig12",
+            "Spearman correlations of per-minute cold start metrics",
+            "Per region: Spearman's rho between per-minute means of cold start time, its components and the number of cold starts; * marks p < 0.05.",
+            fig12,
+        )
+        .boxed(),
+    ]
 }
-
-struct Fig12;
 
 pub const VARIABLES: [&str; 6] = [
     "totalCost_cold_start",
@@ -26,94 +32,73 @@ pub const VARIABLES: [&str; 6] = [
     "cold_starts",
 ];
 
-impl Analysis for Fig12 {
-    fn id(&self) -> &'static str {
-        "fig12"
-    }
-    fn title(&self) -> &'static str {
-        "Spearman correlations of per-minute cold start metrics"
-    }
-    fn caption(&self) -> &'static str {
-        "Per region: Spearman's rho between per-minute means of cold start time, its components and the number of cold starts; * marks p < 0.05."
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let mut out = Output {
-            cols: 3,
-            ..Default::default()
-        };
-        let (mut tr, mut ta, mut tb, mut trho, mut tp, mut tsig, mut tn) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        for r in cx.regions("cold_starts") {
-            let means: Vec<String> = COLD_START_METRICS
-                .iter()
-                .copied()
-                .map(|c| format!("avg({c}) AS {c}"))
-                .collect();
-            let c = cx.columns(&format!(
-                "SELECT {}, CAST(COUNT(*) AS DOUBLE) AS cold_starts FROM cold_starts \
-                 WHERE region = '{}' GROUP BY CAST(floor(time / 60) AS BIGINT)",
-                means.join(", "),
-                r.replace('\'', "''")
-            ))?;
-            let n = VARIABLES.len();
-            let mut rho = vec![vec![f64::NAN; n]; n];
-            let mut marked = vec![vec![false; n]; n];
-            for i in 0..n {
-                for j in 0..n {
-                    let (x, p) = spearman(c.f(VARIABLES[i]), c.f(VARIABLES[j]));
-                    rho[i][j] = x;
-                    marked[i][j] = p < 0.05;
-                    tr.push(r.clone());
-                    ta.push(VARIABLES[i].to_string());
-                    tb.push(VARIABLES[j].to_string());
-                    trho.push(x);
-                    tp.push(p);
-                    tsig.push(if p < 0.05 { "yes" } else { "no" }.to_string());
-                    tn.push(c.len() as i64);
-                }
+fn fig12(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let mut out = Output::new(3);
+    let (mut tr, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut trho, mut tp, mut tsig, mut tn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in cx.regions("cold_starts") {
+        let means: Vec<String> = COLD_START_METRICS
+            .iter()
+            .copied()
+            .map(|c| format!("avg({c}) AS {c}"))
+            .collect();
+        let c = cx.columns(&format!(
+            "SELECT {}, CAST(COUNT(*) AS DOUBLE) AS cold_starts FROM cold_starts \
+             WHERE region = '{}' GROUP BY CAST(floor(time / 60) AS BIGINT)",
+            means.join(", "),
+            r.replace('\'', "''")
+        ))?;
+        let n = VARIABLES.len();
+        let mut rho = vec![vec![f64::NAN; n]; n];
+        let mut marked = vec![vec![false; n]; n];
+        for i in 0..n {
+            for j in 0..n {
+                let (x, p) = spearman(c.f(VARIABLES[i]), c.f(VARIABLES[j]));
+                rho[i][j] = x;
+                marked[i][j] = p < 0.05;
+                tr.push(r.clone());
+                ta.push(VARIABLES[i].to_string());
+                tb.push(VARIABLES[j].to_string());
+                trho.push(x);
+                tp.push(p);
+                tsig.push(if p < 0.05 { "yes" } else { "no" }.to_string());
+                tn.push(c.len() as i64);
             }
-            out.panels.push(Panel::body(
-                &format!("{r}: Spearman rho"),
-                "",
-                "",
-                Body::Heat {
-                    labels: [
-                        "total",
-                        "alloc",
-                        "code",
-                        "dependency",
-                        "scheduling",
-                        "count",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-                    values: rho,
-                    marked,
-                },
-            ));
         }
-        if out.panels.is_empty() {
-            out.skipped.push("no cold-start rows".into());
-        }
-        out.tables.push((
-            "spearman".into(),
-            Table::new()
-                .str("region", tr)
-                .str("a", ta)
-                .str("b", tb)
-                .f64("rho", trho)
-                .f64("p_value", tp)
-                .str("p_below_0_05", tsig)
-                .i64("minutes", tn),
+        out.panels.push(Panel::body(
+            &format!("{r}: Spearman rho"),
+            "",
+            "",
+            Body::Heat {
+                labels: [
+                    "total",
+                    "alloc",
+                    "code",
+                    "dependency",
+                    "scheduling",
+                    "count",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+                values: rho,
+                marked,
+            },
         ));
-        Ok(out)
     }
+    if out.panels.is_empty() {
+        out.skipped.push("no cold-start rows".into());
+    }
+    out.tables.push((
+        "spearman".into(),
+        Table::new()
+            .str("region", tr)
+            .str("a", ta)
+            .str("b", tb)
+            .f64("rho", trho)
+            .f64("p_value", tp)
+            .str("p_below_0_05", tsig)
+            .i64("minutes", tn),
+    ));
+    Ok(out)
 }

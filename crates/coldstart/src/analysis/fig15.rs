@@ -4,37 +4,28 @@
 
 use anyhow::Result;
 
-use super::{component_cdfs, median_numbers, Analysis, By, Cx, Output};
+use super::{component_cdfs, figure, median_numbers, Analysis, By, Cx, Figure, Output};
 use coldstart_trace::paper::COLD_START_METRICS;
 use coldstart_trace::paper::R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig15)]
+    vec![figure(
+        "fig15",
+        "Cold start time and components by runtime",
+        "CDFs of cold start time and each component, one line per runtime (log x).",
+        fig15,
+    )
+    .grouped_by("runtime")
+    .boxed()]
 }
 
-struct Fig15;
-
-impl Analysis for Fig15 {
-    fn id(&self) -> &'static str {
-        "fig15"
+fn fig15(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let by = cx.opts.by.unwrap_or(By::Runtime);
+    let metrics = COLD_START_METRICS;
+    let mut out = component_cdfs(cx, by, &metrics)?;
+    if by == By::Runtime {
+        let above = format!("above {R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S}");
+        median_numbers(&mut out, &[("Custom", &above), ("http", &above)]);
     }
-    fn title(&self) -> &'static str {
-        "Cold start time and components by runtime"
-    }
-    fn caption(&self) -> &'static str {
-        "CDFs of cold start time and each component, one line per runtime (log x)."
-    }
-    fn default_grouping(&self) -> Option<&'static str> {
-        Some("runtime")
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let by = cx.opts.by.unwrap_or(By::Runtime);
-        let metrics = COLD_START_METRICS;
-        let mut out = component_cdfs(cx, by, &metrics)?;
-        if by == By::Runtime {
-            let above = format!("above {R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S}");
-            median_numbers(&mut out, &[("Custom", &above), ("http", &above)]);
-        }
-        Ok(out)
-    }
+    Ok(out)
 }

@@ -4,37 +4,28 @@
 use anyhow::Result;
 
 use super::{component_cdfs, median_numbers};
-use super::{Analysis, By, Cx, Output};
+use super::{figure, Analysis, By, Cx, Figure, Output};
 use coldstart_trace::paper::COLD_START_METRICS;
 use coldstart_trace::paper::R2_OBS_A_MEDIAN_COLD_START_S;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig16)]
+    vec![figure(
+        "fig16",
+        "Cold start time and components by trigger type",
+        "CDFs of cold start time and each component, one line per trigger type (log x).",
+        fig16,
+    )
+    .grouped_by("trigger type")
+    .boxed()]
 }
 
-struct Fig16;
-
-impl Analysis for Fig16 {
-    fn id(&self) -> &'static str {
-        "fig16"
+fn fig16(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    let by = cx.opts.by.unwrap_or(By::Trigger);
+    let metrics = COLD_START_METRICS;
+    let mut out = component_cdfs(cx, by, &metrics)?;
+    if by == By::Trigger {
+        let about = format!("about {R2_OBS_A_MEDIAN_COLD_START_S}");
+        median_numbers(&mut out, &[("OBS-A", &about)]);
     }
-    fn title(&self) -> &'static str {
-        "Cold start time and components by trigger type"
-    }
-    fn caption(&self) -> &'static str {
-        "CDFs of cold start time and each component, one line per trigger type (log x)."
-    }
-    fn default_grouping(&self) -> Option<&'static str> {
-        Some("trigger type")
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        let by = cx.opts.by.unwrap_or(By::Trigger);
-        let metrics = COLD_START_METRICS;
-        let mut out = component_cdfs(cx, by, &metrics)?;
-        if by == By::Trigger {
-            let about = format!("about {R2_OBS_A_MEDIAN_COLD_START_S}");
-            median_numbers(&mut out, &[("OBS-A", &about)]);
-        }
-        Ok(out)
-    }
+    Ok(out)
 }

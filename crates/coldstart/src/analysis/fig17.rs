@@ -14,7 +14,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 
-use super::{floats, key, num, pct, Analysis, By, Cx, Output};
+use super::{figure, floats, key, num, pct, Analysis, By, Cx, Figure, Output};
 use crate::chart::{Panel, Series};
 use crate::stats::{quantile_sorted, sort, LogHist};
 use crate::table::Table;
@@ -25,10 +25,17 @@ use coldstart_trace::paper::{
 };
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    vec![Box::new(Fig17)]
+    vec![
+        figure(
+            "fig17",
+            "Pod utility ratio",
+            "CDF of pod utility ratio = (lifetime − 60 s keep-alive) / cold start time, lifetime from the cold start to the pod's last request plus keep-alive; by region, runtime and trigger type (log x).",
+            fig17,
+        )
+        .grouped_by("region, runtime and trigger type")
+        .boxed(),
+    ]
 }
-
-struct Fig17;
 
 /// Utility ratio of one pod.
 pub fn utility_ratio(cold_start_time: f64, cold_start_cost: f64, last_request: f64) -> f64 {
@@ -36,230 +43,206 @@ pub fn utility_ratio(cold_start_time: f64, cold_start_cost: f64, last_request: f
     (lifetime - KEEP_ALIVE_S) / cold_start_cost
 }
 
-impl Analysis for Fig17 {
-    fn id(&self) -> &'static str {
-        "fig17"
+fn fig17(_fig: &Figure, cx: &Cx) -> Result<Output> {
+    // `--by` keeps one grouping; the report shows all three.
+    let only = match cx.opts.by {
+        None => None,
+        Some(By::Region) => Some(0),
+        Some(By::Runtime) => Some(1),
+        Some(By::Trigger) => Some(2),
+        Some(By::PoolSize) => bail!("fig17 groups pods by region, runtime or trigger"),
+    };
+    let mut out = Output::new(3);
+    let regions: Vec<String> = cx
+        .regions("requests")
+        .into_iter()
+        .filter(|r| cx.regions("cold_starts").contains(r))
+        .collect();
+    if regions.is_empty() {
+        out.skipped
+            .push("needs per-request and cold-start rows of the same region".into());
+        return Ok(out);
     }
-    fn title(&self) -> &'static str {
-        "Pod utility ratio"
+    let list = super::sql_list(&regions);
+    // The pods that served requests (a few hundred thousand per released day) are held in
+    // memory; the cold starts (tens of millions) stream past them.
+    let r = cx.columns(&format!(
+        "SELECT region, podID, MAX(time_worker) AS last_request FROM requests \
+         WHERE region IN ({list}) GROUP BY region, podID"
+    ))?;
+    let mut last: BTreeMap<String, HashMap<String, (f64, bool)>> = BTreeMap::new();
+    for i in 0..r.len() {
+        last.entry(r.s("region")[i].clone())
+            .or_default()
+            .insert(r.s("podID")[i].clone(), (r.f("last_request")[i], false));
     }
-    fn caption(&self) -> &'static str {
-        "CDF of pod utility ratio = (lifetime − 60 s keep-alive) / cold start time, lifetime from the cold start to the pod's last request plus keep-alive; by region, runtime and trigger type (log x)."
-    }
-    fn default_grouping(&self) -> Option<&'static str> {
-        Some("region, runtime and trigger type")
-    }
-    fn run(&self, cx: &Cx) -> Result<Output> {
-        // `--by` keeps one grouping; the report shows all three.
-        let only = match cx.opts.by {
-            None => None,
-            Some(By::Region) => Some(0),
-            Some(By::Runtime) => Some(1),
-            Some(By::Trigger) => Some(2),
-            Some(By::PoolSize) => bail!("fig17 groups pods by region, runtime or trigger"),
-        };
-        let mut out = Output {
-            cols: 3,
-            ..Default::default()
-        };
-        let regions: Vec<String> = cx
-            .regions("requests")
-            .into_iter()
-            .filter(|r| cx.regions("cold_starts").contains(r))
-            .collect();
-        if regions.is_empty() {
-            out.skipped
-                .push("needs per-request and cold-start rows of the same region".into());
-            return Ok(out);
-        }
-        let list = super::sql_list(&regions);
-        // The pods that served requests (a few hundred thousand per released day) are held in
-        // memory; the cold starts (tens of millions) stream past them.
-        let r = cx.columns(&format!(
-            "SELECT region, podID, MAX(time_worker) AS last_request FROM requests \
-             WHERE region IN ({list}) GROUP BY region, podID"
-        ))?;
-        let mut last: BTreeMap<String, HashMap<String, (f64, bool)>> = BTreeMap::new();
-        for i in 0..r.len() {
-            last.entry(r.s("region")[i].clone())
-                .or_default()
-                .insert(r.s("podID")[i].clone(), (r.f("last_request")[i], false));
-        }
-        let d = cx.columns(&format!(
-            "SELECT DISTINCT region, day FROM requests WHERE region IN ({list})"
-        ))?;
-        let request_days: HashSet<(String, i64)> = (0..d.len())
-            .map(|i| (d.s("region")[i].clone(), d.f("day")[i] as i64))
-            .collect();
-        let mut kinds: HashMap<(String, String), (String, String)> = HashMap::new();
-        if !cx.regions("functions").is_empty() {
-            let f = cx.columns(
-                "SELECT region, funcID, runtime, concat(trigger_type, '-', invocation_type) AS t \
-                 FROM functions",
-            )?;
-            for i in 0..f.len() {
-                kinds.insert(
-                    (f.s("region")[i].clone(), f.s("funcID")[i].clone()),
-                    (f.s("runtime")[i].clone(), f.s("t")[i].clone()),
-                );
-            }
-        }
-        let mut zero_cost = 0usize;
-        let mut missing: BTreeMap<String, u64> = BTreeMap::new();
-        let mut groups: [BTreeMap<String, Vec<f64>>; 3] = Default::default();
-        cx.for_each(
-            &format!(
-                "SELECT region, podID, funcID, time, totalCost_cold_start, day FROM cold_starts \
-                 WHERE region IN ({list})"
-            ),
-            |b| {
-                let text = |i: usize| cast(b.column(i), &DataType::Utf8);
-                let (region, pod, func) = (text(0)?, text(1)?, text(2)?);
-                let (region, pod, func) = (
-                    region.as_string::<i32>(),
-                    pod.as_string::<i32>(),
-                    func.as_string::<i32>(),
-                );
-                let (time, cost, day) = (
-                    floats(b.column(3))?,
-                    floats(b.column(4))?,
-                    floats(b.column(5))?,
-                );
-                for i in 0..b.num_rows() {
-                    let reg = region.value(i);
-                    let hit = last.get_mut(reg).and_then(|m| m.get_mut(pod.value(i)));
-                    let Some((last_request, matched)) = hit else {
-                        if request_days.contains(&(reg.to_string(), day[i] as i64)) {
-                            *missing.entry(reg.to_string()).or_default() += 1;
-                        }
-                        continue;
-                    };
-                    *matched = true;
-                    if cost[i] <= 0.0 {
-                        zero_cost += 1;
-                        continue;
-                    }
-                    let u = utility_ratio(time[i], cost[i], *last_request);
-                    groups[0].entry(reg.to_string()).or_default().push(u);
-                    if let Some((rt, tg)) = kinds.get(&(reg.to_string(), func.value(i).to_string()))
-                    {
-                        groups[1].entry(rt.clone()).or_default().push(u);
-                        groups[2].entry(tg.clone()).or_default().push(u);
-                    }
-                }
-                Ok(())
-            },
+    let d = cx.columns(&format!(
+        "SELECT DISTINCT region, day FROM requests WHERE region IN ({list})"
+    ))?;
+    let request_days: HashSet<(String, i64)> = (0..d.len())
+        .map(|i| (d.s("region")[i].clone(), d.f("day")[i] as i64))
+        .collect();
+    let mut kinds: HashMap<(String, String), (String, String)> = HashMap::new();
+    if !cx.regions("functions").is_empty() {
+        let f = cx.columns(
+            "SELECT region, funcID, runtime, concat(trigger_type, '-', invocation_type) AS t \
+             FROM functions",
         )?;
-        for (region, n) in &missing {
-            out.skipped.push(format!(
-                "{region}: {n} cold starts on the request day whose pod has no request rows"
-            ));
-        }
-        for (region, pods) in &last {
-            let n = pods.values().filter(|(_, matched)| !matched).count();
-            if n > 0 {
-                out.skipped.push(format!(
-                    "{region}: {n} pods with request rows but no cold-start row (started before the trace or missing)"
-                ));
-            }
-        }
-        if zero_cost > 0 {
-            out.skipped.push(format!(
-                "{zero_cost} pods with a 0 s cold start (ratio undefined)"
-            ));
-        }
-        let titles = ["by region", "by runtime", "by trigger type"];
-        let (mut cg, mut ck, mut cx_, mut cy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut sg, mut sk, mut sn, mut sb1, mut smed, mut sa100) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        for (k, g) in groups.iter_mut().enumerate() {
-            if g.is_empty() || only.is_some_and(|o| o != k) {
-                continue;
-            }
-            let mut series = Vec::new();
-            for (name, v) in g.iter_mut() {
-                sort(v);
-                let below1 = v.partition_point(|x| *x < 1.0) as f64 / v.len() as f64;
-                let above100 = 1.0 - v.partition_point(|x| *x <= 100.0) as f64 / v.len() as f64;
-                let med = quantile_sorted(v, 0.5);
-                sg.push(titles[k].trim_start_matches("by ").to_string());
-                sk.push(name.clone());
-                sn.push(v.len() as i64);
-                sb1.push(below1);
-                smed.push(med);
-                sa100.push(above100);
-                match (k, name.as_str()) {
-                    (0, _) => {
-                        out.numbers.push(key(
-                            format!("{name}: pods with utility below 1"),
-                            pct(below1),
-                            &about_pct(POD_UTILITY_BELOW_1_SHARE),
-                        ));
-                        out.numbers.push(key(
-                            format!("{name}: median pod utility"),
-                            num(med),
-                            &format!("about {POD_UTILITY_MEDIAN}"),
-                        ));
-                    }
-                    (1, "Node.js") => out.numbers.push(key(
-                        "Node.js pods with utility below 1",
-                        pct(below1),
-                        &about_pct(NODEJS_POD_UTILITY_BELOW_1_SHARE),
-                    )),
-                    (1, "Go1.x") => out.numbers.push(key(
-                        "Go1.x pods with utility above 100",
-                        pct(above100),
-                        &about_pct(GO_POD_UTILITY_ABOVE_100_SHARE),
-                    )),
-                    _ => {}
-                }
-                let mut h = LogHist::new(-6, 8, 20);
-                v.iter().for_each(|x| h.add(*x));
-                let pts = h.cdf();
-                for (x, y) in &pts {
-                    cg.push(titles[k].trim_start_matches("by ").to_string());
-                    ck.push(name.clone());
-                    cx_.push(*x);
-                    cy.push(*y);
-                }
-                series.push(Series::new(name.clone(), pts));
-            }
-            out.panels.push(
-                Panel::lines(
-                    &format!("Pod utility ratio {}", titles[k]),
-                    "utility ratio",
-                    "CDF of pods",
-                    series,
-                )
-                .log_x(),
+        for i in 0..f.len() {
+            kinds.insert(
+                (f.s("region")[i].clone(), f.s("funcID")[i].clone()),
+                (f.s("runtime")[i].clone(), f.s("t")[i].clone()),
             );
         }
-        out.tables.push((
-            "summary".into(),
-            Table::new()
-                .str("grouping", sg)
-                .str("group", sk)
-                .i64("pods", sn)
-                .f64("share_below_1", sb1)
-                .f64("median", smed)
-                .f64("share_above_100", sa100),
-        ));
-        out.tables.push((
-            "cdf".into(),
-            Table::new()
-                .str("grouping", cg)
-                .str("group", ck)
-                .f64("utility_ratio", cx_)
-                .f64("cdf", cy),
-        ));
-        Ok(out)
     }
+    let mut zero_cost = 0usize;
+    let mut missing: BTreeMap<String, u64> = BTreeMap::new();
+    let mut groups: [BTreeMap<String, Vec<f64>>; 3] = Default::default();
+    cx.for_each(
+        &format!(
+            "SELECT region, podID, funcID, time, totalCost_cold_start, day FROM cold_starts \
+             WHERE region IN ({list})"
+        ),
+        |b| {
+            let text = |i: usize| cast(b.column(i), &DataType::Utf8);
+            let (region, pod, func) = (text(0)?, text(1)?, text(2)?);
+            let (region, pod, func) = (
+                region.as_string::<i32>(),
+                pod.as_string::<i32>(),
+                func.as_string::<i32>(),
+            );
+            let (time, cost, day) = (
+                floats(b.column(3))?,
+                floats(b.column(4))?,
+                floats(b.column(5))?,
+            );
+            for i in 0..b.num_rows() {
+                let reg = region.value(i);
+                let hit = last.get_mut(reg).and_then(|m| m.get_mut(pod.value(i)));
+                let Some((last_request, matched)) = hit else {
+                    if request_days.contains(&(reg.to_string(), day[i] as i64)) {
+                        *missing.entry(reg.to_string()).or_default() += 1;
+                    }
+                    continue;
+                };
+                *matched = true;
+                if cost[i] <= 0.0 {
+                    zero_cost += 1;
+                    continue;
+                }
+                let u = utility_ratio(time[i], cost[i], *last_request);
+                groups[0].entry(reg.to_string()).or_default().push(u);
+                if let Some((rt, tg)) = kinds.get(&(reg.to_string(), func.value(i).to_string())) {
+                    groups[1].entry(rt.clone()).or_default().push(u);
+                    groups[2].entry(tg.clone()).or_default().push(u);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    for (region, n) in &missing {
+        out.skipped.push(format!(
+            "{region}: {n} cold starts on the request day whose pod has no request rows"
+        ));
+    }
+    for (region, pods) in &last {
+        let n = pods.values().filter(|(_, matched)| !matched).count();
+        if n > 0 {
+            out.skipped.push(format!(
+                "{region}: {n} pods with request rows but no cold-start row (started before the trace or missing)"
+            ));
+        }
+    }
+    if zero_cost > 0 {
+        out.skipped.push(format!(
+            "{zero_cost} pods with a 0 s cold start (ratio undefined)"
+        ));
+    }
+    let titles = ["by region", "by runtime", "by trigger type"];
+    let (mut cg, mut ck, mut cx_, mut cy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut sg, mut sk, mut sn) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut sb1, mut smed, mut sa100) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, g) in groups.iter_mut().enumerate() {
+        if g.is_empty() || only.is_some_and(|o| o != k) {
+            continue;
+        }
+        let mut series = Vec::new();
+        for (name, v) in g.iter_mut() {
+            sort(v);
+            let below1 = v.partition_point(|x| *x < 1.0) as f64 / v.len() as f64;
+            let above100 = 1.0 - v.partition_point(|x| *x <= 100.0) as f64 / v.len() as f64;
+            let med = quantile_sorted(v, 0.5);
+            sg.push(titles[k].trim_start_matches("by ").to_string());
+            sk.push(name.clone());
+            sn.push(v.len() as i64);
+            sb1.push(below1);
+            smed.push(med);
+            sa100.push(above100);
+            match (k, name.as_str()) {
+                (0, _) => {
+                    out.numbers.push(key(
+                        format!("{name}: pods with utility below 1"),
+                        pct(below1),
+                        &about_pct(POD_UTILITY_BELOW_1_SHARE),
+                    ));
+                    out.numbers.push(key(
+                        format!("{name}: median pod utility"),
+                        num(med),
+                        &format!("about {POD_UTILITY_MEDIAN}"),
+                    ));
+                }
+                (1, "Node.js") => out.numbers.push(key(
+                    "Node.js pods with utility below 1",
+                    pct(below1),
+                    &about_pct(NODEJS_POD_UTILITY_BELOW_1_SHARE),
+                )),
+                (1, "Go1.x") => out.numbers.push(key(
+                    "Go1.x pods with utility above 100",
+                    pct(above100),
+                    &about_pct(GO_POD_UTILITY_ABOVE_100_SHARE),
+                )),
+                _ => {}
+            }
+            let mut h = LogHist::new(-6, 8, 20);
+            v.iter().for_each(|x| h.add(*x));
+            let pts = h.cdf();
+            for (x, y) in &pts {
+                cg.push(titles[k].trim_start_matches("by ").to_string());
+                ck.push(name.clone());
+                cx_.push(*x);
+                cy.push(*y);
+            }
+            series.push(Series::new(name.clone(), pts));
+        }
+        out.panels.push(
+            Panel::lines(
+                &format!("Pod utility ratio {}", titles[k]),
+                "utility ratio",
+                "CDF of pods",
+                series,
+            )
+            .log_x(),
+        );
+    }
+    out.tables.push((
+        "summary".into(),
+        Table::new()
+            .str("grouping", sg)
+            .str("group", sk)
+            .i64("pods", sn)
+            .f64("share_below_1", sb1)
+            .f64("median", smed)
+            .f64("share_above_100", sa100),
+    ));
+    out.tables.push((
+        "cdf".into(),
+        Table::new()
+            .str("grouping", cg)
+            .str("group", ck)
+            .f64("utility_ratio", cx_)
+            .f64("cdf", cy),
+    ));
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -55,6 +55,22 @@ pub struct Output {
 }
 
 impl Output {
+    /// Nothing yet, its panels laid out in `cols` columns.
+    pub fn new(cols: usize) -> Self {
+        Output {
+            cols,
+            ..Default::default()
+        }
+    }
+
+    /// Notes the regions of `all` that are not in `have`, as "R1, R3: {what}".
+    pub fn skip_missing(&mut self, all: Vec<String>, have: &[String], what: &str) {
+        let missing: Vec<String> = all.into_iter().filter(|r| !have.contains(r)).collect();
+        if !missing.is_empty() {
+            self.skipped.push(format!("{}: {what}", missing.join(", ")));
+        }
+    }
+
     /// No numbers at all: the analysis had nothing to work on.
     pub fn is_empty(&self) -> bool {
         self.tables.iter().all(|(_, t)| t.rows() == 0)
@@ -88,6 +104,78 @@ pub trait Analysis: Sync {
         None
     }
     fn run(&self, cx: &Cx) -> Result<Output>;
+}
+
+/// A figure: its id, title and caption, and the routine that draws it. A routine that draws
+/// several figures tells them apart by `param` (`()` for a figure of its own).
+pub struct Figure<P = ()> {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub caption: &'static str,
+    /// What it groups by without `--by`; `None`: it takes no `--by`.
+    pub grouping: Option<&'static str>,
+    pub param: P,
+    run: fn(&Figure<P>, &Cx) -> Result<Output>,
+}
+
+/// A figure of its own, drawn by `run`.
+pub fn figure(
+    id: &'static str,
+    title: &'static str,
+    caption: &'static str,
+    run: fn(&Figure, &Cx) -> Result<Output>,
+) -> Figure {
+    Figure::of((), id, title, caption, run)
+}
+
+impl<P: Sync + 'static> Figure<P> {
+    /// One of the figures `run` draws, told apart by `param`.
+    pub fn of(
+        param: P,
+        id: &'static str,
+        title: &'static str,
+        caption: &'static str,
+        run: fn(&Figure<P>, &Cx) -> Result<Output>,
+    ) -> Self {
+        Figure {
+            id,
+            title,
+            caption,
+            grouping: None,
+            param,
+            run,
+        }
+    }
+
+    /// Takes `--by`, grouping by `what` without it.
+    pub fn grouped_by(self, what: &'static str) -> Self {
+        Figure {
+            grouping: Some(what),
+            ..self
+        }
+    }
+
+    pub fn boxed(self) -> Box<dyn Analysis> {
+        Box::new(self)
+    }
+}
+
+impl<P: Sync + 'static> Analysis for Figure<P> {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+    fn title(&self) -> &'static str {
+        self.title
+    }
+    fn caption(&self) -> &'static str {
+        self.caption
+    }
+    fn default_grouping(&self) -> Option<&'static str> {
+        self.grouping
+    }
+    fn run(&self, cx: &Cx) -> Result<Output> {
+        (self.run)(self, cx)
+    }
 }
 
 /// Every analysis of spec section 3, in the paper's order.

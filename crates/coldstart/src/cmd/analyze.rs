@@ -13,14 +13,18 @@ use crate::table::Table;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The analysis to run, e.g. fig05 (`coldstart analyze list` lists them all).
     name: String,
+    /// The Parquet store to read (made by `coldstart ingest`).
     #[arg(long)]
     store: Option<PathBuf>,
+    /// Only this region (R1..R5); all regions when left out.
     #[arg(long)]
     region: Option<String>,
     /// Grouping, for the analyses that take one (fig10a, fig15, fig16, fig17).
     #[arg(long, value_enum)]
     by: Option<By>,
+    /// How to print the tables.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     format: TableFormat,
     /// Which of the analysis's tables to print (default: all for `table`, the first

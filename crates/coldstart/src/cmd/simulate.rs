@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use outdir::outln;
 
-use crate::simulate::{self, parse_days, write, Input, Replay, Source};
+use crate::simulate::{self, parse_days, write, Input, PodScope, Replay, Source};
+use coldstart_sim::costs::ColdStartChoice;
 use coldstart_sim::engine::Routing;
 use coldstart_sim::policy::{self, Spec};
 
@@ -59,12 +60,27 @@ pub struct Args {
     warmup_days: u32,
     /// Which of a function's pods with room a request goes to: spread (the one sent a request
     /// least recently, as the platform's load balancer does; synth's releases are made so)
-    /// or first-fit (the oldest, as dslab-faas does).
+    /// or first-fit (the oldest loaded pod with room, a fixed preference).
     #[arg(long, default_value = "spread", value_parser = ["spread", "first-fit"])]
     routing: String,
-    /// With --synth: the model's size and seed.
+    /// Whose pods a request runs in: app (every function of an app in its app's pods, as Azure
+    /// Functions loads them; the default for --azure2019 and --azure2021) or function (each
+    /// its own, as on the Huawei platform; the only choice for --store and --synth).
+    #[arg(long, value_enum)]
+    pod_scope: Option<PodScope>,
+    /// Cold-start times that replace the input's own: fixed:DURATION (fixed:1s),
+    /// lognormal:MEAN,STD in seconds, or huawei (the paper's LogNormal fit, mean 3.24 s and
+    /// std 7.10 s; what the Azure traces, which have none, get by default).
+    #[arg(long, value_parser = parse_cold_start)]
+    cold_start: Option<ColdStartChoice>,
+    /// With --synth: the model's size and seed (the seed seeds every input's random parts).
     #[command(flatten)]
     model: super::synth::Model,
+    /// Replays with seeds SEED, SEED+1, ... (2 to 100): every metric of every policy gets its
+    /// mean and 95 % interval over the seeds (seeds.csv; the tables and charts are the first
+    /// seed's).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    seeds: u32,
     /// Folder for the CSV files, charts and index.html.
     #[arg(long)]
     out: PathBuf,
@@ -82,6 +98,11 @@ fn policy_help() -> String {
     )
 }
 
+/// `--cold-start`, checked where the command line is read.
+fn parse_cold_start(s: &str) -> std::result::Result<ColdStartChoice, String> {
+    ColdStartChoice::parse(s).map_err(|e| format!("{e:#}"))
+}
+
 /// A policy checked where the command line is read, so a typo fails before any workload loads.
 fn parse_policy(s: &str) -> std::result::Result<Spec, String> {
     Spec::parse(s).map_err(|e| format!("{e:#}"))
@@ -96,6 +117,7 @@ pub fn run(a: Args) -> Result<()> {
             region: a.region,
             source: a.source,
             days,
+            seed,
         }
     } else if let Some(dir) = a.azure2019 {
         Input::Azure2019 { dir, days, seed }
@@ -126,8 +148,20 @@ pub fn run(a: Args) -> Result<()> {
     let replay = Replay {
         warmup_days: a.warmup_days,
         routing: Routing::parse(&a.routing)?,
+        pod_scope: a.pod_scope,
+        cold_start: a.cold_start,
     };
-    let o = simulate::run(&input, &a.policies, &swept, &replay)?;
+    let mut o = simulate::run(&input, &a.policies, &swept, &replay)?;
+    if a.seeds > 1 {
+        let seeds: Vec<u64> = (0..u64::from(a.seeds)).map(|k| seed + k).collect();
+        let mut summaries = vec![o.summary()];
+        for s in &seeds[1..] {
+            outln!("seed {s} of {}..{}", seeds[0], seeds[seeds.len() - 1]);
+            let again = simulate::run(&input.with_seed(*s), &a.policies, &swept, &replay)?;
+            summaries.push(again.summary());
+        }
+        o.seeds = Some(simulate::seeds::SeedRuns::new(seeds, &summaries));
+    }
     write(&o, &a.out, a.force, lock)?;
     write!(std::io::stdout(), "{o}")?;
     outln!("wrote {}", a.out.join("index.html").display());

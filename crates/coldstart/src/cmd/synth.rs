@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use coldstart_sim::{synth, SynthOptions};
 use coldstart_trace::schema::TRACE_DAYS;
 use outdir::outln;
@@ -33,6 +33,10 @@ pub struct Args {
     /// Replace OUT even if it is not a folder that `coldstart synth` made.
     #[arg(long)]
     force: bool,
+    /// Exit 0 even when a claimed calibration check is outside its tolerance (by default
+    /// `synth` writes the release, lists the checks, and exits 1).
+    #[arg(long)]
+    no_check: bool,
 }
 
 /// The size and seed of the synthetic model (`synth`, and `simulate --synth`).
@@ -66,5 +70,16 @@ pub fn run(a: Args) -> Result<()> {
     let s = synth(&opts)?;
     outln!("wrote {} in {:.1} s", a.out.display(), s.seconds);
     write!(std::io::stdout(), "{s}")?;
+    let failed = s.failed_claims();
+    if !failed.is_empty() && !a.no_check {
+        let names: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
+        bail!(
+            "{} claimed calibration check(s) outside tolerance (marked !! above): {}; the \
+             release in {} is complete (--no-check exits 0 anyway)",
+            failed.len(),
+            names.join("; "),
+            a.out.display()
+        );
+    }
     Ok(())
 }

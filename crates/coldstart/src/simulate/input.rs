@@ -112,6 +112,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             region,
             source,
             days,
+            seed,
         } => {
             let cx = Cx::open(path, Options::region(Some(region.clone())))?;
             let per_request = cx.regions("requests").iter().any(|r| r == region);
@@ -125,7 +126,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 if !cx.minute_regions(&["requests"]).iter().any(|r| r == region) {
                     bail!("the store has no per-minute request counts for {region}");
                 }
-                let (w, index) = minute_workload(&cx, region)?;
+                let (w, index) = minute_workload(&cx, region, *seed)?;
                 let f = w.functions.clone();
                 let what = format!("{} function-minutes (per-minute counts)", w.counts.len());
                 (Box::new(w), f, index, what)
@@ -145,8 +146,15 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 path.display(),
                 functions.len(),
             );
-            let Some((costs, observed)) =
-                store_costs(&cx, region, &functions, &index, measured.clone(), remote)?
+            let Some((costs, observed)) = store_costs(
+                &cx,
+                region,
+                &functions,
+                &index,
+                measured.clone(),
+                remote,
+                *seed,
+            )?
             else {
                 // Nothing to cost cold starts from, and nothing to compare with.
                 let warning = format!(
@@ -157,7 +165,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 let desc = format!("{desc}; {warning}");
                 return Ok(Loaded {
                     workload,
-                    costs: Box::new(LogNormalCosts::paper(1)),
+                    costs: Box::new(LogNormalCosts::paper(*seed)),
                     desc,
                     observed: None,
                     observed_utility: None,
@@ -187,7 +195,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             Ok(Loaded {
                 workload: Box::new(w),
                 costs: Box::new(LogNormalCosts::paper(*seed)),
-                desc: format!("{desc}; {}", LOGNORMAL_COSTS),
+                desc,
                 observed: None,
                 observed_utility: None,
             })
@@ -203,7 +211,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             Ok(Loaded {
                 workload: cut(Box::new(t), days)?,
                 costs: Box::new(LogNormalCosts::paper(*seed)),
-                desc: format!("{desc}; {}", LOGNORMAL_COSTS),
+                desc,
                 observed: None,
                 observed_utility: None,
             })
@@ -212,6 +220,8 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
 }
 
 /// How the Azure traces' cold starts are costed (they have none).
+/// How the Azure traces' cold starts are costed unless `--cold-start` says otherwise (their
+/// load gives `LogNormalCosts::paper`; [`super::run`] says so in the description).
 pub(super) const LOGNORMAL_COSTS: &str =
     "cold starts drawn from the paper's LogNormal fit to Huawei's \
      cold-start times (mean 3.24 s, sd 7.10 s), as the Azure traces have none";
@@ -442,6 +452,7 @@ pub(super) fn function_details(
 pub(super) fn minute_workload(
     cx: &Cx,
     region: &str,
+    seed: u64,
 ) -> Result<(MinuteCounts, HashMap<String, u32>)> {
     let mut index = HashMap::new();
     let mut functions = Vec::new();
@@ -500,7 +511,7 @@ pub(super) fn minute_workload(
     let mut w = MinuteCounts {
         functions,
         counts,
-        seed: 1,
+        seed,
         notes: Vec::new(),
     };
     if over > 0 {
@@ -523,6 +534,7 @@ pub(super) fn store_costs(
     index: &HashMap<String, u32>,
     days: std::ops::Range<u32>,
     remote: bool,
+    seed: u64,
 ) -> Result<Option<(EmpiricalCosts, Vec<u64>)>> {
     let mut per_function = vec![Vec::new(); functions.len()];
     let mut pooled = Vec::new();
@@ -617,6 +629,6 @@ pub(super) fn store_costs(
             others.push((name, per));
         }
     }
-    let costs = EmpiricalCosts::new(per_function, pooled, others, 1);
+    let costs = EmpiricalCosts::new(per_function, pooled, others, seed);
     Ok(Some((costs, observed)))
 }

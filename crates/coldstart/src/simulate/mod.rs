@@ -13,10 +13,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use coldstart_sim::costs::{CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts};
+use coldstart_sim::costs::{
+    ColdStartChoice, CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts,
+};
 use coldstart_sim::engine::{simulate_from, Metrics, Routing};
 use coldstart_sim::policy::{self, Needs, Policy, Spec};
 use coldstart_sim::synth::{model_costs, region_functions, region_index};
+use coldstart_sim::workload::app_scope::AppScope;
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
@@ -26,13 +29,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 mod input;
 mod output;
+pub mod seeds;
 
 use input::*;
 pub use output::write;
 
 use crate::chart::{self, Body, Panel, Series};
 use crate::query::{floats, strings, Cx, Options};
-use crate::report::escape;
 use crate::table::Table;
 
 /// What the report writes in the ownership marker of its folder.
@@ -41,7 +44,9 @@ pub const OWNER: &str = "coldstart simulate";
 /// The policy wasted memory is normalised to (= 100 %).
 pub const BASELINE: &str = "fixed-keepalive:ttl=10m,restart=yes";
 
-/// Where the workload comes from.
+/// Where the workload comes from. Each has a seed for its random parts: the synthetic model,
+/// the spreading of per-minute counts within their minutes, the draws of cold-start costs.
+#[derive(Debug, Clone)]
 pub enum Input {
     /// The synthetic workload model of one region.
     Synth {
@@ -57,6 +62,7 @@ pub enum Input {
         region: String,
         source: Source,
         days: Option<Range<u32>>,
+        seed: u64,
     },
     /// The Azure Functions 2019 trace's folder of CSV files.
     Azure2019 {
@@ -72,6 +78,44 @@ pub enum Input {
     },
 }
 
+impl Input {
+    /// The seed of its random parts.
+    pub fn seed(&self) -> u64 {
+        match self {
+            Input::Synth { seed, .. }
+            | Input::Store { seed, .. }
+            | Input::Azure2019 { seed, .. }
+            | Input::Azure2021 { seed, .. } => *seed,
+        }
+    }
+
+    /// Whether it is one of the Azure traces (whose functions belong to apps).
+    pub fn is_azure(&self) -> bool {
+        matches!(self, Input::Azure2019 { .. } | Input::Azure2021 { .. })
+    }
+
+    /// The same input with its random parts seeded `seed`.
+    pub fn with_seed(&self, seed: u64) -> Self {
+        let mut out = self.clone();
+        match &mut out {
+            Input::Synth { seed: s, .. }
+            | Input::Store { seed: s, .. }
+            | Input::Azure2019 { seed: s, .. }
+            | Input::Azure2021 { seed: s, .. } => *s = seed,
+        }
+        out
+    }
+}
+
+/// Whose pods a request runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PodScope {
+    /// Every function of an app shares the app's pods (Azure Functions loads the app).
+    App,
+    /// Each function has its own pods (the Huawei platform).
+    Function,
+}
+
 /// How a replay runs, beyond its input and policies.
 #[derive(Debug, Clone, Default)]
 pub struct Replay {
@@ -79,6 +123,10 @@ pub struct Replay {
     pub warmup_days: u32,
     /// Which pod with room each request goes to.
     pub routing: Routing,
+    /// Whose pods a request runs in (None: per app for the Azure traces, else per function).
+    pub pod_scope: Option<PodScope>,
+    /// Cold-start times that replace the input's own.
+    pub cold_start: Option<ColdStartChoice>,
 }
 
 /// `N` (days 0..N) or `A..B` (days A to B-1).
@@ -127,6 +175,8 @@ pub struct Outcome {
     /// The trace's own pod utility ratios (store per-request rows).
     pub observed_utility: Option<Utility>,
     pub seconds: f64,
+    /// With `--seeds N`: every policy's metrics over the N seeds (this outcome is the first's).
+    pub seeds: Option<seeds::SeedRuns>,
 }
 
 /// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
@@ -170,6 +220,32 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         observed,
         observed_utility,
     } = load(input, remote, replay.warmup_days)?;
+    if replay.cold_start.is_none() && input.is_azure() {
+        let _ = write!(desc, "; {LOGNORMAL_COSTS}");
+    }
+    let scope = replay.pod_scope.unwrap_or(if input.is_azure() {
+        PodScope::App
+    } else {
+        PodScope::Function
+    });
+    if scope == PodScope::App {
+        if !input.is_azure() {
+            bail!(
+                "--pod-scope app: the Huawei trace and the synthetic model have no apps (each \
+                 function has its own pods); apps come with --azure2019 and --azure2021"
+            );
+        }
+        let apps = AppScope::new(workload)?;
+        let _ = write!(desc, "; {}", apps.describe());
+        workload = Box::new(apps);
+    }
+    let costs: Box<dyn CostModel> = match replay.cold_start {
+        Some(c) => {
+            let _ = write!(desc, "; {}", c.describe());
+            Box::new(c.costs(input.seed()))
+        }
+        None => costs,
+    };
     memory::check(workload.as_ref(), memory::available_bytes())?;
     if remote && costs.other_regions().is_empty() {
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
@@ -244,6 +320,7 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         observed,
         observed_utility,
         seconds: start.elapsed().as_secs_f64(),
+        seeds: None,
     })
 }
 

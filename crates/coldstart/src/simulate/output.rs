@@ -1,6 +1,7 @@
 //! What `simulate` reports: the table on the console, the CSV files, the charts and the page.
 
 use super::*;
+use crate::table::Col;
 
 impl Outcome {
     fn baseline_idle(&self) -> f64 {
@@ -10,9 +11,17 @@ impl Outcome {
             .map_or(f64::NAN, |r| r.metrics.idle_gb_seconds)
     }
 
+    fn baseline_cold_starts(&self) -> f64 {
+        self.runs
+            .iter()
+            .find(|r| r.metrics.policy == BASELINE)
+            .map_or(f64::NAN, |r| r.metrics.cold_starts() as f64)
+    }
+
     /// One row per policy.
     pub fn summary(&self) -> Table {
         let base = self.baseline_idle();
+        let base_cold = self.baseline_cold_starts();
         let m: Vec<&Metrics> = self.runs.iter().map(|r| &r.metrics).collect();
         let f = |g: &dyn Fn(&Metrics) -> f64| m.iter().map(|x| g(x)).collect::<Vec<f64>>();
         let i = |g: &dyn Fn(&Metrics) -> u64| m.iter().map(|x| g(x) as i64).collect::<Vec<i64>>();
@@ -21,10 +30,17 @@ impl Outcome {
             .i64("invocations", i(&|x| x.invocations()))
             .i64("cold_starts", i(&|x| x.cold_starts()))
             .f64(
-                "cold_start_rate",
-                f(&|x| x.cold_starts() as f64 / x.invocations().max(1) as f64),
+                "cold_start_pct",
+                f(&|x| x.cold_starts() as f64 / x.invocations().max(1) as f64 * 100.0),
             )
-            .f64("p75_function_cold_rate", f(&|x| x.p75_function_cold_rate()))
+            .f64(
+                "cold_starts_vs_10min_keepalive_pct",
+                f(&|x| x.cold_starts() as f64 / base_cold * 100.0),
+            )
+            .f64(
+                "p75_function_cold_pct",
+                f(&|x| x.p75_function_cold_rate() * 100.0),
+            )
             .f64("cold_start_seconds", f(&|x| x.cold_seconds()))
             .f64("cold_start_p50_s", f(&|x| q(&x.cold_us, 0.5)))
             .f64("cold_start_p99_s", f(&|x| q(&x.cold_us, 0.99)))
@@ -43,6 +59,7 @@ impl Outcome {
                 "peak_running_pods",
                 i(&|x| u64::from(x.peak_running_pods())),
             )
+            .i64("peak_loaded_mb", i(&|x| x.peak_loaded_mb()))
             .i64("pods", i(&|x| x.pods))
             .i64("prewarms", i(&|x| x.prewarms()))
             .i64("evictions", i(&|x| x.evictions))
@@ -62,14 +79,65 @@ impl Outcome {
                 }),
             )
             .f64(
-                "pods_utility_below_1",
-                f(&|x| x.pods_below_1 as f64 / x.pods.max(1) as f64),
+                "pods_utility_below_1_pct",
+                f(&|x| x.pods_below_1 as f64 / x.pods.max(1) as f64 * 100.0),
             )
             .f64("sim_seconds", f(&|x| x.wall_seconds))
             .f64(
                 "invocations_per_s",
                 f(&|x| x.events as f64 / x.wall_seconds.max(1e-9)),
             )
+    }
+
+    /// Notes on metrics that are the same for every policy at a bound of their range, from
+    /// the seeds or else from this run's `summary`.
+    pub fn saturation(&self, summary: &Table) -> Vec<String> {
+        match &self.seeds {
+            Some(s) => s.saturated(),
+            None => seeds::SeedRuns::new(vec![0], std::slice::from_ref(summary)).saturated(),
+        }
+    }
+
+    /// Per policy and trigger (`trigger`) or runtime (`runtime`): functions, invocations, cold
+    /// starts and their share, cold-start and idle pod seconds.
+    pub fn by_group(&self, key: &str) -> Table {
+        let (mut p, mut g) = (Vec::new(), Vec::new());
+        let mut cols: [Vec<f64>; 6] = Default::default();
+        for r in &self.runs {
+            let mut groups: BTreeMap<&str, [f64; 5]> = BTreeMap::new();
+            for (f, m) in self.functions.iter().zip(&r.metrics.per_function) {
+                let name = if key == "trigger" {
+                    &f.trigger
+                } else {
+                    &f.runtime
+                };
+                let e = groups.entry(name.as_str()).or_default();
+                e[0] += 1.0;
+                e[1] += m.invocations as f64;
+                e[2] += m.cold_starts as f64;
+                e[3] += m.cold_seconds;
+                e[4] += m.idle_seconds;
+            }
+            for (name, [n, inv, cold, cs, idle]) in groups {
+                p.push(r.metrics.policy.clone());
+                g.push(name.to_string());
+                let pct = cold / inv.max(1.0) * 100.0;
+                for (c, x) in cols.iter_mut().zip([n, inv, cold, pct, cs, idle]) {
+                    c.push(x);
+                }
+            }
+        }
+        let [n, inv, cold, pct, cs, idle] = cols;
+        let int = |v: Vec<f64>| v.into_iter().map(|x| x as i64).collect();
+        Table::new()
+            .str("policy", p)
+            .str(key, g)
+            .i64("functions", int(n))
+            .i64("invocations", int(inv))
+            .i64("cold_starts", int(cold))
+            .f64("cold_start_pct", pct)
+            .f64("cold_start_seconds", cs)
+            .f64("idle_pod_seconds", idle)
     }
 
     /// One row per policy and function.
@@ -180,14 +248,22 @@ impl std::fmt::Display for Outcome {
         let base = self.baseline_idle();
         writeln!(
             f,
-            "{:<58} {:>12} {:>10} {:>8} {:>11} {:>11} {:>9} {:>9}",
-            "policy", "invocations", "cold", "rate", "cold s", "idle GB-s", "vs 10m", "M inv/s"
+            "{:<58} {:>12} {:>10} {:>8} {:>11} {:>11} {:>9} {:>10} {:>9}",
+            "policy",
+            "invocations",
+            "cold",
+            "rate",
+            "cold s",
+            "idle GB-s",
+            "vs 10m",
+            "peak MB",
+            "M inv/s"
         )?;
         for r in &self.runs {
             let m = &r.metrics;
             writeln!(
                 f,
-                "{:<58} {:>12} {:>10} {:>7.3}% {:>11.0} {:>11.0} {:>8.1}% {:>9.2}",
+                "{:<58} {:>12} {:>10} {:>7.3}% {:>11.0} {:>11.0} {:>8.1}% {:>10} {:>9.2}",
                 format!(
                     "{}{}",
                     m.policy,
@@ -199,13 +275,84 @@ impl std::fmt::Display for Outcome {
                 m.cold_seconds(),
                 m.idle_gb_seconds,
                 m.idle_gb_seconds / base * 100.0,
+                m.peak_loaded_mb(),
                 m.events as f64 / m.wall_seconds.max(1e-9) / 1e6
             )?;
         }
         if let Some(line) = self.faithfulness() {
             writeln!(f, "{line}")?;
         }
+        if let Some(s) = &self.seeds {
+            writeln!(
+                f,
+                "over {} seeds ({}..{}), mean [95 % interval]:",
+                s.seeds.len(),
+                s.seeds[0],
+                s.seeds[s.seeds.len() - 1]
+            )?;
+            for (i, p) in s.policies.iter().enumerate() {
+                let cells: Vec<String> = SEED_COLUMNS
+                    .iter()
+                    .map(|(m, label)| interval_text(s, i, m, label))
+                    .collect();
+                writeln!(f, "  {:<56} {}", p, cells.join("  "))?;
+            }
+        }
+        for n in self.saturation(&self.summary()) {
+            writeln!(f, "note: {n}")?;
+        }
         Ok(())
+    }
+}
+
+/// [`Outcome::summary`] as written and shown: without the columns that are 0 for every
+/// policy (pools, other regions, evictions when no policy has them) and without `pods` when
+/// it equals `cold_starts` for every policy (no policy starts pods ahead).
+pub fn clean_summary(full: &Table) -> Table {
+    let cold = full.f64s("cold_starts").unwrap_or_default();
+    let keep = |name: &str, col: &Col| -> bool {
+        if matches!(col, Col::Str(_)) {
+            return true;
+        }
+        let v = full.f64s(name).unwrap_or_default();
+        match name {
+            "invocations" | "cold_starts" => true,
+            "pods" => v != cold,
+            _ => v.iter().any(|x| *x != 0.0),
+        }
+    };
+    Table {
+        columns: full
+            .columns
+            .iter()
+            .filter(|(n, c)| keep(n, c))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The metrics shown with their intervals (summary column, label).
+const SEED_COLUMNS: [(&str, &str); 5] = [
+    ("cold_starts", "cold starts"),
+    (
+        "cold_starts_vs_10min_keepalive_pct",
+        "cold starts vs 10m (%)",
+    ),
+    ("p75_function_cold_pct", "p75 function cold (%)"),
+    ("idle_vs_10min_keepalive_pct", "idle vs 10m (%)"),
+    ("peak_running_pods", "peak running pods"),
+];
+
+/// `label mean [low, high]` of one policy's metric over the seeds.
+fn interval_text(s: &seeds::SeedRuns, policy: usize, metric: &str, label: &str) -> String {
+    match s.of(policy, metric) {
+        Some((m, lo, hi)) => format!(
+            "{label} {} [{}, {}]",
+            crate::analysis::num(m),
+            crate::analysis::num(lo),
+            crate::analysis::num(hi)
+        ),
+        None => format!("{label} —"),
     }
 }
 
@@ -214,21 +361,31 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
     let staging = outdir::Staging::locked(lock, out, OWNER, force)?;
     let dir = staging.path();
     let summary = o.summary();
-    let files = [
-        ("summary.csv", summary.to_csv()?),
+    let clean = clean_summary(&summary);
+    let by_trigger = o.by_group("trigger");
+    let by_runtime = o.by_group("runtime");
+    let mut files = vec![
+        ("summary.csv", clean.to_csv()?),
         ("functions.csv", o.per_function().to_csv()?),
         ("running_pods.csv", o.running().to_csv()?),
+        ("by_trigger.csv", by_trigger.to_csv()?),
+        ("by_runtime.csv", by_runtime.to_csv()?),
     ];
+    if let Some(s) = &o.seeds {
+        files.push(("seeds.csv", s.table().to_csv()?));
+    }
     for (name, bytes) in &files {
         outdir::write_file(&dir.join(name), bytes)?;
     }
-    let names: Vec<String> = o.runs.iter().map(|r| short(&r.metrics.policy)).collect();
+    let policies: Vec<String> = o.runs.iter().map(|r| r.metrics.policy.clone()).collect();
+    let names = chart_names(&policies);
     let metrics = [
         ("cold_starts", "cold starts"),
         ("cold_start_seconds", "cold-start seconds"),
         ("latency_p99_s", "p99 latency (s)"),
         ("idle_gb_seconds", "idle GB-seconds"),
         ("peak_running_pods", "peak running pods"),
+        ("peak_loaded_mb", "peak loaded memory (MB)"),
     ];
     let mut charts = Vec::new();
     for (col, label) in metrics {
@@ -251,11 +408,11 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
         )?;
         charts.push(file);
     }
-    let rate = summary.f64s("cold_start_rate").unwrap_or_default();
+    let rate = summary.f64s("cold_start_pct").unwrap_or_default();
     let idle = summary
         .f64s("idle_vs_10min_keepalive_pct")
         .unwrap_or_default();
-    let point = |i: usize| (idle[i], rate[i] * 100.0);
+    let point = |i: usize| (idle[i], rate[i]);
     let (x_label, y_label) = (
         "idle GB-seconds (% of a 10-minute keep-alive)",
         "cold-start rate (%)",
@@ -300,15 +457,15 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
         .runs
         .iter()
         .map(|r| {
-            let pts = r
-                .metrics
+            r.metrics
                 .running_per_hour()
                 .into_iter()
                 .enumerate()
                 .map(|(h, c)| (h as f64 / 24.0, f64::from(c)))
-                .collect();
-            Series::new(short(&r.metrics.policy), pts)
+                .collect()
         })
+        .zip(&names)
+        .map(|(pts, n)| Series::new(n.clone(), pts))
         .collect();
     let running = Panel::lines(
         "Running pods (most in any minute of the hour)",
@@ -323,7 +480,7 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
     charts.insert(1, "running_pods.svg".into());
     outdir::write_file(
         &dir.join("index.html"),
-        html(o, &summary, &charts).as_bytes(),
+        html(o, &summary, &clean, &[&by_trigger, &by_runtime], &charts).as_bytes(),
     )?;
     staging.commit()
 }
@@ -333,55 +490,111 @@ pub(super) fn short(p: &str) -> String {
     p.replace(",restart=yes", "")
 }
 
-pub(super) fn html(o: &Outcome, summary: &Table, charts: &[String]) -> String {
-    let mut h = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>coldstart simulate</title><style>\
-         body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em;color:#222}\
-         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
-         th{background:#f0f0f0}td:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}\
-         </style></head><body>\n<h1>Cold-start policies compared</h1>\n",
-    );
-    let _ = writeln!(
-        h,
-        "<p>Workload: {}. {} policies in {:.1} s.</p>",
-        escape(&o.input),
+/// Chart names: a policy's kind alone when no other policy compared is of that kind, else
+/// the kind with its parameters (defaults left out).
+fn chart_names(policies: &[String]) -> Vec<String> {
+    let kind = |p: &str| p.split(':').next().unwrap_or("").to_string();
+    policies
+        .iter()
+        .map(|p| {
+            let k = kind(p);
+            if policies.iter().filter(|q| kind(q) == k).count() > 1 {
+                short(p)
+            } else {
+                k
+            }
+        })
+        .collect()
+}
+
+/// The page: `shown` is the summary as written (`clean_summary` of `summary`).
+pub(super) fn html(
+    o: &Outcome,
+    summary: &Table,
+    shown: &Table,
+    groups: &[&Table],
+    charts: &[String],
+) -> String {
+    use charts::page::{Page, Table as Html};
+    let mut h = Page::new("coldstart simulate").style("body{max-width:1400px}");
+    h.heading(1, "", "Cold-start policies compared");
+    h.para(&format!(
+        "Workload: {}. {} policies in {:.1} s.",
+        o.input,
         o.runs.len(),
         o.seconds
-    );
+    ));
     for n in &o.notes {
-        let _ = writeln!(h, "<p>Note: {}</p>", escape(n));
+        h.para(&format!("Note: {n}"));
     }
     if let Some(line) = o.faithfulness() {
-        let _ = writeln!(h, "<p>{}</p>", escape(&line));
+        h.para(&line);
     }
-    h.push_str("<table><tr>");
-    for (name, _) in &summary.columns {
-        let _ = write!(h, "<th>{}</th>", escape(name));
+    h.table(&html_table(shown));
+    for n in o.saturation(summary) {
+        h.para(&format!("Note: {n}"));
     }
-    h.push_str("</tr>\n");
-    let batch = summary.to_batch().ok();
-    if let Some(b) = batch {
+    let mut links = vec![
+        "summary.csv",
+        "functions.csv",
+        "running_pods.csv",
+        "by_trigger.csv",
+        "by_runtime.csv",
+    ];
+    if let Some(s) = &o.seeds {
+        links.push("seeds.csv");
+        h.heading(2, "seeds", &format!("Over {} seeds", s.seeds.len()));
+        h.para(&format!(
+            "The replay repeated with seeds {} to {} (the workload's random parts: the \
+             synthetic model, the spreading of per-minute counts, the draws of cold-start \
+             costs); each cell is the mean and its 95 % interval (Student's t). The table \
+             above and the charts are seed {}'s; seeds.csv has every metric and every seed's \
+             value.",
+            s.seeds[0],
+            s.seeds[s.seeds.len() - 1],
+            s.seeds[0]
+        ));
+        let mut head = vec!["policy"];
+        head.extend(SEED_COLUMNS.iter().map(|(_, l)| *l));
+        let mut st = Html::new(&head);
+        for (i, p) in s.policies.iter().enumerate() {
+            let mut row = vec![p.clone()];
+            row.extend(
+                SEED_COLUMNS
+                    .iter()
+                    .map(|(m, _)| interval_text(s, i, m, "").trim().to_string()),
+            );
+            st.row(row);
+        }
+        h.table(&st);
+    }
+    h.data_links(&links);
+    for (t, title) in groups.iter().zip(["By trigger", "By runtime"]) {
+        h.heading(2, "", title);
+        h.table(&html_table(t));
+    }
+    h.para("Idle GB-seconds are normalised to a fixed 10-minute keep-alive (= 100 %).");
+    for c in charts {
+        h.image(c, c);
+    }
+    h.finish()
+}
+
+/// A table of the page, numbers as the report prints them.
+fn html_table(table: &Table) -> charts::page::Table {
+    let names: Vec<&str> = table.columns.iter().map(|(n, _)| n.as_str()).collect();
+    let mut t = charts::page::Table::new(&names);
+    if let Ok(b) = table.to_batch() {
         for row in 0..b.num_rows() {
-            h.push_str("<tr>");
-            for c in b.columns() {
+            t.row(b.columns().iter().map(|c| {
                 let v = datafusion::arrow::util::display::array_value_to_string(c, row)
                     .unwrap_or_default();
-                let v = match v.parse::<f64>() {
+                match v.parse::<f64>() {
                     Ok(x) if v.contains('.') => crate::analysis::num(x),
                     _ => v,
-                };
-                let _ = write!(h, "<td>{}</td>", escape(&v));
-            }
-            h.push_str("</tr>\n");
+                }
+            }));
         }
     }
-    h.push_str("</table>\n<p>Data: <a href=\"summary.csv\">summary.csv</a> \
-        <a href=\"functions.csv\">functions.csv</a> <a href=\"running_pods.csv\">running_pods.csv</a>. \
-        Idle GB-seconds are normalised to a fixed 10-minute keep-alive (= 100 %).</p>\n");
-    for c in charts {
-        let _ = writeln!(h, "<img src=\"{0}\" alt=\"{0}\">", escape(c));
-    }
-    h.push_str("</body></html>\n");
-    h
+    t
 }

@@ -1,28 +1,16 @@
 //! synth → ingest → SQL gives back exactly what the generator reports, and the tables of a
 //! synthetic release agree with each other.
 
+use crate::common;
+
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
+use common::ok;
 use serde_json::Value;
 
-fn coldstart(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_coldstart"))
-        .args(args)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "coldstart {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn sql(store: &Path, q: &str) -> Vec<Value> {
-    let s = coldstart(&[
+    let s = ok(&[
         "sql",
         "--store",
         store.to_str().unwrap(),
@@ -46,7 +34,7 @@ fn synth(out: &Path, extra: &[&str]) -> Value {
         "7",
     ];
     args.extend_from_slice(extra);
-    coldstart(&args);
+    ok(&args);
     serde_json::from_slice(&std::fs::read(out.join("synth_summary.json")).unwrap()).unwrap()
 }
 
@@ -62,7 +50,7 @@ fn round_trip_gives_back_the_generators_counts() {
     let rel = dir.path().join("release");
     let store = dir.path().join("store");
     let summary = synth(&rel, &[]);
-    coldstart(&[
+    ok(&[
         "ingest",
         rel.to_str().unwrap(),
         "--store",
@@ -215,13 +203,13 @@ fn same_seed_same_bytes_and_zips_ingest_like_folders() {
 
     let sa = dir.path().join("sa");
     let sz = dir.path().join("sz");
-    coldstart(&[
+    ok(&[
         "ingest",
         a.to_str().unwrap(),
         "--store",
         sa.to_str().unwrap(),
     ]);
-    coldstart(&[
+    ok(&[
         "ingest",
         z.to_str().unwrap(),
         "--store",
@@ -238,7 +226,7 @@ fn same_seed_same_bytes_and_zips_ingest_like_folders() {
     assert_eq!(num(&ra[0]["f"]), 24.0);
 
     // The other output formats carry the same answer.
-    let csv = coldstart(&[
+    let csv = ok(&[
         "sql",
         "--store",
         sa.to_str().unwrap(),
@@ -253,7 +241,7 @@ fn same_seed_same_bytes_and_zips_ingest_like_folders() {
         .sum();
     assert_eq!(total, num(&ra[0]["c"]));
     let pq = dir.path().join("out.parquet");
-    coldstart(&[
+    ok(&[
         "sql",
         "--store",
         sa.to_str().unwrap(),
@@ -270,7 +258,7 @@ fn same_seed_same_bytes_and_zips_ingest_like_folders() {
     assert_eq!(reader.metadata().file_metadata().num_rows(), 24);
 
     // `tables` lists every table with its row count.
-    let t = coldstart(&["tables", "--store", sa.to_str().unwrap()]);
+    let t = ok(&["tables", "--store", sa.to_str().unwrap()]);
     for name in [
         "cold_starts (",
         "requests (",

@@ -1,7 +1,7 @@
 //! Ingest never loses what a user owns, reads every real file once, counts every data line,
 //! refuses implausible values, and stays within bounded memory and time on hostile input.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

@@ -11,14 +11,21 @@ pub fn coldstart(args: &[&str]) -> Output {
         .expect("runs")
 }
 
-pub fn ok(args: &[&str]) -> String {
+/// Runs `coldstart args`, which must succeed; its output.
+pub fn ok_output(args: &[&str]) -> Output {
     let out = coldstart(args);
     assert!(
         out.status.success(),
-        "coldstart {args:?} failed:\n{}",
+        "coldstart {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out
+}
+
+/// Runs `coldstart args`, which must succeed; its stdout.
+pub fn ok(args: &[&str]) -> String {
+    String::from_utf8(ok_output(args).stdout).unwrap()
 }
 
 pub fn fails(args: &[&str]) -> String {

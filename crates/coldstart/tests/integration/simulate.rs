@@ -4,11 +4,22 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 use common::{coldstart, fails, ok};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// `coldstart simulate --store STORE --out OUT ARGS...`, which must succeed; its stdout.
+fn simulate(store: &Path, out: &Path, args: &[&str]) -> String {
+    ok(&[&["simulate", "--store", s(store), "--out", s(out)], args].concat())
+}
+
+/// The one value `query` gives on `store`, as text.
+fn sql_value(store: &Path, query: &str) -> String {
+    let csv = ok(&["sql", "--store", s(store), "--format", "csv", query]);
+    csv.lines().nth(1).unwrap().trim().to_string()
 }
 
 /// A synthetic release of R2 (`functions`, `days`, per-minute tables for `quantiles`)
@@ -37,15 +48,7 @@ fn release_store(dir: &Path, functions: u32, days: u32, quantiles: &str) -> Path
 fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
     let d = tempfile::tempdir().unwrap();
     let (store, out) = (release_store(d.path(), 40, 2, "none"), d.path().join("sim"));
-    let text = ok(&[
-        "simulate",
-        "--store",
-        s(&store),
-        "--region",
-        "R2",
-        "--out",
-        s(&out),
-    ]);
+    let text = simulate(&store, &out, &["--region", "R2"]);
     // "... makes A cold starts where the trace has B on the same days (+x %); W of N ..."
     let line = text
         .lines()
@@ -96,27 +99,18 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
     assert!(!e.status.success());
     assert!(String::from_utf8_lossy(&e.stderr).contains("--force"));
     assert!(foreign.join("keep.txt").exists());
-    ok(&[
-        "simulate",
-        "--store",
-        s(&store),
-        "--out",
-        s(&out),
-        "--policy",
-        "fixed-keepalive:ttl=2h",
-    ]);
+    simulate(&store, &out, &["--policy", "fixed-keepalive:ttl=2h"]);
     // A sweep: five keep-alive windows more, each a row, drawn as the trade-off curve.
-    ok(&[
-        "simulate",
-        "--store",
-        s(&store),
-        "--out",
-        s(&out),
-        "--sweep",
-        "fixed-keepalive:ttl=10s..2h",
-        "--sweep-points",
-        "5",
-    ]);
+    simulate(
+        &store,
+        &out,
+        &[
+            "--sweep",
+            "fixed-keepalive:ttl=10s..2h",
+            "--sweep-points",
+            "5",
+        ],
+    );
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 3 + 5 + 1, "{summary}");
     assert!(
@@ -235,27 +229,18 @@ fn the_synthetic_model_runs_directly_and_bad_policies_are_named() {
 fn per_minute_counts_replay_every_request_of_every_day() {
     let d = tempfile::tempdir().unwrap();
     let (store, out) = (release_store(d.path(), 20, 3, "R2"), d.path().join("sim"));
-    let want = ok(&[
-        "sql",
-        "--store",
-        s(&store),
-        "--format",
-        "csv",
+    let want = sql_value(
+        &store,
         "SELECT CAST(sum(value) AS BIGINT) AS n FROM minute_metrics \
          WHERE region = 'R2' AND metric = 'requests' AND stat = 'count'",
-    ]);
-    let want = want.lines().nth(1).unwrap().trim().to_string();
-    let text = ok(&[
-        "simulate",
-        "--store",
-        s(&store),
+    );
+    let per_minute = [
         "--source",
         "per-minute",
-        "--out",
-        s(&out),
         "--policy",
         "fixed-keepalive:ttl=60s",
-    ]);
+    ];
+    let text = simulate(&store, &out, &per_minute);
     assert!(text.contains("per-minute counts"), "{text}");
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     for row in summary.lines().skip(1) {
@@ -263,17 +248,7 @@ fn per_minute_counts_replay_every_request_of_every_day() {
         assert_eq!(inv, want, "{row}");
     }
     // Run twice, the same numbers (the store is scanned in parallel).
-    let again = ok(&[
-        "simulate",
-        "--store",
-        s(&store),
-        "--source",
-        "per-minute",
-        "--out",
-        s(&out),
-        "--policy",
-        "fixed-keepalive:ttl=60s",
-    ]);
+    let again = simulate(&store, &out, &per_minute);
     let strip = |t: &str| -> String {
         t.lines()
             .filter(|l| l.starts_with("fixed") || l.starts_with("faith"))
@@ -286,7 +261,7 @@ fn per_minute_counts_replay_every_request_of_every_day() {
             .join("\n")
     };
     assert_eq!(strip(&text), strip(&again));
-    let e = coldstart(&[
+    let e = fails(&[
         "simulate",
         "--store",
         s(&store),
@@ -295,32 +270,17 @@ fn per_minute_counts_replay_every_request_of_every_day() {
         "--out",
         s(&out),
     ]);
-    assert!(String::from_utf8_lossy(&e.stderr).contains("R1"), "{e:?}");
+    assert!(e.contains("R1"), "{e}");
     // With a warm-up day, the trace's own cold starts are counted on the measured days only.
-    let text = ok(&[
-        "simulate",
-        "--store",
-        s(&store),
-        "--source",
-        "per-minute",
-        "--days",
-        "0..3",
-        "--warmup-days",
-        "1",
-        "--out",
-        s(&out),
-        "--policy",
-        "fixed-keepalive:ttl=60s",
-    ]);
-    let want = ok(&[
-        "sql",
-        "--store",
-        s(&store),
-        "--format",
-        "csv",
+    let text = simulate(
+        &store,
+        &out,
+        &[&per_minute[..], &["--days", "0..3", "--warmup-days", "1"]].concat(),
+    );
+    let want = sql_value(
+        &store,
         "SELECT count(*) AS n FROM cold_starts WHERE region = 'R2' AND day >= 1 AND day < 3",
-    ]);
-    let want = want.lines().nth(1).unwrap().trim().to_string();
+    );
     let line = text
         .lines()
         .find(|l| l.starts_with("faithfulness"))
@@ -348,28 +308,27 @@ fn column(out: &Path, name: &str) -> Vec<(String, f64)> {
 fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("sim");
+    let synth = ["simulate", "--synth", "--region", "R2", "--functions", "40"];
     ok(&[
-        "simulate",
-        "--synth",
-        "--region",
-        "R2",
-        "--functions",
-        "40",
-        "--days",
-        "0..3",
-        "--warmup-days",
-        "1",
-        "--out",
-        s(&out),
-        "--policy",
-        "fixed-keepalive",
-        "--policy",
-        "pool-predict",
-        "--policy",
-        "pool-predict:size=0",
-        "--policy",
-        "cross-region:latency=50ms",
-    ]);
+        &synth[..],
+        &[
+            "--days",
+            "0..3",
+            "--warmup-days",
+            "1",
+            "--out",
+            s(&out),
+            "--policy",
+            "fixed-keepalive",
+            "--policy",
+            "pool-predict",
+            "--policy",
+            "pool-predict:size=0",
+            "--policy",
+            "cross-region:latency=50ms",
+        ],
+    ]
+    .concat());
     let hits = column(&out, "pool_hits");
     let misses = column(&out, "pool_misses");
     let cold = column(&out, "cold_starts");
@@ -393,19 +352,17 @@ fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
     // Only days 1 and 2 are measured: fewer invocations than all three days.
     let all = d.path().join("all");
     ok(&[
-        "simulate",
-        "--synth",
-        "--region",
-        "R2",
-        "--functions",
-        "40",
-        "--days",
-        "3",
-        "--out",
-        s(&all),
-        "--policy",
-        "fixed-keepalive",
-    ]);
+        &synth[..],
+        &[
+            "--days",
+            "3",
+            "--out",
+            s(&all),
+            "--policy",
+            "fixed-keepalive",
+        ],
+    ]
+    .concat());
     let (measured, every) = (
         column(&out, "invocations")[0].1,
         column(&all, "invocations")[0].1,
@@ -431,21 +388,20 @@ fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
     ]);
     ok(&["ingest", s(&rel), "--store", s(&store)]);
     let sout = d.path().join("ssim");
-    ok(&[
-        "simulate",
-        "--store",
-        s(&store),
-        "--region",
-        "R2",
-        "--out",
-        s(&sout),
-        "--policy",
-        "fixed-keepalive",
-        "--policy",
-        "cross-region:latency=20ms",
-        "--policy",
-        "pool-predict",
-    ]);
+    simulate(
+        &store,
+        &sout,
+        &[
+            "--region",
+            "R2",
+            "--policy",
+            "fixed-keepalive",
+            "--policy",
+            "cross-region:latency=20ms",
+            "--policy",
+            "pool-predict",
+        ],
+    );
     let remote = column(&sout, "remote_cold_starts");
     assert!(remote[1].1 > 0.0, "{remote:?}");
     assert!(column(&sout, "pool_hits")[2].1 > 0.0);
@@ -522,4 +478,193 @@ fn the_azure_traces_replay_with_their_assumptions_stated() {
         s(&out),
     ]);
     assert!(e.contains("cannot be used with"), "{e}");
+}
+
+/// A sweep over a number (FaasCache's memory capacity) with its eviction order set, beside the
+/// fixed keep-alive bounded by the same memory; every policy reports its peak loaded memory.
+#[test]
+fn a_capacity_sweep_reports_peak_memory_and_evictions() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("sim");
+    let printed = ok(&[
+        "simulate",
+        "--synth",
+        "--region",
+        "R2",
+        "--functions",
+        "30",
+        "--days",
+        "1",
+        "--out",
+        s(&out),
+        "--policy",
+        "fixed-keepalive:ttl=10m,capacity=4096",
+        "--sweep",
+        "faascache:capacity=1024..65536,evict=lru",
+        "--sweep-points",
+        "3",
+    ]);
+    assert!(printed.contains("peak MB"), "{printed}");
+    let peak = column(&out, "peak_loaded_mb");
+    let evictions = column(&out, "evictions");
+    let names: Vec<&str> = peak.iter().map(|(p, _)| p.as_str()).collect();
+    for want in [
+        "faascache:capacity=1024,evict=lru",
+        "faascache:capacity=8192,evict=lru",
+        "faascache:capacity=65536,evict=lru",
+        "fixed-keepalive:ttl=10m,restart=yes,capacity=4096",
+    ] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    assert!(peak.iter().all(|(_, v)| *v > 0.0), "{peak:?}");
+    let of = |name: &str| evictions.iter().find(|(p, _)| p == name).unwrap().1;
+    // A smaller cache evicts more.
+    assert!(
+        of("faascache:capacity=1024,evict=lru") > of("faascache:capacity=65536,evict=lru"),
+        "{evictions:?}"
+    );
+}
+
+/// `--seeds 3` replays seeds 1, 2 and 3: seeds.csv holds, per policy and metric, each seed's
+/// value (seed k's equals a single run with `--seed k`), their mean and the Student's t 95 %
+/// interval around it; the tables are seed 1's.
+#[test]
+fn seeds_give_each_metric_its_interval() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let out = d.path().join(out);
+        let base = ["simulate", "--synth", "--functions", "12", "--days", "2"];
+        let policy = ["--policy", "fixed-keepalive:ttl=60s", "--out", s(&out)];
+        let text = ok(&[&base[..], &policy[..], extra].concat());
+        (out, text)
+    };
+    let (many, text) = run("many", &["--seeds", "3"]);
+    assert!(
+        text.contains("over 3 seeds (1..3), mean [95 % interval]"),
+        "{text}"
+    );
+    let cold = |out: &Path| column(out, "cold_starts")[0].1;
+    let singles: Vec<f64> = (1..=3)
+        .map(|k| cold(&run(&format!("seed{k}"), &["--seed", &k.to_string()]).0))
+        .collect();
+    assert_eq!(cold(&many), singles[0]);
+    let mut r = csv::Reader::from_path(many.join("seeds.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let row = rows
+        .iter()
+        .find(|x| x[0].starts_with("fixed-keepalive:ttl=60s") && &x[col("metric")] == "cold_starts")
+        .unwrap();
+    let per_seed: Vec<f64> = row[col("per_seed")]
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(per_seed, singles);
+    let mean: f64 = row[col("mean")].parse().unwrap();
+    let hi: f64 = row[col("ci95_high")].parse().unwrap();
+    let m = singles.iter().sum::<f64>() / 3.0;
+    let sd = (singles.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 2.0).sqrt();
+    // scipy.stats.t.ppf(0.975, 2) = 4.302652729911275.
+    assert!((mean - m).abs() < 1e-9);
+    assert!(
+        (hi - (m + 4.302_652_729_9 * sd / 3f64.sqrt())).abs() < 1e-6,
+        "{hi}"
+    );
+    // Every policy (the one asked for and the baseline) has every metric.
+    let metrics = rows.iter().filter(|x| x[0] == rows[0][0]).count();
+    assert_eq!(rows.len(), 2 * metrics);
+    // summary.csv leaves out what no policy here has (pools, other regions, evictions, pods
+    // started ahead); shares are percentages.
+    let header = std::fs::read_to_string(many.join("summary.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    for gone in [
+        "pool_hits",
+        "remote_cold_starts",
+        "evictions",
+        "prewarms",
+        ",pods,",
+    ] {
+        assert!(!header.contains(gone), "{gone} in {header}");
+    }
+    assert!(header.contains("cold_start_pct") && header.contains("p75_function_cold_pct"));
+    // The per-trigger and per-runtime tables add up to the policy's totals.
+    for (file, key) in [("by_trigger.csv", "trigger"), ("by_runtime.csv", "runtime")] {
+        let mut r = csv::Reader::from_path(many.join(file)).unwrap();
+        let h = r.headers().unwrap().clone();
+        assert_eq!(&h[1], key);
+        let i = h.iter().position(|c| c == "cold_starts").unwrap();
+        let n = h.iter().position(|c| c == "functions").unwrap();
+        let (mut cold, mut functions) = (0.0, 0.0);
+        for x in r.records().map(|x| x.unwrap()) {
+            if x[0].starts_with("fixed-keepalive:ttl=60s") {
+                cold += x[i].parse::<f64>().unwrap();
+                functions += x[n].parse::<f64>().unwrap();
+            }
+        }
+        assert_eq!(cold, singles[0], "{file}");
+        assert_eq!(functions, 12.0, "{file}");
+    }
+}
+
+/// Azure loads apps: by default the functions of an app share its pods. Two functions of one
+/// app called alternately every 60 s (each every 120 s) keep one pod warm under a 60 s
+/// keep-alive, while per function every call is cold; `--cold-start fixed:1s` makes each cold
+/// start cost exactly 1 s and says so on the page.
+#[test]
+fn azure_apps_share_their_pods_and_cold_starts_can_be_fixed() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("invocations.txt");
+    let mut text = String::from("app,func,end_timestamp,duration\n");
+    for i in 0..720 {
+        text += &format!("a,f1,{}.5,0.5\n", i * 120 + 1);
+        text += &format!("a,f2,{}.5,0.5\n", i * 120 + 61);
+    }
+    std::fs::write(&p, text).unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = d.path().join(name);
+        let base = ["simulate", "--azure2021", s(&p), "--out", s(&out)];
+        let args = [
+            "--policy",
+            "fixed-keepalive:ttl=60s",
+            "--cold-start",
+            "fixed:1s",
+        ];
+        let printed = ok(&[&base[..], &args[..], extra].concat());
+        (out, printed)
+    };
+    let (app, printed) = run("app", &[]);
+    assert!(
+        printed.contains("the 2 functions run in the pods of their 1 apps"),
+        "{printed}"
+    );
+    let (func, _) = run("function", &["--pod-scope", "function"]);
+    let cold = |out: &Path| column(out, "cold_starts")[0].1;
+    assert_eq!(cold(&app), 1.0);
+    assert_eq!(cold(&func), 1440.0);
+    assert_eq!(column(&func, "cold_start_seconds")[0].1, 1440.0);
+    let page = std::fs::read_to_string(app.join("index.html")).unwrap();
+    assert!(
+        page.contains("every cold start takes 1 s (--cold-start fixed)"),
+        "{page}"
+    );
+    // The Huawei trace and the model have no apps; a bad --cold-start names the flag.
+    let e = fails(&[
+        "simulate",
+        "--synth",
+        "--out",
+        s(&app),
+        "--pod-scope",
+        "app",
+    ]);
+    assert!(e.contains("have no apps"), "{e}");
+    let e = fails(&[
+        "simulate",
+        "--synth",
+        "--out",
+        s(&app),
+        "--cold-start",
+        "gamma:1",
+    ]);
+    assert!(e.contains("--cold-start 'gamma:1'"), "{e}");
 }

@@ -2,7 +2,7 @@
 //! with a column twice, a function listed twice, old Mac line ends, UTF-16, and archives with
 //! very many members. Each is counted or refused with the file, line and column named.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

@@ -2,8 +2,9 @@
 //! numbers pandas and scipy computed (tests/fixtures/make_fixtures.py, run by
 //! scripts/make-fixtures.sh), and samples from known distributions with scipy's fits.
 
+use crate::common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use coldstart::analysis::fits::inter_arrivals;
 use coldstart::analysis::{self, By, Cx, Options, Output};
@@ -11,6 +12,7 @@ use coldstart::fit::fit_all;
 use coldstart::stats::{self, quantile_sorted, LogHist};
 use coldstart::table::Table;
 use coldstart_trace::{ingest, IngestOptions};
+use common::{fails, ok, ok_output};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -68,6 +70,26 @@ fn store(parts: &[&str]) -> (tempfile::TempDir, PathBuf) {
 fn run(store: &Path, id: &str, opts: Options) -> Output {
     let cx = Cx::open(store, opts).unwrap();
     analysis::find(id).unwrap().run(&cx).unwrap()
+}
+
+/// The row of `t` whose `column` is `value`.
+#[track_caller]
+fn row(t: &Table, column: &str, value: &str) -> usize {
+    let v = t.strs(column).unwrap();
+    v.iter()
+        .position(|x| x == value)
+        .unwrap_or_else(|| panic!("no row with {column} = {value}"))
+}
+
+/// `t`'s `column` at row `i` is within `rel` of the JSON number `want`.
+#[track_caller]
+fn assert_cell(t: &Table, column: &str, i: usize, want: &Value, rel: f64, what: &str) {
+    assert_close(
+        t.f64s(column).unwrap()[i],
+        want.as_f64().unwrap(),
+        rel,
+        what,
+    );
 }
 
 fn table<'a>(o: &'a Output, name: &str) -> &'a Table {
@@ -192,15 +214,12 @@ fn cold_start_cdfs_medians_and_gaps_match_pandas() {
     let expected = want["fig10a"].as_object().unwrap();
     assert_eq!(summary.rows(), expected.len(), "one summary row per region");
     for (r, w) in expected {
-        let i = summary
-            .strs("region")
-            .unwrap()
-            .iter()
-            .position(|x| x == r)
-            .unwrap();
-        assert_close(
-            summary.f64s("median_totalCost_cold_start").unwrap()[i],
-            w["median"].as_f64().unwrap(),
+        let i = row(summary, "region", r);
+        assert_cell(
+            summary,
+            "median_totalCost_cold_start",
+            i,
+            &w["median"],
             1e-12,
             "median",
         );
@@ -241,25 +260,10 @@ fn cold_start_cdfs_medians_and_gaps_match_pandas() {
     let expected = want["fig10b"].as_object().unwrap();
     assert_eq!(t.rows(), expected.len(), "one fit per law");
     for (d, w) in expected {
-        let i = t
-            .strs("distribution")
-            .unwrap()
-            .iter()
-            .position(|x| x == d)
-            .unwrap();
-        assert_close(
-            t.f64s("mean_s").unwrap()[i],
-            w["mean"].as_f64().unwrap(),
-            1e-6,
-            d,
-        );
-        assert_close(
-            t.f64s("std_s").unwrap()[i],
-            w["std"].as_f64().unwrap(),
-            1e-6,
-            d,
-        );
-        assert_close(t.f64s("ks").unwrap()[i], w["ks"].as_f64().unwrap(), 1e-5, d);
+        let i = row(t, "distribution", d);
+        assert_cell(t, "mean_s", i, &w["mean"], 1e-6, d);
+        assert_cell(t, "std_s", i, &w["std"], 1e-6, d);
+        assert_cell(t, "ks", i, &w["ks"], 1e-5, d);
     }
 }
 
@@ -280,16 +284,13 @@ fn hourly_components_correlations_and_pool_boxes_match_pandas() {
             "deployDependencyCost",
             "schedulingCost",
         ] {
-            assert_close(
-                t.f64s(&format!("mean_{c}")).unwrap()[i],
-                w[c].as_f64().unwrap(),
-                1e-9,
-                c,
-            );
+            assert_cell(&t, &format!("mean_{c}"), i, &w[c], 1e-9, c);
         }
-        assert_close(
-            t.f64s("cold_starts_per_hour").unwrap()[i],
-            w["per_hour"].as_f64().unwrap(),
+        assert_cell(
+            &t,
+            "cold_starts_per_hour",
+            i,
+            &w["per_hour"],
             1e-12,
             "per hour",
         );
@@ -333,12 +334,7 @@ fn hourly_components_correlations_and_pool_boxes_match_pandas() {
         let i = keys.iter().position(|x| *x == k).unwrap();
         assert_eq!(t.f64s("n").unwrap()[i], w["n"].as_f64().unwrap(), "{k} n");
         for (j, col) in ["p05", "p25", "p50", "p75", "p95"].iter().enumerate() {
-            assert_close(
-                t.f64s(col).unwrap()[i],
-                w["q"][j].as_f64().unwrap(),
-                1e-12,
-                &format!("{k} {col}"),
-            );
+            assert_cell(&t, col, i, &w["q"][j], 1e-12, &format!("{k} {col}"));
         }
     }
 }
@@ -360,18 +356,8 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
             })
             .unwrap();
         assert_eq!(t.f64s("pods").unwrap()[i], w["pods"].as_f64().unwrap());
-        assert_close(
-            t.f64s("share_below_1").unwrap()[i],
-            w["below1"].as_f64().unwrap(),
-            1e-12,
-            "below 1",
-        );
-        assert_close(
-            t.f64s("median").unwrap()[i],
-            w["median"].as_f64().unwrap(),
-            1e-9,
-            "median",
-        );
+        assert_cell(t, "share_below_1", i, &w["below1"], 1e-12, "below 1");
+        assert_cell(t, "median", i, &w["median"], 1e-9, "median");
         let missing = format!(
             "{r}: {} cold starts on the request day whose pod has no request rows",
             w["missing"]
@@ -402,12 +388,7 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
                     && t.f64s("functions_per_user").unwrap()[*i] == 1.0
             })
             .unwrap();
-        assert_close(
-            t.f64s("cdf").unwrap()[i],
-            share.as_f64().unwrap(),
-            1e-12,
-            "single-function users",
-        );
+        assert_cell(&t, "cdf", i, share, 1e-12, "single-function users");
     }
 
     let t = table(&run(&s, "fig8e", Options::default()), "shares").clone();
@@ -423,12 +404,7 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
         "one share per runtime"
     );
     for (rt, n) in want["fig8e"].as_object().unwrap() {
-        let i = t
-            .strs("runtime")
-            .unwrap()
-            .iter()
-            .position(|x| x == rt)
-            .unwrap();
+        let i = row(&t, "runtime", rt);
         assert_close(
             t.f64s("cold_starts_share").unwrap()[i],
             n.as_f64().unwrap() / total,
@@ -449,21 +425,13 @@ fn pod_utility_users_runtimes_and_burstiness_match_pandas() {
         .count();
     assert_eq!(r2, f6.len());
     for (f, w) in f6 {
-        let i = t
-            .strs("funcID")
-            .unwrap()
-            .iter()
-            .position(|x| x == f)
-            .unwrap();
-        assert_close(
-            t.f64s("peak_to_trough").unwrap()[i],
-            w["ratio"].as_f64().unwrap(),
-            1e-12,
-            f,
-        );
-        assert_close(
-            t.f64s("median_requests_per_day").unwrap()[i],
-            w["median_per_day"].as_f64().unwrap(),
+        let i = row(&t, "funcID", f);
+        assert_cell(&t, "peak_to_trough", i, &w["ratio"], 1e-12, f);
+        assert_cell(
+            &t,
+            "median_requests_per_day",
+            i,
+            &w["median_per_day"],
             1e-12,
             f,
         );
@@ -539,45 +507,27 @@ fn missing_tables_are_listed_as_skipped_with_reasons() {
 #[test]
 fn analyze_and_fit_commands() {
     let (d, s) = store(&[]);
-    let bin = env!("CARGO_BIN_EXE_coldstart");
-    let out = Command::new(bin)
-        .args([
-            "analyze",
-            "fig10a",
-            "--by",
-            "pool-size",
-            "--format",
-            "csv",
-            "--store",
-        ])
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let s = s.to_str().unwrap();
+    let text = ok(&[
+        "analyze",
+        "fig10a",
+        "--by",
+        "pool-size",
+        "--format",
+        "csv",
+        "--store",
+        s,
+    ]);
     assert!(
         text.starts_with("pool size,cold_starts,median_totalCost_cold_start"),
         "{text}"
     );
     assert!(text.contains("\nsmall,") && text.contains("\nlarge,"));
 
-    let out = Command::new(bin)
-        .args([
-            "analyze", "fig15", "--region", "R2", "--by", "trigger", "--store",
-        ])
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("OBS-A"));
+    let text = ok(&[
+        "analyze", "fig15", "--region", "R2", "--by", "trigger", "--store", s,
+    ]);
+    assert!(text.contains("OBS-A"));
 
     for (args, message) in [
         (vec!["analyze", "fig99"], "no analysis 'fig99'"),
@@ -595,56 +545,30 @@ fn analyze_and_fit_commands() {
             "fig17 groups pods by region, runtime or trigger",
         ),
     ] {
-        let out = Command::new(bin)
-            .args(&args)
-            .arg("--store")
-            .arg(&s)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = fails(&[&args[..], &["--store", s]].concat());
         assert!(err.contains(message), "{args:?}: {err}");
     }
 
-    let out = Command::new(bin)
-        .args([
-            "analyze", "fig17", "--by", "trigger", "--format", "csv", "--store",
-        ])
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = ok(&[
+        "analyze", "fig17", "--by", "trigger", "--format", "csv", "--store", s,
+    ]);
     assert!(
         text.lines().skip(1).all(|l| l.starts_with("trigger type,")),
         "{text}"
     );
 
     let chart = d.path().join("fit.svg");
-    let out = Command::new(bin)
-        .args([
-            "fit",
-            "--what",
-            "inter-arrival",
-            "--by",
-            "region",
-            "--store",
-        ])
-        .arg(&s)
-        .arg("--chart")
-        .arg(&chart)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = ok(&[
+        "fit",
+        "--what",
+        "inter-arrival",
+        "--by",
+        "region",
+        "--store",
+        s,
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
     for w in [
         "R1",
         "R2",
@@ -663,25 +587,22 @@ fn analyze_and_fit_commands() {
 #[test]
 fn cdf_command_streams_the_same_cdf_as_pandas() {
     let (_d, s) = store(&[]);
+    let s = s.to_str().unwrap();
     let want = json("hand.json");
-    let bin = env!("CARGO_BIN_EXE_coldstart");
-    let out = Command::new(bin)
-        .args([
-            "cdf",
-            "--table",
-            "cold_starts",
-            "--column",
-            "totalCost_cold_start",
-            "--by-region",
-        ])
-        .args(["--format", "csv", "--store"])
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let cdf = ["cdf", "--table", "cold_starts", "--column"];
+    let out = ok_output(
+        &[
+            &cdf[..],
+            &[
+                "totalCost_cold_start",
+                "--by-region",
+                "--format",
+                "csv",
+                "--store",
+                s,
+            ],
+        ]
+        .concat(),
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("rows/s"));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -697,20 +618,8 @@ fn cdf_command_streams_the_same_cdf_as_pandas() {
         }
     }
     assert!(compared > 40, "{compared}");
-    let out = Command::new(bin)
-        .args([
-            "cdf",
-            "--table",
-            "cold_starts",
-            "--column",
-            "podID",
-            "--store",
-        ])
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cold_starts.podID is not numeric"));
+    let err = fails(&[&cdf[..], &["podID", "--store", s]].concat());
+    assert!(err.contains("cold_starts.podID is not numeric"));
 }
 
 /// The store is plain Parquet: pandas, pyarrow, polars and DuckDB, each reading a table folder
@@ -731,20 +640,19 @@ fn store_is_plain_parquet_for_the_usual_readers() {
         ("functions", "cpu_request"),
         ("minute_metrics", "value"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_coldstart"))
-            .args(["sql", "--store", s.to_str().unwrap(), "--format", "json"])
-            .arg(format!(
-                "SELECT region, count(*) AS n, sum(CAST({col} AS DOUBLE)) AS s FROM {table} \
-                 GROUP BY region ORDER BY region"
-            ))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let sql = format!(
+            "SELECT region, count(*) AS n, sum(CAST({col} AS DOUBLE)) AS s FROM {table} \
+             GROUP BY region ORDER BY region"
         );
-        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let out = ok(&[
+            "sql",
+            "--store",
+            s.to_str().unwrap(),
+            "--format",
+            "json",
+            &sql,
+        ]);
+        let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
         assert!(!rows.is_empty(), "{table}");
         for (reader, tables) in readers {
             let want = tables[table].as_object().unwrap();

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{fails, ok};
 
 fn s(p: &Path) -> &str {

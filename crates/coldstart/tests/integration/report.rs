@@ -1,9 +1,11 @@
 //! End to end: a small synthetic release, ingested, gives a report with every figure of the
 //! paper (or a reason why not), whose index.html links only files that exist.
 
-use std::path::Path;
-use std::process::Command;
+use crate::common;
 
+use std::path::Path;
+
+use common::ok;
 use serde_json::Value;
 
 const FIGURES: [&str; 27] = [
@@ -11,20 +13,6 @@ const FIGURES: [&str; 27] = [
     "fig8b", "fig8c", "fig8d", "fig8e", "fig8f", "fig9", "fig10a", "fig10b", "fig10c", "fig10d",
     "fig11", "fig12", "fig13", "fig14", "fig15", "fig16", "fig17",
 ];
-
-fn coldstart(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_coldstart"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "coldstart {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Every `src="..."` and `href="..."` target that is a file, not an anchor.
 fn links(html: &str) -> Vec<String> {
@@ -47,7 +35,7 @@ fn links(html: &str) -> Vec<String> {
 fn report_has_every_figure_and_only_working_links() {
     let dir = tempfile::tempdir().unwrap();
     let p = |s: &str| dir.path().join(s).to_str().unwrap().to_string();
-    coldstart(&[
+    ok(&[
         "synth",
         "--out",
         &p("release"),
@@ -58,8 +46,8 @@ fn report_has_every_figure_and_only_working_links() {
         "--seed",
         "3",
     ]);
-    coldstart(&["ingest", &p("release"), "--store", &p("store")]);
-    let printed = coldstart(&["report", "--store", &p("store"), "--out", &p("report")]);
+    ok(&["ingest", &p("release"), "--store", &p("store")]);
+    let printed = ok(&["report", "--store", &p("store"), "--out", &p("report")]);
     assert!(printed.contains("27 analyses"), "{printed}");
     let report = Path::new(&p("report")).to_path_buf();
     let summary: Value =

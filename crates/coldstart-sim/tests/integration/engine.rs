@@ -10,14 +10,11 @@ use coldstart_sim::policy::{self, FixedKeepAlive, Policy};
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
 use proptest::prelude::*;
 
+use crate::common;
+use common::run_with;
+
 fn run(trace: &Trace, cost: f64, policies: &[&str]) -> Vec<Metrics> {
-    let mut w = trace.clone();
-    let n = w.functions().len();
-    let ps: Vec<Box<dyn Policy>> = policies
-        .iter()
-        .map(|p| policy::parse(p, n).unwrap())
-        .collect();
-    simulate(&mut w, &FixedCosts(cost), ps, |_, _| {}).unwrap()
+    run_with(trace, &FixedCosts(cost), policies)
 }
 
 fn every(gap: f64, n: usize, exec: f64) -> Vec<Invocation> {
@@ -344,6 +341,35 @@ proptest! {
     }
 
     #[test]
+    fn eviction_through_heaps_on_the_fast_path_matches_a_scan_of_every_pod(
+        t in workload(),
+        sizes in prop::collection::vec(1u32..4, 3),
+        cap in 1u32..8,
+    ) {
+        // Functions of 128 to 384 MB under 128 MB to 896 MB: each eviction order and the fixed
+        // keep-alive's, through the engine's heaps (and its fast path) and through the reference
+        // scan.
+        let mut t = t;
+        for (f, s) in t.functions.iter_mut().zip(sizes) {
+            f.memory_mb = 128 * s;
+        }
+        let cap = 128 * cap;
+        let specs = ["gd", "lru", "freq", "size", "ttl,ttl=60s"]
+            .map(|e| format!("faascache:capacity={cap},evict={e}"));
+        let fixed = format!("fixed-keepalive:ttl=30s,capacity={cap}");
+        for spec in specs.iter().chain([&fixed]) {
+            let (heap, scan) =
+                fast_and_reference(&t, &FixedCosts(0.7), || policy::parse(spec, 3).unwrap());
+            let cold = |m: &Metrics| m.per_function.iter().map(|f| f.cold_starts).collect::<Vec<_>>();
+            prop_assert_eq!(cold(&heap), cold(&scan), "{}", spec);
+            prop_assert_eq!((heap.evictions, heap.pods), (scan.evictions, scan.pods), "{}", spec);
+            prop_assert_eq!(&heap.running_per_minute, &scan.running_per_minute, "{}", spec);
+            prop_assert_eq!(&heap.loaded_mb_per_minute, &scan.loaded_mb_per_minute, "{}", spec);
+            prop_assert_eq!(&heap.latency_us, &scan.latency_us, "{}", spec);
+        }
+    }
+
+    #[test]
     fn a_longer_fixed_keepalive_never_adds_cold_starts(t in workload(), a in 0.0f64..600.0, b in 0.0f64..600.0) {
         let mut t = t;
         for f in &mut t.functions {
@@ -450,16 +476,6 @@ impl CostModel for Regions {
         let c = [5.0, 1.0, 3.0][region];
         [c, 0.0, 0.0, 0.0, 0.0]
     }
-}
-
-fn run_with(trace: &Trace, costs: &dyn CostModel, policies: &[&str]) -> Vec<Metrics> {
-    let mut w = trace.clone();
-    let n = w.functions().len();
-    let ps = policies
-        .iter()
-        .map(|p| policy::parse(p, n).unwrap())
-        .collect();
-    simulate(&mut w, costs, ps, |_, _| {}).unwrap()
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Ingest of malformed releases: every problem is reported with file, line, column and
 //! value, nothing disappears without being counted, and strict mode stops at the first one.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 use common::{fails, ok};
 
 const HEADER: &str = "day,time,clusterName,funcName,userID,requestID,totalCost_cold_start,\
@@ -26,6 +26,12 @@ fn store(dir: &Path) -> String {
         store.to_str().unwrap(),
     ]);
     store.to_str().unwrap().to_owned()
+}
+
+/// The store's cold starts counted, as `sql --format csv` prints it.
+fn cold_start_count(s: &str) -> String {
+    let q = "SELECT count(*) AS n FROM cold_starts";
+    ok(&["sql", "--store", s, "--format", "csv", q])
 }
 
 #[test]
@@ -51,14 +57,7 @@ fn sql_is_read_only() {
     let err = fails(&["sql", "--store", &s, &attempts[0]]);
     assert!(err.contains("only asks questions"), "{err}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-    let n = ok(&[
-        "sql",
-        "--store",
-        &s,
-        "--format",
-        "csv",
-        "SELECT count(*) AS n FROM cold_starts",
-    ]);
+    let n = cold_start_count(&s);
     assert_eq!(n, "n\n3\n", "the store is unchanged");
     // Questions still work: WITH and EXPLAIN.
     ok(&[
@@ -216,14 +215,7 @@ fn an_ingest_killed_mid_write_keeps_the_old_store() {
         &s,
     ]);
     assert!(staged(d.path()).is_empty());
-    let n = ok(&[
-        "sql",
-        "--store",
-        &s,
-        "--format",
-        "csv",
-        "SELECT count(*) AS n FROM cold_starts",
-    ]);
+    let n = cold_start_count(&s);
     assert_eq!(n, "n\n2000\n");
 }
 

@@ -1,0 +1,76 @@
+//! A generated release, measured, gives back the paper's published numbers (spec section 4)
+//! within the tolerances the generator states.
+
+use coldstart_sim::{synth, SynthOptions};
+
+#[test]
+fn synthetic_release_matches_the_published_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SynthOptions {
+        out: dir.path().join("release"),
+        scale: 0.05,
+        seed: 1,
+        quantile_regions: Some(Vec::new()),
+        progress: false,
+        ..SynthOptions::default()
+    };
+    let s = synth(&opts).unwrap();
+    for c in &s.checks {
+        println!("{c}");
+    }
+    let r2 = s.regions.iter().find(|r| r.region == "R2").unwrap();
+    let failed: Vec<_> = s.checks.iter().filter(|c| c.claimed && !c.pass).collect();
+    assert!(failed.is_empty(), "out of tolerance: {failed:#?}");
+    // Every check of the list is there: 2 fit, 2 per region, R1 2, R2 3 + 10 runtimes, R3 1;
+    // then the workload checks: R2 13, the holiday and the Fig 5 peak hour in each region,
+    // weekdays over weekends (R2 13 with its three trigger sets); then the numbers of spec
+    // section 7 the model does not reproduce yet, never claimed: volume 2, functions with a
+    // request a minute 2, execution time 2, OBS-A pods, timers' utility and cold starts.
+    assert_eq!(s.checks.len(), 2 + 2 * 5 + 2 + 13 + 1 + 13 + 5 * 2 + 1 + 9);
+    let gaps: Vec<_> = s.checks.iter().filter(|c| c.gap).collect();
+    assert_eq!(gaps.len(), 9);
+    assert!(gaps
+        .iter()
+        .all(|c| !c.claimed && c.target.ends_with("(not modelled yet)")));
+    assert!(s.checks.iter().all(|c| c.measured.is_finite()));
+    // All are claimed but what this scale is too small to measure, and they say so: the
+    // utility ratios of single runtimes (Go1.x has a handful of functions) and R3's five
+    // checks (47 functions).
+    let open: Vec<_> = s.checks.iter().filter(|c| !c.claimed && !c.gap).collect();
+    assert_eq!(open.len(), 7, "{open:#?}");
+    for c in &open {
+        let why = if c.name.starts_with("R3 ") {
+            "claimed from 100 R3 functions, 47 here"
+        } else {
+            assert!(
+                c.name.contains("Go1.x") || c.name.contains("Node.js"),
+                "{c:#?}"
+            );
+            if c.name.contains("Go1.x") {
+                "claimed from 5000 R2 functions, 121 here"
+            } else {
+                "claimed from 1000 R2 functions, 121 here"
+            }
+        };
+        assert!(c.target.contains(why), "{c:#?}");
+    }
+    // The regions' daily peaks fall at their own hours, around the clock (Fig 5).
+    let hours: Vec<f64> = s.regions.iter().map(|r| r.measures.peak_hour).collect();
+    let spread = hours
+        .iter()
+        .flat_map(|a| {
+            hours
+                .iter()
+                .map(move |b| coldstart_trace::paper::hours_apart(*a, *b))
+        })
+        .fold(0.0, f64::max);
+    assert!(spread >= 8.0, "{hours:?}");
+    // Pods were measured: utility ratios for R2's pods, running pods for every kind of day.
+    let m = &r2.measures;
+    assert!(m.utility_pods > 10_000, "{}", m.utility_pods);
+    assert!(m.pod_minutes_per_day.iter().all(|v| *v > 0.0));
+    assert!((0.0..=1.0).contains(&m.timer_pod_share));
+    // R2-sized at scale 1 means about 2 million cold starts: 0.05 gives about a twentieth.
+    assert_eq!(r2.functions, 121);
+    assert!(r2.cold_starts > 40_000, "{}", r2.cold_starts);
+}

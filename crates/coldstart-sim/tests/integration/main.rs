@@ -1,0 +1,9 @@
+//! coldstart-sim's integration tests, linked as one binary (one copy of the dependencies on disk).
+//! Each file is a module; `cargo test -p coldstart-sim --test integration MODULE::` runs one.
+
+mod azure;
+mod calibration;
+mod common;
+mod engine;
+mod eviction;
+mod merge;
