@@ -265,6 +265,7 @@ def main():
         return
     print(f"{'shape':<6} {'params':>7} {'vocab':>6} {'batch x seq':>11} | {'train tok/s':>23} {'ratio':>6} | {'eval tok/s':>23} {'ratio':>6} | {'peak RSS MiB':>15}")
     print(f"{'':<6} {'':>7} {'':>6} {'':>11} | {'rewarm':>11} {'pytorch':>11} {'':>6} | {'rewarm':>11} {'pytorch':>11} {'':>6} | {'rewarm':>7} {'pytorch':>7}")
+    md_cpu, md_dp, md_bf16 = [], [], []
     for shape in a.shapes.split():
         preset, vocab, seq, batch, steps = SHAPES[shape]
         ck, params, data = prepare(a, shape)
@@ -276,6 +277,10 @@ def main():
         t = json.loads(out.strip().splitlines()[-1])
         print(f"{shape:<6} {params/1e6:>6.1f}M {vocab:>6} {batch:>4} x {seq:<5} | {rt:>11.0f} {t['train_tps']:>11.0f} {rt/t['train_tps']:>5.2f}x |"
               f" {re_:>11.0f} {t['eval_tps']:>11.0f} {re_/t['eval_tps']:>5.2f}x | {r_rss:>7.0f} {p_rss:>7.0f}")
+        md = [f"Pythia-{shape}", f"{params / 1e6:.1f} M", f"{vocab:,}", f"{batch} x {seq}",
+              f"{rt:,.0f} / {t['train_tps']:,.0f}", f"{rt / t['train_tps']:.2f}x",
+              f"{re_:,.0f} / {t['eval_tps']:,.0f}", f"{re_ / t['eval_tps']:.2f}x", f"{r_rss:,.0f} / {p_rss:,.0f}"]
+        md_cpu.append(md)
         if a.baseline:
             # The same training run with another build, alternating, in this script.
             ours, base = [rt], []
@@ -287,11 +292,14 @@ def main():
             print(f"       this build vs {a.baseline}: train {np.median(ours):.0f} vs {np.median(base):.0f} tok/s "
                   f"({np.median(ours) / np.median(base):.2f}x, medians of {len(ours)} and {len(base)} runs); "
                   f"peak RSS {r_rss:.0f} vs {b_rss:.0f} MiB")
+            md.append(f"{np.median(ours):,.0f} / {np.median(base):,.0f} ({np.median(ours) / np.median(base):.2f}x), "
+                      f"peak RSS {b_rss:,.0f} MiB")
         if a.checkpointing:
             ck_tps, _, ck_rss = rust_train(a, shape, a.work, data, tag=f"-ac{a.checkpointing}",
                                            extra=f"activation_checkpointing = {a.checkpointing}")
             print(f"       activation_checkpointing = {a.checkpointing}: train {ck_tps:.0f} vs {rt:.0f} tok/s "
                   f"({ck_tps / rt:.2f}x), peak RSS {ck_rss:.0f} vs {r_rss:.0f} MiB")
+            md.append(f"{ck_tps / rt:.2f}x, {ck_rss:,.0f} MiB")
         if gpu:
             fpt = flops_per_token(preset, vocab, seq)
             peak = next((v for k, v in PEAK.items() if k in gpu), None)
@@ -329,6 +337,9 @@ def main():
             print(f"       CPU bf16 ({n} steps): rewarm bf16 {rb:.0f} vs f32 {rf:.0f} tok/s ({rb / rf:.2f}x), loss after "
                   f"{n} steps {last(run_b):.4f} vs {last(run_f):.4f}; PyTorch autocast bf16 {outs[1]:.0f} vs f32 "
                   f"{outs[0]:.0f} tok/s ({outs[1] / outs[0]:.2f}x)")
+            md_bf16.append([f"Pythia-{shape}", f"{rb:,.0f} / {rf:,.0f}", f"{rb / rf:.2f}x",
+                            f"{last(run_b):.4f} / {last(run_f):.4f}", f"{outs[1]:,.0f} / {outs[0]:,.0f}",
+                            f"{outs[1] / outs[0]:.2f}x"])
         if a.device == "cpu" and a.threads >= 2 and batch % 2 == 0:
             half = a.threads // 2
             dp, _, _ = rust_train(a, shape, a.work, data, nproc=2, threads=half)
@@ -341,10 +352,32 @@ def main():
             print(f"       data-parallel, 2 ranks x {half} thread(s) over Gloo vs 1 process x {2 * half} threads: "
                   f"rewarm {dp:.0f} vs {rt:.0f} tok/s ({dp / rt:.2f}x), PyTorch DDP {pdp:.0f} vs "
                   f"{t['train_tps']:.0f} tok/s ({pdp / t['train_tps']:.2f}x); rewarm / DDP {dp / pdp:.2f}x")
+            md_dp.append([f"Pythia-{shape}", f"{dp:,.0f} / {rt:,.0f}", f"{dp / rt:.2f}x",
+                          f"{pdp:,.0f} / {t['train_tps']:,.0f}", f"{pdp / t['train_tps']:.2f}x", f"{dp / pdp:.2f}x"])
         if a.profile:
             print(f"PyTorch training step profile, {shape} (3 steps):")
             print(open(os.path.join(a.work, f"profile-{shape}.txt")).read())
         sys.stdout.flush()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from benchlib import markdown_table, splice
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("BASELINE", "CHECKPOINTING", "BF16", "SHAPES")
+                   if os.environ.get(k))
+    cmd = (env + " " if env else "") + "bash bench/rewarm.sh"
+    head = ["shape", "params", "vocab", "batch x seq", "train tok/s rewarm / PyTorch", "ratio",
+            "eval tok/s rewarm / PyTorch", "ratio", "peak RSS MiB rewarm / PyTorch"]
+    if a.baseline:
+        head.append("this build / previous build, train tok/s; its peak RSS")
+    if a.checkpointing:
+        head.append(f"`activation_checkpointing = {a.checkpointing}`: tok/s ratio, peak RSS")
+    splice("rewarm-cpu", f"f32 on CPU, {a.threads} threads:\n\n" + markdown_table(head, md_cpu), cmd)
+    if md_dp:
+        splice("rewarm-dp", "Two ranks over Gloo against one process, same global batch:\n\n" + markdown_table(
+            ["shape", "rewarm 2 ranks / 1 process tok/s", "scaling", "PyTorch DDP 2 ranks / 1 process tok/s",
+             "scaling", "rewarm / DDP, 2 ranks"], md_dp), cmd)
+    if md_bf16:
+        splice("rewarm-bf16", markdown_table(
+            ["shape", "rewarm bf16 / f32 tok/s", "ratio", f"loss after {WARMUP + 6} steps bf16 / f32",
+             "PyTorch autocast bf16 / f32 tok/s", "ratio"], md_bf16), cmd)
 
 
 TORCH_VARIANTS = {  # name: (extra --torch-side flags, label)
@@ -431,6 +464,17 @@ def gpu_shape(a, shape, gpu):
         print(f"  1-rank data-parallel (NCCL) {dp:.0f} tok/s vs {rows[0][1]:.0f} ({dp / rows[0][1]:.2f}x); "
               f"max |loss difference| {diff:.1e} over {len(plain)} steps")
     sys.stdout.flush()
+    if rows:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from benchlib import markdown_table, splice
+        ours = rows[0][1] if rows[0][0].startswith("rewarm") else None
+        note = f"Pythia-{shape} shape, {batch} x {seq}, {steps} steps (median step after {WARMUP}):"
+        if first_run and torch_eval:
+            note += f" eval {re_:,.0f} tok/s against PyTorch eager autocast {torch_eval:,.0f} ({re_ / torch_eval:.2f}x)."
+        splice(f"rewarm-gpu-{shape}", note + "\n\n" + markdown_table(
+            ["run", "train tok/s", "MFU", "peak GiB", "rewarm / this"],
+            [[label, f"{tps:,.0f}", mfu(tps), f"{peak:.1f}", f"{ours / tps:.2f}x" if ours else "-"]
+             for label, tps, peak in rows]), f"bash bench/gpu.sh (rewarm_bench.py --shapes {shape})")
 
 
 def flops_per_token(preset, vocab, seq):

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 try:
@@ -130,6 +131,19 @@ def main():
           f"--jobs 2: {jobs_wall:.1f} s")
     print(f"2 ranks / --jobs 1 = {dp_wall / one_wall:.3f}, 2 ranks / --jobs 2 = {dp_wall / jobs_wall:.3f}; "
           f"largest |final validation loss, 2 ranks - 1 process| over all runs and both sets: {worst:.2e}")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from benchlib import markdown_table, splice
+    splice("study", markdown_table(
+        ["what", "wall", "ratio"],
+        [[f"the study: {len(runs)} runs in one process, one at a time", f"{study_wall:.1f} s", ""],
+         [f"the same runs as {len(runs)} bare `rewarm train` processes", f"{bare_wall:.1f} s",
+          f"study / bare {study_wall / bare_wall:.2f}"],
+         ["f32, one process, one run at a time", f"{one_wall:.1f} s", ""],
+         ["f32, 2 data-parallel ranks of one thread (`rewarm launch --nproc 2 -- study`)", f"{dp_wall:.1f} s",
+          f"{dp_wall / one_wall:.2f}x one process"],
+         ["f32, one process, `--jobs 2`", f"{jobs_wall:.1f} s", f"2 ranks take {dp_wall / jobs_wall:.2f}x as long"]])
+        + f"\n\n{same} of {len(runs)} bare runs logged byte-identical `log.jsonl` files; every run's final "
+        f"validation losses on two ranks were within {worst:.1e} of one process's.", "bash bench/study.sh")
 
 if __name__ == "__main__":
     main()

@@ -127,3 +127,50 @@ with open(os.path.join(out, "tokenizer_expected.json"), "w") as f:
     json.dump({"docs": docs, "ids": enc, "eod": tok.token_to_id("<|endoftext|>")}, f, ensure_ascii=False)
 import transformers, tokenizers
 print("fixtures written with torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__)
+
+
+def generation_fixtures(out, names=("neox-tiny", "neox-tiny-seq", "neox-tiny-gen")):
+    """neox-tiny-gen: neox-tiny's shape with weights drawn 20x wider (std 0.4), whose greedy
+    continuations vary from token to token (the std-0.02 models repeat one token).
+    MODEL/generate.json: greedy continuations by `generate(do_sample=False)` (the model's
+    eos ends a sequence; its new tokens are kept up to and including eos) for single prompts,
+    a left-padded batch of prompts of different lengths, and a repetition penalty, as token ids
+    (the fixture models have 64-token vocabularies and no tokenizer)."""
+    g = torch.Generator().manual_seed(7)
+    lengths = [[9], [5, 11, 3], [10], [4, 8]]
+    prompt_sets = [[torch.randint(3, 64, (n,), generator=g).tolist() for n in ls] for ls in lengths]
+    cases = [("single", prompt_sets[0], 1.0), ("batch_left_padded", prompt_sets[1], 1.0),
+             ("repetition_penalty", prompt_sets[2], 1.3), ("batch_repetition_penalty", prompt_sets[3], 1.5)]
+    max_new = 20
+    cfg = GPTNeoXConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64, rotary_pct=0.25,
+                        attention_dropout=0.0, hidden_dropout=0.0, initializer_range=0.4)
+    torch.manual_seed(4321)
+    GPTNeoXForCausalLM(cfg).float().save_pretrained(os.path.join(out, "neox-tiny-gen"), safe_serialization=True)
+    for name in names:
+        model = GPTNeoXForCausalLM.from_pretrained(os.path.join(out, name)).float().eval()
+        eos = model.generation_config.eos_token_id
+        pad = 1
+        records = []
+        for case, prompts, penalty in cases:
+            width = max(len(p) for p in prompts)
+            ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
+            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+            with torch.no_grad():
+                seq = model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
+                                     max_new_tokens=max_new, repetition_penalty=penalty,
+                                     pad_token_id=pad, eos_token_id=eos)
+            new = []
+            for row in seq[:, width:].tolist():
+                kept = []
+                for t in row:
+                    kept.append(t)
+                    if t == eos:
+                        break
+                new.append(kept)
+            records.append({"case": case, "prompts": prompts, "pad": pad, "repetition_penalty": penalty, "new": new})
+        with open(os.path.join(out, name, "generate.json"), "w") as f:
+            json.dump({"max_new_tokens": max_new, "eos": eos, "cases": records}, f, indent=1)
+
+
+generation_fixtures(out)

@@ -1,11 +1,87 @@
 //! Packed token shards, memory-mapped, read as fixed-length sequences in a seeded order,
 //! optionally mixed from several datasets by weight (replay).
 
-use anyhow::{bail, Context, Result};
+use crate::tokenize::hf::TokenizerFile;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const INDEX_FORMAT: &str = "rewarm-tokens-v1";
+
+/// What went wrong opening a token folder or mixing datasets, naming the file or source.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// No `index.json`: the folder is missing or not a token folder.
+    #[error("{}: not a token folder (no index.json)", dir.display())]
+    NotTokenFolder {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: malformed token index", path.display())]
+    MalformedIndex {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An index of another format, or of a token width other than u16 and u32.
+    #[error("{}: {key} {found:?}, expected {expected}", path.display())]
+    Format {
+        path: PathBuf,
+        key: &'static str,
+        found: String,
+        expected: String,
+    },
+    #[error("{}: shard {shard:?} is not a file inside the token folder", path.display())]
+    ShardOutside { path: PathBuf, shard: String },
+    #[error("{}: shard {shard} listed but missing", path.display())]
+    MissingShard {
+        path: PathBuf,
+        shard: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: shard {shard} should hold {tokens} tokens ({expected} bytes) but has {found} bytes", path.display())]
+    ShardSize {
+        path: PathBuf,
+        shard: String,
+        tokens: u64,
+        expected: u64,
+        found: u64,
+    },
+    #[error("{}: key tokens says {index} but the shards hold {shards}", path.display())]
+    TokenCount {
+        path: PathBuf,
+        index: u64,
+        shards: u64,
+    },
+    /// A listed shard that cannot be sized or mapped.
+    #[error("{}: {action} shard {shard}", path.display())]
+    ShardIo {
+        path: PathBuf,
+        shard: String,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no training data configured")]
+    NoData,
+    #[error("train data {name:?}: weight {weight} must be positive")]
+    Weight { name: String, weight: f64 },
+    #[error("train data {name:?} ({}): {tokens} tokens is less than one sequence of {seq_len}", dir.display())]
+    TooShort {
+        name: String,
+        dir: PathBuf,
+        tokens: u64,
+        seq_len: usize,
+    },
+    /// A resumed run's data sources are not the checkpoint's.
+    #[error("checkpoint has {checkpoint} data sources, config has {config}")]
+    SourceCount { checkpoint: usize, config: usize },
+    #[error("checkpoint data source {checkpoint:?} does not match config source {config:?}")]
+    SourceName { checkpoint: String, config: String },
+}
+
+type Result<T, E = DatasetError> = std::result::Result<T, E>;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ShardEntry {
@@ -24,6 +100,10 @@ pub struct Index {
     pub tokens: u64,
     pub documents: u64,
     pub shards: Vec<ShardEntry>,
+    /// sha256 of the canonical `tokenizer.json` the tokens were made with
+    /// ([`crate::tokenize::hf::fingerprint`]); absent in folders of earlier builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_sha256: Option<String>,
 }
 
 /// One tokenised dataset: its shards mapped read-only.
@@ -46,60 +126,80 @@ impl TokenDataset {
             dir.to_path_buf()
         };
         let ipath = dir.join("index.json");
-        let text = std::fs::read_to_string(&ipath)
-            .with_context(|| format!("{}: not a token folder (no index.json)", dir.display()))?;
-        let index: Index = serde_json::from_str(&text)
-            .with_context(|| format!("{}: malformed token index", ipath.display()))?;
+        let text =
+            std::fs::read_to_string(&ipath).map_err(|source| DatasetError::NotTokenFolder {
+                dir: dir.clone(),
+                source,
+            })?;
+        let index: Index =
+            serde_json::from_str(&text).map_err(|source| DatasetError::MalformedIndex {
+                path: ipath.clone(),
+                source,
+            })?;
+        let format = |key, found: &str, expected: &str| DatasetError::Format {
+            path: ipath.clone(),
+            key,
+            found: found.into(),
+            expected: expected.into(),
+        };
         if index.format != INDEX_FORMAT {
-            bail!(
-                "{}: format {:?}, expected {INDEX_FORMAT:?}",
-                ipath.display(),
-                index.format
-            );
+            return Err(format(
+                "format",
+                &index.format,
+                &format!("{INDEX_FORMAT:?}"),
+            ));
         }
         let width = match index.dtype.as_str() {
             "u16" => 2,
             "u32" => 4,
-            d => bail!("{}: key dtype {d:?} is not u16 or u32", ipath.display()),
+            d => return Err(format("key dtype", d, "u16 or u32")),
         };
         let mut maps = Vec::new();
         let mut starts = vec![0u64];
         for s in &index.shards {
+            let shard = || s.file.clone();
             if !outdir::is_plain_relative(Path::new(&s.file)) {
-                bail!(
-                    "{}: shard {:?} is not a file inside the token folder",
-                    ipath.display(),
-                    s.file
-                );
+                return Err(DatasetError::ShardOutside {
+                    path: ipath,
+                    shard: shard(),
+                });
             }
             let p = dir.join(&s.file);
-            let f = std::fs::File::open(&p).with_context(|| {
-                format!("{}: shard {} listed but missing", ipath.display(), s.file)
+            let f = std::fs::File::open(&p).map_err(|source| DatasetError::MissingShard {
+                path: ipath.clone(),
+                shard: shard(),
+                source,
             })?;
-            let len = f.metadata()?.len();
+            let io = |action| {
+                let path = ipath.clone();
+                move |source| DatasetError::ShardIo {
+                    path,
+                    shard: shard(),
+                    action,
+                    source,
+                }
+            };
+            let len = f.metadata().map_err(io("reading the size of"))?.len();
             if len != s.tokens * width as u64 {
-                bail!(
-                    "{}: shard {} should hold {} tokens ({} bytes) but has {len} bytes",
-                    ipath.display(),
-                    s.file,
-                    s.tokens,
-                    s.tokens * width as u64
-                );
+                return Err(DatasetError::ShardSize {
+                    path: ipath,
+                    shard: shard(),
+                    tokens: s.tokens,
+                    expected: s.tokens * width as u64,
+                    found: len,
+                });
             }
             // SAFETY: shards are written once by `tokenize` and only read afterwards.
-            maps.push(
-                unsafe { memmap2::Mmap::map(&f) }
-                    .with_context(|| format!("mapping {}", p.display()))?,
-            );
+            maps.push(unsafe { memmap2::Mmap::map(&f) }.map_err(io("mapping"))?);
             starts.push(starts.last().copied().unwrap_or(0) + s.tokens);
         }
         let total = *starts.last().expect("starts");
         if total != index.tokens {
-            bail!(
-                "{}: key tokens says {} but the shards hold {total}",
-                ipath.display(),
-                index.tokens
-            );
+            return Err(DatasetError::TokenCount {
+                path: ipath,
+                index: index.tokens,
+                shards: total,
+            });
         }
         Ok(Self {
             dir,
@@ -110,8 +210,42 @@ impl TokenDataset {
         })
     }
 
+    /// Opens a validation folder: a `tokenize` output's `val/` split when given the output
+    /// folder.
+    pub fn open_val(path: &Path) -> Result<Self> {
+        if !path.join("index.json").exists() && path.join("val/index.json").exists() {
+            return Self::open(&path.join("val"));
+        }
+        Self::open(path)
+    }
+
     pub fn tokens(&self) -> u64 {
         self.index.tokens
+    }
+
+    /// The tokenizer the tokens were made with: `tokenizer.json` beside `index.json` or in the
+    /// folder above (a `tokenize` output's), with the fingerprint the index records (computed
+    /// from the file for folders of earlier builds). A recorded fingerprint without the file
+    /// names `index.json` as its path; None when the folder says nothing of its tokenizer.
+    pub fn tokenizer(&self) -> anyhow::Result<Option<TokenizerFile>> {
+        let near = [Some(self.dir.as_path()), self.dir.parent()];
+        let json = near
+            .into_iter()
+            .flatten()
+            .map(|d| d.join("tokenizer.json"))
+            .find(|p| p.is_file());
+        Ok(match (&self.index.tokenizer_sha256, json) {
+            (Some(sha256), Some(path)) => Some(TokenizerFile {
+                path,
+                sha256: sha256.clone(),
+            }),
+            (Some(sha256), None) => Some(TokenizerFile {
+                path: self.dir.join("index.json"),
+                sha256: sha256.clone(),
+            }),
+            (None, Some(path)) => Some(TokenizerFile::read(&path)?.0),
+            (None, None) => None,
+        })
     }
 
     /// Copies tokens [start, start + out.len()) into `out`, across shard boundaries.
@@ -182,20 +316,21 @@ pub struct Mixture {
 impl Mixture {
     pub fn new(parts: Vec<(String, TokenDataset, f64)>, seq_len: usize, seed: u64) -> Result<Self> {
         if parts.is_empty() {
-            bail!("no training data configured");
+            return Err(DatasetError::NoData);
         }
         let total: f64 = parts.iter().map(|p| p.2).sum();
         let mut sources = Vec::new();
         for (k, (name, ds, w)) in parts.into_iter().enumerate() {
             if !(w.is_finite() && w > 0.0) {
-                bail!("train data {name:?}: weight {w} must be positive");
+                return Err(DatasetError::Weight { name, weight: w });
             }
             if ds.num_sequences(seq_len) == 0 {
-                bail!(
-                    "train data {name:?} ({}): {} tokens is less than one sequence of {seq_len}",
-                    ds.dir.display(),
-                    ds.tokens()
-                );
+                return Err(DatasetError::TooShort {
+                    name,
+                    tokens: ds.tokens(),
+                    dir: ds.dir,
+                    seq_len,
+                });
             }
             let cur = SourceCursor {
                 name: name.clone(),
@@ -220,6 +355,11 @@ impl Mixture {
         })
     }
 
+    /// The sources' names and datasets, in the configured order.
+    pub fn sources(&self) -> impl Iterator<Item = (&str, &TokenDataset)> {
+        self.sources.iter().map(|s| (s.name.as_str(), &s.ds))
+    }
+
     pub fn cursors(&self) -> Vec<SourceCursor> {
         self.sources.iter().map(|s| s.cur.clone()).collect()
     }
@@ -227,19 +367,17 @@ impl Mixture {
     /// Continues from saved cursors (names must match the configured sources).
     pub fn restore(&mut self, cursors: &[SourceCursor]) -> Result<()> {
         if cursors.len() != self.sources.len() {
-            bail!(
-                "checkpoint has {} data sources, config has {}",
-                cursors.len(),
-                self.sources.len()
-            );
+            return Err(DatasetError::SourceCount {
+                checkpoint: cursors.len(),
+                config: self.sources.len(),
+            });
         }
         for (k, (s, c)) in self.sources.iter_mut().zip(cursors).enumerate() {
             if s.name != c.name {
-                bail!(
-                    "checkpoint data source {:?} does not match config source {:?}",
-                    c.name,
-                    s.name
-                );
+                return Err(DatasetError::SourceName {
+                    checkpoint: c.name.clone(),
+                    config: s.name.clone(),
+                });
             }
             s.perm = permutation(
                 s.ds.num_sequences(self.seq_len),

@@ -171,6 +171,37 @@ pub fn write_corpus(dir: &Path, docs: usize, seed: u64) -> Result<(PathBuf, Path
     Ok((up, down))
 }
 
+/// Writes `docs` documents of each domain under `dir/corpus`, trains a BPE tokenizer of
+/// `vocab` tokens on both and tokenises each into `dir/tokens/upstream` and
+/// `dir/tokens/downstream` (train and val splits); returns the two token folders.
+pub fn write_tokens(
+    dir: &Path,
+    docs: usize,
+    vocab: usize,
+    progress: bool,
+) -> Result<(PathBuf, PathBuf)> {
+    let (up_text, down_text) = write_corpus(&dir.join("corpus"), docs, 7)?;
+    let opts = ReadOptions::default();
+    let tok = tokenize::train_bpe(&[up_text.clone(), down_text.clone()], &opts, vocab)?;
+    let tokens = dir.join("tokens");
+    let (up, down) = (tokens.join("upstream"), tokens.join("downstream"));
+    for (src, out) in [(&up_text, &up), (&down_text, &down)] {
+        tokenize::tokenize(&TokenizeJob {
+            files: std::slice::from_ref(src),
+            opts: &opts,
+            tokenizer: &tok,
+            out,
+            val_fraction: 0.05,
+            seed: 0,
+            shard_tokens: 1 << 24,
+            progress,
+            force: false,
+            unused: &[],
+        })?;
+    }
+    Ok((up, down))
+}
+
 pub struct DemoOptions {
     pub out: PathBuf,
     pub upstream_steps: u64,
@@ -195,27 +226,7 @@ pub struct DemoResult {
 pub fn run(o: &DemoOptions) -> Result<DemoResult> {
     // The demo owns its folder: it may clear what it made there before, nothing else.
     let _lock = outdir::claim_dir(&o.out, OWNER, o.force)?;
-    let corpus = o.out.join("corpus");
-    let (up, down) = write_corpus(&corpus, 6000, 7)?;
-    let tok = tokenize::train_bpe(&[up.clone(), down.clone()], &ReadOptions::default(), 1024)?;
-    let tokenize_one = |src: &Path, name: &str| -> Result<PathBuf> {
-        let out = o.out.join("tokens").join(name);
-        tokenize::tokenize(&TokenizeJob {
-            files: &[src.to_path_buf()],
-            opts: &ReadOptions::default(),
-            tokenizer: &tok,
-            out: &out,
-            val_fraction: 0.05,
-            seed: 0,
-            shard_tokens: 1 << 24,
-            progress: o.progress,
-            force: false,
-            unused: &[],
-        })?;
-        Ok(out)
-    };
-    let up_tok = tokenize_one(&up, "upstream")?;
-    let down_tok = tokenize_one(&down, "downstream")?;
+    let (up_tok, down_tok) = write_tokens(&o.out, 6000, 1024, o.progress)?;
     let runs = o.out.join("runs");
     let _ = std::fs::remove_dir_all(&runs);
     let val = vec![
@@ -260,6 +271,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             }],
             val: val.clone(),
             eval_sequences: 32,
+            allow_tokenizer_mismatch: false,
         },
         optim: AdamWConfig::default(),
         schedule,
@@ -269,6 +281,8 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             eval_every: (steps / 20).max(1),
             checkpoint_every: 0,
             checkpoint_at: vec![],
+            keep_last: None,
+            keep_every: None,
             eval_at: vec![],
             log_every: 1,
             device: DeviceChoice::Auto,
@@ -278,6 +292,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             stop_after: None,
             dist_timeout_s: crate::run_config::default_dist_timeout(),
         },
+        eval: Default::default(),
     };
     let sched = |kind: ScheduleKind, max_lr: f64, warmup: Option<f64>| ScheduleConfig {
         warmup_fraction: warmup,
@@ -295,7 +310,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             up_tok.clone(),
             "upstream",
             o.upstream_steps,
-            sched(ScheduleKind::Cosine, max_lr, Some(0.01)),
+            sched(ScheduleKind::named("cosine"), max_lr, Some(0.01)),
             runs.join("upstream"),
             None,
         ),
@@ -309,7 +324,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             down_tok.clone(),
             "downstream",
             o.downstream_steps,
-            sched(ScheduleKind::Cosine, max_lr, Some(0.01)),
+            sched(ScheduleKind::named("cosine"), max_lr, Some(0.01)),
             runs.join("rewarm"),
             Some(ck.clone()),
         ),
@@ -322,7 +337,7 @@ pub fn run(o: &DemoOptions) -> Result<DemoResult> {
             down_tok,
             "downstream",
             o.downstream_steps,
-            sched(ScheduleKind::Constant, max_lr * 0.1, None),
+            sched(ScheduleKind::named("constant"), max_lr * 0.1, None),
             runs.join("constant"),
             Some(ck),
         ),

@@ -146,33 +146,31 @@ pub fn zero(ts: &[&Tensor]) -> Result<()> {
 /// leaf among the roots has its gradient added to `.grad` (through the hooks a data-parallel
 /// reducer put there).
 pub fn backward(roots: &[&Tensor], grads: &[&Tensor]) -> Result<()> {
-    assert_eq!(roots.len(), grads.len());
-    let (r, g) = (ptrs(roots), ptrs(grads));
-    // SAFETY: pointers from live tensors borrowed for the call.
-    check(
-        unsafe { rw_backward(r.as_ptr(), g.as_ptr(), r.len()) },
-        "backward",
-    )
+    paired(rw_backward, roots, grads, "backward")
 }
 
 /// Adds each working copy's gradient into its master's gradient (made, in the master's dtype,
 /// where it has none) and clears the working copy's gradient.
 pub fn collect_grads(masters: &[&Tensor], working: &[&Tensor]) -> Result<()> {
-    assert_eq!(masters.len(), working.len());
-    let (m, w) = (ptrs(masters), ptrs(working));
-    // SAFETY: pointers from live tensors borrowed for the call.
-    check(
-        unsafe { rw_collect_grads(m.as_ptr(), w.as_ptr(), m.len()) },
-        "collecting gradients",
-    )
+    paired(rw_collect_grads, masters, working, "collecting gradients")
 }
 
 /// `dst[i] = src[i]` in place, converting dtypes, outside autograd (one foreach call).
 pub fn copy(dst: &[&Tensor], src: &[&Tensor]) -> Result<()> {
-    assert_eq!(dst.len(), src.len());
-    let (d, s) = (ptrs(dst), ptrs(src));
-    // SAFETY: pointers from live tensors borrowed for the call.
-    check(unsafe { rw_copy(d.as_ptr(), s.as_ptr(), d.len()) }, "copy")
+    paired(rw_copy, dst, src, "copy")
+}
+
+/// A shim call over two lists of tensors of the same length, element by element.
+fn paired(
+    shim: unsafe extern "C" fn(*const *mut C_tensor, *const *mut C_tensor, usize) -> *mut c_char,
+    a: &[&Tensor],
+    b: &[&Tensor],
+    what: &str,
+) -> Result<()> {
+    assert_eq!(a.len(), b.len());
+    let (a, b) = (ptrs(a), ptrs(b));
+    // SAFETY: pointers from live tensors borrowed for the call, both lists `a.len()` long.
+    check(unsafe { shim(a.as_ptr(), b.as_ptr(), a.len()) }, what)
 }
 
 /// The most bytes the CUDA caching allocator has held for tensors on CUDA device `index`

@@ -171,7 +171,7 @@ impl AdamW {
         }
         let step = Tensor::from_slice(&[self.step as i64]);
         named.push(("step".into(), &step));
-        write_tensors(path, &named)
+        Ok(write_tensors(path, &named)?)
     }
 
     /// Loads moments saved by `save` for the same parameter names and shapes.

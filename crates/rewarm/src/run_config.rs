@@ -20,6 +20,30 @@ pub struct RunConfig {
     pub optim: AdamWConfig,
     pub schedule: ScheduleConfig,
     pub run: RunSection,
+    #[serde(default, skip_serializing_if = "EvalSection::is_empty")]
+    pub eval: EvalSection,
+}
+
+/// `[eval]`: downstream tasks scored at every evaluation (`tasks = [{ name, path }]`, JSON
+/// lines as `rewarm eval --task` reads them), logged beside the validation losses.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSection {
+    #[serde(default)]
+    pub tasks: Vec<TaskSource>,
+}
+
+impl EvalSection {
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSource {
+    pub name: String,
+    pub path: PathBuf,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -81,6 +105,10 @@ pub struct DataSection {
     /// Sequences per validation set at each evaluation (0: all).
     #[serde(default = "default_eval_sequences")]
     pub eval_sequences: u64,
+    /// Train and evaluate although the data sets (or the data and the starting checkpoint)
+    /// were made by different tokenizers, with a warning instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_tokenizer_mismatch: bool,
 }
 
 pub(crate) fn one_usize() -> usize {
@@ -102,9 +130,16 @@ pub struct RunSection {
     pub eval_at: Vec<u64>,
     #[serde(default)]
     pub checkpoint_every: u64,
-    /// Further steps to checkpoint at (a study branches from them).
+    /// Further steps to checkpoint at (a study branches from them; never pruned).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checkpoint_at: Vec<u64>,
+    /// Keep only the newest N `step-N` checkpoints (unset or 0: keep all); `final`, the
+    /// `checkpoint_at` steps and the newest one are never deleted (see [`crate::retention`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u64>,
+    /// With `keep_last`: also keep the checkpoints at multiples of K steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_every: Option<u64>,
     #[serde(default = "default_log_every")]
     pub log_every: u64,
     #[serde(default)]
@@ -199,6 +234,27 @@ pub(crate) fn check_optim_numbers(o: &AdamWConfig) -> Result<()> {
     Ok(())
 }
 
+/// `keep_last` and `keep_every` of a `[section]` whose checkpoints come every `every` steps:
+/// `keep_every` needs `keep_last` and a multiple of `every` (else it names steps never written).
+pub(crate) fn check_retention(
+    section: &str,
+    every: u64,
+    keep_last: Option<u64>,
+    keep_every: Option<u64>,
+) -> Result<()> {
+    let Some(k) = keep_every else {
+        return Ok(());
+    };
+    in_range(&format!("{section}.keep_every"), k, k >= 1, "at least 1")?;
+    if keep_last.is_none_or(|n| n == 0) {
+        bail!("{section}.keep_every = {k} needs {section}.keep_last = N (the newest N checkpoints are kept beside the multiples of keep_every; without keep_last every checkpoint is kept)");
+    }
+    if every > 0 && k % every != 0 {
+        bail!("{section}.keep_every = {k} is not a multiple of checkpoint_every = {every}: the checkpoints it would keep are never written; give a multiple of {every}");
+    }
+    Ok(())
+}
+
 /// Intra-op threads, as `[run] threads` allows them.
 pub(crate) fn check_threads(key: &str, t: i32) -> Result<()> {
     in_range(
@@ -227,13 +283,9 @@ fn default_log_every() -> u64 {
 impl RunConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let mut cfg: Self = crate::config::read_toml(path)?;
-        // Relative paths in a config are relative to the config file.
+        // Relative paths in a config are relative to the config file's folder.
         let base = path.parent().unwrap_or(Path::new("."));
-        cfg.map_paths(|p| {
-            if p.is_relative() {
-                *p = crate::run_dir::normalize(&base.join(&*p));
-            }
-        });
+        cfg.map_paths(|p| *p = crate::run_dir::resolve_saved(p, base));
         cfg.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(cfg)
@@ -274,6 +326,7 @@ impl RunConfig {
                 )?;
             }
         }
+        check_retention("run", r.checkpoint_every, r.keep_last, r.keep_every)?;
         if let Some(n) = r.stop_after {
             in_range("run.stop_after", n, n >= 1, "at least 1")?;
         }
@@ -318,6 +371,9 @@ impl RunConfig {
         }
         for d in self.data.train.iter_mut().chain(self.data.val.iter_mut()) {
             f(&mut d.path)
+        }
+        for t in &mut self.eval.tasks {
+            f(&mut t.path)
         }
         f(&mut self.run.out);
     }
@@ -492,7 +548,10 @@ pub fn config_diff<T: Serialize>(a: &T, b: &T) -> Result<Vec<(String, String, St
 /// `vocab` is the data's, used unless the config sets one.
 pub fn model_config(cfg: &RunConfig, vocab: i64) -> Result<ModelConfig> {
     let m = &cfg.model;
-    let vocab = m.vocab_size.unwrap_or(vocab);
+    // The data's vocabulary (padding token included) padded to a multiple of 128, as Pythia's.
+    let vocab = m
+        .vocab_size
+        .unwrap_or(crate::tokenize::hf::padded_vocab(vocab));
     Ok(if let Some(p) = &m.preset {
         ModelConfig::preset(p, vocab)?
     } else if let Some(p) = &m.config {

@@ -28,7 +28,7 @@ pub const RUN_TOML: &str = "run.toml";
 pub const LOG: &str = "log.jsonl";
 pub const THROUGHPUT: &str = "throughput.jsonl";
 const TENSORBOARD: &str = "tensorboard";
-const CHECKPOINTS: &str = "checkpoints";
+pub(crate) const CHECKPOINTS: &str = "checkpoints";
 /// The last checkpoint, written when the run ends.
 pub const FINAL: &str = "final";
 /// In a checkpoint: where training stands ([`TrainerState`]); a checkpoint is complete once
@@ -133,13 +133,15 @@ pub fn portable(p: &Path, file_dir: &Path, root: &Path) -> PathBuf {
     rel
 }
 
-/// A path read from a config saved in `file_dir`: one written by [`portable`] (starting `./`
-/// or `../`) is relative to `file_dir`; any other is returned as it is.
+/// A path read from a config file in `file_dir`, by the one rule of every config rewarm reads
+/// (`run.toml` given to `train --config`, a saved `run.toml`, `study.toml`): a relative path is
+/// relative to the folder holding the file, whatever the working folder; an absolute one is
+/// kept.
 pub fn resolve_saved(p: &Path, file_dir: &Path) -> PathBuf {
-    use std::path::Component;
-    match p.components().next() {
-        Some(Component::CurDir | Component::ParentDir) => normalize(&file_dir.join(p)),
-        _ => p.to_path_buf(),
+    if p.is_relative() {
+        normalize(&file_dir.join(p))
+    } else {
+        p.to_path_buf()
     }
 }
 
@@ -184,7 +186,7 @@ pub(crate) fn prepare(out: &Path, resume: bool) -> Result<bool> {
     match (resume, latest_checkpoint(out)) {
         (true, Some(_)) => Ok(true),
         (false, Some((step, dir))) => bail!(
-            "{} already holds a run, checkpointed up to step {step} ({}); continue it with `rewarm train --resume` (a study's run: run `rewarm study` again), or pick another [run] out",
+            "{} already holds a run, checkpointed up to step {step} ({}); continue it with `rewarm train --resume` (a study's run: run `rewarm study` again), or write it elsewhere with `rewarm train --out DIR` or another [run] out",
             out.display(),
             dir.display()
         ),
@@ -247,6 +249,9 @@ pub struct LogLine {
     pub grad_norm: Option<f64>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub eval: Vec<EvalLog>,
+    /// Downstream task scores (`[eval] tasks`), at evaluations.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tasks: Vec<crate::tasks::TaskScore>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -279,8 +284,8 @@ pub fn read_log(run: &Path) -> Result<Vec<LogLine>> {
         .collect()
 }
 
-/// Writes a checkpoint folder whole (swapped in when complete): weights, moments, trainer
-/// state and the run's config (its paths inside `root` relative, see [`run_toml_text`]).
+/// Writes a checkpoint folder whole (swapped in when complete): weights, the tokenizer files
+/// (given the run's tokenizer), moments, trainer state and the run's config (its paths inside `root` relative, see [`run_toml_text`]).
 pub(crate) fn write_checkpoint(
     dir: &Path,
     model: &GptNeox,
@@ -288,6 +293,7 @@ pub(crate) fn write_checkpoint(
     state: &TrainerState,
     cfg: &RunConfig,
     root: &Path,
+    tok: Option<&tokenizers::Tokenizer>,
 ) -> Result<()> {
     let run_toml = run_toml_text(cfg, dir, root)?;
     // Checkpoints written before ownership markers existed are recognised by their state file.
@@ -304,7 +310,7 @@ pub(crate) fn write_checkpoint(
         );
     }
     outdir::replace_dir(dir, OWNER, ours, |tmp| {
-        checkpoint::save_weights(tmp, model)?;
+        checkpoint::save_weights(tmp, model, tok)?;
         opt.save(&tmp.join(OPTIMIZER))?;
         std::fs::write(
             tmp.join(TRAINER_STATE),
@@ -367,6 +373,14 @@ impl RunLogs {
         for e in &line.eval {
             values.push((format!("eval/{}/loss", e.name), e.loss));
             values.push((format!("eval/{}/perplexity", e.name), e.perplexity));
+        }
+        for t in &line.tasks {
+            values.push((format!("task/{}/acc", t.task), t.acc));
+            for (k, v) in [("acc_norm", t.acc_norm), ("perplexity", t.perplexity)] {
+                if let Some(v) = v {
+                    values.push((format!("task/{}/{k}", t.task), v));
+                }
+            }
         }
         f.tb.scalars(line.step as i64, None, &values)?;
         f.tb.flush()

@@ -4,16 +4,17 @@
 //! data-parallel job ([`crate::dist::DataParallel`]).
 
 use crate::checkpoint;
-use crate::dataset::{Mixture, TokenDataset};
+use crate::dataset::{DatasetError, Mixture, TokenDataset};
 use crate::dist::{check_split, DataParallel};
 use crate::eval::{evaluate_part, EvalResult};
 use crate::model::{Compute, GptNeox};
 use crate::optim::AdamW;
-use crate::run_config::{model_config, resume_conflicts, RunConfig};
+use crate::run_config::{model_config, resume_conflicts, DataSource, RunConfig};
 use crate::run_dir::{
     self, checkpoint_dir, checkpoints, latest_checkpoint, truncate_log, write_checkpoint, LogLine,
     RunLogs, TrainerState,
 };
+use crate::tokenize::hf;
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -196,32 +197,13 @@ pub fn train_in(
     let (rank, ranks) = group.map_or((0, 1), |g| (g.rank, g.size));
     // Only rank 0 writes; the others read the same run folder (a shared file system).
     let lead = rank == 0;
-    let train_sets = d
-        .train
-        .iter()
-        .map(|s| {
-            Ok((
-                s.name.clone(),
-                TokenDataset::open(&s.path).with_context(|| format!("train data {:?}", s.name))?,
-                s.weight,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let train_sets = open_sets(&d.train, "train data", TokenDataset::open)?;
     let vocab = train_sets
         .iter()
         .map(|s| s.1.index.vocab_size)
         .max()
         .unwrap_or(0) as i64;
-    let val_sets = d
-        .val
-        .iter()
-        .map(|s| {
-            Ok((
-                s.name.clone(),
-                open_val(&s.path).with_context(|| format!("val data {:?}", s.name))?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let val_sets = open_sets(&d.val, "val data", TokenDataset::open_val)?;
     let mut mixture = Mixture::new(train_sets, d.seq_len, d.seed)?;
 
     let out = &cfg.run.out;
@@ -256,6 +238,11 @@ pub fn train_in(
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     }
 
+    let start_ck = resumed
+        .as_ref()
+        .map(|r| r.dir.clone())
+        .or_else(|| cfg.model.checkpoint.clone());
+    let tokenizer = run_tokenizer(cfg, &mixture, &val_sets, start_ck.as_deref(), lead)?;
     let mut step = 0u64;
     let mut tokens = 0u64;
     let (mut model, mut opt) = match resumed {
@@ -331,7 +318,7 @@ pub fn train_in(
     let eval_all = |model: &GptNeox| -> Result<Vec<EvalResult>> {
         let parts = val_sets
             .iter()
-            .map(|(n, ds)| {
+            .map(|(n, ds, _)| {
                 evaluate_part(
                     model,
                     n,
@@ -352,7 +339,28 @@ pub fn train_in(
             .map(|p| p.finish(p.sum.double_value(&[])))
             .collect()
     };
-    if step == 0 && !val_sets.is_empty() {
+    // Downstream tasks, read before the first step and scored by the lead rank at every
+    // evaluation (with the run's tokenizer).
+    let tasks = cfg
+        .eval
+        .tasks
+        .iter()
+        .map(|t| crate::tasks::read(&t.name, &t.path))
+        .collect::<Result<Vec<_>>>()?;
+    if !tasks.is_empty() && tokenizer.is_none() {
+        bail!("[eval] tasks need the run's tokenizer, and neither the train data nor the starting checkpoint holds a tokenizer.json (tokenise the data again with rewarm tokenize)");
+    }
+    let score_tasks = |model: &GptNeox| -> Result<Vec<crate::tasks::TaskScore>> {
+        let Some(tok) = tokenizer.as_ref().filter(|_| lead && !tasks.is_empty()) else {
+            return Ok(vec![]);
+        };
+        let scorer = crate::tasks::Scorer::new(model, tok)?;
+        tasks
+            .iter()
+            .map(|t| crate::tasks::score(t, &scorer, |_| {}))
+            .collect()
+    };
+    if step == 0 && (!val_sets.is_empty() || !tasks.is_empty()) {
         let ev = eval_all(&model)?;
         logs.line(&LogLine {
             step: 0,
@@ -361,6 +369,7 @@ pub fn train_in(
             loss: None,
             grad_norm: None,
             eval: ev.iter().map(Into::into).collect(),
+            tasks: score_tasks(&model)?,
         })?;
     }
 
@@ -495,6 +504,7 @@ pub fn train_in(
                 loss: Some(loss),
                 grad_norm: Some(grad_norm),
                 eval: vec![],
+                tasks: vec![],
             };
             if p.step == step {
                 current = Some(line);
@@ -506,6 +516,9 @@ pub fn train_in(
         if let Some(mut line) = current {
             if step % cfg.run.log_every.max(1) == 0 || evaluates {
                 line.eval = evals.iter().map(Into::into).collect();
+                if evaluates {
+                    line.tasks = score_tasks(&model)?;
+                }
                 logs.line(&line)?;
             }
         }
@@ -532,7 +545,8 @@ pub fn train_in(
                 checkpoint_dir(out, step)
             };
             if lead {
-                write_checkpoint(&dir, &model, &opt, &state, cfg, root)?;
+                write_checkpoint(&dir, &model, &opt, &state, cfg, root, tokenizer.as_ref())?;
+                crate::retention::prune(out, &cfg.run, step)?;
             }
             if let Some(g) = group {
                 // No rank runs ahead of a checkpoint that is not complete yet.
@@ -594,10 +608,75 @@ fn batch_to_device(buf: &[i64], b: usize, t: usize, device: Device) -> Tensor {
     }
 }
 
-/// A validation folder: a `tokenize` output's `val/` split when given the output folder.
-pub fn open_val(path: &Path) -> Result<TokenDataset> {
-    if !path.join("index.json").exists() && path.join("val/index.json").exists() {
-        return TokenDataset::open(&path.join("val"));
+/// Opens each data source of a run config with `open`, as (name, dataset, weight); an error
+/// names the source as `what` (train or val data) and its name.
+/// The run's tokenizer, written into each checkpoint: the train data's (else the starting
+/// checkpoint's). Every data set, and the checkpoint the run starts from, must have the same
+/// one unless `[data] allow_tokenizer_mismatch`. None (with a warning) when neither the data
+/// nor the checkpoint holds a `tokenizer.json`.
+fn run_tokenizer(
+    cfg: &RunConfig,
+    mixture: &Mixture,
+    val_sets: &[(String, TokenDataset, f64)],
+    start_ck: Option<&Path>,
+    lead: bool,
+) -> Result<Option<tokenizers::Tokenizer>> {
+    let mut origins = Vec::new();
+    let ck = match start_ck {
+        Some(dir) => hf::TokenizerFile::of_checkpoint(dir)?.map(|(f, t)| (dir, f, t)),
+        None => None,
+    };
+    if let Some((dir, f, _)) = &ck {
+        origins.push(hf::Origin {
+            what: format!("checkpoint {}", dir.display()),
+            file: f.clone(),
+        });
     }
-    TokenDataset::open(path)
+    let train = mixture.sources().map(|(n, ds)| ("train data", n, ds));
+    let val = val_sets
+        .iter()
+        .map(|(n, ds, _)| ("val data", n.as_str(), ds));
+    let mut data_json = None;
+    for (what, name, ds) in train.chain(val) {
+        let Some(file) = ds.tokenizer()? else {
+            continue;
+        };
+        if what == "train data" && data_json.is_none() && file.path.ends_with("tokenizer.json") {
+            data_json = Some(file.path.clone());
+        }
+        origins.push(hf::Origin {
+            what: format!("{what} {name:?} ({})", ds.dir.display()),
+            file,
+        });
+    }
+    hf::check_same(
+        &origins,
+        cfg.data.allow_tokenizer_mismatch,
+        "set [data] allow_tokenizer_mismatch = true",
+    )?;
+    let tok = match (data_json, ck) {
+        (Some(p), _) => Some(crate::tokenize::load_tokenizer(&p)?),
+        (None, Some((_, _, t))) => Some(t),
+        (None, None) => None,
+    };
+    if tok.is_none() && lead {
+        eprintln!(
+            "warning: the train data has no tokenizer.json (a token folder of an earlier build); the run's checkpoints will hold no tokenizer"
+        );
+    }
+    Ok(tok)
+}
+
+fn open_sets(
+    sources: &[DataSource],
+    what: &str,
+    open: fn(&Path) -> Result<TokenDataset, DatasetError>,
+) -> Result<Vec<(String, TokenDataset, f64)>> {
+    sources
+        .iter()
+        .map(|s| {
+            let ds = open(&s.path).with_context(|| format!("{what} {:?}", s.name))?;
+            Ok((s.name.clone(), ds, s.weight))
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod eval;
+pub mod generate;
 pub mod init;
 pub mod launch;
 pub mod report;
@@ -38,6 +39,8 @@ enum Command {
     Launch(launch::Args),
     /// Loss and perplexity of a checkpoint on token folders.
     Eval(eval::Args),
+    /// Continue prompts with a checkpoint: greedy or sampled, batched, with a KV cache.
+    Generate(generate::Args),
     /// Write a randomly initialised Hugging Face checkpoint (preset or config.json).
     Init(init::Args),
     /// Run a continual pre-training study (the paper's grid) from a study config; resumable.
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a, progress),
         Command::Launch(a) => launch::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Generate(a) => generate::run(a),
         Command::Init(a) => init::run(a),
         Command::Study(a) => study::run(a, progress),
         Command::Report(a) => report::run(a),

@@ -106,6 +106,7 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
     if !lead {
         return Ok(());
     }
+    print_merged(&o.plan)?;
     outln!(
         "{} runs: {} run, {} resumed, {} already done; {:.1} s",
         o.plan.runs.len(),
@@ -153,6 +154,7 @@ fn dry_run_plan(cfg: &study::StudyConfig, dir: &Path, jobs: Option<usize>) -> Re
     if !plan.skipped.is_empty() {
         outln!("left out: {}", plan.skipped.join(", "));
     }
+    print_merged(&plan)?;
     outln!(
         "{} runs; about {:.0} s one at a time, {:.0} s with {jobs} jobs ({:.3} s a step, {:.3} s an eval batch on {}, {threads} threads a run)",
         plan.runs.len(),
@@ -162,5 +164,15 @@ fn dry_run_plan(cfg: &study::StudyConfig, dir: &Path, jobs: Option<usize>) -> Re
         probe.eval_batch_s,
         probe.device
     );
+    Ok(())
+}
+
+/// The runs `[grid] merge_identical` merged, each with the run that stands for it.
+fn print_merged(plan: &study::plan::Plan) -> Result<()> {
+    for (gone, kept) in &plan.merged {
+        outln!(
+            "merged: {gone} is the same run as {kept} ([grid] merge_identical); run once as {kept}"
+        );
+    }
     Ok(())
 }

@@ -13,10 +13,17 @@ pub struct Args {
     /// Continue the run in [run] out from its latest checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Write the run here instead of the config's [run] out (re-running a saved run.toml,
+    /// e.g. a study run's, into a new folder).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 pub fn run(a: Args, progress: bool) -> Result<()> {
-    let cfg = run_config::RunConfig::load(&a.config)?;
+    let mut cfg = run_config::RunConfig::load(&a.config)?;
+    if let Some(out) = a.out {
+        cfg.run.out = out;
+    }
     let s = train::train(&cfg, a.resume, progress)?;
     // In a data-parallel run the other ranks' summaries would repeat rank 0's.
     if dist::World::from_env()?.is_some_and(|w| w.rank != 0) {

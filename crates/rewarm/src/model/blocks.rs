@@ -96,6 +96,30 @@ impl Rope {
         }
     }
 
+    /// Tables at given positions (batch, time) int64, one row of positions per sequence (left
+    /// padding shifts them), for decoding with a cache; the same values as [`Rope::new`] at
+    /// those positions (a product of two f32 numbers either way).
+    pub(super) fn at(cfg: &ModelConfig, positions: &Tensor, kind: Kind) -> Self {
+        let (rot, hd) = (cfg.rotary_dim(), cfg.head_dim());
+        let half = rot / 2;
+        let device = positions.device();
+        let (b, t) = positions.size2().expect("(batch, time) positions");
+        let exponent = Tensor::arange_start_step(0, rot, 2, (Kind::Int64, device))
+            .to_kind(Kind::Float)
+            / rot as f64;
+        let inv_freq = Tensor::pow_scalar(cfg.rotary_emb_base, &exponent).reciprocal();
+        let freqs = positions.to_kind(Kind::Float).unsqueeze(-1) * inv_freq.view([1, 1, half]);
+        let (c, s) = (freqs.cos(), freqs.sin());
+        let pass = |v: f64| Tensor::full([b, t, hd - rot], v, (Kind::Float, device));
+        let table = |parts: &[Tensor]| Tensor::cat(parts, 2).view([b, t, 1, 1, hd]).to_kind(kind);
+        let idx = |a: i64, e: i64| Tensor::arange_start(a, e, (Kind::Int64, device));
+        Self {
+            cos: table(&[c.shallow_clone(), c, pass(1.0)]),
+            sin: table(&[s.neg(), s, pass(0.0)]),
+            perm: Tensor::cat(&[idx(half, rot), idx(0, half), idx(rot, hd)], 0),
+        }
+    }
+
     /// Rotates `x` (batch, time, heads, any, head_dim) in the tables' dtype; the result is
     /// contiguous, in `x`'s dtype.
     pub(super) fn apply(&self, x: &Tensor) -> Tensor {
@@ -126,7 +150,8 @@ impl Attention {
         })
     }
 
-    pub(super) fn forward(&self, x: &Tensor, rope: &Rope, compute: Kind) -> Tensor {
+    /// Queries, keys and values (batch, heads, time, head_dim) of `x`, queries and keys rotated.
+    fn heads(&self, x: &Tensor, rope: &Rope, compute: Kind) -> (Tensor, Tensor, Tensor) {
         let (b, t, _) = x.size3().expect("(batch, time, hidden)");
         let (nh, hd) = (self.heads, self.head_dim);
         // Per head the fused projection holds [q, k, v], each head_dim wide: views, no copies
@@ -136,18 +161,51 @@ impl Attention {
         let q = qk.select(3, 0).transpose(1, 2);
         let k = qk.select(3, 1).transpose(1, 2);
         let v = qkv.select(3, 2).transpose(1, 2);
+        (q, k, v)
+    }
+
+    /// Scaled dot-product attention, causal or under `mask`, then the output projection.
+    fn attend(&self, qkv: [&Tensor; 3], mask: Option<&Tensor>, compute: Kind) -> Tensor {
+        let [q, k, v] = qkv;
+        let (b, nh, t, hd) = q.size4().expect("(batch, heads, time, head_dim)");
         let y = Tensor::scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            None::<Tensor>,
+            q,
+            k,
+            v,
+            mask,
             0.0,
-            true,
+            mask.is_none(),
             Some(1.0 / (hd as f64).sqrt()),
             false,
         );
         let y = y.transpose(1, 2).reshape([b, t, nh * hd]);
         self.dense.forward(&y, compute)
+    }
+
+    pub(super) fn forward(&self, x: &Tensor, rope: &Rope, compute: Kind) -> Tensor {
+        let (q, k, v) = self.heads(x, rope, compute);
+        self.attend([&q, &k, &v], None, compute)
+    }
+
+    /// Attention of `x` (batch, time, hidden) over the cached keys and values `past` (each
+    /// (batch, heads, past, head_dim)) and its own, which are appended to `past`; `mask`
+    /// (batch, 1, time, past + time) is true where a query may attend to a key.
+    pub(super) fn forward_cached(
+        &self,
+        x: &Tensor,
+        rope: &Rope,
+        compute: Kind,
+        past: &mut Option<(Tensor, Tensor)>,
+        mask: &Tensor,
+    ) -> Tensor {
+        let (q, mut k, mut v) = self.heads(x, rope, compute);
+        if let Some((pk, pv)) = past.take() {
+            k = Tensor::cat(&[pk, k], 2);
+            v = Tensor::cat(&[pv, v], 2);
+        }
+        let y = self.attend([&q, &k, &v], Some(mask), compute);
+        *past = Some((k, v));
+        y
     }
 }
 
@@ -206,6 +264,29 @@ impl Block {
     pub(super) fn forward(&self, x: &Tensor, rope: &Rope, c: Compute) -> Tensor {
         let (mm, act) = (c.matmul(), c.activations());
         let a = self.attn.forward(&self.ln1.forward(x, act), rope, mm);
+        self.add_mlp(x, a, c)
+    }
+
+    /// [`Block::forward`] with attention over a cache (see [`Attention::forward_cached`]).
+    pub(super) fn forward_cached(
+        &self,
+        x: &Tensor,
+        rope: &Rope,
+        c: Compute,
+        past: &mut Option<(Tensor, Tensor)>,
+        mask: &Tensor,
+    ) -> Tensor {
+        let (mm, act) = (c.matmul(), c.activations());
+        let a = self
+            .attn
+            .forward_cached(&self.ln1.forward(x, act), rope, mm, past, mask);
+        self.add_mlp(x, a, c)
+    }
+
+    /// The residual stream after attention's output `a`: plus the MLP of `x` (parallel) or of
+    /// `x + a` (sequential).
+    fn add_mlp(&self, x: &Tensor, a: Tensor, c: Compute) -> Tensor {
+        let (mm, act) = (c.matmul(), c.activations());
         if self.parallel {
             let m = self.mlp.forward(&self.ln2.forward(x, act), mm);
             x + a.to_kind(act) + m.to_kind(act)

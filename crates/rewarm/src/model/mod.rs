@@ -20,9 +20,11 @@ use crate::config::{Activation, ModelConfig};
 use crate::working::Working;
 
 mod blocks;
+mod cache;
 mod step;
 use anyhow::{Context, Result};
 use blocks::*;
+pub use cache::KvCache;
 use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
 

@@ -8,8 +8,86 @@
 //!
 //! where `x` runs from 0 to 1 over the cooldown and `y` over the anneal.
 
-use super::{lr_str, warm, Schedule};
+use super::{
+    lr_str, steps, Common, Cooldown, Family, Schedule, ScheduleConfig, StudyParams, StudyVariant,
+};
+use anyhow::{bail, Result};
 use std::f64::consts::PI;
+
+/// The constant phase's LR as a share of the maximum when a config gives none.
+pub(crate) const DEFAULT_CONSTANT_RATIO: f64 = 0.55;
+/// The inverse-sqrt cooldown's alpha when a config gives none.
+pub(crate) const DEFAULT_ALPHA: f64 = 1.0;
+
+pub static FAMILY: Family = Family {
+    name: "infinite",
+    description: "warmup, a cosine or inv-sqrt cooldown to constant_ratio * max_lr, constant, then an exponential anneal to min_ratio * max_lr over the last anneal steps",
+    parameters: &[
+        "cooldown_steps",
+        "cooldown_fraction",
+        "cooldown",
+        "constant_ratio",
+        "anneal_steps",
+        "anneal_fraction",
+        "inv_sqrt_alpha",
+    ],
+    build,
+    study: &[
+        StudyVariant {
+            name: "infinite",
+            config: |base, p| study(base, p, Cooldown::Cosine),
+        },
+        StudyVariant {
+            name: "infinite-inv-sqrt",
+            config: |base, p| study(base, p, Cooldown::InvSqrt),
+        },
+    ],
+};
+
+/// A study's infinite schedule with a `cooldown` of this shape and the grid's shares.
+fn study(base: ScheduleConfig, p: &StudyParams, cooldown: Cooldown) -> ScheduleConfig {
+    ScheduleConfig {
+        cooldown_fraction: Some(p.infinite_cooldown),
+        anneal_fraction: Some(p.infinite_anneal),
+        constant_ratio: Some(p.infinite_constant),
+        cooldown,
+        inv_sqrt_alpha: (cooldown == Cooldown::InvSqrt).then_some(p.infinite_alpha),
+        ..base
+    }
+}
+
+fn build(cfg: &ScheduleConfig, c: Common) -> Result<Box<dyn Schedule>> {
+    let (warmup, total) = (c.warmup, c.total);
+    let cooldown = cfg.cooldown_len(total)?;
+    let anneal = steps("anneal", cfg.anneal_steps, cfg.anneal_fraction, total)?;
+    if warmup + cooldown + anneal > total {
+        bail!("schedule: warmup {warmup} + cooldown {cooldown} + anneal {anneal} steps exceed the run ({total})");
+    }
+    let ratio = cfg.constant_ratio.unwrap_or(DEFAULT_CONSTANT_RATIO);
+    if !(0.0..=1.0).contains(&ratio) {
+        bail!("schedule: constant_ratio {ratio} is not in [0, 1]");
+    }
+    let shape = match cfg.cooldown {
+        Cooldown::Cosine => InfiniteCooldown::Cosine,
+        Cooldown::InvSqrt => {
+            let a = cfg.inv_sqrt_alpha.unwrap_or(DEFAULT_ALPHA);
+            if !(a.is_finite() && a > 0.0) {
+                bail!("schedule: inv_sqrt_alpha {a} must be positive");
+            }
+            InfiniteCooldown::InvSqrt(a)
+        }
+        Cooldown::Linear => {
+            bail!("schedule: kind `infinite` cools down `cosine` or `inv-sqrt`")
+        }
+    };
+    Ok(Box::new(Infinite {
+        constant: ratio * c.max,
+        common: c,
+        cooldown,
+        anneal,
+        shape,
+    }))
+}
 
 /// The cooldown shape of an [`Infinite`] schedule.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,28 +98,25 @@ pub enum InfiniteCooldown {
 }
 
 pub struct Infinite {
-    pub start: f64,
-    pub max: f64,
+    pub common: Common,
     pub constant: f64,
-    pub min: f64,
-    pub warmup: u64,
     /// Steps of the cooldown from `max` to `constant`, right after the warmup.
     pub cooldown: u64,
     /// Steps of the final anneal from `constant` to `min`, ending at `total`.
     pub anneal: u64,
-    pub total: u64,
     pub shape: InfiniteCooldown,
 }
 
 impl Schedule for Infinite {
     fn lr(&self, t: u64) -> f64 {
-        if t < self.warmup {
-            return warm(self.start, self.max, self.warmup, t);
+        let common = &self.common;
+        if let Some(lr) = common.warming(t) {
+            return lr;
         }
-        let (max, c) = (self.max, self.constant);
-        let cooled = self.warmup + self.cooldown;
+        let (max, c) = (common.max, self.constant);
+        let cooled = common.warmup + self.cooldown;
         if t < cooled {
-            let x = (t - self.warmup) as f64 / self.cooldown as f64;
+            let x = (t - common.warmup) as f64 / self.cooldown as f64;
             return match self.shape {
                 InfiniteCooldown::Cosine => c + (max - c) * 0.5 * (1.0 + (PI * x).cos()),
                 InfiniteCooldown::InvSqrt(alpha) => {
@@ -50,7 +125,7 @@ impl Schedule for Infinite {
                 }
             };
         }
-        let anneal_start = self.total - self.anneal;
+        let anneal_start = common.total - self.anneal;
         if self.anneal == 0 || t < anneal_start {
             return c;
         }
@@ -58,7 +133,7 @@ impl Schedule for Infinite {
         if c == 0.0 {
             return 0.0;
         }
-        c * (self.min / c).powf(y)
+        c * (common.min / c).powf(y)
     }
     fn describe(&self) -> String {
         let shape = match self.shape {
@@ -66,13 +141,11 @@ impl Schedule for Infinite {
             InfiniteCooldown::InvSqrt(a) => format!("inverse-sqrt (alpha {a})"),
         };
         format!(
-            "linear warmup {} -> {} over {} steps, {shape} cooldown to {} over {} steps, constant, exponential anneal to {} over the last {} steps",
-            lr_str(self.start),
-            lr_str(self.max),
-            self.warmup,
+            "{}, {shape} cooldown to {} over {} steps, constant, exponential anneal to {} over the last {} steps",
+            self.common.describe_warmup(),
             lr_str(self.constant),
             self.cooldown,
-            lr_str(self.min),
+            lr_str(self.common.min),
             self.anneal
         )
     }

@@ -2,9 +2,14 @@
 //!
 //! Re-warming is not a schedule of its own: it is a fresh schedule started on weights loaded
 //! from a checkpoint, so every schedule here counts steps from the start of its own run.
+//!
+//! Each family lives in its own file with its [`Family`] entry (name, keys, build, what a
+//! study makes of it) and takes one line of [`FAMILIES`]; the run config, the study's grid
+//! and `rewarm schedule --kinds` read that list.
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 mod constant;
 mod cosine;
 mod infinite;
@@ -15,27 +20,249 @@ pub use cosine::WarmupCosine;
 pub use infinite::{Infinite, InfiniteCooldown};
 pub use wsd::WarmupStableDecay;
 
+/// The schedule families, one file of this folder each: a run config's `kind`, a study's
+/// `grid.schedule` and `rewarm schedule --kinds` all read this list.
+pub static FAMILIES: &[&Family] = &[
+    &cosine::FAMILY,
+    &constant::FAMILY,
+    &constant::WARMUP,
+    &wsd::FAMILY,
+    &infinite::FAMILY,
+];
+
 /// The LR for optimiser step `t` (0-based) of a run of `total` steps.
 pub trait Schedule {
     fn lr(&self, t: u64) -> f64;
     fn describe(&self) -> String;
 }
 
-/// The schedules there are, as a run config names them.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScheduleKind {
-    /// Linear warmup, then cosine decay to `min_ratio * max_lr`.
-    Cosine,
-    /// `max_lr` throughout (the no-re-warm baseline).
-    Constant,
-    /// Linear warmup, then `max_lr`.
-    ConstantWarmup,
-    /// Warmup, stable, then a cooldown (`cooldown`) over the last steps.
-    Wsd,
-    /// Warmup, a cooldown (`cooldown`: cosine or inv-sqrt) to `constant_ratio * max_lr`, constant,
-    /// then an exponential anneal to `min_ratio * max_lr` over the last `anneal_*` steps.
-    Infinite,
+/// One schedule family: its name, the `[schedule]` keys it reads, how it builds and what a
+/// study's grid makes of it.
+pub struct Family {
+    /// The name a run config's `kind` gives.
+    pub name: &'static str,
+    /// One line for `rewarm schedule --kinds`.
+    pub description: &'static str,
+    /// The `[schedule]` keys it reads beside `max_lr`, `start_lr`, `min_ratio` and `warmup_*`.
+    pub parameters: &'static [&'static str],
+    /// Checks a config of this family and builds its schedule (the run's length is in
+    /// [`Common`]).
+    pub build: fn(&ScheduleConfig, Common) -> Result<Box<dyn Schedule>>,
+    /// The names a study's `grid.schedule` may give for this family, each with the schedule
+    /// of a continual run (none: not a study family).
+    pub study: &'static [StudyVariant],
+}
+
+/// A schedule a study's grid can vary: the run config it gives a continual run whose warmup,
+/// maximum and minimum LR are set in `base`.
+pub struct StudyVariant {
+    pub name: &'static str,
+    pub config: fn(base: ScheduleConfig, p: &StudyParams) -> ScheduleConfig,
+}
+
+/// What a study's `[grid]` sets for its schedule families beside warmup and maximum LR.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StudyParams {
+    /// The WSD cooldown's share of the steps.
+    pub wsd_cooldown: f64,
+    /// The infinite schedule's cooldown share, anneal share, constant LR (x max) and the
+    /// alpha of its inverse-sqrt cooldown.
+    pub infinite_cooldown: f64,
+    pub infinite_anneal: f64,
+    pub infinite_constant: f64,
+    pub infinite_alpha: f64,
+}
+
+impl Default for StudyParams {
+    fn default() -> Self {
+        Self {
+            wsd_cooldown: 0.2,
+            infinite_cooldown: 0.3,
+            infinite_anneal: 0.1,
+            infinite_constant: infinite::DEFAULT_CONSTANT_RATIO,
+            infinite_alpha: infinite::DEFAULT_ALPHA,
+        }
+    }
+}
+
+/// The settings every family shares, checked: the warmup's start and length, the maximum and
+/// the minimum LR (`min_ratio * max_lr`), and the run's length in steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Common {
+    pub start: f64,
+    pub max: f64,
+    pub min: f64,
+    pub warmup: u64,
+    pub total: u64,
+}
+
+impl Common {
+    /// The LR at step `t` of the linear warmup from `start` to `max`; `None` after it.
+    pub fn warming(&self, t: u64) -> Option<f64> {
+        (t < self.warmup)
+            .then(|| self.start + (self.max - self.start) * t as f64 / self.warmup as f64)
+    }
+
+    /// "linear warmup 0e0 -> 3e-4 over 10 steps".
+    pub fn describe_warmup(&self) -> String {
+        format!(
+            "linear warmup {} -> {} over {} steps",
+            lr_str(self.start),
+            lr_str(self.max),
+            self.warmup
+        )
+    }
+}
+
+/// A family as a config names it (`kind = "cosine"`).
+#[derive(Clone, Copy)]
+pub struct ScheduleKind(pub &'static Family);
+
+impl ScheduleKind {
+    /// The family called `name`, which must be in [`FAMILIES`] (for the names the code uses).
+    pub fn named(name: &str) -> Self {
+        name.parse().expect("a schedule family of the registry")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+}
+
+impl PartialEq for ScheduleKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+impl Eq for ScheduleKind {}
+
+impl std::fmt::Debug for ScheduleKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ScheduleKind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match FAMILIES.iter().find(|f| f.name == s) {
+            Some(f) => Ok(ScheduleKind(f)),
+            None => bail!(
+                "unknown schedule kind `{s}`; there are: {}",
+                names().join(", ")
+            ),
+        }
+    }
+}
+
+/// The families' names, in registry order.
+pub fn names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| FAMILIES.iter().map(|f| f.name).collect())
+}
+
+/// A name among `expected`, or serde's "unknown variant" error naming them.
+fn lookup<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    expected: &'static [&'static str],
+) -> std::result::Result<usize, D::Error> {
+    let s = String::deserialize(d)?;
+    expected
+        .iter()
+        .position(|n| *n == s)
+        .ok_or_else(|| serde::de::Error::unknown_variant(&s, expected))
+}
+
+impl Serialize for ScheduleKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ScheduleKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(ScheduleKind(FAMILIES[lookup(d, names())?]))
+    }
+}
+
+/// A schedule a study's grid names (`grid.schedule = ["cosine", "wsd"]`): one of the
+/// families' [`StudyVariant`]s, ordered as the registry lists them.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StudyFamily(usize);
+
+/// Every family's study variants, in registry order, each with its family.
+fn study_variants() -> &'static [(&'static Family, &'static StudyVariant)] {
+    static ALL: OnceLock<Vec<(&'static Family, &'static StudyVariant)>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        FAMILIES
+            .iter()
+            .flat_map(|f| f.study.iter().map(move |v| (*f, v)))
+            .collect()
+    })
+}
+
+fn study_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| study_variants().iter().map(|v| v.1.name).collect())
+}
+
+impl StudyFamily {
+    /// The study schedule called `name`, which must be registered (for the names the code uses).
+    pub fn named(name: &str) -> Self {
+        name.parse().expect("a study schedule of the registry")
+    }
+
+    pub fn name(self) -> &'static str {
+        study_variants()[self.0].1.name
+    }
+
+    /// Its place in the registry, for ordering runs along the schedule axis.
+    pub fn index(self) -> usize {
+        self.0
+    }
+
+    /// The schedule of a continual run: `base` sets the warmup, maximum and minimum LR.
+    pub fn config(self, base: ScheduleConfig, p: &StudyParams) -> ScheduleConfig {
+        let (family, variant) = study_variants()[self.0];
+        (variant.config)(
+            ScheduleConfig {
+                kind: ScheduleKind(family),
+                ..base
+            },
+            p,
+        )
+    }
+}
+
+impl std::str::FromStr for StudyFamily {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match study_names().iter().position(|n| *n == s) {
+            Some(i) => Ok(StudyFamily(i)),
+            None => bail!(
+                "unknown study schedule `{s}`; there are: {}",
+                study_names().join(", ")
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for StudyFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for StudyFamily {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for StudyFamily {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(StudyFamily(lookup(d, study_names())?))
+    }
 }
 
 /// The shape of a WSD cooldown.
@@ -54,6 +281,7 @@ pub enum Cooldown {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
+    /// The family ([`FAMILIES`]).
     pub kind: ScheduleKind,
     pub max_lr: f64,
     /// Warmup starts here (0 unless re-warming from a small LR).
@@ -85,13 +313,27 @@ pub struct ScheduleConfig {
     /// Infinite with an inv-sqrt cooldown: its alpha (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inv_sqrt_alpha: Option<f64>,
+    /// Cosine only: the step at which the decay reaches `min_ratio * max_lr`, counted from the
+    /// run's start (warmup included; default: the run's last step); the LR stays there after
+    /// it. Gupta et al. reach the minimum at 240 B of 297 B tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_steps: Option<u64>,
+    /// Cosine only: `decay_steps` as a share of the run's steps (240 / 297 = 0.808).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_fraction: Option<f64>,
 }
 
 pub(crate) fn default_min_ratio() -> f64 {
     0.1
 }
 
-fn steps(what: &str, steps: Option<u64>, fraction: Option<f64>, total: u64) -> Result<u64> {
+/// A phase's length in steps, from `{what}_steps` or `{what}_fraction` of `total` (0: neither).
+pub(crate) fn steps(
+    what: &str,
+    steps: Option<u64>,
+    fraction: Option<f64>,
+    total: u64,
+) -> Result<u64> {
     match (steps, fraction) {
         (Some(_), Some(_)) => {
             bail!("schedule: give {what}_steps or {what}_fraction, not both")
@@ -120,10 +362,13 @@ impl ScheduleConfig {
             anneal_steps: None,
             anneal_fraction: None,
             inv_sqrt_alpha: None,
+            decay_steps: None,
+            decay_fraction: None,
         }
     }
 
-    fn cooldown_len(&self, total: u64) -> Result<u64> {
+    /// The cooldown's length in steps (WSD and infinite).
+    pub(crate) fn cooldown_len(&self, total: u64) -> Result<u64> {
         steps(
             "cooldown",
             self.cooldown_steps,
@@ -152,95 +397,31 @@ impl ScheduleConfig {
         if warmup > total {
             bail!("schedule: warmup of {warmup} steps is longer than the run ({total} steps)");
         }
-        let (max, start, min) = (self.max_lr, self.start_lr, self.min_ratio * self.max_lr);
-        Ok(match self.kind {
-            ScheduleKind::Cosine => Box::new(WarmupCosine {
-                start,
-                max,
-                min,
-                warmup,
-                total,
-            }),
-            ScheduleKind::Constant => {
-                if warmup != 0 {
-                    bail!("schedule: kind `constant` has no warmup; use `constant-warmup`");
-                }
-                Box::new(Constant { lr: max })
+        for (key, set) in [
+            ("decay_steps", self.decay_steps.is_some()),
+            ("decay_fraction", self.decay_fraction.is_some()),
+        ] {
+            if set && !self.kind.0.parameters.contains(&key) {
+                bail!(
+                    "schedule: {key} is a key of kind `cosine`, not of kind `{}` (`rewarm schedule --kinds` lists each kind's keys)",
+                    self.kind.name()
+                );
             }
-            ScheduleKind::ConstantWarmup => Box::new(WarmupStableDecay {
-                start,
-                max,
-                min: max,
-                warmup,
-                total,
-                cooldown: 0,
-                cosine: false,
-            }),
-            ScheduleKind::Wsd => {
-                let cooldown = self.cooldown_len(total)?;
-                if warmup + cooldown > total {
-                    bail!("schedule: warmup {warmup} + cooldown {cooldown} steps exceed the run ({total})");
-                }
-                if self.cooldown == Cooldown::InvSqrt {
-                    bail!("schedule: an inv-sqrt cooldown belongs to kind `infinite`; `wsd` cools down linear or cosine");
-                }
-                let cosine = self.cooldown == Cooldown::Cosine;
-                Box::new(WarmupStableDecay {
-                    start,
-                    max,
-                    min,
-                    warmup,
-                    total,
-                    cooldown,
-                    cosine,
-                })
-            }
-            ScheduleKind::Infinite => {
-                let cooldown = self.cooldown_len(total)?;
-                let anneal = steps("anneal", self.anneal_steps, self.anneal_fraction, total)?;
-                if warmup + cooldown + anneal > total {
-                    bail!("schedule: warmup {warmup} + cooldown {cooldown} + anneal {anneal} steps exceed the run ({total})");
-                }
-                let ratio = self.constant_ratio.unwrap_or(0.55);
-                if !(0.0..=1.0).contains(&ratio) {
-                    bail!("schedule: constant_ratio {ratio} is not in [0, 1]");
-                }
-                let shape = match self.cooldown {
-                    Cooldown::Cosine => InfiniteCooldown::Cosine,
-                    Cooldown::InvSqrt => {
-                        let a = self.inv_sqrt_alpha.unwrap_or(1.0);
-                        if !(a.is_finite() && a > 0.0) {
-                            bail!("schedule: inv_sqrt_alpha {a} must be positive");
-                        }
-                        InfiniteCooldown::InvSqrt(a)
-                    }
-                    Cooldown::Linear => {
-                        bail!("schedule: kind `infinite` cools down `cosine` or `inv-sqrt`")
-                    }
-                };
-                Box::new(Infinite {
-                    start,
-                    max,
-                    constant: ratio * max,
-                    min,
-                    warmup,
-                    cooldown,
-                    anneal,
-                    total,
-                    shape,
-                })
-            }
-        })
+        }
+        let common = Common {
+            start: self.start_lr,
+            max: self.max_lr,
+            min: self.min_ratio * self.max_lr,
+            warmup,
+            total,
+        };
+        (self.kind.0.build)(self, common)
     }
 }
 
 /// An LR for people: 3e-5, not 0.000029999999999999997.
 pub fn lr_str(x: f64) -> String {
     format!("{:e}", (x * 1e12).round() / 1e12)
-}
-
-pub(crate) fn warm(start: f64, max: f64, warmup: u64, t: u64) -> f64 {
-    start + (max - start) * t as f64 / warmup as f64
 }
 
 #[cfg(test)]
@@ -272,6 +453,64 @@ mod tests {
         close(s.lr(505), 3e-5 + 2.7e-4 * 0.5);
         close(s.lr(1000), 3e-5);
         close(s.lr(5000), 3e-5);
+    }
+
+    #[test]
+    fn cosine_reaching_its_minimum_early_stays_there() {
+        // 100 steps, warmup 10, minimum at step 60: p = (t - 10) / 50.
+        let mut c = cfg("cosine");
+        c.warmup_steps = Some(10);
+        c.decay_steps = Some(60);
+        let s = c.build(100).unwrap();
+        close(s.lr(5), 1.5e-4); // warmup untouched
+        close(s.lr(10), 3e-4);
+        close(s.lr(35), 3e-5 + 2.7e-4 * 0.5); // half-way: cos(pi/2) = 0
+        close(s.lr(20), 3e-5 + 2.7e-4 * 0.5 * (1.0 + (PI * 0.2).cos()));
+        close(s.lr(59), 3e-5 + 2.7e-4 * 0.5 * (1.0 + (PI * 0.98).cos()));
+        close(s.lr(60), 3e-5);
+        close(s.lr(61), 3e-5);
+        close(s.lr(99), 3e-5);
+        assert!(
+            s.describe().contains("at step 60, then constant"),
+            "{}",
+            s.describe()
+        );
+        // As a share: 0.6 of 100 steps is the same schedule.
+        c.decay_steps = None;
+        c.decay_fraction = Some(0.6);
+        let f = c.build(100).unwrap();
+        for t in [0, 10, 20, 35, 59, 60, 80, 99] {
+            close(f.lr(t), s.lr(t));
+        }
+        // Gupta et al.: 240 B of 297 B tokens; at 1,000 steps the minimum is at step 808.
+        c.warmup_steps = Some(0);
+        c.decay_fraction = Some(240.0 / 297.0);
+        let g = c.build(1000).unwrap();
+        close(g.lr(404), 3e-5 + 2.7e-4 * 0.5);
+        close(g.lr(808), 3e-5);
+        close(g.lr(900), 3e-5);
+        // Before the warmup ends, past the run, both keys, another kind: refused by name.
+        for (decay, total, key) in [(5, 100, "decay_steps"), (101, 100, "decay_steps")] {
+            let mut c = cfg("cosine");
+            c.warmup_steps = Some(10);
+            c.decay_steps = Some(decay);
+            let e = c.build(total).err().unwrap().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let mut c = cfg("cosine");
+        c.decay_steps = Some(50);
+        c.decay_fraction = Some(0.5);
+        let e = c.build(100).err().unwrap().to_string();
+        assert!(e.contains("decay_steps or decay_fraction"), "{e}");
+        let mut c = cfg("wsd");
+        c.decay_steps = Some(50);
+        let e = c.build(100).err().unwrap().to_string();
+        assert!(
+            e.contains("decay_steps")
+                && e.contains("`wsd`")
+                && e.contains("lists each kind's keys"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -386,5 +625,39 @@ mod tests {
             let e = c.build(10).err().unwrap().to_string();
             assert!(e.contains("max_lr"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_registry_names_each_family_once_and_round_trips() {
+        assert_eq!(
+            names(),
+            ["cosine", "constant", "constant-warmup", "wsd", "infinite"]
+        );
+        assert_eq!(
+            study_names(),
+            ["cosine", "wsd", "infinite", "infinite-inv-sqrt"]
+        );
+        for n in names() {
+            let k = ScheduleKind::named(n);
+            assert_eq!(toml::Value::try_from(k).unwrap().as_str(), Some(*n));
+            let c = toml::from_str::<ScheduleConfig>(&format!("kind = \"{n}\"\nmax_lr = 1e-3"));
+            assert_eq!(c.unwrap().kind, k);
+        }
+        // A study variant's run config names its family's kind, with the grid's shares.
+        let p = StudyParams::default();
+        let base = ScheduleConfig::new(ScheduleKind::named("cosine"), 3e-4);
+        let c = StudyFamily::named("infinite-inv-sqrt").config(base.clone(), &p);
+        assert_eq!(c.kind.name(), "infinite");
+        assert_eq!(c.cooldown, Cooldown::InvSqrt);
+        assert_eq!(c.constant_ratio, Some(0.55));
+        assert_eq!(c.inv_sqrt_alpha, Some(1.0));
+        let c = StudyFamily::named("wsd").config(base, &p);
+        assert_eq!((c.kind.name(), c.cooldown_fraction), ("wsd", Some(0.2)));
+        let e = "linear".parse::<StudyFamily>().unwrap_err().to_string();
+        assert!(
+            e.contains("`linear`") && e.contains("infinite-inv-sqrt"),
+            "{e}"
+        );
+        assert!(StudyFamily::named("cosine") < StudyFamily::named("wsd"));
     }
 }

@@ -3,6 +3,8 @@
 
 use crate::optim::AdamWConfig;
 use crate::run_config::{DeviceChoice, ModelSection, Precision};
+pub use crate::schedule::StudyFamily as Family;
+use crate::schedule::StudyParams;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,6 +26,9 @@ pub struct StudyConfig {
     pub optim: AdamWConfig,
     #[serde(default)]
     pub run: StudyRun,
+    /// Downstream tasks every run scores at its evaluations (as a run config's `[eval]`).
+    #[serde(default)]
+    pub eval: crate::run_config::EvalSection,
 }
 
 /// A corpus as `rewarm tokenize` writes it: a train and a validation token folder.
@@ -48,6 +53,10 @@ pub struct StudyData {
     pub eval_sequences: u64,
     pub upstream: Corpus,
     pub downstream: Corpus,
+    /// Let the runs train and evaluate on corpora made by different tokenizers (each run's
+    /// `[data] allow_tokenizer_mismatch`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_tokenizer_mismatch: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -87,6 +96,23 @@ pub struct Downstream {
     /// Checkpoint every this many steps so an interrupted run resumes (0: 4 per run).
     #[serde(default)]
     pub checkpoint_every: u64,
+    /// Every run keeps only its newest N `step-N` checkpoints (unset: all); the upstream run's
+    /// branch points and `final` are always kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u64>,
+    /// With `keep_last`: also keep the checkpoints at multiples of K steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_every: Option<u64>,
+}
+
+impl Downstream {
+    /// The steps between a run's checkpoints: `checkpoint_every`, or 4 per run when 0.
+    pub fn checkpoint_interval(&self) -> u64 {
+        match self.checkpoint_every {
+            0 => (self.steps / 4).max(1),
+            n => n,
+        }
+    }
 }
 
 /// What the grid varies; each axis is varied alone around `reference`, and the axes of each
@@ -101,12 +127,18 @@ pub struct Grid {
     /// Share of each batch replayed from the upstream corpus (compute-equivalent: the same
     /// steps and tokens in all).
     pub replay: Vec<f64>,
+    /// Schedule families by their study names (`rewarm schedule --kinds` lists them).
     pub schedule: Vec<Family>,
     pub moments: Vec<Moments>,
     pub baselines: Vec<Baseline>,
     pub joint: Vec<Vec<Axis>>,
     /// Runs (by name) to leave out.
     pub skip: Vec<String>,
+    /// Planned runs whose effective configs are the same (e.g. 0.5 % and 1 % warmup both one
+    /// step at 120 steps) are refused, naming both; `true` runs each such run once, under the
+    /// first one's name, and the plan says so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub merge_identical: bool,
     pub reference: Settings,
     /// The WSD cooldown's share of the steps.
     pub wsd_cooldown: f64,
@@ -120,11 +152,12 @@ pub struct Grid {
 
 impl Default for Grid {
     fn default() -> Self {
+        let p = StudyParams::default();
         Self {
             warmup: vec![0.0, 0.005, 0.01, 0.02],
             max_lr: vec![0.5, 1.0, 2.0],
             replay: vec![0.0, 0.01, 0.05, 0.25],
-            schedule: vec![Family::Cosine, Family::Wsd, Family::Infinite],
+            schedule: ["cosine", "wsd", "infinite"].map(Family::named).to_vec(),
             moments: vec![Moments::Reset, Moments::Keep],
             baselines: vec![
                 Baseline::Constant,
@@ -134,12 +167,26 @@ impl Default for Grid {
             ],
             joint: vec![],
             skip: vec![],
+            merge_identical: false,
             reference: Settings::default(),
-            wsd_cooldown: 0.2,
-            infinite_cooldown: 0.3,
-            infinite_anneal: 0.1,
-            infinite_constant: 0.55,
-            infinite_alpha: 1.0,
+            wsd_cooldown: p.wsd_cooldown,
+            infinite_cooldown: p.infinite_cooldown,
+            infinite_anneal: p.infinite_anneal,
+            infinite_constant: p.infinite_constant,
+            infinite_alpha: p.infinite_alpha,
+        }
+    }
+}
+
+impl Grid {
+    /// The schedule families' settings of the grid, as the registry takes them.
+    pub fn schedule_params(&self) -> StudyParams {
+        StudyParams {
+            wsd_cooldown: self.wsd_cooldown,
+            infinite_cooldown: self.infinite_cooldown,
+            infinite_anneal: self.infinite_anneal,
+            infinite_constant: self.infinite_constant,
+            infinite_alpha: self.infinite_alpha,
         }
     }
 }
@@ -164,22 +211,11 @@ impl Default for Settings {
             warmup: 0.01,
             max_lr: 1.0,
             replay: 0.0,
-            schedule: Family::Cosine,
+            schedule: Family::named("cosine"),
             moments: Moments::Reset,
             start: "final".into(),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum Family {
-    Cosine,
-    Wsd,
-    /// Infinite with a cosine cooldown.
-    Infinite,
-    /// Infinite with an inverse-square-root cooldown.
-    InfiniteInvSqrt,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -303,21 +339,20 @@ impl StudyConfig {
 
     /// Makes relative paths relative to `base` (the config file's folder).
     pub fn resolve_paths(&mut self, base: &Path) {
-        self.map_paths(|p| {
-            if p.is_relative() {
-                *p = crate::run_dir::normalize(&base.join(&*p));
-            }
-        });
+        self.map_paths(|p| *p = crate::run_dir::resolve_saved(p, base));
     }
 
-    /// Applies `f` to every path of the config: the token folders, the given checkpoints and
-    /// the model's config or checkpoint.
+    /// Applies `f` to every path of the config: the token folders, the given checkpoints, the
+    /// tasks and the model's config or checkpoint.
     pub fn map_paths(&mut self, mut f: impl FnMut(&mut PathBuf)) {
         for c in [&mut self.data.upstream, &mut self.data.downstream] {
             f(&mut c.train);
             f(&mut c.val);
         }
         self.upstream.checkpoints.values_mut().for_each(&mut f);
+        for t in &mut self.eval.tasks {
+            f(&mut t.path)
+        }
         if let Some(m) = self.model.as_mut() {
             if let Some(c) = m.config.as_mut() {
                 f(c)
@@ -342,6 +377,13 @@ impl StudyConfig {
         }
         let d = &self.data;
         crate::run_config::check_batch(d.seq_len, d.batch_size, d.grad_accum)?;
+        let down = &self.downstream;
+        crate::run_config::check_retention(
+            "downstream",
+            down.checkpoint_interval(),
+            down.keep_last,
+            down.keep_every,
+        )?;
         let u = &self.upstream;
         in_range("upstream.max_lr", u.max_lr, is_positive(u.max_lr), positive)?;
         in_range(

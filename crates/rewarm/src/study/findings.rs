@@ -2,7 +2,7 @@
 //! Ibrahim et al. (2024), each checked against a study's final numbers: holds, does not hold
 //! (with the numbers that contradict it), or not tested by this grid.
 
-use super::config::{Axis, Baseline, Family};
+use super::config::{Axis, Baseline};
 use super::metrics::{Point, RunMetrics};
 use super::plan::{baseline_name, Kind, Plan, PlannedRun, REFERENCE};
 use std::collections::BTreeMap;
@@ -106,20 +106,34 @@ fn monotone(v: &[(&PlannedRun, &RunMetrics)], f: impl Fn(&Point) -> f64, down: b
     })
 }
 
-fn not_tested(
+/// What a finding claims, before the numbers judge it.
+struct Claim {
     id: &'static str,
     source: &'static str,
     statement: &'static str,
     threshold: String,
-    why: &str,
-) -> Finding {
-    Finding {
-        id,
-        source,
-        statement,
-        threshold,
-        verdict: Verdict::NotTested,
-        evidence: why.into(),
+}
+
+impl Claim {
+    /// Holds or does not, with the numbers that show it.
+    fn judge(self, holds: bool, evidence: String) -> Finding {
+        self.finding(verdict(holds), evidence)
+    }
+
+    /// Not tested by this grid, and why.
+    fn not_tested(self, why: &str) -> Finding {
+        self.finding(Verdict::NotTested, why.into())
+    }
+
+    fn finding(self, verdict: Verdict, evidence: String) -> Finding {
+        Finding {
+            id: self.id,
+            source: self.source,
+            statement: self.statement,
+            threshold: self.threshold,
+            verdict,
+            evidence,
+        }
     }
 }
 
@@ -151,11 +165,12 @@ pub fn check(r: &Results) -> Vec<Finding> {
 fn stability_gap(r: &Results) -> Finding {
     let reference = r.get(REFERENCE);
     let constant = r.get(baseline_name(Baseline::Constant));
-    let (id, st) = (
-        "1 stability gap",
-        "Re-warming first raises both upstream and downstream validation loss for a while, then downstream loss falls below the no-re-warm baseline.",
-    );
-    let th = format!("a rise of at least {BUMP_NATS} nats above the branch-point loss in the first half of the reference run; final downstream loss below the constant-LR run's");
+    let claim = Claim {
+        id: "1 stability gap",
+        source: GUPTA,
+        statement: "Re-warming first raises both upstream and downstream validation loss for a while, then downstream loss falls below the no-re-warm baseline.",
+        threshold: format!("a rise of at least {BUMP_NATS} nats above the branch-point loss in the first half of the reference run; final downstream loss below the constant-LR run's"),
+    };
     match (reference, constant) {
         (Some(m), Some(c)) => {
             let up = m.bump(|p| p.upstream);
@@ -165,13 +180,7 @@ fn stability_gap(r: &Results) -> Finding {
                 c.last().map(|p| p.downstream),
             );
             match (up, down, fd, cd) {
-                (Some(u), Some(d), Some(fd), Some(cd)) => Finding {
-                    id,
-                    source: GUPTA,
-                    statement: st,
-                    threshold: th,
-                    verdict: verdict(u.height >= BUMP_NATS && d.height >= BUMP_NATS && fd < cd),
-                    evidence: format!(
+                (Some(u), Some(d), Some(fd), Some(cd)) => claim.judge(u.height >= BUMP_NATS && d.height >= BUMP_NATS && fd < cd, format!(
                         "upstream rises {} (peak at {} tokens), downstream rises {} (peak at {} tokens, back under its start {}); final downstream {} re-warmed vs {} constant",
                         f4(u.height),
                         u.peak_tokens,
@@ -180,31 +189,25 @@ fn stability_gap(r: &Results) -> Finding {
                         d.gone_tokens.map_or("never".into(), |t| format!("at {t} tokens")),
                         f4(fd),
                         f4(cd)
-                    ),
-                },
-                _ => not_tested(id, GUPTA, st, th, "the reference run has no branch-point evaluation"),
+                    )),
+                _ => claim.not_tested("the reference run has no branch-point evaluation"),
             }
         }
-        _ => not_tested(
-            id,
-            GUPTA,
-            st,
-            th,
-            "needs the reference run and the constant baseline",
-        ),
+        _ => claim.not_tested("needs the reference run and the constant baseline"),
     }
 }
 
 /// Finding 2: warmup length barely changes the final losses.
 fn warmup_length(r: &Results) -> Finding {
-    let (id, st) = (
-        "2 warmup length",
-        "Warmup length (0 .. 2 %) barely changes the final losses; it only shapes the early bump.",
-    );
-    let th = format!("spread of the final upstream and downstream losses across warmup lengths within {} % of their mean", SAME_SHARE * 100.0);
+    let claim = Claim {
+        id: "2 warmup length",
+        source: GUPTA,
+        statement: "Warmup length (0 .. 2 %) barely changes the final losses; it only shapes the early bump.",
+        threshold: format!("spread of the final upstream and downstream losses across warmup lengths within {} % of their mean", SAME_SHARE * 100.0),
+    };
     let v = r.axis(Axis::Warmup);
     if v.len() < 2 {
-        not_tested(id, GUPTA, st, th, "needs at least two warmup lengths")
+        claim.not_tested("needs at least two warmup lengths")
     } else {
         let spread = |f: &dyn Fn(&Point) -> f64| {
             let xs: Vec<f64> = v.iter().filter_map(|(_, m)| m.last().map(f)).collect();
@@ -228,13 +231,7 @@ fn warmup_length(r: &Results) -> Finding {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        Finding {
-            id,
-            source: GUPTA,
-            statement: st,
-            threshold: th,
-            verdict: verdict(su <= SAME_SHARE && sd <= SAME_SHARE),
-            evidence: format!(
+        claim.judge(su <= SAME_SHARE && sd <= SAME_SHARE, format!(
                 "final downstream: {} (spread {} = {:.2} %); final upstream: {} (spread {} = {:.2} %); downstream bump heights: {bumps}",
                 list(&v, |p| p.downstream),
                 f4(dd),
@@ -242,8 +239,7 @@ fn warmup_length(r: &Results) -> Finding {
                 list(&v, |p| p.upstream),
                 f4(du),
                 su * 100.0
-            ),
-        }
+            ))
     }
 }
 
@@ -251,10 +247,7 @@ fn warmup_length(r: &Results) -> Finding {
 /// the wrong way (up when `down`, else down) by more than ORDER_NATS between neighbours.
 struct Ordering {
     axis: Axis,
-    id: &'static str,
-    source: &'static str,
-    statement: &'static str,
-    threshold: String,
+    claim: Claim,
     /// What the evidence lists, e.g. "final downstream by max LR".
     listed: &'static str,
     /// Why it is not tested with fewer than two runs.
@@ -266,66 +259,68 @@ struct Ordering {
 fn ordering(r: &Results, o: Ordering) -> Finding {
     let v = r.axis(o.axis);
     if v.len() < 2 {
-        return not_tested(o.id, o.source, o.statement, o.threshold, o.needs);
+        return o.claim.not_tested(o.needs);
     }
-    Finding {
-        id: o.id,
-        source: o.source,
-        statement: o.statement,
-        threshold: o.threshold,
-        verdict: verdict(monotone(&v, o.loss, o.down)),
-        evidence: format!("{}: {}", o.listed, list(&v, o.loss)),
-    }
+    let evidence = format!("{}: {}", o.listed, list(&v, o.loss));
+    o.claim.judge(monotone(&v, o.loss, o.down), evidence)
 }
 
-fn max_lr_threshold() -> String {
-    format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower")
+/// Findings 3a and 3b: the max-LR runs ordered on the final downstream loss (falling) or the
+/// final upstream loss (rising).
+fn max_lr_order(
+    r: &Results,
+    id: &'static str,
+    statement: &'static str,
+    downstream: bool,
+) -> Finding {
+    let (listed, loss): (_, fn(&Point) -> f64) = if downstream {
+        ("final downstream by max LR", |p| p.downstream)
+    } else {
+        ("final upstream by max LR", |p| p.upstream)
+    };
+    let threshold =
+        format!("each higher max LR at most {ORDER_NATS} nats worse on the loss it should lower");
+    ordering(
+        r,
+        Ordering {
+            axis: Axis::MaxLr,
+            claim: Claim {
+                id,
+                source: GUPTA,
+                statement,
+                threshold,
+            },
+            listed,
+            needs: "needs at least two max LRs",
+            loss,
+            down: downstream,
+        },
+    )
 }
 
 /// Finding 3a: a higher max LR gives a lower final downstream loss.
 fn max_lr_adapts(r: &Results) -> Finding {
-    ordering(
-        r,
-        Ordering {
-            axis: Axis::MaxLr,
-            id: "3a max LR adapts",
-            source: GUPTA,
-            statement: "Higher max LR gives lower final downstream loss.",
-            threshold: max_lr_threshold(),
-            listed: "final downstream by max LR",
-            needs: "needs at least two max LRs",
-            loss: |p| p.downstream,
-            down: true,
-        },
-    )
+    let statement = "Higher max LR gives lower final downstream loss.";
+    max_lr_order(r, "3a max LR adapts", statement, true)
 }
+
 /// Finding 3b: a higher max LR gives a higher final upstream loss.
 fn max_lr_forgets(r: &Results) -> Finding {
-    ordering(
-        r,
-        Ordering {
-            axis: Axis::MaxLr,
-            id: "3b max LR forgets",
-            source: GUPTA,
-            statement: "Higher max LR gives higher final upstream loss (more forgetting).",
-            threshold: max_lr_threshold(),
-            listed: "final upstream by max LR",
-            needs: "needs at least two max LRs",
-            loss: |p| p.upstream,
-            down: false,
-        },
-    )
+    let statement = "Higher max LR gives higher final upstream loss (more forgetting).";
+    max_lr_order(r, "3b max LR forgets", statement, false)
 }
+
 /// Finding 3c: the constant small LR forgets least and adapts least.
 fn constant_lr(r: &Results) -> Finding {
     let constant = r.get(baseline_name(Baseline::Constant));
     let v = r.axis(Axis::MaxLr);
 
-    let (id, st) = (
-        "3c constant LR",
-        "The constant small LR (no re-warm) forgets least and adapts least.",
-    );
-    let th = format!("the constant run's final upstream loss at most {ORDER_NATS} nats above, and its final downstream loss at most {ORDER_NATS} nats below, every re-warmed max-LR run's");
+    let claim = Claim {
+        id: "3c constant LR",
+        source: GUPTA,
+        statement: "The constant small LR (no re-warm) forgets least and adapts least.",
+        threshold: format!("the constant run's final upstream loss at most {ORDER_NATS} nats above, and its final downstream loss at most {ORDER_NATS} nats below, every re-warmed max-LR run's"),
+    };
     match (constant.and_then(|c| c.last()), v.is_empty()) {
         (Some(c), false) => {
             let forgets_least = v.iter().all(|(_, m)| {
@@ -336,39 +331,30 @@ fn constant_lr(r: &Results) -> Finding {
                 m.last()
                     .is_some_and(|p| c.downstream >= p.downstream - ORDER_NATS)
             });
-            Finding {
-                id,
-                source: GUPTA,
-                statement: st,
-                threshold: th,
-                verdict: verdict(forgets_least && adapts_least),
-                evidence: format!(
+            claim.judge(
+                forgets_least && adapts_least,
+                format!(
                     "constant: upstream {}, downstream {}; re-warmed upstream {}; downstream {}",
                     f4(c.upstream),
                     f4(c.downstream),
                     list(&v, |p| p.upstream),
                     list(&v, |p| p.downstream)
                 ),
-            }
+            )
         }
-        _ => not_tested(
-            id,
-            GUPTA,
-            st,
-            th,
-            "needs the constant baseline and the max-LR runs",
-        ),
+        _ => claim.not_tested("needs the constant baseline and the max-LR runs"),
     }
 }
 
 /// Finding 3d: the constant small LR is best early and worst late downstream.
 fn constant_lr_early(r: &Results) -> Finding {
     let constant = r.get(baseline_name(Baseline::Constant));
-    let (id, st) = (
-        "3d constant LR early",
-        "The constant small LR is best early and worst late (downstream).",
-    );
-    let th = format!("at the first evaluation after 5 % of the run (past the warmups) the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them");
+    let claim = Claim {
+        id: "3d constant LR early",
+        source: GUPTA,
+        statement: "The constant small LR is best early and worst late (downstream).",
+        threshold: format!("at the first evaluation after 5 % of the run (past the warmups) the constant run's downstream loss at most {ORDER_NATS} nats above every re-warmed max-LR run's, and at the end above all of them"),
+    };
     let v = r.axis(Axis::MaxLr);
     match constant {
         Some(c) if !v.is_empty() => {
@@ -391,13 +377,9 @@ fn constant_lr_early(r: &Results) -> Finding {
                 .iter()
                 .find(|p| p.step >= early_step(c))
                 .map_or(0, |p| p.tokens);
-            Finding {
-                id,
-                source: GUPTA,
-                statement: st,
-                threshold: th,
-                verdict: verdict(early && late),
-                evidence: format!(
+            claim.judge(
+                early && late,
+                format!(
                     "downstream at {at} tokens: constant {}, {}; at the end: constant {}, {}",
                     c0.map_or("—".into(), f4),
                     v.iter()
@@ -407,25 +389,20 @@ fn constant_lr_early(r: &Results) -> Finding {
                     c1.map_or("—".into(), f4),
                     list(&v, |p| p.downstream)
                 ),
-            }
+            )
         }
-        _ => not_tested(
-            id,
-            GUPTA,
-            st,
-            th,
-            "needs the constant baseline and the max-LR runs",
-        ),
+        _ => claim.not_tested("needs the constant baseline and the max-LR runs"),
     }
 }
 
 /// Finding 4: an earlier start checkpoint is no better than the final one.
 fn start_checkpoint(r: &Results) -> Finding {
-    let (id, st) = (
-        "4 start checkpoint",
-        "Starting from an earlier (not fully decayed) checkpoint is no better than starting from the final one.",
-    );
-    let th = format!("the final checkpoint's run at most {ORDER_NATS} nats above every earlier start on final downstream loss");
+    let claim = Claim {
+        id: "4 start checkpoint",
+        source: GUPTA,
+        statement: "Starting from an earlier (not fully decayed) checkpoint is no better than starting from the final one.",
+        threshold: format!("the final checkpoint's run at most {ORDER_NATS} nats above every earlier start on final downstream loss"),
+    };
     let v = r.axis(Axis::Start);
     let fin = v
         .iter()
@@ -433,36 +410,25 @@ fn start_checkpoint(r: &Results) -> Finding {
     match fin {
         Some((_, fm)) if v.len() >= 2 => {
             let fd = fm.last().map_or(f64::NAN, |p| p.downstream);
-            Finding {
-                id,
-                source: GUPTA,
-                statement: st,
-                threshold: th,
-                verdict: verdict(
-                    v.iter()
-                        .all(|(_, m)| m.last().is_some_and(|p| fd <= p.downstream + ORDER_NATS)),
-                ),
-                evidence: format!("final downstream by start: {}", list(&v, |p| p.downstream)),
-            }
+            claim.judge(
+                v.iter()
+                    .all(|(_, m)| m.last().is_some_and(|p| fd <= p.downstream + ORDER_NATS)),
+                format!("final downstream by start: {}", list(&v, |p| p.downstream)),
+            )
         }
-        _ => not_tested(
-            id,
-            GUPTA,
-            st,
-            th,
-            "needs the final and at least one earlier start",
-        ),
+        _ => claim.not_tested("needs the final and at least one earlier start"),
     }
 }
 
 /// Finding 5: continual pre-training beats scratch at the same token budget.
 fn beats_scratch(r: &Results) -> Finding {
     let reference = r.get(REFERENCE);
-    let (id, st) = (
-        "5 beats scratch",
-        "Continual pre-training beats training from scratch on the downstream data at the same token budget.",
-    );
-    let th = "the reference run's downstream loss below the scratch run's at the end and at every shared evaluation after the first tenth".to_string();
+    let claim = Claim {
+        id: "5 beats scratch",
+        source: GUPTA,
+        statement: "Continual pre-training beats training from scratch on the downstream data at the same token budget.",
+        threshold: "the reference run's downstream loss below the scratch run's at the end and at every shared evaluation after the first tenth".to_string(),
+    };
     match (reference, r.get(baseline_name(Baseline::Scratch))) {
         (Some(m), Some(s)) => {
             let end = m.tokens;
@@ -482,27 +448,14 @@ fn beats_scratch(r: &Results) -> Finding {
                 m.last().map_or(f64::NAN, |p| p.downstream),
                 s.last().map_or(f64::NAN, |p| p.downstream),
             );
-            Finding {
-                id,
-                source: GUPTA,
-                statement: st,
-                threshold: th,
-                verdict: verdict(fm < fs && wins == shared.len()),
-                evidence: format!(
+            claim.judge(fm < fs && wins == shared.len(), format!(
                     "final downstream {} continual vs {} scratch; continual lower at {wins} of {} shared evaluations",
                     f4(fm),
                     f4(fs),
                     shared.len()
-                ),
-            }
+                ))
         }
-        _ => not_tested(
-            id,
-            GUPTA,
-            st,
-            th,
-            "needs the reference run and the scratch baseline",
-        ),
+        _ => claim.not_tested("needs the reference run and the scratch baseline"),
     }
 }
 
@@ -512,13 +465,15 @@ fn replay_keeps_upstream(r: &Results) -> Finding {
         r,
         Ordering {
             axis: Axis::Replay,
-            id: "R1 replay keeps upstream",
-            source: IBRAHIM,
-            statement:
-                "More replay of upstream data gives less forgetting (lower final upstream loss).",
-            threshold: format!(
-                "each larger replay share at most {ORDER_NATS} nats higher on final upstream loss"
-            ),
+            claim: Claim {
+                id: "R1 replay keeps upstream",
+                source: IBRAHIM,
+                statement:
+                    "More replay of upstream data gives less forgetting (lower final upstream loss).",
+                threshold: format!(
+                    "each larger replay share at most {ORDER_NATS} nats higher on final upstream loss"
+                ),
+            },
             listed: "final upstream by replay share",
             needs: "needs at least two replay shares",
             loss: |p| p.upstream,
@@ -530,11 +485,15 @@ fn replay_keeps_upstream(r: &Results) -> Finding {
 fn replay_costs_little(r: &Results) -> Finding {
     let v = r.axis(Axis::Replay);
 
-    let (id, st) = ("R2 replay costs little downstream", "Replay costs little downstream (SlimPajama 2.50 with none, 2.51 with 5-10 %, 2.54 with 50 %).");
-    let th = format!(
+    let claim = Claim {
+        id: "R2 replay costs little downstream",
+        source: IBRAHIM,
+        statement: "Replay costs little downstream (SlimPajama 2.50 with none, 2.51 with 5-10 %, 2.54 with 50 %).",
+        threshold: format!(
         "the largest share's final downstream loss within {} % of no replay's",
         REPLAY_SHARE * 100.0
-    );
+    ),
+    };
     let none = v
         .iter()
         .find(|(r, _)| r.settings().is_some_and(|s| s.replay == 0.0));
@@ -544,28 +503,18 @@ fn replay_costs_little(r: &Results) -> Finding {
                 n.last().map_or(f64::NAN, |p| p.downstream),
                 lm.last().map_or(f64::NAN, |p| p.downstream),
             );
-            Finding {
-                id,
-                source: IBRAHIM,
-                statement: st,
-                threshold: th,
-                verdict: verdict(b <= a * (1.0 + REPLAY_SHARE)),
-                evidence: format!(
+            claim.judge(
+                b <= a * (1.0 + REPLAY_SHARE),
+                format!(
                     "final downstream {} with no replay, {} with {} ({:+.2} %)",
                     f4(a),
                     f4(b),
                     lr.name,
                     (b / a - 1.0) * 100.0
                 ),
-            }
+            )
         }
-        _ => not_tested(
-            id,
-            IBRAHIM,
-            st,
-            th,
-            "needs no replay and at least one replay share",
-        ),
+        _ => claim.not_tested("needs no replay and at least one replay share"),
     }
 }
 
@@ -573,11 +522,15 @@ fn replay_costs_little(r: &Results) -> Finding {
 fn replay_matches_union(r: &Results) -> Finding {
     let v = r.axis(Axis::Replay);
 
-    let (id, st) = ("R3 replay matches union", "Re-warming, re-decaying and replaying a share of upstream data matches training from scratch on the union of both corpora (average of the two losses).");
-    let th = format!(
+    let claim = Claim {
+        id: "R3 replay matches union",
+        source: IBRAHIM,
+        statement: "Re-warming, re-decaying and replaying a share of upstream data matches training from scratch on the union of both corpora (average of the two losses).",
+        threshold: format!(
         "the best replay run's average final loss within {} % of the union run's (or below it)",
         REPLAY_SHARE * 100.0
-    );
+    ),
+    };
     let best = v
         .iter()
         .filter_map(|(r, m)| Some((r, m.average()?)))
@@ -587,71 +540,59 @@ fn replay_matches_union(r: &Results) -> Finding {
         r.get(baseline_name(Baseline::Union))
             .and_then(|u| u.average()),
     ) {
-        (Some((br, ba)), Some(ua)) => Finding {
-            id,
-            source: IBRAHIM,
-            statement: st,
-            threshold: th,
-            verdict: verdict(ba <= ua * (1.0 + REPLAY_SHARE)),
-            evidence: format!(
+        (Some((br, ba)), Some(ua)) => claim.judge(
+            ba <= ua * (1.0 + REPLAY_SHARE),
+            format!(
                 "average loss {} for {} vs {} for the union ({:+.2} %)",
                 f4(ba),
                 br.name,
                 f4(ua),
                 (ba / ua - 1.0) * 100.0
             ),
-        },
-        _ => not_tested(
-            id,
-            IBRAHIM,
-            st,
-            th,
-            "needs replay runs and the union baseline",
         ),
+        _ => claim.not_tested("needs replay runs and the union baseline"),
     }
 }
 
 /// R4: re-warming on the same data shows the bump too.
 fn same_data_bump(r: &Results) -> Finding {
-    let (id, st) = (
-        "R4 same-data bump",
-        "Re-warming on the same (upstream) data shows the loss bump too.",
-    );
-    let th = format!("the same-data run's upstream loss rises at least {BUMP_NATS} nats above its branch-point value");
+    let claim = Claim {
+        id: "R4 same-data bump",
+        source: GUPTA,
+        statement: "Re-warming on the same (upstream) data shows the loss bump too.",
+        threshold: format!("the same-data run's upstream loss rises at least {BUMP_NATS} nats above its branch-point value"),
+    };
     match r
         .get(baseline_name(Baseline::SameData))
         .and_then(|m| m.bump(|p| p.upstream))
     {
-        Some(b) => Finding {
-            id,
-            source: GUPTA,
-            statement: st,
-            threshold: th,
-            verdict: verdict(b.height >= BUMP_NATS),
-            evidence: format!(
+        Some(b) => claim.judge(
+            b.height >= BUMP_NATS,
+            format!(
                 "upstream rises {} (peak at {} tokens)",
                 f4(b.height),
                 b.peak_tokens
             ),
-        },
-        None => not_tested(id, GUPTA, st, th, "needs the same-data baseline"),
+        ),
+        None => claim.not_tested("needs the same-data baseline"),
     }
 }
 
 /// S1: schedules without a full re-decay end as well as cosine.
 fn infinite_schedules(r: &Results) -> Finding {
-    let (id, st) = (
-        "S1 infinite schedules",
-        "Schedules without a full re-decay (warmup-stable-decay, infinite) end as well as cosine.",
-    );
-    let th = format!(
+    let claim = Claim {
+        id: "S1 infinite schedules",
+        source: IBRAHIM,
+        statement: "Schedules without a full re-decay (warmup-stable-decay, infinite) end as well as cosine.",
+        threshold: format!(
         "their final downstream and upstream losses within {} % of the cosine run's",
         SAME_SHARE * 100.0
-    );
+    ),
+    };
     let v = r.axis(Axis::Schedule);
     let cos = v
         .iter()
-        .find(|(r, _)| r.settings().is_some_and(|s| s.schedule == Family::Cosine));
+        .find(|(r, _)| r.settings().is_some_and(|s| s.schedule.name() == "cosine"));
     match cos {
         Some((_, cm)) if v.len() >= 2 => {
             let c = cm.last().cloned();
@@ -662,25 +603,15 @@ fn infinite_schedules(r: &Results) -> Finding {
                 }
                 _ => false,
             });
-            Finding {
-                id,
-                source: IBRAHIM,
-                statement: st,
-                threshold: th,
-                verdict: verdict(ok),
-                evidence: format!(
+            claim.judge(
+                ok,
+                format!(
                     "final downstream: {}; final upstream: {}",
                     list(&v, |p| p.downstream),
                     list(&v, |p| p.upstream)
                 ),
-            }
+            )
         }
-        _ => not_tested(
-            id,
-            IBRAHIM,
-            st,
-            th,
-            "needs cosine and another schedule family",
-        ),
+        _ => claim.not_tested("needs cosine and another schedule family"),
     }
 }

@@ -35,6 +35,10 @@ pub struct RunMetrics {
     pub seconds: f64,
     /// Whether the run ended (its last step is logged with evaluations).
     pub complete: bool,
+    /// The downstream task scores of its last evaluation that scored tasks (`[eval] tasks`),
+    /// and that evaluation's step.
+    pub tasks: Vec<crate::tasks::TaskScore>,
+    pub tasks_step: u64,
 }
 
 impl RunMetrics {
@@ -66,7 +70,10 @@ impl RunMetrics {
             })
             .unwrap_or(f64::NAN);
         let complete = points.last().is_some_and(|p| p.step == steps);
+        let scored = log.iter().rev().find(|l| !l.tasks.is_empty());
         Ok(Self {
+            tasks: scored.map(|l| l.tasks.clone()).unwrap_or_default(),
+            tasks_step: scored.map_or(0, |l| l.step),
             tokens: log.last().map_or(0, |l| l.tokens),
             points,
             lr,
@@ -147,6 +154,8 @@ mod tests {
                 })
                 .collect(),
             lr: vec![],
+            tasks: vec![],
+            tasks_step: 0,
             tokens: (ups.len() as u64 - 1) * 1000,
             seconds: 1.0,
             complete: true,

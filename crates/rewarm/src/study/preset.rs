@@ -6,7 +6,6 @@ use super::config::{
 };
 use crate::optim::AdamWConfig;
 use crate::run_config::ModelSection;
-use crate::tokenize::{self, ReadOptions, TokenizeJob};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
@@ -44,28 +43,11 @@ fn token_dirs(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn write_tokens(dir: &Path, docs: usize, vocab: usize, progress: bool) -> Result<()> {
-    let data = dir.join("data");
     let (up, down) = token_dirs(dir);
     if up.join("train/index.json").exists() && down.join("train/index.json").exists() {
         return Ok(());
     }
-    let (up_text, down_text) = crate::demo::write_corpus(&data.join("corpus"), docs, 7)?;
-    let opts = ReadOptions::default();
-    let tok = tokenize::train_bpe(&[up_text.clone(), down_text.clone()], &opts, vocab)?;
-    for (src, out) in [(&up_text, &up), (&down_text, &down)] {
-        tokenize::tokenize(&TokenizeJob {
-            files: std::slice::from_ref(src),
-            opts: &opts,
-            tokenizer: &tok,
-            out,
-            val_fraction: 0.05,
-            seed: 0,
-            shard_tokens: 1 << 24,
-            progress,
-            force: false,
-            unused: &[],
-        })?;
-    }
+    crate::demo::write_tokens(&dir.join("data"), docs, vocab, progress)?;
     Ok(())
 }
 
@@ -80,6 +62,7 @@ fn micro(dir: &Path) -> StudyConfig {
         val: p.join("val"),
     };
     StudyConfig {
+        eval: Default::default(),
         model: Some(ModelSection {
             hidden_size: Some(32),
             num_hidden_layers: Some(2),
@@ -93,6 +76,7 @@ fn micro(dir: &Path) -> StudyConfig {
             grad_accum: 1,
             seed: 1,
             eval_sequences: 16,
+            allow_tokenizer_mismatch: false,
             upstream: corpus(&up),
             downstream: corpus(&down),
         },
@@ -109,6 +93,8 @@ fn micro(dir: &Path) -> StudyConfig {
             steps: 30,
             evals: 5,
             checkpoint_every: 0,
+            keep_last: None,
+            keep_every: None,
         },
         // At 30 steps, 0.5-2 % warmups are all 0 or 1 step: the micro grid scales them up.
         grid: Grid {

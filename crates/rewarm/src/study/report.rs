@@ -7,20 +7,13 @@ use super::findings::{self, Finding, Results};
 use super::metrics::RunMetrics;
 use super::plan::{baseline_name, Kind, Plan, PlannedRun, REFERENCE, UPSTREAM};
 use anyhow::{Context, Result};
+use charts::page::{escape, Cell, Page, Table};
 use charts::{render, Panel, Series};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// What `rewarm report` writes in the ownership marker of its output folder.
 pub const OWNER: &str = "rewarm report";
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn opt(x: Option<f64>) -> String {
     x.map_or("—".into(), |v| format!("{v:.4}"))
@@ -61,11 +54,101 @@ fn curves(title: &str, runs: &[(&str, &RunMetrics)]) -> Result<String> {
         ),
         Panel::lines(&format!("{title}: learning rate"), "tokens", "LR", lr),
     ];
-    let svg = render(&panels, 3, (460, 340))?;
-    Ok(match svg.find("<svg") {
-        Some(i) => svg[i..].to_string(),
-        None => svg,
-    })
+    render(&panels, 3, (460, 340))
+}
+
+/// The stability gap: upstream and downstream loss and the LR against tokens on a log axis,
+/// so the first evaluations (steps 1, 2, 4, ...) spread out instead of sitting on the y axis;
+/// `branch` is the loss of the checkpoint the runs start from (step 0, which a log axis cannot
+/// show), drawn as a flat line.
+fn gap_curves(runs: &[(&str, &RunMetrics)], branch: (f64, f64)) -> Result<String> {
+    let span = runs
+        .iter()
+        .flat_map(|(_, m)| m.points.iter().map(|p| p.tokens))
+        .filter(|t| *t > 0);
+    let (lo, hi) = span.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let panel = |what: &str, f: &dyn Fn(&super::metrics::Point) -> f64, at: f64| {
+        let mut series: Vec<Series> = runs
+            .iter()
+            .map(|(n, m)| {
+                Series::new(
+                    n.to_string(),
+                    m.points.iter().map(|p| (p.tokens as f64, f(p))).collect(),
+                )
+            })
+            .collect();
+        if lo <= hi {
+            series.push(Series::new(
+                "branch point",
+                vec![(lo as f64, at), (hi as f64, at)],
+            ));
+        }
+        Panel::lines(
+            &format!("stability gap: {what} validation"),
+            "tokens (log)",
+            "loss",
+            series,
+        )
+        .log_x()
+    };
+    let lr = runs
+        .iter()
+        .map(|(n, m)| {
+            Series::new(
+                n.to_string(),
+                m.lr.iter().map(|(t, v)| (*t as f64, *v)).collect(),
+            )
+        })
+        .collect();
+    let panels = vec![
+        panel("upstream", &|p| p.upstream, branch.0),
+        panel("downstream", &|p| p.downstream, branch.1),
+        Panel::lines("stability gap: learning rate", "tokens (log)", "LR", lr).log_x(),
+    ];
+    render(&panels, 3, (460, 340))
+}
+
+/// The continual runs on axis `a`'s chart with their value on it, in its order.
+fn on_axis(plan: &Plan, a: Axis) -> Vec<(f64, &PlannedRun)> {
+    let mut runs: Vec<(f64, &PlannedRun)> = plan
+        .runs
+        .iter()
+        .filter(|r| r.axes.contains(&a))
+        .filter_map(|r| Some((r.settings()?.sort_key(a, &plan.starts), r)))
+        .collect();
+    runs.sort_by(|x, y| x.0.total_cmp(&y.0));
+    runs
+}
+
+/// Runs by name with their metrics, in chart order.
+type Named<'a> = Vec<(String, &'a RunMetrics)>;
+
+/// The runs the stability-gap chart compares: the warmup axis (which only shapes the early
+/// bump) and the constant-LR baseline, all from the reference's start checkpoint; with the
+/// branch point's losses (the reference's first evaluation).
+fn gap_runs<'a>(
+    plan: &Plan,
+    metrics: &'a BTreeMap<String, RunMetrics>,
+) -> Option<(Named<'a>, (f64, f64))> {
+    let branch = metrics.get(REFERENCE)?.points.first()?;
+    let mut names: Vec<&str> = on_axis(plan, Axis::Warmup)
+        .iter()
+        .map(|(_, r)| r.name.as_str())
+        .collect();
+    if !names.contains(&REFERENCE) {
+        names.insert(0, REFERENCE);
+    }
+    names.push(baseline_name(Baseline::Constant));
+    let runs: Named = names
+        .iter()
+        .filter_map(|n| metrics.get(*n).map(|m| (n.to_string(), m)))
+        .collect();
+    (runs.len() >= 2).then_some((runs, (branch.upstream, branch.downstream)))
+}
+
+/// The tool that wrote the report: rewarm's version (the build records no commit).
+pub fn tool_version() -> String {
+    format!("rewarm {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Reads every run's metrics (runs without a log are left out).
@@ -212,22 +295,20 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, V
             .collect::<Vec<_>>(),
     )?;
 
-    let mut h = String::new();
-    h.push_str(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rewarm study</title><style>\
-         body{font-family:sans-serif;max-width:1500px;margin:auto;padding:1em;color:#222}\
-         table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}\
-         th{background:#f0f0f0}.holds{color:#070}.does-not-hold{color:#b00}.not-tested{color:#888}\
-         svg{max-width:100%;height:auto}section{margin-bottom:2em}</style></head><body>\n",
-    );
+    let mut h = Page::new("rewarm study")
+        .style(".holds{color:#070}.does-not-hold{color:#b00}.not-tested{color:#888}");
     let done = plan
         .runs
         .iter()
         .filter(|r| metrics.get(&r.name).is_some_and(|m| m.complete))
         .count();
-    let _ = writeln!(
-        h,
-        "<h1>Continual pre-training study: how to (re)warm the model</h1>\n<p>Study <code>{}</code>: {} runs, {done} finished{}. \
+    h.heading(
+        1,
+        "",
+        "Continual pre-training study: how to (re)warm the model",
+    );
+    h.html(&format!(
+        "<p>Study <code>{}</code>: {} runs, {done} finished{}; written by {} (the config is <a href=\"#config\">at the end</a>). \
          Upstream and downstream validation loss are measured on the same held-out sequences for every run, at the same token counts. \
          References: Gupta et al. 2023, <i>Continual Pre-Training of Large Language Models: How to (re)warm your model?</i>; \
          Ibrahim et al. 2024, <i>Simple and Scalable Strategies to Continually Pre-train Large Language Models</i>.</p>",
@@ -237,10 +318,19 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, V
             String::new()
         } else {
             format!(", left out: {}", escape(&plan.skipped.join(", ")))
-        }
-    );
+        },
+        escape(&tool_version()),
+    ));
     findings_html(&mut h, &found);
-    h.push_str("<h2>Curves</h2>\n");
+    if let Some((runs, branch)) = gap_runs(plan, &metrics) {
+        h.heading(2, "", "Stability gap");
+        h.para("The first evaluations (steps 1, 2, 4, ... after the branch point) on a log token axis: the warmup lengths and the constant-LR baseline against the loss of the checkpoint they start from.");
+        let refs: Vec<(&str, &RunMetrics)> = runs.iter().map(|(n, m)| (n.as_str(), *m)).collect();
+        h.html("<section>");
+        h.svg(&gap_curves(&refs, branch)?);
+        h.html("</section>");
+    }
+    h.heading(2, "", "Curves");
     let named = |names: &[&str]| -> Vec<(String, &RunMetrics)> {
         names
             .iter()
@@ -283,32 +373,93 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, V
             continue;
         }
         let refs: Vec<(&str, &RunMetrics)> = runs.iter().map(|(n, m)| (n.as_str(), *m)).collect();
-        let _ = writeln!(
-            h,
-            "<section><h3>{}</h3>\n{}</section>",
-            escape(title),
-            curves(title, &refs)?
-        );
+        h.html("<section>");
+        h.heading(3, "", title);
+        h.svg(&curves(title, &refs)?);
+        h.html("</section>");
     }
-    h.push_str("<h2>Runs</h2>\n<p>Forgetting: final upstream loss minus the upstream loss at the branch point. Bumps: the largest rise of a validation loss above its branch-point value in the first half of a run (runs that start from a checkpoint). Average: of the final upstream and downstream losses. Data: <a href=\"runs.csv\">runs.csv</a>, <a href=\"findings.csv\">findings.csv</a>.</p>\n<table><tr>");
-    for c in RUN_HEADER {
-        let _ = write!(h, "<th>{}</th>", escape(c));
-    }
-    h.push_str("</tr>\n");
+    h.heading(2, "", "Runs");
+    h.para("Forgetting: final upstream loss minus the upstream loss at the branch point. Bumps: the largest rise of a validation loss above its branch-point value in the first half of a run (runs that start from a checkpoint). Average: of the final upstream and downstream losses.");
+    h.data_links(&["runs.csv", "findings.csv"]);
+    let mut t = Table::new(RUN_HEADER);
     for r in &rows {
-        h.push_str("<tr>");
-        for c in r {
-            let _ = write!(h, "<td>{}</td>", escape(c));
-        }
-        h.push_str("</tr>\n");
+        t.row(r.iter().map(String::as_str));
     }
-    h.push_str("</table>\n");
+    h.table(&t);
+    tasks_html(&mut h, out, plan, &metrics)?;
     published_html(&mut h);
     ours_html(&mut h, plan, &metrics);
-    h.push_str("</body></html>\n");
+    config_html(&mut h, study);
     let page = out.join("report.html");
-    outdir::write_file(&page, h.as_bytes())?;
+    outdir::write_file(&page, h.finish().as_bytes())?;
     Ok((page, found))
+}
+
+/// The downstream task scores of each run's last evaluation (`[eval] tasks`), as a table and
+/// `tasks.csv`; nothing when no run scored tasks.
+fn tasks_html(
+    h: &mut Page,
+    out: &Path,
+    plan: &Plan,
+    metrics: &BTreeMap<String, RunMetrics>,
+) -> Result<()> {
+    let header = [
+        "run",
+        "step",
+        "task",
+        "kind",
+        "examples",
+        "acc",
+        "acc_norm",
+        "perplexity",
+    ];
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.4}"));
+    let rows: Vec<Vec<String>> = plan
+        .runs
+        .iter()
+        .filter_map(|r| metrics.get(&r.name).map(|m| (r, m)))
+        .flat_map(|(r, m)| {
+            m.tasks.iter().map(move |t| {
+                vec![
+                    r.name.clone(),
+                    m.tasks_step.to_string(),
+                    t.task.clone(),
+                    t.kind.clone(),
+                    t.examples.to_string(),
+                    format!("{:.4}", t.acc),
+                    opt(t.acc_norm),
+                    opt(t.perplexity),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    write_csv(&out.join("tasks.csv"), &header, &rows)?;
+    h.heading(2, "tasks", "Downstream tasks");
+    h.para("Each run's scores at its last evaluation on the study's [eval] tasks, by log-likelihood as lm-evaluation-harness scores them (accuracy; accuracy per character of the choice; perplexity of the last word).");
+    h.data_links(&["tasks.csv"]);
+    let mut t = Table::new(&header);
+    for r in &rows {
+        t.row(r.iter().map(String::as_str));
+    }
+    h.table(&t);
+    Ok(())
+}
+
+/// The study's config as the study saved it (`study.toml` in the study folder) and the tool
+/// that wrote the page.
+fn config_html(h: &mut Page, study: &Path) {
+    h.heading(2, "config", "Study config");
+    let saved = study.join("study.toml");
+    match std::fs::read_to_string(&saved) {
+        Ok(text) => h.html(&format!(
+            "<p>The study's config, as saved in <code>study.toml</code> (paths relative to the study folder):</p>\n<pre>{}</pre>",
+            escape(&text)
+        )),
+        Err(_) => h.para(&format!("{} could not be read.", saved.display())),
+    };
 }
 
 /// The study's own report, in the study folder.
@@ -316,27 +467,34 @@ pub fn write_study(dir: &Path, plan: &Plan) -> Result<(PathBuf, Vec<Finding>)> {
     write_report(dir, dir, plan)
 }
 
-fn findings_html(h: &mut String, found: &[Finding]) {
-    h.push_str("<h2>Findings</h2>\n<table><tr><th>finding</th><th>source</th><th>statement</th><th>verdict</th><th>numbers</th><th>threshold</th></tr>\n");
+fn findings_html(h: &mut Page, found: &[Finding]) {
+    h.heading(2, "", "Findings");
+    let mut t = Table::new(&[
+        "finding",
+        "source",
+        "statement",
+        "verdict",
+        "numbers",
+        "threshold",
+    ]);
     for f in found {
         let class = f.verdict.as_str().replace(' ', "-");
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\"><b>{}</b></td><td>{}</td><td>{}</td></tr>",
-            escape(f.id),
-            escape(f.source),
-            escape(f.statement),
-            f.verdict.as_str(),
-            escape(&f.evidence),
-            escape(&f.threshold)
-        );
+        t.row([
+            Cell::text(f.id),
+            Cell::text(f.source),
+            Cell::text(f.statement),
+            Cell::html(format!("<b>{}</b>", escape(f.verdict.as_str()))).class(&class),
+            Cell::text(&f.evidence),
+            Cell::text(&f.threshold),
+        ]);
     }
-    h.push_str("</table>\n");
+    h.table(&t);
 }
 
-fn published_html(h: &mut String) {
-    h.push_str(
-        "<h2>Published numbers</h2>\n\
+fn published_html(h: &mut Page) {
+    h.heading(2, "", "Published numbers");
+    h.html(
+        "\
 <p>Gupta et al. 2023 (Pythia 410M, Pile to SlimPajama, cosine to 0.1x max, warmup as a share of all steps) publish curves, not tables: \
 warmup 0/0.5/1/2 % makes no lasting difference; max LR 1.5e-4 / 3e-4 / 6e-4: higher gives lower downstream and higher upstream loss; \
 the constant 3e-5 baseline is best early and worst late; re-warmed continual beats from-scratch at equal tokens; re-warming on the same data shows the bump too; \
@@ -351,16 +509,9 @@ the latest checkpoint is the best start. SlimPajama loss about 2.5-2.9, Pile abo
 }
 
 /// This study's final losses laid out as Ibrahim et al.'s replay table, beside theirs.
-fn ours_html(h: &mut String, plan: &Plan, metrics: &BTreeMap<String, RunMetrics>) {
+fn ours_html(h: &mut Page, plan: &Plan, metrics: &BTreeMap<String, RunMetrics>) {
     let mut cols: Vec<(String, &RunMetrics)> = Vec::new();
-    let mut replay: Vec<(f64, &PlannedRun)> = plan
-        .runs
-        .iter()
-        .filter(|r| r.axes.contains(&Axis::Replay))
-        .filter_map(|r| Some((r.settings()?.replay, r)))
-        .collect();
-    replay.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (share, r) in replay {
+    for (share, r) in on_axis(plan, Axis::Replay) {
         if let Some(m) = metrics.get(&r.name).filter(|m| m.complete) {
             cols.push((format!("{} %", (share * 1e4).round() / 1e2), m));
         }
@@ -374,13 +525,10 @@ fn ours_html(h: &mut String, plan: &Plan, metrics: &BTreeMap<String, RunMetrics>
     if cols.is_empty() {
         return;
     }
-    h.push_str(
-        "<p>This study, the same layout (final validation losses):</p>\n<table><tr><th>replay</th>",
-    );
-    for (c, _) in &cols {
-        let _ = write!(h, "<th>{}</th>", escape(c));
-    }
-    h.push_str("</tr>\n");
+    h.para("This study, the same layout (final validation losses):");
+    let mut header = vec!["replay".to_string()];
+    header.extend(cols.iter().map(|(c, _)| c.clone()));
+    let mut t = Table::new(&header);
     for (label, f) in [
         (
             "upstream",
@@ -391,13 +539,11 @@ fn ours_html(h: &mut String, plan: &Plan, metrics: &BTreeMap<String, RunMetrics>
         }),
         ("average", &|m: &RunMetrics| m.average()),
     ] {
-        let _ = write!(h, "<tr><td>{label}</td>");
-        for (_, m) in &cols {
-            let _ = write!(h, "<td>{}</td>", opt(f(m)));
-        }
-        h.push_str("</tr>\n");
+        let mut row = vec![label.to_string()];
+        row.extend(cols.iter().map(|(_, m)| opt(f(m))));
+        t.row(row);
     }
-    h.push_str("</table>\n");
+    h.table(&t);
 }
 
 /// One run's curves as a page (`rewarm report --run DIR`): loss per validation set and the
@@ -450,47 +596,37 @@ pub fn write_run_report(run: &Path, out: &Path) -> Result<PathBuf> {
         vec![Series::new(name.clone(), lr)],
     ));
     let svg = render(&panels, 3, (460, 340))?;
-    let svg = svg
-        .find("<svg")
-        .map_or(svg.clone(), |i| svg[i..].to_string());
-    let mut h = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rewarm run</title><style>\
-         body{font-family:sans-serif;max-width:1500px;margin:auto;padding:1em}svg{max-width:100%;height:auto}\
-         table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}</style></head><body>\n",
-    );
+    let mut h = Page::new("rewarm run");
     let done = log.last().map_or(0, |l| l.step);
-    let _ = writeln!(
-        h,
-        "<h1>Run {}</h1>\n<p>{done} of {} steps, {} tokens; {}.</p>\n{svg}",
-        escape(&name),
+    h.heading(1, "", &format!("Run {name}"));
+    h.para(&format!(
+        "{done} of {} steps, {} tokens; {}.",
         cfg.run.steps,
         log.last().map_or(0, |l| l.tokens),
-        escape(&cfg.schedule.build(cfg.run.steps)?.describe()),
-    );
-    h.push_str("<table><tr><th>step</th><th>tokens</th>");
+        cfg.schedule.build(cfg.run.steps)?.describe(),
+    ));
+    h.svg(&svg);
+    let mut header = vec!["step".to_string(), "tokens".to_string()];
     for set in &sets {
-        let _ = write!(
-            h,
-            "<th>{} loss</th><th>{} perplexity</th>",
-            escape(set),
-            escape(set)
-        );
+        header.push(format!("{set} loss"));
+        header.push(format!("{set} perplexity"));
     }
-    h.push_str("</tr>\n");
+    let mut t = Table::new(&header);
     for l in log.iter().filter(|l| !l.eval.is_empty()) {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td>", l.step, l.tokens);
+        let mut row = vec![l.step.to_string(), l.tokens.to_string()];
         for set in &sets {
             match l.eval.iter().find(|e| &e.name == set) {
                 Some(e) => {
-                    let _ = write!(h, "<td>{:.4}</td><td>{:.3}</td>", e.loss, e.perplexity);
+                    row.push(format!("{:.4}", e.loss));
+                    row.push(format!("{:.3}", e.perplexity));
                 }
-                None => h.push_str("<td>—</td><td>—</td>"),
+                None => row.extend(["—".to_string(), "—".to_string()]),
             }
         }
-        h.push_str("</tr>\n");
+        t.row(row);
     }
-    h.push_str("</table></body></html>\n");
+    h.table(&t);
     let page = out.join("report.html");
-    outdir::write_file(&page, h.as_bytes())?;
+    outdir::write_file(&page, h.finish().as_bytes())?;
     Ok(page)
 }

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
 
+pub mod hf;
 mod read;
 pub use read::*;
 
@@ -63,7 +64,8 @@ pub fn check_bpe_vocab(vocab_size: usize) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Trains a byte-level BPE tokenizer (GPT-2 / Pythia style) with `<|endoftext|>` as id 0.
+/// Trains a byte-level BPE tokenizer (GPT-2 / Pythia style) with `<|endoftext|>` as id 0 and
+/// the padding token [`hf::PAD`] as id 1 (both within `vocab_size`), as in Pythia's.
 pub fn train_bpe(files: &[PathBuf], opts: &ReadOptions, vocab_size: usize) -> Result<Tokenizer> {
     use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
     use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -79,7 +81,10 @@ pub fn train_bpe(files: &[PathBuf], opts: &ReadOptions, vocab_size: usize) -> Re
         .vocab_size(vocab_size)
         .min_frequency(2)
         .show_progress(false)
-        .special_tokens(vec![AddedToken::from(EOD, true)])
+        .special_tokens(vec![
+            AddedToken::from(EOD, true),
+            AddedToken::from(hf::PAD, true),
+        ])
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
         .build();
     let mut tok =
@@ -130,6 +135,7 @@ impl ShardWriter {
                 tokens: 0,
                 documents: 0,
                 shards: vec![],
+                tokenizer_sha256: None,
             },
         })
     }
@@ -258,10 +264,15 @@ fn pieces(doc: &str) -> Vec<&str> {
 }
 
 /// Tokenises everything into `out/train` (and `out/val`), atomically: `out` appears complete
-/// or not at all. The tokenizer is copied to `out/tokenizer.json`.
+/// or not at all. The tokenizer is copied to `out/tokenizer.json`, with the padding token
+/// [`hf::PAD`] added after its vocabulary when it has none, and its fingerprint
+/// ([`hf::fingerprint`]) is recorded in each split's `index.json`.
 pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
     let t0 = std::time::Instant::now();
-    let tok = job.tokenizer;
+    let mut padded = job.tokenizer.clone();
+    hf::ensure_pad(&mut padded);
+    let tok = &padded;
+    let sha256 = hf::fingerprint(tok)?;
     let eod = eod_id(tok)?;
     let vocab = tok.get_vocab_size(true) as u32;
     if !(0.0..1.0).contains(&job.val_fraction) {
@@ -289,6 +300,7 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
     let mut result = None;
     outdir::replace_dir(job.out, OWNER, job.force, |tmp| {
         let mut train = ShardWriter::new(tmp.join("train"), vocab, eod, job.shard_tokens)?;
+        train.index.tokenizer_sha256 = Some(sha256.clone());
         let mut val = if job.val_fraction > 0.0 {
             Some(ShardWriter::new(
                 tmp.join("val"),
@@ -299,6 +311,9 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
         } else {
             None
         };
+        if let Some(v) = val.as_mut() {
+            v.index.tokenizer_sha256 = Some(sha256.clone());
+        }
         let mut stats = ReadStats::default();
         let mut pending: Vec<String> = Vec::new();
         let mut doc_no = 0u64;
@@ -374,9 +389,7 @@ pub fn tokenize(job: &TokenizeJob) -> Result<TokenizeSummary> {
             );
         }
         let tok_path = tmp.join("tokenizer.json");
-        let tok_json = tok
-            .to_string(false)
-            .map_err(|e| anyhow::anyhow!("saving the tokenizer: {e}"))?;
+        let tok_json = hf::canonical_json(tok)?;
         write_named(&tok_path, tok_json.as_bytes())?;
         let train = train.finish()?;
         let val = val.map(|v| v.finish()).transpose()?;

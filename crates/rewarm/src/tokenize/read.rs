@@ -144,238 +144,236 @@ pub fn read_documents(
         let fmt = format_of(file)?;
         let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
         stats.bytes += f.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut r = Reading {
+            file,
+            opts,
+            stats: &mut *stats,
+            sink: &mut *sink,
+        };
         match fmt {
-            "text" => read_text(file, f, opts, stats, sink)?,
-            "jsonl" => read_jsonl(file, Box::new(f), opts, stats, sink)?,
+            "text" => r.text(f)?,
+            "jsonl" => r.jsonl(Box::new(f))?,
             "jsonl.zst" => {
                 let dec = zstd::Decoder::new(f)
                     .with_context(|| format!("{}: not a zstd stream", file.display()))?;
-                read_jsonl(file, Box::new(dec), opts, stats, sink)?
+                r.jsonl(Box::new(dec))?
             }
-            "parquet" => read_parquet(file, f, opts, stats, sink)?,
+            "parquet" => r.parquet(f)?,
             _ => unreachable!(),
         }
     }
     Ok(())
 }
 
-pub(super) fn read_text(
-    file: &Path,
-    f: std::fs::File,
-    opts: &ReadOptions,
-    stats: &mut ReadStats,
-    sink: &mut dyn FnMut(String) -> Result<()>,
-) -> Result<()> {
-    let mut bytes = Vec::new();
-    BufReader::new(f)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", file.display()))?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    // Lines (1-based numbers) without their line ends, CRLF or LF.
-    let lines = bytes
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    // A document: its first line number and its lines, checked as UTF-8 here so one bad byte
-    // skips its document only.
-    let mut emit = |line: u64, doc: &[&[u8]]| -> Result<()> {
-        let joined = doc.join(&b'\n');
-        match std::str::from_utf8(&joined) {
-            Ok(text) => {
-                let text = text.trim();
-                if !text.is_empty() {
-                    stats.documents += 1;
-                    sink(text.to_string())?;
-                }
-            }
-            Err(e) => stats.skipped.push(Skipped {
-                file: file.to_path_buf(),
-                line,
-                reason: format!(
-                    "not UTF-8 (invalid byte at offset {} of the document)",
-                    e.valid_up_to()
-                ),
-            }),
-        }
-        Ok(())
-    };
-    match opts.text_docs.as_str() {
-        "file" => emit(1, &lines.collect::<Vec<_>>())?,
-        "line" => {
-            for (i, l) in lines.enumerate() {
-                emit(i as u64 + 1, &[l])?
-            }
-        }
-        "paragraph" => {
-            let mut para: Vec<&[u8]> = Vec::new();
-            let mut start = 1;
-            for (i, l) in lines.enumerate() {
-                if l.iter().all(|b| b.is_ascii_whitespace()) {
-                    if !para.is_empty() {
-                        emit(start, &para)?;
-                        para.clear();
-                    }
-                } else {
-                    if para.is_empty() {
-                        start = i as u64 + 1;
-                    }
-                    para.push(l);
-                }
-            }
-            if !para.is_empty() {
-                emit(start, &para)?;
-            }
-        }
-        o => bail!("text_docs {o:?} is not paragraph, line or file"),
-    }
-    Ok(())
+/// One input file being read: each document goes to `sink`, each unusable one to the skipped
+/// list with its line (or row).
+struct Reading<'a> {
+    file: &'a Path,
+    opts: &'a ReadOptions,
+    stats: &'a mut ReadStats,
+    sink: &'a mut dyn FnMut(String) -> Result<()>,
 }
 
-pub(super) fn read_jsonl(
-    file: &Path,
-    r: Box<dyn Read>,
-    opts: &ReadOptions,
-    stats: &mut ReadStats,
-    sink: &mut dyn FnMut(String) -> Result<()>,
-) -> Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, r);
-    let mut raw = Vec::new();
-    let mut lineno = 0u64;
-    loop {
-        raw.clear();
-        let n = reader.read_until(b'\n', &mut raw).with_context(|| {
-            format!(
-                "{}: read failed after line {lineno} (corrupt or truncated stream?)",
-                file.display()
-            )
-        })?;
-        if n == 0 {
-            break;
-        }
-        lineno += 1;
-        let skip = |stats: &mut ReadStats, reason: String| {
-            stats.skipped.push(Skipped {
-                file: file.to_path_buf(),
-                line: lineno,
-                reason,
-            })
-        };
-        let line = match std::str::from_utf8(&raw) {
-            Ok(l) => l,
-            Err(e) => {
-                skip(
-                    stats,
+impl Reading<'_> {
+    fn keep(&mut self, text: String) -> Result<()> {
+        self.stats.documents += 1;
+        (self.sink)(text)
+    }
+
+    fn skip(&mut self, line: u64, reason: String) {
+        self.stats.skipped.push(Skipped {
+            file: self.file.to_path_buf(),
+            line,
+            reason,
+        })
+    }
+
+    fn text(&mut self, f: std::fs::File) -> Result<()> {
+        let mut bytes = Vec::new();
+        BufReader::new(f)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {}", self.file.display()))?;
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+        // Lines (1-based numbers) without their line ends, CRLF or LF.
+        let lines = bytes
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        // A document: its first line number and its lines, checked as UTF-8 here so one bad byte
+        // skips its document only.
+        let opts = self.opts;
+        let mut emit = |line: u64, doc: &[&[u8]]| -> Result<()> {
+            let joined = doc.join(&b'\n');
+            match std::str::from_utf8(&joined) {
+                Ok(text) => {
+                    let text = text.trim();
+                    if !text.is_empty() {
+                        self.keep(text.to_string())?;
+                    }
+                }
+                Err(e) => self.skip(
+                    line,
                     format!(
-                        "not UTF-8 (invalid byte at offset {} of the line)",
+                        "not UTF-8 (invalid byte at offset {} of the document)",
                         e.valid_up_to()
                     ),
-                );
+                ),
+            }
+            Ok(())
+        };
+        match opts.text_docs.as_str() {
+            "file" => emit(1, &lines.collect::<Vec<_>>())?,
+            "line" => {
+                for (i, l) in lines.enumerate() {
+                    emit(i as u64 + 1, &[l])?
+                }
+            }
+            "paragraph" => {
+                let mut para: Vec<&[u8]> = Vec::new();
+                let mut start = 1;
+                for (i, l) in lines.enumerate() {
+                    if l.iter().all(|b| b.is_ascii_whitespace()) {
+                        if !para.is_empty() {
+                            emit(start, &para)?;
+                            para.clear();
+                        }
+                    } else {
+                        if para.is_empty() {
+                            start = i as u64 + 1;
+                        }
+                        para.push(l);
+                    }
+                }
+                if !para.is_empty() {
+                    emit(start, &para)?;
+                }
+            }
+            o => bail!("text_docs {o:?} is not paragraph, line or file"),
+        }
+        Ok(())
+    }
+
+    fn jsonl(&mut self, r: Box<dyn Read>) -> Result<()> {
+        let mut reader = BufReader::with_capacity(1 << 20, r);
+        let mut raw = Vec::new();
+        let mut lineno = 0u64;
+        loop {
+            raw.clear();
+            let n = reader.read_until(b'\n', &mut raw).with_context(|| {
+                format!(
+                    "{}: read failed after line {lineno} (corrupt or truncated stream?)",
+                    self.file.display()
+                )
+            })?;
+            if n == 0 {
+                break;
+            }
+            lineno += 1;
+            let line = match std::str::from_utf8(&raw) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.skip(
+                        lineno,
+                        format!(
+                            "not UTF-8 (invalid byte at offset {} of the line)",
+                            e.valid_up_to()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let l = line.trim_start_matches('\u{feff}').trim();
+            if l.is_empty() {
                 continue;
             }
-        };
-        let l = line.trim_start_matches('\u{feff}').trim();
-        if l.is_empty() {
-            continue;
+            let field = &self.opts.text_field;
+            let problem = match serde_json::from_str::<serde_json::Value>(l) {
+                Err(e) => format!("not JSON: {e}"),
+                Ok(v) => match v.get(field) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => {
+                        self.keep(s.clone())?;
+                        continue;
+                    }
+                    Some(serde_json::Value::String(_)) => format!("field `{field}` is empty"),
+                    Some(_) => format!("field `{field}` is not a string"),
+                    None => format!("no field `{field}`"),
+                },
+            };
+            self.skip(lineno, problem);
         }
-        match serde_json::from_str::<serde_json::Value>(l) {
-            Err(e) => skip(stats, format!("not JSON: {e}")),
-            Ok(v) => match v.get(&opts.text_field) {
-                Some(serde_json::Value::String(s)) if !s.is_empty() => {
-                    stats.documents += 1;
-                    sink(s.clone())?;
-                }
-                Some(serde_json::Value::String(_)) => {
-                    skip(stats, format!("field `{}` is empty", opts.text_field))
-                }
-                Some(_) => skip(
-                    stats,
-                    format!("field `{}` is not a string", opts.text_field),
-                ),
-                None => skip(stats, format!("no field `{}`", opts.text_field)),
-            },
-        }
+        Ok(())
     }
-    Ok(())
-}
 
-pub(super) fn read_parquet(
-    file: &Path,
-    f: std::fs::File,
-    opts: &ReadOptions,
-    stats: &mut ReadStats,
-    sink: &mut dyn FnMut(String) -> Result<()>,
-) -> Result<()> {
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::DataType;
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .with_context(|| format!("{}: not a Parquet file", file.display()))?;
-    let schema = builder.schema().clone();
-    let col = schema.index_of(&opts.text_field).map_err(|_| {
-        anyhow::anyhow!(
-            "{}: no column `{}` (columns: {})",
-            file.display(),
-            opts.text_field,
-            schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [col]);
-    let reader = builder.with_projection(mask).build()?;
-    let mut row = 0u64;
-    for batch in reader {
-        let batch = batch.with_context(|| format!("{}: reading row group", file.display()))?;
-        let mut a = batch.column(0).clone();
-        // Dictionary-encoded strings (as pandas/pyarrow write categoricals) are read as strings.
-        if let DataType::Dictionary(_, v) = a.data_type() {
-            if matches!(
-                **v,
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            ) {
-                a = arrow::compute::cast(&a, v).with_context(|| {
-                    format!("{}: decoding column `{}`", file.display(), opts.text_field)
-                })?;
-            }
-        }
-        let a = &a;
-        let get = |i: usize| -> Option<&str> {
-            if a.is_null(i) {
-                return None;
-            }
-            match a.data_type() {
-                DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
-                DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
-                DataType::Utf8View => Some(a.as_string_view().value(i)),
-                _ => None,
-            }
-        };
-        if !matches!(
-            a.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
-            bail!(
-                "{}: column `{}` has type {}, expected a string",
+    fn parquet(&mut self, f: std::fs::File) -> Result<()> {
+        let (file, opts) = (self.file, self.opts);
+        use arrow::array::{Array, AsArray};
+        use arrow::datatypes::DataType;
+        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+            .with_context(|| format!("{}: not a Parquet file", file.display()))?;
+        let schema = builder.schema().clone();
+        let col = schema.index_of(&opts.text_field).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: no column `{}` (columns: {})",
                 file.display(),
                 opts.text_field,
-                a.data_type()
-            );
-        }
-        for i in 0..a.len() {
-            row += 1;
-            match get(i) {
-                Some(s) if !s.is_empty() => {
-                    stats.documents += 1;
-                    sink(s.to_string())?;
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), [col]);
+        let reader = builder.with_projection(mask).build()?;
+        let mut row = 0u64;
+        for batch in reader {
+            let batch = batch.with_context(|| format!("{}: reading row group", file.display()))?;
+            let mut a = batch.column(0).clone();
+            // Dictionary-encoded strings (as pandas/pyarrow write categoricals) are read as strings.
+            if let DataType::Dictionary(_, v) = a.data_type() {
+                if matches!(
+                    **v,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) {
+                    a = arrow::compute::cast(&a, v).with_context(|| {
+                        format!("{}: decoding column `{}`", file.display(), opts.text_field)
+                    })?;
                 }
-                _ => stats.skipped.push(Skipped {
-                    file: file.to_path_buf(),
-                    line: row,
-                    reason: format!("row has a null or empty `{}`", opts.text_field),
-                }),
+            }
+            let a = &a;
+            let get = |i: usize| -> Option<&str> {
+                if a.is_null(i) {
+                    return None;
+                }
+                match a.data_type() {
+                    DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
+                    DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
+                    DataType::Utf8View => Some(a.as_string_view().value(i)),
+                    _ => None,
+                }
+            };
+            if !matches!(
+                a.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) {
+                bail!(
+                    "{}: column `{}` has type {}, expected a string",
+                    file.display(),
+                    opts.text_field,
+                    a.data_type()
+                );
+            }
+            for i in 0..a.len() {
+                row += 1;
+                match get(i) {
+                    Some(s) if !s.is_empty() => self.keep(s.to_string())?,
+                    _ => self.skip(
+                        row,
+                        format!("row has a null or empty `{}`", opts.text_field),
+                    ),
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -4,19 +4,18 @@
 use rewarm::run_config::RunConfig;
 use rewarm::{run_dir, train};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-mod common;
-use common::{config, data, fixture, COSINE, TINY};
+use crate::common;
+use common::{
+    assert_identical_runs, config, fixture, rewarm_bin, train_new, with_data, COSINE, TINY,
+};
 
 #[test]
 fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let run = "steps = 10\neval_every = 3\ncheckpoint_every = 4\ndevice = \"cpu\"";
-    let full = RunConfig::load(&config(d, "full", TINY, COSINE, run)).unwrap();
-    let s = train::train(&full, false, false).unwrap();
+    let s = train_new(&config(d, "full", TINY, COSINE, run));
     assert_eq!(s.steps, 10);
     assert_eq!(s.tokens, 10 * 16 * 4 * 2);
     // Same run, "crashing" after 6 steps (checkpoint at 4, two steps of work lost).
@@ -71,9 +70,8 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
 
 #[test]
 fn nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     // LR 0 at step 0, then 1e32: the weights overflow and the next loss is not finite.
     let sched = "kind = \"cosine\"\nmax_lr = 1e32\nwarmup_steps = 1000";
     let cfg = RunConfig::load(&config(
@@ -98,9 +96,8 @@ fn nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn continued_pretraining_loads_or_resets_the_moments() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let up = RunConfig::load(&config(
         d,
         "up-run",
@@ -190,15 +187,10 @@ fn config_errors_name_the_key() {
     assert!(e.contains("nowhere") && e.contains("index.json"), "{e}");
 }
 
-fn rewarm_bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rewarm"))
-}
-
 #[test]
 fn cli_schedule_train_eval_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let cfg = config(
         d,
         "cli",
@@ -272,12 +264,10 @@ fn cli_schedule_train_eval_and_errors() {
 
 #[test]
 fn resume_survives_a_cut_log_line_and_a_corrupt_newest_checkpoint_and_refuses_changed_settings() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let run = "steps = 8\ncheckpoint_every = 2\ndevice = \"cpu\"";
-    let full = RunConfig::load(&config(d, "full", TINY, COSINE, run)).unwrap();
-    train::train(&full, false, false).unwrap();
+    train_new(&config(d, "full", TINY, COSINE, run));
     let mut cut = RunConfig::load(&config(d, "cut", TINY, COSINE, run)).unwrap();
     cut.run.stop_after = Some(5);
     train::train(&cut, false, false).unwrap();
@@ -306,24 +296,17 @@ fn resume_survives_a_cut_log_line_and_a_corrupt_newest_checkpoint_and_refuses_ch
     // The original config resumes from step 2 (step 4 is unreadable) and ends like the full run.
     cut.run.stop_after = None;
     train::train(&cut, true, false).unwrap();
-    let read = |p: &str| std::fs::read(d.join(p)).unwrap();
-    assert_eq!(
-        read("full/final/model.safetensors"),
-        read("cut/final/model.safetensors")
-    );
-    assert_eq!(read("full/log.jsonl"), read("cut/log.jsonl"));
+    assert_identical_runs(&d.join("full"), &d.join("cut"));
 }
 
 #[test]
 fn bf16_on_cpu_tracks_f32_over_40_steps() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let mut finals = vec![];
     for precision in ["f32", "bf16", "bf16-full"] {
         let run = format!("steps = 40\ndevice = \"cpu\"\nprecision = \"{precision}\"");
-        let cfg = RunConfig::load(&config(d, precision, TINY, COSINE, &run)).unwrap();
-        let s = train::train(&cfg, false, false).unwrap();
+        let s = train_new(&config(d, precision, TINY, COSINE, &run));
         finals.push(s.final_eval.iter().map(|e| e.loss).collect::<Vec<f64>>());
         tensorboard_holds_the_log(&d.join(precision));
     }
@@ -343,9 +326,8 @@ fn bf16_on_cpu_tracks_f32_over_40_steps() {
 /// bit-identically to keeping them, with gradient accumulation, in f32 and bf16-full.
 #[test]
 fn activation_checkpointing_trains_bit_identically() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     for precision in ["f32", "bf16-full"] {
         let mut finals = vec![];
         for every in [0, 1, 2] {
@@ -353,8 +335,7 @@ fn activation_checkpointing_trains_bit_identically() {
             let run = format!(
                 "steps = 4\ndevice = \"cpu\"\nprecision = \"{precision}\"\nactivation_checkpointing = {every}"
             );
-            let cfg = RunConfig::load(&config(d, &name, TINY, COSINE, &run)).unwrap();
-            train::train(&cfg, false, false).unwrap();
+            train_new(&config(d, &name, TINY, COSINE, &run));
             finals.push(std::fs::read(d.join(&name).join("final/model.safetensors")).unwrap());
         }
         assert!(
@@ -465,4 +446,54 @@ fn tensorboard_events_match_pytorch_summary_writer_byte_for_byte() {
     let ref_bytes = std::fs::read(&reference).unwrap();
     let ref_first = 16 + theirs[0].len();
     assert_eq!(&bytes[first..], &ref_bytes[ref_first..]);
+}
+
+/// `configs/pythia-410m-rewarm.toml` is Gupta et al.'s setup (spec sections 2 and 6).
+#[test]
+fn the_papers_run_config_matches_the_spec() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/pythia-410m-rewarm.toml");
+    let cfg = RunConfig::load(&path).unwrap();
+    // 1,024 sequences x 2,048 tokens a step, through gradient accumulation.
+    assert_eq!(cfg.data.seq_len, 2048);
+    assert_eq!(cfg.data.batch_size * cfg.data.grad_accum, 1024);
+    assert_eq!(cfg.tokens_per_step(), 2_097_152);
+    // 296.86 B tokens of SlimPajama: within one step.
+    let tokens = cfg.run.steps * cfg.tokens_per_step();
+    assert!(
+        tokens.abs_diff(296_860_000_000) < cfg.tokens_per_step(),
+        "{tokens}"
+    );
+    // AdamW 0.9 / 0.95, eps 1e-8, weight decay 0.1, clip 1.0.
+    let o = &cfg.optim;
+    assert_eq!((o.beta1, o.beta2, o.eps), (0.9, 0.95, 1e-8));
+    assert_eq!((o.weight_decay, o.clip), (0.1, 1.0));
+    // Plain continued pre-training on the downstream data.
+    assert_eq!(cfg.data.train.len(), 1);
+    // Max LR 3e-4 after a warmup of 1 % of the steps (1,415.54 -> 1,416), cosine to 3e-5
+    // reached at 240 B tokens (114,441 steps), then constant.
+    let s = cfg.schedule.build(cfg.run.steps).unwrap();
+    assert_eq!(cfg.schedule.kind.name(), "cosine");
+    assert_eq!(s.lr(0), 0.0);
+    assert!(s.lr(1415) < 3e-4);
+    assert!((s.lr(1416) - 3e-4).abs() < 1e-18);
+    let decay = cfg.schedule.decay_steps.unwrap();
+    assert!((decay * cfg.tokens_per_step()).abs_diff(240_000_000_000) < cfg.tokens_per_step());
+    let mid = 1416 + (decay - 1416) / 2;
+    let half = 3e-5
+        + 2.7e-4
+            * 0.5
+            * (1.0 + (std::f64::consts::PI * (mid - 1416) as f64 / (decay - 1416) as f64).cos());
+    assert!((s.lr(mid) - half).abs() < 1e-15 && (s.lr(mid) - 1.65e-4).abs() < 1e-8);
+    for t in [decay, decay + 1, cfg.run.steps - 1] {
+        assert!((s.lr(t) - 3e-5).abs() < 1e-18, "step {t}: {}", s.lr(t));
+    }
+    // Paths are the file's folder's: the checkpoint sits beside the configs folder.
+    assert_eq!(
+        cfg.model.checkpoint.unwrap(),
+        rewarm::run_dir::normalize(&path.join("../../checkpoints/pythia-410m"))
+    );
+    assert_eq!(
+        (cfg.run.keep_last, cfg.run.keep_every),
+        (Some(2), Some(10000))
+    );
 }

@@ -1,7 +1,7 @@
 //! Tokenisation and token datasets: formats, parity with Hugging Face `tokenizers`, splits,
 //! sampling order and mixing, and the errors bad input gets.
 
-use rewarm::dataset::{Mixture, TokenDataset};
+use rewarm::dataset::{DatasetError, Mixture, TokenDataset};
 use rewarm::tokenize::{self, ReadOptions, TokenizeJob};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -229,19 +229,24 @@ fn shard_index_mismatches_are_caught() {
     let shard = out.join("train/shard-00001.bin");
     let bytes = std::fs::read(&shard).unwrap();
     std::fs::write(&shard, &bytes[..bytes.len() - 2]).unwrap();
-    let err = format!(
-        "{:#}",
-        TokenDataset::open(&out.join("train")).err().unwrap()
+    let typed = TokenDataset::open(&out.join("train")).err().unwrap();
+    assert!(
+        matches!(&typed, DatasetError::ShardSize { shard, expected, found, .. }
+            if shard == "shard-00001.bin" && *found + 2 == *expected),
+        "{typed:?}"
     );
+    let err = format!("{:#}", anyhow::Error::from(typed));
     assert!(
         err.contains("index.json") && err.contains("shard-00001.bin") && err.contains("bytes"),
         "{err}"
     );
     std::fs::remove_file(&shard).unwrap();
-    let err = format!(
-        "{:#}",
-        TokenDataset::open(&out.join("train")).err().unwrap()
+    let typed = TokenDataset::open(&out.join("train")).err().unwrap();
+    assert!(
+        matches!(&typed, DatasetError::MissingShard { shard, .. } if shard == "shard-00001.bin"),
+        "{typed:?}"
     );
+    let err = format!("{:#}", anyhow::Error::from(typed));
     assert!(
         err.contains("shard-00001.bin") && err.contains("missing"),
         "{err}"

@@ -138,6 +138,7 @@ fn reach(file: &str, all: &[String]) -> Vec<String> {
         f if f.starts_with("study/") => &["study", "report"],
         "launch.rs" => &["launch"],
         "demo.rs" => &["demo"],
+        "generate.rs" => &["generate"],
         f if f.starts_with("tokenize/") => &["tokenize", "study", "demo"],
         "train.rs" | "run_dir.rs" | "run_config.rs" => &["train", "study", "demo"],
         f => match f.strip_prefix("cmd/").and_then(|f| f.strip_suffix(".rs")) {

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use crate::common;
+
 fn log(dir: &Path) -> Vec<LogLine> {
     std::fs::read_to_string(dir.join("log.jsonl"))
         .unwrap()
@@ -31,7 +33,12 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("study");
     drop(outdir::claim_dir(&dir, study::OWNER, false).unwrap());
-    let cfg = preset::build("micro", &dir, false).unwrap();
+    let mut cfg = preset::build("micro", &dir, false).unwrap();
+    // A downstream task every run scores at each evaluation.
+    cfg.eval.tasks = vec![rewarm::run_config::TaskSource {
+        name: "choice".into(),
+        path: crate::common::fixture("tasks/choice.jsonl"),
+    }];
     let opts = |cfg: StudyConfig, force: bool| StudyOptions {
         config: cfg,
         dir: dir.clone(),
@@ -104,6 +111,18 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     assert!(run("scratch").config.model.checkpoint.is_none());
     assert_eq!(run("same-data").config.data.train[0].name, "upstream");
 
+    // A study's checkpoints are complete models: the corpora's tokenizer comes with them.
+    for ck in ["runs/upstream/final", "runs/replay-25pct/final"] {
+        for f in [
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "generation_config.json",
+        ] {
+            assert!(dir.join(ck).join(f).is_file(), "{ck}/{f} missing");
+        }
+    }
+
     // Compute-equivalent replay: the same steps and tokens as the reference; a quarter of
     // the sequences came from upstream (the checkpointed data cursors say so).
     let st: serde_json::Value = serde_json::from_str(
@@ -130,6 +149,33 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
         .map(|l| l.step)
         .collect();
     assert_eq!(steps, vec![0, 1, 2, 4, 6, 12, 18, 24, 30]);
+    // ... and score the task there; the report's tasks.csv holds each run's last scores.
+    let scored: Vec<u64> = log(&dir.join("runs/reference"))
+        .iter()
+        .filter(|l| !l.tasks.is_empty())
+        .map(|l| l.step)
+        .collect();
+    assert_eq!(scored, steps);
+    let last = log(&dir.join("runs/reference"));
+    let acc = last
+        .iter()
+        .rev()
+        .find(|l| !l.tasks.is_empty())
+        .unwrap()
+        .tasks[0]
+        .acc;
+    let tasks_csv = std::fs::read_to_string(dir.join("tasks.csv")).unwrap();
+    assert_eq!(tasks_csv.lines().count(), 1 + 18, "{tasks_csv}");
+    let row = tasks_csv
+        .lines()
+        .find(|l| l.starts_with("reference,"))
+        .unwrap();
+    assert!(
+        row.starts_with(&format!("reference,30,choice,multiple-choice,12,{acc:.4},")),
+        "{row}"
+    );
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("Downstream tasks"));
 
     // The report's numbers are the logs' numbers: forgetting by hand.
     let ref_log = log(&dir.join("runs/reference"));
@@ -155,6 +201,14 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     // The page holds every finding with a verdict; this grid tests them all.
     let page = std::fs::read_to_string(o.report.as_ref().unwrap()).unwrap();
     assert!(page.contains("<svg") && page.contains("Published numbers"));
+    // The tool's version and the study's config as saved; the stability gap on a log axis.
+    assert!(page.contains(&format!("written by rewarm {}", env!("CARGO_PKG_VERSION"))));
+    let saved = std::fs::read_to_string(dir.join("study.toml")).unwrap();
+    assert!(
+        saved.contains("[grid]")
+            && page.contains(&format!("<pre>{}</pre>", charts::page::escape(&saved)))
+    );
+    assert!(page.contains("Stability gap") && page.contains("tokens (log)"));
     let found = std::fs::read_to_string(dir.join("findings.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(found.as_bytes());
     let verdicts: Vec<(String, String)> = rdr
@@ -177,7 +231,24 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     assert!(
         page.contains("<svg")
             && page.contains("downstream perplexity")
-            && page.contains("<td>30</td>")
+            && page.contains("<td class=\"num\">30</td>")
+    );
+
+    // A study run's saved run.toml re-runs as it is, from another working folder: its paths
+    // are relative to the file's folder, and --out writes the run elsewhere. Same log, same
+    // weights.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = common::rewarm_bin()
+        .current_dir(elsewhere.path())
+        .args(["--quiet", "train", "--config"])
+        .arg(dir.join("runs/warmup-5pct/run.toml"))
+        .args(["--out", "again"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    common::assert_identical_runs(
+        &dir.join("runs/warmup-5pct"),
+        &elsewhere.path().join("again"),
     );
 
     // Again: everything is done, nothing runs.
@@ -326,13 +397,15 @@ fn bad_study_configs_name_the_key_and_file() {
     );
 }
 
-/// A study config whose plan needs no files (its data is only named).
+/// A study config whose plan needs no files (its data is only named). 200 downstream steps:
+/// the 0.5, 1 and 2 % warmups are 1, 2 and 4 steps (at 100 steps 0.5 % and 1 % would both be 1
+/// step, the same run).
 fn paper_config() -> StudyConfig {
     toml::from_str(
         "[model]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 2\nintermediate_size = 64\n\
          [data]\nseq_len = 8\nbatch_size = 2\nupstream = { train = \"/u/train\", val = \"/u/val\" }\n\
          downstream = { train = \"/d/train\", val = \"/d/val\" }\n\
-         [upstream]\nsteps = 100\nmax_lr = 3e-4\nbranch = [0.1, 1.0]\n[downstream]\nsteps = 100\nevals = 10\n",
+         [upstream]\nsteps = 100\nmax_lr = 3e-4\nbranch = [0.1, 1.0]\n[downstream]\nsteps = 200\nevals = 10\n",
     )
     .unwrap()
 }
@@ -381,6 +454,8 @@ fn curves(
             let m = RunMetrics {
                 points: pts,
                 lr: vec![],
+                tasks: vec![],
+                tasks_step: 0,
                 tokens: 1600,
                 seconds: 1.0,
                 complete: true,
@@ -463,9 +538,15 @@ fn joint_axes_multiply_and_skips_leave_runs_out() {
     cfg.grid.joint = vec![vec![Axis::Warmup, Axis::MaxLr]];
     cfg.grid
         .schedule
-        .push(study::config::Family::InfiniteInvSqrt);
+        .push(study::config::Family::named("infinite-inv-sqrt"));
     cfg.grid.skip = vec!["warmup-0pct_max-lr-2x".into()];
+    cfg.eval.tasks = vec![rewarm::run_config::TaskSource {
+        name: "mc".into(),
+        path: "/tasks/mc.jsonl".into(),
+    }];
     let p = plan::plan(&cfg, Path::new("/study"), 1).unwrap();
+    // Every run scores the study's tasks.
+    assert!(p.runs.iter().all(|r| r.config.eval == cfg.eval));
     let names: Vec<&str> = p.runs.iter().map(|r| r.name.as_str()).collect();
     // 4 warmups x 3 max LRs = 12, of which the reference and the 5 single-axis runs exist
     // already: 6 new, one skipped.
@@ -519,4 +600,56 @@ fn the_papers_study_config_parses_and_plans() {
     let union = p.runs.iter().find(|r| r.name == "union").unwrap();
     assert_eq!(union.config.run.steps, 143000 + 141600);
     assert_eq!(constant.config.tokens_per_step(), 1024 * 2048);
+    // Retention reaches every downstream run: the newest checkpoint and every 20,000th step.
+    for r in &p.runs {
+        assert_eq!(
+            (r.config.run.keep_last, r.config.run.keep_every),
+            (Some(1), Some(20000))
+        );
+    }
+}
+
+#[test]
+fn grid_points_that_are_the_same_run_are_refused_or_merged_when_asked() {
+    // At 120 steps 0.5 % and 1 % warmups both round to 1 step (0.6 and 1.2): the same run.
+    let mut cfg = paper_config();
+    cfg.downstream.steps = 120;
+    let e = plan::plan(&cfg, Path::new("/study"), 1)
+        .err()
+        .unwrap()
+        .to_string();
+    for part in [
+        "\"reference\" and \"warmup-0.5pct\" are the same run",
+        "schedule.warmup_fraction 0.01 and 0.005",
+        "each of their 120 steps",
+        "over 1 steps",
+        "skip = [\"warmup-0.5pct\"]",
+        "merge_identical = true",
+    ] {
+        assert!(e.contains(part), "{part:?} not in {e}");
+    }
+    // The hint's key exists: merged, the run goes once as the reference, which now also
+    // stands on the warmup chart, and the plan says so.
+    cfg.grid.merge_identical = true;
+    let p = plan::plan(&cfg, Path::new("/study"), 1).unwrap();
+    assert_eq!(
+        p.merged,
+        vec![("warmup-0.5pct".to_string(), "reference".to_string())]
+    );
+    let names: Vec<&str> = p.runs.iter().map(|r| r.name.as_str()).collect();
+    assert!(!names.contains(&"warmup-0.5pct") && names.contains(&"warmup-2pct"));
+    let reference = p.runs.iter().find(|r| r.name == "reference").unwrap();
+    assert!(reference.axes.contains(&Axis::Warmup));
+    // The other hint: skipping one of the two.
+    cfg.grid.merge_identical = false;
+    cfg.grid.skip = vec!["warmup-0.5pct".into()];
+    let p = plan::plan(&cfg, Path::new("/study"), 1).unwrap();
+    assert!(p.merged.is_empty() && p.skipped == vec!["warmup-0.5pct".to_string()]);
+    // At 200 steps they are 1 and 2 steps: two runs.
+    cfg.grid.skip = vec![];
+    cfg.downstream.steps = 200;
+    assert!(plan::plan(&cfg, Path::new("/study"), 1)
+        .unwrap()
+        .merged
+        .is_empty());
 }

@@ -1,7 +1,7 @@
 //! The model, checkpoint format and optimiser against Hugging Face `transformers` and
 //! `torch.optim.AdamW` (fixtures from scripts/make-rewarm-fixtures.sh).
 
-use rewarm::checkpoint::{self, read_tensors};
+use rewarm::checkpoint::{self, read_tensors, CheckpointError};
 use rewarm::model::Compute;
 use rewarm::optim::{AdamW, AdamWConfig};
 use std::path::{Path, PathBuf};
@@ -201,7 +201,7 @@ fn saved_checkpoint_reloads_identically_in_hf_layout() {
     let model = checkpoint::load(&fixture("neox-tiny"), Device::Cpu).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ck");
-    checkpoint::save(&out, &model, false).unwrap();
+    checkpoint::save(&out, &model, None, false).unwrap();
     // Same tensor names, shapes and values as the file transformers wrote.
     let ours = read_tensors(&out.join("model.safetensors")).unwrap();
     let theirs = read_tensors(&fixture("neox-tiny").join("model.safetensors")).unwrap();
@@ -244,7 +244,14 @@ fn mismatched_checkpoints_name_the_tensor() {
     cfg["num_hidden_layers"] = 2.into();
     cfg["hidden_size"] = 64.into();
     std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
-    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    let err = checkpoint::load(&ck, Device::Cpu).err().unwrap();
+    assert!(
+        matches!(&err, CheckpointError::Shape { path, tensor, found, expected }
+            if path.ends_with("model.safetensors") && tensor == "embed_out.weight"
+                && found == &[64, 32] && expected == &[64, 64]),
+        "{err:?}"
+    );
+    let e = format!("{:#}", anyhow::Error::from(err));
     assert!(
         e.contains("model.safetensors")
             && e.contains("has shape [64, 32], config.json implies [64, 64]"),
@@ -260,7 +267,13 @@ fn mismatched_checkpoints_name_the_tensor() {
     checkpoint::write_tensors(&ck.join("model.safetensors"), &named).unwrap();
     cfg["hidden_size"] = 32.into();
     std::fs::write(ck.join("config.json"), cfg.to_string()).unwrap();
-    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    let err = checkpoint::load(&ck, Device::Cpu).err().unwrap();
+    assert!(
+        matches!(&err, CheckpointError::UnknownTensor { tensor, .. }
+            if tensor == "gpt_neox.layers.0.mlp.gate.weight"),
+        "{err:?}"
+    );
+    let e = format!("{:#}", anyhow::Error::from(err));
     assert!(e.contains("gpt_neox.layers.0.mlp.gate.weight"), "{e}");
     // a config key missing.
     cfg.as_object_mut().unwrap().remove("hidden_size");
@@ -278,6 +291,18 @@ fn mismatched_checkpoints_name_the_tensor() {
     let bad = tensors[0].0.clone();
     let named: Vec<(String, &Tensor)> = tensors.iter().map(|(n, t)| (n.clone(), t)).collect();
     checkpoint::write_tensors(&ck.join("model.safetensors"), &named).unwrap();
-    let e = format!("{:#}", checkpoint::load(&ck, Device::Cpu).err().unwrap());
+    let err = checkpoint::load(&ck, Device::Cpu).err().unwrap();
+    assert!(
+        matches!(&err, CheckpointError::Dtype { tensor, .. } if *tensor == bad),
+        "{err:?}"
+    );
+    let e = format!("{:#}", anyhow::Error::from(err));
     assert!(e.contains(&bad) && e.contains("integer"), "{e}");
+    // no config.json at all: a missing file, named.
+    std::fs::remove_file(ck.join("config.json")).unwrap();
+    let err = checkpoint::load(&ck, Device::Cpu).err().unwrap();
+    assert!(
+        matches!(&err, CheckpointError::Missing { path } if *path == ck.join("config.json")),
+        "{err:?}"
+    );
 }

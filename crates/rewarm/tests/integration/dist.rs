@@ -9,15 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{config, data, COSINE, TINY};
-
-fn rewarm_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rewarm"));
-    // One thread per rank: the two ranks share the machine's cores.
-    c.env("OMP_NUM_THREADS", "1");
-    c
-}
+use crate::common;
+use common::{assert_identical_runs, config, rewarm_bin, train_new, with_data, COSINE, TINY};
 
 fn launch(nproc: usize, cfg: &Path, resume: bool) -> Output {
     let mut c = rewarm_bin();
@@ -117,11 +110,9 @@ const RUN: &str =
 
 #[test]
 fn two_ranks_train_like_one_process_and_resume_with_either_world_size() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
-    let one = RunConfig::load(&config(d, "one", TINY, COSINE, RUN)).unwrap();
-    train::train(&one, false, false).unwrap();
+    train_new(&config(d, "one", TINY, COSINE, RUN));
 
     let two = config(d, "two", TINY, COSINE, RUN);
     let out = ok(&launch(2, &two, false));
@@ -164,11 +155,9 @@ fn two_ranks_train_like_one_process_and_resume_with_either_world_size() {
 /// to the bf16 rounding of the split batch with working copies.
 #[test]
 fn two_ranks_averaging_after_the_backward_pass_train_like_one_process() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
-    let one = RunConfig::load(&config(d, "one", TINY, COSINE, RUN)).unwrap();
-    train::train(&one, false, false).unwrap();
+    train_new(&config(d, "one", TINY, COSINE, RUN));
     let ckpt = config(
         d,
         "ckpt",
@@ -185,8 +174,7 @@ fn two_ranks_averaging_after_the_backward_pass_train_like_one_process() {
     same_logs(&d.join("one"), &d.join("ckpt"));
 
     let bf16 = RUN.replace("precision = \"f32\"", "precision = \"bf16-full\"");
-    let one = RunConfig::load(&config(d, "one-bf16", TINY, COSINE, &bf16)).unwrap();
-    train::train(&one, false, false).unwrap();
+    train_new(&config(d, "one-bf16", TINY, COSINE, &bf16));
     let two = config(d, "two-bf16", TINY, COSINE, &bf16);
     ok(&launch(2, &two, false));
     // AdamW turns the bf16 rounding of small gradients into steps of the learning rate, so the
@@ -216,11 +204,9 @@ fn torchrun_starts_the_ranks_with_its_agent_store() {
         "{} is missing: run scripts/setup-torch.sh",
         torchrun.display()
     );
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
-    let one = RunConfig::load(&config(d, "one", TINY, COSINE, RUN)).unwrap();
-    train::train(&one, false, false).unwrap();
+    train_new(&config(d, "one", TINY, COSINE, RUN));
     let cfg = config(d, "torchrun", TINY, COSINE, RUN);
     let o = Command::new(&torchrun)
         .args(["--nproc-per-node", "2", "--master-port"])
@@ -242,25 +228,17 @@ fn a_group_of_one_trains_exactly_like_one_process() {
     // `rewarm launch --nproc 1` (as `torchrun --nproc-per-node 1`): the data-parallel path
     // (store, Gloo, Reducer) with nothing to average; bench/gpu.sh runs the same on a GPU
     // through NCCL.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
-    let one = RunConfig::load(&config(d, "plain", TINY, COSINE, RUN)).unwrap();
-    train::train(&one, false, false).unwrap();
+    train_new(&config(d, "plain", TINY, COSINE, RUN));
     ok(&launch(1, &config(d, "group", TINY, COSINE, RUN), false));
-    let read = |p: &str| std::fs::read(d.join(p)).unwrap();
-    assert_eq!(
-        read("plain/final/model.safetensors"),
-        read("group/final/model.safetensors")
-    );
-    assert_eq!(read("plain/log.jsonl"), read("group/log.jsonl"));
+    assert_identical_runs(&d.join("plain"), &d.join("group"));
 }
 
 #[test]
 fn environment_errors_and_an_unsplittable_batch_are_named() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let cfg = config(d, "env", TINY, COSINE, RUN);
     let run = |vars: &[(&str, &str)]| {
         let mut c = rewarm_bin();
@@ -471,9 +449,8 @@ fn wait_for_checkpoints(run: &Path) {
 
 #[test]
 fn a_killed_or_hung_rank_fails_the_run_naming_it_and_the_last_checkpoint_resumes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let long = "steps = 100000\ncheckpoint_every = 2\ndevice = \"cpu\"\nthreads = 1\nlog_every = 1000\ndist_timeout_s = 5";
     for (case, signal) in [("killed", libc::SIGKILL), ("hung", libc::SIGSTOP)] {
         let cfg = config(d, case, TINY, COSINE, long);
@@ -506,9 +483,8 @@ fn a_killed_or_hung_rank_fails_the_run_naming_it_and_the_last_checkpoint_resumes
 
 #[test]
 fn launch_names_the_rank_that_died() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = with_data();
     let d = dir.path();
-    data(d);
     let long = "steps = 100000\ncheckpoint_every = 2\ndevice = \"cpu\"\nthreads = 1\nlog_every = 1000\ndist_timeout_s = 5";
     let cfg = config(d, "launched", TINY, COSINE, long);
     let mut l = rewarm_bin()
