@@ -30,11 +30,11 @@ pack() {
     bash scripts/setup-torch.sh
     cargo build --release --locked -p rewarm
     local test_bin
-    test_bin=$(cargo test --release --locked -p rewarm --test parity --no-run --message-format=json 2>/dev/null \
+    test_bin=$(cargo test --release --locked -p rewarm --test integration --no-run --message-format=json 2>/dev/null \
         | python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "parity" and m.get("executable"):
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "integration" and m.get("executable"):
         print(m["executable"])')
     mkdir -p "$1"
     cp target/release/rewarm "$1/rewarm"
@@ -78,7 +78,7 @@ $PY -c 'import torch, transformers; print("torch", torch.__version__, "transform
 if ! skip parity; then
     echo "== parity with transformers on CUDA (f32)"
     REWARM_TEST_DEVICE=cuda REWARM_FIXTURES="$PWD/crates/rewarm/tests/fixtures" \
-        "$parity" --test-threads 1 --nocapture 2>&1 | grep -v "^$" || status=1
+        "$parity" parity:: --test-threads 1 --nocapture 2>&1 | grep -v "^$" || status=1
 fi
 if ! skip precision; then
     echo "== loss curves against f32 on the demo's corpora"

@@ -23,12 +23,12 @@ fi
 if ! torch_ok; then
     echo "setup-torch: installing torch==$TORCH_VERSION from PyPI into .venv (about 4.6 GB, once)" >&2
     [ -x .venv/bin/python ] || "$PY" -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" numpy
+    .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check "torch==$TORCH_VERSION" numpy
     dir=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
     ln -sfn "${dir#"$PWD"/.venv/}" .venv/libtorch
     echo "setup-torch: libtorch at $(readlink .venv/libtorch)" >&2
 fi
 if ! cuda_headers_ok; then
     echo "setup-torch: installing the CUDA headers of the NCCL shim: ${CUDA_HEADERS[*]}" >&2
-    .venv/bin/pip install -q --disable-pip-version-check "${CUDA_HEADERS[@]}"
+    .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check "${CUDA_HEADERS[@]}"
 fi
