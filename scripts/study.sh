@@ -4,7 +4,9 @@
 # from freely licensed text in Debian's packages; a byte-level BPE trained on both; a small
 # GPT-NeoX pre-trained on English; then the whole grid of `rewarm study` and its report.
 #
-#   bash scripts/study.sh                  # everything (63 minutes on 2 cores, docs/study-mini.md)
+#   bash scripts/study.sh                  # everything, 3 seeds (about 3 hours on 2 cores)
+#   bash scripts/study.sh --seeds 1        # one seed: verdicts without intervals (63 minutes,
+#                                          # docs/study-mini.md)
 #   bash scripts/study.sh --dry-run        # the corpora, tokens and the grid with a time estimate
 #   STUDY_DIR=DIR bash scripts/study.sh    # another folder (default target/study)
 #
@@ -93,6 +95,8 @@ replay = [0.0, 0.01, 0.05, 0.25]
 schedule = ["cosine", "wsd", "infinite"]
 moments = ["reset", "keep"]
 baselines = ["constant", "scratch", "union", "same-data"]
+# Every run but the upstream one three times, so each finding has a 95 % interval.
+seeds = [1, 2, 3]
 
 [run]
 device = "cpu"

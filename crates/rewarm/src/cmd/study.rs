@@ -27,6 +27,10 @@ pub struct Args {
     /// Re-run the runs whose settings changed; take OUT even if another tool made it.
     #[arg(long)]
     force: bool,
+    /// Judge the findings over N seeds: the first N of the config's [grid] seeds (more than it
+    /// lists continue from its last seed); 1 runs the grid once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: Option<u64>,
 }
 
 pub fn run(a: Args, progress: bool) -> Result<()> {
@@ -37,6 +41,7 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
         jobs,
         dry_run,
         force,
+        seeds,
     } = a;
     let world = crate::dist::World::from_env()?;
     let (cfg, dir, preset) = match (config, preset) {
@@ -58,6 +63,10 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
         }
         _ => bail!("give --config FILE or --preset NAME"),
     };
+    let mut cfg = cfg;
+    if let Some(n) = seeds {
+        cfg.limit_seeds(n as usize);
+    }
     if let (Some(w), true) = (&world, dry_run) {
         bail!(
             "--dry-run plans the study in one process; run it without the launcher (this process is rank {} of {})",
@@ -116,7 +125,12 @@ pub fn run(a: Args, progress: bool) -> Result<()> {
         o.seconds
     );
     for f in &o.findings {
-        outln!("{:<36} {}", f.id, f.verdict.as_str());
+        let seeds = match f.seeds {
+            0 => String::new(),
+            1 => " (1 seed, no interval)".to_string(),
+            n => format!(" ({n} seeds)"),
+        };
+        outln!("{:<36} {}{seeds}", f.id, f.verdict.as_str());
     }
     if let Some(page) = &o.report {
         outln!("report: {}", page.display());

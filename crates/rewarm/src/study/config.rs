@@ -134,6 +134,12 @@ pub struct Grid {
     pub joint: Vec<Vec<Axis>>,
     /// Runs (by name) to leave out.
     pub skip: Vec<String>,
+    /// Seeds of data order (and of the initialisation of the from-scratch baselines): every
+    /// run but the upstream one is repeated once a seed, so each finding is judged over the
+    /// seeds with a 95 % interval. The first seed's runs keep their names, the others are
+    /// `NAME.seedS`. Empty: one seed, `[data] seed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
     /// Planned runs whose effective configs are the same (e.g. 0.5 % and 1 % warmup both one
     /// step at 120 steps) are refused, naming both; `true` runs each such run once, under the
     /// first one's name, and the plan says so.
@@ -167,6 +173,7 @@ impl Default for Grid {
             ],
             joint: vec![],
             skip: vec![],
+            seeds: vec![],
             merge_identical: false,
             reference: Settings::default(),
             wsd_cooldown: p.wsd_cooldown,
@@ -460,6 +467,22 @@ impl StudyConfig {
             is_positive(g.infinite_alpha),
             positive,
         )?;
+        for (i, s) in g.seeds.iter().enumerate() {
+            in_range("grid.seeds", *s, *s <= i64::MAX as u64, "0 to 2^63 - 1")?;
+            if g.seeds[..i].contains(s) {
+                bail!("[grid] seeds: {s} is listed twice; give each seed once");
+            }
+        }
+        if g.seeds
+            .first()
+            .is_some_and(|f| self.data.seed != 0 && self.data.seed != *f)
+        {
+            bail!(
+                "[data] seed = {} and [grid] seeds = {:?} disagree: with [grid] seeds the first seed is the data seed; drop [data] seed or list it first",
+                self.data.seed,
+                g.seeds
+            );
+        }
         crate::run_config::check_optim_numbers(&self.optim)?;
         let run = &self.run;
         crate::run_config::check_threads("run.threads", run.threads)?;
@@ -471,6 +494,34 @@ impl StudyConfig {
         )?;
         crate::run_config::check_dist_timeout("run.dist_timeout_s", run.dist_timeout_s)?;
         Ok(())
+    }
+
+    /// The study's seeds: `[grid] seeds`, or `[data] seed` alone.
+    pub fn seeds(&self) -> Vec<u64> {
+        if self.grid.seeds.is_empty() {
+            vec![self.data.seed]
+        } else {
+            self.grid.seeds.clone()
+        }
+    }
+
+    /// Keeps the first `n` seeds (`rewarm study --seeds N`); more seeds than the config lists
+    /// continue from its last one (`[data] seed`, +1, +2, ...).
+    pub fn limit_seeds(&mut self, n: usize) {
+        let mut seeds = self.seeds();
+        while seeds.len() < n {
+            let mut next = seeds.last().map_or(0, |s| s + 1);
+            while seeds.contains(&next) {
+                next += 1;
+            }
+            seeds.push(next);
+        }
+        seeds.truncate(n.max(1));
+        self.grid.seeds = if seeds.len() == 1 && seeds[0] == self.data.seed {
+            vec![]
+        } else {
+            seeds
+        };
     }
 
     pub fn validate(&self) -> Result<()> {

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod plan;
 pub mod preset;
 pub mod report;
+pub mod verdict;
 
 use crate::dist::{self, DataParallel};
 use crate::run_config::{self, RunConfig};
@@ -199,7 +200,9 @@ fn clear(out: &Path) -> Result<()> {
 
 /// Keys of the study config that may change between invocations without changing results.
 fn free_key(k: &str) -> bool {
-    k.starts_with("run.")
+    // More or fewer seeds add or leave out whole runs; a run whose own seed changed is caught
+    // by its run.toml.
+    k.starts_with("run.") || k.starts_with("grid.seeds")
 }
 
 /// A study folder held for a whole study: rank 0 holds its lock (see [`claim`]); the other

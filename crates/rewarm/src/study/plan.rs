@@ -93,6 +93,10 @@ pub struct PlannedRun {
     /// The grid axes whose chart shows this run.
     pub axes: Vec<Axis>,
     pub config: RunConfig,
+    /// Which of the study's seeds it runs with (0: the first).
+    pub seed_index: usize,
+    /// For a run of a later seed: the name of the first seed's run it repeats.
+    pub repeats: Option<String>,
 }
 
 impl PlannedRun {
@@ -124,6 +128,22 @@ pub struct Plan {
     /// Runs that were the same run as an earlier one (`[grid] merge_identical`): (its name,
     /// the name of the run that stands for it).
     pub merged: Vec<(String, String)>,
+    /// The study's seeds; every run but the upstream one is repeated with each.
+    pub seeds: Vec<u64>,
+}
+
+impl Plan {
+    /// Whether the study's seeds repeat this run (all but the upstream run).
+    pub fn repeated(&self, r: &PlannedRun) -> bool {
+        r.kind != Kind::Upstream
+    }
+
+    /// The runs that repeat `name` with the later seeds.
+    pub fn repeats_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a PlannedRun> + 'a {
+        self.runs
+            .iter()
+            .filter(move |r| r.repeats.as_deref() == Some(name))
+    }
 }
 
 pub const UPSTREAM: &str = "upstream";
@@ -200,12 +220,43 @@ pub fn plan(cfg: &StudyConfig, dir: &Path, threads: i32) -> Result<Plan> {
             .map_err(|e| anyhow::anyhow!("run {}: {e}", r.name))?;
     }
     let merged = merge_identical(cfg, &mut runs)?;
+    let seeds = cfg.seeds();
+    let repeats = repeat_for_seeds(dir, &runs, &seeds);
+    runs.extend(repeats);
     Ok(Plan {
         runs,
         starts: p.starts.into_iter().map(|s| (s.name, s.step)).collect(),
         skipped,
         merged,
+        seeds,
     })
+}
+
+/// The runs of the seeds after the first: each run but the upstream one again, named
+/// `NAME.seedS`, with data order `S` (and initialisation `S` where it starts from scratch),
+/// shown on no chart axis of its own.
+fn repeat_for_seeds(dir: &Path, runs: &[PlannedRun], seeds: &[u64]) -> Vec<PlannedRun> {
+    let mut out = Vec::new();
+    for (k, &seed) in seeds.iter().enumerate().skip(1) {
+        for r in runs.iter().filter(|r| r.kind != Kind::Upstream) {
+            let name = format!("{}.seed{seed}", r.name);
+            let mut config = r.config.clone();
+            config.run.out = run_dir(dir, &name);
+            config.data.seed = seed;
+            if !r.continues() {
+                config.model.seed = seed as i64; // at most i64::MAX (validated)
+            }
+            out.push(PlannedRun {
+                name,
+                kind: r.kind.clone(),
+                axes: vec![],
+                config,
+                seed_index: k,
+                repeats: Some(r.name.clone()),
+            });
+        }
+    }
+    out
 }
 
 /// What a run computes, whatever its name and folder: its config with the schedule replaced
@@ -409,7 +460,7 @@ impl<'a> Planner<'a> {
             seq_len: d.seq_len,
             batch_size: d.batch_size,
             grad_accum: d.grad_accum,
-            seed: d.seed,
+            seed: self.cfg.seeds()[0],
             train,
             val: self.val.clone(),
             eval_sequences: d.eval_sequences,
@@ -480,6 +531,8 @@ impl<'a> Planner<'a> {
                 run: self.run(u.steps, out, at, 0),
                 eval: self.cfg.eval.clone(),
             },
+            seed_index: 0,
+            repeats: None,
         }
     }
 
@@ -506,6 +559,8 @@ impl<'a> Planner<'a> {
             kind: Kind::Continual(s),
             axes,
             config,
+            seed_index: 0,
+            repeats: None,
         })
     }
 
@@ -555,6 +610,8 @@ impl<'a> Planner<'a> {
             kind: Kind::Baseline(b),
             axes,
             config,
+            seed_index: 0,
+            repeats: None,
         })
     }
 

@@ -272,31 +272,12 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, V
     write_csv(&out.join("runs.csv"), RUN_HEADER, &rows)?;
     write_csv(
         &out.join("findings.csv"),
-        &[
-            "finding",
-            "source",
-            "verdict",
-            "statement",
-            "evidence",
-            "threshold",
-        ],
-        &found
-            .iter()
-            .map(|f| {
-                vec![
-                    f.id.to_string(),
-                    f.source.to_string(),
-                    f.verdict.as_str().to_string(),
-                    f.statement.to_string(),
-                    f.evidence.clone(),
-                    f.threshold.clone(),
-                ]
-            })
-            .collect::<Vec<_>>(),
+        FINDING_HEADER,
+        &finding_rows(&found),
     )?;
 
     let mut h = Page::new("rewarm study")
-        .style(".holds{color:#070}.does-not-hold{color:#b00}.not-tested{color:#888}");
+        .style(".holds{color:#070}.does-not-hold{color:#b00}.inconclusive{color:#a60}.not-tested{color:#888}td.tests{min-width:22em}");
     let done = plan
         .runs
         .iter()
@@ -467,23 +448,96 @@ pub fn write_study(dir: &Path, plan: &Plan) -> Result<(PathBuf, Vec<Finding>)> {
     write_report(dir, dir, plan)
 }
 
+/// `findings.csv`: a row per test of each finding (one row for a finding not tested), with
+/// its mean over the seeds and the 95 % interval.
+const FINDING_HEADER: &[&str] = &[
+    "finding",
+    "source",
+    "verdict",
+    "seeds",
+    "test",
+    "mean",
+    "ci95_low",
+    "ci95_high",
+    "side",
+    "threshold",
+    "unit",
+    "test_verdict",
+    "statement",
+    "evidence",
+];
+
+fn finding_rows(found: &[Finding]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for f in found {
+        let head = |test: Vec<String>| {
+            let mut row = vec![
+                f.id.to_string(),
+                f.source.to_string(),
+                f.verdict.as_str().to_string(),
+                f.seeds.to_string(),
+            ];
+            row.extend(test);
+            row.extend([f.statement.to_string(), f.evidence.clone()]);
+            row
+        };
+        if f.tests.is_empty() {
+            rows.push(head(vec![String::new(); 8]));
+        }
+        for t in &f.tests {
+            rows.push(head(vec![
+                t.label.clone(),
+                t.mean.to_string(),
+                t.lo.to_string(),
+                t.hi.to_string(),
+                t.side.symbol().to_string(),
+                t.threshold.to_string(),
+                t.unit.to_string(),
+                t.verdict.as_str().to_string(),
+            ]));
+        }
+    }
+    rows
+}
+
 fn findings_html(h: &mut Page, found: &[Finding]) {
     h.heading(2, "", "Findings");
+    let seeds = found.iter().map(|f| f.seeds).max().unwrap_or(0);
+    h.html(&format!(
+        "<p>Each finding is measured on every seed as a few tests (an effect in nats or percent against the finding's threshold). \
+A test holds when its 95 % interval over the seeds (Student's t) lies on the claimed side of the threshold, does not hold when it lies on the other side, \
+and is inconclusive when it straddles it; a finding holds when all its tests hold. {}</p>",
+        if seeds > 1 {
+            format!("This study has {seeds} seeds; the seeds column says how many each verdict rests on.")
+        } else {
+            "This study has one seed, so there are no intervals: each verdict is its point estimate's and may lie inside the seed-to-seed noise; give <code>[grid] seeds</code> (or <code>rewarm study --seeds 3</code>) to judge over seeds.".to_string()
+        }
+    ));
     let mut t = Table::new(&[
         "finding",
         "source",
         "statement",
         "verdict",
-        "numbers",
+        "seeds",
+        "tests (mean [95 % interval] against the threshold)",
+        "numbers (first seed)",
         "threshold",
     ]);
     for f in found {
         let class = f.verdict.as_str().replace(' ', "-");
+        let tests = f
+            .tests
+            .iter()
+            .map(|t| escape(&t.describe()))
+            .collect::<Vec<_>>()
+            .join("<br>");
         t.row([
             Cell::text(f.id),
             Cell::text(f.source),
             Cell::text(f.statement),
             Cell::html(format!("<b>{}</b>", escape(f.verdict.as_str()))).class(&class),
+            Cell::text(&f.seeds.to_string()),
+            Cell::html(tests).class("tests"),
             Cell::text(&f.evidence),
             Cell::text(&f.threshold),
         ]);
