@@ -34,6 +34,9 @@ pub fn color(i: usize) -> RGBColor {
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    /// A shaded band around a line, as (x, low, high) in x order (e.g. the range over seeds);
+    /// empty for none.
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 impl Series {
@@ -41,7 +44,14 @@ impl Series {
         Self {
             name: name.into(),
             points,
+            band: Vec::new(),
         }
+    }
+
+    /// The same line with a shaded band (x, low, high) in its colour behind it.
+    pub fn band(mut self, band: Vec<(f64, f64, f64)>) -> Self {
+        self.band = band;
+        self
     }
 }
 
@@ -368,15 +378,21 @@ fn lines(
     );
     let area = &layout::legend(area, &legend)?;
     let keep = |(x, y): &(f64, f64)| usable(*x, p.log_x) && usable(*y, p.log_y);
+    let bands = || {
+        series
+            .iter()
+            .flat_map(|s| s.band.iter().flat_map(|(x, lo, hi)| [(*x, *lo), (*x, *hi)]))
+    };
     let pts = || {
         series
             .iter()
-            .flat_map(|s| s.points.iter())
+            .flat_map(|s| s.points.iter().copied())
+            .chain(bands())
             .filter(|pt| keep(pt))
     };
     // The axes hold the marks too (a policy beside a sweep's curve may lie beyond it).
     let marked: Vec<(f64, f64)> = marks.iter().map(|(x, y, _)| (*x, *y)).collect();
-    let all = || pts().chain(marked.iter().filter(|pt| keep(pt)));
+    let all = || pts().chain(marked.iter().copied().filter(|pt| keep(pt)));
     let (x0, x1) = range(all().map(|p| p.0), p.log_x);
     let (y0, y1) = range(all().map(|p| p.1), p.log_y);
     let x_area = 24 + layout::text_height(layout::LABEL) * 2;
@@ -386,7 +402,30 @@ fn lines(
     let x = x_axis(x0, x1, p.log_x, pw);
     let mut chart = build(area, p, x, y, x_area)?;
     mesh(&mut chart, p, true, true)?;
-    let few = scatter && pts().count() <= LABEL_POINTS;
+    let dots = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|pt| keep(pt));
+    let few = scatter && dots.count() <= LABEL_POINTS;
+    // Bands first, so every line stays on top of every band.
+    for (i, s) in series.iter().enumerate() {
+        let band: Vec<&(f64, f64, f64)> = s
+            .band
+            .iter()
+            .filter(|(x, lo, hi)| keep(&(*x, *lo)) && keep(&(*x, *hi)))
+            .collect();
+        if band.len() >= 2 {
+            let outline: Vec<(f64, f64)> = band
+                .iter()
+                .map(|(x, lo, _)| (*x, *lo))
+                .chain(band.iter().rev().map(|(x, _, hi)| (*x, *hi)))
+                .collect();
+            let fill = colour(i, s).mix(0.18).filled();
+            chart
+                .draw_series(std::iter::once(Polygon::new(outline, fill)))
+                .map_err(err)?;
+        }
+    }
     let mut labels = Vec::new();
     for (i, s) in series.iter().enumerate() {
         let c = colour(i, s);

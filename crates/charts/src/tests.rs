@@ -203,3 +203,42 @@ fn marks_beyond_the_curve_widen_the_axes_and_keep_their_labels() {
     let ticks: Vec<f64> = texts.iter().filter_map(|t| t.parse().ok()).collect();
     assert!(ticks.iter().any(|v| *v >= 350.0), "{ticks:?}");
 }
+
+#[test]
+fn a_band_is_shaded_behind_its_line_and_widens_the_axis() {
+    let line = vec![(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)];
+    let band = vec![(0.0, 0.5, 1.5), (1.0, 1.5, 2.5), (2.0, 2.0, 9.0)];
+    let plain = render(
+        &[Panel::lines(
+            "p",
+            "x",
+            "y",
+            vec![Series::new("a", line.clone())],
+        )],
+        1,
+        (400, 300),
+    )
+    .unwrap();
+    let banded = render(
+        &[Panel::lines(
+            "p",
+            "x",
+            "y",
+            vec![Series::new("a", line).band(band)],
+        )],
+        1,
+        (400, 300),
+    )
+    .unwrap();
+    // One filled polygon in the line's colour (tab10 blue) at 18 % opacity, drawn before the
+    // line; the band's top (9) is on the y axis, which the line alone does not reach.
+    let poly = banded.find("<polygon").expect("the band is a polygon");
+    assert!(banded[poly..].starts_with("<polygon opacity=\"0.18\" fill=\"#1F77B4\""));
+    assert!(
+        poly < banded.rfind("<polyline").unwrap(),
+        "the line is drawn over the band"
+    );
+    assert!(!plain.contains("<polygon"));
+    let ticks = |svg: &str| svg.matches("\n8\n</text>").count();
+    assert!(ticks(&banded) == 1 && ticks(&plain) == 0);
+}

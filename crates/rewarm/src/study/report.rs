@@ -19,26 +19,60 @@ fn opt(x: Option<f64>) -> String {
     x.map_or("—".into(), |v| format!("{v:.4}"))
 }
 
-/// Three panels (upstream loss, downstream loss, LR) against tokens, one line per run.
-fn curves(title: &str, runs: &[(&str, &RunMetrics)]) -> Result<String> {
-    let series = |f: &dyn Fn(&RunMetrics) -> Vec<(f64, f64)>| -> Vec<Series> {
+/// A validation curve over a run's seeds: at each evaluation of the first seed that every
+/// seed has, the mean, and the band from the lowest to the highest seed; one seed, its curve.
+fn over_seeds(seeds: &[&RunMetrics], f: fn(&super::metrics::Point) -> f64) -> Series {
+    let first = seeds[0];
+    if seeds.len() < 2 {
+        let pts = first
+            .points
+            .iter()
+            .map(|p| (p.tokens as f64, f(p)))
+            .collect();
+        return Series::new("", pts);
+    }
+    let mut pts = Vec::new();
+    let mut band = Vec::new();
+    for p in &first.points {
+        let at: Vec<f64> = seeds
+            .iter()
+            .filter_map(|m| m.points.iter().find(|q| q.step == p.step).map(f))
+            .collect();
+        if at.len() == seeds.len() {
+            let x = p.tokens as f64;
+            let mean = at.iter().sum::<f64>() / at.len() as f64;
+            let (lo, hi) = at
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(*v), b.max(*v))
+                });
+            pts.push((x, mean));
+            band.push((x, lo, hi));
+        }
+    }
+    Series::new("", pts).band(band)
+}
+
+/// Three panels (upstream loss, downstream loss, LR) against tokens, one line per run: with
+/// several seeds, the seeds' mean with a band over their range.
+fn curves(title: &str, runs: &[(&str, Vec<&RunMetrics>)]) -> Result<String> {
+    let named = |f: fn(&super::metrics::Point) -> f64| -> Vec<Series> {
         runs.iter()
-            .map(|(n, m)| Series::new(n.to_string(), f(m)))
+            .map(|(n, seeds)| Series {
+                name: n.to_string(),
+                ..over_seeds(seeds, f)
+            })
             .collect()
     };
-    let up = series(&|m| {
-        m.points
-            .iter()
-            .map(|p| (p.tokens as f64, p.upstream))
-            .collect()
-    });
-    let down = series(&|m| {
-        m.points
-            .iter()
-            .map(|p| (p.tokens as f64, p.downstream))
-            .collect()
-    });
-    let lr = series(&|m| m.lr.iter().map(|(t, v)| (*t as f64, *v)).collect());
+    let up = named(|p| p.upstream);
+    let down = named(|p| p.downstream);
+    let lr = runs
+        .iter()
+        .map(|(n, seeds)| {
+            let pts = seeds[0].lr.iter().map(|(t, v)| (*t as f64, *v)).collect();
+            Series::new(n.to_string(), pts)
+        })
+        .collect();
     let panels = vec![
         Panel::lines(
             &format!("{title}: upstream validation"),
@@ -312,6 +346,12 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, V
         h.html("</section>");
     }
     h.heading(2, "", "Curves");
+    if plan.seeds.len() > 1 {
+        h.para(&format!(
+            "Each line is the mean of a run's {} seeds at each evaluation, and its shaded band the range from the lowest to the highest seed.",
+            plan.seeds.len()
+        ));
+    }
     let named = |names: &[&str]| -> Vec<(String, &RunMetrics)> {
         names
             .iter()
@@ -353,7 +393,16 @@ pub fn write_report(out: &Path, study: &Path, plan: &Plan) -> Result<(PathBuf, V
         if runs.is_empty() {
             continue;
         }
-        let refs: Vec<(&str, &RunMetrics)> = runs.iter().map(|(n, m)| (n.as_str(), *m)).collect();
+        // Each run with its repeats under the later seeds that finished.
+        let refs: Vec<(&str, Vec<&RunMetrics>)> = runs
+            .iter()
+            .map(|(n, m)| {
+                let mut seeds = vec![*m];
+                let done = |r: &PlannedRun| metrics.get(&r.name).filter(|m| m.complete);
+                seeds.extend(plan.repeats_of(n).filter_map(done));
+                (n.as_str(), seeds)
+            })
+            .collect();
         h.html("<section>");
         h.heading(3, "", title);
         h.svg(&curves(title, &refs)?);

@@ -5,6 +5,7 @@ mod checkpoint_files;
 mod common;
 mod data;
 mod dist;
+mod findings;
 mod generate;
 mod hints;
 mod parity;
