@@ -12,8 +12,12 @@ pub struct FunctionMetrics {
     pub idle_seconds: f64,
     /// Pods loaded ahead of a request (pre-warmed), off the request path.
     pub prewarms: u64,
+    /// Asynchronous requests held by the policy's admission, and the seconds they were held.
     pub delayed: u64,
     pub delay_seconds: f64,
+    /// Held requests that started executing later than the admission's deadline after they
+    /// arrived.
+    pub deadline_misses: u64,
 }
 
 /// Pre-warmed pools (policies that size them).
@@ -104,6 +108,7 @@ impl Metrics {
             f.prewarms -= b.prewarms;
             f.delayed -= b.delayed;
             f.delay_seconds -= b.delay_seconds;
+            f.deadline_misses -= b.deadline_misses;
         }
         for (h, b) in [
             (&mut self.latency_us, &before.latency_us),
@@ -143,6 +148,7 @@ impl Metrics {
             f.prewarms += g.prewarms;
             f.delayed += g.delayed;
             f.delay_seconds += g.delay_seconds;
+            f.deadline_misses += g.deadline_misses;
         }
         for (h, g) in [
             (&mut self.latency_us, &o.latency_us),
@@ -197,6 +203,15 @@ impl Metrics {
 
     pub fn prewarms(&self) -> u64 {
         self.per_function.iter().map(|f| f.prewarms).sum()
+    }
+
+    /// Requests the admission held, the mean seconds they were held, and those of them that
+    /// started after the admission's deadline.
+    pub fn held(&self) -> (u64, f64, u64) {
+        let n: u64 = self.per_function.iter().map(|f| f.delayed).sum();
+        let secs: f64 = self.per_function.iter().map(|f| f.delay_seconds).sum();
+        let late: u64 = self.per_function.iter().map(|f| f.deadline_misses).sum();
+        (n, if n == 0 { 0.0 } else { secs / n as f64 }, late)
     }
 
     pub fn peak_running_pods(&self) -> u32 {

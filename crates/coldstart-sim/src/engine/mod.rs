@@ -194,6 +194,11 @@ pub struct Engine<'a, E: Events = ()> {
     candidates: Candidates,
     /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
     in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
+    /// Requests the admission holds, by when it is asked again (then arrival order).
+    held: std::collections::BinaryHeap<std::cmp::Reverse<Held>>,
+    held_seq: u64,
+    /// The admission's deadline (infinite without one).
+    deadline: f64,
     pools: Option<Pools>,
     /// Where the policy starts pods: [`Placement::Home`] when the cost model has no other
     /// regions.
@@ -233,6 +238,7 @@ impl<'a, E: Events> Engine<'a, E> {
         let in_flight = policy
             .admission()
             .map(|_| std::collections::BinaryHeap::new());
+        let deadline = policy.admission().map_or(f64::INFINITY, |a| a.deadline());
         let metrics = Metrics::new(policy.name(), functions.len());
         let pools = policy.pools().map(|p| Pools::new(functions, p.refill()));
         Self {
@@ -262,6 +268,9 @@ impl<'a, E: Events> Engine<'a, E> {
             loaded_mb: 0.0,
             candidates: Candidates::default(),
             in_flight,
+            held: std::collections::BinaryHeap::new(),
+            held_seq: 0,
+            deadline,
             exhaustive: false,
             latencies: true,
             routing: Routing::default(),
@@ -357,10 +366,31 @@ impl<'a, E: Events> Engine<'a, E> {
 
     /// Serves one request.
     pub fn invoke(&mut self, inv: Invocation) {
+        if !self.held.is_empty() {
+            self.release_held(inv.t);
+        }
+        self.advance_pools(inv.t);
         let fi = inv.func as usize;
         let f = &self.functions[fi];
+        let k = self.state[fi].seen;
+        self.state[fi].seen += 1;
+        self.policy.on_arrival(inv.func, f, inv.t);
+        if self.state[fi].is_async && self.in_flight.is_some() {
+            let load = self.load_at(inv.t);
+            let admission = self.policy.admission().expect("the load is tracked for it");
+            let delay = admission.delay(inv.func, f, inv.t, 0.0, &load);
+            if delay > 0.0 && delay.is_finite() {
+                self.hold(inv, k, inv.t + delay);
+                return;
+            }
+        }
+        self.place(inv, k, inv.t);
+    }
+
+    /// Sizes the pools minute by minute up to `t`'s minute.
+    fn advance_pools(&mut self, t: f64) {
         if let Some(pools) = &mut self.pools {
-            let minute = (inv.t / 60.0).floor().max(0.0) as u32;
+            let minute = (t / 60.0).floor().max(0.0) as u32;
             if !pools.started {
                 // Sized from the workload's first minute on (the days before have none).
                 pools.started = true;
@@ -372,26 +402,60 @@ impl<'a, E: Events> Engine<'a, E> {
                 pools.resize(m, self.policy.as_mut(), &mut self.metrics);
             }
         }
-        let k = self.state[fi].seen;
-        self.state[fi].seen += 1;
-        self.policy.on_arrival(inv.func, f, inv.t);
-        let mut load = Load {
-            in_flight: 0,
-            next_end: f64::INFINITY,
+    }
+
+    /// The requests in flight at `t` (those that ended by `t` are forgotten).
+    fn load_at(&mut self, t: f64) -> Load {
+        let Some(h) = &mut self.in_flight else {
+            return Load {
+                in_flight: 0,
+                next_end: f64::INFINITY,
+            };
         };
-        if let Some(h) = &mut self.in_flight {
-            while h.peek().is_some_and(|e| f64::from_bits(e.0) <= inv.t) {
-                h.pop();
+        while h.peek().is_some_and(|e| f64::from_bits(e.0) <= t) {
+            h.pop();
+        }
+        Load {
+            in_flight: h.len(),
+            next_end: h.peek().map_or(f64::INFINITY, |e| f64::from_bits(e.0)),
+        }
+    }
+
+    fn hold(&mut self, inv: Invocation, k: u64, until: f64) {
+        self.held_seq += 1;
+        self.held.push(std::cmp::Reverse(Held {
+            until,
+            seq: self.held_seq,
+            inv,
+            k,
+        }));
+    }
+
+    /// Asks the admission again about each held request whose hold ends by `now`, in order:
+    /// held again, or placed at the end of its hold.
+    fn release_held(&mut self, now: f64) {
+        while self.held.peek().is_some_and(|h| h.0.until <= now) {
+            let std::cmp::Reverse(h) = self.held.pop().expect("peeked");
+            let load = self.load_at(h.until);
+            let f = &self.functions[h.inv.func as usize];
+            let admission = self.policy.admission().expect("it held the request");
+            let waited = h.until - h.inv.t;
+            let delay = admission.delay(h.inv.func, f, h.until, waited, &load);
+            if delay > 0.0 && delay.is_finite() {
+                self.hold(h.inv, h.k, h.until + delay);
+            } else {
+                self.advance_pools(h.until);
+                self.place(h.inv, h.k, h.until);
             }
-            load.in_flight = h.len();
-            load.next_end = h.peek().map_or(f64::INFINITY, |e| f64::from_bits(e.0));
         }
-        let delay = match self.state[fi].is_async {
-            true => (self.policy.admission()).map_or(0.0, |a| a.delay(inv.func, f, inv.t, &load)),
-            false => 0.0,
-        }
-        .max(0.0);
-        let t = inv.t + delay;
+    }
+
+    /// Places request `inv` (the `k`-th of its function) at `t`, its arrival or the end of its
+    /// hold.
+    fn place(&mut self, inv: Invocation, k: u64, t: f64) {
+        let fi = inv.func as usize;
+        let f = &self.functions[fi];
+        let delay = t - inv.t;
 
         let conc = self.state[fi].concurrency as usize;
         let fast = self.fast_path(fi);
@@ -544,6 +608,9 @@ impl<'a, E: Events> Engine<'a, E> {
         if delay > 0.0 {
             m.delayed += 1;
             m.delay_seconds += delay;
+            if start - inv.t > self.deadline {
+                m.deadline_misses += 1;
+            }
         }
         if self.latencies {
             self.metrics
@@ -643,6 +710,8 @@ impl<'a, E: Events> Engine<'a, E> {
 
     /// [`Engine::finish`], handing back the watcher too.
     pub fn finish_with_events(mut self) -> (Metrics, E) {
+        // Requests still held go out (each admission's holds end by its deadline).
+        self.release_held(f64::INFINITY);
         if let Some(pools) = self.pools.as_mut().filter(|p| p.started) {
             // The pools stay sized minute by minute to the end of the trace.
             let last = (self.end_of_trace / 60.0) as u32;
@@ -667,6 +736,36 @@ impl<'a, E: Events> Engine<'a, E> {
             .map(|v| v as u32)
             .collect();
         (self.metrics, self.events)
+    }
+}
+
+/// A request the admission holds until `until` (then asked again).
+struct Held {
+    until: f64,
+    /// Arrival order among the held, for equal `until`.
+    seq: u64,
+    inv: Invocation,
+    /// Its index among its function's requests.
+    k: u64,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Held {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.until.total_cmp(&o.until).then(self.seq.cmp(&o.seq))
     }
 }
 

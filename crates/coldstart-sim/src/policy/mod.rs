@@ -135,10 +135,20 @@ pub trait KeepAlive {
     fn after_request(&mut self, e: &Ended) -> Idle;
 }
 
-/// Admission: how long to hold an asynchronous request before dispatching it (never asked for
-/// synchronous ones). The engine tracks the platform's load for a policy with this part.
+/// Admission: whether to hold an asynchronous request (never asked for synchronous ones). The
+/// engine asks when the request arrives and again each time a hold ends, with the load of that
+/// moment, so a request can be held past a peak; it is dispatched when the answer is 0. The
+/// engine tracks the platform's load for a policy with this part.
 pub trait Admission {
-    fn delay(&mut self, func: u32, f: &Function, t: f64, load: &Load) -> f64;
+    /// Seconds to hold the request of `func` now, at `t`, having held it `waited` seconds
+    /// since it arrived; 0 dispatches it.
+    fn delay(&mut self, func: u32, f: &Function, t: f64, waited: f64, load: &Load) -> f64;
+
+    /// The longest a request may wait before it starts executing: one that starts later
+    /// (held to the deadline, then waiting for a cold start) counts as a missed deadline.
+    fn deadline(&self) -> f64 {
+        f64::INFINITY
+    }
 }
 
 /// Eviction under a memory capacity: a cold start that does not fit evicts idle pods, lowest

@@ -1,12 +1,14 @@
 //! `peak-shave:max-delay=30s,limit=auto,ttl=60s`: peak shaving, one of the strategies the
 //! paper proposes (Joosen et al., EuroSys 2025, section 5): asynchronous invocations (never
-//! synchronous ones) are held back while the platform is at its peak, so that they reuse pods
-//! freed a moment later instead of starting new ones. When the requests in flight (executing
-//! or waiting for a pod, over all functions) are at or above `limit`, an asynchronous request
-//! is dispatched when the earliest of them ends, at most `max-delay` late. `limit=auto` learns
-//! it: the 90th percentile of the in-flight counts seen at earlier arrivals (recomputed every
-//! 1,024 arrivals; nothing is delayed before the first 1,024). Pods stay `ttl` after their
-//! last request, as with `fixed-keepalive`.
+//! synchronous ones) are held back while the platform is at its peak, so that they run on pods
+//! freed later instead of starting new ones at the peak. While the requests in flight
+//! (executing or waiting for a pod, over all functions) are at or above `limit`, an
+//! asynchronous request is held; it is asked again when the earliest request in flight ends
+//! (at least a second later), so it waits past the whole peak, up to `max-delay` after it arrived (its deadline: one
+//! that starts executing later, held to the deadline and then waiting for a cold start, counts
+//! as a missed deadline). `limit=auto` learns the limit: the 90th percentile of the in-flight
+//! counts seen at earlier arrivals (recomputed every 1,024 arrivals; nothing is held before
+//! the first 1,024). Pods stay `ttl` after their last request, as with `fixed-keepalive`.
 
 use super::{
     fmt_duration, limits, Admission, Catalogued, Ended, Idle, KeepAlive, Load, Params, Policy,
@@ -16,6 +18,10 @@ use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
 const EVERY: u64 = 1024;
+/// A held request is asked again when the earliest request in flight ends, but not sooner
+/// than this (so a peak of many short requests costs each held one at most `max-delay` / this
+/// re-asks).
+const RECHECK_S: f64 = 1.0;
 
 pub struct PeakShave {
     pub max_delay: f64,
@@ -46,7 +52,7 @@ impl PeakShave {
 impl Catalogued for PeakShave {
     const NAME: &'static str = "peak-shave";
     const PARAMS: &'static str = "[:max-delay=30s,limit=auto,ttl=60s]";
-    const SUMMARY: &'static str = "asynchronous requests wait up to `max-delay` while the requests in flight are at `limit` (the paper's proposal)";
+    const SUMMARY: &'static str = "asynchronous requests are held while the requests in flight are at `limit`, up to the `max-delay` deadline (the paper's proposal)";
 
     fn from_params(p: &mut Params, _functions: usize) -> Result<Self> {
         let max_delay = p.seconds("max-delay", 30.0, limits::SHORT)?;
@@ -85,9 +91,11 @@ impl Policy for PeakShave {
 }
 
 impl Admission for PeakShave {
-    fn delay(&mut self, _func: u32, _f: &Function, t: f64, load: &Load) -> f64 {
+    fn delay(&mut self, _func: u32, _f: &Function, t: f64, waited: f64, load: &Load) -> f64 {
         let limit = match self.limit {
             Some(n) => Some(n),
+            // Learned from arrivals only, not from the re-asks of held requests.
+            None if waited > 0.0 => self.learned,
             None => {
                 if self.seen.len() <= load.in_flight {
                     self.seen.resize(load.in_flight + 1, 0);
@@ -100,12 +108,19 @@ impl Admission for PeakShave {
                 self.learned
             }
         };
+        // Held while the platform is at the limit: asked again when the earliest request in
+        // flight ends (at least RECHECK_S later), until the deadline.
+        let left = self.max_delay - waited;
         match limit {
-            Some(n) if load.in_flight >= n && load.next_end.is_finite() => {
-                (load.next_end - t).clamp(0.0, self.max_delay)
+            Some(n) if load.in_flight >= n && load.next_end.is_finite() && left > 1e-9 => {
+                (load.next_end - t).max(RECHECK_S).min(left)
             }
             _ => 0.0,
         }
+    }
+
+    fn deadline(&self) -> f64 {
+        self.max_delay
     }
 }
 

@@ -462,6 +462,49 @@ fn peak_shave_holds_asynchronous_requests_until_pods_free_up_but_never_synchrono
     assert_eq!(m[1].per_function[0].delayed, 0);
 }
 
+#[test]
+fn peak_shave_holds_past_the_peak_until_the_load_falls_or_the_deadline() {
+    // f (synchronous) runs 1-11 s and, from a second pod, 6-16 s (cold starts 1 s); g's
+    // asynchronous request arrives at 2 s, when one request is in flight (the limit).
+    let f = vec![Function::new("f", "APIG-S"), Function::new("g", "OBS-A")];
+    let inv = |t, func| Invocation {
+        t,
+        func,
+        exec: 10.0,
+    };
+    let trace = Trace::new(
+        f,
+        vec![
+            inv(0.0, 0),
+            Invocation {
+                t: 2.0,
+                func: 1,
+                exec: 1.0,
+            },
+            inv(5.0, 0),
+        ],
+    );
+    // Asked again when the first ends (11 s) the load is still at the limit (the second runs
+    // to 16 s): held on, placed at 16 s, 14 s after it arrived.
+    let m = &run(&trace, 1.0, &["peak-shave:max-delay=60s,limit=1"])[0];
+    let g = &m.per_function[1];
+    assert_eq!(
+        (g.delayed, g.delay_seconds, g.deadline_misses),
+        (1, 14.0, 0)
+    );
+    // A 10 s deadline: asked at 11 s with 1 s left, dispatched at 12 s; its cold start ends
+    // at 13 s, 11 s after it arrived: a missed deadline.
+    let m = &run(&trace, 1.0, &["peak-shave:max-delay=10s,limit=1"])[0];
+    let g = &m.per_function[1];
+    assert_eq!(
+        (g.delayed, g.delay_seconds, g.deadline_misses),
+        (1, 10.0, 1)
+    );
+    // Below the limit nothing waits.
+    let m = &run(&trace, 1.0, &["peak-shave:max-delay=60s,limit=3"])[0];
+    assert_eq!(m.per_function[1].delayed, 0);
+}
+
 /// Cold starts take 5 s at home, 1 s in region 1, 3 s in region 2.
 struct Regions;
 

@@ -62,6 +62,12 @@ impl Outcome {
             .i64("peak_loaded_mb", i(&|x| x.peak_loaded_mb()))
             .i64("pods", i(&|x| x.pods))
             .i64("prewarms", i(&|x| x.prewarms()))
+            .i64("held_requests", i(&|x| x.held().0))
+            .f64("held_mean_s", f(&|x| x.held().1))
+            .f64(
+                "deadline_missed_pct",
+                f(&|x| x.held().2 as f64 / x.held().0.max(1) as f64 * 100.0),
+            )
             .i64("evictions", i(&|x| x.evictions))
             .i64("pool_hits", i(&|x| x.pool.hits))
             .i64("pool_misses", i(&|x| x.pool.misses))
