@@ -14,6 +14,7 @@ pub mod release;
 mod ring;
 pub mod rng;
 pub mod synth;
+pub mod what_if;
 pub mod workload;
 
 pub use synth::{synth, Summary, SynthOptions};

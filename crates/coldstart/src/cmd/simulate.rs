@@ -11,6 +11,7 @@ use crate::simulate::{self, parse_days, write, Input, PodScope, Replay, Source};
 use coldstart_sim::costs::ColdStartChoice;
 use coldstart_sim::engine::Routing;
 use coldstart_sim::policy::{self, Spec};
+use coldstart_sim::what_if::ComponentScale;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -73,6 +74,11 @@ pub struct Args {
     /// std 7.10 s; what the Azure traces, which have none, get by default).
     #[arg(long, value_parser = parse_cold_start)]
     cold_start: Option<ColdStartChoice>,
+    /// What if a cold-start component were faster or slower: NAME=FACTOR multiplies one of the
+    /// four (allocation, code, dependency, scheduling; scheduling=0.5 is scheduling twice as
+    /// fast) and the cold start's total by as much; repeatable.
+    #[arg(long = "scale-component", value_name = "NAME=FACTOR", value_parser = parse_scale)]
+    scale_component: Vec<ComponentScale>,
     /// With --synth: the model's size and seed (the seed seeds every input's random parts).
     #[command(flatten)]
     model: super::synth::Model,
@@ -96,6 +102,11 @@ fn policy_help() -> String {
          baseline that wasted memory is normalised to.",
         policy::known()
     )
+}
+
+/// `--scale-component`, checked where the command line is read.
+fn parse_scale(s: &str) -> std::result::Result<ComponentScale, String> {
+    ComponentScale::parse(s).map_err(|e| format!("{e:#}"))
 }
 
 /// `--cold-start`, checked where the command line is read.
@@ -150,6 +161,7 @@ pub fn run(a: Args) -> Result<()> {
         routing: Routing::parse(&a.routing)?,
         pod_scope: a.pod_scope,
         cold_start: a.cold_start,
+        scale_components: a.scale_component.clone(),
     };
     let mut o = simulate::run(&input, &a.policies, &swept, &replay)?;
     if a.seeds > 1 {

@@ -127,6 +127,8 @@ pub struct Replay {
     pub pod_scope: Option<PodScope>,
     /// Cold-start times that replace the input's own.
     pub cold_start: Option<ColdStartChoice>,
+    /// Factors on the cold starts' components (what-ifs).
+    pub scale_components: Vec<coldstart_sim::what_if::ComponentScale>,
 }
 
 /// `N` (days 0..N) or `A..B` (days A to B-1).
@@ -245,6 +247,24 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
             Box::new(c.costs(input.seed()))
         }
         None => costs,
+    };
+    let costs: Box<dyn CostModel> = if replay.scale_components.is_empty() {
+        costs
+    } else {
+        let what: Vec<String> = replay
+            .scale_components
+            .iter()
+            .map(|c| c.describe())
+            .collect();
+        let _ = write!(
+            desc,
+            "; cold-start components scaled: {} (--scale-component)",
+            what.join(", ")
+        );
+        Box::new(coldstart_sim::what_if::ScaledCosts::new(
+            costs,
+            &replay.scale_components,
+        ))
     };
     memory::check(workload.as_ref(), memory::available_bytes())?;
     if remote && costs.other_regions().is_empty() {

@@ -186,26 +186,34 @@ fn replaying_a_synthetic_release_workload_gives_back_its_cold_starts_exactly() {
     assert_eq!(table_rows as u64, total);
 }
 
+/// A small synthetic replay: 30 functions of R3 over 2 days.
+const SMALL_R3: [&str; 8] = [
+    "simulate",
+    "--synth",
+    "--region",
+    "R3",
+    "--functions",
+    "30",
+    "--days",
+    "2",
+];
+
 #[test]
 fn the_synthetic_model_runs_directly_and_bad_policies_are_named() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("sim");
     let text = ok(&[
-        "simulate",
-        "--synth",
-        "--region",
-        "R3",
-        "--functions",
-        "30",
-        "--days",
-        "2",
-        "--out",
-        s(&out),
-        "--policy",
-        "fixed-keepalive:ttl=60s",
-        "--policy",
-        "fixed-keepalive:ttl=2h",
-    ]);
+        &SMALL_R3[..],
+        &[
+            "--out",
+            s(&out),
+            "--policy",
+            "fixed-keepalive:ttl=60s",
+            "--policy",
+            "fixed-keepalive:ttl=2h",
+        ],
+    ]
+    .concat());
     assert!(
         text.contains("fixed-keepalive:ttl=2h,restart=yes"),
         "{text}"
@@ -667,4 +675,51 @@ fn azure_apps_share_their_pods_and_cold_starts_can_be_fixed() {
         "gamma:1",
     ]);
     assert!(e.contains("--cold-start 'gamma:1'"), "{e}");
+}
+
+#[test]
+fn a_component_what_if_scales_the_cold_starts_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = d.path().join(name);
+        let mut args = SMALL_R3.to_vec();
+        args.extend(["--policy", "fixed-keepalive:ttl=60s", "--out"]);
+        args.push(s(&out));
+        args.extend_from_slice(extra);
+        (ok(&args), column(&out, "cold_start_seconds")[0].1)
+    };
+    let (_, base) = run("base", &[]);
+    let zero = [
+        "--scale-component",
+        "allocation=0",
+        "--scale-component",
+        "code=0",
+        "--scale-component",
+        "dependency=0",
+        "--scale-component",
+        "schedulingCost=0",
+    ];
+    let (text, none) = run("zero", &zero);
+    assert!(
+        text.contains("cold-start components scaled: podAllocationCost x0, deployCodeCost x0, deployDependencyCost x0, schedulingCost x0 (--scale-component)"),
+        "{text}"
+    );
+    // Without its four components a cold start keeps only what the total holds beyond them
+    // (308 s of cold starts fall to 46 s here); a slower component costs more.
+    assert!(none < base / 2.0, "{none} against {base}");
+    let (_, slower) = run("slower", &["--scale-component", "dependency=3"]);
+    assert!(slower > base, "{slower} against {base}");
+    let e = coldstart(&[
+        "simulate",
+        "--synth",
+        "--out",
+        s(&d.path().join("bad")),
+        "--scale-component",
+        "network=2",
+    ]);
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        !e.status.success() && err.contains("allocation, code, dependency, scheduling"),
+        "{err}"
+    );
 }
