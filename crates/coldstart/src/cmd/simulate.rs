@@ -79,6 +79,10 @@ pub struct Args {
     /// fast) and the cold start's total by as much; repeatable.
     #[arg(long = "scale-component", value_name = "NAME=FACTOR", value_parser = parse_scale)]
     scale_component: Vec<ComponentScale>,
+    /// What if every function's pods took up to N requests at once (1 to 1000), instead of
+    /// each function's own concurrency (with --pod-scope app, each app's).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: Option<u32>,
     /// With --synth: the model's size and seed (the seed seeds every input's random parts).
     #[command(flatten)]
     model: super::synth::Model,
@@ -162,6 +166,7 @@ pub fn run(a: Args) -> Result<()> {
         pod_scope: a.pod_scope,
         cold_start: a.cold_start,
         scale_components: a.scale_component.clone(),
+        concurrency: a.concurrency,
     };
     let mut o = simulate::run(&input, &a.policies, &swept, &replay)?;
     if a.seeds > 1 {

@@ -30,6 +30,44 @@ impl Workload for Days {
     }
 }
 
+/// A workload whose every function's pods take up to `n` requests at once (`--concurrency`).
+pub(super) struct Concurrency {
+    inner: Box<dyn Workload>,
+    functions: Vec<Function>,
+}
+
+impl Concurrency {
+    pub(super) fn new(inner: Box<dyn Workload>, n: u32) -> Self {
+        let functions = inner
+            .functions()
+            .iter()
+            .map(|f| Function {
+                concurrency: n,
+                ..f.clone()
+            })
+            .collect();
+        Self { inner, functions }
+    }
+}
+
+impl Workload for Concurrency {
+    fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    fn days(&self) -> Range<u32> {
+        self.inner.days()
+    }
+
+    fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        self.inner.day(day)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.inner.notes()
+    }
+}
+
 /// `w` cut to `days` where given.
 pub(super) fn cut(w: Box<dyn Workload>, days: &Option<Range<u32>>) -> Result<Box<dyn Workload>> {
     let Some(days) = days else { return Ok(w) };

@@ -129,6 +129,8 @@ pub struct Replay {
     pub cold_start: Option<ColdStartChoice>,
     /// Factors on the cold starts' components (what-ifs).
     pub scale_components: Vec<coldstart_sim::what_if::ComponentScale>,
+    /// Requests a pod takes at once, the same for every function (None: each function's own).
+    pub concurrency: Option<u32>,
 }
 
 /// `N` (days 0..N) or `A..B` (days A to B-1).
@@ -240,6 +242,13 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         let apps = AppScope::new(workload)?;
         let _ = write!(desc, "; {}", apps.describe());
         workload = Box::new(apps);
+    }
+    if let Some(n) = replay.concurrency {
+        let _ = write!(
+            desc,
+            "; every function's pods take up to {n} requests at once (--concurrency)"
+        );
+        workload = Box::new(input::Concurrency::new(workload, n));
     }
     let costs: Box<dyn CostModel> = match replay.cold_start {
         Some(c) => {

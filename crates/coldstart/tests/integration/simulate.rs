@@ -723,3 +723,46 @@ fn a_component_what_if_scales_the_cold_starts_and_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn concurrency_is_a_what_if_knob() {
+    // Three overlapping 10 s requests at 0, 1 and 2 s, then one more at 100 s.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("invocations.txt");
+    std::fs::write(
+        &p,
+        "app,func,end_timestamp,duration\na,f,10,10\na,f,11,10\na,f,12,10\na,f,110,10\n",
+    )
+    .unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = d.path().join(name);
+        let base = ["simulate", "--azure2021", s(&p), "--out", s(&out)];
+        let args = [
+            "--policy",
+            "fixed-keepalive:ttl=60s",
+            "--cold-start",
+            "fixed:1s",
+        ];
+        let printed = ok(&[&base[..], &args[..], extra].concat());
+        (column(&out, "cold_starts")[0].1, printed)
+    };
+    // One request a pod: each overlapping request starts a pod (the fourth comes after the
+    // 60 s keep-alive: a fourth); three a pod: the first pod takes all three.
+    assert_eq!(run("one", &[]).0, 4.0);
+    let (three, printed) = run("three", &["--concurrency", "3"]);
+    assert_eq!(three, 2.0);
+    assert!(
+        printed.contains("take up to 3 requests at once (--concurrency)"),
+        "{printed}"
+    );
+    assert_eq!(run("two", &["--concurrency", "2"]).0, 3.0);
+    let e = fails(&[
+        "simulate",
+        "--synth",
+        "--out",
+        s(&d.path().join("x")),
+        "--concurrency",
+        "0",
+    ]);
+    assert!(e.contains("--concurrency"), "{e}");
+}
