@@ -619,6 +619,18 @@ fn seeds_give_each_metric_its_interval() {
 /// app called alternately every 60 s (each every 120 s) keep one pod warm under a 60 s
 /// keep-alive, while per function every call is cold; `--cold-start fixed:1s` makes each cold
 /// start cost exactly 1 s and says so on the page.
+/// Replays Azure 2021 file `p` into `out` under the 60 s keep-alive with 1 s cold starts.
+fn azure_fixed_60s(p: &Path, out: &Path, extra: &[&str]) -> String {
+    let base = ["simulate", "--azure2021", s(p), "--out", s(out)];
+    let args = [
+        "--policy",
+        "fixed-keepalive:ttl=60s",
+        "--cold-start",
+        "fixed:1s",
+    ];
+    ok(&[&base[..], &args[..], extra].concat())
+}
+
 #[test]
 fn azure_apps_share_their_pods_and_cold_starts_can_be_fixed() {
     let d = tempfile::tempdir().unwrap();
@@ -631,14 +643,7 @@ fn azure_apps_share_their_pods_and_cold_starts_can_be_fixed() {
     std::fs::write(&p, text).unwrap();
     let run = |name: &str, extra: &[&str]| {
         let out = d.path().join(name);
-        let base = ["simulate", "--azure2021", s(&p), "--out", s(&out)];
-        let args = [
-            "--policy",
-            "fixed-keepalive:ttl=60s",
-            "--cold-start",
-            "fixed:1s",
-        ];
-        let printed = ok(&[&base[..], &args[..], extra].concat());
+        let printed = azure_fixed_60s(&p, &out, extra);
         (out, printed)
     };
     let (app, printed) = run("app", &[]);
@@ -736,14 +741,7 @@ fn concurrency_is_a_what_if_knob() {
     .unwrap();
     let run = |name: &str, extra: &[&str]| {
         let out = d.path().join(name);
-        let base = ["simulate", "--azure2021", s(&p), "--out", s(&out)];
-        let args = [
-            "--policy",
-            "fixed-keepalive:ttl=60s",
-            "--cold-start",
-            "fixed:1s",
-        ];
-        let printed = ok(&[&base[..], &args[..], extra].concat());
+        let printed = azure_fixed_60s(&p, &out, extra);
         (column(&out, "cold_starts")[0].1, printed)
     };
     // One request a pod: each overlapping request starts a pod (the fourth comes after the
