@@ -38,6 +38,39 @@ pub fn fit(s: &str, size: u32, px: i32) -> String {
     out
 }
 
+/// `names` each cut to at most `px` pixels as [`fit`] cuts them; names that would then read
+/// the same (e.g. two policies that differ only at the end) are cut in the middle instead,
+/// keeping their start and their end, so no two labels repeat.
+pub fn fit_distinct(names: &[String], size: u32, px: i32) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().map(|n| fit(n, size, px)).collect();
+    for i in 0..out.len() {
+        let twin = (0..out.len()).any(|j| j != i && out[j] == out[i] && names[j] != names[i]);
+        if twin {
+            out[i] = fit_middle(&names[i], size, px);
+        }
+    }
+    out
+}
+
+/// `s` cut to at most `px` pixels wide by leaving out its middle (start…end).
+fn fit_middle(s: &str, size: u32, px: i32) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut keep = chars.len();
+    loop {
+        let head = keep.div_ceil(2);
+        let tail = keep / 2;
+        let cut: String = chars[..head]
+            .iter()
+            .chain(std::iter::once(&'…'))
+            .chain(&chars[chars.len() - tail..])
+            .collect();
+        if keep == 0 || text_width(&cut, size) <= px {
+            return cut;
+        }
+        keep -= 1;
+    }
+}
+
 /// One legend line: a colour swatch and a name.
 pub struct Entry {
     pub name: String,
@@ -81,8 +114,9 @@ pub fn legend<'a>(area: &Area<'a>, entries: &[Entry]) -> Result<Area<'a>> {
     let room = w - 16;
     let mut rows: Vec<Vec<(String, RGBColor, i32)>> = vec![Vec::new()];
     let mut x = 0;
-    for e in entries {
-        let name = fit(&e.name, LABEL, room - swatch);
+    let all: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+    let names = fit_distinct(&all, LABEL, room - swatch);
+    for (e, name) in entries.iter().zip(names) {
         let iw = text_width(&name, LABEL) + swatch + 14;
         if x + iw > room && !rows.last().unwrap().is_empty() {
             rows.push(Vec::new());
@@ -172,8 +206,7 @@ pub fn upright(area: &Area, xs: &[i32], top: i32, names: &[String], room: i32) -
         .color(&BLACK)
         .pos(Pos::new(HPos::Right, VPos::Center))
         .transform(FontTransform::Rotate270);
-    for (x, name) in xs.iter().zip(names) {
-        let name = fit(name, LABEL, room);
+    for (x, name) in xs.iter().zip(fit_distinct(names, LABEL, room)) {
         area.draw(&Text::new(name, (x - bx, top - by + 6), style.clone()))
             .map_err(err)?;
     }
@@ -222,6 +255,20 @@ mod tests {
     #[test]
     fn long_names_are_cut_with_an_ellipsis() {
         assert_eq!(fit("short", LABEL, 200), "short");
+        // Two names alike until their end stay apart: cut in the middle.
+        let names = [
+            "peak-shave:max-delay=5m,limit=auto,ttl=60s".to_string(),
+            "peak-shave:max-delay=5m,limit=100,ttl=60s".to_string(),
+            "fixed-keepalive:ttl=60s".to_string(),
+        ];
+        let cut = fit_distinct(&names, LABEL, 150);
+        assert_ne!(cut[0], cut[1], "{cut:?}");
+        assert!(
+            cut[0].contains('…') && cut[0].ends_with("ttl=60s"),
+            "{cut:?}"
+        );
+        assert!(cut.iter().all(|c| text_width(c, LABEL) <= 150), "{cut:?}");
+        assert_eq!(cut[2], fit(&names[2], LABEL, 150));
         let cut = fit(&"x".repeat(100), LABEL, 100);
         assert!(
             cut.ends_with('…') && text_width(&cut, LABEL) <= 100,
