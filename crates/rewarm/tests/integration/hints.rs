@@ -213,7 +213,9 @@ fn every_hint_names_a_real_command_and_flag() {
                 continue;
             }
             let mut bare = String::new();
-            for (k, part) in t.text.split('`').enumerate() {
+            // A page's HTML quotes commands in <code> as the terminal's messages do in backticks.
+            let text = t.text.replace("<code>", "`").replace("</code>", "`");
+            for (k, part) in text.split('`').enumerate() {
                 let quoted = k % 2 == 1;
                 let Some(rest) = part.strip_prefix("rewarm ").filter(|_| quoted) else {
                     if !t.doc {
