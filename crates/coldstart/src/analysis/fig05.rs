@@ -53,6 +53,16 @@ fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
                 .or_insert_with(|| vec![0.0; minutes])[m] = c.f("n")[i];
         }
     }
+    // The days the store has (a release shorter than three days is drawn as long as it is).
+    let last = raw
+        .values()
+        .filter_map(|v| v.iter().rposition(|x| *x > 0.0))
+        .max();
+    let days = last.map_or(0, |m| m / 1440 + 1).min(DAYS as usize);
+    let minutes = days * 1440;
+    for v in raw.values_mut() {
+        v.truncate(minutes);
+    }
     let (mut tr, mut tm, mut tn, mut ts, mut tnorm) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut series = Vec::new();
@@ -69,7 +79,7 @@ fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
             ts.push(s[m]);
             tnorm.push(norm[m]);
         }
-        for d in 0..DAYS as usize {
+        for d in 0..days {
             let day = &norm[d * 1440..(d + 1) * 1440];
             let (i, y) = day
                 .iter()

@@ -670,3 +670,18 @@ fn store_is_plain_parquet_for_the_usual_readers() {
         }
     }
 }
+
+#[test]
+fn the_daily_cycle_covers_only_the_days_the_store_has() {
+    // The hand release's R2 has per-minute requests for two days: fig5 draws two, not a third
+    // of zeros, and marks two peaks.
+    let (_d, s) = store(&[]);
+    let o = run(&s, "fig5", Options::default());
+    let minutes = table(&o, "series").f64s("minute").unwrap();
+    assert_eq!(
+        minutes.iter().cloned().fold(0.0, f64::max),
+        (2 * 1440 - 1) as f64
+    );
+    let peaks: Vec<&str> = o.numbers.iter().map(|k| k.what.as_str()).collect();
+    assert_eq!(peaks, ["R2: day 0 peak", "R2: day 1 peak"], "{peaks:?}");
+}
