@@ -19,9 +19,12 @@ fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
 /// of a full forward pass over the sequence so far; a left-padded row equals its row alone.
 #[test]
 fn kv_cache_logits_equal_full_forward() {
+    // Fixed tokens in 3..64 (no global generator, which other tests of this binary share): the
+    // same sums on every run.
+    let ids: Vec<i64> = (0..48).map(|i| 3 + (i * 37 + 11) % 61).collect();
     for name in ["neox-tiny-gen", "neox-tiny-seq", "neox-tiny-tied"] {
         let model = checkpoint::load(&fixture(name), Device::Cpu).unwrap();
-        let g = Tensor::randint_low(3, 64, [2, 24], (Kind::Int64, Device::Cpu));
+        let g = Tensor::from_slice(&ids).view([2, 24]);
         let seqs = g.copy();
         let (prefill, pad) = (8, 3);
         tch::no_grad(|| {
@@ -38,7 +41,9 @@ fn kv_cache_logits_equal_full_forward() {
                 let full1 = model.forward(&seqs.i((1..2, pad..t))).i((0, -1, ..));
                 let e0 = max_abs(&last.i(0), &full0);
                 let e1 = max_abs(&last.i(1), &full1);
-                assert!(e0 < 1e-5 && e1 < 1e-5, "{name} step {t}: {e0:e} {e1:e}");
+                // f32 rounding: the cached and the full pass reach the same logits (of order
+                // 1-10) through different kernels; random tokens once reached 1.007e-5.
+                assert!(e0 < 5e-5 && e1 < 5e-5, "{name} step {t}: {e0:e} {e1:e}");
                 if t == 24 {
                     break;
                 }
