@@ -37,6 +37,16 @@ pub enum Workload {
         burst_mean: f64,
         burst_spread: f64,
     },
+    /// Sessions of polling: a session starts every `every` seconds, `phase` into that cycle,
+    /// and for `length` seconds brings a request every `period` seconds, each up to `jitter`
+    /// seconds late (a client polling every few seconds while it is open).
+    Sessions {
+        period: f64,
+        length: f64,
+        every: f64,
+        phase: f64,
+        jitter: f64,
+    },
 }
 
 /// What kind of load an event-driven function carries.
@@ -486,6 +496,7 @@ fn scratch_fits(rt: &str, f: &FunctionSpec) -> bool {
 fn long_lived(f: &FunctionSpec) -> bool {
     match f.workload {
         Workload::Timer { period, .. } => period <= 60.0,
+        Workload::Sessions { length, every, .. } => length >= every,
         _ => f.kind == Kind::Busy,
     }
 }

@@ -159,21 +159,21 @@ pub struct Recorder<'a> {
     clusters: Vec<Vec<u8>>,
     aggs: Vec<MinuteAgg>,
     cells: bool,
-    /// The day whose requests are written row by row.
-    rows_day: u32,
+    /// The days whose requests are written row by row.
+    rows_days: std::ops::Range<u32>,
     fmt: RowFormatter,
     day: DayOutput,
 }
 
 impl<'a> Recorder<'a> {
-    /// `cells`: whether the region gets per-minute tables; `rows_day`: the day whose requests
-    /// are written row by row (the release's per-request day).
+    /// `cells`: whether the region gets per-minute tables; `rows_days`: the days whose
+    /// requests are written row by row (the release's per-request day, its last).
     pub fn new(
         specs: &'a [FunctionSpec],
         region_index: u64,
         seed: u64,
         cells: bool,
-        rows_day: u32,
+        rows_days: std::ops::Range<u32>,
     ) -> Self {
         Self {
             rng: specs
@@ -192,7 +192,7 @@ impl<'a> Recorder<'a> {
                 })
                 .collect(),
             cells,
-            rows_day,
+            rows_days,
             fmt: RowFormatter::default(),
             day: DayOutput::new(specs.len()),
             specs,
@@ -304,7 +304,10 @@ impl Events for Recorder<'_> {
             agg.total_cost.push(total_worker);
             agg.cpu.push(cpu);
         }
-        if (e.t / SECONDS_PER_DAY).floor() == f64::from(self.rows_day) {
+        if self
+            .rows_days
+            .contains(&((e.t / SECONDS_PER_DAY).floor() as u32))
+        {
             let facts = RequestFacts {
                 t: e.t,
                 rid: self.request_id(f, e.k),

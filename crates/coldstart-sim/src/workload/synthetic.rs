@@ -123,6 +123,31 @@ fn process<R: Rng>(
             }
             out[start..].sort_unstable_by(f64::total_cmp);
         }
+        Arrivals::Sessions {
+            period,
+            length,
+            every,
+            phase,
+            jitter,
+        } => {
+            let per_session = (length / period).ceil().max(1.0) as u64;
+            // The first session that may still bring a request on this day.
+            let mut k = ((d0 - phase - length) / every).floor();
+            loop {
+                let s = k * every + phase;
+                if s >= d1 {
+                    break;
+                }
+                for j in 0..per_session {
+                    let t = s + j as f64 * period + rng.gen::<f64>() * jitter;
+                    if t >= d0 && t < d1 {
+                        out.push(micros(t));
+                    }
+                }
+                k += 1.0;
+            }
+            out[start..].sort_unstable_by(f64::total_cmp);
+        }
     }
 }
 
@@ -140,6 +165,12 @@ pub fn expected_per_day(spec: &FunctionSpec, profile: &RegionProfile, day: u32) 
 fn expected_of(workload: &Arrivals, profile: &RegionProfile, day: u32) -> f64 {
     match workload {
         Arrivals::Timer { period, .. } => SECONDS_PER_DAY / period.max(1e-3),
+        Arrivals::Sessions {
+            period,
+            length,
+            every,
+            ..
+        } => SECONDS_PER_DAY / every.max(1e-3) * (length / period.max(1e-3)).ceil().max(1.0),
         Arrivals::Poisson {
             rate,
             weekend,

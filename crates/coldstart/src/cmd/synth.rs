@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use coldstart_sim::synth::{ArrivalWorld, RequestDays};
 use coldstart_sim::{synth, SynthOptions};
 use coldstart_trace::schema::TRACE_DAYS;
 use outdir::outln;
@@ -33,10 +34,31 @@ pub struct Args {
     /// Replace OUT even if it is not a folder that `coldstart synth` made.
     #[arg(long)]
     force: bool,
+    /// Whose arrivals the functions follow: paper (the model calibrated to the paper) or
+    /// structured (the validation world: timers at a fixed second, millisecond bursts,
+    /// sub-minute polling; its checks are shown, not claimed).
+    #[arg(long, value_enum, default_value_t = Arrivals::Paper)]
+    arrivals: Arrivals,
+    /// Days with per-request rows: last (day 30, as the release has) or all (every day, the
+    /// truth that `coldstart simulate --against-requests` checks a per-minute replay against).
+    #[arg(long, value_enum, default_value_t = RequestDaysArg::Last)]
+    request_days: RequestDaysArg,
     /// Exit 0 even when a claimed calibration check is outside its tolerance (by default
     /// `synth` writes the release, lists the checks, and exits 1).
     #[arg(long)]
     no_check: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Arrivals {
+    Paper,
+    Structured,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RequestDaysArg {
+    Last,
+    All,
 }
 
 /// The size and seed of the synthetic model (`synth`, and `simulate --synth`).
@@ -65,6 +87,14 @@ pub fn run(a: Args) -> Result<()> {
         quantile_regions: a.quantiles,
         threads: a.threads,
         force: a.force,
+        arrivals: match a.arrivals {
+            Arrivals::Paper => ArrivalWorld::Paper,
+            Arrivals::Structured => ArrivalWorld::Structured,
+        },
+        request_days: match a.request_days {
+            RequestDaysArg::Last => RequestDays::Last,
+            RequestDaysArg::All => RequestDays::All,
+        },
         ..SynthOptions::default()
     };
     let s = synth(&opts)?;
