@@ -39,7 +39,7 @@ enum Command {
     Fit(cmd::fit::Args),
     /// Replay a workload (a store's requests or the synthetic model) under cold-start policies
     /// and compare them: CSV, SVG charts and one index.html.
-    Simulate(cmd::simulate::Args),
+    Simulate(Box<cmd::simulate::Args>),
 }
 
 fn main() -> ExitCode {
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Cdf(a) => cmd::cdf::run(a),
         Command::Fit(a) => cmd::fit::run(a),
-        Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Simulate(a) => cmd::simulate::run(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -48,6 +48,8 @@ pub struct Metrics {
     /// Pods whose utility ratio is below 1 (counted here, as the histogram holds no negatives).
     pub pods_below_1: u64,
     pub pods: u64,
+    /// Cold starts on each day of the trace (index: day number).
+    pub cold_starts_per_day: Vec<u64>,
     /// Pods loaded at any time during each minute of the trace.
     pub running_per_minute: Vec<u32>,
     /// Memory (MB) of the pods loaded at any time during each minute of the trace.
@@ -82,6 +84,7 @@ impl Metrics {
             utility_milli: h(),
             pods_below_1: 0,
             pods: 0,
+            cold_starts_per_day: Vec::new(),
             running_per_minute: Vec::new(),
             loaded_mb_per_minute: Vec::new(),
             loaded_changes: Vec::new(),
@@ -129,6 +132,13 @@ impl Metrics {
         self.pool.idle_gb_seconds -= before.pool.idle_gb_seconds;
         self.remote_cold_starts -= before.remote_cold_starts;
         self.remote_requests -= before.remote_requests;
+        for (d, b) in self
+            .cold_starts_per_day
+            .iter_mut()
+            .zip(&before.cold_starts_per_day)
+        {
+            *d -= b;
+        }
         let m = minute.min(self.running_per_minute.len());
         self.running_per_minute[..m].fill(0);
         let m = minute.min(self.loaded_mb_per_minute.len());
@@ -159,6 +169,17 @@ impl Metrics {
         }
         self.pods_below_1 += o.pods_below_1;
         self.pods += o.pods;
+        if self.cold_starts_per_day.len() < o.cold_starts_per_day.len() {
+            self.cold_starts_per_day
+                .resize(o.cold_starts_per_day.len(), 0);
+        }
+        for (d, g) in self
+            .cold_starts_per_day
+            .iter_mut()
+            .zip(&o.cold_starts_per_day)
+        {
+            *d += g;
+        }
         for (r, g) in self
             .running_per_minute
             .iter_mut()

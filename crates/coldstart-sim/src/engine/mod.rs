@@ -519,6 +519,12 @@ impl<'a, E: Events> Engine<'a, E> {
                         c[1] = a;
                     }
                 }
+                let day = (t / SECONDS_PER_DAY).max(0.0) as usize;
+                let per_day = &mut self.metrics.cold_starts_per_day;
+                if per_day.len() <= day {
+                    per_day.resize(day + 1, 0);
+                }
+                per_day[day] += 1;
                 let m = &mut self.metrics.per_function[fi];
                 m.cold_starts += 1;
                 m.cold_seconds += c[0];

@@ -1,23 +1,29 @@
 //! Per-minute request counts as a workload (the release's `quantiles/R*/requests` tables):
-//! the requests of each function-minute arrive at seeded uniform times within it. Memory follows
-//! function-minutes, not requests.
+//! the requests of each function-minute arrive as the function's minutes in per-request rows
+//! show ([`WithinMinute`]), or at seeded uniform times within the minute where there are none.
+//! Memory follows function-minutes, not requests.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use anyhow::Result;
 
+use super::within_minute::WithinMinute;
 use super::{sort, Function, Invocation, Workload};
 use crate::rng::{mix, unit};
 
-/// A region's per-minute request counts: each function-minute's requests arrive spread over
-/// the minute (at seeded uniform positions), each running for that minute's median execution
-/// time (`totalCost` quantile 0.5; the function's median over its minutes where the minute has
-/// none). Memory follows function-minutes, not requests.
+/// A region's per-minute request counts. Each function-minute's requests arrive as learned
+/// from per-request rows where `within` has the function's minutes (execution times scaled to
+/// the minute's median), else spread over the minute at seeded uniform positions, each running
+/// for that minute's median execution time (`totalCost` quantile 0.5; the function's median
+/// over its minutes where the minute has none). Memory follows function-minutes, not requests.
 pub struct MinuteCounts {
     pub functions: Vec<Function>,
     /// (minute, function, requests, execution seconds), by minute.
     pub counts: Vec<(u32, u32, u32, f32)>,
     pub seed: u64,
+    /// Arrivals within the minute learned from per-request rows (None: uniform for all).
+    pub within: Option<Arc<WithinMinute>>,
     /// What was left out, for the report.
     pub notes: Vec<String>,
 }
@@ -41,6 +47,10 @@ impl Workload for MinuteCounts {
         let mut out = Vec::new();
         for &(minute, func, n, exec) in &self.counts[a..b] {
             let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
+            if let Some(learned) = self.within.as_ref().and_then(|w| w.of(func)) {
+                learned.expand(func, minute, n, exec, key, &mut out);
+                continue;
+            }
             for k in 0..n {
                 let u = unit(key ^ u64::from(k));
                 out.push(Invocation {
@@ -63,12 +73,25 @@ impl Workload for MinuteCounts {
 
     fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
-        notes.push(
-            "per-minute counts: each minute's requests arrive at seeded uniform times within it \
-              and run for the minute's median execution time (totalCost quantile 0.5); \
-              concurrency 1"
-                .into(),
-        );
+        match &self.within {
+            Some(w) => notes.push(format!(
+                "per-minute counts: each minute's requests arrive as one of the function's \
+                 minutes with as many requests in the per-request rows (the nearest count, \
+                 thinned or added to, where none has as many), execution times scaled to the \
+                 minute's median (totalCost quantile 0.5); {} functions learned from their own \
+                 rows, {} from the most similar function's (trigger, runtime, requests per \
+                 minute), {} spread uniformly",
+                w.own,
+                w.borrowed,
+                self.functions.len() - w.own - w.borrowed
+            )),
+            None => notes.push(
+                "per-minute counts: each minute's requests arrive at seeded uniform times \
+                 within it and run for the minute's median execution time (totalCost quantile \
+                 0.5); concurrency 1"
+                    .into(),
+            ),
+        }
         notes
     }
 }

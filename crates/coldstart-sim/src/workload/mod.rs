@@ -18,6 +18,7 @@ pub mod csv_input;
 pub mod memory;
 pub mod minute_counts;
 pub mod synthetic;
+pub mod within_minute;
 
 /// The most invocations one function's minute may hold in a per-minute input (1,000 a second;
 /// the busiest function-minutes of the public traces hold tens of thousands). A count above it

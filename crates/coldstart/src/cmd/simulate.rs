@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use outdir::outln;
 
-use crate::simulate::{self, parse_days, write, Input, PodScope, Replay, Source};
+use crate::simulate::{self, parse_days, write, Input, PodScope, Replay, Source, Within};
 use coldstart_sim::costs::ColdStartChoice;
 use coldstart_sim::engine::Routing;
 use coldstart_sim::policy::{self, Spec};
@@ -30,6 +30,21 @@ pub struct Args {
     /// region has them), per-request, per-minute (the counts of every day).
     #[arg(long, value_enum, default_value_t = Source::Auto)]
     source: Source,
+    /// How per-minute counts fall within their minutes: learned (as each function's minutes
+    /// in the store's per-request rows show: fixed seconds, bursts, polling periods; uniform
+    /// where the region has no rows) or uniform (seeded uniform times).
+    #[arg(long, value_enum, default_value_t = Within::Learned)]
+    within_minute: Within,
+    /// The days whose per-request rows teach --within-minute learned: N or A..B (default: the
+    /// last day that has rows, as the release has day 30's).
+    #[arg(long)]
+    learn_days: Option<String>,
+    /// Check the per-minute replay against the truth: replays the store's per-request rows of
+    /// the same days (a release made with `coldstart synth --request-days all`) and the counts
+    /// spread uniformly, and prints each policy's cold starts in total, per day and per
+    /// function against the rows' (month_check_*.csv).
+    #[arg(long)]
+    against_requests: bool,
     /// The synthetic workload model instead of a trace.
     #[arg(long, group = "workload")]
     synth: bool,
@@ -124,15 +139,48 @@ fn parse_policy(s: &str) -> std::result::Result<Spec, String> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let days = a.days.as_deref().map(parse_days).transpose()?;
+    let mut days = a.days.as_deref().map(parse_days).transpose()?;
     let seed = a.model.seed;
+    let learn_days = a.learn_days.as_deref().map(parse_days).transpose()?;
+    if a.against_requests {
+        let Some(path) = &a.store else {
+            bail!("--against-requests checks a store's per-minute counts: give --store STORE");
+        };
+        if a.source == Source::PerRequest {
+            bail!(
+                "--against-requests replays the per-minute counts: leave out --source per-request"
+            );
+        }
+        if a.seeds > 1 {
+            bail!("--against-requests runs with one seed: leave out --seeds");
+        }
+        let have = simulate::store_request_days(path, &a.region)?;
+        days = Some(match days {
+            Some(d) if d.start >= have.start && d.end <= have.end => d,
+            Some(d) => bail!(
+                "--days {}..{}: --against-requests needs per-request rows on every day replayed, \
+                 and the store has them on days {}..{}",
+                d.start,
+                d.end,
+                have.start,
+                have.end
+            ),
+            None => have,
+        });
+    }
     let input = if let Some(path) = a.store {
         Input::Store {
             path,
             region: a.region,
-            source: a.source,
+            source: if a.against_requests {
+                Source::PerMinute
+            } else {
+                a.source
+            },
             days,
             seed,
+            within: a.within_minute,
+            learn_days,
         }
     } else if let Some(dir) = a.azure2019 {
         Input::Azure2019 { dir, days, seed }
@@ -169,6 +217,15 @@ pub fn run(a: Args) -> Result<()> {
         concurrency: a.concurrency,
     };
     let mut o = simulate::run(&input, &a.policies, &swept, &replay)?;
+    if a.against_requests {
+        o.month_check = Some(simulate::against_requests(
+            &input,
+            &o,
+            &a.policies,
+            &swept,
+            &replay,
+        )?);
+    }
     if a.seeds > 1 {
         let seeds: Vec<u64> = (0..u64::from(a.seeds)).map(|k| seed + k).collect();
         let mut summaries = vec![o.summary()];

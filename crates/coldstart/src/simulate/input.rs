@@ -151,6 +151,8 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             source,
             days,
             seed,
+            within,
+            learn_days,
         } => {
             let cx = Cx::open(path, Options::region(Some(region.clone())))?;
             let per_request = cx.regions("requests").iter().any(|r| r == region);
@@ -164,12 +166,20 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 if !cx.minute_regions(&["requests"]).iter().any(|r| r == region) {
                     bail!("the store has no per-minute request counts for {region}");
                 }
-                let (w, index) = minute_workload(&cx, region, *seed)?;
+                let (mut w, index) = minute_workload(&cx, region, *seed)?;
+                if *within == Within::Learned && per_request {
+                    learn_within(&cx, region, &mut w, &index, learn_days.clone())?;
+                } else if *within == Within::Learned {
+                    w.notes.push(format!(
+                        "the store has no per-request rows of {region} to learn arrivals \
+                         within the minute from: they are spread uniformly"
+                    ));
+                }
                 let f = w.functions.clone();
                 let what = format!("{} function-minutes (per-minute counts)", w.counts.len());
                 (Box::new(w), f, index, what)
             } else {
-                let (t, index, last) = request_workload(&cx, region)?;
+                let (t, index, last) = request_workload(&cx, region, None)?;
                 last_request = Some(last);
                 let f = t.functions.clone();
                 let what = format!("{} requests (per-request rows)", t.invocations.len());
@@ -310,7 +320,12 @@ pub(super) type LastRequests = HashMap<String, f64>;
 pub(super) fn request_workload(
     cx: &Cx,
     region: &str,
+    days: Option<Range<u32>>,
 ) -> Result<(Trace, HashMap<String, u32>, LastRequests)> {
+    let on_days = match &days {
+        Some(d) => format!(" AND day >= {} AND day < {}", d.start, d.end),
+        None => String::new(),
+    };
     if !cx.regions("requests").iter().any(|r| r == region) {
         bail!(
             "the store has no per-request rows for {region} (regions with them: {}); \
@@ -323,7 +338,7 @@ pub(super) fn request_workload(
     let mut count = 0u64;
     cx.for_each(
         &format!(
-            "SELECT count(*) FROM requests WHERE region = '{}'",
+            "SELECT count(*) FROM requests WHERE region = '{}'{on_days}",
             quote(region)
         ),
         |b| {
@@ -349,7 +364,8 @@ pub(super) fn request_workload(
     let mut rows: Vec<(Invocation, String, f64)> = Vec::new();
     cx.for_each(
         &format!(
-            "SELECT funcID, time_worker, totalCost_worker, podID FROM requests WHERE region = '{}'",
+            "SELECT funcID, time_worker, totalCost_worker, podID, runtimeCost FROM requests \
+             WHERE region = '{}'{on_days}",
             quote(region)
         ),
         |b| {
@@ -357,6 +373,7 @@ pub(super) fn request_workload(
             let t = floats(b.column(1))?;
             let exec = floats(b.column(2))?;
             let pods = strings(b.column(3))?;
+            let runtime = floats(b.column(4))?;
             for i in 0..ids.len() {
                 let f = function_index(&mut index, &mut functions, &ids[i], region);
                 let e = exec[i].max(0.0);
@@ -365,7 +382,9 @@ pub(super) fn request_workload(
                     func: f,
                     exec: e,
                 };
-                rows.push((inv, pods[i].clone(), t[i] + e));
+                // The pod is busy for the runtime's part (the worker's overhead is not on it).
+                let busy = if runtime[i] >= 0.0 { runtime[i] } else { e };
+                rows.push((inv, pods[i].clone(), busy));
             }
             Ok(())
         },
@@ -375,16 +394,36 @@ pub(super) fn request_workload(
         r.0.func = new_of[r.0.func as usize];
     }
     function_details(cx, region, &index, &mut functions)?;
-    // Concurrency: the most requests any of a function's pods served at once.
+    // Concurrency: the most requests any of a function's pods ran at once. A request runs
+    // from its arrival or, when its pod was still starting, from the end of the pod's cold
+    // start (requests sent to a starting pod wait for it), for its runtime's part.
+    let mut ready: HashMap<String, f64> = HashMap::new();
+    cx.for_each(
+        &format!(
+            "SELECT podID, time + totalCost_cold_start FROM cold_starts WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            let pods = strings(b.column(0))?;
+            let at = floats(b.column(1))?;
+            for i in 0..pods.len() {
+                if at[i].is_finite() {
+                    ready.insert(pods[i].clone(), at[i]);
+                }
+            }
+            Ok(())
+        },
+    )?;
     // pod -> (function, its requests' (start, end))
     type Spans = (u32, Vec<(f64, f64)>);
     let mut by_pod: HashMap<&str, Spans> = HashMap::new();
-    for (inv, pod, end) in &rows {
+    for (inv, pod, busy) in &rows {
+        let start = inv.t.max(ready.get(pod).copied().unwrap_or(f64::MIN));
         by_pod
             .entry(pod.as_str())
             .or_insert_with(|| (inv.func, Vec::new()))
             .1
-            .push((inv.t, *end));
+            .push((start, start + busy));
     }
     for (_, (func, mut iv)) in by_pod {
         iv.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -486,6 +525,97 @@ pub(super) fn function_details(
     Ok(())
 }
 
+/// The days that have per-request rows of `region` (None: none has).
+pub(super) fn request_days(cx: &Cx, region: &str) -> Result<Option<Range<u32>>> {
+    let mut out = None;
+    cx.for_each(
+        &format!(
+            "SELECT min(day), max(day) FROM requests WHERE region = '{}'",
+            quote(region)
+        ),
+        |b| {
+            let (a, z) = (floats(b.column(0))?, floats(b.column(1))?);
+            if let (Some(a), Some(z)) = (a.first(), z.first()) {
+                if a.is_finite() && z.is_finite() && *a >= 0.0 {
+                    out = Some(*a as u32..*z as u32 + 1);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Teaches `w` how its functions' requests fall within the minute: from the per-request rows
+/// of `learn_days` (default: the last day that has rows), with each function's concurrency as
+/// its rows show it.
+pub(super) fn learn_within(
+    cx: &Cx,
+    region: &str,
+    w: &mut MinuteCounts,
+    index: &HashMap<String, u32>,
+    learn_days: Option<Range<u32>>,
+) -> Result<()> {
+    let have = request_days(cx, region)?
+        .with_context(|| format!("the store has no per-request rows of {region}"))?;
+    let days = learn_days.unwrap_or(have.end - 1..have.end);
+    if days.start < have.start || days.end > have.end {
+        bail!(
+            "--learn-days {}..{}: the store has per-request rows of {region} on days {}..{}",
+            days.start,
+            days.end,
+            have.start,
+            have.end
+        );
+    }
+    let (t, rows_index, _) = request_workload(cx, region, Some(days.clone()))?;
+    // The rows' function numbers in the per-minute workload's numbering.
+    let mut to_minutes = vec![None; t.functions.len()];
+    for (id, &i) in &rows_index {
+        to_minutes[i as usize] = index.get(id).copied();
+    }
+    let mut rows = Vec::with_capacity(t.invocations.len());
+    let mut unmatched = 0u64;
+    for inv in &t.invocations {
+        match to_minutes[inv.func as usize] {
+            Some(f) => rows.push(Invocation { func: f, ..*inv }),
+            None => unmatched += 1,
+        }
+    }
+    for (i, f) in t.functions.iter().enumerate() {
+        if let Some(m) = to_minutes[i] {
+            w.functions[m as usize].concurrency = f.concurrency;
+        }
+    }
+    // Mean requests per active minute, per function, in the counts.
+    let mut sums = vec![(0u64, 0u64); w.functions.len()];
+    for c in &w.counts {
+        sums[c.1 as usize].0 += u64::from(c.2);
+        sums[c.1 as usize].1 += 1;
+    }
+    let mean: Vec<f64> = sums
+        .iter()
+        .map(|(n, k)| *n as f64 / (*k).max(1) as f64)
+        .collect();
+    let within = WithinMinute::learn(&w.functions, &rows, &mean);
+    w.notes.push(format!(
+        "arrivals within the minute learned from the per-request rows of days {}..{} ({} \
+         requests; concurrency as those rows show it){}",
+        days.start,
+        days.end,
+        rows.len(),
+        if unmatched > 0 {
+            format!(
+                "; {unmatched} rows of functions without per-minute counts left out of the learning"
+            )
+        } else {
+            String::new()
+        }
+    ));
+    w.within = Some(Arc::new(within));
+    Ok(())
+}
+
 /// The per-minute request counts of `region`, and each funcID's index.
 pub(super) fn minute_workload(
     cx: &Cx,
@@ -550,6 +680,7 @@ pub(super) fn minute_workload(
         functions,
         counts,
         seed,
+        within: None,
         notes: Vec::new(),
     };
     if over > 0 {

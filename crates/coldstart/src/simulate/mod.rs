@@ -23,11 +23,13 @@ use coldstart_sim::workload::app_scope::AppScope;
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
+use coldstart_sim::workload::within_minute::WithinMinute;
 use coldstart_sim::workload::{memory, Function, Invocation, Trace, Workload, MAX_PER_MINUTE};
 use coldstart_trace::schema::TRACE_DAYS;
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod input;
+pub mod month_check;
 mod output;
 pub mod seeds;
 
@@ -63,6 +65,11 @@ pub enum Input {
         source: Source,
         days: Option<Range<u32>>,
         seed: u64,
+        /// How per-minute counts are spread within their minutes.
+        within: Within,
+        /// The days whose per-request rows teach [`Within::Learned`] (None: the last day that
+        /// has rows, the release's day 30).
+        learn_days: Option<Range<u32>>,
     },
     /// The Azure Functions 2019 trace's folder of CSV files.
     Azure2019 {
@@ -160,6 +167,16 @@ pub enum Source {
     PerMinute,
 }
 
+/// How a store's per-minute counts are spread within their minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Within {
+    /// As each function's minutes in the per-request rows show (uniform for the functions
+    /// when the region has no rows).
+    Learned,
+    /// At seeded uniform times within the minute.
+    Uniform,
+}
+
 /// One policy's results beside the workload's own numbers.
 pub struct Run {
     pub metrics: Metrics,
@@ -181,6 +198,8 @@ pub struct Outcome {
     pub seconds: f64,
     /// With `--seeds N`: every policy's metrics over the N seeds (this outcome is the first's).
     pub seeds: Option<seeds::SeedRuns>,
+    /// With `--against-requests`: the per-minute replay against the per-request rows.
+    pub month_check: Option<month_check::MonthCheck>,
 }
 
 /// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
@@ -350,7 +369,49 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         observed_utility,
         seconds: start.elapsed().as_secs_f64(),
         seeds: None,
+        month_check: None,
     })
+}
+
+/// The days with per-request rows of `region` in the store at `path`.
+pub fn store_request_days(path: &Path, region: &str) -> Result<Range<u32>> {
+    let cx = Cx::open(path, Options::region(Some(region.to_string())))?;
+    request_days(&cx, region)?.with_context(|| {
+        format!(
+            "--against-requests: the store {} has no per-request rows of {region}",
+            path.display()
+        )
+    })
+}
+
+/// `--against-requests`: replays `input` (a store's per-minute counts, learned within the
+/// minute) again spread uniformly and from the per-request rows of the same days, and checks
+/// the first (`learned`) and the uniform one against the rows.
+pub fn against_requests(
+    input: &Input,
+    learned: &Outcome,
+    specs: &[Spec],
+    swept: &[Spec],
+    replay: &Replay,
+) -> Result<month_check::MonthCheck> {
+    let Input::Store { days, .. } = input else {
+        bail!("--against-requests needs --store");
+    };
+    let days = days.clone().context("--against-requests needs the days")?;
+    let mut uniform = input.clone();
+    let mut truth = input.clone();
+    if let Input::Store { within, .. } = &mut uniform {
+        *within = Within::Uniform;
+    }
+    if let Input::Store { source, .. } = &mut truth {
+        *source = Source::PerRequest;
+    }
+    eprintln!("replaying the per-minute counts spread uniformly, for comparison");
+    let u = run(&uniform, specs, swept, replay)?;
+    eprintln!("replaying the per-request rows (the truth)");
+    let t = run(&truth, specs, swept, replay)?;
+    let measured = (days.start + replay.warmup_days).min(days.end)..days.end;
+    Ok(month_check::MonthCheck::new(learned, &u, &t, measured))
 }
 
 fn q(h: &hdrhistogram::Histogram<u64>, p: f64) -> f64 {

@@ -288,6 +288,11 @@ impl std::fmt::Display for Outcome {
         if let Some(line) = self.faithfulness() {
             writeln!(f, "{line}")?;
         }
+        if let Some(c) = &self.month_check {
+            for line in c.lines().into_iter().chain(c.day_lines()) {
+                writeln!(f, "{line}")?;
+            }
+        }
         if let Some(s) = &self.seeds {
             writeln!(
                 f,
@@ -379,6 +384,10 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
     ];
     if let Some(s) = &o.seeds {
         files.push(("seeds.csv", s.table().to_csv()?));
+    }
+    if let Some(c) = &o.month_check {
+        files.push(("month_check_days.csv", c.by_day().to_csv()?));
+        files.push(("month_check_functions.csv", c.by_function().to_csv()?));
     }
     for (name, bytes) in &files {
         outdir::write_file(&dir.join(name), bytes)?;
@@ -536,6 +545,16 @@ pub(super) fn html(
     if let Some(line) = o.faithfulness() {
         h.para(&line);
     }
+    if let Some(c) = &o.month_check {
+        h.heading(
+            2,
+            "month-check",
+            "The per-minute replay against the per-request rows",
+        );
+        for line in c.lines() {
+            h.para(line.trim());
+        }
+    }
     h.table(&html_table(shown));
     for n in o.saturation(summary) {
         h.para(&format!("Note: {n}"));
@@ -547,6 +566,10 @@ pub(super) fn html(
         "by_trigger.csv",
         "by_runtime.csv",
     ];
+    if o.month_check.is_some() {
+        links.push("month_check_days.csv");
+        links.push("month_check_functions.csv");
+    }
     if let Some(s) = &o.seeds {
         links.push("seeds.csv");
         h.heading(2, "seeds", &format!("Over {} seeds", s.seeds.len()));

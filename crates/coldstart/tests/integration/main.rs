@@ -6,6 +6,7 @@ mod cli_safety;
 mod common;
 mod hints;
 mod limits;
+mod month_check;
 mod report;
 mod roundtrip;
 mod simulate;
