@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::within_minute::WithinMinute;
-use super::{sort, Function, Invocation, Workload};
+use super::{sort, Function, Invocation, Trace, Workload};
 use crate::rng::{mix, unit};
 
 /// A region's per-minute request counts. Each function-minute's requests arrive as learned
@@ -26,6 +26,49 @@ pub struct MinuteCounts {
     pub within: Option<Arc<WithinMinute>>,
     /// What was left out, for the report.
     pub notes: Vec<String>,
+}
+
+impl MinuteCounts {
+    /// What a per-minute table of `trace` would hold: each function-minute's requests and
+    /// their median execution time (arrivals spread uniformly until [`MinuteCounts::within`]
+    /// is set). A per-invocation trace aggregated so can be replayed both ways, the truth
+    /// beside the expansion.
+    pub fn aggregate(trace: &Trace, seed: u64) -> Self {
+        let mut rows: Vec<(u32, u32, f32)> = trace
+            .invocations
+            .iter()
+            .map(|i| ((i.t / 60.0).floor().max(0.0) as u32, i.func, i.exec as f32))
+            .collect();
+        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
+        let mut counts = Vec::new();
+        for g in rows.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            counts.push((g[0].0, g[0].1, g.len() as u32, g[(g.len() - 1) / 2].2));
+        }
+        let note = format!(
+            "the per-invocation trace aggregated to {} function-minutes (requests and median \
+             execution time per minute)",
+            counts.len()
+        );
+        Self {
+            functions: trace.functions.clone(),
+            counts,
+            seed,
+            within: None,
+            notes: vec![note],
+        }
+    }
+
+    /// Each function's mean requests per minute with any.
+    pub fn mean_counts(&self) -> Vec<f64> {
+        let mut sums = vec![(0u64, 0u64); self.functions.len()];
+        for c in &self.counts {
+            sums[c.1 as usize].0 += u64::from(c.2);
+            sums[c.1 as usize].1 += 1;
+        }
+        sums.iter()
+            .map(|(n, k)| *n as f64 / (*k).max(1) as f64)
+            .collect()
+    }
 }
 
 impl Workload for MinuteCounts {

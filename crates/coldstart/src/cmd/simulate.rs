@@ -27,7 +27,8 @@ pub struct Args {
     #[arg(long, group = "workload")]
     azure2021: Option<PathBuf>,
     /// Which of the store's tables gives the requests: auto (per-request rows where the
-    /// region has them), per-request, per-minute (the counts of every day).
+    /// region has them), per-request, per-minute (the counts of every day). With --azure2021,
+    /// per-minute replays the invocations aggregated to per-minute counts.
     #[arg(long, value_enum, default_value_t = Source::Auto)]
     source: Source,
     /// How per-minute counts fall within their minutes: learned (as each function's minutes
@@ -40,9 +41,10 @@ pub struct Args {
     #[arg(long)]
     learn_days: Option<String>,
     /// Check the per-minute replay against the truth: replays the store's per-request rows of
-    /// the same days (a release made with `coldstart synth --request-days all`) and the counts
-    /// spread uniformly, and prints each policy's cold starts in total, per day and per
-    /// function against the rows' (month_check_*.csv).
+    /// the same days (a release made with `coldstart synth --request-days all`), or the
+    /// --azure2021 trace's invocations, and the counts spread uniformly, and prints each
+    /// policy's cold starts in total, per day and per function against the rows'
+    /// (month_check_*.csv).
     #[arg(long)]
     against_requests: bool,
     /// The synthetic workload model instead of a trace.
@@ -142,9 +144,27 @@ pub fn run(a: Args) -> Result<()> {
     let mut days = a.days.as_deref().map(parse_days).transpose()?;
     let seed = a.model.seed;
     let learn_days = a.learn_days.as_deref().map(parse_days).transpose()?;
-    if a.against_requests {
+    if a.source == Source::PerMinute && (a.azure2019.is_some() || a.synth) {
+        bail!(
+            "--source per-minute: per-minute counts come from --store STORE, or from the \
+             invocations of --azure2021 FILE aggregated to minutes"
+        );
+    }
+    if a.against_requests && a.azure2021.is_some() {
+        if a.source == Source::PerRequest {
+            bail!(
+                "--against-requests replays the per-minute counts: leave out --source per-request"
+            );
+        }
+        if a.seeds > 1 {
+            bail!("--against-requests runs with one seed: leave out --seeds");
+        }
+    } else if a.against_requests {
         let Some(path) = &a.store else {
-            bail!("--against-requests checks a store's per-minute counts: give --store STORE");
+            bail!(
+                "--against-requests checks per-minute counts against the requests: give --store \
+                 STORE or --azure2021 FILE"
+            );
         };
         if a.source == Source::PerRequest {
             bail!(
@@ -185,7 +205,18 @@ pub fn run(a: Args) -> Result<()> {
     } else if let Some(dir) = a.azure2019 {
         Input::Azure2019 { dir, days, seed }
     } else if let Some(file) = a.azure2021 {
-        Input::Azure2021 { file, days, seed }
+        Input::Azure2021 {
+            file,
+            days,
+            seed,
+            source: if a.against_requests || a.source == Source::PerMinute {
+                Source::PerMinute
+            } else {
+                Source::PerRequest
+            },
+            within: a.within_minute,
+            learn_days,
+        }
     } else if a.synth {
         Input::Synth {
             region: a.region,

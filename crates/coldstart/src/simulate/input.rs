@@ -248,16 +248,63 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 observed_utility: None,
             })
         }
-        Input::Azure2021 { file, days, seed } => {
+        Input::Azure2021 {
+            file,
+            days,
+            seed,
+            source,
+            within,
+            learn_days,
+        } => {
             let t = coldstart_sim::workload::azure2021::read(file, *seed)?;
-            let desc = format!(
+            let mut desc = format!(
                 "Azure Functions 2021 trace {}: {} functions, {} invocations",
                 file.display(),
                 t.functions.len(),
                 t.invocations.len()
             );
+            let workload: Box<dyn Workload> = if *source == Source::PerMinute {
+                let mut w = MinuteCounts::aggregate(&t, *seed);
+                desc.push_str(", aggregated to per-minute counts (--source per-minute)");
+                if *within == Within::Learned {
+                    let all = t.days();
+                    let days = learn_days.clone().unwrap_or(all.end - 1..all.end);
+                    if days.start < all.start || days.end > all.end {
+                        bail!(
+                            "--learn-days {}..{}: the trace covers days {}..{}",
+                            days.start,
+                            days.end,
+                            all.start,
+                            all.end
+                        );
+                    }
+                    let (a, b) = (
+                        f64::from(days.start) * 86400.0,
+                        f64::from(days.end) * 86400.0,
+                    );
+                    let rows: Vec<Invocation> = t
+                        .invocations
+                        .iter()
+                        .filter(|i| i.t >= a && i.t < b)
+                        .copied()
+                        .collect();
+                    let learned = WithinMinute::learn(&w.functions, &rows, &w.mean_counts());
+                    w.notes.push(format!(
+                        "arrivals within the minute learned from the invocations of days {}..{} \
+                         ({} invocations)",
+                        days.start,
+                        days.end,
+                        rows.len()
+                    ));
+                    w.within = Some(Arc::new(learned));
+                }
+                w.notes.extend(t.notes.iter().cloned());
+                Box::new(w)
+            } else {
+                Box::new(t)
+            };
             Ok(Loaded {
-                workload: cut(Box::new(t), days)?,
+                workload: cut(workload, days)?,
                 costs: Box::new(LogNormalCosts::paper(*seed)),
                 desc,
                 observed: None,
@@ -587,17 +634,7 @@ pub(super) fn learn_within(
             w.functions[m as usize].concurrency = f.concurrency;
         }
     }
-    // Mean requests per active minute, per function, in the counts.
-    let mut sums = vec![(0u64, 0u64); w.functions.len()];
-    for c in &w.counts {
-        sums[c.1 as usize].0 += u64::from(c.2);
-        sums[c.1 as usize].1 += 1;
-    }
-    let mean: Vec<f64> = sums
-        .iter()
-        .map(|(n, k)| *n as f64 / (*k).max(1) as f64)
-        .collect();
-    let within = WithinMinute::learn(&w.functions, &rows, &mean);
+    let within = WithinMinute::learn(&w.functions, &rows, &w.mean_counts());
     w.notes.push(format!(
         "arrivals within the minute learned from the per-request rows of days {}..{} ({} \
          requests; concurrency as those rows show it){}",

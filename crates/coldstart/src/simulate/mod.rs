@@ -82,6 +82,11 @@ pub enum Input {
         file: std::path::PathBuf,
         days: Option<Range<u32>>,
         seed: u64,
+        /// Per-request (the invocations) or per-minute (the trace aggregated to per-minute
+        /// counts, for checking an expansion against the invocations).
+        source: Source,
+        within: Within,
+        learn_days: Option<Range<u32>>,
     },
 }
 
@@ -93,6 +98,16 @@ impl Input {
             | Input::Store { seed, .. }
             | Input::Azure2019 { seed, .. }
             | Input::Azure2021 { seed, .. } => *seed,
+        }
+    }
+
+    /// The days it is cut to, where given.
+    pub fn days(&self) -> Option<Range<u32>> {
+        match self {
+            Input::Synth { days, .. } => Some(days.clone()),
+            Input::Store { days, .. }
+            | Input::Azure2019 { days, .. }
+            | Input::Azure2021 { days, .. } => days.clone(),
         }
     }
 
@@ -384,9 +399,10 @@ pub fn store_request_days(path: &Path, region: &str) -> Result<Range<u32>> {
     })
 }
 
-/// `--against-requests`: replays `input` (a store's per-minute counts, learned within the
-/// minute) again spread uniformly and from the per-request rows of the same days, and checks
-/// the first (`learned`) and the uniform one against the rows.
+/// `--against-requests`: replays `input` (a store's per-minute counts, or the Azure 2021
+/// trace aggregated to them, learned within the minute) again spread uniformly and from the
+/// per-request rows (the invocations) of the same days, and checks the first (`learned`) and
+/// the uniform one against the rows.
 pub fn against_requests(
     input: &Input,
     learned: &Outcome,
@@ -394,22 +410,29 @@ pub fn against_requests(
     swept: &[Spec],
     replay: &Replay,
 ) -> Result<month_check::MonthCheck> {
-    let Input::Store { days, .. } = input else {
-        bail!("--against-requests needs --store");
-    };
-    let days = days.clone().context("--against-requests needs the days")?;
-    let mut uniform = input.clone();
-    let mut truth = input.clone();
-    if let Input::Store { within, .. } = &mut uniform {
-        *within = Within::Uniform;
-    }
-    if let Input::Store { source, .. } = &mut truth {
-        *source = Source::PerRequest;
+    let (days, mut uniform, mut truth) = (input.days(), input.clone(), input.clone());
+    match (&mut uniform, &mut truth) {
+        (Input::Store { within, .. }, Input::Store { source, .. })
+        | (Input::Azure2021 { within, .. }, Input::Azure2021 { source, .. }) => {
+            *within = Within::Uniform;
+            *source = Source::PerRequest;
+        }
+        _ => bail!("--against-requests needs --store or --azure2021"),
     }
     eprintln!("replaying the per-minute counts spread uniformly, for comparison");
     let u = run(&uniform, specs, swept, replay)?;
     eprintln!("replaying the per-request rows (the truth)");
     let t = run(&truth, specs, swept, replay)?;
+    // The days replayed: as given, else all the truth's.
+    let days = days.unwrap_or_else(|| {
+        let n = t
+            .runs
+            .iter()
+            .map(|r| r.metrics.cold_starts_per_day.len())
+            .max()
+            .unwrap_or(0) as u32;
+        0..n
+    });
     let measured = (days.start + replay.warmup_days).min(days.end)..days.end;
     Ok(month_check::MonthCheck::new(learned, &u, &t, measured))
 }

@@ -235,3 +235,62 @@ fn a_release_with_the_last_day_only_cannot_be_checked_but_still_teaches() {
     assert!(!page.contains("learned from"), "{page}");
     assert!(page.contains("seeded uniform times"), "{page}");
 }
+
+#[test]
+fn an_azure_2021_trace_aggregated_to_minutes_is_checked_against_its_invocations() {
+    let d = tempfile::tempdir().unwrap();
+    let store = validation_store(d.path(), 30, 4, "all");
+    // The validation world's requests in the Azure 2021 format: app (the owner), func,
+    // end_timestamp, duration.
+    let csv = ok(&[
+        "sql",
+        "--store",
+        s(&store),
+        "--format",
+        "csv",
+        "SELECT CAST(userID AS VARCHAR) AS app, CAST(funcName AS VARCHAR) AS func, \
+         time_worker + totalCost_worker AS end_timestamp, totalCost_worker AS duration \
+         FROM requests ORDER BY end_timestamp, app, func",
+    ]);
+    let file = d.path().join("azure2021.txt");
+    std::fs::write(&file, &csv).unwrap();
+    let out = d.path().join("check");
+    let text = ok(&[
+        "simulate",
+        "--azure2021",
+        s(&file),
+        "--against-requests",
+        "--policy",
+        "fixed-keepalive:ttl=10m",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        text.contains("per-minute replay against the per-request rows of days 0..4"),
+        "{text}"
+    );
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("aggregated to per-minute counts"), "{page}");
+    assert!(
+        page.contains("learned from the invocations of days 3..4"),
+        "{page}"
+    );
+    let (truth, learned, uniform) = totals(&out, "fixed-keepalive:ttl=10m,restart=yes");
+    assert!(truth > 200, "{truth}");
+    let err = |x: i64| (x as f64 / truth as f64 - 1.0).abs();
+    assert!(err(learned) <= 0.10, "learned {learned} vs {truth}");
+    assert!(err(uniform) >= 0.25, "uniform {uniform} vs {truth}");
+    // Per-minute counts are not made from the other inputs.
+    let e = fails(&[
+        "simulate",
+        "--synth",
+        "--source",
+        "per-minute",
+        "--out",
+        s(&d.path().join("x")),
+    ]);
+    assert!(
+        e.contains("--source per-minute") && e.contains("--azure2021"),
+        "{e}"
+    );
+}
