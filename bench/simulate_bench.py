@@ -10,10 +10,13 @@ every core) gives the single-policy rate. FaasCache runs beside the fixed 10-min
 one eviction order per run (two policies on two cores, the rates of the same run compared),
 at a capacity of 90 % of the fixed 10 minutes' peak loaded memory (measured in a run of its
 own, rounded down to whole GiB) unless --capacity says; --faascache-only runs just that
-comparison. Run it through
-bench/simulate.sh."""
+comparison. Last, the month replayed from a synthetic release's per-minute counts of the region
+(arrivals within the minute learned from day 30's rows, and spread uniformly), load and replay
+timed together; --month-only runs just that. Run it through bench/simulate.sh."""
 import argparse
 import os
+import re
+import shutil
 import statistics
 import sys
 
@@ -78,6 +81,48 @@ def faascache(args):
            (f" --capacity {args.capacity}" if args.capacity else ""))
 
 
+def month_replay(args):
+    """The month replayed from per-minute counts: a synthetic release of the region (its
+    per-minute tables and day 30's per-request rows), ingested, replayed under the 60 s
+    keep-alive with arrivals learned from day 30 and spread uniformly."""
+    work = os.path.join(args.work, "month")
+    release, store = os.path.join(work, "release"), os.path.join(work, "store")
+    stamp = os.path.join(work, "params")
+    params = f"region={args.region} scale={args.scale}"
+    if not (os.path.exists(stamp) and open(stamp).read() == params):
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        secs, peak, _ = run([args.bin, "synth", "--out", release, "--regions", args.region,
+                             "--scale", str(args.scale), "--quantiles", args.region, "--no-check"])
+        print(f"--- synth {args.region} at scale {args.scale:g}: {secs:.0f} s, peak {peak:.0f} MiB")
+        secs, peak, _ = run([args.bin, "ingest", release, "--store", store])
+        print(f"--- ingest: {secs:.0f} s, peak {peak:.0f} MiB")
+        shutil.rmtree(release)
+        open(stamp, "w").write(params)
+    table = []
+    for within in ("learned", "uniform"):
+        cmd = [args.bin, "simulate", "--store", store, "--region", args.region, "--source",
+               "per-minute", "--within-minute", within, "--policy", "fixed-keepalive:ttl=60s",
+               "--out", os.path.join(args.work, "month-sim"), "--force"]
+        secs, peak, out = run(cmd, capture=True)
+        got = rows(out).get("fixed-keepalive:ttl=60s,restart=yes")
+        print(f"--- per-minute month, {within}: wall {secs:.1f} s, peak {peak:.0f} MiB")
+        print(out.rstrip())
+        faith = next((l for l in out.splitlines() if l.startswith("faithfulness")), "")
+        # "... where the trace has B on the same days (+x %); W of N functions with ..."
+        vs = re.search(r"\(([+-][0-9.]+ %)\)", faith)
+        near = re.search(r"; ([0-9]+ of [0-9]+) functions", faith)
+        table.append([f"{args.region} per-minute counts, 31 days, arrivals {within}",
+                      f"{secs:.1f} s", f"{peak:.0f} MiB", got[1], got[2],
+                      vs.group(1) if vs else "—", near.group(1) if near else "—", got[-1]])
+    splice("simulate-month",
+           markdown_table(["the 60 s keep-alive on", "wall (load and replay)", "peak memory",
+                           "invocations", "cold starts", "vs the release's own",
+                           "functions within ±10 % of their own", "engine M inv/s"], table),
+           "bash bench/simulate.sh --month-only" +
+           (f" --scale {args.scale:g}" if args.scale != 1.0 else ""))
+
+
 def command(binary, args, days, policies):
     cmd = [binary, "simulate", "--synth", "--region", args.region, "--scale",
            str(args.scale), "--days", str(days), "--out", args.work, "--force"]
@@ -98,9 +143,13 @@ def main():
                     "(default 90 %% of the fixed 10 minutes' peak loaded memory)")
     ap.add_argument("--faascache-only", action="store_true",
                     help="only FaasCache's eviction orders beside the fixed 10-minute keep-alive")
+    ap.add_argument("--month-only", action="store_true",
+                    help="only the month replayed from the region's per-minute counts")
     args = ap.parse_args()
     if args.faascache_only:
         return faascache(args)
+    if args.month_only:
+        return month_replay(args)
     if args.baseline:
         got = {args.bin: [], args.baseline: []}
         for _ in range(args.rounds):
@@ -139,6 +188,7 @@ def main():
            f"\n\nThe 31-day run's table (scale {args.scale:g}, {args.region}):\n\n```text\n{printed}\n```",
            "bash bench/simulate.sh" + (f" --scale {args.scale:g}" if args.scale != 1.0 else ""))
     faascache(args)
+    month_replay(args)
 
 
 if __name__ == "__main__":

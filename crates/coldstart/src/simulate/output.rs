@@ -25,6 +25,7 @@ impl Outcome {
         let m: Vec<&Metrics> = self.runs.iter().map(|r| &r.metrics).collect();
         let f = |g: &dyn Fn(&Metrics) -> f64| m.iter().map(|x| g(x)).collect::<Vec<f64>>();
         let i = |g: &dyn Fn(&Metrics) -> u64| m.iter().map(|x| g(x) as i64).collect::<Vec<i64>>();
+        let held: Vec<(u64, f64, u64)> = m.iter().map(|x| x.held()).collect();
         Table::new()
             .str("policy", m.iter().map(|x| x.policy.clone()).collect())
             .i64("invocations", i(&|x| x.invocations()))
@@ -62,11 +63,13 @@ impl Outcome {
             .i64("peak_loaded_mb", i(&|x| x.peak_loaded_mb()))
             .i64("pods", i(&|x| x.pods))
             .i64("prewarms", i(&|x| x.prewarms()))
-            .i64("held_requests", i(&|x| x.held().0))
-            .f64("held_mean_s", f(&|x| x.held().1))
+            .i64("held_requests", held.iter().map(|h| h.0 as i64).collect())
+            .f64("held_mean_s", held.iter().map(|h| h.1).collect())
             .f64(
                 "deadline_missed_pct",
-                f(&|x| x.held().2 as f64 / x.held().0.max(1) as f64 * 100.0),
+                held.iter()
+                    .map(|h| h.2 as f64 / h.0.max(1) as f64 * 100.0)
+                    .collect(),
             )
             .i64("evictions", i(&|x| x.evictions))
             .i64("pool_hits", i(&|x| x.pool.hits))
