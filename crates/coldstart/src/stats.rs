@@ -371,6 +371,7 @@ pub fn ranks(x: &[f64]) -> Vec<f64> {
     r
 }
 
+/// Pearson's correlation (NaN when a variable is constant).
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let (mx, my) = (mean(x), mean(y));
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
@@ -444,6 +445,15 @@ pub fn peak_to_trough(hourly: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pearson_by_hand() {
+        // Deviations from the means (2.5, 5): (-1.5, -0.5, 0.5, 1.5) and (-3, -1, 0, 4);
+        // r = 11 / sqrt(5 * 26).
+        let r = pearson(&[1.0, 2.0, 3.0, 4.0], &[2.0, 4.0, 5.0, 9.0]);
+        assert!((r - 11.0 / 130f64.sqrt()).abs() < 1e-12, "{r}");
+        assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+    }
 
     #[test]
     fn pandas_quantiles() {

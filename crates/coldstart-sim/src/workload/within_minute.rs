@@ -11,8 +11,11 @@
 //! minutes with `n` requests (drawn by a seeded key): the same second, the same burst, the
 //! same polling period. Where none has exactly `n`, the nearest count is used: a larger minute
 //! thinned to `n` requests (a seeded subset), or a smaller one with further minutes laid over
-//! it for the rest. Execution times are scaled so that the minute's median is the per-minute
-//! table's own (`totalCost` quantile 0.5) where it has one.
+//! it for the rest, each moved round the minute by a seeded shift. Past the largest learned
+//! minute, a function whose requests come in bursts repeats each request of its largest minute
+//! (the burst grows in place); any other lays further minutes over it. Execution times are
+//! scaled so that the minute's median is the per-minute table's own (`totalCost` quantile
+//! 0.5) where it has one.
 //!
 //! A function with no rows on the learning days borrows the minutes of the function most like
 //! it: the same trigger and runtime (else the same trigger, else any), the nearest mean
@@ -35,7 +38,13 @@ pub struct LearnedMinutes {
     exec: Vec<f32>,
     /// Each minute's median execution time (as `minutes`).
     median_exec: Vec<f32>,
+    /// Whether the function's requests come in bursts: at least half the gaps between
+    /// consecutive requests within its learned minutes are under [`BURST_GAP`].
+    bursty: bool,
 }
+
+/// A gap between requests within a minute under which they belong to one burst, seconds.
+const BURST_GAP: f32 = 1.0;
 
 impl LearnedMinutes {
     /// The learned minutes of `rows` (one function's requests, in time order).
@@ -57,6 +66,14 @@ impl LearnedMinutes {
         // By count, ties in time order (a stable sort).
         by_minute.sort_by_key(|(n, _)| *n);
         let mut out = Self::default();
+        let (mut short, mut gaps) = (0usize, 0usize);
+        for (_, v) in &by_minute {
+            for w in v.windows(2) {
+                gaps += 1;
+                short += usize::from(w[1].0 - w[0].0 < BURST_GAP);
+            }
+        }
+        out.bursty = gaps > 0 && 2 * short >= gaps;
         for (n, v) in by_minute {
             let mut e: Vec<f32> = v.iter().map(|x| x.1).collect();
             e.sort_by(f32::total_cmp);
@@ -132,9 +149,10 @@ impl LearnedMinutes {
     ) {
         let start = f64::from(minute) * 60.0;
         let largest = self.minutes.last().map_or(0, |m| m.0);
-        if n > largest {
-            // More than any learned minute: the largest, each request repeated so that
-            // bursts grow where they were (more of a burst, not another one elsewhere).
+        if n > largest && self.bursty {
+            // More than any learned minute of a function whose requests come in bursts: the
+            // largest, each request repeated, so that bursts grow where they were (more of a
+            // burst, not another one elsewhere).
             let i = self.pick(largest, key);
             let (offsets, exec) = self.minute(i);
             let scale = exec_scale(median_exec, self.median_exec[i]);
@@ -170,9 +188,17 @@ impl LearnedMinutes {
             let (offsets, exec) = self.minute(i);
             let scale = exec_scale(median_exec, self.median_exec[i]);
             let m = offsets.len() as u32;
+            // The first learned minute in place; those laid over it for the rest are moved
+            // round the minute by a seeded shift (as spacing within them stays), so that a
+            // minute drawn twice does not put two requests on the same instant.
+            let shift = if round == 1 {
+                0.0
+            } else {
+                unit(k ^ 0x5A17) * 60.0
+            };
             let push = |out: &mut Vec<Invocation>, j: usize| {
                 out.push(Invocation {
-                    t: start + f64::from(offsets[j]),
+                    t: start + (f64::from(offsets[j]) + shift) % 60.0,
                     func,
                     exec: f64::from(exec[j]) * scale,
                 });
@@ -362,16 +388,44 @@ mod tests {
         let mut out = Vec::new();
         l.expand(0, 500, 3, f32::NAN, 9, &mut out);
         assert!(out.iter().all(|i| (i.t - 30_030.0).abs() < 0.01), "{out:?}");
+        assert!(l.bursty);
         // 12, more than any learned minute: the burst grows (each request 2 or 3 times, 1 ms
         // apart), it does not become a second burst elsewhere.
         let mut out = Vec::new();
         l.expand(0, 500, 12, f32::NAN, 11, &mut out);
         assert!(out.iter().all(|i| (i.t - 30_030.0).abs() < 0.02), "{out:?}");
-        // 4 (nearest 5, thinned) and 2 (nearest 1: one request, then another 1): smaller
-        // counts come from the learned minutes, not from growing.
+        // 2 (nearest 1: one request, then another 1 laid over it): the first in place, the
+        // second moved round the minute, not on the same instant.
         let mut out = Vec::new();
         l.expand(0, 500, 2, f32::NAN, 13, &mut out);
-        assert!(out.iter().all(|i| (i.t - 30_003.0).abs() < 1e-4), "{out:?}");
+        assert_eq!(out.len(), 2);
+        let at_3 = out.iter().filter(|i| (i.t - 30_003.0).abs() < 1e-4).count();
+        assert_eq!(at_3, 1, "{out:?}");
+        assert!(out.iter().all(|i| (30_000.0..30_060.0).contains(&i.t)));
+    }
+
+    #[test]
+    fn a_spread_function_grows_by_more_minutes_not_by_repeats() {
+        // Two requests 20 s apart in each learned minute: no bursts.
+        let rows: Vec<Invocation> = (0..10)
+            .flat_map(|m| {
+                [
+                    inv(m as f64 * 60.0 + 5.0, 1.0),
+                    inv(m as f64 * 60.0 + 25.0, 1.0),
+                ]
+            })
+            .collect();
+        let l = LearnedMinutes::learn(&rows);
+        assert!(!l.bursty);
+        let mut out = Vec::new();
+        l.expand(0, 100, 6, f32::NAN, 3, &mut out);
+        assert_eq!(out.len(), 6);
+        let mut t: Vec<f64> = out.iter().map(|i| i.t).collect();
+        t.sort_by(f64::total_cmp);
+        // Three learned minutes laid over each other, two of them shifted: no two requests
+        // within a millisecond (a repeat would put them 1 ms apart).
+        assert!(t.windows(2).all(|w| w[1] - w[0] > 0.01), "{t:?}");
+        assert!(t.iter().all(|x| (6000.0..6060.0).contains(x)));
     }
 
     #[test]

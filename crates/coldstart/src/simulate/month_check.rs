@@ -53,19 +53,6 @@ fn met(ok: bool) -> &'static str {
     }
 }
 
-/// Pearson's correlation of two series (NaN when either is constant).
-pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len()) as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    sab / (saa * sbb).sqrt()
-}
-
 impl Expansion {
     /// `run` (one policy's metrics, its functions named `names`) on `days`, per function in
     /// the order of `index` (name -> position, `n` of them).
@@ -121,7 +108,7 @@ impl Expansion {
 
     pub fn daily_correlation(&self, truth: &Expansion) -> f64 {
         let f = |v: &[u64]| v.iter().map(|x| *x as f64).collect::<Vec<_>>();
-        correlation(&f(&self.per_day), &f(&truth.per_day))
+        crate::stats::pearson(&f(&self.per_day), &f(&truth.per_day))
     }
 
     /// Whether the three targets are met against `truth`.
@@ -198,46 +185,55 @@ impl MonthCheck {
             .all(|p| p.learned.meets(&p.truth).iter().all(|x| *x))
     }
 
-    /// Per policy and day: the per-request replay's cold starts and both expansions'.
-    pub fn by_day(&self) -> Table {
-        let (mut pol, mut day, mut t, mut l, mut u) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    /// Per policy and each of `n` keys: the policy, and the truth's and both expansions'
+    /// cold starts as `count` reads them from an [`Expansion`] at the key's position.
+    fn columns(&self, n: usize, count: impl Fn(&Expansion, usize) -> u64) -> Table {
+        let (mut pol, mut t, mut l, mut u) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &self.policies {
-            for (k, d) in self.days.clone().enumerate() {
+            for k in 0..n {
                 pol.push(p.policy.clone());
-                day.push(i64::from(d));
-                t.push(p.truth.per_day[k] as i64);
-                l.push(p.learned.per_day[k] as i64);
-                u.push(p.uniform.per_day[k] as i64);
+                t.push(count(&p.truth, k) as i64);
+                l.push(count(&p.learned, k) as i64);
+                u.push(count(&p.uniform, k) as i64);
             }
         }
         Table::new()
             .str("policy", pol)
-            .i64("day", day)
             .i64("per_request", t)
             .i64("per_minute_learned", l)
             .i64("per_minute_uniform", u)
     }
 
+    /// Per policy and day: the per-request replay's cold starts and both expansions'.
+    pub fn by_day(&self) -> Table {
+        let days: Vec<i64> = self.days.clone().map(i64::from).collect();
+        let per_policy = days.len();
+        let mut t = self.columns(per_policy, |e, k| e.per_day[k]);
+        t.columns.insert(
+            1,
+            (
+                "day".into(),
+                crate::table::Col::I64(days.repeat(self.policies.len())),
+            ),
+        );
+        t
+    }
+
     /// Per policy and function: the same over all the days.
     pub fn by_function(&self) -> Table {
-        let (mut pol, mut f, mut t, mut l, mut u) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for p in &self.policies {
-            for (i, name) in self.functions.iter().enumerate() {
-                pol.push(p.policy.clone());
-                f.push(name.clone());
-                t.push(p.truth.per_function[i] as i64);
-                l.push(p.learned.per_function[i] as i64);
-                u.push(p.uniform.per_function[i] as i64);
-            }
-        }
-        Table::new()
-            .str("policy", pol)
-            .str("funcID", f)
-            .i64("per_request", t)
-            .i64("per_minute_learned", l)
-            .i64("per_minute_uniform", u)
+        let mut t = self.columns(self.functions.len(), |e, k| e.per_function[k]);
+        t.columns.insert(
+            1,
+            (
+                "funcID".into(),
+                crate::table::Col::Str(
+                    (0..self.policies.len())
+                        .flat_map(|_| self.functions.iter().cloned())
+                        .collect(),
+                ),
+            ),
+        );
+        t
     }
 
     /// The verdict lines: per policy, both expansions against the truth.
@@ -298,15 +294,6 @@ impl MonthCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn correlation_is_pearsons() {
-        // Deviations from the means (2.5, 5): (-1.5, -0.5, 0.5, 1.5) and (-3, -1, 0, 4);
-        // r = 11 / sqrt(5 * 26).
-        let r = correlation(&[1.0, 2.0, 3.0, 4.0], &[2.0, 4.0, 5.0, 9.0]);
-        assert!((r - 11.0 / 130f64.sqrt()).abs() < 1e-12, "{r}");
-        assert!(correlation(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
-    }
 
     #[test]
     fn targets_count_functions_with_ten_or_more() {
