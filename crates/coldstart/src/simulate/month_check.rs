@@ -19,6 +19,9 @@ pub const FUNCTION_SHARE: f64 = 0.80;
 /// Least correlation of the daily series of cold starts.
 pub const DAILY_CORRELATION: f64 = 0.9;
 
+/// A labelled series of (day, cold starts).
+pub type DaySeries = (String, Vec<(f64, f64)>);
+
 /// One way of replaying the per-minute counts, against the truth.
 #[derive(Debug, Clone)]
 pub struct Expansion {
@@ -257,6 +260,60 @@ impl MonthCheck {
             ));
         }
         out
+    }
+
+    /// The page's table: per policy, the truth and each expansion against it with the three
+    /// targets' verdicts.
+    pub fn page_rows(&self) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for p in &self.policies {
+            for (name, e) in [("learned", &p.learned), ("uniform", &p.uniform)] {
+                let (with, within) = e.functions_within(&p.truth);
+                let r = e.daily_correlation(&p.truth);
+                let all = e.meets(&p.truth).iter().all(|x| *x);
+                out.push(vec![
+                    p.policy.clone(),
+                    p.truth.total.to_string(),
+                    name.to_string(),
+                    e.total.to_string(),
+                    format!("{:+.1} %", e.total_error(&p.truth) * 100.0),
+                    format!("{within} of {with}"),
+                    if r.is_finite() {
+                        format!("{r:.3}")
+                    } else {
+                        "—".into()
+                    },
+                    if all { "all met" } else { "not all met" }.to_string(),
+                ]);
+            }
+        }
+        out
+    }
+
+    /// The daily series of the default policy (else the first): the truth's and both
+    /// expansions' cold starts per day, as (label, (day, cold starts)).
+    pub fn day_series(&self) -> Option<(String, Vec<DaySeries>)> {
+        let default = coldstart_sim::synth::default_policy().name();
+        let p = self
+            .policies
+            .iter()
+            .find(|p| p.policy == default)
+            .or(self.policies.first())?;
+        let series = |e: &Expansion| {
+            self.days
+                .clone()
+                .zip(&e.per_day)
+                .map(|(d, c)| (f64::from(d), *c as f64))
+                .collect::<Vec<_>>()
+        };
+        Some((
+            p.policy.clone(),
+            vec![
+                ("per-request rows (truth)".into(), series(&p.truth)),
+                ("per-minute, learned".into(), series(&p.learned)),
+                ("per-minute, uniform".into(), series(&p.uniform)),
+            ],
+        ))
     }
 
     /// One line per day of the first policy (the platform's default where it ran).

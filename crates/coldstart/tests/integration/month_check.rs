@@ -157,6 +157,13 @@ fn learned_arrivals_replay_the_month_where_uniform_spreading_does_not() {
     let (t, l, _) = totals(&out, "fixed-keepalive:ttl=60s,restart=yes");
     assert_eq!(by_f, (t, l));
     assert!(page.contains("month_check_days.csv"), "{page}");
+    // The verdicts as a table, and the daily series as a chart.
+    assert!(
+        page.contains("daily correlation") && page.contains("all met"),
+        "{page}"
+    );
+    let svg = std::fs::read_to_string(out.join("month_check_days.svg")).unwrap();
+    assert!(svg.contains("per-request rows (truth)"), "{svg}");
 
     // Learning days outside the rows, and days without rows, are refused by name.
     let e = fails(&[
