@@ -58,6 +58,15 @@ impl MinuteCounts {
         }
     }
 
+    /// Learns how requests fall within the minute from `rows` (some days' requests, in this
+    /// workload's function numbering), each function without rows borrowing a similar one's
+    /// ([`WithinMinute::learn`]); `note` says where the rows came from.
+    pub fn learn_within(&mut self, rows: &[Invocation], note: String) {
+        let learned = WithinMinute::learn(&self.functions, rows, &self.mean_counts());
+        self.within = Some(Arc::new(learned));
+        self.notes.push(note);
+    }
+
     /// Each function's mean requests per minute with any.
     pub fn mean_counts(&self) -> Vec<f64> {
         let mut sums = vec![(0u64, 0u64); self.functions.len()];

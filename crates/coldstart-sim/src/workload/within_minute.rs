@@ -49,56 +49,40 @@ const BURST_GAP: f32 = 1.0;
 impl LearnedMinutes {
     /// The learned minutes of `rows` (one function's requests, in time order).
     pub fn learn(rows: &[Invocation]) -> Self {
-        let mut by_minute: Vec<(u32, Vec<(f32, f32)>)> = Vec::new();
+        // Each minute's (offset, execution time) of its requests.
+        let mut by_minute: Vec<Vec<(f32, f32)>> = Vec::new();
         let mut current = i64::MIN;
         for r in rows {
             let m = (r.t / 60.0).floor() as i64;
             if m != current {
-                by_minute.push((0, Vec::new()));
+                by_minute.push(Vec::new());
                 current = m;
             }
             let last = by_minute.last_mut().expect("pushed");
-            last.1.push(((r.t - m as f64 * 60.0) as f32, r.exec as f32));
-        }
-        for (n, v) in &mut by_minute {
-            *n = v.len() as u32;
+            last.push(((r.t - m as f64 * 60.0) as f32, r.exec as f32));
         }
         // By count, ties in time order (a stable sort).
-        by_minute.sort_by_key(|(n, _)| *n);
+        by_minute.sort_by_key(Vec::len);
         let mut out = Self::default();
         let (mut short, mut gaps) = (0usize, 0usize);
-        for (_, v) in &by_minute {
+        for v in &by_minute {
             for w in v.windows(2) {
                 gaps += 1;
                 short += usize::from(w[1].0 - w[0].0 < BURST_GAP);
             }
         }
         out.bursty = gaps > 0 && 2 * short >= gaps;
-        for (n, v) in by_minute {
+        for v in by_minute {
             let mut e: Vec<f32> = v.iter().map(|x| x.1).collect();
             e.sort_by(f32::total_cmp);
             out.median_exec.push(e[(e.len() - 1) / 2]);
-            out.minutes.push((n, out.offsets.len() as u32));
+            out.minutes.push((v.len() as u32, out.offsets.len() as u32));
             for (o, x) in v {
                 out.offsets.push(o.clamp(0.0, 59.999_999));
                 out.exec.push(x);
             }
         }
         out
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.minutes.is_empty()
-    }
-
-    /// Learned minutes.
-    pub fn len(&self) -> usize {
-        self.minutes.len()
-    }
-
-    /// Mean requests per learned minute.
-    pub fn mean_count(&self) -> f64 {
-        self.offsets.len() as f64 / self.minutes.len().max(1) as f64
     }
 
     /// The learned minute that `n` requests take (by `key` among equals): one with `n`, else
@@ -235,6 +219,16 @@ fn exec_scale(want: f32, learned: f32) -> f64 {
     }
 }
 
+/// The groups a lender is looked for in, closest first: the same trigger and runtime, the
+/// same trigger, any function.
+fn lender_keys(f: &Function) -> [(String, String); 3] {
+    [
+        (f.trigger.clone(), f.runtime.clone()),
+        (f.trigger.clone(), String::new()),
+        (String::new(), String::new()),
+    ]
+}
+
 /// Every function's learned minutes, a function without rows borrowing another's.
 #[derive(Debug, Clone, Default)]
 pub struct WithinMinute {
@@ -274,11 +268,7 @@ impl WithinMinute {
         let mut groups: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (f, func) in functions.iter().enumerate() {
             if of[f].is_some() {
-                for key in [
-                    (func.trigger.clone(), func.runtime.clone()),
-                    (func.trigger.clone(), String::new()),
-                    (String::new(), String::new()),
-                ] {
+                for key in lender_keys(func) {
                     groups.entry(key).or_default().push(f);
                 }
             }
@@ -288,14 +278,9 @@ impl WithinMinute {
             if of[f].is_some() {
                 continue;
             }
-            let func = &functions[f];
-            let candidates = [
-                (func.trigger.clone(), func.runtime.clone()),
-                (func.trigger.clone(), String::new()),
-                (String::new(), String::new()),
-            ]
-            .into_iter()
-            .find_map(|k| groups.get(&k));
+            let candidates = lender_keys(&functions[f])
+                .into_iter()
+                .find_map(|k| groups.get(&k));
             let Some(candidates) = candidates else {
                 continue;
             };
@@ -342,7 +327,7 @@ mod tests {
         // Fires at second 12 of every minute for an hour.
         let rows: Vec<Invocation> = (0..60).map(|m| inv(m as f64 * 60.0 + 12.0, 0.5)).collect();
         let l = LearnedMinutes::learn(&rows);
-        assert_eq!(l.len(), 60);
+        assert_eq!(l.minutes.len(), 60);
         let mut out = Vec::new();
         for minute in 1000..1010 {
             l.expand(0, minute, 1, f32::NAN, mix(u64::from(minute)), &mut out);

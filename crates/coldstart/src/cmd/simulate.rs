@@ -150,22 +150,13 @@ pub fn run(a: Args) -> Result<()> {
              invocations of --azure2021 FILE aggregated to minutes"
         );
     }
-    if a.against_requests && a.azure2021.is_some() {
-        if a.source == Source::PerRequest {
-            bail!(
-                "--against-requests replays the per-minute counts: leave out --source per-request"
-            );
-        }
-        if a.seeds > 1 {
-            bail!("--against-requests runs with one seed: leave out --seeds");
-        }
-    } else if a.against_requests {
-        let Some(path) = &a.store else {
+    if a.against_requests {
+        if a.store.is_none() && a.azure2021.is_none() {
             bail!(
                 "--against-requests checks per-minute counts against the requests: give --store \
                  STORE or --azure2021 FILE"
             );
-        };
+        }
         if a.source == Source::PerRequest {
             bail!(
                 "--against-requests replays the per-minute counts: leave out --source per-request"
@@ -174,6 +165,8 @@ pub fn run(a: Args) -> Result<()> {
         if a.seeds > 1 {
             bail!("--against-requests runs with one seed: leave out --seeds");
         }
+    }
+    if let Some(path) = a.store.as_ref().filter(|_| a.against_requests) {
         let have = simulate::store_request_days(path, &a.region)?;
         days = Some(match days {
             Some(d) if d.start >= have.start && d.end <= have.end => d,

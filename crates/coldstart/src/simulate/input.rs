@@ -267,20 +267,10 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 let mut w = MinuteCounts::aggregate(&t, *seed);
                 desc.push_str(", aggregated to per-minute counts (--source per-minute)");
                 if *within == Within::Learned {
-                    let all = t.days();
-                    let days = learn_days.clone().unwrap_or(all.end - 1..all.end);
-                    if days.start < all.start || days.end > all.end {
-                        bail!(
-                            "--learn-days {}..{}: the trace covers days {}..{}",
-                            days.start,
-                            days.end,
-                            all.start,
-                            all.end
-                        );
-                    }
+                    let days = learn_days_in(learn_days.clone(), t.days(), "the trace covers")?;
                     let (a, b) = (
-                        f64::from(days.start) * 86400.0,
-                        f64::from(days.end) * 86400.0,
+                        f64::from(days.start) * SECONDS_PER_DAY,
+                        f64::from(days.end) * SECONDS_PER_DAY,
                     );
                     let rows: Vec<Invocation> = t
                         .invocations
@@ -288,15 +278,14 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                         .filter(|i| i.t >= a && i.t < b)
                         .copied()
                         .collect();
-                    let learned = WithinMinute::learn(&w.functions, &rows, &w.mean_counts());
-                    w.notes.push(format!(
+                    let note = format!(
                         "arrivals within the minute learned from the invocations of days {}..{} \
                          ({} invocations)",
                         days.start,
                         days.end,
                         rows.len()
-                    ));
-                    w.within = Some(Arc::new(learned));
+                    );
+                    w.learn_within(&rows, note);
                 }
                 w.notes.extend(t.notes.iter().cloned());
                 Box::new(w)
@@ -444,10 +433,20 @@ pub(super) fn request_workload(
     // Concurrency: the most requests any of a function's pods ran at once. A request runs
     // from its arrival or, when its pod was still starting, from the end of the pod's cold
     // start (requests sent to a starting pod wait for it), for its runtime's part.
+    // Only pods started on the rows' days or the day before can still be starting then.
+    let started = match &days {
+        Some(d) => format!(
+            " AND day >= {} AND day < {}",
+            d.start.saturating_sub(1),
+            d.end
+        ),
+        None => String::new(),
+    };
     let mut ready: HashMap<String, f64> = HashMap::new();
     cx.for_each(
         &format!(
-            "SELECT podID, time + totalCost_cold_start FROM cold_starts WHERE region = '{}'",
+            "SELECT podID, time + totalCost_cold_start FROM cold_starts WHERE region = '{}'\
+             {started}",
             quote(region)
         ),
         |b| {
@@ -605,16 +604,11 @@ pub(super) fn learn_within(
 ) -> Result<()> {
     let have = request_days(cx, region)?
         .with_context(|| format!("the store has no per-request rows of {region}"))?;
-    let days = learn_days.unwrap_or(have.end - 1..have.end);
-    if days.start < have.start || days.end > have.end {
-        bail!(
-            "--learn-days {}..{}: the store has per-request rows of {region} on days {}..{}",
-            days.start,
-            days.end,
-            have.start,
-            have.end
-        );
-    }
+    let days = learn_days_in(
+        learn_days,
+        have,
+        &format!("the store has per-request rows of {region} on"),
+    )?;
     let (t, rows_index, _) = request_workload(cx, region, Some(days.clone()))?;
     // The rows' function numbers in the per-minute workload's numbering.
     let mut to_minutes = vec![None; t.functions.len()];
@@ -634,8 +628,7 @@ pub(super) fn learn_within(
             w.functions[m as usize].concurrency = f.concurrency;
         }
     }
-    let within = WithinMinute::learn(&w.functions, &rows, &w.mean_counts());
-    w.notes.push(format!(
+    let note = format!(
         "arrivals within the minute learned from the per-request rows of days {}..{} ({} \
          requests; concurrency as those rows show it){}",
         days.start,
@@ -648,9 +641,25 @@ pub(super) fn learn_within(
         } else {
             String::new()
         }
-    ));
-    w.within = Some(Arc::new(within));
+    );
+    w.learn_within(&rows, note);
     Ok(())
+}
+
+/// The days to learn arrivals within the minute from: `given` (`--learn-days`), else the last
+/// of `have`, the days there are rows on (`what` names them in the error).
+fn learn_days_in(given: Option<Range<u32>>, have: Range<u32>, what: &str) -> Result<Range<u32>> {
+    let days = given.unwrap_or(have.end.saturating_sub(1)..have.end);
+    if days.start < have.start || days.end > have.end {
+        bail!(
+            "--learn-days {}..{}: {what} days {}..{}",
+            days.start,
+            days.end,
+            have.start,
+            have.end
+        );
+    }
+    Ok(days)
 }
 
 /// The per-minute request counts of `region`, and each funcID's index.

@@ -23,8 +23,8 @@ use coldstart_sim::workload::app_scope::AppScope;
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
-use coldstart_sim::workload::within_minute::WithinMinute;
 use coldstart_sim::workload::{memory, Function, Invocation, Trace, Workload, MAX_PER_MINUTE};
+use coldstart_trace::paper::SECONDS_PER_DAY;
 use coldstart_trace::schema::TRACE_DAYS;
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -262,6 +262,15 @@ impl MonthCheck {
         out
     }
 
+    /// The policy whose days are shown: the platform's default where it ran, else the first.
+    fn shown(&self) -> Option<&PolicyCheck> {
+        let default = coldstart_sim::synth::default_policy().name();
+        self.policies
+            .iter()
+            .find(|p| p.policy == default)
+            .or(self.policies.first())
+    }
+
     /// The page's table: per policy, the truth and each expansion against it with the three
     /// targets' verdicts.
     pub fn page_rows(&self) -> Vec<Vec<String>> {
@@ -293,12 +302,7 @@ impl MonthCheck {
     /// The daily series of the default policy (else the first): the truth's and both
     /// expansions' cold starts per day, as (label, (day, cold starts)).
     pub fn day_series(&self) -> Option<(String, Vec<DaySeries>)> {
-        let default = coldstart_sim::synth::default_policy().name();
-        let p = self
-            .policies
-            .iter()
-            .find(|p| p.policy == default)
-            .or(self.policies.first())?;
+        let p = self.shown()?;
         let series = |e: &Expansion| {
             self.days
                 .clone()
@@ -318,13 +322,7 @@ impl MonthCheck {
 
     /// One line per day of the first policy (the platform's default where it ran).
     pub fn day_lines(&self) -> Vec<String> {
-        let default = coldstart_sim::synth::default_policy().name();
-        let Some(p) = self
-            .policies
-            .iter()
-            .find(|p| p.policy == default)
-            .or(self.policies.first())
-        else {
+        let Some(p) = self.shown() else {
             return Vec::new();
         };
         let pct = |a: u64, b: u64| (a as f64 / b.max(1) as f64 - 1.0) * 100.0;
