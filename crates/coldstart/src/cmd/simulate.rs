@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use outdir::outln;
 
-use crate::simulate::{self, parse_days, write, Input, PodScope, Replay, Source, Within};
+use crate::simulate::{
+    self, parse_days, parse_days_of, write, Input, PodScope, Replay, Source, Within,
+};
 use coldstart_sim::costs::ColdStartChoice;
 use coldstart_sim::engine::Routing;
 use coldstart_sim::policy::{self, Spec};
@@ -143,7 +145,11 @@ fn parse_policy(s: &str) -> std::result::Result<Spec, String> {
 pub fn run(a: Args) -> Result<()> {
     let mut days = a.days.as_deref().map(parse_days).transpose()?;
     let seed = a.model.seed;
-    let learn_days = a.learn_days.as_deref().map(parse_days).transpose()?;
+    let learn_days = a
+        .learn_days
+        .as_deref()
+        .map(|s| parse_days_of("--learn-days", s))
+        .transpose()?;
     if a.source == Source::PerMinute && (a.azure2019.is_some() || a.synth) {
         bail!(
             "--source per-minute: per-minute counts come from --store STORE, or from the \

@@ -157,6 +157,11 @@ pub struct Replay {
 
 /// `N` (days 0..N) or `A..B` (days A to B-1).
 pub fn parse_days(s: &str) -> Result<Range<u32>> {
+    parse_days_of("--days", s)
+}
+
+/// [`parse_days`] for the option `flag`, which the error names.
+pub fn parse_days_of(flag: &str, s: &str) -> Result<Range<u32>> {
     let r = match s.split_once("..") {
         Some((a, b)) => a
             .trim()
@@ -167,7 +172,7 @@ pub fn parse_days(s: &str) -> Result<Range<u32>> {
     };
     match r {
         Some((a, b)) if a < b => Ok(a..b),
-        _ => bail!("--days '{s}': expected N (days 0 to N-1) or A..B with A < B (days A to B-1)"),
+        _ => bail!("{flag} '{s}': expected N (days 0 to N-1) or A..B with A < B (days A to B-1)"),
     }
 }
 

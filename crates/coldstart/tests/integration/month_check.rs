@@ -185,6 +185,16 @@ fn learned_arrivals_replay_the_month_where_uniform_spreading_does_not() {
         "simulate",
         "--store",
         s(&store),
+        "--learn-days",
+        "4..4",
+        "--out",
+        s(&d.path().join("x")),
+    ]);
+    assert!(e.contains("--learn-days '4..4'"), "{e}");
+    let e = fails(&[
+        "simulate",
+        "--store",
+        s(&store),
         "--against-requests",
         "--days",
         "2..7",
