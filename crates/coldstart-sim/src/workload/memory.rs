@@ -69,7 +69,8 @@ pub fn check(w: &dyn Workload, available: Option<u64>) -> Result<()> {
             "this workload does not fit in memory: its busiest day ({day}) holds about {n} \
              invocations, about {:.1} GiB to replay, and {:.1} GiB is available (set \
              {MEMORY_ENV} to override). Replay fewer or other days (--days), another region \
-             (--region), or a smaller synthetic model (--scale, --functions)",
+             (--region), fewer of the Huawei 2023 trace's functions (--huawei2023-functions), \
+             or a smaller synthetic model (--scale, --functions)",
             gib(need),
             gib(available)
         );

@@ -15,6 +15,7 @@ pub mod app_scope;
 pub mod azure2019;
 pub mod azure2021;
 pub mod csv_input;
+pub mod huawei2023;
 pub mod memory;
 pub mod minute_counts;
 pub mod synthetic;

@@ -6,4 +6,5 @@ mod calibration;
 mod common;
 mod engine;
 mod eviction;
+mod huawei2023;
 mod merge;

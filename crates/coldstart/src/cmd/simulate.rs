@@ -28,6 +28,16 @@ pub struct Args {
     /// The Azure Functions 2021 trace: its invocation file (app,func,end_timestamp,duration).
     #[arg(long, group = "workload")]
     azure2021: Option<PathBuf>,
+    /// The Huawei Cloud 2023 trace (SoCC 2023): a release's folder holding requests_minute/
+    /// (and, in the private release, function_delay_minute/, memory_limit_minute/,
+    /// instances_minute/), or its requests_minute folder. Every day it has is replayed (235 in
+    /// the private release); its per-minute counts are spread uniformly within the minute.
+    #[arg(long, group = "workload")]
+    huawei2023: Option<PathBuf>,
+    /// With --huawei2023: the function ids (column names) to replay, comma-separated
+    /// (default: every column).
+    #[arg(long, value_delimiter = ',', requires = "huawei2023")]
+    huawei2023_functions: Option<Vec<String>>,
     /// Which of the store's tables gives the requests: auto (per-request rows where the
     /// region has them), per-request, per-minute (the counts of every day). With --azure2021,
     /// per-minute replays the invocations aggregated to per-minute counts.
@@ -150,6 +160,12 @@ pub fn run(a: Args) -> Result<()> {
         .as_deref()
         .map(|s| parse_days_of("--learn-days", s))
         .transpose()?;
+    if a.huawei2023.is_some() && a.source == Source::PerRequest {
+        bail!(
+            "--source per-request: the Huawei 2023 trace has per-minute counts only; leave out \
+             --source"
+        );
+    }
     if a.source == Source::PerMinute && (a.azure2019.is_some() || a.synth) {
         bail!(
             "--source per-minute: per-minute counts come from --store STORE, or from the \
@@ -216,6 +232,13 @@ pub fn run(a: Args) -> Result<()> {
             within: a.within_minute,
             learn_days,
         }
+    } else if let Some(dir) = a.huawei2023 {
+        Input::Huawei2023 {
+            dir,
+            days,
+            seed,
+            functions: a.huawei2023_functions,
+        }
     } else if a.synth {
         Input::Synth {
             region: a.region,
@@ -225,7 +248,10 @@ pub fn run(a: Args) -> Result<()> {
             seed,
         }
     } else {
-        bail!("give the workload: --store STORE, --azure2019 DIR, --azure2021 FILE or --synth")
+        bail!(
+            "give the workload: --store STORE, --azure2019 DIR, --azure2021 FILE, --huawei2023 \
+             DIR or --synth"
+        )
     };
     // Refuse a foreign output folder, or one another run is writing, before the simulation
     // runs; the lock is held until the new folder is in place.

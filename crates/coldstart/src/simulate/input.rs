@@ -300,15 +300,41 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
                 observed_utility: None,
             })
         }
+        Input::Huawei2023 {
+            dir,
+            days,
+            seed,
+            functions,
+        } => {
+            let select = huawei2023::Select {
+                days: days.clone(),
+                functions: functions.clone(),
+            };
+            let w = huawei2023::open(dir, &select, *seed)?;
+            let desc = format!(
+                "Huawei Cloud 2023 trace {}: {} functions, {} function-minutes (per-minute \
+                 counts)",
+                dir.display(),
+                w.functions.len(),
+                w.counts.len()
+            );
+            Ok(Loaded {
+                workload: cut(Box::new(w), days)?,
+                costs: Box::new(LogNormalCosts::paper(*seed)),
+                desc,
+                observed: None,
+                observed_utility: None,
+            })
+        }
     }
 }
 
-/// How the Azure traces' cold starts are costed (they have none).
-/// How the Azure traces' cold starts are costed unless `--cold-start` says otherwise (their
-/// load gives `LogNormalCosts::paper`; [`super::run`] says so in the description).
+/// How the cold starts of the Azure and Huawei 2023 traces are costed unless `--cold-start`
+/// says otherwise (their load gives `LogNormalCosts::paper`; [`super::run`] says so in the
+/// description).
 pub(super) const LOGNORMAL_COSTS: &str =
     "cold starts drawn from the paper's LogNormal fit to Huawei's \
-     cold-start times (mean 3.24 s, sd 7.10 s), as the Azure traces have none";
+     cold-start times (mean 3.24 s, sd 7.10 s), as the trace has none";
 
 /// The pod utility ratios of the trace's pods that served requests in `last` (podID -> its
 /// last request's arrival), from their cold starts on `days`.

@@ -21,6 +21,7 @@ use coldstart_sim::policy::{self, Needs, Policy, Spec};
 use coldstart_sim::synth::{model_costs, region_functions, region_index};
 use coldstart_sim::workload::app_scope::AppScope;
 use coldstart_sim::workload::azure2019::Azure2019;
+use coldstart_sim::workload::huawei2023;
 use coldstart_sim::workload::minute_counts::MinuteCounts;
 use coldstart_sim::workload::synthetic::Synthetic;
 use coldstart_sim::workload::{memory, Function, Invocation, Trace, Workload, MAX_PER_MINUTE};
@@ -88,6 +89,14 @@ pub enum Input {
         within: Within,
         learn_days: Option<Range<u32>>,
     },
+    /// A Huawei Cloud 2023 release's per-minute tables (its folder, or `requests_minute`).
+    Huawei2023 {
+        dir: std::path::PathBuf,
+        days: Option<Range<u32>>,
+        seed: u64,
+        /// The function ids (columns) to replay; None: all.
+        functions: Option<Vec<String>>,
+    },
 }
 
 impl Input {
@@ -97,7 +106,8 @@ impl Input {
             Input::Synth { seed, .. }
             | Input::Store { seed, .. }
             | Input::Azure2019 { seed, .. }
-            | Input::Azure2021 { seed, .. } => *seed,
+            | Input::Azure2021 { seed, .. }
+            | Input::Huawei2023 { seed, .. } => *seed,
         }
     }
 
@@ -107,13 +117,19 @@ impl Input {
             Input::Synth { days, .. } => Some(days.clone()),
             Input::Store { days, .. }
             | Input::Azure2019 { days, .. }
-            | Input::Azure2021 { days, .. } => days.clone(),
+            | Input::Azure2021 { days, .. }
+            | Input::Huawei2023 { days, .. } => days.clone(),
         }
     }
 
     /// Whether it is one of the Azure traces (whose functions belong to apps).
     pub fn is_azure(&self) -> bool {
         matches!(self, Input::Azure2019 { .. } | Input::Azure2021 { .. })
+    }
+
+    /// Whether it has no cold-start times of its own (they are drawn from the paper's fit).
+    pub fn has_no_cold_starts(&self) -> bool {
+        self.is_azure() || matches!(self, Input::Huawei2023 { .. })
     }
 
     /// The same input with its random parts seeded `seed`.
@@ -123,7 +139,8 @@ impl Input {
             Input::Synth { seed: s, .. }
             | Input::Store { seed: s, .. }
             | Input::Azure2019 { seed: s, .. }
-            | Input::Azure2021 { seed: s, .. } => *s = seed,
+            | Input::Azure2021 { seed: s, .. }
+            | Input::Huawei2023 { seed: s, .. } => *s = seed,
         }
         out
     }
@@ -263,7 +280,7 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         observed,
         observed_utility,
     } = load(input, remote, replay.warmup_days)?;
-    if replay.cold_start.is_none() && input.is_azure() {
+    if replay.cold_start.is_none() && input.has_no_cold_starts() {
         let _ = write!(desc, "; {LOGNORMAL_COSTS}");
     }
     let scope = replay.pod_scope.unwrap_or(if input.is_azure() {

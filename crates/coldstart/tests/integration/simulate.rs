@@ -764,3 +764,72 @@ fn concurrency_is_a_what_if_knob() {
     ]);
     assert!(e.contains("--concurrency"), "{e}");
 }
+
+/// The Huawei Cloud 2023 layout (wide per-minute CSVs): one function every minute of day 0's
+/// first hour, another on day 40 at minutes 100 and 500, beyond the 2025 trace's 31 days.
+fn huawei2023_release(dir: &Path) {
+    let req = dir.join("requests_minute");
+    std::fs::create_dir_all(&req).unwrap();
+    let mut d0 = String::from("day,time,0,1\n");
+    for m in 0..60 {
+        d0 += &format!("0,{},1,\n", m * 60);
+    }
+    std::fs::write(req.join("day_000.csv"), d0).unwrap();
+    let base = 40 * 86_400;
+    std::fs::write(
+        req.join("day_040.csv"),
+        format!(
+            "day,time,0,1\n40,{},,1\n40,{},,1.0\n",
+            base + 100 * 60,
+            base + 500 * 60
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_huawei_2023_trace_replays_past_31_days() {
+    let d = tempfile::tempdir().unwrap();
+    huawei2023_release(d.path());
+    let out = d.path().join("sim");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--huawei2023",
+            s(d.path()),
+            "--out",
+            s(&out),
+            "--force",
+            "--policy",
+            "fixed-keepalive:ttl=10m",
+        ];
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    // Ten minutes of keep-alive: one cold start for the hour (a request a minute, each well
+    // under its minute), two for day 40's requests 400 minutes apart.
+    let printed = run(&[]);
+    assert!(printed.contains("Huawei Cloud 2023 trace"), "{printed}");
+    assert_eq!(column(&out, "invocations")[0].1, 62.0);
+    assert_eq!(column(&out, "cold_starts")[0].1, 3.0);
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        page.contains("39 days in between have no file") && page.contains("LogNormal fit"),
+        "the page states the gap and the cold-start fallback"
+    );
+    run(&["--days", "40..41"]);
+    assert_eq!(column(&out, "cold_starts")[0].1, 2.0);
+    run(&["--huawei2023-functions", "0"]);
+    assert_eq!(column(&out, "invocations")[0].1, 60.0);
+    assert_eq!(column(&out, "cold_starts")[0].1, 1.0);
+    let e = fails(&[
+        "simulate",
+        "--huawei2023",
+        s(d.path()),
+        "--out",
+        s(&out),
+        "--source",
+        "per-request",
+    ]);
+    assert!(e.contains("per-minute counts only"), "{e}");
+}
