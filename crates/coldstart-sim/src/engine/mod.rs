@@ -207,6 +207,9 @@ pub struct Engine<'a, E: Events = ()> {
     exhaustive: bool,
     /// Whether each request's latency goes into [`Metrics::latency_us`].
     latencies: bool,
+    /// A provisioning policy's next minute to provision (None: the policy has no such part,
+    /// or no request came yet) and its lead; the targets of a minute, reused.
+    provision: Option<Provision>,
     routing: Routing,
     pub metrics: Metrics,
     pub events: E,
@@ -273,9 +276,21 @@ impl<'a, E: Events> Engine<'a, E> {
             deadline,
             exhaustive: false,
             latencies: true,
+            provision: None,
             routing: Routing::default(),
             events,
         }
+        .with_provisioning()
+    }
+
+    /// Readies the provisioning of a policy that has that part.
+    fn with_provisioning(mut self) -> Self {
+        self.provision = self.policy.provisioning().map(|p| Provision {
+            next: None,
+            lead: p.lead().max(0.0),
+            targets: Vec::new(),
+        });
+        self
     }
 
     /// Leaves [`Metrics::latency_us`] empty (a run that only watches events, such as the
@@ -370,6 +385,9 @@ impl<'a, E: Events> Engine<'a, E> {
             self.release_held(inv.t);
         }
         self.advance_pools(inv.t);
+        if self.provision.is_some() {
+            self.advance_provision(inv.t);
+        }
         let fi = inv.func as usize;
         let f = &self.functions[fi];
         let k = self.state[fi].seen;
@@ -401,6 +419,81 @@ impl<'a, E: Events> Engine<'a, E> {
             for m in pools.minute + 1..=minute {
                 pools.resize(m, self.policy.as_mut(), &mut self.metrics);
             }
+        }
+    }
+
+    /// Provisions every minute whose pods start by `t` (`lead` before the minute), from the
+    /// minute after the first request's on.
+    fn advance_provision(&mut self, t: f64) {
+        let Some(mut pr) = self.provision.take() else {
+            return;
+        };
+        let upto = ((t + pr.lead) / 60.0).floor().max(0.0) as u32;
+        pr.next
+            .get_or_insert(((t / 60.0).floor().max(0.0) as u32).saturating_add(1));
+        self.provision_to(pr, upto);
+    }
+
+    /// Provisions the minutes from the next one to `upto`.
+    fn provision_to(&mut self, mut pr: Provision, upto: u32) {
+        let Some(next) = pr.next else {
+            self.provision = Some(pr);
+            return;
+        };
+        for minute in next..=upto {
+            let t0 = f64::from(minute) * 60.0 - pr.lead;
+            let until = f64::from(minute + 1) * 60.0;
+            pr.targets.clear();
+            let policy = self.policy.provisioning().expect("it has the part");
+            policy.targets(minute, &mut pr.targets);
+            for &(func, pods) in &pr.targets {
+                self.provide(func as usize, pods as usize, t0, until);
+            }
+        }
+        pr.next = Some(next.max(upto.saturating_add(1)));
+        self.provision = Some(pr);
+    }
+
+    /// Function `fi` has `n` pods loaded from `t0` to `until` at least: its loaded pods (up to
+    /// `n`) are kept to `until`, and the missing ones start at `t0` (pre-warms: cold starts no
+    /// request has asked for).
+    fn provide(&mut self, fi: usize, n: usize, t0: f64, until: f64) {
+        let mut have = 0;
+        for i in 0..self.state[fi].pods.len() {
+            let p = self.state[fi].pods.get_mut(i);
+            p.settle(t0);
+            if p.idle() && (t0 >= p.expire_at || p.unloaded_at(t0)) {
+                continue;
+            }
+            have += 1;
+            if have <= n {
+                p.expire_at = p.expire_at.max(until);
+            }
+        }
+        let mb = self.functions[fi].memory_mb;
+        for _ in have..n {
+            self.loaded_mb += f64::from(mb);
+            let serial = self.state[fi].next_pod;
+            self.state[fi].next_pod += 1;
+            // Its cost is drawn apart from the requests' (k counts requests).
+            let c = self.costs.cold_start(fi as u32, PREWARM_DRAWS + serial);
+            self.metrics.per_function[fi].prewarms += 1;
+            self.state[fi].pods.push_back(Pod {
+                serial,
+                minute_seen: -1,
+                created: t0,
+                ready_at: t0 + c[0],
+                ends: SmallVec::new(),
+                last_end: t0,
+                last_arrival: t0,
+                warm_from: t0,
+                expire_at: until,
+                segment_start: t0,
+                cold_cost: c[0],
+                priority: 0.0,
+                stamp: 0,
+                extra: 0.0,
+            });
         }
     }
 
@@ -718,6 +811,11 @@ impl<'a, E: Events> Engine<'a, E> {
     pub fn finish_with_events(mut self) -> (Metrics, E) {
         // Requests still held go out (each admission's holds end by its deadline).
         self.release_held(f64::INFINITY);
+        if let Some(pr) = self.provision.take() {
+            // Provisioned to the trace's last minute, whether requests come or not.
+            let last = ((self.end_of_trace / 60.0) as u32).saturating_sub(1);
+            self.provision_to(pr, last);
+        }
         if let Some(pools) = self.pools.as_mut().filter(|p| p.started) {
             // The pools stay sized minute by minute to the end of the trace.
             let last = (self.end_of_trace / 60.0) as u32;
@@ -743,6 +841,17 @@ impl<'a, E: Events> Engine<'a, E> {
             .collect();
         (self.metrics, self.events)
     }
+}
+
+/// Where the cost draws of provisioned pods start (far from any request's index).
+const PREWARM_DRAWS: u64 = 1 << 62;
+
+/// The state of a policy's provisioning part in the engine.
+struct Provision {
+    /// The next minute to provision (None until the first request).
+    next: Option<u32>,
+    lead: f64,
+    targets: Vec<(u32, u32)>,
 }
 
 /// A request the admission holds until `until` (then asked again).

@@ -10,6 +10,7 @@ use crate::workload::Function;
 pub mod cross_region;
 pub mod faascache;
 pub mod fixed_keepalive;
+pub mod forecast_prewarm;
 pub mod hybrid_histogram;
 pub mod peak_shave;
 pub mod pool_predict;
@@ -19,6 +20,7 @@ pub mod timer_prewarm;
 pub use cross_region::CrossRegion;
 pub use faascache::FaasCache;
 pub use fixed_keepalive::FixedKeepAlive;
+pub use forecast_prewarm::ForecastPrewarm;
 pub use hybrid_histogram::HybridHistogram;
 pub use peak_shave::PeakShave;
 pub use pool_predict::PoolPredict;
@@ -124,6 +126,11 @@ pub trait Policy: KeepAlive + Send {
     fn placement(&mut self) -> Option<&mut dyn RegionPlacement> {
         None
     }
+
+    /// Its provisioning part: pods started ahead of the minutes that are forecast to need them.
+    fn provisioning(&mut self) -> Option<&mut dyn Provisioning> {
+        None
+    }
 }
 
 /// Keep-alive: what a pod does between requests. Every policy has one.
@@ -173,6 +180,17 @@ pub trait PoolSizing {
     /// The pool size of configuration `config` for `minute`, told how many cold starts drew
     /// on it in the minute before.
     fn size(&mut self, config: usize, minute: u32, last_demand: u32) -> u32;
+}
+
+/// Provisioning: before each minute, how many pods some functions should have loaded through
+/// it. The engine starts the missing ones `lead` seconds before the minute begins and keeps
+/// that many loaded to its end; the keep-alive goes on from there.
+pub trait Provisioning {
+    /// Seconds before a minute begins that its pods are started (asked once).
+    fn lead(&self) -> f64;
+
+    /// The functions with a target for `minute`, and each one's pods, appended to `out`.
+    fn targets(&mut self, minute: u32, out: &mut Vec<(u32, u32)>);
 }
 
 /// Placement across regions, asked only when the cost model has other regions.
@@ -238,6 +256,7 @@ pub const CATALOG: &[Entry] = &[
     entry::<FixedKeepAlive>(),
     entry::<HybridHistogram>(),
     entry::<TimerPrewarm>(),
+    entry::<ForecastPrewarm>(),
     entry::<FaasCache>(),
     entry::<PeakShave>(),
     entry::<PoolPredict>(),

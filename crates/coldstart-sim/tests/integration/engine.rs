@@ -274,6 +274,7 @@ proptest! {
             "fixed-keepalive:ttl=10m",
             "hybrid-histogram:min-samples=2,cv=0.5",
             "timer-prewarm",
+            "forecast-prewarm:min-rpm=0,window=1m",
             "faascache:capacity=256",
             "peak-shave:max-delay=20s,limit=2",
         ];
@@ -682,6 +683,7 @@ fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
         "fixed-keepalive:ttl=60s",
         "hybrid-histogram",
         "timer-prewarm",
+        "forecast-prewarm:min-rpm=0",
         "cross-region:latency=50ms",
     ];
     let go = |specs: &[&str], threads: usize| {
@@ -730,4 +732,64 @@ fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
         assert_eq!(one.events, four.events);
         assert!(one.cold_starts() > 0 && one.invocations() > 0);
     }
+}
+
+/// A function busy for a moment each day: one request at minute 0, then five at once in
+/// minute 600 of day 0 and again of day 1 (30 s each), cold starts of 1 s.
+fn daily_burst() -> Trace {
+    let f = vec![Function::new("f", "APIG-S")];
+    let mut inv = vec![Invocation {
+        t: 1.0,
+        func: 0,
+        exec: 1.0,
+    }];
+    for day in 0..2 {
+        for _ in 0..5 {
+            inv.push(Invocation {
+                t: f64::from(day * 1440 + 600) * 60.0 + 1.0,
+                func: 0,
+                exec: 30.0,
+            });
+        }
+    }
+    Trace::new(f, inv)
+}
+
+#[test]
+fn forecast_prewarm_starts_yesterdays_peak_pods_before_the_minute() {
+    let t = daily_burst();
+    let m = run(
+        &t,
+        1.0,
+        &[
+            "fixed-keepalive:ttl=60s",
+            "forecast-prewarm:min-rpm=0,window=5m,lead=10s",
+            "forecast-prewarm:min-rpm=1,window=5m,lead=10s",
+        ],
+    );
+    // 60 s keep-alive: the first request, then five pods each burst.
+    assert_eq!(m[0].cold_starts(), 11);
+    assert_eq!(m[0].prewarms(), 0);
+    // Forecast: day 1's minute 600 is minute 2040; its window (2035 to 2045) holds
+    // yesterday's peak of 5 in flight, so five pods start at 2035 x 60 - 10 s and are kept
+    // through minute 2045; minute 0's single request gives one pod for minute 1445 (whose
+    // window, 0 to 10, is the first with a full history). Day 1's burst finds its pods warm.
+    assert_eq!(m[1].cold_starts(), 6);
+    assert_eq!(m[1].prewarms(), 6);
+    // The pre-warmed pods: 5 used at 2040 x 60 + 1 after idling since 2035 x 60 - 10, then
+    // kept to the end of minute 2045 (their requests end at 2040 x 60 + 31, and 60 s more is
+    // earlier); the one of minute 1445 idles from 1445 x 60 - 10 to 1446 x 60.
+    let idle_prewarmed = 5.0 * ((5.0 * 60.0 + 11.0) + (6.0 * 60.0 - 31.0)) + 70.0;
+    let idle_cold = m[0].idle_seconds() - 5.0 * 60.0; // day 1's burst pods, as on day 0
+    assert!(
+        (m[1].idle_seconds() - (idle_cold + idle_prewarmed)).abs() < 1e-6,
+        "{} against {}",
+        m[1].idle_seconds(),
+        idle_cold + idle_prewarmed
+    );
+    // A pod that serves nothing has utility 0.
+    assert!(m[1].pods_below_1 >= 1);
+    // At least one request a minute over the last day: nothing here is high-request.
+    assert_eq!(m[2].cold_starts(), 11);
+    assert_eq!(m[2].prewarms(), 0);
 }
