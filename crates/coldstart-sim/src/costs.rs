@@ -37,6 +37,13 @@ pub trait CostModel: Sync {
     /// of function `func` on its `k`-th invocation, in its own region.
     fn cold_start(&self, func: u32, k: u64) -> [f64; 5];
 
+    /// [`CostModel::cold_start`] when it happens at `t`: a model whose costs depend on the
+    /// platform's load at the time says so here; the others ignore `t`.
+    fn cold_start_at(&self, func: u32, k: u64, t: f64) -> [f64; 5] {
+        let _ = t;
+        self.cold_start(func, k)
+    }
+
     /// The pod allocation time (seconds) of that cold start when its pod is taken from a
     /// pre-warmed pool (`hit`) or, on a miss, created from scratch; `None` where the model
     /// does not split allocation out (then pools change nothing).
@@ -80,6 +87,10 @@ impl CostModel for Offset<'_> {
         self.inner.cold_start(self.first + func, k)
     }
 
+    fn cold_start_at(&self, func: u32, k: u64, t: f64) -> [f64; 5] {
+        self.inner.cold_start_at(self.first + func, k, t)
+    }
+
     fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
         self.inner.pod_allocation(self.first + func, k, hit)
     }
@@ -99,18 +110,33 @@ impl CostModel for Offset<'_> {
 
 /// The calibrated model of the synthetic release (spec section 4), per function; `others`
 /// are the regions a cross-region policy may start it in (the same function under another
-/// region's profile).
+/// region's profile). With `pressure`, a cold start's cost depends on its pool's load when it
+/// happens ([`crate::pressure`]).
 pub struct ModelCosts {
     pub specs: Vec<FunctionSpec>,
     pub profile: RegionProfile,
     pub others: Vec<RegionProfile>,
     pub seed: u64,
+    pub pressure: Option<std::sync::Arc<crate::pressure::Pressure>>,
 }
 
 impl CostModel for ModelCosts {
     fn cold_start(&self, func: u32, k: u64) -> [f64; 5] {
         let mut rng = Draws::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
         cold_start_costs(&mut rng, &self.specs[func as usize], &self.profile)
+    }
+
+    fn cold_start_at(&self, func: u32, k: u64, t: f64) -> [f64; 5] {
+        let Some(p) = &self.pressure else {
+            return self.cold_start(func, k);
+        };
+        let mut rng = Draws::seed_from_u64(mix(self.seed ^ mix(u64::from(func)) ^ k));
+        cold_start_costs_under(
+            &mut rng,
+            &self.specs[func as usize],
+            &self.profile,
+            p.effect(func, t),
+        )
     }
 
     /// A pool hit allocates at the first search stage's time, a miss at the from-scratch
@@ -354,6 +380,17 @@ pub fn cold_start_costs<R: Rng>(
     spec: &FunctionSpec,
     profile: &RegionProfile,
 ) -> [f64; 5] {
+    cold_start_costs_under(rng, spec, profile, crate::pressure::Effect::NONE)
+}
+
+/// [`cold_start_costs`] with the function's pool under a load whose `effect` is given (see
+/// [`crate::pressure`]): more pool misses and slower scheduling when it is busy.
+pub fn cold_start_costs_under<R: Rng>(
+    rng: &mut R,
+    spec: &FunctionSpec,
+    profile: &RegionProfile,
+    effect: crate::pressure::Effect,
+) -> [f64; 5] {
     let large = if spec.is_small_pool() {
         1.0
     } else {
@@ -365,7 +402,8 @@ pub fn cold_start_costs<R: Rng>(
         2
     } else {
         let u: f64 = rng.gen();
-        let (p0, p1) = (profile.alloc[0].0, profile.alloc[1].0);
+        let (p0, p1) =
+            crate::pressure::stage_chances(profile.alloc[0].0, profile.alloc[1].0, effect.miss);
         if u < p0 {
             0
         } else if u < p0 + p1 {
@@ -388,7 +426,12 @@ pub fn cold_start_costs<R: Rng>(
             median: profile.alloc[2].1.median,
             sigma: SCRATCH_SIGMA,
         };
-        micros(ln_sample(rng, d, alloc_factor * busy.powf(0.3)))
+        // The pool's load slows the build as it raises the chance of a miss.
+        micros(ln_sample(
+            rng,
+            d,
+            alloc_factor * busy.powf(0.3) * effect.build,
+        ))
     } else {
         micros(ln_sample(rng, profile.alloc[stage].1, alloc_factor * busy))
     };
@@ -398,7 +441,11 @@ pub fn cold_start_costs<R: Rng>(
     } else {
         0.0
     };
-    let sched = micros(ln_sample(rng, profile.sched, large.sqrt() * busy));
+    let sched = micros(ln_sample(
+        rng,
+        profile.sched,
+        large.sqrt() * busy * effect.scheduling,
+    ));
     // Runtime start-up is part of the total but not one of the four components.
     let init_median = match spec.runtime {
         "Java" | "C#" => 0.15,

@@ -6,9 +6,11 @@
 pub mod calendar;
 pub mod calibration;
 pub mod catalog;
+pub mod correlation;
 pub mod costs;
 pub mod engine;
 pub mod policy;
+pub mod pressure;
 pub mod profile;
 pub mod release;
 mod ring;

@@ -98,6 +98,15 @@ pub struct RegionProfile {
     pub heavy_dep: f64,
     /// The populations of its event-driven functions by daily cycle.
     pub daily: &'static [DailyMode],
+    /// How its cold starts slow down when their pool is busier than usual
+    /// ([`crate::pressure`]): the chance of a pool miss and the time of a build from scratch
+    /// go as `pressure ^ load_alloc`, scheduling as `pressure ^ load_sched` (each over its
+    /// mean across the pool's cold starts). Regions differ in which part of the platform is
+    /// the bottleneck: calibrated to Fig 12's correlations of each with the number of cold
+    /// starts at `--scale 1` (R1 allocation and scheduling; R3 scheduling; R4 allocation;
+    /// R2 little; in R5 scheduling is a little faster when busy, -0.1).
+    pub load_alloc: f64,
+    pub load_sched: f64,
 }
 
 pub fn profile(region: &str) -> Option<RegionProfile> {
@@ -121,6 +130,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 4.0,
             heavy_dep: 3.0,
             daily: &R1_DAILY,
+            load_alloc: 3.0,
+            load_sched: 2.0,
         },
         // Pod allocation dominates.
         "R2" => RegionProfile {
@@ -141,6 +152,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 85.0,
             heavy_dep: 17.0,
             daily: &R2_DAILY,
+            load_alloc: 0.5,
+            load_sched: 0.3,
         },
         // Fast.
         "R3" => RegionProfile {
@@ -161,6 +174,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 4.0,
             heavy_dep: 3.0,
             daily: &R3_DAILY,
+            load_alloc: 1.5,
+            load_sched: 2.5,
         },
         "R4" => RegionProfile {
             name: "R4",
@@ -180,6 +195,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 4.0,
             heavy_dep: 3.0,
             daily: &R4_DAILY,
+            load_alloc: 2.5,
+            load_sched: 1.0,
         },
         "R5" => RegionProfile {
             name: "R5",
@@ -199,6 +216,8 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 4.0,
             heavy_dep: 3.0,
             daily: &R5_DAILY,
+            load_alloc: 0.3,
+            load_sched: -0.3,
         },
         _ => return None,
     };

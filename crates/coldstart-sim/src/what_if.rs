@@ -91,6 +91,10 @@ impl CostModel for ScaledCosts {
         self.scale(self.inner.cold_start(func, k))
     }
 
+    fn cold_start_at(&self, func: u32, k: u64, t: f64) -> [f64; 5] {
+        self.scale(self.inner.cold_start_at(func, k, t))
+    }
+
     fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
         (self.inner.pod_allocation(func, k, hit)).map(|a| a * self.factors[0])
     }

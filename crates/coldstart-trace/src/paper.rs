@@ -239,6 +239,24 @@ pub const WEEKDAY_OVER_WEEKEND_PODS: f64 = 1.3;
 /// Regions whose load the holiday raises; it lowers the others'.
 pub const HOLIDAY_BUSIER_REGIONS: [&str; 1] = ["R3"];
 
+/// Fig 12's row for the number of cold starts, read off the figure (one decimal): Spearman's
+/// rho of the cold starts per minute with their mean cold-start time, pod allocation time and
+/// scheduling time, per region. "Cold start time tends to be positively correlated with the
+/// number of cold starts ... scheduling time and pod allocation time ... especially in Regions
+/// 1, 3, and 4" (section 4.2).
+pub const FIG12_COLD_STARTS_RHO: [(&str, [f64; 3]); 5] = [
+    ("R1", [0.7, 0.7, 0.5]),
+    ("R2", [0.2, 0.1, 0.1]),
+    ("R3", [0.3, 0.3, 0.5]),
+    ("R4", [0.4, 0.5, 0.2]),
+    ("R5", [-0.1, 0.1, -0.1]),
+];
+
+/// Day 23, the first working day after the holiday: "all regions show an increase in number
+/// and duration of cold starts then. This effect is especially pronounced in Regions 1, 2, and
+/// 4" (section 4.2).
+pub const DAY23_RISE_REGIONS: [&str; 3] = ["R1", "R2", "R4"];
+
 /// "lower in R1, R2, R4, R5; higher in R3".
 pub fn holiday_effect() -> String {
     let (higher, lower): (Vec<&str>, Vec<&str>) = REGIONS

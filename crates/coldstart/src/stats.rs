@@ -351,37 +351,7 @@ pub fn ks_statistic(sorted: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
     d
 }
 
-/// Ranks 1..n with ties given their average rank.
-pub fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_unstable_by(|a, b| x[*a].total_cmp(&x[*b]));
-    let mut r = vec![0.0; x.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for k in &idx[i..=j] {
-            r[*k] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-/// Pearson's correlation (NaN when a variable is constant).
-pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let (mx, my) = (mean(x), mean(y));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
-}
+pub use coldstart_sim::correlation::{pearson, ranks};
 
 /// Spearman's rho and its two-sided p-value from the t distribution with n − 2 degrees of
 /// freedom (`scipy.stats.spearmanr`). NaN when a variable is constant.

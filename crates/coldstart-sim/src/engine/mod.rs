@@ -589,7 +589,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 }
                 .unwrap_or((0, 0.0));
                 let mut c = if region == 0 {
-                    self.costs.cold_start(inv.func, k)
+                    self.costs.cold_start_at(inv.func, k, t)
                 } else {
                     self.metrics.remote_cold_starts += 1;
                     self.costs.cold_start_in(inv.func, k, region)

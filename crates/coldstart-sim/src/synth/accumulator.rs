@@ -1,6 +1,7 @@
 //! What `synth` measures of each region as it writes it, for its summary and checks.
 
 use super::*;
+use crate::correlation::spearman_rho;
 
 /// Collects what the calibration checks need, as the days go by.
 pub(super) struct Accumulator {
@@ -30,6 +31,9 @@ pub(super) struct Accumulator {
     /// Pod-minutes per primary trigger; requests by execution time.
     trigger_pod_minutes: Vec<u64>,
     exec_histogram: Vec<u64>,
+    /// Per minute of the release: cold starts, and the sums of their total, allocation and
+    /// scheduling times (Fig 12, day 23).
+    per_minute: Vec<(u32, f64, f64, f64)>,
 }
 
 pub(super) fn kind_index(day: u32) -> usize {
@@ -173,6 +177,7 @@ impl Accumulator {
             trigger_pod_minutes: vec![0; trigger_count],
             exec_histogram: vec![0; crate::release::EXEC_BINS],
             is_timer: specs.iter().map(|s| s.triggers[0].0 == "TIMER").collect(),
+            per_minute: vec![(0, 0.0, 0.0, 0.0); days as usize * 1440],
         }
     }
 
@@ -190,6 +195,13 @@ impl Accumulator {
             }
             self.totals_by_runtime[self.func_runtime[f]].push(total);
             self.totals_by_trigger[self.func_trigger[f]].push(total);
+            let m = (c.time / 60.0).floor().max(0.0) as usize;
+            if let Some(x) = self.per_minute.get_mut(m) {
+                x.0 += 1;
+                x.1 += c.costs[0];
+                x.2 += c.costs[1];
+                x.3 += c.costs[4];
+            }
         }
     }
 
@@ -307,10 +319,46 @@ impl Accumulator {
                 .zip(self.totals_by_trigger)
                 .map(|(t, mut v)| (t, median_of(&mut v)))
                 .collect(),
+            fig12: fig12(&self.per_minute),
+            day23_ratio: day23_ratio(&self.per_minute),
             ..Default::default()
         };
         (m, sorted, self.sum_total)
     }
+}
+
+/// Fig 12's last row: Spearman's rho of the number of cold starts per minute with their mean
+/// total, allocation and scheduling times, over the minutes with a cold start.
+fn fig12(per_minute: &[(u32, f64, f64, f64)]) -> [f64; 3] {
+    let busy: Vec<_> = per_minute.iter().filter(|m| m.0 > 0).collect();
+    let n: Vec<f64> = busy.iter().map(|m| f64::from(m.0)).collect();
+    let mean = |f: fn(&(u32, f64, f64, f64)) -> f64| -> Vec<f64> {
+        busy.iter().map(|m| f(m) / f64::from(m.0)).collect()
+    };
+    [
+        spearman_rho(&n, &mean(|m| m.1)),
+        spearman_rho(&n, &mean(|m| m.2)),
+        spearman_rho(&n, &mean(|m| m.3)),
+    ]
+}
+
+/// The mean cold-start time on day 23, the first working day after the holiday, over its mean
+/// on the working days before the holiday (NaN where the release lacks either).
+fn day23_ratio(per_minute: &[(u32, f64, f64, f64)]) -> f64 {
+    let mean = |days: &mut dyn Iterator<Item = u32>| {
+        let (mut n, mut sum) = (0u64, 0.0);
+        for d in days {
+            for m in per_minute.iter().skip(d as usize * 1440).take(1440) {
+                n += u64::from(m.0);
+                sum += m.1;
+            }
+        }
+        sum / n as f64
+    };
+    let first = *coldstart_trace::paper::HOLIDAY.start();
+    let after = first + coldstart_trace::paper::HOLIDAY.clone().count() as u32;
+    let before = mean(&mut (0..first).filter(|d| kind_index(*d) == 0));
+    mean(&mut std::iter::once(after)) / before
 }
 
 #[cfg(test)]

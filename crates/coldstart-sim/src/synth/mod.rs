@@ -28,8 +28,9 @@ use crate::calibration::{
 };
 use crate::catalog::{self, FunctionSpec};
 use crate::costs::{ModelCosts, Offset};
-use crate::engine::{Engine, Events, FunctionMetrics};
+use crate::engine::{ColdStartEvent, Engine, Events, FunctionMetrics};
 use crate::policy::FixedKeepAlive;
+use crate::pressure::Pressure;
 use crate::profile::{profile, RegionProfile};
 use crate::release::{
     write_cold_starts, write_functions, write_minute_tables, zip_region, Cell, ColdStart,
@@ -332,6 +333,7 @@ pub fn region_functions(
     let pilot_seed = seed ^ PILOT_SALT;
     let weights: Vec<f64> = replay(
         &specs,
+        &model_costs(&specs, &prof, pilot_seed),
         &prof,
         pilot_seed,
         region_index,
@@ -381,13 +383,86 @@ pub fn default_policy() -> FixedKeepAlive {
     FixedKeepAlive::new(KEEP_ALIVE_S)
 }
 
-/// The cost model of a synthetic region (its calibrated profile; no other regions).
+/// The cost model of a synthetic region (its calibrated profile; no other regions), free of
+/// load (see [`model_costs_under_load`]).
 pub fn model_costs(specs: &[FunctionSpec], prof: &RegionProfile, seed: u64) -> ModelCosts {
     ModelCosts {
         specs: specs.to_vec(),
         profile: prof.clone(),
         others: Vec::new(),
         seed,
+        pressure: None,
+    }
+}
+
+/// The cost model of a synthetic region whose cold starts cost more when their pool is under
+/// pressure ([`crate::pressure`]) over `days` from day 0: the releases' and `coldstart simulate
+/// --synth`'s. It replays the region once under the platform's policy, with costs free of load,
+/// to learn each pool's load.
+pub fn model_costs_under_load(
+    specs: &[FunctionSpec],
+    prof: &RegionProfile,
+    seed: u64,
+    region_index: u64,
+    days: u32,
+) -> Result<ModelCosts> {
+    let pressure = pool_pressure(specs, prof, seed, region_index, days)?;
+    Ok(ModelCosts {
+        pressure: Some(std::sync::Arc::new(pressure)),
+        ..model_costs(specs, prof, seed)
+    })
+}
+
+/// Each pool's pressure per minute over days `0..days`, from the cold starts the platform's
+/// default policy makes on the workload with costs free of load.
+fn pool_pressure(
+    specs: &[FunctionSpec],
+    prof: &RegionProfile,
+    seed: u64,
+    region_index: u64,
+    days: u32,
+) -> Result<Pressure> {
+    let mut names: Vec<&str> = specs.iter().map(|s| s.pool_name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let index = |name: &str| names.binary_search(&name).expect("listed") as u16;
+    let pool_of: Vec<u16> = specs.iter().map(|s| index(&s.pool_name)).collect();
+    let mut cold = Vec::new();
+    replay(
+        specs,
+        &model_costs(specs, prof, seed),
+        prof,
+        seed,
+        region_index,
+        0..days,
+        |group| PoolCounts {
+            pool_of: group.iter().map(|s| index(&s.pool_name)).collect(),
+            seen: Vec::new(),
+        },
+        |_, _, e| {
+            cold.append(&mut e.seen);
+            Ok(())
+        },
+    )?;
+    Ok(Pressure::from_cold_starts(
+        pool_of,
+        names.len(),
+        0..days,
+        (prof.load_alloc, prof.load_sched),
+        cold,
+    ))
+}
+
+/// The cold starts of a group of functions as (pool, minute).
+struct PoolCounts {
+    pool_of: Vec<u16>,
+    seen: Vec<(u16, u32)>,
+}
+
+impl Events for PoolCounts {
+    fn cold_start(&mut self, e: &ColdStartEvent) {
+        let minute = (e.t / 60.0).floor().max(0.0) as u32;
+        self.seen.push((self.pool_of[e.func as usize], minute));
     }
 }
 
@@ -396,8 +471,10 @@ pub fn model_costs(specs: &[FunctionSpec], prof: &RegionProfile, seed: u64) -> M
 /// all cores. Each group's engine is told its events through `events(group's specs)`, and
 /// `day_done(day, group index, group's events)` is called after each day for every group in
 /// order. Returns what each function did.
+#[allow(clippy::too_many_arguments)]
 fn replay<'s, E: Events + Send>(
     specs: &'s [FunctionSpec],
+    costs: &ModelCosts,
     prof: &RegionProfile,
     seed: u64,
     region_index: u64,
@@ -415,12 +492,11 @@ fn replay<'s, E: Events + Send>(
         days.clone(),
     );
     let functions = workload.functions().to_vec();
-    let costs = model_costs(specs, prof, seed);
     let mut groups = workload.groups(GROUP);
     let offsets: Vec<Offset> = groups
         .iter()
         .map(|g| Offset {
-            inner: &costs,
+            inner: costs,
             first: g.first,
         })
         .collect();
@@ -537,8 +613,10 @@ impl RegionRun<'_> {
         };
         let mut day = Day::default();
         let groups = specs.len().div_ceil(GROUP);
+        let costs = model_costs_under_load(&specs, &prof, opts.seed, self.region_index, opts.days)?;
         let replayed = replay(
             &specs,
+            &costs,
             &prof,
             opts.seed,
             self.region_index,

@@ -129,9 +129,10 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             } else {
                 Vec::new()
             };
+            // Costs under the platform's load over the days from 0, as the release was made.
             let costs = ModelCosts {
                 others,
-                ..model_costs(&specs, &profile, *seed)
+                ..model_costs_under_load(&specs, &profile, *seed, ri, days.end)?
             };
             let w = Synthetic::new(region, specs, profile, *seed, ri, days.clone());
             let days = format!("days {}..{}", days.start, days.end);

@@ -18,7 +18,7 @@ use coldstart_sim::costs::{
 };
 use coldstart_sim::engine::{simulate_from, Metrics, Routing};
 use coldstart_sim::policy::{self, Needs, Policy, Spec};
-use coldstart_sim::synth::{model_costs, region_functions, region_index};
+use coldstart_sim::synth::{model_costs_under_load, region_functions, region_index};
 use coldstart_sim::workload::app_scope::AppScope;
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::huawei2023;
