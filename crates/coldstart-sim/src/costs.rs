@@ -143,7 +143,7 @@ impl CostModel for ModelCosts {
     /// stage's (times the large-pool factor); Custom and http runtimes have no pool.
     fn pod_allocation(&self, func: u32, k: u64, hit: bool) -> Option<f64> {
         let spec = &self.specs[func as usize];
-        if matches!(spec.runtime, "Custom" | "http") {
+        if built_from_scratch(spec) {
             return None;
         }
         let p = &self.profile;
@@ -383,6 +383,12 @@ pub fn cold_start_costs<R: Rng>(
     cold_start_costs_under(rng, spec, profile, crate::pressure::Effect::NONE)
 }
 
+/// Custom images and http functions have no warm pool: their pods are always built from
+/// scratch.
+pub fn built_from_scratch(spec: &FunctionSpec) -> bool {
+    matches!(spec.runtime, "Custom" | "http")
+}
+
 /// [`cold_start_costs`] with the function's pool under a load whose `effect` is given (see
 /// [`crate::pressure`]): more pool misses and slower scheduling when it is busy.
 pub fn cold_start_costs_under<R: Rng>(
@@ -396,8 +402,7 @@ pub fn cold_start_costs_under<R: Rng>(
     } else {
         profile.large_pool_factor
     };
-    // Custom images and http functions have no warm pool: always built from scratch.
-    let scratch = matches!(spec.runtime, "Custom" | "http");
+    let scratch = built_from_scratch(spec);
     let stage = if scratch {
         2
     } else {

@@ -50,50 +50,63 @@ pub struct Pressure {
     by_minute: Vec<Vec<f32>>,
     /// The exponents of the pressure on the chance of a miss and on scheduling.
     exponents: (f64, f64),
-    /// Per pool, the mean over its cold starts of `pressure ^ exponent` for each: the effects
-    /// are divided by them, so that the pool's misses, builds and scheduling time over the
-    /// replay stay what the profile says and load only moves them to its busy minutes.
-    norm: Vec<(f64, f64)>,
+    /// Per pool, the mean of `pressure ^ exponent` over the cold starts each effect applies
+    /// to (miss, build, scheduling): the effects are divided by them, so that the pool's
+    /// misses, builds and scheduling time over the replay stay what the profile says and load
+    /// only moves them to its busy minutes.
+    norm: Vec<[f64; 3]>,
 }
 
 impl Pressure {
-    /// The pressures of `pools` pools over `days` days from the cold starts `(pool, minute)`
-    /// of a replay, for functions whose pool is `pool_of`; a miss goes as `pressure ^
-    /// exponents.0`, scheduling as `pressure ^ exponents.1`.
+    /// The pressures of `pools` pools over `days` days from the cold starts `(pool, minute,
+    /// built)` of a replay (`built`: a function whose pods are always built from scratch), for
+    /// functions whose pool is `pool_of`; a miss and a build go as `pressure ^ exponents.0`,
+    /// scheduling as `pressure ^ exponents.1`.
     pub fn from_cold_starts(
         pool_of: Vec<u16>,
         pools: usize,
         days: Range<u32>,
         exponents: (f64, f64),
-        cold_starts: impl IntoIterator<Item = (u16, u32)>,
+        cold_starts: impl IntoIterator<Item = (u16, u32, bool)>,
     ) -> Self {
         let minutes = days.end as usize * 1440;
-        let mut counts = vec![vec![0u32; minutes]; pools];
-        for (p, m) in cold_starts {
+        // Per pool and minute: cold starts, and those of functions built from scratch.
+        let mut counts = vec![vec![(0u32, 0u32); minutes]; pools];
+        for (p, m, built) in cold_starts {
             if let Some(c) = counts
                 .get_mut(p as usize)
                 .and_then(|v| v.get_mut(m as usize))
             {
-                *c += 1;
+                c.0 += 1;
+                c.1 += u32::from(built);
             }
         }
-        let by_minute: Vec<Vec<f32>> = counts.iter().map(|c| pressures(c)).collect();
+        let by_minute: Vec<Vec<f32>> = counts
+            .iter()
+            .map(|c| pressures(&c.iter().map(|x| x.0).collect::<Vec<_>>()))
+            .collect();
+        // Each effect's mean over the cold starts it applies to: a miss to those searched in
+        // the pool, a build to those built from scratch, scheduling to all.
         let norm = counts
             .iter()
             .zip(&by_minute)
             .map(|(c, p)| {
-                let n: f64 = c.iter().map(|x| f64::from(*x)).sum();
-                if n == 0.0 {
-                    return (1.0, 1.0);
-                }
-                let mean = |e: f64| {
+                let mean = |weight: fn(&(u32, u32)) -> u32, e: f64| {
+                    let n: f64 = c.iter().map(|x| f64::from(weight(x))).sum();
+                    if n == 0.0 {
+                        return 1.0;
+                    }
                     c.iter()
                         .zip(p)
-                        .map(|(k, x)| f64::from(*k) * f64::from(*x).powf(e))
+                        .map(|(k, x)| f64::from(weight(k)) * f64::from(*x).powf(e))
                         .sum::<f64>()
                         / n
                 };
-                (mean(exponents.0), mean(exponents.1))
+                [
+                    mean(|x| x.0 - x.1, exponents.0),
+                    mean(|x| x.1, exponents.0),
+                    mean(|x| x.0, exponents.1),
+                ]
             })
             .collect();
         Self {
@@ -117,12 +130,12 @@ impl Pressure {
             return Effect::NONE;
         };
         let x = f64::from(self.by_minute[p][m]);
-        let (a, s) = self.norm[p];
-        let miss = x.powf(self.exponents.0) / a;
+        let [miss, build, sched] = self.norm[p];
+        let a = x.powf(self.exponents.0);
         Effect {
-            miss,
-            build: miss,
-            scheduling: x.powf(self.exponents.1) / s,
+            miss: a / miss,
+            build: a / build,
+            scheduling: x.powf(self.exponents.1) / sched,
         }
     }
 
@@ -221,7 +234,8 @@ mod effect_tests {
 
     #[test]
     fn effects_average_out_over_a_pools_cold_starts() {
-        // One pool, two days: 1 cold start a minute, 5 a minute for an hour of day 1.
+        // One pool, two days: 1 cold start a minute, 5 a minute for an hour of day 1; function
+        // 1, built from scratch, once a minute in the calm first 300 minutes of day 1.
         let mut cs = Vec::new();
         for m in 0..2 * 1440u32 {
             let n = if (1440 + 600..1440 + 660).contains(&m) {
@@ -229,18 +243,32 @@ mod effect_tests {
             } else {
                 1
             };
-            cs.extend(std::iter::repeat_n((0u16, m), n));
+            cs.extend(std::iter::repeat_n((0u16, m, false), n));
+            if (1440..1440 + 300).contains(&m) {
+                cs.push((0, m, true));
+            }
         }
-        let p = Pressure::from_cold_starts(vec![0], 1, 0..2, (2.0, 1.0), cs.iter().copied());
-        // The cold-start-weighted means of both effects are 1.
-        let (mut miss, mut sched) = (0.0, 0.0);
-        for (_, m) in &cs {
-            let e = p.effect(0, f64::from(*m) * 60.0 + 1.0);
-            miss += e.miss;
+        let p = Pressure::from_cold_starts(vec![0, 0], 1, 0..2, (2.0, 1.0), cs.iter().copied());
+        // Each effect's mean over the cold starts it applies to is 1.
+        let (mut miss, mut build, mut sched) = (0.0, 0.0, 0.0);
+        let (mut searched, mut built) = (0.0, 0.0);
+        for (_, m, b) in &cs {
+            let e = p.effect(u32::from(*b), f64::from(*m) * 60.0 + 1.0);
             sched += e.scheduling;
+            if *b {
+                build += e.build;
+                built += 1.0;
+            } else {
+                miss += e.miss;
+                searched += 1.0;
+            }
         }
         let n = cs.len() as f64;
-        assert!((miss / n - 1.0).abs() < 1e-9 && (sched / n - 1.0).abs() < 1e-9);
+        assert!((miss / searched - 1.0).abs() < 1e-9, "{}", miss / searched);
+        assert!((build / built - 1.0).abs() < 1e-9, "{}", build / built);
+        assert!((sched / n - 1.0).abs() < 1e-9);
+        // The builds come at calm minutes: there their effect is about 1, not below.
+        assert!(p.effect(1, (1440.0 + 100.0) * 60.0).build > 0.9);
         // Inside the burst the effect is largest; on day 0 it is below 1 (its minutes were
         // never under pressure, and the month's mean is above 1).
         let burst = p.effect(0, (1440.0 + 650.0) * 60.0);

@@ -174,7 +174,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 4.0,
             heavy_dep: 3.0,
             daily: &R3_DAILY,
-            load_alloc: 1.5,
+            load_alloc: 2.5,
             load_sched: 2.5,
         },
         "R4" => RegionProfile {
@@ -195,7 +195,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             heavy_code: 4.0,
             heavy_dep: 3.0,
             daily: &R4_DAILY,
-            load_alloc: 2.5,
+            load_alloc: 3.5,
             load_sched: 1.0,
         },
         "R5" => RegionProfile {

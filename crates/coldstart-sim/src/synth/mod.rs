@@ -436,7 +436,10 @@ fn pool_pressure(
         region_index,
         0..days,
         |group| PoolCounts {
-            pool_of: group.iter().map(|s| index(&s.pool_name)).collect(),
+            pool_of: group
+                .iter()
+                .map(|s| (index(&s.pool_name), crate::costs::built_from_scratch(s)))
+                .collect(),
             seen: Vec::new(),
         },
         |_, _, e| {
@@ -453,16 +456,18 @@ fn pool_pressure(
     ))
 }
 
-/// The cold starts of a group of functions as (pool, minute).
+/// The cold starts of a group of functions as (pool, minute, built from scratch).
 struct PoolCounts {
-    pool_of: Vec<u16>,
-    seen: Vec<(u16, u32)>,
+    /// Per function of the group: its pool, and whether its pods are built from scratch.
+    pool_of: Vec<(u16, bool)>,
+    seen: Vec<(u16, u32, bool)>,
 }
 
 impl Events for PoolCounts {
     fn cold_start(&mut self, e: &ColdStartEvent) {
         let minute = (e.t / 60.0).floor().max(0.0) as u32;
-        self.seen.push((self.pool_of[e.func as usize], minute));
+        let (pool, built) = self.pool_of[e.func as usize];
+        self.seen.push((pool, minute, built));
     }
 }
 

@@ -5,11 +5,11 @@
 
 use anyhow::Result;
 
-use super::{figure, Analysis, Cx, Figure, Output};
+use super::{figure, key, Analysis, Cx, Figure, Output};
 use crate::chart::{Body, Panel};
 use crate::stats::spearman;
 use crate::table::Table;
-use coldstart_trace::paper::COLD_START_METRICS;
+use coldstart_trace::paper::{COLD_START_METRICS, FIG12_COLD_STARTS_RHO};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -63,6 +63,24 @@ fn fig12(_fig: &Figure, cx: &Cx) -> Result<Output> {
                 tp.push(p);
                 tsig.push(if p < 0.05 { "yes" } else { "no" }.to_string());
                 tn.push(c.len() as i64);
+            }
+        }
+        // The paper's row for the number of cold starts, beside this store's.
+        if let Some((_, published)) = FIG12_COLD_STARTS_RHO.iter().find(|(x, _)| *x == r) {
+            let count = VARIABLES.len() - 1;
+            for ((what, i), want) in [
+                ("cold-start time", 0),
+                ("pod allocation", 1),
+                ("scheduling", 4),
+            ]
+            .into_iter()
+            .zip(published)
+            {
+                out.numbers.push(key(
+                    format!("{r}: rho of cold starts per minute with {what}"),
+                    format!("{:.2}", rho[count][i]),
+                    &format!("{want:.1} (read off Fig 12)"),
+                ));
             }
         }
         out.panels.push(Panel::body(
