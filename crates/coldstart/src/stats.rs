@@ -357,10 +357,8 @@ pub use coldstart_sim::correlation::{pearson, ranks};
 /// freedom (`scipy.stats.spearmanr`). NaN when a variable is constant.
 pub fn spearman(x: &[f64], y: &[f64]) -> (f64, f64) {
     let n = x.len();
-    if n < 3 {
-        return (f64::NAN, f64::NAN);
-    }
-    let rho = pearson(&ranks(x), &ranks(y));
+    // NaN below 3 points or when a variable is constant.
+    let rho = coldstart_sim::correlation::spearman_rho(x, y);
     if !rho.is_finite() {
         return (f64::NAN, f64::NAN);
     }
