@@ -5,7 +5,7 @@
 # GPT-NeoX pre-trained on English; then the whole grid of `rewarm study` and its report.
 #
 #   bash scripts/study.sh                  # everything, 3 seeds (about 3 hours on 2 cores)
-#   bash scripts/study.sh --seeds 1        # one seed: verdicts without intervals (63 minutes,
+#   bash scripts/study.sh --seeds 1        # one seed: intervals from a paired bootstrap (63 minutes,
 #                                          # docs/study-mini.md)
 #   bash scripts/study.sh --dry-run        # the corpora, tokens and the grid with a time estimate
 #   STUDY_DIR=DIR bash scripts/study.sh    # another folder (default target/study)

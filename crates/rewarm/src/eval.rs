@@ -13,7 +13,14 @@ pub struct EvalResult {
     pub perplexity: f64,
     pub sequences: u64,
     pub tokens: u64,
+    /// Each sequence's mean next-token loss, in file order: what a paired bootstrap over the
+    /// evaluation sequences resamples (`log.jsonl` keeps them up to [`LOGGED_SEQUENCES`]).
+    #[serde(skip)]
+    pub sequence_losses: Vec<f64>,
 }
+
+/// The most sequences whose losses `log.jsonl` keeps at each evaluation (about 10 bytes each).
+pub const LOGGED_SEQUENCES: u64 = 4096;
 
 /// Mean next-token loss over the first `max_sequences` sequences of `ds` (all when 0), in
 /// file order, so every evaluation of a run sees the same tokens.
@@ -26,24 +33,30 @@ pub fn evaluate(
     max_sequences: u64,
 ) -> Result<EvalResult> {
     let part = evaluate_part(model, name, ds, seq_len, batch, max_sequences, (0, 1))?;
-    part.finish(part.sum.double_value(&[]))
+    part.finish()
 }
 
-/// One rank's share of an evaluation: the summed token losses of every `size`-th batch from
-/// batch `rank` on, still on the device, so that the ranks' sums can be added before
+/// One rank's share of an evaluation: the summed token losses of each sequence of every
+/// `size`-th batch from batch `rank` on, at the sequence's place in `losses` (zero elsewhere),
+/// still on the device, so that the ranks' vectors can be added before
 /// [`PartialEval::finish`].
 pub struct PartialEval {
     pub name: String,
     pub dir: std::path::PathBuf,
-    pub sum: Tensor,
+    /// (sequences,) f64.
+    pub losses: Tensor,
     pub sequences: u64,
     pub seq_len: usize,
 }
 
 impl PartialEval {
-    /// The result from the loss summed over all sequences (every rank's share).
-    pub fn finish(&self, total: f64) -> Result<EvalResult> {
+    /// The result from the summed losses of all sequences (every rank's share added in).
+    pub fn finish(&self) -> Result<EvalResult> {
         let n = self.sequences;
+        let sums = Vec::<f64>::try_from(self.losses.to_device(tch::Device::Cpu))
+            .map_err(|e| anyhow::anyhow!("reading the evaluation losses: {e}"))?;
+        let per_token = self.seq_len as f64;
+        let total: f64 = sums.iter().sum();
         let loss = total / (n * self.seq_len as u64) as f64;
         if !loss.is_finite() {
             bail!(
@@ -58,6 +71,7 @@ impl PartialEval {
             perplexity: loss.exp(),
             sequences: n,
             tokens: n * self.seq_len as u64,
+            sequence_losses: sums.iter().map(|s| s / per_token).collect(),
         })
     }
 }
@@ -90,8 +104,8 @@ pub fn evaluate_part(
     } else {
         avail.min(max_sequences)
     };
-    // Summed on the device and read once, so batches queue without a host sync.
-    let mut sum = Tensor::zeros([], (Kind::Double, model.device));
+    // Kept on the device and read once, so batches queue without a host sync.
+    let losses = Tensor::zeros([n as i64], (Kind::Double, model.device));
     let mut buf = vec![0i64; batch * (seq_len + 1)];
     let mut bufs = crate::model::EvalBuffers::default();
     let mut i = (rank * batch) as u64;
@@ -114,7 +128,8 @@ pub fn evaluate_part(
                 .to_device(model.device);
             let inputs = t.narrow(1, 0, seq_len as i64);
             let targets = t.narrow(1, 1, seq_len as i64);
-            sum += model.loss_sum(&inputs, &targets, &mut bufs)?;
+            let seq = model.sequence_losses(&inputs, &targets, &mut bufs)?;
+            losses.narrow(0, i as i64, b as i64).copy_(&seq);
             i += (batch * size) as u64;
         }
         Ok(())
@@ -122,7 +137,7 @@ pub fn evaluate_part(
     Ok(PartialEval {
         name: name.into(),
         dir: ds.dir.clone(),
-        sum,
+        losses,
         sequences: n,
         seq_len,
     })

@@ -31,24 +31,30 @@ fn chunk(h: &Tensor, wt: &Tensor, targets: &Tensor) -> Result<(Tensor, Tensor)> 
     Ok((lsm, loss))
 }
 
-/// Summed next-token cross-entropy (0-d f32) of the logits `h W^T`, the product taken in
-/// `kind`: `h` (rows, hidden), `w` (vocab, hidden), `targets` (rows) in 0..vocab. No gradient.
-pub fn loss_sum(h: &Tensor, w: &Tensor, targets: &Tensor, kind: Kind) -> Result<Tensor> {
-    loss_sum_in(h, w, targets, kind, chunk_rows(w.size()[0]))
+/// Next-token cross-entropy of each row (rows, f32) of the logits `h W^T`, the product taken
+/// in `kind`: `h` (rows, hidden), `w` (vocab, hidden), `targets` (rows) in 0..vocab. No
+/// gradient.
+pub fn loss_rows(h: &Tensor, w: &Tensor, targets: &Tensor, kind: Kind) -> Result<Tensor> {
+    loss_rows_in(h, w, targets, kind, chunk_rows(w.size()[0]))
 }
 
-fn loss_sum_in(h: &Tensor, w: &Tensor, targets: &Tensor, kind: Kind, rows: i64) -> Result<Tensor> {
+fn loss_rows_in(h: &Tensor, w: &Tensor, targets: &Tensor, kind: Kind, rows: i64) -> Result<Tensor> {
     let n = h.size()[0];
     let (hk, wt) = (h.f_to_kind(kind)?, w.f_to_kind(kind)?.f_tr()?);
-    let mut sum = Tensor::f_zeros([], (Kind::Float, h.device()))?;
+    let out = Tensor::f_empty([n], (Kind::Float, h.device()))?;
     let mut start = 0;
     while start < n {
         let c = rows.min(n - start);
         let tc = targets.f_narrow(0, start, c)?.f_unsqueeze(1)?;
-        sum = sum.f_add(&chunk(&hk.f_narrow(0, start, c)?, &wt, &tc)?.1)?;
+        let lsm = hk
+            .f_narrow(0, start, c)?
+            .f_mm(&wt)?
+            .f_log_softmax(1, Kind::Float)?;
+        let picked = lsm.f_gather(1, &tc, false)?.f_squeeze_dim(1)?.f_neg()?;
+        out.f_narrow(0, start, c)?.f_copy_(&picked)?;
         start += c;
     }
-    Ok(sum)
+    Ok(out)
 }
 
 /// The head's loss and gradients for one batch.
@@ -61,7 +67,7 @@ pub struct HeadGrads {
     pub dw: Tensor,
 }
 
-/// [`loss_sum`] and the gradients of `scale` times it with respect to `h` and `w`, chunk by
+/// The summed loss of [`loss_rows`] and the gradients of `scale` times it with respect to `h` and `w`, chunk by
 /// chunk: d logits = (softmax - onehot(targets)) x scale, dh = d logits W, dW = d logits^T h,
 /// the products in `kind`. In f32 this equals autograd through `cross_entropy(h W^T)` to
 /// rounding (`tests::matches_autograd_in_f32`).
@@ -160,8 +166,14 @@ mod tests {
         assert!(max_rel(&g.dh, &h.grad()) < 1e-6);
         assert!(max_rel(&g.dw, &w.grad()) < 1e-6);
         // Chunks of 5 rows (8 chunks, the last of 2 rows), as a large vocabulary cuts them.
-        let s = loss_sum_in(&h.detach(), &w.detach(), &targets, Kind::Float, 5).unwrap();
-        assert!((s.double_value(&[]) * scale - theirs).abs() < 1e-6 * theirs);
+        let rows = loss_rows_in(&h.detach(), &w.detach(), &targets, Kind::Float, 5).unwrap();
+        assert!((rows.sum(Kind::Double).double_value(&[]) * scale - theirs).abs() < 1e-6 * theirs);
+        // Each row's loss is that row's cross-entropy.
+        let each = h
+            .detach()
+            .mm(&w.detach().tr())
+            .cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::None, -100, 0.0);
+        assert!(max_rel(&rows, &each) < 1e-6);
         let parts = grads_in(&h.detach(), &w.detach(), &targets, scale, Kind::Float, 5).unwrap();
         assert!((parts.loss_sum.double_value(&[]) * scale - theirs).abs() < 1e-6 * theirs);
         assert!(max_rel(&parts.dh, &h.grad()) < 1e-6);

@@ -259,14 +259,24 @@ pub struct EvalLog {
     pub name: String,
     pub loss: f64,
     pub perplexity: f64,
+    /// Each evaluation sequence's mean loss, in file order (none past
+    /// [`crate::eval::LOGGED_SEQUENCES`] sequences): a study's paired bootstrap resamples them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub sequences: Vec<f32>,
 }
 
 impl From<&EvalResult> for EvalLog {
     fn from(r: &EvalResult) -> Self {
+        let keep = r.sequences <= crate::eval::LOGGED_SEQUENCES;
         Self {
             name: r.name.clone(),
             loss: r.loss,
             perplexity: r.perplexity,
+            sequences: if keep {
+                r.sequence_losses.iter().map(|&l| l as f32).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }

@@ -330,14 +330,12 @@ pub fn train_in(
                 )
             })
             .collect::<Result<Vec<_>>>()?;
-        let sums: Vec<&Tensor> = parts.iter().map(|p| &p.sum).collect();
+        let losses: Vec<&Tensor> = parts.iter().map(|p| &p.losses).collect();
         if let Some(g) = group {
-            g.all_reduce_sum(&sums, "summing the evaluation losses")?;
+            // Each rank filled its own sequences' places: the sum gathers them all.
+            g.all_reduce_sum(&losses, "gathering the evaluation losses")?;
         }
-        parts
-            .iter()
-            .map(|p| p.finish(p.sum.double_value(&[])))
-            .collect()
+        parts.iter().map(|p| p.finish()).collect()
     };
     // Downstream tasks, read before the first step and scored by the lead rank at every
     // evaluation (with the run's tokenizer).

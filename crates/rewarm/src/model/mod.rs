@@ -299,7 +299,7 @@ pub(crate) fn available_memory() -> Option<u64> {
 }
 
 /// Logit and log-softmax buffers that evaluation reuses across batches (see
-/// [`GptNeox::loss_sum`]).
+/// [`GptNeox::sequence_losses`]).
 #[derive(Default)]
 pub struct EvalBuffers {
     bufs: Option<(Tensor, Tensor)>,
@@ -462,32 +462,33 @@ impl GptNeox {
             .forward(&self.run(0..self.blocks.len(), &x, &rope), act)
     }
 
-    /// Summed next-token cross-entropy (0-d f64) of `inputs` against `targets`, for
-    /// evaluation (no backward pass). On the CPU in f32 the logits and their log-softmax are
-    /// written into `bufs`, reused from batch to batch: allocating them afresh (hundreds of MB
-    /// at a 50k vocabulary) costs a page fault per 4 KiB every batch, which made evaluation
-    /// slower than PyTorch's. Elsewhere the head runs chunk by chunk ([`crate::lm_head`]).
-    pub fn loss_sum(
+    /// Each sequence's summed next-token cross-entropy ((batch,) f64) of `inputs` (batch,
+    /// time) against `targets`, for evaluation (no backward pass). On the CPU in f32 the
+    /// logits and their log-softmax are written into `bufs`, reused from batch to batch:
+    /// allocating them afresh (hundreds of MB at a 50k vocabulary) costs a page fault per 4 KiB
+    /// every batch, which made evaluation slower than PyTorch's. Elsewhere the head runs chunk
+    /// by chunk ([`crate::lm_head`]).
+    pub fn sequence_losses(
         &self,
         inputs: &Tensor,
         targets: &Tensor,
         bufs: &mut EvalBuffers,
     ) -> Result<Tensor> {
+        let batch = inputs.size()[0];
         let targets = targets.reshape([-1]);
         let h = self.hidden(inputs).view([-1, self.cfg.hidden_size]);
-        if self.device != Device::Cpu || self.compute != Compute::F32 {
-            let kind = self.compute.matmul();
-            return Ok(
-                crate::lm_head::loss_sum(&h, &self.head, &targets, kind)?.to_kind(Kind::Double)
-            );
-        }
-        let rows = h.size()[0];
-        let (logits, lsm) = bufs.get(rows, self.cfg.vocab_size);
-        let _ = h.mm_out(&logits, &self.head.tr());
-        let _ = logits.internal_log_softmax_out(&lsm, 1, false);
-        Ok(lsm
-            .g_nll_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100)
-            .to_kind(Kind::Double))
+        let rows = if self.device != Device::Cpu || self.compute != Compute::F32 {
+            crate::lm_head::loss_rows(&h, &self.head, &targets, self.compute.matmul())?
+        } else {
+            let n = h.size()[0];
+            let (logits, lsm) = bufs.get(n, self.cfg.vocab_size);
+            let _ = h.mm_out(&logits, &self.head.tr());
+            let _ = logits.internal_log_softmax_out(&lsm, 1, false);
+            lsm.g_nll_loss::<Tensor>(&targets, None, tch::Reduction::None, -100)
+        };
+        Ok(rows
+            .view([batch, -1])
+            .sum_dim_intlist(1, false, Kind::Double))
     }
 
     /// Mean next-token cross-entropy of `inputs` (batch, time) against `targets` (batch,

@@ -6,7 +6,7 @@
 use super::config::{Axis, Baseline};
 use super::metrics::{Point, RunMetrics};
 use super::plan::{baseline_name, Kind, Plan, PlannedRun, REFERENCE};
-pub use super::verdict::{Estimate, Side, Test, Verdict};
+pub use super::verdict::{Estimate, Interval, Side, Test, Verdict};
 use std::collections::BTreeMap;
 
 /// A validation loss "rises" (a bump) when it goes this far above its branch-point value.
@@ -172,12 +172,19 @@ const FINDINGS: [Check; 13] = [
     infinite_schedules,
 ];
 
-/// Every finding, measured on each seed and judged over the seeds.
+/// Every finding, measured on each seed and judged over the seeds; with one seed, judged on
+/// the intervals of a paired bootstrap over the evaluation sequences when the runs logged
+/// their per-sequence losses.
 pub fn check(r: &Results) -> Vec<Finding> {
     let views = r.by_seed();
+    let boot = match views.as_slice() {
+        [one] => replicate_tests(r.plan, one),
+        _ => None,
+    };
     FINDINGS
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(k, f)| {
             let measured: Vec<(Claim, Measured)> = views
                 .iter()
                 .map(|m| {
@@ -187,13 +194,41 @@ pub fn check(r: &Results) -> Vec<Finding> {
                     })
                 })
                 .collect();
-            judge(measured)
+            judge(measured, boot.as_ref().map(|(i, v)| (*i, &v[k])))
         })
         .collect()
 }
 
-/// One finding over the seeds: the estimates of the seeds that tested it.
-fn judge(measured: Vec<(Claim, Measured)>) -> Finding {
+/// A finding's test values by label, one per bootstrap replicate.
+type Replicated = BTreeMap<String, Vec<f64>>;
+
+/// Each finding's test values over the bootstrap replicates of one seed's runs, and the
+/// interval they give; None when the runs logged no shared sequence losses.
+fn replicate_tests(
+    plan: &Plan,
+    runs: &BTreeMap<String, RunMetrics>,
+) -> Option<(Interval, Vec<Replicated>)> {
+    let mut values = vec![Replicated::new(); FINDINGS.len()];
+    let (upstream, downstream) = super::bootstrap::replicates(runs, |m| {
+        let r = Results { plan, metrics: m };
+        for (k, f) in FINDINGS.iter().enumerate() {
+            if let (_, Measured::Tests(tests, _)) = f(&r) {
+                for t in tests {
+                    values[k].entry(t.label).or_default().push(t.value);
+                }
+            }
+        }
+    })?;
+    let interval = Interval::Bootstrap {
+        upstream,
+        downstream,
+    };
+    Some((interval, values))
+}
+
+/// One finding over the seeds: the estimates of the seeds that tested it (one seed's with
+/// the bootstrap's replicates, when there are some).
+fn judge(measured: Vec<(Claim, Measured)>, boot: Option<(Interval, &Replicated)>) -> Finding {
     let tested: Vec<(&[Test], &str)> = measured
         .iter()
         .filter_map(|(_, m)| match m {
@@ -201,7 +236,12 @@ fn judge(measured: Vec<(Claim, Measured)>) -> Finding {
             Measured::NotTested(_) => None,
         })
         .collect();
-    let tests = super::verdict::estimates(&tested.iter().map(|t| t.0).collect::<Vec<_>>());
+    let tests = match (tested.as_slice(), boot) {
+        ([(one, _)], Some((interval, values))) => {
+            super::verdict::bootstrapped(one, values, interval)
+        }
+        _ => super::verdict::estimates(&tested.iter().map(|t| t.0).collect::<Vec<_>>()),
+    };
     let evidence = match (tested.first(), &measured[0].1) {
         (Some((_, e)), _) => e.to_string(),
         (None, Measured::NotTested(why)) => why.clone(),

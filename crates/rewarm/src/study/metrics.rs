@@ -26,9 +26,18 @@ pub struct Bump {
     pub gone_tokens: Option<u64>,
 }
 
+/// The per-sequence losses behind one evaluation point (empty where the log kept none).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sequences {
+    pub upstream: Vec<f32>,
+    pub downstream: Vec<f32>,
+}
+
 #[derive(Clone, Debug)]
 pub struct RunMetrics {
     pub points: Vec<Point>,
+    /// Each point's per-sequence losses, in the order of `points`.
+    pub sequences: Vec<Sequences>,
     /// (tokens, lr) of every logged step.
     pub lr: Vec<(u64, f64)>,
     pub tokens: u64,
@@ -45,18 +54,23 @@ impl RunMetrics {
     pub fn read(dir: &Path, steps: u64) -> Result<Self> {
         let log = read_log(dir)?;
         let mut points = Vec::new();
+        let mut sequences = Vec::new();
         let mut lr = Vec::new();
         for l in &log {
             if let Some(v) = l.lr {
                 lr.push((l.tokens, v));
             }
-            let get = |n: &str| l.eval.iter().find(|e| e.name == n).map(|e| e.loss);
+            let get = |n: &str| l.eval.iter().find(|e| e.name == n);
             if let (Some(u), Some(d)) = (get("upstream"), get("downstream")) {
                 points.push(Point {
                     step: l.step,
                     tokens: l.tokens,
-                    upstream: u,
-                    downstream: d,
+                    upstream: u.loss,
+                    downstream: d.loss,
+                });
+                sequences.push(Sequences {
+                    upstream: u.sequences.clone(),
+                    downstream: d.sequences.clone(),
                 });
             }
         }
@@ -76,10 +90,55 @@ impl RunMetrics {
             tasks_step: scored.map_or(0, |l| l.step),
             tokens: log.last().map_or(0, |l| l.tokens),
             points,
+            sequences,
             lr,
             seconds,
             complete,
         })
+    }
+
+    /// The sizes of the two validation sets when every point kept the same number of
+    /// per-sequence losses of each (None when one kept none or the sizes differ).
+    pub fn sequence_counts(&self) -> Option<(usize, usize)> {
+        let first = self.sequences.first()?;
+        let n = (first.upstream.len(), first.downstream.len());
+        let same = self.sequences.len() == self.points.len()
+            && self
+                .sequences
+                .iter()
+                .all(|s| (s.upstream.len(), s.downstream.len()) == n);
+        (same && n.0 > 0 && n.1 > 0).then_some(n)
+    }
+
+    /// This run with each point's losses recomputed from the sequences drawn: the mean of
+    /// the upstream losses at `upstream` and of the downstream losses at `downstream` (indices
+    /// into each point's sequences, repeats allowed: one bootstrap replicate). Every
+    /// sequence has the same number of tokens, so the mean over sequences is the token mean.
+    /// Needs [`RunMetrics::sequence_counts`].
+    pub fn resampled(&self, upstream: &[usize], downstream: &[usize]) -> RunMetrics {
+        let mean = |xs: &[f32], at: &[usize]| {
+            at.iter().map(|&i| f64::from(xs[i])).sum::<f64>() / at.len() as f64
+        };
+        let points = self
+            .points
+            .iter()
+            .zip(&self.sequences)
+            .map(|(p, s)| Point {
+                upstream: mean(&s.upstream, upstream),
+                downstream: mean(&s.downstream, downstream),
+                ..p.clone()
+            })
+            .collect();
+        RunMetrics {
+            points,
+            sequences: Vec::new(),
+            lr: Vec::new(),
+            tokens: self.tokens,
+            seconds: self.seconds,
+            complete: self.complete,
+            tasks: Vec::new(),
+            tasks_step: self.tasks_step,
+        }
     }
 
     pub fn initial(&self) -> Option<&Point> {
@@ -153,6 +212,7 @@ mod tests {
                     downstream: *d,
                 })
                 .collect(),
+            sequences: vec![],
             lr: vec![],
             tasks: vec![],
             tasks_step: 0,

@@ -8,6 +8,7 @@
 //! time on all of them, data-parallel, in one process group; rank 0 alone writes the study
 //! folder and decides which runs are done, and the others follow its decisions.
 
+pub mod bootstrap;
 pub mod config;
 pub mod findings;
 pub mod metrics;
@@ -494,7 +495,7 @@ pub fn probe(cfg: &StudyConfig, threads: i32) -> Result<Probe> {
     let step_s = t0.elapsed().as_secs_f64() / 2.0;
     let t0 = std::time::Instant::now();
     let mut bufs = crate::model::EvalBuffers::default();
-    tch::no_grad(|| sync(model.loss_sum(&x, &y, &mut bufs)?))?;
+    tch::no_grad(|| sync(model.sequence_losses(&x, &y, &mut bufs)?.sum(DType::Double)))?;
     let eval_batch_s = t0.elapsed().as_secs_f64();
     Ok(Probe {
         step_s,

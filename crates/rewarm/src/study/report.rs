@@ -3,7 +3,7 @@
 //! ours; `runs.csv` and `findings.csv` beside it hold the same tables as data.
 
 use super::config::{Axis, Baseline};
-use super::findings::{self, Finding, Results};
+use super::findings::{self, Finding, Interval, Results};
 use super::metrics::RunMetrics;
 use super::plan::{baseline_name, Kind, Plan, PlannedRun, REFERENCE, UPSTREAM};
 use anyhow::{Context, Result};
@@ -508,6 +508,7 @@ const FINDING_HEADER: &[&str] = &[
     "mean",
     "ci95_low",
     "ci95_high",
+    "interval",
     "side",
     "threshold",
     "unit",
@@ -531,7 +532,7 @@ fn finding_rows(found: &[Finding]) -> Vec<Vec<String>> {
             row
         };
         if f.tests.is_empty() {
-            rows.push(head(vec![String::new(); 8]));
+            rows.push(head(vec![String::new(); 9]));
         }
         for t in &f.tests {
             rows.push(head(vec![
@@ -539,6 +540,7 @@ fn finding_rows(found: &[Finding]) -> Vec<Vec<String>> {
                 t.mean.to_string(),
                 t.lo.to_string(),
                 t.hi.to_string(),
+                t.interval.describe(),
                 t.side.symbol().to_string(),
                 t.threshold.to_string(),
                 t.unit.to_string(),
@@ -552,14 +554,25 @@ fn finding_rows(found: &[Finding]) -> Vec<Vec<String>> {
 fn findings_html(h: &mut Page, found: &[Finding]) {
     h.heading(2, "", "Findings");
     let seeds = found.iter().map(|f| f.seeds).max().unwrap_or(0);
+    let boot = found
+        .iter()
+        .flat_map(|f| &f.tests)
+        .find_map(|t| match t.interval {
+            Interval::Bootstrap {
+                upstream,
+                downstream,
+            } => Some((upstream, downstream)),
+            _ => None,
+        });
     h.html(&format!(
         "<p>Each finding is measured on every seed as a few tests (an effect in nats or percent against the finding's threshold). \
-A test holds when its 95 % interval over the seeds (Student's t) lies on the claimed side of the threshold, does not hold when it lies on the other side, \
+A test holds when its 95 % interval lies on the claimed side of the threshold, does not hold when it lies on the other side, \
 and is inconclusive when it straddles it; a finding holds when all its tests hold. {}</p>",
-        if seeds > 1 {
-            format!("This study has {seeds} seeds; the seeds column says how many each verdict rests on.")
-        } else {
-            "This study has one seed, so there are no intervals: each verdict is its point estimate's and may lie inside the seed-to-seed noise; give <code>[grid] seeds</code> (or <code>rewarm study --seeds 3</code>) to judge over seeds.".to_string()
+        match (seeds > 1, boot) {
+            (true, _) => format!("This study has {seeds} seeds: each interval is Student's t over the seeds, and the seeds column says how many each verdict rests on."),
+            (false, Some((u, d))) => format!("This study has one seed: each interval is a paired bootstrap's ({} replicates) over the {u} upstream and {d} downstream validation sequences every run was evaluated on. \
+It covers the evaluation sets' sampling noise, not the seed-to-seed noise of training, which is larger; give <code>[grid] seeds</code> (or <code>rewarm study --seeds 3</code>) to judge over seeds.", super::bootstrap::REPLICATES),
+            (false, None) => "This study has one seed and its runs logged no per-sequence losses, so there are no intervals: each verdict is its point estimate's and may lie inside the noise; give <code>[grid] seeds</code> (or <code>rewarm study --seeds 3</code>) to judge over seeds.".to_string(),
         }
     ));
     let mut t = Table::new(&[

@@ -2,8 +2,10 @@
 //! with a 95 % Student-t interval, set against the finding's threshold. A test holds when its
 //! whole interval lies on the claimed side of the threshold, does not hold when it lies on the
 //! other side, and is inconclusive when it straddles the threshold; a finding holds when all
-//! its tests hold and does not hold when one of them does not. With one seed there is no
-//! interval: the verdict is the point estimate's, and the report says so.
+//! its tests hold and does not hold when one of them does not. With one seed the interval is
+//! a paired bootstrap's over the evaluation sequences the runs share ([`super::bootstrap`]);
+//! without logged sequence losses there is none, the verdict is the point estimate's, and the
+//! report says so.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -96,6 +98,32 @@ impl Test {
     }
 }
 
+/// Where a test's 95 % interval comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    /// One value: no interval, the point decides.
+    None,
+    /// Student's t over the seeds.
+    Seeds,
+    /// The percentiles of a paired bootstrap over the shared evaluation sequences (one seed):
+    /// the upstream and downstream validation sets' sizes.
+    Bootstrap { upstream: usize, downstream: usize },
+}
+
+impl Interval {
+    /// For `findings.csv`: "none", "t over seeds", "bootstrap over 64+64 sequences".
+    pub fn describe(self) -> String {
+        match self {
+            Interval::None => "none".into(),
+            Interval::Seeds => "t over seeds".into(),
+            Interval::Bootstrap {
+                upstream,
+                downstream,
+            } => format!("paired bootstrap over {upstream}+{downstream} sequences"),
+        }
+    }
+}
+
 /// A test over the seeds: its mean, the 95 % interval, how many seeds measured it and the
 /// verdict of the interval against the threshold.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +137,7 @@ pub struct Estimate {
     pub threshold: f64,
     pub unit: &'static str,
     pub verdict: Verdict,
+    pub interval: Interval,
 }
 
 impl Estimate {
@@ -118,7 +147,7 @@ impl Estimate {
             "%" => format!("{x:+.2} %"),
             _ => format!("{x:+.4}"),
         };
-        let interval = if self.seeds > 1 {
+        let interval = if self.interval != Interval::None {
             format!(" [{}, {}]", n(self.lo), n(self.hi))
         } else {
             String::new()
@@ -187,9 +216,51 @@ pub fn estimates(per_seed: &[&[Test]]) -> Vec<Estimate> {
                 threshold: first.threshold,
                 unit: first.unit,
                 verdict: first.side.judge(lo, hi, first.threshold),
+                interval: if xs.len() > 1 {
+                    Interval::Seeds
+                } else {
+                    Interval::None
+                },
             })
         })
         .collect()
+}
+
+/// The estimates of one seed's `tests` with their intervals from bootstrap replicates: each
+/// test's value as measured, and the 2.5th and 97.5th percentiles of its finite values over
+/// the `replicates` (matched by label); a test no replicate measured keeps its point.
+pub fn bootstrapped(
+    tests: &[Test],
+    replicates: &std::collections::BTreeMap<String, Vec<f64>>,
+    interval: Interval,
+) -> Vec<Estimate> {
+    let mut out = estimates(&[tests]);
+    for e in &mut out {
+        let Some(values) = replicates.get(&e.label) else {
+            continue;
+        };
+        let mut xs: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if xs.len() < 2 {
+            continue;
+        }
+        xs.sort_by(f64::total_cmp);
+        e.lo = percentile(&xs, 2.5);
+        e.hi = percentile(&xs, 97.5);
+        e.verdict = e.side.judge(e.lo, e.hi, e.threshold);
+        e.interval = interval;
+    }
+    out
+}
+
+/// The `q`-th percentile of ascending `sorted` values, interpolating linearly between the
+/// closest ranks (numpy's default, `method="linear"`).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    match sorted.get(i + 1) {
+        Some(next) => sorted[i] + frac * (next - sorted[i]),
+        None => sorted[i],
+    }
 }
 
 /// A finding's verdict from its tests' verdicts: does not hold when one does not, holds when
@@ -218,6 +289,48 @@ mod tests {
         assert!((m - 2.0).abs() < 1e-12);
         assert!((lo - (2.0 - half)).abs() < 1e-9 && (hi - (2.0 + half)).abs() < 1e-9);
         assert_eq!(interval(&[0.5]), (0.5, 0.5, 0.5));
+    }
+
+    #[test]
+    fn percentiles_interpolate_as_numpy() {
+        // numpy.percentile([1, 2, 3, 4, 10], [2.5, 50, 97.5]) = [1.1, 3.0, 9.4].
+        let xs = [1.0, 2.0, 3.0, 4.0, 10.0];
+        assert!((percentile(&xs, 2.5) - 1.1).abs() < 1e-12);
+        assert_eq!(percentile(&xs, 50.0), 3.0);
+        assert!((percentile(&xs, 97.5) - 9.4).abs() < 1e-12);
+        assert_eq!(percentile(&[7.0], 97.5), 7.0);
+    }
+
+    #[test]
+    fn a_bootstrap_interval_judges_one_seed() {
+        let t = Test::new("2x - 1x", 0.001, Side::AtMost, 0.005);
+        let boot = Interval::Bootstrap {
+            upstream: 64,
+            downstream: 64,
+        };
+        // Replicates 0.000 .. 0.010 (101 values): the interval [0.00025, 0.00975] straddles.
+        let wide: Vec<f64> = (0..=100).map(|i| i as f64 * 1e-4).collect();
+        let reps = std::collections::BTreeMap::from([("2x - 1x".to_string(), wide)]);
+        let e = bootstrapped(std::slice::from_ref(&t), &reps, boot);
+        assert_eq!((e[0].mean, e[0].seeds), (0.001, 1));
+        assert!((e[0].lo - 0.00025).abs() < 1e-12 && (e[0].hi - 0.00975).abs() < 1e-12);
+        assert_eq!(e[0].verdict, Verdict::Inconclusive);
+        assert!(
+            e[0].describe().contains("[+0.0003, +0.0097]"),
+            "{}",
+            e[0].describe()
+        );
+        // Narrow replicates below the threshold: holds; NaN replicates are left out.
+        let narrow = vec![0.0009, 0.0011, f64::NAN, 0.001];
+        let reps = std::collections::BTreeMap::from([("2x - 1x".to_string(), narrow)]);
+        let e = bootstrapped(std::slice::from_ref(&t), &reps, boot);
+        assert_eq!((e[0].verdict, e[0].interval), (Verdict::Holds, boot));
+        // No replicates: the point decides, with no interval.
+        let e = bootstrapped(&[t], &Default::default(), boot);
+        assert_eq!(
+            (e[0].interval, e[0].lo, e[0].hi),
+            (Interval::None, 0.001, 0.001)
+        );
     }
 
     #[test]
@@ -252,6 +365,7 @@ mod tests {
         let e = estimates(&[&[t(f64::NAN)], &[t(0.001)]]);
         assert_eq!(e[0].seeds, 1);
         assert_eq!(overall(&[]), Verdict::NotTested);
+        assert_eq!(e[0].interval, Interval::None);
         // Strict sides: a value at the threshold is not below it.
         let e = estimates(&[&[Test::new("d", 0.0, Side::Below, 0.0)]]);
         assert_eq!(e[0].verdict, Verdict::DoesNotHold);

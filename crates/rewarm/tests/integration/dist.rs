@@ -36,7 +36,8 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
-/// (step, loss, grad_norm, eval losses) of one line of a run's log.
+/// (step, loss, grad_norm, eval losses) of one line of a run's log; each evaluation's loss is
+/// followed by its per-sequence losses, so the ranks' shares must land at their sequences.
 type LogRow = (u64, Option<f64>, Option<f64>, Vec<f64>);
 
 fn log(run: &Path) -> Vec<LogRow> {
@@ -47,7 +48,15 @@ fn log(run: &Path) -> Vec<LogRow> {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let evals = v["eval"]
                 .as_array()
-                .map(|a| a.iter().map(|e| e["loss"].as_f64().unwrap()).collect())
+                .map(|a| {
+                    a.iter()
+                        .flat_map(|e| {
+                            let seqs = e["sequences"].as_array().expect("per-sequence losses");
+                            std::iter::once(e["loss"].as_f64().unwrap())
+                                .chain(seqs.iter().map(|x| x.as_f64().unwrap()))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             (
                 v["step"].as_u64().unwrap(),

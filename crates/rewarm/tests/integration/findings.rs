@@ -55,6 +55,7 @@ fn curves(
             ];
             let m = RunMetrics {
                 points: pts,
+                sequences: vec![],
                 lr: vec![],
                 tasks: vec![],
                 tasks_step: 0,
@@ -329,7 +330,7 @@ fn a_micro_study_over_seeds_reports_intervals_and_grows() {
         if r[4].is_empty() {
             continue; // not tested
         }
-        assert_eq!(&r[3], "2", "{r:?}");
+        assert_eq!((&r[3], &r[8]), ("2", "t over seeds"), "{r:?}");
         let (mean, lo, hi): (f64, f64, f64) = (
             r[5].parse().unwrap(),
             r[6].parse().unwrap(),

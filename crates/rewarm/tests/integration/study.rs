@@ -210,21 +210,67 @@ fn micro_study_runs_every_arm_reports_and_resumes() {
     let mut rdr = csv::Reader::from_reader(found.as_bytes());
     // A row per test of each finding: finding, source, verdict, seeds, test, mean, interval.
     let mut verdicts: Vec<(String, String)> = Vec::new();
+    let mut gap = None;
     for r in rdr.records() {
         let r = r.unwrap();
-        // One seed: no interval, the point is its own.
-        assert_eq!((&r[3], &r[5]), ("1", &r[6]), "{r:?}");
-        assert!(!r[4].is_empty() && r[5].parse::<f64>().is_ok(), "{r:?}");
+        // One seed: the interval is the paired bootstrap's over the 16 + 16 sequences.
+        assert_eq!(&r[3], "1", "{r:?}");
+        assert_eq!(&r[8], "paired bootstrap over 16+16 sequences", "{r:?}");
+        let (lo, hi): (f64, f64) = (r[6].parse().unwrap(), r[7].parse().unwrap());
+        assert!(
+            !r[4].is_empty() && r[5].parse::<f64>().is_ok() && lo <= hi,
+            "{r:?}"
+        );
+        if &r[4] == "reference − constant final downstream" {
+            gap = Some((r[5].parse::<f64>().unwrap(), lo, hi));
+        }
         if !verdicts.iter().any(|v| v.0 == r[0]) {
             verdicts.push((r[0].to_string(), r[2].to_string()));
         }
     }
     assert_eq!(verdicts.len(), 13);
     for (id, v) in &verdicts {
-        assert!(v == "holds" || v == "does not hold", "{id}: {v}");
+        assert!(
+            ["holds", "does not hold", "inconclusive"].contains(&v.as_str()),
+            "{id}: {v}"
+        );
         assert!(page.contains(id.as_str()), "{id} not on the page");
     }
-    assert!(page.contains("no intervals") && page.contains("--seeds"));
+    assert!(page.contains("paired bootstrap") && page.contains("--seeds"));
+    // The bootstrap by hand: the final evaluation logs each sequence's loss (their mean is the
+    // logged loss); the reference-minus-constant differences d over 16 sequences have a mean
+    // equal to the test's, and a 95 % interval close to mean ± 1.96 sd(d) / 4 (sd over n).
+    let sequences = |run: &str| {
+        let l = log(&dir.join("runs").join(run));
+        let e = l
+            .iter()
+            .rev()
+            .find(|l| !l.eval.is_empty())
+            .unwrap()
+            .eval
+            .clone();
+        let down = e.into_iter().find(|e| e.name == "downstream").unwrap();
+        let mean = down.sequences.iter().map(|&x| f64::from(x)).sum::<f64>() / 16.0;
+        assert_eq!(down.sequences.len(), 16);
+        assert!(
+            (mean - down.loss).abs() < 1e-6 * down.loss,
+            "{mean} vs {}",
+            down.loss
+        );
+        down.sequences
+    };
+    let (a, b) = (sequences("reference"), sequences("constant"));
+    let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| f64::from(x - y)).collect();
+    let mean = d.iter().sum::<f64>() / 16.0;
+    let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 16.0).sqrt();
+    let (m, lo, hi) = gap.unwrap();
+    assert!((m - mean).abs() < 1e-5, "{m} vs {mean}");
+    let half = 1.96 * sd / 4.0;
+    assert!(
+        ((hi - lo) / 2.0 / half - 1.0).abs() < 0.2,
+        "[{lo}, {hi}] against {mean} ± {half}"
+    );
+    assert!(lo < mean && mean < hi);
 
     // One run's own page.
     let one = study::report::write_run_report(&dir.join("runs/reference"), &tmp.path().join("one"))
