@@ -19,7 +19,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::{
-    fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Params, Policy, Provisioning,
+    fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Needs, Params, Policy, Provisioning,
 };
 use crate::workload::Function;
 use anyhow::Result;
@@ -163,6 +163,13 @@ impl Provisioning for ForecastPrewarm {
 }
 
 impl Policy for ForecastPrewarm {
+    fn needs(&self) -> Needs {
+        Needs {
+            history: true,
+            ..Needs::default()
+        }
+    }
+
     fn name(&self) -> String {
         format!(
             "forecast-prewarm:ttl={},min-rpm={},window={},lead={}",

@@ -27,7 +27,7 @@
 //! coefficient of variation "above a threshold" without fixing it; some use 2, some compare
 //! against 1): it is the `cv` parameter, 2 by default.
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Needs, Params, Policy};
 use crate::workload::Function;
 use anyhow::{bail, Result};
 
@@ -198,6 +198,13 @@ impl Catalogued for HybridHistogram {
 }
 
 impl Policy for HybridHistogram {
+    fn needs(&self) -> Needs {
+        Needs {
+            history: true,
+            ..Needs::default()
+        }
+    }
+
     fn name(&self) -> String {
         format!(
             "hybrid-histogram:range={},cv={},head={},tail={},margin={},oob={},min-samples={}",

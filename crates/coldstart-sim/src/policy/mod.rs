@@ -86,6 +86,9 @@ pub struct Needs {
     pub other_regions: bool,
     /// Pod allocation times ([`CostModel::pod_allocation`]).
     pub allocation_times: bool,
+    /// It learns from the replay's own past (idle-time histograms, timer periods, pool
+    /// demand, yesterday's peaks), so a replay measures it after a warm-up day by default.
+    pub history: bool,
 }
 
 /// A policy: a keep-alive, and whichever of the narrow parts below it has. The engine asks

@@ -91,6 +91,7 @@ impl Policy for PoolPredict {
     fn needs(&self) -> Needs {
         Needs {
             allocation_times: true,
+            history: true,
             ..Needs::default()
         }
     }

@@ -7,7 +7,7 @@
 //! second firing finds it. Every other function, and timers firing more often than the
 //! keep-alive, get the fixed keep-alive `ttl`.
 
-use super::{fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Params, Policy};
+use super::{fmt_duration, limits, Catalogued, Ended, Idle, KeepAlive, Needs, Params, Policy};
 use crate::workload::Function;
 use anyhow::Result;
 use coldstart_trace::paper::KEEP_ALIVE_S;
@@ -70,6 +70,13 @@ impl Catalogued for TimerPrewarm {
 }
 
 impl Policy for TimerPrewarm {
+    fn needs(&self) -> Needs {
+        Needs {
+            history: true,
+            ..Needs::default()
+        }
+    }
+
     fn name(&self) -> String {
         format!(
             "timer-prewarm:ttl={},lead={},slack={},learn={}",

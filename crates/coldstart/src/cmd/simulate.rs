@@ -85,9 +85,11 @@ pub struct Args {
     #[arg(long)]
     days: Option<String>,
     /// Days at the start of the replay that the policies learn on (and fill their pods and
-    /// pools) without being measured.
-    #[arg(long, default_value_t = 0)]
-    warmup_days: u32,
+    /// pools) without being measured. Default: 1 when a policy learns from the replay's past
+    /// (hybrid-histogram, timer-prewarm, pool-predict, forecast-prewarm) and at least 2 days
+    /// are replayed, else 0.
+    #[arg(long)]
+    warmup_days: Option<u32>,
     /// Which of a function's pods with room a request goes to: spread (the one sent a request
     /// least recently, as the platform's load balancer does; synth's releases are made so)
     /// or first-fit (the oldest loaded pod with room, a fixed preference).

@@ -99,8 +99,9 @@ pub(super) struct Loaded {
 }
 
 /// A workload and its cost model, read from `input`; `remote`: with the other regions' costs
-/// (for cross-region policies).
-pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Loaded> {
+/// (for cross-region policies); `warmup`: the warm-up days asked for and whether a policy
+/// learns from the past ([`super::warmup_days`]).
+pub(super) fn load(input: &Input, remote: bool, warmup: (Option<u32>, bool)) -> Result<Loaded> {
     match input {
         Input::Synth {
             region,
@@ -189,6 +190,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup_days: u32) -> Result<Load
             let workload = cut(workload, days)?;
             // The trace's own numbers on the days that are measured.
             let all = workload.days();
+            let warmup_days = super::warmup_days(warmup.0, warmup.1, &all);
             let measured = (all.start + warmup_days).min(all.end)..all.end;
             let desc = format!(
                 "store {}, region {region}: {} functions, {what}",

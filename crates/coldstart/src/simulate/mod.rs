@@ -158,8 +158,9 @@ pub enum PodScope {
 /// How a replay runs, beyond its input and policies.
 #[derive(Debug, Clone, Default)]
 pub struct Replay {
-    /// Days at the start that the policies learn on without being measured.
-    pub warmup_days: u32,
+    /// Days at the start that the policies learn on without being measured (None:
+    /// [`warmup_days`]'s default).
+    pub warmup_days: Option<u32>,
     /// Which pod with room each request goes to.
     pub routing: Routing,
     /// Whose pods a request runs in (None: per app for the Azure traces, else per function).
@@ -237,6 +238,8 @@ pub struct Outcome {
     pub seeds: Option<seeds::SeedRuns>,
     /// With `--against-requests`: the per-minute replay against the per-request rows.
     pub month_check: Option<month_check::MonthCheck>,
+    /// The days at the start that were replayed without being measured.
+    pub warmup_days: u32,
 }
 
 /// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
@@ -267,19 +270,26 @@ impl Utility {
     }
 }
 
+/// The warm-up days of a replay of `days`: as `asked`, else 1 when a policy learns from the
+/// replay's past (`learning`) and the replay has a day left to measure after it, else 0.
+pub fn warmup_days(asked: Option<u32>, learning: bool, days: &Range<u32>) -> u32 {
+    asked.unwrap_or(u32::from(learning && days.len() >= 2))
+}
+
 /// Replays the workload under each policy, then each point of a sweep (the baseline added
 /// when missing).
 pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Result<Outcome> {
     let start = Instant::now();
     let needs = |f: fn(Needs) -> bool| specs.iter().chain(swept).any(|s| f(s.needs()));
     let remote = needs(|n| n.other_regions);
+    let learning = needs(|n| n.history);
     let Loaded {
         mut workload,
         costs,
         mut desc,
         observed,
         observed_utility,
-    } = load(input, remote, replay.warmup_days)?;
+    } = load(input, remote, (replay.warmup_days, learning))?;
     if replay.cold_start.is_none() && input.has_no_cold_starts() {
         let _ = write!(desc, "; {LOGNORMAL_COSTS}");
     }
@@ -352,6 +362,7 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         policies.push(policy::parse(BASELINE, n)?);
     }
     let days = workload.days();
+    let warmup = warmup_days(replay.warmup_days, learning, &days);
     let bar = ProgressBar::new(days.len() as u64).with_style(ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {bar:30} day {pos}/{len}  {msg}  (ETA {eta})",
     )?);
@@ -364,18 +375,24 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
             replay.routing.name()
         );
     }
-    if replay.warmup_days > 0 {
-        let _ = write!(
-            desc,
-            "; the first {} days warm the policies up and are not measured",
-            replay.warmup_days
-        );
+    if warmup > 0 {
+        let by_default = if replay.warmup_days.is_none() {
+            " (by default: a policy learns from the past; --warmup-days 0 measures every day)"
+        } else {
+            ""
+        };
+        let days = if warmup == 1 {
+            "the first day warms the policies up and is not measured".to_string()
+        } else {
+            format!("the first {warmup} days warm the policies up and are not measured")
+        };
+        let _ = write!(desc, "; {days}{by_default}");
     }
     let metrics = simulate_from(
         workload.as_mut(),
         costs.as_ref(),
         policies,
-        replay.warmup_days,
+        warmup,
         replay.routing,
         |_, k| {
             total += k;
@@ -407,6 +424,7 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         seconds: start.elapsed().as_secs_f64(),
         seeds: None,
         month_check: None,
+        warmup_days: warmup,
     })
 }
 
@@ -455,7 +473,7 @@ pub fn against_requests(
             .unwrap_or(0) as u32;
         0..n
     });
-    let measured = (days.start + replay.warmup_days).min(days.end)..days.end;
+    let measured = (days.start + t.warmup_days).min(days.end)..days.end;
     Ok(month_check::MonthCheck::new(learned, &u, &t, measured))
 }
 
@@ -464,5 +482,20 @@ fn q(h: &hdrhistogram::Histogram<u64>, p: f64) -> f64 {
         f64::NAN
     } else {
         h.value_at_quantile(p) as f64 / 1e6
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warmup_days;
+
+    #[test]
+    fn a_learning_policy_gets_one_warm_up_day_when_a_day_is_left_to_measure() {
+        assert_eq!(warmup_days(None, true, &(0..7)), 1);
+        assert_eq!(warmup_days(None, true, &(5..7)), 1);
+        assert_eq!(warmup_days(None, true, &(3..4)), 0);
+        assert_eq!(warmup_days(None, false, &(0..7)), 0);
+        assert_eq!(warmup_days(Some(0), true, &(0..7)), 0);
+        assert_eq!(warmup_days(Some(3), false, &(0..7)), 3);
     }
 }

@@ -377,7 +377,22 @@ fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
     );
     assert!(measured > 0.0 && measured < every, "{measured} {every}");
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
-    assert!(page.contains("warm the policies up"), "the page says so");
+    assert!(
+        page.contains("day warms the policies up"),
+        "the page says so"
+    );
+    // A policy that learns from the past is measured after one warm-up day by default (the
+    // same days as --warmup-days 1); --warmup-days 0 measures every day.
+    let learning = |out: &Path, extra: &[&str]| {
+        let args = ["--days", "3", "--out", s(out), "--policy", "pool-predict"];
+        ok(&[&synth[..], &args[..], extra].concat());
+        column(out, "invocations")[0].1
+    };
+    let (default, zero) = (d.path().join("default"), d.path().join("zero"));
+    assert_eq!(learning(&default, &[]), measured);
+    assert_eq!(learning(&zero, &["--warmup-days", "0"]), every);
+    let page = std::fs::read_to_string(default.join("index.html")).unwrap();
+    assert!(page.contains("(by default: a policy learns from the past; --warmup-days 0"));
 
     // A store of two regions: R2's cold starts may go to R3, costed by R3's own.
     let (rel, store) = (d.path().join("rel"), d.path().join("store"));
