@@ -64,6 +64,26 @@ pub trait CostModel: Sync {
         self.cold_start(func, k)
     }
 
+    /// Every region's own load through the replay (0: its own, 1..: [`other_regions`], in
+    /// their order), where the model knows it: what a cross-region control plane routes by
+    /// and what cold starts sent elsewhere meet ([`crate::regions`]).
+    ///
+    /// [`other_regions`]: CostModel::other_regions
+    fn loads(&self) -> Option<&[crate::regions::RegionLoad]> {
+        None
+    }
+
+    /// [`CostModel::cold_start_in`] in a region at `pressure` ([`crate::regions::RegionLoad::pressure`]):
+    /// its allocation and scheduling slowed as that region slows under load; unchanged where
+    /// the model has no loads.
+    fn cold_start_in_under(&self, func: u32, k: u64, region: usize, pressure: f64) -> [f64; 5] {
+        let c = self.cold_start_in(func, k, region);
+        match self.loads().and_then(|l| l.get(region)) {
+            Some(load) => crate::regions::under_load(c, load.factors(pressure)),
+            None => c,
+        }
+    }
+
     /// The median cold-start time of `func` in `region`, from 101 draws kept apart from the
     /// ones a replay uses.
     fn expected_cold_start(&self, func: u32, region: usize) -> f64 {
@@ -106,6 +126,10 @@ impl CostModel for Offset<'_> {
     fn expected_cold_start(&self, func: u32, region: usize) -> f64 {
         self.inner.expected_cold_start(self.first + func, region)
     }
+
+    fn loads(&self) -> Option<&[crate::regions::RegionLoad]> {
+        self.inner.loads()
+    }
 }
 
 /// The calibrated model of the synthetic release (spec section 4), per function; `others`
@@ -118,6 +142,8 @@ pub struct ModelCosts {
     pub others: Vec<RegionProfile>,
     pub seed: u64,
     pub pressure: Option<std::sync::Arc<crate::pressure::Pressure>>,
+    /// Its own region's load and then each of `others`' (empty: unknown).
+    pub loads: Vec<crate::regions::RegionLoad>,
 }
 
 impl CostModel for ModelCosts {
@@ -161,6 +187,10 @@ impl CostModel for ModelCosts {
         self.others.iter().map(|p| p.name.to_string()).collect()
     }
 
+    fn loads(&self) -> Option<&[crate::regions::RegionLoad]> {
+        Some(self.loads.as_slice()).filter(|l| !l.is_empty())
+    }
+
     fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {
         match region.checked_sub(1).and_then(|r| self.others.get(r)) {
             None => self.cold_start(func, k),
@@ -191,6 +221,8 @@ pub struct EmpiricalCosts {
     /// Per other region: its name, and per function the cold starts it would get there.
     pub remote: Vec<RemoteCosts>,
     pub seed: u64,
+    /// Its own region's load and then each remote region's (empty: unknown).
+    pub loads: Vec<crate::regions::RegionLoad>,
     /// The region's allocation times, sorted; each function's where it has at least 10.
     allocations: Vec<f64>,
     own_allocations: Vec<Option<Vec<f64>>>,
@@ -218,6 +250,7 @@ impl EmpiricalCosts {
             pooled,
             remote,
             seed,
+            loads: Vec::new(),
             allocations,
             own_allocations,
         }
@@ -254,6 +287,10 @@ impl CostModel for EmpiricalCosts {
 
     fn other_regions(&self) -> Vec<String> {
         self.remote.iter().map(|r| r.0.clone()).collect()
+    }
+
+    fn loads(&self) -> Option<&[crate::regions::RegionLoad]> {
+        Some(self.loads.as_slice()).filter(|l| !l.is_empty())
     }
 
     fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod policy;
 pub mod pressure;
 pub mod profile;
+pub mod regions;
 pub mod release;
 mod ring;
 pub mod rng;

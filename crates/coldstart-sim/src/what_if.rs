@@ -106,6 +106,10 @@ impl CostModel for ScaledCosts {
     fn cold_start_in(&self, func: u32, k: u64, region: usize) -> [f64; 5] {
         self.scale(self.inner.cold_start_in(func, k, region))
     }
+
+    fn loads(&self) -> Option<&[crate::regions::RegionLoad]> {
+        self.inner.loads()
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use pools::*;
 pub use shards::*;
 
 use crate::costs::{micros, CostModel};
-use crate::policy::{Ended, Idle, Load, Placement, Policy, Used};
+use crate::policy::{Ended, Idle, Load, Policy, Used};
 use crate::ring::Ring;
 use crate::workload::{Function, Invocation, Workload};
 use coldstart_trace::paper::SECONDS_PER_DAY;
@@ -200,9 +200,9 @@ pub struct Engine<'a, E: Events = ()> {
     /// The admission's deadline (infinite without one).
     deadline: f64,
     pools: Option<Pools>,
-    /// Where the policy starts pods: [`Placement::Home`] when the cost model has no other
-    /// regions.
-    placement: Placement,
+    /// Whether the policy places cold starts across regions (it has a placement part and the
+    /// cost model other regions).
+    placement: bool,
     /// Whether every request looks at every pod of its function (the reference path).
     exhaustive: bool,
     /// Whether each request's latency goes into [`Metrics::latency_us`].
@@ -247,10 +247,7 @@ impl<'a, E: Events> Engine<'a, E> {
         Self {
             metrics,
             pools,
-            placement: match policy.placement() {
-                Some(p) if !costs.other_regions().is_empty() => p.scope(),
-                _ => Placement::Home,
-            },
+            placement: policy.placement().is_some() && !costs.other_regions().is_empty(),
             functions,
             costs,
             policy,
@@ -583,16 +580,21 @@ impl<'a, E: Events> Engine<'a, E> {
                     self.make_room(cap, f64::from(f.memory_mb), t);
                 }
                 self.loaded_mb += f64::from(f.memory_mb);
-                let (region, extra) = match self.placement {
-                    Placement::Home => None,
-                    _ => (self.policy.placement()).and_then(|p| p.place(inv.func, f, self.costs)),
-                }
-                .unwrap_or((0, 0.0));
-                let mut c = if region == 0 {
-                    self.costs.cold_start_at(inv.func, k, t)
+                let remote = if self.placement {
+                    (self.policy.placement()).and_then(|p| p.place(inv.func, f, self.costs, t))
                 } else {
-                    self.metrics.remote_cold_starts += 1;
-                    self.costs.cold_start_in(inv.func, k, region)
+                    None
+                };
+                let (region, extra) = remote.map_or((0, 0.0), |r| (r.region, r.latency));
+                let mut c = match remote {
+                    None => self.costs.cold_start_at(inv.func, k, t),
+                    Some(r) => {
+                        self.metrics.remote_cold_starts += 1;
+                        match r.pressure {
+                            Some(p) => self.costs.cold_start_in_under(inv.func, k, r.region, p),
+                            None => self.costs.cold_start_in(inv.func, k, r.region),
+                        }
+                    }
                 };
                 if let Some(cfg) = self
                     .pools
@@ -729,10 +731,7 @@ impl<'a, E: Events> Engine<'a, E> {
     /// when their keep-alive runs out (see [`evict`]), so pods whose keep-alive ran out go
     /// first, uncounted, and the same pods are evicted either way.
     fn fast_path(&self, fi: usize) -> bool {
-        self.routing == Routing::Spread
-            && !self.exhaustive
-            && self.placement != Placement::PerPod
-            && !self.state[fi].may_unload
+        self.routing == Routing::Spread && !self.exhaustive && !self.state[fi].may_unload
     }
 
     /// On the fast path: the first pod with room at `t` in the order they were last sent a
@@ -779,8 +778,8 @@ impl<'a, E: Events> Engine<'a, E> {
         }
     }
 
-    /// After a [`Engine::sweep`]: the pod with room the routing picks; with other regions, the
-    /// nearest first (pods there cost latency).
+    /// After a [`Engine::sweep`]: the pod with room the routing picks, wherever it is (a pod in
+    /// another region costs each request its latency).
     fn best_with_room(&self, pods: &Ring<Pod>, conc: usize) -> Option<usize> {
         let mut free: Option<usize> = None;
         for (i, p) in pods.iter().enumerate() {
@@ -789,7 +788,6 @@ impl<'a, E: Events> Engine<'a, E> {
             }
             let better = match free.map(|j| pods.get(j)) {
                 None => true,
-                Some(q) if p.extra != q.extra => p.extra < q.extra,
                 Some(q) => match self.routing {
                     Routing::Spread => p.sent_order() < q.sent_order(),
                     Routing::FirstFit => p.serial < q.serial,

@@ -196,27 +196,24 @@ pub trait Provisioning {
     fn targets(&mut self, minute: u32, out: &mut Vec<(u32, u32)>);
 }
 
-/// Placement across regions, asked only when the cost model has other regions.
+/// Placement across regions, asked only when the cost model has other regions. A request
+/// goes to one of its function's pods with room as the routing says, wherever the pod is.
 pub trait RegionPlacement {
-    /// Where the policy may start a cold start's pod (asked once).
-    fn scope(&self) -> Placement;
-
-    /// Where a cold start of `func` starts its pod: `Some((region, latency))` sends it to
-    /// region `region` of [`CostModel::other_regions`] (1..), each request on that pod paying
-    /// `latency` seconds more; `None` keeps it home.
-    fn place(&mut self, func: u32, f: &Function, costs: &dyn CostModel) -> Option<(usize, f64)>;
+    /// Where a cold start of `func` at `t` starts its pod: `Some` sends it to another region,
+    /// `None` keeps it home.
+    fn place(&mut self, func: u32, f: &Function, costs: &dyn CostModel, t: f64) -> Option<Remote>;
 }
 
-/// Where a policy starts pods ([`RegionPlacement::scope`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placement {
-    /// Always in the function's own region.
-    Home,
-    /// In one region per function, the same for all its pods through the replay: the engine
-    /// may then route its requests as it does at home (all its pods are as near).
-    PerFunction,
-    /// Pod by pod: requests go to the nearest pod with room.
-    PerPod,
+/// A cold start sent to another region.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Remote {
+    /// The region, 1.. in [`CostModel::other_regions`].
+    pub region: usize,
+    /// Seconds each request on the pod pays on top.
+    pub latency: f64,
+    /// That region's pressure when the cold start arrives
+    /// ([`CostModel::cold_start_in_under`]); `None`: its costs free of load.
+    pub pressure: Option<f64>,
 }
 
 /// A policy the catalogue lists: its name, parameters and what it does, and how it is read
@@ -600,8 +597,8 @@ mod tests {
             "peak-shave:max-delay=2m,limit=40,ttl=10m",
             "pool-predict:window=1h,quantile=0.95,size=auto,refill=10s,ttl=60s",
             "pool-predict:window=30m,quantile=0.5,size=4,refill=0s,ttl=10m",
-            "cross-region:latency=50ms,ttl=60s",
-            "cross-region:latency=200ms,ttl=10m",
+            "cross-region:latency=50ms,ttl=60s,capacity=1,route=time",
+            "cross-region:latency=200ms,ttl=10m,capacity=0.25,route=once",
         ] {
             assert_eq!(parse(spec, 3).unwrap().name(), spec);
         }
@@ -618,6 +615,7 @@ mod tests {
         assert!(e("faascache:capacity=1,ttl=1m").contains("add evict=ttl"));
         assert!(e("fixed-keepalive:capacity=0").contains("parameter capacity"));
         assert!(e("hybrid-histogram:min-samples=2.5").contains("whole number"));
+        assert!(e("cross-region:route=near").contains("parameter route is time or once"));
     }
 }
 

@@ -392,6 +392,7 @@ pub fn model_costs(specs: &[FunctionSpec], prof: &RegionProfile, seed: u64) -> M
         others: Vec::new(),
         seed,
         pressure: None,
+        loads: Vec::new(),
     }
 }
 
@@ -406,54 +407,115 @@ pub fn model_costs_under_load(
     region_index: u64,
     days: u32,
 ) -> Result<ModelCosts> {
-    let pressure = pool_pressure(specs, prof, seed, region_index, days)?;
+    let first = FirstReplay::run(specs, prof, seed, region_index, days)?;
     Ok(ModelCosts {
-        pressure: Some(std::sync::Arc::new(pressure)),
+        pressure: Some(std::sync::Arc::new(first.pressure(prof))),
         ..model_costs(specs, prof, seed)
     })
 }
 
-/// Each pool's pressure per minute over days `0..days`, from the cold starts the platform's
-/// default policy makes on the workload with costs free of load.
-fn pool_pressure(
+/// [`model_costs_under_load`] with the other four regions a cross-region policy may send cold
+/// starts to, each region's own load through days `0..days` known ([`crate::regions`]): the
+/// other regions' synthetic workloads of the same `--functions` or `--scale` and seed are
+/// replayed once each under the platform's policy to count their own cold starts.
+pub fn model_costs_across_regions(
     specs: &[FunctionSpec],
     prof: &RegionProfile,
-    seed: u64,
+    (functions, scale, seed): (Option<u32>, f64, u64),
     region_index: u64,
     days: u32,
-) -> Result<Pressure> {
-    let mut names: Vec<&str> = specs.iter().map(|s| s.pool_name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let index = |name: &str| names.binary_search(&name).expect("listed") as u16;
-    let pool_of: Vec<u16> = specs.iter().map(|s| index(&s.pool_name)).collect();
-    let mut cold = Vec::new();
-    replay(
-        specs,
-        &model_costs(specs, prof, seed),
-        prof,
-        seed,
-        region_index,
-        0..days,
-        |group| PoolCounts {
-            pool_of: group
-                .iter()
-                .map(|s| (index(&s.pool_name), crate::costs::built_from_scratch(s)))
-                .collect(),
-            seen: Vec::new(),
-        },
-        |_, _, e| {
-            cold.append(&mut e.seen);
-            Ok(())
-        },
-    )?;
-    Ok(Pressure::from_cold_starts(
-        pool_of,
-        names.len(),
-        0..days,
-        (prof.load_alloc, prof.load_sched),
-        cold,
-    ))
+) -> Result<ModelCosts> {
+    let first = FirstReplay::run(specs, prof, seed, region_index, days)?;
+    let mut loads = vec![first.load(prof, days)];
+    let mut others = Vec::new();
+    for (ri, name) in REGIONS.iter().enumerate() {
+        if *name == prof.name {
+            continue;
+        }
+        let (p, their) = region_functions(name, functions, scale, seed, ri as u64)?;
+        loads.push(FirstReplay::run(&their, &p, seed, ri as u64, days)?.load(&p, days));
+        others.push(p);
+    }
+    Ok(ModelCosts {
+        pressure: Some(std::sync::Arc::new(first.pressure(prof))),
+        others,
+        loads,
+        ..model_costs(specs, prof, seed)
+    })
+}
+
+/// The cold starts the platform's default policy makes on a region's workload over days from
+/// day 0, with costs free of load: each function's pool, and the cold starts as (pool, minute,
+/// built from scratch).
+struct FirstReplay {
+    pool_of: Vec<u16>,
+    pools: usize,
+    days: u32,
+    cold: Vec<(u16, u32, bool)>,
+}
+
+impl FirstReplay {
+    fn run(
+        specs: &[FunctionSpec],
+        prof: &RegionProfile,
+        seed: u64,
+        region_index: u64,
+        days: u32,
+    ) -> Result<Self> {
+        let mut names: Vec<&str> = specs.iter().map(|s| s.pool_name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let index = |name: &str| names.binary_search(&name).expect("listed") as u16;
+        let pool_of: Vec<u16> = specs.iter().map(|s| index(&s.pool_name)).collect();
+        let mut cold = Vec::new();
+        replay(
+            specs,
+            &model_costs(specs, prof, seed),
+            prof,
+            seed,
+            region_index,
+            0..days,
+            |group| PoolCounts {
+                pool_of: group
+                    .iter()
+                    .map(|s| (index(&s.pool_name), crate::costs::built_from_scratch(s)))
+                    .collect(),
+                seen: Vec::new(),
+            },
+            |_, _, e| {
+                cold.append(&mut e.seen);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            pool_of,
+            pools: names.len(),
+            days,
+            cold,
+        })
+    }
+
+    /// Each pool's pressure per minute.
+    fn pressure(&self, prof: &RegionProfile) -> Pressure {
+        Pressure::from_cold_starts(
+            self.pool_of.clone(),
+            self.pools,
+            0..self.days,
+            (prof.load_alloc, prof.load_sched),
+            self.cold.iter().copied(),
+        )
+    }
+
+    /// The region's own load: its cold starts per minute.
+    fn load(&self, prof: &RegionProfile, days: u32) -> crate::regions::RegionLoad {
+        let mut per_minute = vec![0u32; days as usize * 1440];
+        for &(_, m, _) in &self.cold {
+            if let Some(c) = per_minute.get_mut(m as usize) {
+                *c += 1;
+            }
+        }
+        crate::regions::RegionLoad::new(prof.name, &per_minute, (prof.load_alloc, prof.load_sched))
+    }
 }
 
 /// The cold starts of a group of functions as (pool, minute, built from scratch).

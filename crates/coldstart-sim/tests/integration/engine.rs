@@ -613,6 +613,93 @@ fn cross_region_sends_cold_starts_where_they_are_faster_despite_the_latency() {
     assert_eq!(m[2].remote_cold_starts, 0);
 }
 
+/// Regions with a load: home slow and idle, "near" fast but at its peak from minute 9 to 59
+/// (then idle), "far" with no room ever. Allocation and scheduling are half of each cold start.
+struct LoadedRegions(Vec<coldstart_sim::regions::RegionLoad>);
+
+impl LoadedRegions {
+    fn new() -> Self {
+        use coldstart_sim::regions::RegionLoad;
+        let near: Vec<u32> = (0..240).map(|m| if m < 60 { 10 } else { 0 }).collect();
+        Self(vec![
+            RegionLoad::new("home", &[0; 240], (1.0, 1.0)),
+            RegionLoad::new("near", &near, (1.0, 1.0)),
+            RegionLoad::new("far", &[0; 240], (1.0, 1.0)),
+        ])
+    }
+}
+
+impl CostModel for LoadedRegions {
+    fn cold_start(&self, func: u32, k: u64) -> [f64; 5] {
+        self.cold_start_in(func, k, 0)
+    }
+    fn other_regions(&self) -> Vec<String> {
+        vec!["near".into(), "far".into()]
+    }
+    fn cold_start_in(&self, _: u32, _: u64, region: usize) -> [f64; 5] {
+        let c = [5.0, 1.0, 0.2][region];
+        [c, c / 2.0, 0.0, 0.0, c / 2.0]
+    }
+    fn loads(&self) -> Option<&[coldstart_sim::regions::RegionLoad]> {
+        Some(&self.0)
+    }
+}
+
+#[test]
+fn cross_region_routes_by_each_regions_room_and_load_at_the_time() {
+    // A request every 120 s for 4 hours, each cold under a 60 s keep-alive: 120 cold starts
+    // at the even minutes.
+    let f = vec![Function::new("f", "APIG-S")];
+    let t = Trace::new(f, every(120.0, 120, 1.0));
+    let m = run_with(
+        &t,
+        &LoadedRegions::new(),
+        &[
+            "cross-region:latency=500ms",
+            "cross-region:latency=500ms,capacity=0",
+            "cross-region:latency=500ms,route=once",
+        ],
+    );
+    // "near" is at its peak (its own 10 a minute over the last 10 minutes) in minutes 9 to
+    // 59: no room, so the 25 cold starts at minutes 10, 12, .., 58 stay home (5 s each); the
+    // other 95 go near, where its pressure (own + sent + 1) / (mean 2.5 + 1) is low and its
+    // cold start cheaper than its mean of 1 s. "far" never has room.
+    assert_eq!((m[0].cold_starts(), m[0].remote_cold_starts), (120, 95));
+    assert_eq!(m[0].remote_requests, 95);
+    let remote_s = m[0].cold_seconds() - 25.0 * 5.0;
+    assert!(remote_s > 0.0 && remote_s < 95.0 * 0.5, "{remote_s}");
+    // By hand, the first: minute 0, near's own load 1 (10 over a window of 10 minutes that
+    // began at 0), nothing sent yet: pressure 2 / 3.5. Its mean over near's own cold starts
+    // (600 at pressures (own + 1) / 3.5) is the norm; the cold start is 1 s with its
+    // allocation and scheduling (0.5 s each) scaled by pressure / norm.
+    let own: Vec<f64> = (0..70)
+        .map(|m: usize| (m.min(9) + 1).min(10) as f64 - m.saturating_sub(59).min(10) as f64)
+        .collect();
+    let weights: Vec<f64> = (0..70).map(|m| if m < 60 { 10.0 } else { 0.0 }).collect();
+    let norm = own
+        .iter()
+        .zip(&weights)
+        .map(|(o, w)| w * (o + 1.0) / 3.5)
+        .sum::<f64>()
+        / 600.0;
+    let first = 1.0 + 1.0 * ((2.0 / 3.5) / norm - 1.0);
+    let one = Trace::new(vec![Function::new("f", "APIG-S")], every(120.0, 1, 1.0));
+    let m1 = run_with(&one, &LoadedRegions::new(), &["cross-region:latency=500ms"]);
+    assert_eq!(m1[0].remote_cold_starts, 1);
+    assert!(
+        (m1[0].cold_seconds() - first).abs() < 1e-6,
+        "{} vs {first}",
+        m1[0].cold_seconds()
+    );
+    assert!(first < 1.0 && first > 0.0);
+    // No room lent: every cold start stays home.
+    assert_eq!((m[1].remote_cold_starts, m[1].cold_seconds()), (0, 600.0));
+    // The naive placement sends every one to the fastest median (far: 0.2 s + 0.5 s) with no
+    // load or room anywhere.
+    assert_eq!(m[2].remote_cold_starts, 120);
+    assert!((m[2].cold_seconds() - 120.0 * 0.2).abs() < 1e-6);
+}
+
 #[test]
 fn warm_up_days_are_replayed_but_not_measured() {
     // A request every 59 s for two days: one cold start, on day 0.

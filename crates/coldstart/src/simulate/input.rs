@@ -121,19 +121,18 @@ pub(super) fn load(input: &Input, remote: bool, warmup: (Option<u32>, bool)) -> 
             // region_functions checks --scale and --functions.
             let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri)?;
             let n = specs.len();
-            let others = if remote {
-                coldstart_trace::paper::REGIONS
-                    .iter()
-                    .filter(|r| **r != region.as_str())
-                    .filter_map(|r| coldstart_sim::profile::profile(r))
-                    .collect()
+            // Costs under the platform's load over the days from 0, as the release was made;
+            // for a cross-region policy, the other regions' models and every region's own load.
+            let costs = if remote {
+                model_costs_across_regions(
+                    &specs,
+                    &profile,
+                    (*functions, *scale, *seed),
+                    ri,
+                    days.end,
+                )?
             } else {
-                Vec::new()
-            };
-            // Costs under the platform's load over the days from 0, as the release was made.
-            let costs = ModelCosts {
-                others,
-                ..model_costs_under_load(&specs, &profile, *seed, ri, days.end)?
+                model_costs_under_load(&specs, &profile, *seed, ri, days.end)?
             };
             let w = Synthetic::new(region, specs, profile, *seed, ri, days.clone());
             let days = format!("days {}..{}", days.start, days.end);
@@ -873,6 +872,53 @@ pub(super) fn store_costs(
             others.push((name, per));
         }
     }
-    let costs = EmpiricalCosts::new(per_function, pooled, others, seed);
+    let mut costs = EmpiricalCosts::new(per_function, pooled, others, seed);
+    if remote {
+        costs.loads = region_loads(cx, region, &costs.other_regions())?;
+    }
     Ok(Some((costs, observed)))
+}
+
+/// Each region's own load (`region`'s, then `others`' in order) from its cold starts per
+/// minute in the store; the pressure exponents are the synthetic profile's for a region of the
+/// paper's name, else 1 (a cold start's allocation and scheduling in proportion to the load).
+fn region_loads(
+    cx: &Cx,
+    region: &str,
+    others: &[String],
+) -> Result<Vec<coldstart_sim::regions::RegionLoad>> {
+    let minutes = TRACE_DAYS as usize * 1440;
+    let mut counts: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    cx.for_each(
+        "SELECT region, CAST(floor(time / 60) AS BIGINT) AS m, COUNT(*) AS n FROM cold_starts \
+         GROUP BY region, CAST(floor(time / 60) AS BIGINT)",
+        |b| {
+            let r = strings(b.column(0))?;
+            let m = floats(b.column(1))?;
+            let n = floats(b.column(2))?;
+            for i in 0..r.len() {
+                let v = counts
+                    .entry(r[i].clone())
+                    .or_insert_with(|| vec![0; minutes]);
+                if m[i] >= 0.0 && (m[i] as usize) < minutes {
+                    v[m[i] as usize] += n[i] as u32;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let last = counts
+        .values()
+        .filter_map(|v| v.iter().rposition(|&c| c > 0))
+        .max()
+        .map_or(0, |m| m / 1440 * 1440 + 1440);
+    Ok(std::iter::once(region)
+        .chain(others.iter().map(String::as_str))
+        .map(|name| {
+            let per = counts.get(name).map_or(&[][..], |v| &v[..last]);
+            let exponents = coldstart_sim::profile::profile(name)
+                .map_or((1.0, 1.0), |p| (p.load_alloc, p.load_sched));
+            coldstart_sim::regions::RegionLoad::new(name, per, exponents)
+        })
+        .collect())
 }

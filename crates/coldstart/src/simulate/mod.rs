@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use coldstart_sim::costs::{
-    ColdStartChoice, CostModel, EmpiricalCosts, LogNormalCosts, ModelCosts,
-};
+use coldstart_sim::costs::{ColdStartChoice, CostModel, EmpiricalCosts, LogNormalCosts};
 use coldstart_sim::engine::{simulate_from, Metrics, Routing};
 use coldstart_sim::policy::{self, Needs, Policy, Spec};
-use coldstart_sim::synth::{model_costs_under_load, region_functions, region_index};
+use coldstart_sim::synth::{
+    model_costs_across_regions, model_costs_under_load, region_functions, region_index,
+};
 use coldstart_sim::workload::app_scope::AppScope;
 use coldstart_sim::workload::azure2019::Azure2019;
 use coldstart_sim::workload::huawei2023;

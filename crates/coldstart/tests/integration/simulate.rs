@@ -427,6 +427,23 @@ fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
     );
     let remote = column(&sout, "remote_cold_starts");
     assert!(remote[1].1 > 0.0, "{remote:?}");
+    // R3's own load is read from the store: lending none of its room keeps every cold start
+    // home, and the naive placement (no room or load anywhere) sends at least as many.
+    let lent = d.path().join("lent");
+    simulate(
+        &store,
+        &lent,
+        &[
+            "--region",
+            "R2",
+            "--policy",
+            "cross-region:latency=20ms,capacity=0",
+            "--policy",
+            "cross-region:latency=20ms,route=once",
+        ],
+    );
+    let r = column(&lent, "remote_cold_starts");
+    assert!(r[0].1 == 0.0 && r[1].1 >= remote[1].1, "{r:?} {remote:?}");
     assert!(column(&sout, "pool_hits")[2].1 > 0.0);
     // One region only: nowhere to send cold starts.
     let one = d.path().join("one");
