@@ -518,12 +518,38 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
     staging.commit()
 }
 
-/// A policy name without its default parameters, for chart labels.
 /// The month check's chart of cold starts per day.
 const MONTH_CHART: &str = "month_check_days.svg";
 
+/// A policy name without the parameters at their catalogued defaults, for chart labels:
+/// `cross-region:latency=50ms,ttl=60s,capacity=1,route=once` is
+/// `cross-region:route=once`; a policy at all its defaults keeps its first parameter
+/// (`fixed-keepalive:ttl=60s`).
 pub(super) fn short(p: &str) -> String {
-    p.replace(",restart=yes", "")
+    let Some((kind, params)) = p.split_once(':') else {
+        return p.to_string();
+    };
+    let defaults: Vec<&str> = policy::CATALOG
+        .iter()
+        .find(|e| e.name == kind)
+        .map(|e| {
+            e.params
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split([',', ':'])
+                .filter(|d| !d.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let kept: Vec<&str> = params
+        .split(',')
+        .filter(|q| !defaults.contains(q))
+        .collect();
+    if kept.is_empty() {
+        format!("{kind}:{}", params.split(',').next().unwrap_or(""))
+    } else {
+        format!("{kind}:{}", kept.join(","))
+    }
 }
 
 /// Chart names: a policy's kind alone when no other policy compared is of that kind, else
@@ -676,4 +702,47 @@ fn html_table(table: &Table) -> charts::page::Table {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn chart_labels_leave_out_the_catalogued_defaults() {
+        let cases = [
+            (
+                "cross-region:latency=50ms,ttl=60s,capacity=1,route=once",
+                "cross-region:route=once",
+            ),
+            (
+                "cross-region:latency=50ms,ttl=60s,capacity=1,route=time",
+                "cross-region:latency=50ms",
+            ),
+            (
+                "cross-region:latency=200ms,ttl=60s,capacity=0.25,route=time",
+                "cross-region:latency=200ms,capacity=0.25",
+            ),
+            (
+                "fixed-keepalive:ttl=10m,restart=yes",
+                "fixed-keepalive:ttl=10m",
+            ),
+            (
+                "fixed-keepalive:ttl=60s,restart=yes",
+                "fixed-keepalive:ttl=60s",
+            ),
+            (
+                "faascache:capacity=4096,evict=lru",
+                "faascache:capacity=4096,evict=lru",
+            ),
+            (
+                "peak-shave:max-delay=5m,limit=auto,ttl=60s",
+                "peak-shave:max-delay=5m",
+            ),
+            ("no-such", "no-such"),
+        ];
+        for (name, label) in cases {
+            assert_eq!(short(name), label);
+        }
+    }
 }
