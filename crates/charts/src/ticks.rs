@@ -160,8 +160,9 @@ pub fn short(v: f64) -> String {
     fixed(v, decimals(step))
 }
 
-/// Decades, thinned to `max`; within less than two decades the 1-2-5 sequence; `None` when
-/// even that leaves fewer than two ticks (a linear axis is then clearer).
+/// Decades, thinned to `max`; within less than three decades the 1-2-5 sequence, or 1-5, or
+/// the decades alone, whichever first fits `max`; `None` when that leaves fewer than two ticks
+/// (a linear axis is then clearer).
 fn log_ticks(lo: f64, hi: f64, max: usize) -> Option<Ticks> {
     let (a, b) = (
         (lo.log10() - 1e-9).ceil() as i32,
@@ -175,10 +176,17 @@ fn log_ticks(lo: f64, hi: f64, max: usize) -> Option<Ticks> {
             .map(|k| 10f64.powi(k))
             .collect()
     } else {
-        (a - 1..=b + 1)
-            .flat_map(|k| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(k)))
-            .filter(|v| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9))
-            .collect()
+        let within = |ms: &[f64]| -> Vec<f64> {
+            (a - 1..=b + 1)
+                .flat_map(|k| ms.iter().map(move |m| m * 10f64.powi(k)))
+                .filter(|v| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9))
+                .collect()
+        };
+        [&[1.0, 2.0, 5.0][..], &[1.0, 5.0], &[1.0]]
+            .iter()
+            .map(|ms| within(ms))
+            .find(|v| v.len() <= max)
+            .unwrap_or_default()
     };
     if values.len() < 2 || values.len() > max {
         return None;
@@ -362,6 +370,13 @@ mod tests {
         );
         assert_eq!(labels(1.0, 1e12, 5, true), ["1", "1000", "1M", "1G", "1T"]);
         assert_eq!(labels(3.0, 40.0, 8, true), ["5", "10", "20"]);
+        // Two and a half decades with room for 5 ticks: 1-5 (1-2-5 would be 7), never the
+        // linear 200k, 400k, .. that crowd the right end of a log axis.
+        assert_eq!(
+            labels(2048.0, 819_200.0, 5, true),
+            ["5000", "10k", "50k", "100k", "500k"]
+        );
+        assert_eq!(labels(2048.0, 819_200.0, 3, true), ["10k", "100k"]);
         // Less than a 1-2-5 step apart: linear ticks on the log axis.
         labels(2.1, 2.9, 6, true);
         assert_eq!(short(9.999999999999998), "10");
