@@ -84,14 +84,21 @@ pub trait CostModel: Sync {
         }
     }
 
-    /// The median cold-start time of `func` in `region`, from 101 draws kept apart from the
-    /// ones a replay uses.
-    fn expected_cold_start(&self, func: u32, region: usize) -> f64 {
-        let mut v: Vec<f64> = (0..101u64)
-            .map(|i| self.cold_start_in(func, u64::MAX - i, region)[0])
+    /// The median cold-start time, pod allocation and scheduling of `func` in `region`
+    /// (unknown components as 0), each from 101 draws kept apart from the ones a replay uses.
+    fn median_cold_start(&self, func: u32, region: usize) -> [f64; 3] {
+        let draws: Vec<[f64; 5]> = (0..101u64)
+            .map(|i| self.cold_start_in(func, u64::MAX - i, region))
             .collect();
-        v.sort_by(f64::total_cmp);
-        v[50]
+        let median = |k: usize| {
+            let mut v: Vec<f64> = draws
+                .iter()
+                .map(|c| if c[k].is_finite() { c[k] } else { 0.0 })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v[50]
+        };
+        [median(0), median(1), median(4)]
     }
 }
 
@@ -123,8 +130,8 @@ impl CostModel for Offset<'_> {
         self.inner.cold_start_in(self.first + func, k, region)
     }
 
-    fn expected_cold_start(&self, func: u32, region: usize) -> f64 {
-        self.inner.expected_cold_start(self.first + func, region)
+    fn median_cold_start(&self, func: u32, region: usize) -> [f64; 3] {
+        self.inner.median_cold_start(self.first + func, region)
     }
 
     fn loads(&self) -> Option<&[crate::regions::RegionLoad]> {

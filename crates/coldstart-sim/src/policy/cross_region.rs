@@ -124,10 +124,10 @@ impl CrossRegion {
     fn once(&mut self, func: u32, costs: &dyn CostModel) -> Option<Remote> {
         let latency = self.latency;
         let chosen = *self.chosen[func as usize].get_or_insert_with(|| {
-            let home = costs.expected_cold_start(func, 0);
+            let home = costs.median_cold_start(func, 0)[0];
             let mut best = (home, None);
             for r in 1..=costs.other_regions().len() {
-                let there = costs.expected_cold_start(func, r) + latency;
+                let there = costs.median_cold_start(func, r)[0] + latency;
                 if there < best.0 {
                     best = (there, Some((r, latency)));
                 }
@@ -142,14 +142,15 @@ impl CrossRegion {
     }
 
     fn at(&mut self, func: u32, costs: &dyn CostModel, t: f64) -> Option<Remote> {
-        let regions = costs.other_regions().len();
-        if self.moved.len() != regions + 1 {
-            self.moved = vec![Moved::default(); regions + 1];
+        // The regions are the cost model's for the whole replay: asked once.
+        if self.moved.is_empty() {
+            self.moved = vec![Moved::default(); costs.other_regions().len() + 1];
         }
+        let regions = self.moved.len() - 1;
         let medians = &mut self.medians[func as usize];
         if medians.is_empty() {
             *medians = (0..=regions)
-                .map(|r| median_costs(costs, func, r))
+                .map(|r| costs.median_cold_start(func, r))
                 .collect();
         }
         let loads = costs.loads();
@@ -193,23 +194,6 @@ impl CrossRegion {
             pressure: Some(pressure),
         })
     }
-}
-
-/// The median cold start, allocation and scheduling of `func` in `region` (unknown
-/// components as 0), from 101 draws kept apart from the ones a replay uses.
-fn median_costs(costs: &dyn CostModel, func: u32, region: usize) -> [f64; 3] {
-    let draws: Vec<[f64; 5]> = (0..101u64)
-        .map(|i| costs.cold_start_in(func, u64::MAX - i, region))
-        .collect();
-    let median = |k: usize| {
-        let mut v: Vec<f64> = draws
-            .iter()
-            .map(|c| if c[k].is_finite() { c[k] } else { 0.0 })
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v[50]
-    };
-    [median(0), median(1), median(4)]
 }
 
 /// Cold starts sent to one region in each of the last [`WINDOW`] minutes.
