@@ -144,6 +144,7 @@ mod tests {
     /// one chunk and in chunks that do not divide the rows.
     #[test]
     fn matches_autograd_in_f32() {
+        let _seeded = crate::ops::default_generator_lock();
         tch::manual_seed(7);
         let (n, hdim, v) = (37, 16, 50);
         let h = Tensor::randn([n, hdim], (Kind::Float, Device::Cpu)).set_requires_grad(true);
@@ -185,6 +186,7 @@ mod tests {
     /// rounding of the f32 one, and the gradients come back in the inputs' dtypes.
     #[test]
     fn bf16_products_stay_near_f32() {
+        let _seeded = crate::ops::default_generator_lock();
         tch::manual_seed(3);
         let (n, hdim, v) = (64, 32, 97);
         let h = Tensor::randn([n, hdim], (Kind::Float, Device::Cpu));

@@ -181,6 +181,16 @@ pub fn cuda_peak_bytes(index: usize) -> Option<u64> {
     u64::try_from(b).ok()
 }
 
+/// Held by every unit test that seeds and draws from libtorch's default generator (a process
+/// global): tests run beside each other, and a draw between another test's seed and its
+/// draws would change them.
+#[cfg(test)]
+pub(crate) fn default_generator_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A CPU random generator of its own (mt19937 seeded as `torch.manual_seed(seed)` seeds the
 /// default one): draws do not depend on other threads' use of the default generator.
 pub struct CpuGenerator(std::ptr::NonNull<std::ffi::c_void>);

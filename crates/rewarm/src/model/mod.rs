@@ -578,14 +578,18 @@ mod tests {
                 .collect()
         };
         let want = weights();
-        tch::manual_seed(7);
-        let embed = Tensor::randn([64, 32], (Kind::Float, Device::Cpu)) * cfg.initializer_range;
+        let embed = {
+            let _seeded = crate::ops::default_generator_lock();
+            tch::manual_seed(7);
+            Tensor::randn([64, 32], (Kind::Float, Device::Cpu)) * cfg.initializer_range
+        };
         assert!(want[0].equal(&embed));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let drawing = {
             let stop = stop.clone();
             std::thread::spawn(move || {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _seeded = crate::ops::default_generator_lock();
                     tch::manual_seed(1);
                     let _ = Tensor::randn([256], (Kind::Float, Device::Cpu));
                 }

@@ -126,13 +126,18 @@ mod tests {
     use crate::config::ModelConfig;
     use tch::{Device, Kind};
 
-    /// Ids (4, 17) drawn after seeding, and a fresh model of `cfg` on the CPU in `c`.
+    /// Ids (4, 17) from a generator of the test's own, and a fresh model of `cfg` on the CPU
+    /// in `c`. Not libtorch's default generator: tests running beside this one draw from it, so
+    /// two calls could otherwise train on different ids.
     fn seeded(cfg: &ModelConfig, c: Compute) -> (GptNeox, Tensor) {
-        tch::manual_seed(11);
+        use rand::{Rng, SeedableRng};
         let mut m = GptNeox::new(cfg, Device::Cpu, 11).unwrap();
         m.set_compute(c).unwrap();
-        let ids = Tensor::randint(cfg.vocab_size, [4, 17], (Kind::Int64, Device::Cpu));
-        (m, ids)
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let ids: Vec<i64> = (0..4 * 17)
+            .map(|_| rng.gen_range(0..cfg.vocab_size))
+            .collect();
+        (m, Tensor::from_slice(&ids).view([4, 17]))
     }
 
     /// The parameters' gradients that exist.
