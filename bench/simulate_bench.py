@@ -76,9 +76,14 @@ def faascache(args):
                            "fixed 10 min M inv/s", "FaasCache M inv/s", "fixed / FaasCache",
                            "cold starts", "fixed 10 min cold starts", "peak MB",
                            "fixed 10 min peak MB"], table),
-           "bash bench/simulate.sh --faascache-only" +
-           (f" --scale {args.scale:g}" if args.scale != 1.0 else "") +
+           how(args, "--faascache-only") +
            (f" --capacity {args.capacity}" if args.capacity else ""))
+
+
+def how(args, only):
+    """The command that measured a table: the whole script, or `only` its part."""
+    return ("bash bench/simulate.sh" + ("" if args.whole else f" {only}") +
+            (f" --scale {args.scale:g}" if args.scale != 1.0 else ""))
 
 
 def month_replay(args):
@@ -119,8 +124,7 @@ def month_replay(args):
            markdown_table(["the 60 s keep-alive on", "wall (load and replay)", "peak memory",
                            "invocations", "cold starts", "vs the release's own",
                            "functions within ±10 % of their own", "engine M inv/s"], table),
-           "bash bench/simulate.sh --month-only" +
-           (f" --scale {args.scale:g}" if args.scale != 1.0 else ""))
+           how(args, "--month-only"))
 
 
 def command(binary, args, days, policies):
@@ -146,6 +150,7 @@ def main():
     ap.add_argument("--month-only", action="store_true",
                     help="only the month replayed from the region's per-minute counts")
     args = ap.parse_args()
+    args.whole = not (args.faascache_only or args.month_only)
     if args.faascache_only:
         return faascache(args)
     if args.month_only:
