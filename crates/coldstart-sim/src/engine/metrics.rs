@@ -34,6 +34,29 @@ pub struct PoolMetrics {
     pub idle_gb_seconds: f64,
 }
 
+/// Cold starts placed in one region by the hour of the day they happened (hour 0: the trace's
+/// seconds 0..3600 of each day), for policies that place pods in other regions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegionHours {
+    pub cold_starts: [u64; 24],
+    /// Their cold-start seconds, as paid there (the region's costs under its load; the
+    /// latency of reaching it is paid by each request, not counted here).
+    pub cold_seconds: [f64; 24],
+}
+
+impl RegionHours {
+    fn add(&mut self, o: &RegionHours, sign: f64) {
+        for h in 0..24 {
+            if sign > 0.0 {
+                self.cold_starts[h] += o.cold_starts[h];
+            } else {
+                self.cold_starts[h] -= o.cold_starts[h];
+            }
+            self.cold_seconds[h] += sign * o.cold_seconds[h];
+        }
+    }
+}
+
 /// What a run measured.
 #[derive(Clone)]
 pub struct Metrics {
@@ -65,6 +88,10 @@ pub struct Metrics {
     /// Cold starts sent to another region, and requests served by pods there.
     pub remote_cold_starts: u64,
     pub remote_requests: u64,
+    /// Under a policy that places pods in other regions: the cold starts in each region (0:
+    /// the workload's own, then [`crate::costs::CostModel::other_regions`] in order) by hour
+    /// of the day. Empty for other policies.
+    pub by_region_hour: Vec<RegionHours>,
     /// Idle pods evicted to make room (policies with a memory capacity).
     pub evictions: u64,
     /// Requests processed and seconds the engine took.
@@ -93,6 +120,7 @@ impl Metrics {
             pool: PoolMetrics::default(),
             remote_cold_starts: 0,
             remote_requests: 0,
+            by_region_hour: Vec::new(),
             evictions: 0,
             events: 0,
             wall_seconds: 0.0,
@@ -132,6 +160,9 @@ impl Metrics {
         self.pool.idle_gb_seconds -= before.pool.idle_gb_seconds;
         self.remote_cold_starts -= before.remote_cold_starts;
         self.remote_requests -= before.remote_requests;
+        for (r, b) in self.by_region_hour.iter_mut().zip(&before.by_region_hour) {
+            r.add(b, -1.0);
+        }
         for (d, b) in self
             .cold_starts_per_day
             .iter_mut()
@@ -201,6 +232,13 @@ impl Metrics {
         self.pool.idle_gb_seconds += o.pool.idle_gb_seconds;
         self.remote_cold_starts += o.remote_cold_starts;
         self.remote_requests += o.remote_requests;
+        if self.by_region_hour.len() < o.by_region_hour.len() {
+            self.by_region_hour
+                .resize(o.by_region_hour.len(), RegionHours::default());
+        }
+        for (r, g) in self.by_region_hour.iter_mut().zip(&o.by_region_hour) {
+            r.add(g, 1.0);
+        }
         self.events += o.events;
         self.wall_seconds = self.wall_seconds.max(o.wall_seconds);
     }

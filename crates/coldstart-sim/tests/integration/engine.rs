@@ -611,6 +611,10 @@ fn cross_region_sends_cold_starts_where_they_are_faster_despite_the_latency() {
     let p50 = m[1].latency_us.value_at_quantile(0.5) as f64 / 1e6;
     assert!((p50 - 6.0).abs() < 0.01, "{p50}");
     assert_eq!(m[2].remote_cold_starts, 0);
+    // A policy that places no pods elsewhere keeps no per-region counts.
+    assert!(m[2].by_region_hour.is_empty());
+    assert_eq!(m[0].by_region_hour[1].cold_starts[0], 30);
+    assert_eq!(m[0].by_region_hour[1].cold_starts[1], 20);
 }
 
 /// Regions with a load: home slow and idle, "near" fast but at its peak from minute 9 to 59
@@ -668,6 +672,18 @@ fn cross_region_routes_by_each_regions_room_and_load_at_the_time() {
     assert_eq!(m[0].remote_requests, 95);
     let remote_s = m[0].cold_seconds() - 25.0 * 5.0;
     assert!(remote_s > 0.0 && remote_s < 95.0 * 0.5, "{remote_s}");
+    // By region and hour of the day: 30 cold starts an hour; in hour 0 the 25 of minutes 10
+    // to 58 at home and the 5 of minutes 0 to 8 near, every later one near; none far.
+    let hours = &m[0].by_region_hour;
+    let mut want_home = [0u64; 24];
+    want_home[0] = 25;
+    let mut want_near = [0u64; 24];
+    want_near[..4].copy_from_slice(&[5, 30, 30, 30]);
+    assert_eq!(hours[0].cold_starts, want_home);
+    assert_eq!(hours[1].cold_starts, want_near);
+    assert!(hours.get(2).is_none_or(|far| far.cold_starts == [0; 24]));
+    assert!((hours[0].cold_seconds[0] - 125.0).abs() < 1e-9);
+    assert!((hours[1].cold_seconds.iter().sum::<f64>() - remote_s).abs() < 1e-6);
     // By hand, the first: minute 0, near's own load 1 (10 over a window of 10 minutes that
     // began at 0), nothing sent yet: pressure 2 / 3.5. Its mean over near's own cold starts
     // (600 at pressures (own + 1) / 3.5) is the norm; the cold start is 1 s with its
@@ -694,6 +710,7 @@ fn cross_region_routes_by_each_regions_room_and_load_at_the_time() {
     assert!(first < 1.0 && first > 0.0);
     // No room lent: every cold start stays home.
     assert_eq!((m[1].remote_cold_starts, m[1].cold_seconds()), (0, 600.0));
+    assert_eq!(m[1].by_region_hour[0].cold_starts[..5], [30, 30, 30, 30, 0]);
     // The naive placement sends every one to the fastest median (far: 0.2 s + 0.5 s) with no
     // load or room anywhere.
     assert_eq!(m[2].remote_cold_starts, 120);

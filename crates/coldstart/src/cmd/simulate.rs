@@ -8,7 +8,8 @@ use anyhow::{bail, Result};
 use outdir::outln;
 
 use crate::simulate::{
-    self, parse_days, parse_days_of, write, Input, PodScope, Replay, Source, Within,
+    self, parse_days, parse_days_of, write, Input, PodScope, Replay, Source, Tradeoff, Within,
+    TRADEOFF_METRICS,
 };
 use coldstart_sim::costs::ColdStartChoice;
 use coldstart_sim::engine::Routing;
@@ -77,6 +78,9 @@ pub struct Args {
     /// --sweep-points log-spaced values, drawn as a line with the other policies as points.
     #[arg(long)]
     sweep: Option<String>,
+    /// The trade-off chart's axes: Y or Y,X, columns of summary.csv (the list is in --help).
+    #[arg(long, value_name = "Y[,X]", long_help = tradeoff_help(), value_parser = parse_tradeoff)]
+    tradeoff: Option<Tradeoff>,
     /// Points of the --sweep curve (2 to 100; each is a whole replay).
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(2..=100))]
     sweep_points: u32,
@@ -150,6 +154,24 @@ fn parse_cold_start(s: &str) -> std::result::Result<ColdStartChoice, String> {
 }
 
 /// A policy checked where the command line is read, so a typo fails before any workload loads.
+/// `--tradeoff`'s long help, from the metrics the chart can draw.
+fn tradeoff_help() -> String {
+    format!(
+        "The trade-off chart's axes: Y or Y,X, columns of summary.csv (default \
+         cold_start_pct,idle_vs_10min_keepalive_pct; e.g. peak_running_pods,latency_p99_s for \
+         peak-shave, cold_start_seconds,latency_p99_s for cross-region). One of: {}",
+        TRADEOFF_METRICS
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn parse_tradeoff(s: &str) -> std::result::Result<Tradeoff, String> {
+    Tradeoff::parse(s).map_err(|e| format!("{e:#}"))
+}
+
 fn parse_policy(s: &str) -> std::result::Result<Spec, String> {
     Spec::parse(s).map_err(|e| format!("{e:#}"))
 }
@@ -294,7 +316,13 @@ pub fn run(a: Args) -> Result<()> {
         }
         o.seeds = Some(simulate::seeds::SeedRuns::new(seeds, &summaries));
     }
-    write(&o, &a.out, a.force, lock)?;
+    write(
+        &o,
+        &a.out,
+        a.force,
+        lock,
+        &a.tradeoff.clone().unwrap_or_default(),
+    )?;
     write!(std::io::stdout(), "{o}")?;
     outln!("wrote {}", a.out.join("index.html").display());
     Ok(())

@@ -35,7 +35,7 @@ mod output;
 pub mod seeds;
 
 use input::*;
-pub use output::write;
+pub use output::{write, Tradeoff, TRADEOFF_METRICS};
 
 use crate::chart::{self, Body, Panel, Series};
 use crate::query::{floats, strings, Cx, Options};
@@ -240,6 +240,9 @@ pub struct Outcome {
     pub month_check: Option<month_check::MonthCheck>,
     /// The days at the start that were replayed without being measured.
     pub warmup_days: u32,
+    /// With a policy that places pods in other regions: the workload's own region, then the
+    /// others (the order of [`Metrics::by_region_hour`]); empty otherwise.
+    pub regions: Vec<String>,
 }
 
 /// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
@@ -345,6 +348,15 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
     if remote && costs.other_regions().is_empty() {
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
     }
+    let regions: Vec<String> = if remote {
+        let home = match input {
+            Input::Synth { region, .. } | Input::Store { region, .. } => region.clone(),
+            _ => "home".into(),
+        };
+        std::iter::once(home).chain(costs.other_regions()).collect()
+    } else {
+        Vec::new()
+    };
     let n = workload.functions().len() as u32;
     if needs(|n| n.allocation_times) && !(0..n).any(|f| costs.pod_allocation(f, 0, true).is_some())
     {
@@ -425,6 +437,7 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         seeds: None,
         month_check: None,
         warmup_days: warmup,
+        regions,
     })
 }
 

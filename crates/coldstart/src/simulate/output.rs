@@ -107,6 +107,74 @@ impl Outcome {
         }
     }
 
+    /// Under policies that place pods in other regions: per policy, region and hour of the
+    /// day, the cold starts placed there, their share of that hour's cold starts and their
+    /// cold-start seconds. None when no run placed any.
+    pub fn by_region_hour(&self) -> Option<Table> {
+        let (mut p, mut region, mut hour) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut cold, mut share, mut secs) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &self.runs {
+            let by = &r.metrics.by_region_hour;
+            if by.is_empty() {
+                continue;
+            }
+            for h in 0..24 {
+                let all: u64 = by.iter().map(|x| x.cold_starts[h]).sum();
+                for (i, name) in self.regions.iter().enumerate() {
+                    let (c, s) = by
+                        .get(i)
+                        .map_or((0, 0.0), |x| (x.cold_starts[h], x.cold_seconds[h]));
+                    p.push(r.metrics.policy.clone());
+                    region.push(name.clone());
+                    hour.push(h as i64);
+                    cold.push(c as i64);
+                    share.push(c as f64 / all.max(1) as f64 * 100.0);
+                    secs.push(s);
+                }
+            }
+        }
+        (!p.is_empty()).then(|| {
+            Table::new()
+                .str("policy", p)
+                .str("region", region)
+                .i64("hour", hour)
+                .i64("cold_starts", cold)
+                .f64("cold_start_pct_of_hour", share)
+                .f64("cold_start_seconds", secs)
+        })
+    }
+
+    /// One stacked-bar panel per run that placed pods in other regions: its cold starts by
+    /// hour of the day and the region they went to.
+    fn region_panels(&self, names: &[String]) -> Vec<Panel> {
+        self.runs
+            .iter()
+            .zip(names)
+            .filter(|(r, _)| !r.metrics.by_region_hour.is_empty())
+            .map(|(r, name)| {
+                let by = &r.metrics.by_region_hour;
+                let values = (0..self.regions.len())
+                    .map(|i| {
+                        (0..24)
+                            .map(|h| by.get(i).map_or(0.0, |x| x.cold_starts[h] as f64))
+                            .collect()
+                    })
+                    .collect();
+                Panel::body(
+                    &format!("Where cold starts go, {name}"),
+                    "hour of the day",
+                    "cold starts",
+                    Body::Bars {
+                        categories: (0..24).map(|h| h.to_string()).collect(),
+                        stacks: self.regions.clone(),
+                        values,
+                        stacked: true,
+                    },
+                )
+            })
+            .collect()
+    }
+
     /// Per policy and trigger (`trigger`) or runtime (`runtime`): functions, invocations, cold
     /// starts and their share, cold-start and idle pod seconds.
     pub fn by_group(&self, key: &str) -> Table {
@@ -371,7 +439,13 @@ fn interval_text(s: &seeds::SeedRuns, policy: usize, metric: &str, label: &str) 
 }
 
 /// Writes the comparison into `out` (built beside it and swapped in whole).
-pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result<()> {
+pub fn write(
+    o: &Outcome,
+    out: &Path,
+    force: bool,
+    lock: outdir::Lock,
+    tradeoff: &Tradeoff,
+) -> Result<()> {
     let staging = outdir::Staging::locked(lock, out, OWNER, force)?;
     let dir = staging.path();
     let summary = o.summary();
@@ -387,6 +461,10 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
     ];
     if let Some(s) = &o.seeds {
         files.push(("seeds.csv", s.table().to_csv()?));
+    }
+    let regions = o.by_region_hour();
+    if let Some(t) = &regions {
+        files.push((REGIONS_CSV, t.to_csv()?));
     }
     if let Some(c) = &o.month_check {
         files.push(("month_check_days.csv", c.by_day().to_csv()?));
@@ -426,16 +504,12 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
         )?;
         charts.push(file);
     }
-    let rate = summary.f64s("cold_start_pct").unwrap_or_default();
-    let idle = summary
-        .f64s("idle_vs_10min_keepalive_pct")
-        .unwrap_or_default();
-    let point = |i: usize| (idle[i], rate[i]);
-    let (x_label, y_label) = (
-        "idle GB-seconds (% of a 10-minute keep-alive)",
-        "cold-start rate (%)",
-    );
-    let title = "Cold starts against wasted memory";
+    let ys = summary.f64s(tradeoff.y).unwrap_or_default();
+    let xs = summary.f64s(tradeoff.x).unwrap_or_default();
+    let point = |i: usize| (xs[i], ys[i]);
+    let (x_label, y_label) = (label_of(tradeoff.x), label_of(tradeoff.y));
+    let title = tradeoff.title();
+    let title = title.as_str();
     let mut curve: Vec<(f64, f64)> = (0..o.runs.len())
         .filter(|i| o.runs[*i].swept)
         .map(point)
@@ -496,6 +570,14 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
         chart::render(&[running], 1, (900, 420))?.as_bytes(),
     )?;
     charts.insert(1, "running_pods.svg".into());
+    let panels = o.region_panels(&names);
+    if !panels.is_empty() {
+        outdir::write_file(
+            &dir.join(REGIONS_CHART),
+            chart::render(&panels, 1, (900, 400))?.as_bytes(),
+        )?;
+        charts.insert(2, REGIONS_CHART.into());
+    }
     if let Some((policy, series)) = o.month_check.as_ref().and_then(|c| c.day_series()) {
         let panel = Panel::lines(
             &format!("Cold starts per day, {}", short(&policy)),
@@ -517,6 +599,112 @@ pub fn write(o: &Outcome, out: &Path, force: bool, lock: outdir::Lock) -> Result
     )?;
     staging.commit()
 }
+
+/// The metrics a trade-off chart can set against each other (`--tradeoff`): summary.csv's
+/// column and its axis label.
+pub const TRADEOFF_METRICS: &[(&str, &str)] = &[
+    ("cold_start_pct", "cold-start rate (%)"),
+    ("cold_starts", "cold starts"),
+    ("cold_start_seconds", "cold-start seconds"),
+    (
+        "p75_function_cold_pct",
+        "75th-percentile function's cold-start rate (%)",
+    ),
+    ("cold_start_p99_s", "p99 cold-start time (s)"),
+    ("latency_p50_s", "p50 latency (s)"),
+    ("latency_p99_s", "p99 latency (s)"),
+    (
+        "idle_vs_10min_keepalive_pct",
+        "idle GB-seconds (% of a 10-minute keep-alive)",
+    ),
+    ("idle_gb_seconds", "idle GB-seconds"),
+    ("peak_running_pods", "peak running pods"),
+    ("peak_loaded_mb", "peak loaded memory (MB)"),
+    ("held_mean_s", "mean hold of a held request (s)"),
+    (
+        "deadline_missed_pct",
+        "held requests past their deadline (%)",
+    ),
+    ("remote_cold_starts", "cold starts sent to other regions"),
+];
+
+fn label_of(column: &str) -> &'static str {
+    TRADEOFF_METRICS
+        .iter()
+        .find(|(c, _)| *c == column)
+        .map_or("", |(_, l)| l)
+}
+
+/// The axes of the trade-off chart: `y` against `x`, two of [`TRADEOFF_METRICS`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tradeoff {
+    pub y: &'static str,
+    pub x: &'static str,
+}
+
+impl Default for Tradeoff {
+    fn default() -> Self {
+        Self {
+            y: "cold_start_pct",
+            x: "idle_vs_10min_keepalive_pct",
+        }
+    }
+}
+
+impl Tradeoff {
+    /// `Y` or `Y,X` (X: idle memory against the 10-minute keep-alive), each a column of
+    /// [`TRADEOFF_METRICS`].
+    pub fn parse(s: &str) -> Result<Self> {
+        let find = |name: &str| {
+            TRADEOFF_METRICS
+                .iter()
+                .map(|(c, _)| *c)
+                .find(|c| *c == name.trim())
+                .with_context(|| {
+                    format!(
+                        "--tradeoff: unknown metric '{}' (one of: {})",
+                        name.trim(),
+                        TRADEOFF_METRICS
+                            .iter()
+                            .map(|(c, _)| *c)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+        };
+        let d = Self::default();
+        match s.split_once(',') {
+            Some((y, x)) if find(y)? == find(x)? => {
+                bail!("--tradeoff {s}: a metric against itself; give two different metrics")
+            }
+            Some((y, x)) => Ok(Self {
+                y: find(y)?,
+                x: find(x)?,
+            }),
+            None if find(s)? == d.x => {
+                bail!("--tradeoff {s}: that is the default x axis; give Y,X")
+            }
+            None => Ok(Self {
+                y: find(s)?,
+                x: d.x,
+            }),
+        }
+    }
+
+    fn title(&self) -> String {
+        if *self == Self::default() {
+            return "Cold starts against wasted memory".into();
+        }
+        let y = label_of(self.y);
+        let mut t: String = y.chars().take(1).flat_map(char::to_uppercase).collect();
+        t.push_str(&y[y.chars().next().map_or(0, char::len_utf8)..]);
+        format!("{t} against {}", label_of(self.x))
+    }
+}
+
+/// Cold starts by region and hour of the day, under policies that place pods elsewhere.
+const REGIONS_CSV: &str = "regions_by_hour.csv";
+const REGIONS_CHART: &str = "regions_by_hour.svg";
 
 /// The month check's chart of cold starts per day.
 const MONTH_CHART: &str = "month_check_days.svg";
@@ -642,6 +830,9 @@ pub(super) fn html(
         "by_trigger.csv",
         "by_runtime.csv",
     ];
+    if o.runs.iter().any(|r| !r.metrics.by_region_hour.is_empty()) {
+        links.push(REGIONS_CSV);
+    }
     if o.month_check.is_some() {
         links.push("month_check_days.csv");
         links.push("month_check_functions.csv");
@@ -706,7 +897,48 @@ fn html_table(table: &Table) -> charts::page::Table {
 
 #[cfg(test)]
 mod tests {
-    use super::short;
+    use super::{short, Tradeoff, TRADEOFF_METRICS};
+
+    /// Every metric the chart offers is a column of the summary table, and `--tradeoff`
+    /// takes Y or Y,X and names what it refuses.
+    #[test]
+    fn tradeoff_axes_are_summary_columns() {
+        let o = super::Outcome {
+            input: String::new(),
+            notes: Vec::new(),
+            functions: Vec::new(),
+            runs: Vec::new(),
+            observed: None,
+            observed_utility: None,
+            seconds: 0.0,
+            seeds: None,
+            month_check: None,
+            warmup_days: 0,
+            regions: Vec::new(),
+        };
+        let summary = o.summary();
+        for (c, _) in TRADEOFF_METRICS {
+            assert!(summary.columns.iter().any(|(n, _)| n == c), "{c}");
+        }
+        assert_eq!(
+            Tradeoff::parse("cold_start_pct").unwrap(),
+            Tradeoff::default()
+        );
+        let t = Tradeoff::parse("peak_running_pods, latency_p99_s").unwrap();
+        assert_eq!((t.y, t.x), ("peak_running_pods", "latency_p99_s"));
+        assert_eq!(t.title(), "Peak running pods against p99 latency (s)");
+        assert_eq!(
+            Tradeoff::default().title(),
+            "Cold starts against wasted memory"
+        );
+        let e = format!("{:#}", Tradeoff::parse("pods").unwrap_err());
+        assert!(
+            e.contains("unknown metric 'pods'") && e.contains("deadline_missed_pct"),
+            "{e}"
+        );
+        assert!(Tradeoff::parse("cold_starts,cold_starts").is_err());
+        assert!(Tradeoff::parse("idle_vs_10min_keepalive_pct").is_err());
+    }
 
     #[test]
     fn chart_labels_leave_out_the_catalogued_defaults() {

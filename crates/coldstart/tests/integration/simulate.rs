@@ -427,6 +427,46 @@ fn pools_regions_and_warm_up_days_on_the_synthetic_model_and_a_store() {
     );
     let remote = column(&sout, "remote_cold_starts");
     assert!(remote[1].1 > 0.0, "{remote:?}");
+    // Where they went, by region and hour: only the cross-region run, R2 and R3 for each of
+    // 24 hours; R3's add up to its remote cold starts and both to all of its cold starts.
+    let mut r = csv::Reader::from_path(sout.join("regions_by_hour.csv")).unwrap();
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        head,
+        [
+            "policy",
+            "region",
+            "hour",
+            "cold_starts",
+            "cold_start_pct_of_hour",
+            "cold_start_seconds"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 48);
+    assert!(rows.iter().all(|x| x[0].starts_with("cross-region")));
+    let sum = |region: &str| -> f64 {
+        rows.iter()
+            .filter(|x| &x[1] == region)
+            .map(|x| x[3].parse::<f64>().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("R3"), remote[1].1);
+    assert_eq!(sum("R2") + sum("R3"), column(&sout, "cold_starts")[1].1);
+    for h in 0..24 {
+        let share: f64 = rows
+            .iter()
+            .filter(|x| x[2] == *h.to_string() && x[3] != *"0")
+            .map(|x| x[4].parse::<f64>().unwrap())
+            .sum();
+        assert!(
+            share == 0.0 || (share - 100.0).abs() < 1e-6,
+            "hour {h}: {share}"
+        );
+    }
+    assert!(sout.join("regions_by_hour.svg").exists());
+    let page = std::fs::read_to_string(sout.join("index.html")).unwrap();
+    assert!(page.contains("regions_by_hour.csv") && page.contains("regions_by_hour.svg"));
     // R3's own load is read from the store: lending none of its room keeps every cold start
     // home, and the naive placement (no room or load anywhere) sends at least as many.
     let lent = d.path().join("lent");
