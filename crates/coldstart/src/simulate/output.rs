@@ -510,11 +510,14 @@ pub fn write(
     let (x_label, y_label) = (label_of(tradeoff.x), label_of(tradeoff.y));
     let title = tradeoff.title();
     let title = title.as_str();
-    let mut curve: Vec<(f64, f64)> = (0..o.runs.len())
-        .filter(|i| o.runs[*i].swept)
-        .map(point)
-        .collect();
-    curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The sweep in the order of its parameter (not of x: a knob need not move x one way).
+    let swept: Vec<usize> = (0..o.runs.len()).filter(|i| o.runs[*i].swept).collect();
+    let curve: Vec<(f64, f64)> = swept.iter().map(|i| point(*i)).collect();
+    // A swept point's label: its parameters left of their defaults ("capacity=0.01").
+    let param = |i: usize| {
+        let n = &names[i];
+        n.split_once(':').map_or(n.clone(), |(_, p)| p.to_string())
+    };
     let tradeoff = if curve.is_empty() {
         let series = names
             .iter()
@@ -524,7 +527,7 @@ pub fn write(
         Panel::scatter(title, x_label, y_label, series)
     } else {
         // The sweep as a line, every other policy as a labelled point.
-        let others = (0..o.runs.len())
+        let mut others: Vec<(f64, f64, String)> = (0..o.runs.len())
             .filter(|i| !o.runs[*i].swept)
             .map(|i| {
                 let (x, y) = point(i);
@@ -538,7 +541,20 @@ pub fn write(
                 (x, y, label)
             })
             .collect();
-        Panel::lines(title, x_label, y_label, vec![Series::new("sweep", curve)]).marks(others)
+        let (first, last) = (swept[0], swept[swept.len() - 1]);
+        for i in [first, last] {
+            let (x, y) = point(i);
+            others.push((x, y, param(i)));
+        }
+        let (a, b) = (param(first), param(last));
+        // "capacity=0.01..0.5" where both ends name the same parameter.
+        let name = match (a.split_once('='), b.split_once('=')) {
+            (Some((k, x)), Some((l, y))) if k == l && !x.contains(',') && !y.contains(',') => {
+                format!("sweep {k}={x}..{y}")
+            }
+            _ => format!("sweep {a}..{b}"),
+        };
+        Panel::lines(title, x_label, y_label, vec![Series::new(name, curve)]).marks(others)
     };
     outdir::write_file(
         &dir.join("tradeoff.svg"),

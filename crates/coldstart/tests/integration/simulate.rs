@@ -117,9 +117,37 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
         summary.contains("fixed-keepalive:ttl=2h,restart=yes"),
         "{summary}"
     );
-    assert!(std::fs::read_to_string(out.join("tradeoff.svg"))
-        .unwrap()
-        .contains("hybrid-histogram"));
+    let svg = std::fs::read_to_string(out.join("tradeoff.svg")).unwrap();
+    assert!(svg.contains("hybrid-histogram"));
+    // The sweep is named by its range, its ends labelled.
+    let labels: Vec<&str> = svg.lines().map(str::trim).collect();
+    assert!(labels.contains(&"sweep ttl=10s..2h"), "{svg}");
+    assert!(
+        labels.contains(&"ttl=10s") && labels.contains(&"ttl=2h"),
+        "{svg}"
+    );
+    // Other axes: peak pods against p99 latency.
+    simulate(
+        &store,
+        &out,
+        &["--tradeoff", "peak_running_pods,latency_p99_s"],
+    );
+    let svg = std::fs::read_to_string(out.join("tradeoff.svg")).unwrap();
+    assert!(
+        svg.contains("Peak running pods against p99 latency (s)"),
+        "{svg}"
+    );
+    let e = fails(&[
+        "simulate",
+        "--store",
+        s(&store),
+        "--out",
+        s(&out),
+        "--force",
+        "--tradeoff",
+        "pods",
+    ]);
+    assert!(e.contains("unknown metric 'pods'"), "{e}");
 }
 
 /// `coldstart synth` is the synthetic workload replayed under the platform's default policy:

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The paper's four strategies, each where it pays most and where it pays least.
+
+For each strategy (timer pre-warming, pool prediction, peak shaving, cross-region scheduling)
+and each synthetic region R1..R5, one `coldstart simulate --synth` run replays the region under
+the strategy, the platform's 60 s keep-alive and a sweep of the strategy's own knob (for
+timer pre-warming, of the keep-alive it competes with), with the trade-off chart drawn on the
+strategy's own axes (`--tradeoff`). The change each makes against the 60 s keep-alive in the
+same run, on the metric the strategy is meant to lower, picks the region where the strategy is
+at its best and the one where it is at its worst; their charts are copied to
+OUT/figures/STRATEGY-best.svg and STRATEGY-worst.svg, and OUT/strategies.md has the table of
+every region. Everything is written under OUT. Run it through scripts/strategies.sh."""
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+# name, the policy, how to find its row in summary.csv, the sweep, the chart's axes, the metric
+# it is meant to lower, what that metric is called in the table, and the share of --scale it
+# runs at (peak shaving re-asks each held request whenever a request in flight ends, which
+# grows with the square of the load: a quarter of the scale keeps its ten replays a region
+# near the others' time).
+STRATEGIES = [
+    ("timer-prewarm", "timer-prewarm", "timer-prewarm:", "fixed-keepalive:ttl=10s..2h",
+     "cold_start_pct", "cold_starts", "cold starts", 1.0),
+    ("pool-predict", "pool-predict", "pool-predict:window=1h,quantile=0.95,",
+     "pool-predict:quantile=0.5..0.999", "cold_start_seconds", "cold_start_seconds",
+     "cold-start seconds", 1.0),
+    ("peak-shave", "peak-shave", "peak-shave:max-delay=30s,",
+     "peak-shave:max-delay=1s..10m", "peak_running_pods,held_mean_s", "peak_running_pods",
+     "peak running pods", 0.25),
+    ("cross-region", "cross-region", "cross-region:latency=50ms,ttl=60s,capacity=1,",
+     "cross-region:capacity=0.01..0.5", "cold_start_seconds,remote_cold_starts",
+     "cold_start_seconds", "cold-start seconds", 1.0),
+]
+REGIONS = ["R1", "R2", "R3", "R4", "R5"]
+KEEPALIVE = "fixed-keepalive:ttl=60s,"
+
+
+def summary(folder):
+    with open(os.path.join(folder, "summary.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def row(rows, prefix):
+    found = [r for r in rows if r["policy"].startswith(prefix)]
+    if len(found) != 1:
+        raise SystemExit(f"{len(found)} rows of summary.csv start with {prefix!r}")
+    return found[0]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", help="folder for every run, the figures and strategies.md")
+    ap.add_argument("--bin", default="target/release/coldstart")
+    ap.add_argument("--scale", type=float, default=0.2)
+    ap.add_argument("--days", type=int, default=4, help="days replayed (the first warms up)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sweep-points", type=int, default=8)
+    args = ap.parse_args()
+    if os.path.exists(args.out) and not os.path.exists(os.path.join(args.out, ".strategies")):
+        raise SystemExit(f"{args.out} exists and was not made by scripts/strategies.sh; "
+                         "give a new folder")
+    os.makedirs(os.path.join(args.out, "figures"), exist_ok=True)
+    open(os.path.join(args.out, ".strategies"), "w").close()
+    lines = [f"Synthetic regions, {args.days} days (the first warms the policies up), seed "
+             f"{args.seed}; change against the 60 s keep-alive in the same run.",
+             "", "| strategy | scale | metric | " + " | ".join(REGIONS) + " | best | worst |",
+             "|---|---|---|" + "---|" * (len(REGIONS) + 2)]
+    t0 = time.perf_counter()
+    for name, policy, prefix, sweep, axes, metric, label, share in STRATEGIES:
+        scale = args.scale * share
+        change = {}
+        for region in REGIONS:
+            folder = os.path.join(args.out, name, region)
+            cmd = [args.bin, "simulate", "--synth", "--region", region, "--scale",
+                   f"{scale:g}", "--days", str(args.days), "--seed", str(args.seed),
+                   "--warmup-days", "1", "--policy", "fixed-keepalive", "--policy", policy,
+                   "--sweep", sweep, "--sweep-points", str(args.sweep_points),
+                   "--tradeoff", axes, "--out", folder, "--force"]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            rows = summary(folder)
+            base = float(row(rows, KEEPALIVE)[metric])
+            ours = float(row(rows, prefix)[metric])
+            change[region] = (ours - base) / base * 100.0 if base else float("nan")
+            print(f"{name} {region}: {label} {ours:.6g} against {base:.6g} "
+                  f"({change[region]:+.1f} %), {time.perf_counter() - t0:.0f} s in all",
+                  flush=True)
+        best = min(change, key=change.get)
+        worst = max(change, key=change.get)
+        for which, region in (("best", best), ("worst", worst)):
+            shutil.copyfile(os.path.join(args.out, name, region, "tradeoff.svg"),
+                            os.path.join(args.out, "figures", f"{name}-{which}.svg"))
+        cells = " | ".join(f"{change[r]:+.1f} %" for r in REGIONS)
+        lines.append(f"| `{name}` | {scale:g} | {label} | {cells} | {best} | {worst} |")
+    table = "\n".join(lines) + "\n"
+    with open(os.path.join(args.out, "strategies.md"), "w") as f:
+        f.write(table)
+    print(table)
+    print(f"wrote {args.out}/strategies.md and {args.out}/figures/ "
+          f"({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
