@@ -10,13 +10,16 @@
 #      data-parallel path (`rewarm launch --nproc 1`, NCCL); at 410m (16 x 2048) against eager
 #      autocast, eager with bf16 parameters, torch.compile with autocast and compiled with bf16
 #      parameters, all in the same run, same checkpoint, data, batch and sequence length
-#      (bench/rewarm_bench.py).
+#      (bench/rewarm_bench.py);
+#   4. greedy `rewarm generate` tokens/s against transformers' generate (KV cache, bf16
+#      weights on both sides) at 70m and 410m, 1, 8 and 32 prompts x 128 new tokens, with the
+#      prompts whose new ids are identical (bench/rewarm_generate.py).
 #
 #   bash bench/gpu.sh                    # on a GPU machine with a Rust toolchain: builds, then runs
 #   bash bench/gpu.sh --pack DIR         # on a machine without a GPU: builds and packs the binaries
 #   bash bench/gpu.sh --prebuilt DIR     # on a GPU machine without Rust: runs the packed binaries
 #                                        # against that machine's python3 torch 2.11 (+ transformers)
-# SKIP="parity precision 160m 410m" leaves parts out; WORK=DIR is the scratch folder.
+# SKIP="parity precision 160m 410m generate" leaves parts out; WORK=DIR is the scratch folder.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-build}
@@ -93,5 +96,11 @@ fi
 if ! skip 410m; then
     PYTHONUNBUFFERED=1 PRECISIONS="bf16-full bf16" VARIANTS="eager eager-bf16 compiled compiled-bf16" \
         $PY bench/rewarm_bench.py --bin "$bin" --work "$WORK" --device cuda --shapes 410m-b16 || status=1
+fi
+if ! skip generate; then
+    echo "== generate: rewarm vs transformers (greedy, KV cache, bf16 weights)"
+    PYTHONUNBUFFERED=1 $PY bench/rewarm_generate.py --bin "$bin" --work "$WORK/generate" \
+        --tokenizer crates/rewarm/tests/fixtures/tokenizer.json --device cuda --precision bf16-full \
+        --shapes "70m 410m" --batches "1 8 32" --new 128 --repeats 3 || status=1
 fi
 exit $status

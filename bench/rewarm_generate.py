@@ -1,7 +1,9 @@
-"""`rewarm generate` against transformers' `generate` on CPU: greedy decoding tokens/s at equal
-checkpoint (written by `rewarm init`), prompts, batch, new tokens and threads, both with a
-key-value cache, the fastest of GEN_REPEATS runs per side; also counts the prompts whose new token ids are identical. Run by
-bench/rewarm.sh (GENERATE=1, or ONLY=generate); the table goes into docs/benchmarks.md.
+"""`rewarm generate` against transformers' `generate`: greedy decoding tokens/s at equal
+checkpoint (written by `rewarm init`), prompts, batch, new tokens, threads, device and precision,
+both with a key-value cache, the fastest of GEN_REPEATS runs per side; also counts the prompts
+whose new token ids are identical. Run by bench/rewarm.sh on CPU (GENERATE=1, or
+ONLY=generate) and by bench/gpu.sh on CUDA (--device cuda --precision bf16-full); the table goes into
+docs/benchmarks.md (rewarm-generate, or rewarm-generate-gpu).
 """
 import argparse
 import json
@@ -10,7 +12,9 @@ import subprocess
 import sys
 import time
 
-SHAPES = {"14m": ("14m", 8192), "70m": ("70m", 50304)}
+SHAPES = {"14m": ("14m", 8192), "70m": ("70m", 50304), "410m": ("410m", 50304)}
+# rewarm's precision and the dtype transformers' weights are cast to for it.
+DTYPES = {"f32": "float32", "bf16-full": "bfloat16"}
 WORDS = ("the quiet river follows misty hill at dawn gateway timeout waiting for lock latency "
          "whisk grams of flour ancient owl watches green valley in early spring").split()
 
@@ -26,19 +30,23 @@ def torch_side(a):
     from transformers import GPTNeoXForCausalLM
     torch.set_num_threads(a.threads)
     tok = Tokenizer.from_file(a.tokenizer)
-    model = GPTNeoXForCausalLM.from_pretrained(a.ckpt).float().eval()
+    dtype = getattr(torch, DTYPES[a.precision])
+    model = GPTNeoXForCausalLM.from_pretrained(a.ckpt).to(a.device, dtype).eval()
     ps = [tok.encode(p).ids for p in prompts(a.batch)]
     width = max(map(len, ps))
-    ids = torch.tensor([[0] * (width - len(p)) + p for p in ps])
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in ps])
+    ids = torch.tensor([[0] * (width - len(p)) + p for p in ps], device=a.device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in ps], device=a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     kw = dict(input_ids=ids, attention_mask=mask, do_sample=False, max_new_tokens=a.new, min_new_tokens=a.new,
               pad_token_id=0)
     with torch.no_grad():
         model.generate(**{**kw, "max_new_tokens": 4, "min_new_tokens": 4})  # warm-up
         secs = []
         for _ in range(a.repeats):
+            sync()
             t0 = time.perf_counter()
             out = model.generate(**kw)
+            sync()
             secs.append(time.perf_counter() - t0)
         secs = min(secs)
     print(json.dumps({"tps": a.batch * a.new / secs, "ids": out[:, width:].tolist()}))
@@ -53,6 +61,8 @@ def main():
     p.add_argument("--repeats", type=int, default=int(os.environ.get("GEN_REPEATS", "3")),
                    help="timed runs per side; the fastest counts")
     p.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", os.cpu_count())))
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--precision", default="f32", choices=sorted(DTYPES))
     p.add_argument("--torch-side", action="store_true")
     p.add_argument("--ckpt"); p.add_argument("--batch", type=int)
     a = p.parse_args()
@@ -73,15 +83,15 @@ def main():
             out = os.path.join(a.work, f"gen-{shape}-{batch}.jsonl")
             rust_tps = 0.0
             for _ in range(a.repeats):
-                r = subprocess.run([a.bin, "generate", "--checkpoint", ck, "--tokenizer", a.tokenizer, "--device", "cpu",
-                                    "--prompts", pf, "--max-new-tokens", str(a.new), "--ignore-eos", "--batch-size",
+                r = subprocess.run([a.bin, "generate", "--checkpoint", ck, "--tokenizer", a.tokenizer, "--device",
+                                    a.device, "--precision", a.precision, "--prompts", pf, "--max-new-tokens", str(a.new), "--ignore-eos", "--batch-size",
                                     str(batch), "--out", out, "--force"], check=True, capture_output=True, text=True,
                                    env=env)
                 rust_tps = max(rust_tps, float(r.stderr.strip().splitlines()[-1].split("(")[-1].split()[0]))
             rust_ids = [json.loads(l)["new_ids"] for l in open(out)]
             t = subprocess.run([sys.executable, __file__, "--torch-side", "--ckpt", ck, "--tokenizer", a.tokenizer,
                                 "--batch", str(batch), "--new", str(a.new), "--threads", str(a.threads),
-                                "--repeats", str(a.repeats)],
+                                "--repeats", str(a.repeats), "--device", a.device, "--precision", a.precision],
                                check=True, capture_output=True, text=True, env=env)
             torch_res = json.loads(t.stdout.strip().splitlines()[-1])
             same = sum(x == y for x, y in zip(rust_ids, torch_res["ids"]))
@@ -94,8 +104,13 @@ def main():
     from benchlib import markdown_table, splice
     env_s = " ".join(f"{k}={os.environ[k]}" for k in ("GEN_SHAPES", "GEN_BATCHES", "GEN_TOKENS", "GEN_REPEATS", "THREADS")
                      if os.environ.get(k))
-    cmd = ("ONLY=generate " + env_s + " bash bench/rewarm.sh").strip()
-    splice("rewarm-generate", f"Greedy decoding, f32 on CPU, {a.threads} threads, prompts of 12 words:\n\n"
+    if a.device == "cuda":
+        key, cmd = "rewarm-generate-gpu", "bash bench/gpu.sh"
+        where = f"{a.precision} on CUDA"
+    else:
+        key, cmd = "rewarm-generate", ("ONLY=generate " + env_s + " bash bench/rewarm.sh").strip()
+        where = f"{a.precision} on CPU, {a.threads} threads"
+    splice(key, f"Greedy decoding, {where}, prompts of 12 words:\n\n"
            + markdown_table(["shape", "vocab", "prompts x new tokens", "tok/s rewarm / transformers", "ratio",
                              "prompts with identical ids"], rows), cmd)
 
