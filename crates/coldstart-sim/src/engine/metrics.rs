@@ -45,14 +45,17 @@ pub struct RegionHours {
 }
 
 impl RegionHours {
-    fn add(&mut self, o: &RegionHours, sign: f64) {
+    fn add(&mut self, o: &RegionHours) {
         for h in 0..24 {
-            if sign > 0.0 {
-                self.cold_starts[h] += o.cold_starts[h];
-            } else {
-                self.cold_starts[h] -= o.cold_starts[h];
-            }
-            self.cold_seconds[h] += sign * o.cold_seconds[h];
+            self.cold_starts[h] += o.cold_starts[h];
+            self.cold_seconds[h] += o.cold_seconds[h];
+        }
+    }
+
+    fn subtract(&mut self, o: &RegionHours) {
+        for h in 0..24 {
+            self.cold_starts[h] -= o.cold_starts[h];
+            self.cold_seconds[h] -= o.cold_seconds[h];
         }
     }
 }
@@ -161,7 +164,7 @@ impl Metrics {
         self.remote_cold_starts -= before.remote_cold_starts;
         self.remote_requests -= before.remote_requests;
         for (r, b) in self.by_region_hour.iter_mut().zip(&before.by_region_hour) {
-            r.add(b, -1.0);
+            r.subtract(b);
         }
         for (d, b) in self
             .cold_starts_per_day
@@ -237,7 +240,7 @@ impl Metrics {
                 .resize(o.by_region_hour.len(), RegionHours::default());
         }
         for (r, g) in self.by_region_hour.iter_mut().zip(&o.by_region_hour) {
-            r.add(g, 1.0);
+            r.add(g);
         }
         self.events += o.events;
         self.wall_seconds = self.wall_seconds.max(o.wall_seconds);

@@ -619,9 +619,9 @@ impl<'a, E: Events> Engine<'a, E> {
                     if hours.len() <= region {
                         hours.resize(region + 1, RegionHours::default());
                     }
-                    let hour = ((t.max(0.0) % SECONDS_PER_DAY) / 3600.0) as usize;
-                    hours[region].cold_starts[hour.min(23)] += 1;
-                    hours[region].cold_seconds[hour.min(23)] += c[0];
+                    let hour = (((t.max(0.0) % SECONDS_PER_DAY) / 3600.0) as usize).min(23);
+                    hours[region].cold_starts[hour] += 1;
+                    hours[region].cold_seconds[hour] += c[0];
                 }
                 let day = (t / SECONDS_PER_DAY).max(0.0) as usize;
                 let per_day = &mut self.metrics.cold_starts_per_day;

@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 use outdir::outln;
 
 use crate::simulate::{
-    self, parse_days, parse_days_of, write, Input, PodScope, Replay, Source, Tradeoff, Within,
-    TRADEOFF_METRICS,
+    self, parse_days, parse_days_of, tradeoff_metric_names, write, Input, PodScope, Replay, Source,
+    Tradeoff, Within,
 };
 use coldstart_sim::costs::ColdStartChoice;
 use coldstart_sim::engine::Routing;
@@ -153,18 +153,13 @@ fn parse_cold_start(s: &str) -> std::result::Result<ColdStartChoice, String> {
     ColdStartChoice::parse(s).map_err(|e| format!("{e:#}"))
 }
 
-/// A policy checked where the command line is read, so a typo fails before any workload loads.
 /// `--tradeoff`'s long help, from the metrics the chart can draw.
 fn tradeoff_help() -> String {
     format!(
         "The trade-off chart's axes: Y or Y,X, columns of summary.csv (default \
          cold_start_pct,idle_vs_10min_keepalive_pct; e.g. peak_running_pods,latency_p99_s for \
          peak-shave, cold_start_seconds,latency_p99_s for cross-region). One of: {}",
-        TRADEOFF_METRICS
-            .iter()
-            .map(|(c, _)| *c)
-            .collect::<Vec<_>>()
-            .join(", ")
+        tradeoff_metric_names()
     )
 }
 
@@ -172,6 +167,7 @@ fn parse_tradeoff(s: &str) -> std::result::Result<Tradeoff, String> {
     Tradeoff::parse(s).map_err(|e| format!("{e:#}"))
 }
 
+/// A policy checked where the command line is read, so a typo fails before any workload loads.
 fn parse_policy(s: &str) -> std::result::Result<Spec, String> {
     Spec::parse(s).map_err(|e| format!("{e:#}"))
 }

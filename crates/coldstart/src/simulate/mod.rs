@@ -35,7 +35,7 @@ mod output;
 pub mod seeds;
 
 use input::*;
-pub use output::{write, Tradeoff, TRADEOFF_METRICS};
+pub use output::{tradeoff_metric_names, write, Tradeoff};
 
 use crate::chart::{self, Body, Panel, Series};
 use crate::query::{floats, strings, Cx, Options};

@@ -644,6 +644,15 @@ pub const TRADEOFF_METRICS: &[(&str, &str)] = &[
     ("remote_cold_starts", "cold starts sent to other regions"),
 ];
 
+/// The columns of [`TRADEOFF_METRICS`], as a list for help and errors.
+pub fn tradeoff_metric_names() -> String {
+    TRADEOFF_METRICS
+        .iter()
+        .map(|(c, _)| *c)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn label_of(column: &str) -> &'static str {
     TRADEOFF_METRICS
         .iter()
@@ -680,11 +689,7 @@ impl Tradeoff {
                     format!(
                         "--tradeoff: unknown metric '{}' (one of: {})",
                         name.trim(),
-                        TRADEOFF_METRICS
-                            .iter()
-                            .map(|(c, _)| *c)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        tradeoff_metric_names()
                     )
                 })
         };
