@@ -4,15 +4,15 @@
 use serde::Serialize;
 
 use coldstart_trace::paper::{
-    fig5_peak_hour, hours_apart, COMPONENTS, DAY23_RISE_REGIONS, FIG12_COLD_STARTS_RHO,
-    GO_POD_UTILITY_ABOVE_100_SHARE, HOLIDAY_BUSIER_REGIONS, LOGNORMAL_COLD_START,
-    MEDIAN_COLD_START_S, MEDIAN_EXEC_S, NODEJS_POD_UTILITY_BELOW_1_SHARE,
-    PER_MINUTE_FUNCTION_SHARE, POD_UTILITY_BELOW_1_SHARE, POD_UTILITY_MEDIAN, R1_LAST_DAY_REQUESTS,
-    R1_MEAN_COLD_START_S, R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S, R2_OBS_A_MEDIAN_COLD_START_S,
-    R2_OBS_A_POD_SHARE, R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_COLD_START_SHARE,
-    R2_TIMER_FUNCTION_SHARE, R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE,
-    R3_MEAN_COLD_START_BELOW_S, REGIONS, RUNTIME_COLD_STARTS_R2, TOTAL_REQUESTS,
-    TRIGGER_COMBINATION_SHARES, WEEKDAY_OVER_WEEKEND_PODS,
+    fig12_target, fig5_peak_hour, holiday_over_weekdays_pods, mean_cold_start, runtime_share_r2,
+    Target, Units, COMPONENTS, DAY23_RISE_REGIONS, FIG12_COLD_STARTS_RHO,
+    GO_POD_UTILITY_ABOVE_100_SHARE, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, MEDIAN_EXEC_S,
+    NODEJS_POD_UTILITY_BELOW_1_SHARE, PER_MINUTE_FUNCTION_SHARE, POD_UTILITY_BELOW_1_SHARE,
+    POD_UTILITY_MEDIAN, R1_LAST_DAY_REQUESTS, R2_CUSTOM_HTTP_MEDIAN_COLD_START_S,
+    R2_OBS_A_MEDIAN_COLD_START_S, R2_OBS_A_POD_SHARE, R2_SMALL_POOL_COLD_START_SHARE,
+    R2_TIMER_COLD_START_SHARE, R2_TIMER_FUNCTION_SHARE, R2_TIMER_POD_SHARE,
+    R2_WORKFLOW_COLD_START_SHARE, REGIONS, RUNTIME_COLD_STARTS_R2, TOTAL_REQUESTS,
+    TRIGGER_COMBINATION_SHARES, VOLUME_RATIO, WEEKDAY_OVER_WEEKEND_PODS,
 };
 use coldstart_trace::schema::TRACE_DAYS;
 
@@ -149,6 +149,23 @@ fn recorder(out: &mut Vec<Check>, claimed: bool) -> impl FnMut(String, f64, Stri
     }
 }
 
+/// `(name, measured, target's text, whether it holds)` for [`sized`].
+fn judged(name: String, measured: f64, target: Target) -> (String, f64, String, bool) {
+    let (text, pass) = (target.text(Units::Plain), target.holds(measured));
+    (name, measured, text, pass)
+}
+
+/// Pushes the check of `measured` against `target`.
+fn judge(
+    push: &mut impl FnMut(String, f64, String, bool),
+    name: &str,
+    measured: f64,
+    target: Target,
+) {
+    let (name, measured, text, pass) = judged(name.into(), measured, target);
+    push(name, measured, text, pass);
+}
+
 /// Pushes a check of a region that needs `min` of its functions to be claimed: with fewer, it
 /// is pushed with its name in `unclaimed` and the size in its target.
 fn sized(
@@ -177,29 +194,25 @@ fn unclaim(out: &mut [Check], unclaimed: &[String]) {
 pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = recorder(&mut out, true);
-    let within = |v: f64, t: f64, rel: f64| (v - t).abs() <= rel * t;
-    push(
-        "LogNormal fit of cold start time, mean (s)".into(),
+    let [mean, std] = LOGNORMAL_COLD_START.targets();
+    judge(
+        &mut push,
+        "LogNormal fit of cold start time, mean (s)",
         fit.0,
-        format!("{} ± 15 %", LOGNORMAL_COLD_START.mean),
-        within(fit.0, LOGNORMAL_COLD_START.mean, 0.15),
+        mean,
     );
-    push(
-        "LogNormal fit of cold start time, std (s)".into(),
+    judge(
+        &mut push,
+        "LogNormal fit of cold start time, std (s)",
         fit.1,
-        format!("{:.2} ± 15 %", LOGNORMAL_COLD_START.std),
-        within(fit.1, LOGNORMAL_COLD_START.std, 0.15),
+        std,
     );
     for r in regions {
-        push(
-            format!("{} median cold start (s)", r.region),
+        judge(
+            &mut push,
+            &format!("{} median cold start (s)", r.region),
             r.median,
-            format!(
-                "between {} and {}",
-                MEDIAN_COLD_START_S.start(),
-                MEDIAN_COLD_START_S.end()
-            ),
-            MEDIAN_COLD_START_S.contains(&r.median),
+            MEDIAN_COLD_START_S,
         );
         let order = rank(&r.mean_components);
         let sched_rank = order.iter().position(|i| *i == 3).unwrap_or(9);
@@ -219,11 +232,11 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
                     "1 (true)".into(),
                     ok,
                 );
-                push(
-                    "R1 mean cold start (s)".into(),
+                judge(
+                    &mut push,
+                    "R1 mean cold start (s)",
                     r.mean,
-                    format!("about {R1_MEAN_COLD_START_S} (2 to 4.5)"),
-                    (R1_MEAN_COLD_START_S - 1.0..=R1_MEAN_COLD_START_S + 1.5).contains(&r.mean),
+                    mean_cold_start("R1"),
                 );
             }
             "R2" => {
@@ -234,40 +247,40 @@ pub fn checks(regions: &[RegionMeasures], fit: (f64, f64)) -> Vec<Check> {
                     "1 (true)".into(),
                     ok,
                 );
-                push(
-                    "R2 share of functions that are timers".into(),
+                judge(
+                    &mut push,
+                    "R2 share of functions that are timers",
                     r.timer_function_share,
-                    format!("{R2_TIMER_FUNCTION_SHARE:.2} ± 0.05"),
-                    (r.timer_function_share - R2_TIMER_FUNCTION_SHARE).abs() <= 0.05,
+                    R2_TIMER_FUNCTION_SHARE,
                 );
-                push(
-                    "R2 share of cold starts in small pools".into(),
+                judge(
+                    &mut push,
+                    "R2 share of cold starts in small pools",
                     r.small_pool_share,
-                    format!("over {R2_SMALL_POOL_COLD_START_SHARE_ABOVE:.2}"),
-                    r.small_pool_share > R2_SMALL_POOL_COLD_START_SHARE_ABOVE,
+                    R2_SMALL_POOL_COLD_START_SHARE,
                 );
-                let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|(_, c)| c).sum();
-                for (rt, published) in RUNTIME_COLD_STARTS_R2 {
+                for (rt, _) in RUNTIME_COLD_STARTS_R2 {
                     let got = r
                         .by_runtime
                         .iter()
                         .find(|(n, _)| n == rt)
                         .map_or(0, |(_, c)| *c);
                     let share = got as f64 / r.cold_starts.max(1) as f64;
-                    let want = published as f64 / total as f64;
-                    push(
-                        format!("R2 share of cold starts, {rt}"),
-                        share,
-                        format!("{want:.4} ± 0.03"),
-                        (share - want).abs() <= 0.03,
-                    );
+                    if let Some(want) = runtime_share_r2(rt) {
+                        judge(
+                            &mut push,
+                            &format!("R2 share of cold starts, {rt}"),
+                            share,
+                            want,
+                        );
+                    }
                 }
             }
-            "R3" => push(
-                "R3 mean cold start (s)".into(),
+            "R3" => judge(
+                &mut push,
+                "R3 mean cold start (s)",
                 r.mean,
-                format!("under {R3_MEAN_COLD_START_BELOW_S}"),
-                r.mean < R3_MEAN_COLD_START_BELOW_S,
+                mean_cold_start("R3"),
             ),
             _ => {}
         }
@@ -289,11 +302,12 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         let scale = regions.iter().map(|r| r.scale).sum::<f64>() / regions.len() as f64;
         let days = regions.iter().map(|r| r.days).max().unwrap_or(0);
         let want = TOTAL_REQUESTS * scale * f64::from(days) / TRACE_DAYS as f64;
+        let ratio = requests as f64 / want;
         push(
             "requests in all regions, against 85 billion times the scale".into(),
-            requests as f64 / want,
-            gap("1 ± 0.25".into()),
-            (requests as f64 / want - 1.0).abs() <= 0.25,
+            ratio,
+            gap(VOLUME_RATIO.text(Units::Plain)),
+            VOLUME_RATIO.holds(ratio),
         );
     }
     if let Some(r1) = region("R1").filter(|r| i64::from(r.days) == TRACE_DAYS) {
@@ -301,24 +315,17 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         push(
             "R1 day-30 per-request rows, against 364 million times the scale".into(),
             ratio,
-            gap("1 ± 0.25".into()),
-            (ratio - 1.0).abs() <= 0.25,
+            gap(VOLUME_RATIO.text(Units::Plain)),
+            VOLUME_RATIO.holds(ratio),
         );
     }
     for (name, share) in PER_MINUTE_FUNCTION_SHARE {
         if let Some(r) = region(name) {
-            let (lo, hi) = if share >= 0.1 {
-                (share - 0.07, share + 0.07)
-            } else {
-                (0.0, 0.03)
-            };
             push(
                 format!("{name} share of functions with at least a request a minute"),
                 r.per_minute_function_share,
-                gap(format!(
-                    "about {share:.2} ({lo:.2} to {hi:.2}, read off Fig 3a)"
-                )),
-                (lo..=hi).contains(&r.per_minute_function_share),
+                gap(format!("{}, read off Fig 3a", share.text(Units::Plain))),
+                share.holds(r.per_minute_function_share),
             );
         }
     }
@@ -327,8 +334,8 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             push(
                 format!("{name} median execution time (s)"),
                 r.median_exec_s,
-                gap(format!("{median} (within a factor of 2)")),
-                (median / 2.0..=median * 2.0).contains(&r.median_exec_s),
+                gap(median.text(Units::Plain)),
+                median.holds(r.median_exec_s),
             );
         }
     }
@@ -342,9 +349,10 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             "R2 share of running pods serving OBS-A".into(),
             obs,
             gap(format!(
-                "almost {R2_OBS_A_POD_SHARE:.2} (0.22 to 0.38, read off Fig 8d)"
+                "{}, read off Fig 8d",
+                R2_OBS_A_POD_SHARE.text(Units::Plain)
             )),
-            (0.22..=0.38).contains(&obs),
+            R2_OBS_A_POD_SHARE.holds(obs),
         );
         // Timers: the lowest utility (the largest share of pods below 1 among triggers with
         // 100 pods or more) and among the shortest cold starts (below the region's median).
@@ -456,23 +464,23 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
     let mut push = recorder(&mut out, true);
     for r in regions {
         if r.region == "R2" {
-            push(
-                "R2 share of cold starts caused by timers".into(),
+            judge(
+                &mut push,
+                "R2 share of cold starts caused by timers",
                 r.timer_cold_start_share,
-                format!("{R2_TIMER_COLD_START_SHARE:.2} ± 0.08"),
-                (r.timer_cold_start_share - R2_TIMER_COLD_START_SHARE).abs() <= 0.08,
+                R2_TIMER_COLD_START_SHARE,
             );
-            push(
-                "R2 share of cold starts caused by workflows".into(),
+            judge(
+                &mut push,
+                "R2 share of cold starts caused by workflows",
                 r.workflow_cold_start_share,
-                format!("{R2_WORKFLOW_COLD_START_SHARE:.2} ± 0.07"),
-                (r.workflow_cold_start_share - R2_WORKFLOW_COLD_START_SHARE).abs() <= 0.07,
+                R2_WORKFLOW_COLD_START_SHARE,
             );
-            push(
-                "R2 share of running pods serving timers".into(),
+            judge(
+                &mut push,
+                "R2 share of running pods serving timers",
                 r.timer_pod_share,
-                format!("{R2_TIMER_POD_SHARE:.2} ± 0.04"),
-                (r.timer_pod_share - R2_TIMER_POD_SHARE).abs() <= 0.04,
+                R2_TIMER_POD_SHARE,
             );
             let median = |list: &[(String, f64)], key: &str| {
                 list.iter()
@@ -485,40 +493,39 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                     .iter()
                     .find(|(k, _)| k == set)
                     .map_or(0.0, |(_, v)| *v);
-                push(
-                    format!("R2 share of functions whose triggers are exactly {set}"),
+                judge(
+                    &mut push,
+                    &format!("R2 share of functions whose triggers are exactly {set}"),
                     got,
-                    format!("{share:.2} ± 0.05"),
-                    (got - share).abs() <= 0.05,
+                    share,
                 );
             }
             let obs = median(&r.median_by_trigger, "OBS-A");
-            push(
-                "R2 median cold start of OBS-A functions (s)".into(),
+            judge(
+                &mut push,
+                "R2 median cold start of OBS-A functions (s)",
                 obs,
-                format!("about {R2_OBS_A_MEDIAN_COLD_START_S} (6 to 15)"),
-                (6.0..=15.0).contains(&obs),
+                R2_OBS_A_MEDIAN_COLD_START_S,
             );
             for rt in ["Custom", "http"] {
-                let m = median(&r.median_by_runtime, rt);
-                push(
-                    format!("R2 median cold start of {rt} functions (s)"),
-                    m,
-                    format!("over {R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S}"),
-                    m > R2_CUSTOM_HTTP_MEDIAN_COLD_START_ABOVE_S,
+                judge(
+                    &mut push,
+                    &format!("R2 median cold start of {rt} functions (s)"),
+                    median(&r.median_by_runtime, rt),
+                    R2_CUSTOM_HTTP_MEDIAN_COLD_START_S,
                 );
             }
-            push(
-                "R2 share of pods with a utility ratio below 1".into(),
+            judge(
+                &mut push,
+                "R2 share of pods with a utility ratio below 1",
                 r.utility_below_1,
-                format!("{POD_UTILITY_BELOW_1_SHARE:.2} ± 0.10"),
-                (r.utility_below_1 - POD_UTILITY_BELOW_1_SHARE).abs() <= 0.10,
+                POD_UTILITY_BELOW_1_SHARE,
             );
-            push(
-                "R2 median pod utility ratio".into(),
+            judge(
+                &mut push,
+                "R2 median pod utility ratio",
                 r.utility_median,
-                format!("about {POD_UTILITY_MEDIAN} (2 to 8)"),
-                (2.0..=8.0).contains(&r.utility_median),
+                POD_UTILITY_MEDIAN,
             );
             let util = |rt: &str| r.utility_by_runtime.iter().find(|u| u.group == rt);
             for (rt, published, above, min) in [
@@ -542,25 +549,23 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                     &mut push,
                     &mut unclaimed,
                     ("R2", r.functions, min),
-                    (
+                    judged(
                         format!(
                             "R2 share of {rt} pods with a utility ratio {}",
                             if above { "above 100" } else { "below 1" }
                         ),
                         share,
-                        format!("{published:.2} ± 0.10"),
-                        (share - published).abs() <= 0.10,
+                        published,
                     ),
                 );
             }
         }
-        if let Some((hour, tol)) = fig5_peak_hour(&r.region) {
-            let apart = hours_apart(r.peak_hour, hour);
+        if let Some(hour) = fig5_peak_hour(&r.region) {
             push(
                 format!("{} hour of the daily peak of requests (Fig 5)", r.region),
                 r.peak_hour,
-                format!("{hour:.0} ± {tol:.0} h (read off the figure)"),
-                apart <= tol,
+                format!("{} (read off the figure)", hour.text(Units::Plain)),
+                hour.holds(r.peak_hour),
             );
         }
         if let Some((_, rho)) = FIG12_COLD_STARTS_RHO.iter().find(|(x, _)| *x == r.region) {
@@ -569,6 +574,7 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             let published = crate::profile::profile(&r.region).map_or(0, |p| p.functions);
             let what = ["cold-start time", "pod allocation time", "scheduling time"];
             for ((w, want), got) in what.iter().zip(rho).zip(r.fig12) {
+                let want = fig12_target(*want);
                 sized(
                     &mut push,
                     &mut unclaimed,
@@ -576,8 +582,8 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                     (
                         format!("{} Fig 12 rho, cold starts per minute and {w}", r.region),
                         got,
-                        format!("{want:.1} ± 0.2 (read off the figure)"),
-                        (got - want).abs() <= 0.2,
+                        format!("{} (read off the figure)", want.text(Units::Plain)),
+                        want.holds(got),
                     ),
                 );
             }
@@ -606,13 +612,11 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         }
         let [work, _, holiday] = r.pod_minutes_per_day;
         if !holiday.is_nan() && !work.is_nan() {
-            let ratio = holiday / work;
-            let busier = HOLIDAY_BUSIER_REGIONS.contains(&r.region.as_str());
-            push(
-                format!("{} running pods, holiday over weekdays", r.region),
-                ratio,
-                if busier { "over 1" } else { "under 1" }.into(),
-                if busier { ratio > 1.0 } else { ratio < 1.0 },
+            judge(
+                &mut push,
+                &format!("{} running pods, holiday over weekdays", r.region),
+                holiday / work,
+                holiday_over_weekdays_pods(&r.region),
             );
         }
     }
@@ -623,12 +627,11 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             (a + r.pod_minutes_per_day[0], b + r.pod_minutes_per_day[1])
         });
     if weekend > 0.0 {
-        let ratio = weekday / weekend;
-        push(
-            "running pods, weekdays over weekends (all regions)".into(),
-            ratio,
-            format!("about {WEEKDAY_OVER_WEEKEND_PODS} (1.15 to 1.45)"),
-            (1.15..=1.45).contains(&ratio),
+        judge(
+            &mut push,
+            "running pods, weekdays over weekends (all regions)",
+            weekday / weekend,
+            WEEKDAY_OVER_WEEKEND_PODS,
         );
     }
     drop(push);

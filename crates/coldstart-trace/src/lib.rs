@@ -9,6 +9,7 @@ pub mod parse;
 pub mod pool;
 pub mod schema;
 pub mod source;
+pub mod target;
 pub mod zip_lzma;
 pub mod zipdir;
 

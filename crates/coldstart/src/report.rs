@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::analysis::{self, Cx, KeyNumber, Options, Output};
+use crate::analysis::{self, Cx, KeyNumber, Options, Output, Verdict};
 use crate::chart;
 
 /// How one analysis ended; `report.json` and the page's CSS classes spell it in lower case.
@@ -55,11 +55,48 @@ pub struct Entry {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub store: String,
+    /// The store's size against the paper's trace, which volume-dependent numbers go through.
+    pub size: analysis::size::StoreSize,
     pub seconds: f64,
     pub entries: Vec<Entry>,
 }
 
+/// How many key numbers got each verdict.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Verdicts {
+    pub within: usize,
+    pub outside: usize,
+    pub not_comparable: usize,
+}
+
+impl std::fmt::Display for Verdicts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} published numbers within tolerance, {} outside, {} not comparable at this store's size",
+            self.within,
+            self.within + self.outside + self.not_comparable,
+            self.outside,
+            self.not_comparable
+        )
+    }
+}
+
 impl Summary {
+    /// The verdicts of every key number with a published one beside it.
+    pub fn verdicts(&self) -> Verdicts {
+        let mut v = Verdicts::default();
+        for n in self.entries.iter().flat_map(|e| &e.numbers) {
+            match n.verdict {
+                Some(Verdict::Within) => v.within += 1,
+                Some(Verdict::Outside) => v.outside += 1,
+                Some(Verdict::NotComparable) => v.not_comparable += 1,
+                None => {}
+            }
+        }
+        v
+    }
+
     /// Ids of the analyses with this status.
     pub fn with_status(&self, status: Status) -> Vec<&str> {
         self.entries
@@ -121,8 +158,10 @@ pub fn report(store: &Path, out: &Path, opts: Options, force: bool) -> Result<Su
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let size = analysis::size::of(&cx)?.as_ref().clone();
     let summary = Summary {
         store: store.display().to_string(),
+        size,
         seconds: start.elapsed().as_secs_f64(),
         entries,
     };
@@ -165,9 +204,26 @@ fn write_output(dir: &Path, id: &str, o: Output, entry: &mut Entry) -> Result<()
 pub use charts::page::escape;
 use charts::page::{Cell, Page, Table};
 
+/// A key number's verdict cell, coloured by its class, with the note beside it.
+fn verdict_cell(n: &KeyNumber) -> Cell {
+    let class = match n.verdict {
+        Some(Verdict::Within) => "within",
+        Some(Verdict::Outside) => "outside",
+        Some(Verdict::NotComparable) => "nc",
+        None => "none",
+    };
+    let note = n.note.as_deref().map_or(String::new(), |t| {
+        format!("<br><small>{}</small>", escape(t))
+    });
+    Cell::html(format!("{}{note}", escape(n.verdict_text()))).class(class)
+}
+
 fn html(s: &Summary) -> String {
-    let mut h = Page::new("coldstart report")
-        .style("body{max-width:1800px}.skipped{color:#a60}.failed{color:#c00}");
+    let mut h = Page::new("coldstart report").style(
+        "body{max-width:1800px}.skipped{color:#a60}.failed{color:#c00}\
+         td.within{color:#161}td.outside{color:#b00;font-weight:bold}td.nc{color:#777}\
+         td small{color:#555;font-weight:normal}",
+    );
     h.heading(1, "", "Serverless cold starts: the paper's analyses");
     h.html(&format!(
         "<p>Store <code>{}</code>; {} analyses in {:.1} s. Each figure below is drawn from the \
@@ -184,15 +240,24 @@ fn html(s: &Summary) -> String {
         .collect();
     h.html(&format!("<nav>{}</nav>", nav.join("")));
     h.heading(2, "key-numbers", "Key numbers against the paper");
-    h.para("The numbers the paper publishes (spec section 4), measured on this store; each figure's section lists all of its numbers.");
-    let mut key = Table::new(&["figure", "what", "measured", "published"]);
+    h.para(&format!(
+        "The numbers the paper publishes (spec sections 4 and 7), measured on this store, each \
+         with the published tolerance and its verdict: {}. Each figure's section lists all of its \
+         numbers. The store is {}; times between cold starts are set beside the paper's at the \
+         trace's size (they scale as 1/size), and numbers that need more data than the store \
+         holds are marked not comparable.",
+        s.verdicts(),
+        s.size.text()
+    ));
+    let mut key = Table::new(&["figure", "what", "measured", "published", "verdict"]);
     for e in &s.entries {
-        for n in e.numbers.iter().filter(|n| n.published != "—") {
+        for n in e.numbers.iter().filter(|n| n.verdict.is_some()) {
             key.row([
                 Cell::html(charts::page::link(&format!("#{}", e.id), &e.id)),
                 Cell::text(&n.what),
                 Cell::text(&n.measured),
                 Cell::text(&n.published),
+                verdict_cell(n),
             ]);
         }
     }
@@ -228,9 +293,14 @@ fn html(s: &Summary) -> String {
         let csv: Vec<&String> = e.files.iter().filter(|f| f.ends_with(".csv")).collect();
         h.data_links(&csv);
         if !e.numbers.is_empty() {
-            let mut t = Table::new(&["number", "measured", "published"]);
+            let mut t = Table::new(&["number", "measured", "published", "verdict"]);
             for n in &e.numbers {
-                t.row([n.what.as_str(), n.measured.as_str(), n.published.as_str()]);
+                t.row([
+                    Cell::text(&n.what),
+                    Cell::text(&n.measured),
+                    Cell::text(&n.published),
+                    verdict_cell(n),
+                ]);
             }
             h.table(&t);
         }

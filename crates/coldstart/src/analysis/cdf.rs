@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{floats, key, num, strings, By, Cx, Output};
+use super::{floats, judged, strings, By, Cx, Output, Target, Units};
 use crate::chart::{Panel, Series};
 use crate::stats::LogHist;
 use crate::table::Table;
@@ -141,8 +141,9 @@ pub fn component_cdfs(cx: &Cx, by: By, metrics: &[&str]) -> Result<Output> {
     Ok(out)
 }
 
-/// Key numbers of a per-group summary: the median cold start of the named groups.
-pub fn median_numbers(out: &mut Output, groups: &[(&str, &str)]) {
+/// Key numbers of a per-group summary: the median cold start of the named groups against their
+/// published targets.
+pub fn median_numbers(out: &mut Output, groups: &[(&str, Target)]) {
     let Some((_, t)) = out.tables.iter().find(|(n, _)| n == "summary") else {
         return;
     };
@@ -152,10 +153,11 @@ pub fn median_numbers(out: &mut Output, groups: &[(&str, &str)]) {
     };
     for (g, published) in groups {
         if let Some(i) = names.iter().position(|n| n == g) {
-            out.numbers.push(key(
+            out.numbers.push(judged(
                 format!("R2: median cold start of {g} (s)"),
-                num(medians[i]),
-                published,
+                medians[i],
+                Units::Plain,
+                *published,
             ));
         }
     }

@@ -8,9 +8,12 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{cdf_table, figure, key, num, sql_list, Analysis, Cx, Figure, Output};
+use super::{
+    cdf_table, figure, judged, key, num, sql_list, Analysis, Cx, Figure, Output, Target, Units,
+};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort, LogHist};
+use coldstart_trace::paper::{median_exec, per_minute_function_share, MEDIAN_CPU_CORES};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -38,15 +41,14 @@ pub fn analyses() -> Vec<Box<dyn Analysis>> {
     ]
 }
 
-/// Requests per function per day, median over the days the region's data covers (days with
-/// no request count as 0).
-/// (funcID, median requests per day) of each region.
-type PerRegion = BTreeMap<String, Vec<(String, f64)>>;
+/// Requests per function per day over the days the region's data covers (days with no request
+/// count as 0): (funcID, the median day's, the mean day's) of each region.
+type PerRegion = BTreeMap<String, Vec<(String, f64, f64)>>;
 
 fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
     let (minute, fallback) = cx.request_sources("requests");
     let mut notes = Vec::new();
-    let mut per_region: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    let mut per_region: PerRegion = BTreeMap::new();
     let mut queries = Vec::new();
     if !minute.is_empty() {
         queries.push(format!(
@@ -85,10 +87,12 @@ fn requests_per_day(cx: &Cx) -> Result<(PerRegion, Vec<String>)> {
         for ((r, f), mut v) in funcs {
             v.resize(days[r].len(), 0.0);
             sort(&mut v);
-            per_region
-                .entry(r.to_string())
-                .or_default()
-                .push((f.to_string(), quantile_sorted(&v, 0.5)));
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            per_region.entry(r.to_string()).or_default().push((
+                f.to_string(),
+                quantile_sorted(&v, 0.5),
+                mean,
+            ));
         }
     }
     Ok((per_region, notes))
@@ -103,7 +107,7 @@ fn fig3a(_fig: &Figure, cx: &Cx) -> Result<Output> {
     };
     for (r, v) in &per_region {
         let mut h = LogHist::new(-1, 10, 20);
-        v.iter().for_each(|(_, x)| h.add(*x));
+        v.iter().for_each(|(_, x, _)| h.add(*x));
         hists.insert(r.clone(), h);
         let mut xs: Vec<f64> = v.iter().map(|p| p.1).collect();
         sort(&mut xs);
@@ -112,6 +116,13 @@ fn fig3a(_fig: &Figure, cx: &Cx) -> Result<Output> {
             num(quantile_sorted(&xs, 0.5)),
             "—",
         ));
+        // At least one request a minute on average: 1,440 a day over the days covered.
+        let share = v.iter().filter(|f| f.2 >= 1440.0).count() as f64 / v.len() as f64;
+        let what = format!("{r}: functions with at least one request a minute on average");
+        out.numbers.push(match per_minute_function_share(r) {
+            Some(t) => judged(what, share, Units::Percent, t).with_note("read off Fig 3a"),
+            None => key(what, super::pct(share), "—"),
+        });
     }
     let (t, series) = cdf_table("region", "requests_per_day", &hists);
     out.panels = vec![Panel::lines(
@@ -171,14 +182,26 @@ fn per_minute_cdf(
     Ok((hists, notes))
 }
 
-fn per_minute_output(
-    cx: &Cx,
-    minute_metric: &str,
-    request_column: &str,
+/// What Fig 3b or 3c shows: the metric, where a request's value is, the histogram, the chart's
+/// title and x label, and the published median of a region.
+struct PerMinute {
+    minute_metric: &'static str,
+    request_column: &'static str,
     hist: fn() -> LogHist,
-    title: &str,
-    x_label: &str,
-) -> Result<Output> {
+    title: &'static str,
+    x_label: &'static str,
+    published: fn(&str) -> Target,
+}
+
+fn per_minute_output(cx: &Cx, p: PerMinute) -> Result<Output> {
+    let PerMinute {
+        minute_metric,
+        request_column,
+        hist,
+        title,
+        x_label,
+        published,
+    } = p;
     let (hists, notes) = per_minute_cdf(cx, minute_metric, request_column, hist)?;
     let mut out = Output {
         skipped: notes,
@@ -186,10 +209,11 @@ fn per_minute_output(
         ..Default::default()
     };
     for (r, h) in &hists {
-        out.numbers.push(key(
+        out.numbers.push(judged(
             format!("{r}: median of {title}"),
-            num(h.quantile(0.5)),
-            "—",
+            h.quantile(0.5),
+            Units::Plain,
+            published(r),
         ));
     }
     let (t, series) = cdf_table("region", x_label, &hists);
@@ -201,21 +225,27 @@ fn per_minute_output(
 fn fig3b(_fig: &Figure, cx: &Cx) -> Result<Output> {
     per_minute_output(
         cx,
-        "totalCost",
-        "totalCost_worker",
-        LogHist::seconds,
-        "Mean execution time per minute",
-        "execution time (s)",
+        PerMinute {
+            minute_metric: "totalCost",
+            request_column: "totalCost_worker",
+            hist: LogHist::seconds,
+            title: "Mean execution time per minute",
+            x_label: "execution time (s)",
+            published: median_exec,
+        },
     )
 }
 
 fn fig3c(_fig: &Figure, cx: &Cx) -> Result<Output> {
     per_minute_output(
         cx,
-        "cpu_usage",
-        "cpu_usage",
-        || LogHist::new(-5, 3, 20),
-        "Mean CPU usage per minute",
-        "CPU usage (cores)",
+        PerMinute {
+            minute_metric: "cpu_usage",
+            request_column: "cpu_usage",
+            hist: || LogHist::new(-5, 3, 20),
+            title: "Mean CPU usage per minute",
+            x_label: "CPU usage (cores)",
+            published: |_| MEDIAN_CPU_CORES,
+        },
     )
 }

@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{ecdf_table, figure, key, num, pct, sql_list, Analysis, Cx, Figure, Output};
+use super::{
+    ecdf_table, figure, judged, key, num, pct, sql_list, Analysis, Cx, Figure, Output, Units,
+};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort};
-use coldstart_trace::paper::{pct_range, SINGLE_FUNCTION_USERS};
+use coldstart_trace::paper::{users_over_1000_requests, SINGLE_FUNCTION_USERS};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -68,10 +70,11 @@ fn fig4a(_fig: &Figure, cx: &Cx) -> Result<Output> {
     let m = grouped(&c, "functions");
     for (r, v) in &m {
         let single = v.iter().filter(|x| **x == 1.0).count() as f64 / v.len() as f64;
-        out.numbers.push(key(
+        out.numbers.push(judged(
             format!("{r}: users owning a single function"),
-            pct(single),
-            &pct_range(&SINGLE_FUNCTION_USERS),
+            single,
+            Units::Percent,
+            SINGLE_FUNCTION_USERS,
         ));
     }
     let (t, series) = ecdf_table("region", "functions_per_user", &m);
@@ -117,6 +120,17 @@ fn fig4b(_fig: &Figure, cx: &Cx) -> Result<Output> {
             num(quantile_sorted(v, 0.5)),
             "—",
         ));
+        let over = v.iter().filter(|n| **n > 1000.0).count() as f64 / v.len() as f64;
+        let what = format!("{r}: users with more than 1,000 requests");
+        out.numbers.push(match users_over_1000_requests(r) {
+            Some(t) if fallback.contains(r) => judged(what, over, Units::Percent, t)
+                .not_comparable("counted on the released day only, the paper over 31 days"),
+            Some(t) if r == "R1" => {
+                judged(what, over, Units::Percent, t).with_note("read off Fig 4b")
+            }
+            Some(t) => judged(what, over, Units::Percent, t),
+            None => key(what, pct(over), "—"),
+        });
     }
     let (t, series) = ecdf_table("region", "requests_per_user", &m);
     out.panels =

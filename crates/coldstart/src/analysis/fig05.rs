@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use coldstart_trace::paper::fig5_peak_hour;
 
-use super::{figure, key, sql_list, Analysis, Cx, Figure, Output};
+use super::{figure, judged, key, sql_list, Analysis, Cx, Figure, KeyNumber, Output, Units};
 use crate::chart::{Panel, Series};
 use crate::stats::moving_average;
 use crate::table::Table;
@@ -95,14 +95,16 @@ fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
             pd.push(d as i64);
             pm.push(m as i64);
             pv.push(y);
-            let published = fig5_peak_hour(r).map_or("—".to_string(), |(h, tol)| {
-                format!("about {h:02.0}:00 ± {tol:.0} h (read off the figure)")
+            let what = format!("{r}: day {d} peak");
+            let at = format!("{:02}:{:02}", i / 60, i % 60);
+            out.numbers.push(match fig5_peak_hour(r) {
+                Some(hour) => KeyNumber {
+                    measured: at,
+                    ..judged(what, i as f64 / 60.0, Units::Plain, hour)
+                }
+                .with_note("read off the figure"),
+                None => key(what, at, "—"),
             });
-            out.numbers.push(key(
-                format!("{r}: day {d} peak"),
-                format!("{:02}:{:02}", i / 60, i % 60),
-                &published,
-            ));
         }
         series.push(Series::new(
             r.clone(),

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, num, pct, sql_list, Analysis, Cx, Figure, Output};
+use super::{judged, key, num, pct, sql_list, Analysis, Cx, Figure, KeyNumber, Output, Units};
 use crate::chart::{Panel, Series};
 use crate::stats::{peak_to_trough, quantile_sorted, sort};
 use crate::table::Table;
-use coldstart_trace::paper::PEAK_TO_TROUGH_SPAN;
+use coldstart_trace::paper::{
+    LARGEST_WORKLOADS_PEAK_TO_TROUGH, PEAK_TO_TROUGH_HIGHEST, PEAK_TO_TROUGH_LOWEST,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     let (a, b) = (
@@ -144,7 +146,7 @@ fn fig6(fig: &Figure<bool>, cx: &Cx) -> Result<Output> {
             out.numbers.push(key(
                 format!("{r}: peak-to-trough ratio range (min – max)"),
                 format!("{} – {}", num(ratios[0]), num(ratios[ratios.len() - 1])),
-                &format!("< {} to > {}", PEAK_TO_TROUGH_SPAN.0, PEAK_TO_TROUGH_SPAN.1),
+                "—",
             ));
             out.numbers.push(key(
                 format!("{r}: functions with no identifiable peak (ratio 1)"),
@@ -165,6 +167,9 @@ fn fig6(fig: &Figure<bool>, cx: &Cx) -> Result<Output> {
                 })
                 .collect(),
         ));
+    }
+    if !fig.param && !b.is_empty() {
+        out.numbers.extend(span(b));
     }
     let x_label = if fig.param {
         "cold starts"
@@ -189,4 +194,39 @@ fn fig6(fig: &Figure<bool>, cx: &Cx) -> Result<Output> {
             .f64("cold_starts", b.iter().map(|x| x.cold_starts).collect()),
     ));
     Ok(out)
+}
+
+/// The paper's span of peak-to-trough ratios over all regions' functions (from under 2 to over
+/// 1,000), and the highest ratio among the largest workloads (the 1 % of functions with the
+/// most requests a day, at least one), which the paper puts under 60.
+fn span(b: &[Burst]) -> Vec<KeyNumber> {
+    let lowest = b.iter().map(|x| x.ratio).fold(f64::INFINITY, f64::min);
+    let highest = b.iter().map(|x| x.ratio).fold(0.0, f64::max);
+    let mut by_load: Vec<&Burst> = b.iter().collect();
+    by_load.sort_by(|x, y| y.median_per_day.total_cmp(&x.median_per_day));
+    let top = &by_load[..by_load.len().div_ceil(100)];
+    let largest = top.iter().map(|x| x.ratio).fold(0.0, f64::max);
+    vec![
+        judged(
+            "all regions: lowest peak-to-trough ratio",
+            lowest,
+            Units::Plain,
+            PEAK_TO_TROUGH_LOWEST,
+        ),
+        judged(
+            "all regions: highest peak-to-trough ratio",
+            highest,
+            Units::Plain,
+            PEAK_TO_TROUGH_HIGHEST,
+        ),
+        judged(
+            format!(
+                "all regions: highest ratio of the largest workloads ({} functions, the top 1 % by requests a day)",
+                top.len()
+            ),
+            largest,
+            Units::Plain,
+            LARGEST_WORKLOADS_PEAK_TO_TROUGH,
+        ),
+    ]
 }

@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use coldstart_trace::paper::{day_kind, DayKind, HOLIDAY};
 
-use super::{figure, key, num, sql_list, Analysis, Cx, Figure, Output};
+use super::{figure, judged, sql_list, Analysis, Cx, Figure, Output, Units};
 use crate::chart::{Panel, Series};
 use crate::table::Table;
-use coldstart_trace::paper::{holiday_effect, WEEKDAY_OVER_WEEKEND_PODS};
+use coldstart_trace::paper::{
+    holiday_effect, holiday_over_weekdays_pods, WEEKDAY_OVER_WEEKEND_PODS,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -105,17 +107,21 @@ fn fig7(_fig: &Figure, cx: &Cx) -> Result<Output> {
             }
         }
         let mean = |k: &str| by_kind.get(k).map_or(f64::NAN, |(s, n)| s / n);
-        out.numbers.push(key(
+        out.numbers.push(judged(
             format!("{r}: running pods, weekday / weekend"),
-            format!("{}x", num(mean("weekday") / mean("weekend"))),
-            &format!("about {WEEKDAY_OVER_WEEKEND_PODS}x"),
+            mean("weekday") / mean("weekend"),
+            Units::Times,
+            WEEKDAY_OVER_WEEKEND_PODS,
         ));
-        let h = mean("holiday") / mean("before");
-        out.numbers.push(key(
-            format!("{r}: running pods, holiday / working days before"),
-            format!("{}x ({})", num(h), if h < 1.0 { "lower" } else { "higher" }),
-            &holiday_effect(),
-        ));
+        out.numbers.push(
+            judged(
+                format!("{r}: running pods, holiday / working days before"),
+                mean("holiday") / mean("before"),
+                Units::Times,
+                holiday_over_weekdays_pods(r),
+            )
+            .with_note(holiday_effect()),
+        );
         sp.push(Series::new(r.clone(), pts_p));
         sc.push(Series::new(r.clone(), pts_c));
     }

@@ -7,16 +7,13 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::{key, pct, Analysis, Cx, Figure, Output};
+use super::{judged, key, pct, Analysis, Cx, Figure, Output, Units};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
 use coldstart_trace::paper::{
-    about_pct, is_small_pool, over_pct, runtime_cold_starts_r2,
-    R2_SMALL_POOL_COLD_START_SHARE_ABOVE, R2_TIMER_FUNCTION_SHARE, SMALL_POOL_MAX_CPU,
-    SMALL_POOL_MAX_MEMORY_MB,
-};
-use coldstart_trace::paper::{
-    R2_TIMER_COLD_START_SHARE, R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE,
+    is_small_pool, runtime_share_r2, R2_OBS_A_POD_SHARE, R2_SMALL_POOL_COLD_START_SHARE,
+    R2_TIMER_COLD_START_SHARE, R2_TIMER_FUNCTION_SHARE, R2_TIMER_POD_SHARE,
+    R2_WORKFLOW_COLD_START_SHARE, SMALL_POOL_MAX_CPU, SMALL_POOL_MAX_MEMORY_MB,
 };
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
@@ -292,22 +289,31 @@ fn shares(fig: &Figure<Dim>, cx: &Cx) -> Result<Output> {
                     R2_WORKFLOW_COLD_START_SHARE,
                 ),
             ] {
-                out.numbers.push(key(
+                out.numbers.push(judged(
                     format!("R2: {what}"),
-                    pct(starts_with(shares, group)),
-                    &about_pct(published),
+                    starts_with(shares, group),
+                    Units::Percent,
+                    published,
                 ));
             }
+            out.numbers.push(
+                judged(
+                    "R2: OBS-A share of running pods",
+                    get(&sp, "OBS-A"),
+                    Units::Percent,
+                    R2_OBS_A_POD_SHARE,
+                )
+                .with_note("read off Fig 8d"),
+            );
         }
         Dim::Runtime => {
-            let n: f64 = colds.f("n").iter().sum();
+            // Shares, not counts: a store of another size has other counts.
             for (g, v) in &sc {
-                let published = runtime_cold_starts_r2(g);
-                out.numbers.push(key(
-                    format!("R2: cold starts of {g}"),
-                    format!("{:.0}", v * n),
-                    &published,
-                ));
+                let what = format!("R2: share of cold starts, {g}");
+                out.numbers.push(match runtime_share_r2(g) {
+                    Some(t) => judged(what, *v, Units::Percent, t),
+                    None => key(what, pct(*v), "—"),
+                });
             }
         }
         Dim::Config => {
@@ -319,10 +325,11 @@ fn shares(fig: &Figure<Dim>, cx: &Cx) -> Result<Output> {
                 })
                 .map(|(_, v)| v)
                 .sum();
-            out.numbers.push(key(
+            out.numbers.push(judged(
                 format!("R2: cold starts in small configurations (≤ {SMALL_POOL_MAX_CPU} mCPU, ≤ {SMALL_POOL_MAX_MEMORY_MB} MB)"),
-                pct(small),
-                &over_pct(R2_SMALL_POOL_COLD_START_SHARE_ABOVE),
+                small,
+                Units::Percent,
+                R2_SMALL_POOL_COLD_START_SHARE,
             ));
         }
     }

@@ -7,13 +7,12 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::fits::{inter_arrivals, Fits, What};
-use super::{cdf_table, figure, key, num, Analysis, By, Cx, Figure, Output};
+use super::{cdf_table, figure, judged, Analysis, By, Cx, Figure, Output, Units};
 use crate::chart::Panel;
 use crate::stats::{quantile_sorted, sort, LogHist};
-use coldstart_trace::paper::median_inter_arrival;
 use coldstart_trace::paper::{
-    range_text, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, R1_MEAN_COLD_START_S,
-    R3_MEAN_COLD_START_BELOW_S, WEIBULL_INTER_ARRIVAL,
+    mean_cold_start, median_inter_arrival, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S,
+    WEIBULL_INTER_ARRIVAL,
 };
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
@@ -63,21 +62,24 @@ fn fig10a(_fig: &Figure, cx: &Cx) -> Result<Output> {
         ))?;
         for i in 0..c.len() {
             let r = &c.s("region")[i];
-            out.numbers.push(key(
+            out.numbers.push(judged(
                 format!("{r}: median cold start (s)"),
-                num(c.f("median")[i]),
-                &range_text(&MEDIAN_COLD_START_S),
+                c.f("median")[i],
+                Units::Plain,
+                MEDIAN_COLD_START_S,
             ));
-            let published = match r.as_str() {
-                "R1" => format!("about {R1_MEAN_COLD_START_S}"),
-                "R3" => format!("under {R3_MEAN_COLD_START_BELOW_S}"),
-                _ => "between".into(),
-            };
-            out.numbers.push(key(
+            let mean = judged(
                 format!("{r}: mean cold start (s)"),
-                num(c.f("mean")[i]),
-                &published,
-            ));
+                c.f("mean")[i],
+                Units::Plain,
+                mean_cold_start(r),
+            );
+            out.numbers.push(match r.as_str() {
+                "R1" | "R3" => mean,
+                _ => mean.with_note(
+                    "from about 3 s (R1) to under 0.3 s (R3): between R3's bound and the top of R1's about 3",
+                ),
+            });
         }
     }
     Ok(out)
@@ -90,6 +92,7 @@ fn fitted(fig: &Figure<What>, cx: &Cx) -> Result<Output> {
         return Ok(out);
     }
     let fits = Fits::compute(cx, fig.param, false)?;
+    let size = super::size::of(cx)?;
     let (dist, published) = match fig.param {
         What::ColdStartTime => ("lognormal", LOGNORMAL_COLD_START),
         What::InterArrival => ("weibull", WEIBULL_INTER_ARRIVAL),
@@ -102,16 +105,14 @@ fn fitted(fig: &Figure<What>, cx: &Cx) -> Result<Output> {
             ));
         }
         if let Some(f) = g.fits.iter().find(|f| f.fit.name() == dist) {
-            out.numbers.push(key(
-                format!("{dist} fit mean (s)"),
-                num(f.fit.mean()),
-                &format!("{:.2}", published.mean),
-            ));
-            out.numbers.push(key(
-                format!("{dist} fit std (s)"),
-                num(f.fit.std()),
-                &format!("{:.2}", published.std),
-            ));
+            let [mean, std] = published.targets();
+            for (what, v, t) in [("mean", f.fit.mean(), mean), ("std", f.fit.std(), std)] {
+                let what = format!("{dist} fit {what} (s)");
+                out.numbers.push(match fig.param {
+                    What::ColdStartTime => judged(what, v, Units::Plain, t),
+                    What::InterArrival => size.gap(what, v, t),
+                });
+            }
         }
     }
     out.panels = fits.panels(|_| fig.title.to_string());
@@ -122,6 +123,7 @@ fn fitted(fig: &Figure<What>, cx: &Cx) -> Result<Output> {
 fn fig10c(fig: &Figure, cx: &Cx) -> Result<Output> {
     let mut out = Output::new(1);
     let gaps = inter_arrivals(cx)?;
+    let size = super::size::of(cx)?;
     let mut hists = BTreeMap::new();
     for (r, g) in gaps.iter() {
         let mut h = LogHist::new(-7, 6, 20);
@@ -129,11 +131,10 @@ fn fig10c(fig: &Figure, cx: &Cx) -> Result<Output> {
         hists.insert(r.clone(), h);
         let mut g = g.clone();
         sort(&mut g);
-        let published = median_inter_arrival(r);
-        out.numbers.push(key(
+        out.numbers.push(size.gap(
             format!("{r}: median time between cold starts (s)"),
-            num(quantile_sorted(&g, 0.5)),
-            published,
+            quantile_sorted(&g, 0.5),
+            median_inter_arrival(r),
         ));
     }
     let (t, series) = cdf_table("region", "gap_s", &hists);

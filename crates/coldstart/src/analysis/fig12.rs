@@ -5,11 +5,13 @@
 
 use anyhow::Result;
 
-use super::{figure, key, Analysis, Cx, Figure, Output};
+use super::{figure, judged, Analysis, Cx, Figure, Output, Units};
 use crate::chart::{Body, Panel};
 use crate::stats::spearman;
 use crate::table::Table;
-use coldstart_trace::paper::{COLD_START_METRICS, FIG12_COLD_STARTS_RHO};
+use coldstart_trace::paper::{
+    fig12_target, COLD_START_METRICS, FIG12_COLD_STARTS_RHO, FIG12_MIN_SIZE,
+};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -34,6 +36,7 @@ pub const VARIABLES: [&str; 6] = [
 
 fn fig12(_fig: &Figure, cx: &Cx) -> Result<Output> {
     let mut out = Output::new(3);
+    let size = super::size::of(cx)?;
     let (mut tr, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
     let (mut trho, mut tp, mut tsig, mut tn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in cx.regions("cold_starts") {
@@ -76,11 +79,20 @@ fn fig12(_fig: &Figure, cx: &Cx) -> Result<Output> {
             .into_iter()
             .zip(published)
             {
-                out.numbers.push(key(
+                let k = judged(
                     format!("{r}: rho of cold starts per minute with {what}"),
-                    format!("{:.2}", rho[count][i]),
-                    &format!("{want:.1} (read off Fig 12)"),
-                ));
+                    rho[count][i],
+                    Units::Plain,
+                    fig12_target(*want),
+                );
+                out.numbers.push(if size.at_least(FIG12_MIN_SIZE) {
+                    k.with_note("read off Fig 12")
+                } else {
+                    k.not_comparable(format!(
+                        "per-minute means of few cold starts hide the correlation: compared from {FIG12_MIN_SIZE} of the trace's size, and this store is {}",
+                        size.ratio.map_or("of unknown size".into(), |r| format!("{r:.3}"))
+                    ))
+                });
             }
         }
         out.panels.push(Panel::body(

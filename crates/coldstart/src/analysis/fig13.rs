@@ -9,12 +9,12 @@ use anyhow::Result;
 
 use datafusion::arrow::array::AsArray;
 
-use super::{figure, floats, key, num, Analysis, Cx, Figure, Output};
+use super::{figure, floats, judged, Analysis, Cx, Figure, Output, Units};
 use crate::chart::{Body, Panel};
 use crate::stats::{quantile_sorted, sort};
 use crate::table::Table;
+use coldstart_trace::paper::large_over_small_pool_median;
 use coldstart_trace::paper::COLD_START_METRICS;
-use coldstart_trace::paper::LARGE_OVER_SMALL_POOL_MEDIAN;
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
@@ -79,14 +79,15 @@ fn fig13(_fig: &Figure, cx: &Cx) -> Result<Output> {
                 .get(&(0, r.clone(), pool))
                 .map_or(f64::NAN, |s| s.0[2])
         };
-        out.numbers.push(key(
-            format!("{r}: median cold start, large / small pools"),
-            format!("{}x", num(med("large") / med("small"))),
-            &format!(
-                "{}x (R5) to {}x (R3)",
-                LARGE_OVER_SMALL_POOL_MEDIAN.0, LARGE_OVER_SMALL_POOL_MEDIAN.1
-            ),
-        ));
+        out.numbers.push(
+            judged(
+                format!("{r}: median cold start, large / small pools"),
+                med("large") / med("small"),
+                Units::Times,
+                large_over_small_pool_median(r),
+            )
+            .with_note("1x (R5) to 5x (R3), each within a factor of 4/3"),
+        );
     }
     let pools = ["small", "large"];
     for (m, metric) in metrics.iter().enumerate() {

@@ -29,6 +29,9 @@ mod fig15;
 mod fig16;
 mod fig17;
 pub mod fits;
+pub mod size;
+
+pub use coldstart_trace::target::{Target, Units, Verdict};
 
 /// Regions with the functions table (runtimes, triggers); none: a note in `out` why the
 /// analysis is skipped.
@@ -77,19 +80,86 @@ impl Output {
     }
 }
 
-/// A measured number beside the paper's.
+/// A measured number beside the paper's, with the verdict of the published tolerance.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyNumber {
     pub what: String,
     pub measured: String,
     pub published: String,
+    /// Within or outside the published number's tolerance, or not comparable at this store's
+    /// size; None where the paper states no such number.
+    pub verdict: Option<Verdict>,
+    /// Why the number is not comparable, how it was brought to the paper's size, or what the
+    /// published range is made of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
+impl KeyNumber {
+    /// Not set beside the paper's, for the reason given.
+    pub fn not_comparable(mut self, why: impl Into<String>) -> Self {
+        self.verdict = Some(Verdict::NotComparable);
+        self.note = Some(why.into());
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// The verdict as the page writes it, "—" where there is none.
+    pub fn verdict_text(&self) -> &'static str {
+        self.verdict.map_or("—", Verdict::as_str)
+    }
+}
+
+/// A measured number the paper does not state (published "—"), or states only in words.
 pub fn key(what: impl Into<String>, measured: impl Into<String>, published: &str) -> KeyNumber {
     KeyNumber {
         what: what.into(),
         measured: measured.into(),
         published: published.into(),
+        verdict: None,
+        note: None,
+    }
+}
+
+/// `measured` judged against the published `target`, both written in `units`.
+pub fn judged(what: impl Into<String>, measured: f64, units: Units, target: Target) -> KeyNumber {
+    KeyNumber {
+        what: what.into(),
+        measured: measured_text(measured, units),
+        published: target.text(units),
+        verdict: Some(target.verdict(measured)),
+        note: None,
+    }
+}
+
+/// A claim the paper makes in words (`published`), and whether the store bears it out.
+pub fn claim(
+    what: impl Into<String>,
+    measured: impl Into<String>,
+    published: &str,
+    holds: bool,
+) -> KeyNumber {
+    KeyNumber {
+        verdict: Some(if holds {
+            Verdict::Within
+        } else {
+            Verdict::Outside
+        }),
+        ..key(what, measured, published)
+    }
+}
+
+/// A measured number as the key-number tables write it in `units`.
+pub fn measured_text(v: f64, units: Units) -> String {
+    match units {
+        Units::Plain => num(v),
+        Units::Percent => pct(v),
+        Units::Times if v.is_finite() => format!("{}x", num(v)),
+        Units::Times => num(v),
     }
 }
 

@@ -37,6 +37,11 @@ pub fn run(a: Args) -> Result<()> {
         failed.len(),
         s.seconds
     );
+    outln!(
+        "key numbers: {}; store size {}",
+        s.verdicts(),
+        s.size.text()
+    );
     if !failed.is_empty() {
         bail!("analyses failed: {}", failed.join(", "));
     }

@@ -49,6 +49,10 @@ fn report_has_every_figure_and_only_working_links() {
     ok(&["ingest", &p("release"), "--store", &p("store")]);
     let printed = ok(&["report", "--store", &p("store"), "--out", &p("report")]);
     assert!(printed.contains("27 analyses"), "{printed}");
+    assert!(
+        printed.contains("published numbers within tolerance") && printed.contains("store size"),
+        "{printed}"
+    );
     let report = Path::new(&p("report")).to_path_buf();
     let summary: Value =
         serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
@@ -93,6 +97,27 @@ fn report_has_every_figure_and_only_working_links() {
         );
     }
     assert!(html.contains("Key numbers against the paper"));
+    // Every key number with a published one beside it has a verdict, on the page and in
+    // report.json.
+    assert!(html.contains("<th>verdict</th>"), "no verdict column");
+    let numbers: Vec<&Value> = entries
+        .iter()
+        .flat_map(|e| e["numbers"].as_array().unwrap())
+        .collect();
+    let verdicts: Vec<&str> = numbers
+        .iter()
+        .filter_map(|n| n["verdict"].as_str())
+        .collect();
+    assert!(verdicts.len() > 40, "only {} verdicts", verdicts.len());
+    assert!(verdicts
+        .iter()
+        .all(|v| ["within", "outside", "not_comparable"].contains(v)));
+    for n in &numbers {
+        if n["verdict"].is_null() {
+            assert!(n["published"].as_str().unwrap().starts_with('—'), "{n}");
+        }
+    }
+    assert!(summary["size"]["ratio"].as_f64().unwrap() > 0.0);
     // CSVs are real tables: a header and rows.
     let csv = std::fs::read_to_string(report.join("fig10a_summary.csv")).unwrap();
     assert!(csv.starts_with("region,cold_starts,median_totalCost_cold_start\n"));
