@@ -104,14 +104,10 @@ pub const WEIBULL_INTER_ARRIVAL: MeanStd = MeanStd {
 };
 
 /// Every region's median cold start lies in this range (seconds).
-pub const MEDIAN_COLD_START_S: Target = Target::Between { lo: 0.1, hi: 2.0 };
+pub const MEDIAN_COLD_START_S: Target = Target::between(0.1, 2.0);
 
 /// R1's mean cold start is "about 3 s", the largest of the regions.
-pub const R1_MEAN_COLD_START_S: Target = Target::About {
-    value: 3.0,
-    lo: 2.0,
-    hi: 4.5,
-};
+pub const R1_MEAN_COLD_START_S: Target = Target::about(3.0, 2.0, 4.5);
 
 /// R3's mean cold start is under this (seconds), the smallest of the regions.
 pub const R3_MEAN_COLD_START_S: Target = Target::Under(0.3);
@@ -122,7 +118,7 @@ pub fn mean_cold_start(region: &str) -> Target {
     match region {
         "R1" => R1_MEAN_COLD_START_S,
         "R3" => R3_MEAN_COLD_START_S,
-        _ => Target::Between { lo: 0.3, hi: 4.5 },
+        _ => Target::between(0.3, 4.5),
     }
 }
 
@@ -146,45 +142,26 @@ pub fn runtime_share_r2(runtime: &str) -> Option<Target> {
     RUNTIME_COLD_STARTS_R2
         .iter()
         .find(|r| r.0 == runtime)
-        .map(|r| Target::Near {
-            value: r.1 as f64 / total as f64,
-            tol: 0.03,
-        })
+        .map(|r| Target::near(r.1 as f64 / total as f64, 0.03))
 }
 
 /// R2: share of functions that timers trigger ("about 60 %").
-pub const R2_TIMER_FUNCTION_SHARE: Target = Target::Near {
-    value: 0.60,
-    tol: 0.05,
-};
+pub const R2_TIMER_FUNCTION_SHARE: Target = Target::near(0.60, 0.05);
 
 /// R2: share of cold starts in small pools ("over 60 %").
 pub const R2_SMALL_POOL_COLD_START_SHARE: Target = Target::Over(0.60);
 
 /// R2: share of cold starts that timers cause ("about 30 %").
-pub const R2_TIMER_COLD_START_SHARE: Target = Target::Near {
-    value: 0.30,
-    tol: 0.08,
-};
+pub const R2_TIMER_COLD_START_SHARE: Target = Target::near(0.30, 0.08);
 
 /// R2: share of running pods that serve timers ("about 5 %").
-pub const R2_TIMER_POD_SHARE: Target = Target::Near {
-    value: 0.05,
-    tol: 0.04,
-};
+pub const R2_TIMER_POD_SHARE: Target = Target::near(0.05, 0.04);
 
 /// R2: share of cold starts that workflows cause ("about 20 %").
-pub const R2_WORKFLOW_COLD_START_SHARE: Target = Target::Near {
-    value: 0.20,
-    tol: 0.07,
-};
+pub const R2_WORKFLOW_COLD_START_SHARE: Target = Target::near(0.20, 0.07);
 
 /// R2: median cold start of OBS-triggered asynchronous functions, "about 10 s".
-pub const R2_OBS_A_MEDIAN_COLD_START_S: Target = Target::About {
-    value: 10.0,
-    lo: 6.0,
-    hi: 15.0,
-};
+pub const R2_OBS_A_MEDIAN_COLD_START_S: Target = Target::about(10.0, 6.0, 15.0);
 
 /// R2: median cold start of Custom and http runtimes, "above 10 s".
 pub const R2_CUSTOM_HTTP_MEDIAN_COLD_START_S: Target = Target::Over(10.0);
@@ -202,13 +179,9 @@ pub fn largest_components(region: &str) -> &'static str {
 /// R1 up to "several seconds" (read as 2 to 10) in R3, the others between.
 pub fn median_inter_arrival(region: &str) -> Target {
     match region {
-        "R1" => Target::About {
-            value: 0.1,
-            lo: 0.05,
-            hi: 0.2,
-        },
-        "R3" => Target::Between { lo: 2.0, hi: 10.0 },
-        _ => Target::Between { lo: 0.05, hi: 10.0 },
+        "R1" => Target::about(0.1, 0.05, 0.2),
+        "R3" => Target::between(2.0, 10.0),
+        _ => Target::between(0.05, 10.0),
     }
 }
 
@@ -216,53 +189,28 @@ pub fn median_inter_arrival(region: &str) -> Target {
 /// a factor of 4/3, the other regions between the two.
 pub fn large_over_small_pool_median(region: &str) -> Target {
     match region {
-        "R5" => Target::About {
-            value: 1.0,
-            lo: 0.75,
-            hi: 1.33,
-        },
-        "R3" => Target::About {
-            value: 5.0,
-            lo: 3.75,
-            hi: 6.67,
-        },
-        _ => Target::Between { lo: 0.75, hi: 6.67 },
+        "R5" => Target::about(1.0, 0.75, 1.33),
+        "R3" => Target::about(5.0, 3.75, 6.67),
+        _ => Target::between(0.75, 6.67),
     }
 }
 
 /// R2: share of pods whose utility ratio is below 1 ("about 20 %"), and their median ("about
 /// 4").
-pub const POD_UTILITY_BELOW_1_SHARE: Target = Target::Near {
-    value: 0.20,
-    tol: 0.10,
-};
-pub const POD_UTILITY_MEDIAN: Target = Target::About {
-    value: 4.0,
-    lo: 2.0,
-    hi: 8.0,
-};
+pub const POD_UTILITY_BELOW_1_SHARE: Target = Target::near(0.20, 0.10);
+pub const POD_UTILITY_MEDIAN: Target = Target::about(4.0, 2.0, 8.0);
 /// R2: Node.js pods with utility below 1 ("about 40 %"); Go1.x pods above 100 ("about 35 %").
-pub const NODEJS_POD_UTILITY_BELOW_1_SHARE: Target = Target::Near {
-    value: 0.40,
-    tol: 0.10,
-};
-pub const GO_POD_UTILITY_ABOVE_100_SHARE: Target = Target::Near {
-    value: 0.35,
-    tol: 0.10,
-};
+pub const NODEJS_POD_UTILITY_BELOW_1_SHARE: Target = Target::near(0.40, 0.10);
+pub const GO_POD_UTILITY_ABOVE_100_SHARE: Target = Target::near(0.35, 0.10);
 
 /// Share of users that own a single function.
-pub const SINGLE_FUNCTION_USERS: Target = Target::Between { lo: 0.60, hi: 0.90 };
+pub const SINGLE_FUNCTION_USERS: Target = Target::between(0.60, 0.90);
 
 /// Share of a region's users with more than 1,000 requests (section 3.1, Fig 4b): 30 % in R1
 /// (read off the figure, ± 0.1), under 5 % in R4.
 pub fn users_over_1000_requests(region: &str) -> Option<Target> {
     match region {
-        "R1" => Some(Target::About {
-            value: 0.30,
-            lo: 0.20,
-            hi: 0.40,
-        }),
+        "R1" => Some(Target::about(0.30, 0.20, 0.40)),
         "R4" => Some(Target::Under(0.05)),
         _ => None,
     }
@@ -319,56 +267,21 @@ pub const TOTAL_COLD_STARTS: f64 = 11.9e6;
 pub const R1_LAST_DAY_REQUESTS: f64 = 364e6;
 
 /// A measured volume over the published one at the same size: 1 ± 0.25.
-pub const VOLUME_RATIO: Target = Target::Near {
-    value: 1.0,
-    tol: 0.25,
-};
+pub const VOLUME_RATIO: Target = Target::near(1.0, 0.25);
 
 /// R2's functions by their set of triggers (section 3.3): timer-only 42 %, APIG-S only 23 %,
 /// APIG-S with TIMER-A 13 % (sets written as `synth` names them, joined by `+`), each ± 0.05.
 pub const TRIGGER_COMBINATION_SHARES: [(&str, Target); 3] = [
-    (
-        "TIMER-A",
-        Target::Near {
-            value: 0.42,
-            tol: 0.05,
-        },
-    ),
-    (
-        "APIG-S",
-        Target::Near {
-            value: 0.23,
-            tol: 0.05,
-        },
-    ),
-    (
-        "APIG-S+TIMER-A",
-        Target::Near {
-            value: 0.13,
-            tol: 0.05,
-        },
-    ),
+    ("TIMER-A", Target::near(0.42, 0.05)),
+    ("APIG-S", Target::near(0.23, 0.05)),
+    ("APIG-S+TIMER-A", Target::near(0.13, 0.05)),
 ];
 
 /// Share of a region's functions with at least one request per minute on average (section
 /// 3.1, read off Fig 3a): about 20 % in R1, about 1 % in R4.
 pub const PER_MINUTE_FUNCTION_SHARE: [(&str, Target); 2] = [
-    (
-        "R1",
-        Target::About {
-            value: 0.20,
-            lo: 0.13,
-            hi: 0.27,
-        },
-    ),
-    (
-        "R4",
-        Target::About {
-            value: 0.01,
-            lo: 0.0,
-            hi: 0.03,
-        },
-    ),
+    ("R1", Target::about(0.20, 0.13, 0.27)),
+    ("R4", Target::about(0.01, 0.0, 0.03)),
 ];
 
 /// A region's share of functions with at least one request per minute, where published.
@@ -382,22 +295,8 @@ pub fn per_minute_function_share(region: &str) -> Option<Target> {
 /// Median execution time of a region's requests (section 3.1, Fig 3b), seconds: from 4 ms in R5
 /// to 100 ms in R1, each within a factor of 2; the other regions between the two.
 pub const MEDIAN_EXEC_S: [(&str, Target); 2] = [
-    (
-        "R1",
-        Target::About {
-            value: 0.100,
-            lo: 0.050,
-            hi: 0.200,
-        },
-    ),
-    (
-        "R5",
-        Target::About {
-            value: 0.004,
-            lo: 0.002,
-            hi: 0.008,
-        },
-    ),
+    ("R1", Target::about(0.100, 0.050, 0.200)),
+    ("R5", Target::about(0.004, 0.002, 0.008)),
 ];
 
 /// A region's median execution time (seconds).
@@ -405,25 +304,17 @@ pub fn median_exec(region: &str) -> Target {
     MEDIAN_EXEC_S
         .iter()
         .find(|(r, _)| *r == region)
-        .map_or(Target::Between { lo: 0.002, hi: 0.2 }, |(_, t)| *t)
+        .map_or(Target::between(0.002, 0.2), |(_, t)| *t)
 }
 
 /// Median CPU usage per region, cores ("from about 0.1 to 0.3", section 3.1, Fig 3c).
-pub const MEDIAN_CPU_CORES: Target = Target::Between { lo: 0.1, hi: 0.3 };
+pub const MEDIAN_CPU_CORES: Target = Target::between(0.1, 0.3);
 
 /// R2: OBS-A functions hold almost 30 % of running pods (Fig 8d, read off the figure).
-pub const R2_OBS_A_POD_SHARE: Target = Target::About {
-    value: 0.30,
-    lo: 0.22,
-    hi: 0.38,
-};
+pub const R2_OBS_A_POD_SHARE: Target = Target::about(0.30, 0.22, 0.38);
 
 /// Running pods on weekdays over weekends ("about 30 % more").
-pub const WEEKDAY_OVER_WEEKEND_PODS: Target = Target::About {
-    value: 1.3,
-    lo: 1.15,
-    hi: 1.45,
-};
+pub const WEEKDAY_OVER_WEEKEND_PODS: Target = Target::about(1.3, 1.15, 1.45);
 
 /// Regions whose load the holiday raises; it lowers the others'.
 pub const HOLIDAY_BUSIER_REGIONS: [&str; 1] = ["R3"];
@@ -452,10 +343,7 @@ pub const FIG12_COLD_STARTS_RHO: [(&str, [f64; 3]); 5] = [
 
 /// A rho read off Fig 12, ± 0.2.
 pub fn fig12_target(rho: f64) -> Target {
-    Target::Near {
-        value: rho,
-        tol: 0.2,
-    }
+    Target::near(rho, 0.2)
 }
 
 /// A store must hold this share of the published cold starts for Fig 12's correlations to be
@@ -519,8 +407,10 @@ mod tests {
         let total: u64 = RUNTIME_COLD_STARTS_R2.iter().map(|r| r.1).sum();
         assert_eq!(total, 2_072_823);
         // 1,190,731 / 2,072,823 = 0.57445.
-        let python = runtime_share_r2("Python3").unwrap();
-        assert!((python.value() - 0.57445).abs() < 1e-5);
+        let Some(Target::Near { value, tol }) = runtime_share_r2("Python3") else {
+            panic!("R2's Python3 share is a share ± 0.03");
+        };
+        assert!((value - 0.57445).abs() < 1e-5 && tol == 0.03);
         assert!(runtime_share_r2("Rust").is_none());
         assert!(is_small_pool(300.0, 128.0) && is_small_pool(400.0, 256.0));
         assert!(!is_small_pool(600.0, 256.0) && !is_small_pool(300.0, 512.0));

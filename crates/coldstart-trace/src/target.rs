@@ -59,16 +59,19 @@ impl Verdict {
 const EDGE: f64 = 1e-12;
 
 impl Target {
-    /// The published value itself (the middle of a range, the bound of "over" and "under").
-    pub fn value(&self) -> f64 {
-        match *self {
-            Target::Near { value, .. }
-            | Target::Rel { value, .. }
-            | Target::About { value, .. } => value,
-            Target::Between { lo, hi } => (lo + hi) / 2.0,
-            Target::Over(v) | Target::Under(v) => v,
-            Target::Hour { hour, .. } => hour,
-        }
+    /// `value ± tol`.
+    pub const fn near(value: f64, tol: f64) -> Self {
+        Target::Near { value, tol }
+    }
+
+    /// "About `value`": anything from `lo` to `hi`.
+    pub const fn about(value: f64, lo: f64, hi: f64) -> Self {
+        Target::About { value, lo, hi }
+    }
+
+    /// From `lo` to `hi`.
+    pub const fn between(lo: f64, hi: f64) -> Self {
+        Target::Between { lo, hi }
     }
 
     /// Whether `x` is within the tolerance (never for NaN).

@@ -243,7 +243,7 @@ fn fig17(_fig: &Figure, cx: &Cx) -> Result<Output> {
             .log_x(),
         );
     }
-    let triggers: Vec<(&str, i64, f64, f64)> = (0..sg.len())
+    let triggers: Vec<Row> = (0..sg.len())
         .filter(|i| sg[*i] == "trigger type")
         .map(|i| (sk[i].as_str(), sn[i], sb1[i], smed[i]))
         .collect();
@@ -276,48 +276,56 @@ const MIN_TRIGGER_PODS: i64 = 100;
 /// [`MIN_TRIGGER_PODS`] pods, each `(trigger, pods, share below 1, median)`: timers have the
 /// lowest utility (the largest share of pods below 1), and workflow-S a higher median than the
 /// other triggers.
-fn trigger_claims(triggers: &[(&str, i64, f64, f64)]) -> Vec<super::KeyNumber> {
-    let big: Vec<_> = triggers
+fn trigger_claims(triggers: &[Row]) -> Vec<super::KeyNumber> {
+    let big: Vec<&Row> = triggers
         .iter()
         .filter(|t| t.1 >= MIN_TRIGGER_PODS)
         .collect();
-    let find = |name: &str| big.iter().find(|t| t.0 == name);
-    let mut out = Vec::new();
-    if let Some(timer) = find("TIMER-A") {
-        let lowest = big.iter().all(|t| t.2 <= timer.2);
-        out.push(claim(
+    [
+        highest(
+            &big,
+            ("TIMER-A", |t| t.2, pct),
             "R2: TIMER-A pods below utility 1, against the other triggers'",
-            format!(
-                "{} (highest of the others: {})",
-                pct(timer.2),
-                pct(big
-                    .iter()
-                    .filter(|t| t.0 != "TIMER-A")
-                    .map(|t| t.2)
-                    .fold(0.0, f64::max))
-            ),
             "the most: timers have the lowest utility",
-            lowest,
-        ));
-    }
-    if let Some(workflow) = find("workflow-S") {
-        let highest = big.iter().all(|t| t.3 <= workflow.3);
-        out.push(claim(
+        ),
+        highest(
+            &big,
+            ("workflow-S", |t| t.3, num),
             "R2: workflow-S median pod utility, against the other triggers'",
-            format!(
-                "{} (highest of the others: {})",
-                num(workflow.3),
-                num(big
-                    .iter()
-                    .filter(|t| t.0 != "workflow-S")
-                    .map(|t| t.3)
-                    .fold(f64::NEG_INFINITY, f64::max))
-            ),
             "the highest: workflow-S pays off best",
-            highest,
-        ));
-    }
-    out
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A trigger's pods: (trigger, pods, share below 1, median utility ratio).
+type Row<'a> = (&'a str, i64, f64, f64);
+
+/// A trigger, the measure of its pods a claim is about, and how that measure is written.
+type Measure<'a> = (&'a str, fn(&Row) -> f64, fn(f64) -> String);
+
+/// The claim that trigger `name` has the highest `value` among `big` (None where it is not
+/// among them): its value and the highest of the others', written by `show`.
+fn highest(
+    big: &[&Row],
+    (name, value, show): Measure,
+    what: &str,
+    published: &str,
+) -> Option<super::KeyNumber> {
+    let own = value(big.iter().find(|t| t.0 == name)?);
+    let others = big
+        .iter()
+        .filter(|t| t.0 != name)
+        .map(|t| value(t))
+        .fold(f64::NEG_INFINITY, f64::max);
+    Some(claim(
+        what,
+        format!("{} (highest of the others: {})", show(own), show(others)),
+        published,
+        own >= others,
+    ))
 }
 
 #[cfg(test)]
