@@ -219,8 +219,18 @@ impl Cx {
 
     /// Result columns as vectors: numbers as f64, everything else as strings.
     pub fn columns(&self, query: &str) -> Result<Columns> {
-        let batches = self.sql(query)?;
+        let (schema, batches) = self.rt.block_on(async {
+            let df = self.plan(query).await?;
+            let schema = df.schema().inner().clone();
+            let batches = df
+                .collect()
+                .await
+                .with_context(|| format!("running {query}"))?;
+            anyhow::Ok((schema, batches))
+        })?;
+        // The columns are named by the plan, so a query without rows has them too.
         let mut cols = Columns::default();
+        cols.push(&RecordBatch::new_empty(schema))?;
         for b in &batches {
             cols.push(b)?;
         }

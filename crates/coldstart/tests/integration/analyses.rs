@@ -788,3 +788,13 @@ fn verdicts_follow_the_published_tolerances_and_the_store_size() {
         assert_eq!(k.verdict, Some(target.verdict(share)), "{k:?}");
     }
 }
+
+#[test]
+fn a_store_of_the_runtime_table_alone_gives_empty_figures_not_a_panic() {
+    // No cold starts, no requests: fig 14's query has no rows, and its columns are still named.
+    let (_d, s) = store(&["runtime_triggerType"]);
+    let o = run(&s, "fig14", Options::default());
+    assert!(o.is_empty());
+    let o = run(&s, "fig16", Options::default());
+    assert!(o.numbers.is_empty());
+}
