@@ -1,7 +1,8 @@
 //! SVG charts drawn the way the paper draws its figures: CDF and time-series lines, scatter
-//! plots, (stacked) proportion bars, box plots and correlation heat maps, on log axes where the
+//! plots, (stacked) proportion bars, stacked areas, box plots and correlation heat maps, on log axes where the
 //! paper uses them, arranged as panels of one figure. Built on plotters' SVG backend.
 
+mod areas;
 mod layout;
 pub mod page;
 pub mod ticks;
@@ -75,6 +76,14 @@ pub enum Body {
         categories: Vec<String>,
         groups: Vec<String>,
         boxes: Vec<Vec<Option<[f64; 5]>>>,
+    },
+    /// values[layer][i] at x[i], stacked in order (the top edge is the total), with a dashed
+    /// vertical line and its label at each of `marks` (x, label).
+    Areas {
+        x: Vec<f64>,
+        names: Vec<String>,
+        values: Vec<Vec<f64>>,
+        marks: Vec<(f64, String)>,
     },
     /// A square matrix in [-1, 1]; marked cells get a star (p < 0.05).
     Heat {
@@ -192,6 +201,12 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
             values,
             marked,
         } => heat(area, p, labels, values, marked),
+        Body::Areas {
+            x,
+            names,
+            values,
+            marks,
+        } => areas::areas(area, p, x, names, values, marks),
     }
 }
 

@@ -43,6 +43,17 @@ fn draws_every_kind_of_panel() {
         )
         .log_y(),
         Panel::body(
+            "areas",
+            "day",
+            "seconds",
+            Body::Areas {
+                x: vec![0.0, 1.0, 2.0],
+                names: vec!["alloc".into(), "scheduling".into()],
+                values: vec![vec![1.0, 2.0, 1.0], vec![0.5, f64::NAN, 0.5]],
+                marks: vec![(1.0, "day 23".into())],
+            },
+        ),
+        Panel::body(
             "heat",
             "",
             "",
@@ -60,7 +71,17 @@ fn draws_every_kind_of_panel() {
     let svg = render(&panels, 2, (400, 300)).unwrap();
     assert!(svg.starts_with("<svg"));
     for text in [
-        "cdf", "R1", "peak", "bars", "small", "1.00*", "-0.30", "seconds",
+        "cdf",
+        "R1",
+        "peak",
+        "bars",
+        "small",
+        "1.00*",
+        "-0.30",
+        "seconds",
+        "areas",
+        "scheduling",
+        "day 23",
     ] {
         assert!(svg.contains(text), "missing {text}");
     }

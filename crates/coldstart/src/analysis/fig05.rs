@@ -20,7 +20,7 @@ pub fn analyses() -> Vec<Box<dyn Analysis>> {
         figure(
             "fig5",
             "Requests per minute over three days",
-            "Requests per minute per region, days 0–2, 15-minute centred moving average, normalised to the maximum; triangles mark each day's peak (its time is among the key numbers).",
+            "Requests per minute per region, days 0–2, 15-minute centred moving average, normalised to the maximum, a panel per region; triangles mark each day's peak, labelled with its time.",
             fig5,
         )
         .boxed(),
@@ -29,7 +29,7 @@ pub fn analyses() -> Vec<Box<dyn Analysis>> {
 
 fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
     let regions = cx.minute_regions(&["requests"]);
-    let mut out = Output::new(1);
+    let mut out = Output::new(2);
     out.skip_missing(
         cx.regions("cold_starts"),
         &regions,
@@ -65,10 +65,9 @@ fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
     }
     let (mut tr, mut tm, mut tn, mut ts, mut tnorm) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut series = Vec::new();
-    let mut marks = Vec::new();
     let (mut pr, mut pd, mut pm, mut pv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (r, v) in &raw {
+        let mut marks = Vec::new();
         let s = moving_average(v, SMOOTHING_MINUTES);
         let max = s.iter().cloned().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
         let norm: Vec<f64> = s.iter().map(|x| x / max).collect();
@@ -89,8 +88,8 @@ fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
                     |a, (i, y)| if *y > a.1 { (i, *y) } else { a },
                 );
             let m = d * 1440 + i;
-            // Unlabelled: fifteen times would crowd the peaks; the key numbers list them.
-            marks.push((m as f64 / 60.0, y, String::new()));
+            // Each region has its own panel, so its few daily peaks are labelled.
+            marks.push((m as f64 / 60.0, y, format!("{:02}:{:02}", i / 60, i % 60)));
             pr.push(r.clone());
             pd.push(d as i64);
             pm.push(m as i64);
@@ -106,22 +105,23 @@ fn fig5(_fig: &Figure, cx: &Cx) -> Result<Output> {
                 None => key(what, at, "—"),
             });
         }
-        series.push(Series::new(
-            r.clone(),
-            norm.iter()
-                .enumerate()
-                .step_by(5)
-                .map(|(m, y)| (m as f64 / 60.0, *y))
-                .collect(),
-        ));
+        out.panels.push(
+            Panel::lines(
+                &format!("{r}: normalised requests per minute (15-min moving average)"),
+                "hours since day 0",
+                "requests / max",
+                vec![Series::new(
+                    "",
+                    norm.iter()
+                        .enumerate()
+                        .step_by(5)
+                        .map(|(m, y)| (m as f64 / 60.0, *y))
+                        .collect(),
+                )],
+            )
+            .marks(marks),
+        );
     }
-    out.panels = vec![Panel::lines(
-        "Normalised requests per minute (15-min moving average)",
-        "hours since day 0",
-        "requests / max",
-        series,
-    )
-    .marks(marks)];
     out.tables.push((
         "series".into(),
         Table::new()

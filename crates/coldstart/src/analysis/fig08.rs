@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::{judged, key, pct, Analysis, Cx, Figure, Output, Units};
-use crate::chart::{Body, Panel, Series};
+use crate::chart::{Body, Panel};
 use crate::table::Table;
 use coldstart_trace::paper::{
     is_small_pool, runtime_share_r2, R2_OBS_A_POD_SHARE, R2_SMALL_POOL_COLD_START_SHARE,
@@ -17,7 +17,7 @@ use coldstart_trace::paper::{
 };
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
-    let running = "Mean running pods in each hour (per-minute num_pods summed over functions, averaged over the hour), largest groups shown.";
+    let running = "Mean running pods in each hour (per-minute num_pods summed over functions, averaged over the hour), stacked by group: the largest groups, the rest as other.";
     let shared = "Share of running pods (pod-minutes), cold starts and functions per group.";
     let mut v = Vec::new();
     for (dim, id, title) in [
@@ -137,8 +137,6 @@ fn running_pods(fig: &Figure<Dim>, cx: &Cx) -> Result<Output> {
             .or_default() += c.f("pods")[i];
     }
     let (mut tr, mut tg, mut th, mut tp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut series = Vec::new();
-    let multi = regions.len() > 1;
     for ((r, g), hours) in &lines {
         for (h, p) in hours {
             tr.push(r.clone());
@@ -146,13 +144,48 @@ fn running_pods(fig: &Figure<Dim>, cx: &Cx) -> Result<Output> {
             th.push(*h);
             tp.push(*p);
         }
-        let name = if multi { format!("{r} {g}") } else { g.clone() };
-        series.push(Series::new(
-            name,
-            hours.iter().map(|(h, p)| (*h as f64 / 24.0, *p)).collect(),
+    }
+    // Per region, the groups stacked as areas (largest at the bottom, "other" on top) over
+    // every hour any of them has (an hour a group lacks counts 0 for it).
+    let mut order = top.clone();
+    order.push("other".into());
+    for r in &regions {
+        let groups: Vec<&String> = order
+            .iter()
+            .filter(|g| lines.contains_key(&(r.clone(), (*g).clone())))
+            .collect();
+        let mut hours: Vec<i64> = groups
+            .iter()
+            .flat_map(|g| lines[&(r.clone(), (*g).clone())].keys().copied())
+            .collect();
+        hours.sort_unstable();
+        hours.dedup();
+        let title = if regions.len() > 1 {
+            format!("{}: {}", r, fig.title)
+        } else {
+            fig.title.to_string()
+        };
+        out.panels.push(Panel::body(
+            &title,
+            "day",
+            "running pods",
+            Body::Areas {
+                x: hours.iter().map(|h| *h as f64 / 24.0).collect(),
+                names: groups.iter().map(|g| (*g).clone()).collect(),
+                values: groups
+                    .iter()
+                    .map(|g| {
+                        let l = &lines[&(r.clone(), (*g).clone())];
+                        hours
+                            .iter()
+                            .map(|h| l.get(h).copied().unwrap_or(0.0))
+                            .collect()
+                    })
+                    .collect(),
+                marks: Vec::new(),
+            },
         ));
     }
-    out.panels = vec![Panel::lines(fig.title, "day", "running pods", series).log_y()];
     out.tables.push((
         "hourly".into(),
         Table::new()

@@ -1,6 +1,7 @@
-//! Figure 11: cold starts through the day. For each hour of the day, the mean of each of the
-//! four cold-start components (stacked; their sum is close to the mean total) and the number of
-//! cold starts per hour (averaged over the days of the trace), per region.
+//! Figure 11: cold starts through the month and the day. Per region, for each hour of the
+//! trace (the paper's figure: the holiday and the rise on day 23 visible) and for each hour of
+//! the day (the mean over days), the mean of each of the four cold-start components (stacked;
+//! their sum is close to the mean total) and the number of cold starts per hour.
 
 use std::collections::BTreeMap;
 
@@ -9,15 +10,14 @@ use anyhow::Result;
 use super::{claim, figure, Analysis, Cx, Figure, Output};
 use crate::chart::{Body, Panel, Series};
 use crate::table::Table;
-use coldstart_trace::paper::largest_components;
-use coldstart_trace::paper::COMPONENTS;
+use coldstart_trace::paper::{largest_components, COMPONENTS, HOLIDAY};
 
 pub fn analyses() -> Vec<Box<dyn Analysis>> {
     vec![
         figure(
             "fig11",
             "Cold start components through the day",
-            "Per region and hour of day: mean of each cold-start component (stacked bars) and cold starts per hour (line, mean over days).",
+            "Per region, for each hour of the trace (stacked areas, the holiday and day 23 marked) and each hour of the day (stacked bars): mean of each cold-start component, and cold starts per hour (lines; mean over days for the hour of day).",
             fig11,
         )
         .boxed(),
@@ -52,6 +52,17 @@ fn fig11(_fig: &Figure, cx: &Cx) -> Result<Output> {
         .map(|s| s.as_str())
         .zip(days.f("days").iter().copied())
         .collect();
+    let month = cx.columns(&format!(
+        "SELECT region, CAST(floor(time / 3600) AS BIGINT) AS hour, {}, \
+         CAST(COUNT(*) AS DOUBLE) AS n FROM cold_starts WHERE true {} \
+         GROUP BY region, CAST(floor(time / 3600) AS BIGINT) ORDER BY region, hour",
+        means.join(", "),
+        cx.region_filter("region")
+    ))?;
+    let mut per_month: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in month.s("region").iter().enumerate() {
+        per_month.entry(r.as_str()).or_default().push(i);
+    }
     let mut per: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in c.s("region").iter().enumerate() {
         per.entry(r.as_str()).or_default().push(i);
@@ -73,6 +84,9 @@ fn fig11(_fig: &Figure, cx: &Cx) -> Result<Output> {
                 .collect(),
         );
     for (r, rows) in &per {
+        if let Some(hours) = per_month.get(r) {
+            out.panels.extend(month_panels(r, &month, hours));
+        }
         let categories: Vec<String> = rows
             .iter()
             .map(|i| format!("{}", c.f("hour")[*i]))
@@ -132,5 +146,56 @@ fn fig11(_fig: &Figure, cx: &Cx) -> Result<Output> {
         ));
     }
     out.tables.push(("hourly".into(), table));
+    let mut hourly = Table::new().str("region", month.s("region").to_vec()).i64(
+        "hour_of_trace",
+        month.f("hour").iter().map(|h| *h as i64).collect(),
+    );
+    for comp in COMPONENTS {
+        hourly = hourly.f64(&format!("mean_{comp}"), month.f(comp).to_vec());
+    }
+    out.tables.push((
+        "month".into(),
+        hourly.f64("cold_starts", month.f("n").to_vec()),
+    ));
     Ok(out)
+}
+
+/// One region's month, hour by hour: its mean components (stacked areas; an hour without cold
+/// starts is a gap at 0) with the holiday and the first working day after it marked, and its
+/// cold starts per hour. The x axis is the day of the trace.
+fn month_panels(region: &str, month: &crate::query::Columns, rows: &[usize]) -> [Panel; 2] {
+    let x: Vec<f64> = rows.iter().map(|i| month.f("hour")[*i] / 24.0).collect();
+    let first = f64::from(*HOLIDAY.start());
+    let after = f64::from(*HOLIDAY.end() + 1);
+    let marks = vec![
+        (first, "holiday".to_string()),
+        (after, format!("day {after}")),
+    ];
+    let areas = Panel::body(
+        &format!("{region}: mean components per hour of the trace"),
+        "day",
+        "seconds",
+        Body::Areas {
+            x: x.clone(),
+            names: COMPONENTS.iter().map(|s| s.to_string()).collect(),
+            values: COMPONENTS
+                .iter()
+                .map(|comp| rows.iter().map(|i| month.f(comp)[*i]).collect())
+                .collect(),
+            marks,
+        },
+    );
+    let counts = Panel::lines(
+        &format!("{region}: cold starts per hour of the trace"),
+        "day",
+        "cold starts",
+        vec![Series::new(
+            "",
+            x.iter()
+                .zip(rows)
+                .map(|(x, i)| (*x, month.f("n")[*i]))
+                .collect(),
+        )],
+    );
+    [areas, counts]
 }

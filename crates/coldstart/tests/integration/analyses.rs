@@ -295,6 +295,24 @@ fn hourly_components_correlations_and_pool_boxes_match_pandas() {
             "per hour",
         );
     }
+    // The month, hour by hour of the trace (the paper's Fig 11).
+    let t = table(&run(&s, "fig11", Options::default()), "month").clone();
+    let keys = rows(&t, &["region", "hour_of_trace"]);
+    let expected = want["fig11_month"].as_array().unwrap();
+    assert_eq!(keys.len(), expected.len());
+    for w in expected {
+        let k = format!("{}|{}", w["region"].as_str().unwrap(), w["hour"]);
+        let i = keys.iter().position(|x| *x == k).unwrap();
+        for c in [
+            "podAllocationCost",
+            "deployCodeCost",
+            "deployDependencyCost",
+            "schedulingCost",
+        ] {
+            assert_cell(&t, &format!("mean_{c}"), i, &w[c], 1e-9, c);
+        }
+        assert_cell(&t, "cold_starts", i, &w["n"], 0.0, "cold starts");
+    }
 
     let t = table(&run(&s, "fig12", Options::default()), "spearman").clone();
     let keys = rows(&t, &["region", "a", "b"]);
