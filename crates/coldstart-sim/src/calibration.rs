@@ -340,22 +340,8 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         }
     }
     if let Some(r2) = region("R2") {
-        let obs = r2
-            .pod_share_by_trigger
-            .iter()
-            .find(|(t, _)| t == "OBS-A")
-            .map_or(0.0, |(_, v)| *v);
-        push(
-            "R2 share of running pods serving OBS-A".into(),
-            obs,
-            gap(format!(
-                "{}, read off Fig 8d",
-                R2_OBS_A_POD_SHARE.text(Units::Plain)
-            )),
-            R2_OBS_A_POD_SHARE.holds(obs),
-        );
         // Timers: the lowest utility (the largest share of pods below 1 among triggers with
-        // 100 pods or more) and among the shortest cold starts (below the region's median).
+        // 100 pods or more).
         let big: Vec<&GroupUtility> = r2
             .utility_by_trigger
             .iter()
@@ -371,17 +357,6 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             f64::from(u8::from(lowest)),
             gap("1 (true)".into()),
             lowest,
-        );
-        let timer_median = r2
-            .median_by_trigger
-            .iter()
-            .find(|(t, _)| t == "TIMER-A")
-            .map_or(f64::NAN, |(_, m)| *m);
-        push(
-            "R2 median cold start of timers over the region's".into(),
-            timer_median / r2.median,
-            gap("under 1".into()),
-            timer_median < r2.median,
         );
     }
     drop(push);
@@ -454,6 +429,11 @@ pub const MIN_FUNCTIONS_FOR_RUNTIME_UTILITY: u64 = 1000;
 /// only from twice that size.
 pub const MIN_FUNCTIONS_FOR_GO_UTILITY: u64 = 5000;
 
+/// R2 functions from which the generator claims OBS-A's share of running pods: a few upload
+/// pipelines hold it, and at the default `--scale 0.05` (two or three of them) it measured 0.21
+/// to 0.33 over seeds 1 to 3.
+pub const MIN_FUNCTIONS_FOR_OBS_PODS: u64 = 1000;
+
 /// The checks of the workload and pod models (running pods, pod utility, the slow triggers
 /// and runtimes), measured and printed with every release; [`claim_by_size`] claims them from
 /// [`MIN_FUNCTIONS_TO_CLAIM`] R2 functions on, and the utility ratios of single runtimes are
@@ -500,6 +480,32 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                     share,
                 );
             }
+            // OBS functions are upload pipelines and batches on Custom images: almost 30 % of
+            // the running pods (a few pipelines decide it: claimed from more functions), and
+            // timers, on the default runtimes' pools, start faster than the region's median.
+            let obs_pods = r
+                .pod_share_by_trigger
+                .iter()
+                .find(|(t, _)| t == "OBS-A")
+                .map_or(0.0, |(_, v)| *v);
+            sized(
+                &mut push,
+                &mut unclaimed,
+                ("R2", r.functions, MIN_FUNCTIONS_FOR_OBS_PODS),
+                (
+                    "R2 share of running pods serving OBS-A".into(),
+                    obs_pods,
+                    format!("{}, read off Fig 8d", R2_OBS_A_POD_SHARE.text(Units::Plain)),
+                    R2_OBS_A_POD_SHARE.holds(obs_pods),
+                ),
+            );
+            let timer_median = median(&r.median_by_trigger, "TIMER-A");
+            push(
+                "R2 median cold start of timers over the region's".into(),
+                timer_median / r.median,
+                "under 1 (timers have some of the shortest cold starts)".into(),
+                timer_median < r.median,
+            );
             let obs = median(&r.median_by_trigger, "OBS-A");
             judge(
                 &mut push,

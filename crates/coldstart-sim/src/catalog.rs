@@ -138,6 +138,9 @@ const TRIGGER_SETS: [((&str, &str, bool), f64); 13] = [
     (("unknown", "unknown", false), 0.005),
 ];
 
+/// The daily cycle of an OBS upload pipeline (von Mises concentration).
+const OBS_PIPELINE_KAPPA: f64 = 0.6;
+
 /// Timer periods in minutes and their shares, dealt by exact quota: mostly daily or hourly
 /// jobs, a few every minute (each keeps a pod loaded all day), few in between (each firing
 /// of those is a cold start of a pod that serves only it).
@@ -159,8 +162,9 @@ const TIMER_PERIODS: [(f64, f64); 11] = [
 /// rest are sparse), dealt by exact quota.
 fn kind_shares(trigger: &str) -> [(Kind, f64); 3] {
     let (busy, bursty) = match trigger {
-        // Uploads come in batches.
-        "OBS" => (0.0, 1.0),
+        // Object storage events: half are pipelines that process the day's uploads as they
+        // arrive (long runs, many at once at the daily peak), half see a batch now and then.
+        "OBS" => (0.3, 0.7),
         "workflow" => (0.10, 0.45),
         "Kafka" | "DIS" | "LTS" => (0.30, 0.30),
         _ => (0.10, 0.25),
@@ -298,7 +302,30 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 .unwrap_or(Kind::Sparse),
         })
         .collect();
-    let cycles = daily_cycles(&mut rng, profile.daily, &kind_of);
+    // Pipelines are left out of the dealing (a flat placeholder), so the other busy functions
+    // keep their populations' shares.
+    let pipeline: Vec<bool> = (0..n_us)
+        .map(|i| kind_of[i] == Kind::Busy && triggers[i].0 == "OBS")
+        .collect();
+    let dealt: Vec<Kind> = (0..n_us)
+        .map(|i| if pipeline[i] { Kind::Timer } else { kind_of[i] })
+        .collect();
+    let mut cycles = daily_cycles(&mut rng, profile.daily, &dealt);
+    // An upload pipeline processes what lands in the region's batch window (its sharpest
+    // population: R2's nightly batch, R5's after midnight) but never stops: its trough keeps a
+    // request every few seconds, so its pods live through the night (peak over trough e^2,
+    // about 7).
+    let window = profile
+        .daily
+        .iter()
+        .max_by(|a, b| a.kappa.1.total_cmp(&b.kappa.1))
+        .expect("every region has a daily mode");
+    for (i, c) in cycles.iter_mut().enumerate() {
+        if pipeline[i] {
+            let z: f64 = rng.sample(rand_distr::StandardNormal);
+            *c = Cycle::new(window.hour + window.spread * z, OBS_PIPELINE_KAPPA);
+        }
+    }
 
     let mut funcs: Vec<FunctionSpec> = (0..n_us)
         .map(|i| {
@@ -328,7 +355,6 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                     .choose(&mut rng)
                     .expect("non-empty")
             };
-            let heavy = trig.0 == "OBS";
             FunctionSpec {
                 index: i as u32,
                 func_name: names[i],
@@ -348,14 +374,8 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 },
                 concurrency,
                 home_cluster: rng.gen_range(1..=4),
-                code_factor: if heavy {
-                    lognormal(&mut rng, profile.heavy_code, 0.2)
-                } else {
-                    lognormal(&mut rng, 1.0, 0.4)
-                },
-                dep_factor: if heavy {
-                    lognormal(&mut rng, profile.heavy_dep, 0.2)
-                } else if rng.gen::<f64>() < profile.dep_share {
+                code_factor: lognormal(&mut rng, 1.0, 0.4),
+                dep_factor: if rng.gen::<f64>() < profile.dep_share {
                     lognormal(&mut rng, 1.0, 0.5)
                 } else {
                     0.0
@@ -414,7 +434,11 @@ pub fn assign(funcs: &mut [FunctionSpec], weights: &[f64], seed: u64, region_ind
         let mut taken = 0.0;
         for &i in &shuffled {
             let w = weights[i];
-            if runtime[i].is_none() && fits(&funcs[i]) && taken + w <= room {
+            if runtime[i].is_none()
+                && fits(&funcs[i])
+                && scratch_fits(rt, &funcs[i])
+                && taken + w <= room
+            {
                 taken += w;
                 runtime[i] = Some(r);
             }
@@ -473,23 +497,32 @@ pub fn assign(funcs: &mut [FunctionSpec], weights: &[f64], seed: u64, region_ind
     }
 }
 
-/// Runtimes drawn to a kind of function for a share of their cold starts, which gives their
-/// pods the published utility ratios (spec section 4): Go1.x takes 45 % of its cold starts
-/// from functions whose pods live long (busy ones, timers firing every minute) and the rest
-/// from others, Node.js a quarter from sparse functions.
+/// Runtimes drawn to a kind of function for a share of their cold starts (spec sections 4 and
+/// 7): Custom takes the OBS functions first (custom images that process stored objects, the
+/// paper's Fig 9: OBS is the trigger Custom functions have most), http and Java take APIG-S
+/// functions for most of theirs (Fig 9); Go1.x takes 45 % of its cold starts from functions
+/// whose pods live long (busy ones, timers firing every minute) and the rest from others,
+/// Node.js a quarter from sparse functions, which gives their pods the published utility
+/// ratios.
 type Affinity = (&'static str, fn(&FunctionSpec) -> bool, f64);
-const AFFINITY: [Affinity; 3] = [
+const AFFINITY: [Affinity; 6] = [
+    ("Custom", |f| f.triggers.iter().any(|t| t.0 == "OBS"), 1.0),
+    ("http", |f| f.triggers == [("APIG", "S")], 0.7),
+    ("Java", |f| f.triggers == [("APIG", "S")], 0.5),
     ("Go1.x", long_lived, 0.45),
     ("Go1.x", |f| !long_lived(f), 0.55),
-    ("Node.js", |f| f.kind == Kind::Sparse, 0.25),
+    ("Node.js", |f| f.kind == Kind::Sparse, 0.4),
 ];
 
 /// Whether runtime `rt` may serve function `f`: the runtimes built from scratch (Custom, http;
-/// cold starts of 10 s and more) serve functions whose cold starts do not multiply with their
-/// length, sparse ones and timers. A burst arriving during a 10-second cold start would start
-/// a pod per request, which the pilot, blind to runtimes, cannot foresee.
+/// cold starts of 10 s and more) serve OBS functions, which the paper has on Custom images, and
+/// otherwise functions whose cold starts do not multiply with their length (a burst arriving
+/// during a 10-second cold start would start a pod per request, which the pilot, blind to
+/// runtimes, cannot foresee): sparse ones without a timer. Timers run on the default runtimes,
+/// from their pools: the paper's timers have some of the shortest cold starts.
 fn scratch_fits(rt: &str, f: &FunctionSpec) -> bool {
-    !matches!(rt, "Custom" | "http") || matches!(f.kind, Kind::Sparse | Kind::Timer)
+    let obs = f.triggers.iter().any(|t| t.0 == "OBS");
+    !matches!(rt, "Custom" | "http") || obs || (f.kind == Kind::Sparse && f.also.is_none())
 }
 
 /// Whether a function's pods live long: busy, or a timer firing every minute.
@@ -555,10 +588,12 @@ fn workload_for(
             let w = timer(rng, period);
             (w, lognormal(rng, 0.4, 1.0).min(120.0))
         }
+        // A batch of uploads now and then (about ninety a day), two objects or more over two
+        // minutes.
         Kind::Bursty if trigger == "OBS" => {
-            let rate = lognormal(rng, 0.0001, 0.4).min(0.001);
+            let rate = lognormal(rng, 0.001, 0.4).min(0.01);
             (
-                poisson(rng, rate, 1, 1.5, 60.0),
+                poisson(rng, rate, 2, 2.0, 120.0),
                 lognormal(rng, 1.5, 0.8).min(120.0),
             )
         }
@@ -574,13 +609,79 @@ fn workload_for(
             let median = if workflow { 0.0001 } else { 0.00004 };
             let rate = lognormal(rng, median, 1.0).min(0.002);
             (
-                poisson(rng, rate, 1, 0.2, 2.0),
+                poisson(rng, rate, 1, 0.5, 30.0),
                 lognormal(rng, 0.15, 1.2).min(60.0),
+            )
+        }
+        // Processing the day's uploads: an object a second, each taking ten seconds (a
+        // resize, an import), so ten or so run at once all day and more at the daily peak:
+        // pods that live for hours, with few cold starts beyond the daily rise.
+        Kind::Busy if trigger == "OBS" => {
+            let rate = lognormal(rng, 0.8, 0.4).clamp(0.2, 5.0);
+            (
+                poisson(rng, rate, 1, 0.0, 0.0),
+                lognormal(rng, 10.0, 0.4).min(120.0),
             )
         }
         Kind::Busy => {
             let rate = lognormal(rng, 0.6, 0.4).clamp(0.4, 20.0);
             (poisson(rng, rate, 1, 0.0, 0.0), 10.0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// The most frequent primary trigger among the functions of `runtime`.
+    fn top_trigger(funcs: &[FunctionSpec], runtime: &str) -> String {
+        let mut n: HashMap<String, usize> = HashMap::new();
+        for f in funcs.iter().filter(|f| f.runtime == runtime) {
+            let (t, i) = f
+                .triggers
+                .iter()
+                .find(|t| t.0 != "TIMER")
+                .unwrap_or(&f.triggers[0]);
+            *n.entry(format!("{t}-{i}")).or_default() += 1;
+        }
+        let mut v: Vec<_> = n.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.first().map(|x| x.0.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn runtimes_go_with_their_triggers_as_in_fig_9() {
+        let (_, funcs) = crate::synth::region_functions("R2", None, 0.2, 1, 1).unwrap();
+        // Custom's most frequent trigger is OBS, Java's and http's APIG-S (the paper's Fig 9).
+        assert_eq!(top_trigger(&funcs, "Custom"), "OBS-A");
+        assert_eq!(top_trigger(&funcs, "Java"), "APIG-S");
+        assert_eq!(top_trigger(&funcs, "http"), "APIG-S");
+        // OBS functions are mostly on Custom images (as many as Custom's share of cold starts
+        // has room for).
+        let obs: Vec<_> = funcs.iter().filter(|f| f.triggers[0].0 == "OBS").collect();
+        assert!(obs.len() >= 10, "{}", obs.len());
+        let custom = obs.iter().filter(|f| f.runtime == "Custom").count();
+        assert!(2 * custom > obs.len(), "{custom} of {}", obs.len());
+        // No timer runs on a runtime built from scratch.
+        assert!(funcs
+            .iter()
+            .filter(|f| f.triggers.iter().any(|t| t.0 == "TIMER"))
+            .all(|f| !matches!(f.runtime, "Custom" | "http")));
+        // OBS pipelines follow R2's nightly batch window (21:00, spread 0.05 h) with the
+        // pipeline's concentration; the batches are bursty.
+        let pipelines: Vec<_> = obs.iter().filter(|f| f.kind == Kind::Busy).collect();
+        assert!(!pipelines.is_empty());
+        for f in &pipelines {
+            let Workload::Poisson { cycle, .. } = &f.workload else {
+                panic!("a pipeline is Poisson");
+            };
+            assert!((cycle.peak_hour - 21.0).abs() < 0.5, "{}", cycle.peak_hour);
+            assert_eq!(cycle.kappa, OBS_PIPELINE_KAPPA);
+        }
+        assert!(obs
+            .iter()
+            .all(|f| matches!(f.kind, Kind::Busy | Kind::Bursty)));
     }
 }

@@ -74,8 +74,8 @@ pub trait CostModel: Sync {
     }
 
     /// [`CostModel::cold_start_in`] in a region at `pressure` ([`crate::regions::RegionLoad::pressure`]):
-    /// its allocation and scheduling slowed as that region slows under load; unchanged where
-    /// the model has no loads.
+    /// its allocation and its steps on the host (deployment, scheduling) slowed as that region
+    /// slows under load; unchanged where the model has no loads.
     fn cold_start_in_under(&self, func: u32, k: u64, region: usize, pressure: f64) -> [f64; 5] {
         let c = self.cold_start_in(func, k, region);
         match self.loads().and_then(|l| l.get(region)) {
@@ -84,21 +84,22 @@ pub trait CostModel: Sync {
         }
     }
 
-    /// The median cold-start time, pod allocation and scheduling of `func` in `region`
-    /// (unknown components as 0), each from 101 draws kept apart from the ones a replay uses.
+    /// The median cold-start time, pod allocation and steps on the host (code and dependency
+    /// deployment and scheduling together) of `func` in `region` (unknown components as 0),
+    /// each from 101 draws kept apart from the ones a replay uses.
     fn median_cold_start(&self, func: u32, region: usize) -> [f64; 3] {
         let draws: Vec<[f64; 5]> = (0..101u64)
             .map(|i| self.cold_start_in(func, u64::MAX - i, region))
             .collect();
-        let median = |k: usize| {
+        let median = |ks: &[usize]| {
             let mut v: Vec<f64> = draws
                 .iter()
-                .map(|c| if c[k].is_finite() { c[k] } else { 0.0 })
+                .map(|c| ks.iter().map(|&k| c[k]).filter(|x| x.is_finite()).sum())
                 .collect();
             v.sort_by(f64::total_cmp);
             v[50]
         };
-        [median(0), median(1), median(4)]
+        [median(&[0]), median(&[1]), median(&[2, 3, 4])]
     }
 }
 
@@ -434,7 +435,8 @@ pub fn built_from_scratch(spec: &FunctionSpec) -> bool {
 }
 
 /// [`cold_start_costs`] with the function's pool under a load whose `effect` is given (see
-/// [`crate::pressure`]): more pool misses and slower scheduling when it is busy.
+/// [`crate::pressure`]): more pool misses when its pool is busy, slower deployment and
+/// scheduling when its cluster is.
 pub fn cold_start_costs_under<R: Rng>(
     rng: &mut R,
     spec: &FunctionSpec,
@@ -484,17 +486,15 @@ pub fn cold_start_costs_under<R: Rng>(
     } else {
         micros(ln_sample(rng, profile.alloc[stage].1, alloc_factor * busy))
     };
-    let code = micros(ln_sample(rng, profile.code, spec.code_factor * busy));
+    // The steps on the host (deployment and scheduling) slow with its cluster's load.
+    let host = busy * effect.host;
+    let code = micros(ln_sample(rng, profile.code, spec.code_factor * host));
     let dep = if spec.dep_factor > 0.0 {
-        micros(ln_sample(rng, profile.dep, spec.dep_factor * busy))
+        micros(ln_sample(rng, profile.dep, spec.dep_factor * host))
     } else {
         0.0
     };
-    let sched = micros(ln_sample(
-        rng,
-        profile.sched,
-        large.sqrt() * busy * effect.scheduling,
-    ));
+    let sched = micros(ln_sample(rng, profile.sched, large.sqrt() * host));
     // Runtime start-up is part of the total but not one of the four components.
     let init_median = match spec.runtime {
         "Java" | "C#" => 0.15,

@@ -1,154 +1,197 @@
 //! Cold-start cost under load (the paper's Fig 12 and day 23). A region's pools are sized for
 //! their usual demand, not for its peaks: when more cold starts hit a pool in a few minutes
 //! than it usually sees, more of them miss its reserved pods and build theirs from scratch,
-//! builds take longer, and scheduling contends for the same hosts. So cold-start time rises
-//! with the number of cold starts, in phase with the daily cycle, and most on the first
-//! working day after the holiday, when a week of low demand has left the pools small.
+//! and builds take longer; and when more cold starts land on a cluster, their pods contend for
+//! its hosts, so deploying their code and dependencies and scheduling them slow down. So cold-start time rises with the number of cold starts, in
+//! phase with the daily cycle, and most on the first working day after the holiday, when a
+//! week of low demand has left the pools small.
 //!
-//! The load is the platform's own: the cold starts per pool and minute that the platform's
-//! default policy makes on the workload, with costs free of load (a first replay). A pool's
-//! pressure at minute `m` is its cold starts over the [`WINDOW`] minutes up to `m` against
-//! their mean over the [`HISTORY`] days before (both plus one, so a quiet pool is not
-//! overreacted to); 1 on the first day, which has no history. Both windows look back only, so
-//! a replay of the first `n` days sees the same pressures as one of the whole month. How much
-//! each region slows under pressure is its profile's `load_alloc` and `load_sched`.
+//! The load is the platform's own: the cold starts per pool, per cluster and per minute that
+//! the platform's default policy makes on the workload, with costs free of load (a first
+//! replay). A group's (pool's or cluster's) pressure at minute `m` is its cold starts over the
+//! minutes up to `m` (a pool's [`WINDOW`], a cluster's [`HOST_WINDOW`]) against their mean
+//! over the [`HISTORY`] days before (both plus one, so a quiet group is not overreacted to); 1
+//! on the first day, which has no history.
+//! Both windows look back only, so a replay of the first `n` days sees the same pressures as
+//! one of the whole month. How much each region slows under pressure is its profile's
+//! `load_alloc` (misses and builds, by the pool's pressure) and `load_host` (the steps on the
+//! host: code and dependency deployment and scheduling, by the cluster's).
 
 use std::ops::Range;
 
-/// Minutes of cold starts a pool's pressure counts (the current one and those before).
+/// Minutes of cold starts a pool's pressure counts (the current one and those before): a pool
+/// drains over minutes and refills as slowly.
 pub const WINDOW: u32 = 10;
 
-/// Days of history a pool's usual demand is the mean over.
+/// Minutes of cold starts a cluster's pressure counts: pods contend for hosts with those
+/// placed at the same time, so the host's steps feel the current minute only.
+pub const HOST_WINDOW: u32 = 1;
+
+/// Days of history a group's usual demand is the mean over.
 pub const HISTORY: u32 = 7;
 
 /// The highest chance of a pool miss under pressure (the region's `load_alloc` sets how fast
 /// the chance rises; see [`Pressure::effect`]).
 pub const MAX_MISS: f64 = 0.95;
 
-/// What a pool's pressure does to one cold start: its chance of a pool miss, the time of a
-/// pod built from scratch, and its scheduling time are multiplied by these.
+/// What pressure does to one cold start: its chance of a pool miss, the time of a pod built
+/// from scratch (both by its pool's pressure), and the time of its steps on the host (code
+/// and dependency deployment, scheduling; by its cluster's) are multiplied by these.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Effect {
     pub miss: f64,
     pub build: f64,
-    pub scheduling: f64,
+    pub host: f64,
 }
 
 impl Effect {
     pub const NONE: Effect = Effect {
         miss: 1.0,
         build: 1.0,
-        scheduling: 1.0,
+        host: 1.0,
     };
 }
 
-/// Each pool's pressure per minute, and each function's pool.
+/// One cold start of the first replay: the pool and cluster of its function, its minute, and
+/// whether its function's pods are always built from scratch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdStartAt {
+    pub pool: u16,
+    pub cluster: u16,
+    pub minute: u32,
+    pub built: bool,
+}
+
+/// Each pool's and each cluster's pressure per minute, and each function's pool and cluster.
 #[derive(Debug, Clone)]
 pub struct Pressure {
-    pool_of: Vec<u16>,
+    /// Per function: its pool and its cluster.
+    group_of: Vec<(u16, u16)>,
     /// Per pool, per minute from 0: its pressure.
-    by_minute: Vec<Vec<f32>>,
-    /// The exponents of the pressure on the chance of a miss and on scheduling.
+    pools: Vec<Vec<f32>>,
+    /// Per cluster, per minute from 0: its pressure.
+    clusters: Vec<Vec<f32>>,
+    /// The exponents of the pressure on the chance of a miss and on the host's steps.
     exponents: (f64, f64),
-    /// Per pool, the mean of `pressure ^ exponent` over the cold starts each effect applies
-    /// to (miss, build, scheduling): the effects are divided by them, so that the pool's
-    /// misses, builds and scheduling time over the replay stay what the profile says and load
-    /// only moves them to its busy minutes.
-    norm: Vec<[f64; 3]>,
+    /// Per pool, the mean of `pressure ^ exponent` over the cold starts each of its effects
+    /// applies to (miss, build); per cluster, over all its cold starts (host). The effects are
+    /// divided by them, so that a group's misses, builds and host steps' time over
+    /// the replay stay what the profile says and load only moves them to its busy minutes.
+    pool_norm: Vec<[f64; 2]>,
+    cluster_norm: Vec<f64>,
 }
 
 impl Pressure {
-    /// The pressures of `pools` pools over `days` days from the cold starts `(pool, minute,
-    /// built)` of a replay (`built`: a function whose pods are always built from scratch), for
-    /// functions whose pool is `pool_of`; a miss and a build go as `pressure ^ exponents.0`,
-    /// scheduling as `pressure ^ exponents.1`.
+    /// The pressures over `days` days from the cold starts of a replay, for functions whose
+    /// pool and cluster are `group_of`; a miss and a build go as `pressure ^ exponents.0` of
+    /// the pool's pressure, the host's steps as `pressure ^ exponents.1` of the cluster's.
     pub fn from_cold_starts(
-        pool_of: Vec<u16>,
-        pools: usize,
+        group_of: Vec<(u16, u16)>,
         days: Range<u32>,
         exponents: (f64, f64),
-        cold_starts: impl IntoIterator<Item = (u16, u32, bool)>,
+        cold_starts: &[ColdStartAt],
     ) -> Self {
         let minutes = days.end as usize * 1440;
-        // Per pool and minute: cold starts, and those of functions built from scratch.
-        let mut counts = vec![vec![(0u32, 0u32); minutes]; pools];
-        for (p, m, built) in cold_starts {
-            if let Some(c) = counts
-                .get_mut(p as usize)
-                .and_then(|v| v.get_mut(m as usize))
+        let pools = group_of.iter().map(|g| g.0 as usize + 1).max().unwrap_or(0);
+        let clusters = group_of.iter().map(|g| g.1 as usize + 1).max().unwrap_or(0);
+        // Per pool and minute: cold starts, and those of functions built from scratch; per
+        // cluster and minute: cold starts.
+        let mut by_pool = vec![vec![(0u32, 0u32); minutes]; pools];
+        let mut by_cluster = vec![vec![0u32; minutes]; clusters];
+        for c in cold_starts {
+            if let Some(x) = by_pool
+                .get_mut(c.pool as usize)
+                .and_then(|v| v.get_mut(c.minute as usize))
             {
-                c.0 += 1;
-                c.1 += u32::from(built);
+                x.0 += 1;
+                x.1 += u32::from(c.built);
+            }
+            if let Some(x) = by_cluster
+                .get_mut(c.cluster as usize)
+                .and_then(|v| v.get_mut(c.minute as usize))
+            {
+                *x += 1;
             }
         }
-        let by_minute: Vec<Vec<f32>> = counts
+        let pool_pressure: Vec<Vec<f32>> = by_pool
             .iter()
-            .map(|c| pressures(&c.iter().map(|x| x.0).collect::<Vec<_>>()))
+            .map(|c| pressures(&c.iter().map(|x| x.0).collect::<Vec<_>>(), WINDOW))
+            .collect();
+        let cluster_pressure: Vec<Vec<f32>> = by_cluster
+            .iter()
+            .map(|c| pressures(c, HOST_WINDOW))
             .collect();
         // Each effect's mean over the cold starts it applies to: a miss to those searched in
-        // the pool, a build to those built from scratch, scheduling to all.
-        let norm = counts
+        // the pool, a build to those built from scratch, the host's steps to all of the
+        // cluster's.
+        let pool_norm = by_pool
             .iter()
-            .zip(&by_minute)
+            .zip(&pool_pressure)
             .map(|(c, p)| {
-                let mean = |weight: fn(&(u32, u32)) -> u32, e: f64| {
-                    let n: f64 = c.iter().map(|x| f64::from(weight(x))).sum();
-                    if n == 0.0 {
-                        return 1.0;
-                    }
-                    c.iter()
-                        .zip(p)
-                        .map(|(k, x)| f64::from(weight(k)) * f64::from(*x).powf(e))
-                        .sum::<f64>()
-                        / n
-                };
                 [
-                    mean(|x| x.0 - x.1, exponents.0),
-                    mean(|x| x.1, exponents.0),
-                    mean(|x| x.0, exponents.1),
+                    weighted_mean(c.iter().map(|x| x.0 - x.1), p, exponents.0),
+                    weighted_mean(c.iter().map(|x| x.1), p, exponents.0),
                 ]
             })
             .collect();
+        let cluster_norm = by_cluster
+            .iter()
+            .zip(&cluster_pressure)
+            .map(|(c, p)| weighted_mean(c.iter().copied(), p, exponents.1))
+            .collect();
         Self {
-            pool_of,
-            by_minute,
+            group_of,
+            pools: pool_pressure,
+            clusters: cluster_pressure,
             exponents,
-            norm,
+            pool_norm,
+            cluster_norm,
         }
     }
 
-    /// The pressure on `func`'s pool at time `t` (1 outside the replayed days).
-    pub fn at(&self, func: u32, t: f64) -> f64 {
-        self.pool_minute(func, t)
-            .map_or(1.0, |(p, m)| f64::from(self.by_minute[p][m]))
-    }
-
-    /// What the pressure on `func`'s pool at `t` does to a cold start (nothing outside the
-    /// replayed days).
+    /// What the pressure on `func`'s pool and cluster at `t` does to a cold start (nothing
+    /// outside the replayed days or for a function the replay did not know).
     pub fn effect(&self, func: u32, t: f64) -> Effect {
-        let Some((p, m)) = self.pool_minute(func, t) else {
+        let Some(&(pool, cluster)) = self.group_of.get(func as usize) else {
             return Effect::NONE;
         };
-        let x = f64::from(self.by_minute[p][m]);
-        let [miss, build, sched] = self.norm[p];
-        let a = x.powf(self.exponents.0);
+        let m = (t / 60.0).floor().max(0.0) as usize;
+        let (pool, cluster) = (pool as usize, cluster as usize);
+        let (Some(x), Some(y)) = (
+            self.pools.get(pool).and_then(|v| v.get(m)),
+            self.clusters.get(cluster).and_then(|v| v.get(m)),
+        ) else {
+            return Effect::NONE;
+        };
+        let [miss, build] = self.pool_norm[pool];
+        let a = f64::from(*x).powf(self.exponents.0);
         Effect {
             miss: a / miss,
             build: a / build,
-            scheduling: x.powf(self.exponents.1) / sched,
+            host: f64::from(*y).powf(self.exponents.1) / self.cluster_norm[cluster],
         }
-    }
-
-    fn pool_minute(&self, func: u32, t: f64) -> Option<(usize, usize)> {
-        let m = (t / 60.0).floor().max(0.0) as usize;
-        let p = *self.pool_of.get(func as usize)? as usize;
-        (m < self.by_minute.get(p)?.len()).then_some((p, m))
     }
 }
 
-/// One pool's pressure per minute from its cold starts per minute.
-fn pressures(counts: &[u32]) -> Vec<f32> {
-    let w = WINDOW as usize;
+/// The mean of `pressure ^ e` over a group's minutes, each weighted by its cold starts
+/// `weights` (1 where there are none).
+fn weighted_mean(weights: impl Iterator<Item = u32>, pressure: &[f32], e: f64) -> f64 {
+    let (mut n, mut sum) = (0.0, 0.0);
+    for (w, x) in weights.zip(pressure) {
+        n += f64::from(w);
+        sum += f64::from(w) * f64::from(*x).powf(e);
+    }
+    if n == 0.0 {
+        1.0
+    } else {
+        sum / n
+    }
+}
+
+/// One group's pressure per minute from its cold starts per minute, over a window of `window`
+/// minutes.
+fn pressures(counts: &[u32], window: u32) -> Vec<f32> {
+    let w = window as usize;
     let day = 1440usize;
     let span = HISTORY as usize * day;
     // Prefix sums: cold starts before minute i.
@@ -197,7 +240,7 @@ mod tests {
         // of the day for an hour, else 1.
         let mut c = vec![1u32; 2 * 1440];
         c[1440 + 600..1440 + 660].fill(4);
-        let p = pressures(&c);
+        let p = pressures(&c, WINDOW);
         // Day 0: no history.
         assert!(p[..1440].iter().all(|x| *x == 1.0));
         // Day 1 before the burst: 10 in the window against a usual 10: (10+1)/(10+1).
@@ -232,10 +275,22 @@ mod tests {
 mod effect_tests {
     use super::*;
 
+    /// `n` cold starts of `pool` and `cluster` at minute `minute`.
+    fn at(pool: u16, cluster: u16, minute: u32, built: bool, n: usize) -> Vec<ColdStartAt> {
+        let c = ColdStartAt {
+            pool,
+            cluster,
+            minute,
+            built,
+        };
+        vec![c; n]
+    }
+
     #[test]
     fn effects_average_out_over_a_pools_cold_starts() {
-        // One pool, two days: 1 cold start a minute, 5 a minute for an hour of day 1; function
-        // 1, built from scratch, once a minute in the calm first 300 minutes of day 1.
+        // One pool, one cluster, two days: 1 cold start a minute, 5 a minute for an hour of
+        // day 1; function 1, built from scratch, once a minute in the calm first 300 minutes
+        // of day 1.
         let mut cs = Vec::new();
         for m in 0..2 * 1440u32 {
             let n = if (1440 + 600..1440 + 660).contains(&m) {
@@ -243,19 +298,19 @@ mod effect_tests {
             } else {
                 1
             };
-            cs.extend(std::iter::repeat_n((0u16, m, false), n));
+            cs.extend(at(0, 0, m, false, n));
             if (1440..1440 + 300).contains(&m) {
-                cs.push((0, m, true));
+                cs.extend(at(0, 0, m, true, 1));
             }
         }
-        let p = Pressure::from_cold_starts(vec![0, 0], 1, 0..2, (2.0, 1.0), cs.iter().copied());
+        let p = Pressure::from_cold_starts(vec![(0, 0), (0, 0)], 0..2, (2.0, 1.0), &cs);
         // Each effect's mean over the cold starts it applies to is 1.
         let (mut miss, mut build, mut sched) = (0.0, 0.0, 0.0);
         let (mut searched, mut built) = (0.0, 0.0);
-        for (_, m, b) in &cs {
-            let e = p.effect(u32::from(*b), f64::from(*m) * 60.0 + 1.0);
-            sched += e.scheduling;
-            if *b {
+        for c in &cs {
+            let e = p.effect(u32::from(c.built), f64::from(c.minute) * 60.0 + 1.0);
+            sched += e.host;
+            if c.built {
                 build += e.build;
                 built += 1.0;
             } else {
@@ -274,9 +329,36 @@ mod effect_tests {
         let burst = p.effect(0, (1440.0 + 650.0) * 60.0);
         let calm = p.effect(0, 100.0 * 60.0);
         assert!(burst.miss > 2.0 && calm.miss < 1.0, "{burst:?} {calm:?}");
-        assert!(burst.scheduling > calm.scheduling && burst.miss > burst.scheduling);
+        assert!(burst.host > calm.host && burst.miss > burst.host);
         // Past the replayed days, or for a function without a pool: no effect.
         assert_eq!(p.effect(0, 3.0 * 86_400.0), Effect::NONE);
         assert_eq!(p.effect(7, 60.0), Effect::NONE);
+    }
+
+    #[test]
+    fn the_host_follows_the_cluster_and_misses_the_pool() {
+        // Two pools on one cluster, two days of 1 cold start a minute each; on day 1 pool 1
+        // gets 9 more a minute for an hour. Function 0 is on pool 0, function 1 on pool 1.
+        let mut cs = Vec::new();
+        for m in 0..2 * 1440u32 {
+            cs.extend(at(0, 0, m, false, 1));
+            let burst = (1440 + 600..1440 + 660).contains(&m);
+            cs.extend(at(1, 0, m, false, if burst { 10 } else { 1 }));
+        }
+        let p = Pressure::from_cold_starts(vec![(0, 0), (1, 0)], 0..2, (1.0, 1.0), &cs);
+        let t = (1440.0 + 650.0) * 60.0;
+        let (quiet, busy) = (p.effect(0, t), p.effect(1, t));
+        // Pool 0 is as usual (pressure 1): its misses are not raised; pool 1's are.
+        let usual = p.effect(0, (1440.0 + 100.0) * 60.0);
+        assert!(
+            (quiet.miss - usual.miss).abs() < 1e-9,
+            "{quiet:?} {usual:?}"
+        );
+        assert!(busy.miss > 3.0 * quiet.miss, "{busy:?} {quiet:?}");
+        // Both share the cluster: the same effect on the host's steps, raised by the burst. In a minute
+        // of it the cluster places 11 pods against a usual 2: pressure 12 / 3.
+        assert_eq!(quiet.host, busy.host);
+        let ratio = quiet.host / usual.host;
+        assert!((ratio - 12.0 / 3.0).abs() < 1e-3, "{ratio}");
     }
 }

@@ -92,21 +92,19 @@ pub struct RegionProfile {
     pub scratch_factor: f64,
     /// Load multiplier during the holiday (R3 is busier, the others quieter).
     pub holiday_factor: f64,
-    /// Median code and dependency deployment of functions triggered by object storage (OBS),
-    /// whose packages are heavy, as multiples of the region's own medians.
-    pub heavy_code: f64,
-    pub heavy_dep: f64,
     /// The populations of its event-driven functions by daily cycle.
     pub daily: &'static [DailyMode],
-    /// How its cold starts slow down when their pool is busier than usual
+    /// How its cold starts slow down when their pool or cluster is busier than usual
     /// ([`crate::pressure`]): the chance of a pool miss and the time of a build from scratch
-    /// go as `pressure ^ load_alloc`, scheduling as `pressure ^ load_sched` (each over its
-    /// mean across the pool's cold starts). Regions differ in which part of the platform is
-    /// the bottleneck: calibrated to Fig 12's correlations of each with the number of cold
-    /// starts at `--scale 1` (R1 allocation and scheduling; R3 scheduling; R4 allocation;
-    /// R2 little; in R5 scheduling is a little faster when busy, -0.1).
+    /// go as the pool's `pressure ^ load_alloc`, the steps on the host (code and dependency
+    /// deployment, scheduling) as the cluster's `pressure ^ load_host` (each over its mean
+    /// across the cold starts it applies to).
+    /// Regions differ in which part of the platform is the bottleneck: calibrated to Fig 12's
+    /// correlations of each with the number of cold starts at `--scale 1` (R1 allocation and
+    /// scheduling; R3 scheduling; R4 allocation; R2 neither, its correlations come from its
+    /// mix; R5's allocation does not slow and its scheduling is a little faster when busy).
     pub load_alloc: f64,
-    pub load_sched: f64,
+    pub load_host: f64,
 }
 
 pub fn profile(region: &str) -> Option<RegionProfile> {
@@ -127,11 +125,9 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 1.5,
             scratch_factor: 1.5,
             holiday_factor: 0.6,
-            heavy_code: 4.0,
-            heavy_dep: 3.0,
             daily: &R1_DAILY,
             load_alloc: 3.0,
-            load_sched: 2.0,
+            load_host: 0.7,
         },
         // Pod allocation dominates.
         "R2" => RegionProfile {
@@ -149,11 +145,9 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 2.0,
             scratch_factor: 5.3,
             holiday_factor: 0.6,
-            heavy_code: 85.0,
-            heavy_dep: 17.0,
             daily: &R2_DAILY,
             load_alloc: 0.5,
-            load_sched: 0.3,
+            load_host: 0.0,
         },
         // Fast.
         "R3" => RegionProfile {
@@ -167,15 +161,13 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             code: ln(0.008, 0.7),
             dep_share: 0.2,
             dep: ln(0.018, 1.0),
-            sched: ln(0.025, 0.9),
+            sched: ln(0.03, 0.9),
             large_pool_factor: 4.0,
             scratch_factor: 1.2,
             holiday_factor: 1.3,
-            heavy_code: 4.0,
-            heavy_dep: 3.0,
             daily: &R3_DAILY,
-            load_alloc: 2.5,
-            load_sched: 2.5,
+            load_alloc: 4.0,
+            load_host: 1.0,
         },
         "R4" => RegionProfile {
             name: "R4",
@@ -192,11 +184,9 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 2.0,
             scratch_factor: 2.0,
             holiday_factor: 0.7,
-            heavy_code: 4.0,
-            heavy_dep: 3.0,
             daily: &R4_DAILY,
             load_alloc: 3.5,
-            load_sched: 1.0,
+            load_host: 0.25,
         },
         "R5" => RegionProfile {
             name: "R5",
@@ -213,11 +203,9 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             large_pool_factor: 1.0,
             scratch_factor: 2.0,
             holiday_factor: 0.7,
-            heavy_code: 4.0,
-            heavy_dep: 3.0,
             daily: &R5_DAILY,
-            load_alloc: 0.3,
-            load_sched: -0.3,
+            load_alloc: 0.0,
+            load_host: -0.2,
         },
         _ => return None,
     };

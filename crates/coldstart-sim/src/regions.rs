@@ -111,18 +111,21 @@ fn minute(t: f64) -> Option<usize> {
     (t >= 0.0 && t.is_finite()).then(|| (t / 60.0) as usize)
 }
 
-/// `costs` (total, allocation, code, dependencies, scheduling) with allocation and scheduling
-/// multiplied by `factors` and the total by the same seconds; unchanged where the
-/// components are unknown (NaN).
+/// `costs` (total, allocation, code, dependencies, scheduling) with allocation multiplied by
+/// `factors.0`, the steps on the host (code, dependencies, scheduling) by `factors.1`, and the
+/// total by the same seconds; unchanged where the components are unknown (NaN).
 pub fn under_load(costs: [f64; 5], factors: (f64, f64)) -> [f64; 5] {
-    let (da, ds) = (costs[1] * (factors.0 - 1.0), costs[4] * (factors.1 - 1.0));
-    if !(da.is_finite() && ds.is_finite()) {
+    let da = costs[1] * (factors.0 - 1.0);
+    let dh: Vec<f64> = (2..5).map(|i| costs[i] * (factors.1 - 1.0)).collect();
+    if !(da.is_finite() && dh.iter().all(|d| d.is_finite())) {
         return costs;
     }
     let mut c = costs;
     c[1] += da;
-    c[4] += ds;
-    c[0] = crate::costs::micros(c[0] + da + ds);
+    for (i, d) in dh.iter().enumerate() {
+        c[2 + i] += d;
+    }
+    c[0] = crate::costs::micros(c[0] + da + dh.iter().sum::<f64>());
     c
 }
 
@@ -167,9 +170,11 @@ mod tests {
     }
 
     #[test]
-    fn load_slows_allocation_and_scheduling_only() {
+    fn load_slows_allocation_and_the_hosts_steps() {
+        // Allocation 1 -> 2; code and dependencies 0.5 -> 0.75 each, scheduling 1 -> 1.5; the
+        // total gains the same 2 seconds.
         let c = under_load([3.0, 1.0, 0.5, 0.5, 1.0], (2.0, 1.5));
-        assert_eq!(c, [4.5, 2.0, 0.5, 0.5, 1.5]);
+        assert_eq!(c, [5.0, 2.0, 0.75, 0.75, 1.5]);
         // Unknown components: the total stays.
         let n = f64::NAN;
         assert_eq!(under_load([3.0, n, n, n, n], (2.0, 2.0))[0], 3.0);

@@ -4,7 +4,7 @@
 //! system load, latency ... and resources in different regions".
 //!
 //! With `route=time` each cold start is placed when it happens. Every region's estimate is
-//! the function's median cold start there, its pod allocation and scheduling slowed by that
+//! the function's median cold start there, its pod allocation and host steps slowed by that
 //! region's pressure at that minute ([`crate::regions`]: its own load, plus the cold starts
 //! already sent there in the last minutes), plus `latency` for a region other than home. The
 //! cold start goes to the lowest estimate among the regions with room: a region takes at most
@@ -44,7 +44,8 @@ pub struct CrossRegion {
     pub route: Route,
     /// `route=once`: per function, once decided, the region and its latency (`None`: home).
     chosen: Vec<Option<Option<(usize, f64)>>>,
-    /// Per function, per region (0: home): the median cold start, allocation and scheduling.
+    /// Per function, per region (0: home): the median cold start, allocation and steps on the
+    /// host (deployment and scheduling).
     medians: Vec<Vec<[f64; 3]>>,
     /// Per region (0 unused): cold starts sent there in the last minutes.
     moved: Vec<Moved>,
@@ -157,11 +158,11 @@ impl CrossRegion {
         let minute = (t / 60.0).max(0.0) as u32;
         // A region's estimate at pressure `p` (its median where its load is unknown).
         let estimate = |r: usize, p: f64| {
-            let [total, alloc, sched] = medians[r];
+            let [total, alloc, host] = medians[r];
             match loads.and_then(|l| l.get(r)) {
                 Some(l) => {
                     let (a, s) = l.factors(p);
-                    total + alloc * (a - 1.0) + sched * (s - 1.0)
+                    total + alloc * (a - 1.0) + host * (s - 1.0)
                 }
                 None => total,
             }

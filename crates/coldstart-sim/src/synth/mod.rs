@@ -30,7 +30,7 @@ use crate::catalog::{self, FunctionSpec};
 use crate::costs::{ModelCosts, Offset};
 use crate::engine::{ColdStartEvent, Engine, Events, FunctionMetrics};
 use crate::policy::FixedKeepAlive;
-use crate::pressure::Pressure;
+use crate::pressure::{ColdStartAt, Pressure};
 use crate::profile::{profile, RegionProfile};
 use crate::release::{
     write_cold_starts, write_functions, write_minute_tables, zip_region, Cell, ColdStart,
@@ -445,13 +445,11 @@ pub fn model_costs_across_regions(
 }
 
 /// The cold starts the platform's default policy makes on a region's workload over days from
-/// day 0, with costs free of load: each function's pool, and the cold starts as (pool, minute,
-/// built from scratch).
+/// day 0, with costs free of load: each function's pool and cluster, and the cold starts.
 struct FirstReplay {
-    pool_of: Vec<u16>,
-    pools: usize,
+    group_of: Vec<(u16, u16)>,
     days: u32,
-    cold: Vec<(u16, u32, bool)>,
+    cold: Vec<ColdStartAt>,
 }
 
 impl FirstReplay {
@@ -465,8 +463,11 @@ impl FirstReplay {
         let mut names: Vec<&str> = specs.iter().map(|s| s.pool_name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        let index = |name: &str| names.binary_search(&name).expect("listed") as u16;
-        let pool_of: Vec<u16> = specs.iter().map(|s| index(&s.pool_name)).collect();
+        let group = |s: &FunctionSpec| {
+            let pool = names.binary_search(&s.pool_name.as_str()).expect("listed") as u16;
+            (pool, u16::from(s.home_cluster))
+        };
+        let group_of: Vec<(u16, u16)> = specs.iter().map(group).collect();
         let mut cold = Vec::new();
         replay(
             specs,
@@ -475,10 +476,10 @@ impl FirstReplay {
             seed,
             region_index,
             0..days,
-            |group| PoolCounts {
-                pool_of: group
+            |funcs| GroupCounts {
+                group_of: funcs
                     .iter()
-                    .map(|s| (index(&s.pool_name), crate::costs::built_from_scratch(s)))
+                    .map(|s| (group(s), crate::costs::built_from_scratch(s)))
                     .collect(),
                 seen: Vec::new(),
             },
@@ -488,48 +489,52 @@ impl FirstReplay {
             },
         )?;
         Ok(Self {
-            pool_of,
-            pools: names.len(),
+            group_of,
             days,
             cold,
         })
     }
 
-    /// Each pool's pressure per minute.
+    /// Each pool's and cluster's pressure per minute.
     fn pressure(&self, prof: &RegionProfile) -> Pressure {
         Pressure::from_cold_starts(
-            self.pool_of.clone(),
-            self.pools,
+            self.group_of.clone(),
             0..self.days,
-            (prof.load_alloc, prof.load_sched),
-            self.cold.iter().copied(),
+            (prof.load_alloc, prof.load_host),
+            &self.cold,
         )
     }
 
     /// The region's own load: its cold starts per minute.
     fn load(&self, prof: &RegionProfile, days: u32) -> crate::regions::RegionLoad {
         let mut per_minute = vec![0u32; days as usize * 1440];
-        for &(_, m, _) in &self.cold {
-            if let Some(c) = per_minute.get_mut(m as usize) {
-                *c += 1;
+        for c in &self.cold {
+            if let Some(n) = per_minute.get_mut(c.minute as usize) {
+                *n += 1;
             }
         }
-        crate::regions::RegionLoad::new(prof.name, &per_minute, (prof.load_alloc, prof.load_sched))
+        crate::regions::RegionLoad::new(prof.name, &per_minute, (prof.load_alloc, prof.load_host))
     }
 }
 
-/// The cold starts of a group of functions as (pool, minute, built from scratch).
-struct PoolCounts {
-    /// Per function of the group: its pool, and whether its pods are built from scratch.
-    pool_of: Vec<(u16, bool)>,
-    seen: Vec<(u16, u32, bool)>,
+/// The cold starts of a group of functions, each with its function's pool and cluster.
+struct GroupCounts {
+    /// Per function of the group: its pool and cluster, and whether its pods are built from
+    /// scratch.
+    group_of: Vec<((u16, u16), bool)>,
+    seen: Vec<ColdStartAt>,
 }
 
-impl Events for PoolCounts {
+impl Events for GroupCounts {
     fn cold_start(&mut self, e: &ColdStartEvent) {
         let minute = (e.t / 60.0).floor().max(0.0) as u32;
-        let (pool, built) = self.pool_of[e.func as usize];
-        self.seen.push((pool, minute, built));
+        let ((pool, cluster), built) = self.group_of[e.func as usize];
+        self.seen.push(ColdStartAt {
+            pool,
+            cluster,
+            minute,
+            built,
+        });
     }
 }
 

@@ -917,7 +917,7 @@ fn region_loads(
         .map(|name| {
             let per = counts.get(name).map_or(&[][..], |v| &v[..last]);
             let exponents = coldstart_sim::profile::profile(name)
-                .map_or((1.0, 1.0), |p| (p.load_alloc, p.load_sched));
+                .map_or((1.0, 1.0), |p| (p.load_alloc, p.load_host));
             coldstart_sim::regions::RegionLoad::new(name, per, exponents)
         })
         .collect())
