@@ -115,17 +115,19 @@ fn minute(t: f64) -> Option<usize> {
 /// `factors.0`, the steps on the host (code, dependencies, scheduling) by `factors.1`, and the
 /// total by the same seconds; unchanged where the components are unknown (NaN).
 pub fn under_load(costs: [f64; 5], factors: (f64, f64)) -> [f64; 5] {
-    let da = costs[1] * (factors.0 - 1.0);
-    let dh: Vec<f64> = (2..5).map(|i| costs[i] * (factors.1 - 1.0)).collect();
-    if !(da.is_finite() && dh.iter().all(|d| d.is_finite())) {
+    let mut extra = [0.0; 5];
+    extra[1] = costs[1] * (factors.0 - 1.0);
+    for i in 2..5 {
+        extra[i] = costs[i] * (factors.1 - 1.0);
+    }
+    if !extra.iter().all(|d| d.is_finite()) {
         return costs;
     }
     let mut c = costs;
-    c[1] += da;
-    for (i, d) in dh.iter().enumerate() {
-        c[2 + i] += d;
+    for i in 1..5 {
+        c[i] += extra[i];
     }
-    c[0] = crate::costs::micros(c[0] + da + dh.iter().sum::<f64>());
+    c[0] = crate::costs::micros(c[0] + extra.iter().sum::<f64>());
     c
 }
 

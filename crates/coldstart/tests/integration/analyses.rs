@@ -271,48 +271,35 @@ fn cold_start_cdfs_medians_and_gaps_match_pandas() {
 fn hourly_components_correlations_and_pool_boxes_match_pandas() {
     let (_d, s) = store(&[]);
     let want = json("hand.json");
-    let t = table(&run(&s, "fig11", Options::default()), "hourly").clone();
-    let keys = rows(&t, &["region", "hour"]);
-    let expected = want["fig11"].as_array().unwrap();
-    assert_eq!(keys.len(), expected.len());
-    for w in expected {
-        let k = format!("{}|{}", w["region"].as_str().unwrap(), w["hour"]);
-        let i = keys.iter().position(|x| *x == k).unwrap();
-        for c in [
-            "podAllocationCost",
-            "deployCodeCost",
-            "deployDependencyCost",
-            "schedulingCost",
-        ] {
-            assert_cell(&t, &format!("mean_{c}"), i, &w[c], 1e-9, c);
+    // Per hour of the day and, as the paper draws it, per hour of the trace: each component's
+    // mean and the cold starts.
+    let fig11 = run(&s, "fig11", Options::default());
+    let check = |name: &str, hour: &str, (count, key, tol): (&str, &str, f64), expected: &str| {
+        let t = table(&fig11, name);
+        let keys = rows(t, &["region", hour]);
+        let expected = want[expected].as_array().unwrap();
+        assert_eq!(keys.len(), expected.len());
+        for w in expected {
+            let k = format!("{}|{}", w["region"].as_str().unwrap(), w["hour"]);
+            let i = keys.iter().position(|x| *x == k).unwrap();
+            for c in coldstart_trace::paper::COMPONENTS {
+                assert_cell(t, &format!("mean_{c}"), i, &w[c], 1e-9, c);
+            }
+            assert_cell(t, count, i, &w[key], tol, count);
         }
-        assert_cell(
-            &t,
-            "cold_starts_per_hour",
-            i,
-            &w["per_hour"],
-            1e-12,
-            "per hour",
-        );
-    }
-    // The month, hour by hour of the trace (the paper's Fig 11).
-    let t = table(&run(&s, "fig11", Options::default()), "month").clone();
-    let keys = rows(&t, &["region", "hour_of_trace"]);
-    let expected = want["fig11_month"].as_array().unwrap();
-    assert_eq!(keys.len(), expected.len());
-    for w in expected {
-        let k = format!("{}|{}", w["region"].as_str().unwrap(), w["hour"]);
-        let i = keys.iter().position(|x| *x == k).unwrap();
-        for c in [
-            "podAllocationCost",
-            "deployCodeCost",
-            "deployDependencyCost",
-            "schedulingCost",
-        ] {
-            assert_cell(&t, &format!("mean_{c}"), i, &w[c], 1e-9, c);
-        }
-        assert_cell(&t, "cold_starts", i, &w["n"], 0.0, "cold starts");
-    }
+    };
+    check(
+        "hourly",
+        "hour",
+        ("cold_starts_per_hour", "per_hour", 1e-12),
+        "fig11",
+    );
+    check(
+        "month",
+        "hour_of_trace",
+        ("cold_starts", "n", 0.0),
+        "fig11_month",
+    );
 
     let t = table(&run(&s, "fig12", Options::default()), "spearman").clone();
     let keys = rows(&t, &["region", "a", "b"]);
