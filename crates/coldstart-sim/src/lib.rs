@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod correlation;
 pub mod costs;
 pub mod engine;
+pub mod fluid;
 pub mod policy;
 pub mod pressure;
 pub mod profile;

@@ -6,5 +6,6 @@ mod calibration;
 mod common;
 mod engine;
 mod eviction;
+mod fluid;
 mod huawei2023;
 mod merge;
