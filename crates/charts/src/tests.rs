@@ -87,6 +87,32 @@ fn draws_every_kind_of_panel() {
     }
 }
 
+#[test]
+fn empty_stacked_areas_draw_an_empty_panel() {
+    // A region with nothing to stack (no hours, no groups) or groups with no hours: an empty
+    // panel with its title and axes, from 0 up, not an error.
+    for (x, names, values) in [
+        (vec![], vec![], vec![]),
+        (vec![], vec!["alloc".to_string()], vec![vec![]]),
+        (vec![3.0], vec!["alloc".to_string()], vec![vec![0.0]]),
+    ] {
+        let panel = Panel::body(
+            "R9",
+            "hour",
+            "pods",
+            Body::Areas {
+                x,
+                names,
+                values,
+                marks: vec![],
+            },
+        );
+        let svg = render(&[panel], 1, (400, 300)).unwrap();
+        assert!(svg.contains("R9") && svg.contains("pods"));
+        assert!(!svg.contains(">-"), "no negative tick on a count axis");
+    }
+}
+
 /// The boxes of an SVG's <text> elements, estimated from their position, anchor, size,
 /// baseline shift and rotation, with their text.
 fn text_boxes(svg: &str) -> Vec<(String, [f64; 4])> {

@@ -15,7 +15,7 @@ pub struct Ticks {
 }
 
 /// Ticks for [lo, hi] on a linear or log axis, at most `max` of them (at least 2 asked for).
-/// A single value (lo == hi) is widened around itself first.
+/// A single value (lo == hi) is widened around itself first (0 alone upwards, to 1).
 pub fn ticks(lo: f64, hi: f64, max: usize, log: bool) -> Ticks {
     let (lo, hi) = widen(lo, hi, log);
     let max = max.max(2);
@@ -39,7 +39,8 @@ fn widen(lo: f64, hi: f64, log: bool) -> (f64, f64) {
     if log && lo > 0.0 {
         (lo / 2.0, hi * 2.0)
     } else if lo == 0.0 {
-        (-1.0, 1.0)
+        // Nothing but zeros (a count of nothing): up from 0, not into negatives.
+        (0.0, 1.0)
     } else {
         let pad = lo.abs() * 0.1;
         (lo - pad, hi + pad)
@@ -357,7 +358,11 @@ mod tests {
             labels(5.0, 5.0, 5, false),
             ["4.6", "4.8", "5", "5.2", "5.4"]
         );
-        assert_eq!(labels(0.0, 0.0, 5, false), ["-1", "-0.5", "0", "0.5", "1"]);
+        // Zeros alone (nothing counted) stay on the non-negative side.
+        assert_eq!(
+            labels(0.0, 0.0, 5, false),
+            ["0", "0.25", "0.5", "0.75", "1"]
+        );
         labels(0.003, 0.003, 5, false);
         labels(7.0, 7.0, 5, true);
     }

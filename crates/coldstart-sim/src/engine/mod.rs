@@ -194,9 +194,9 @@ pub struct Engine<'a, E: Events = ()> {
     candidates: Candidates,
     /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
     in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
-    /// Requests the admission holds, by when it is asked again (then arrival order).
-    held: std::collections::BinaryHeap<std::cmp::Reverse<Held>>,
-    held_seq: u64,
+    /// Requests the admission holds, first held first out: only the first is asked again,
+    /// at its `until`, and the others wait behind it (held for the same reason, the load).
+    held: std::collections::VecDeque<Held>,
     /// The admission's deadline (infinite without one).
     deadline: f64,
     pools: Option<Pools>,
@@ -268,8 +268,7 @@ impl<'a, E: Events> Engine<'a, E> {
             loaded_mb: 0.0,
             candidates: Candidates::default(),
             in_flight,
-            held: std::collections::BinaryHeap::new(),
-            held_seq: 0,
+            held: std::collections::VecDeque::new(),
             deadline,
             exhaustive: false,
             latencies: true,
@@ -511,31 +510,40 @@ impl<'a, E: Events> Engine<'a, E> {
         }
     }
 
+    /// Holds `inv` until `until`, when it is asked again. Behind requests held before it, it
+    /// is asked when it comes first, and the first is asked by `until` too (the load that
+    /// would have let it go lets the first go).
     fn hold(&mut self, inv: Invocation, k: u64, until: f64) {
-        self.held_seq += 1;
-        self.held.push(std::cmp::Reverse(Held {
-            until,
-            seq: self.held_seq,
-            inv,
-            k,
-        }));
+        if let Some(first) = self.held.front_mut() {
+            first.until = first.until.min(until);
+        }
+        self.held.push_back(Held { until, inv, k });
     }
 
-    /// Asks the admission again about each held request whose hold ends by `now`, in order:
-    /// held again, or placed at the end of its hold.
+    /// Asks the admission again about the first held request once its hold ends by `now`:
+    /// held again, or placed at the end of its hold, and then the next is asked at once. Each
+    /// re-ask costs one request's question however many wait behind it, so holds of hours
+    /// cost no more than holds of seconds.
     fn release_held(&mut self, now: f64) {
-        while self.held.peek().is_some_and(|h| h.0.until <= now) {
-            let std::cmp::Reverse(h) = self.held.pop().expect("peeked");
+        while self.held.front().is_some_and(|h| h.until <= now) {
+            let h = self.held.pop_front().expect("looked at");
             let load = self.load_at(h.until);
             let f = &self.functions[h.inv.func as usize];
             let admission = self.policy.admission().expect("it held the request");
             let waited = h.until - h.inv.t;
             let delay = admission.delay(h.inv.func, f, h.until, waited, &load);
             if delay > 0.0 && delay.is_finite() {
-                self.hold(h.inv, h.k, h.until + delay);
+                self.held.push_front(Held {
+                    until: h.until + delay,
+                    ..h
+                });
             } else {
                 self.advance_pools(h.until);
                 self.place(h.inv, h.k, h.until);
+                // The next waits no longer than this one's end of hold.
+                if let Some(next) = self.held.front_mut() {
+                    next.until = next.until.min(h.until).max(next.inv.t);
+                }
             }
         }
     }
@@ -861,34 +869,12 @@ struct Provision {
     targets: Vec<(u32, u32)>,
 }
 
-/// A request the admission holds until `until` (then asked again).
+/// A request the admission holds until `until` (then asked again, when it is the first held).
 struct Held {
     until: f64,
-    /// Arrival order among the held, for equal `until`.
-    seq: u64,
     inv: Invocation,
     /// Its index among its function's requests.
     k: u64,
-}
-
-impl PartialEq for Held {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == std::cmp::Ordering::Equal
-    }
-}
-
-impl Eq for Held {}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl Ord for Held {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.until.total_cmp(&o.until).then(self.seq.cmp(&o.seq))
-    }
 }
 
 /// The running sums of per-minute changes (none below 0).

@@ -3,10 +3,11 @@
 //! synchronous ones) are held back while the platform is at its peak, so that they run on pods
 //! freed later instead of starting new ones at the peak. While the requests in flight
 //! (executing or waiting for a pod, over all functions) are at or above `limit`, an
-//! asynchronous request is held; it is asked again when the earliest request in flight ends
-//! (at least a second later), so it waits past the whole peak, up to `max-delay` after it arrived (its deadline: one
-//! that starts executing later, held to the deadline and then waiting for a cold start, counts
-//! as a missed deadline). `limit=auto` learns the limit: the 90th percentile of the in-flight
+//! asynchronous request is held; the first held is asked again when the earliest request in
+//! flight ends and the others wait behind it in the order they came,
+//! so a request waits past the whole peak, up to `max-delay` (at most a day) after it arrived
+//! (its deadline: one that starts executing later, held to the deadline and then waiting for a
+//! cold start, counts as a missed deadline). `limit=auto` learns the limit: the 90th percentile of the in-flight
 //! counts seen at earlier arrivals (recomputed every 1,024 arrivals; nothing is held before
 //! the first 1,024). Pods stay `ttl` after their last request, as with `fixed-keepalive`.
 
@@ -18,10 +19,6 @@ use anyhow::{bail, Result};
 use coldstart_trace::paper::KEEP_ALIVE_S;
 
 const EVERY: u64 = 1024;
-/// A held request is asked again when the earliest request in flight ends, but not sooner
-/// than this (so a peak of many short requests costs each held one at most `max-delay` / this
-/// re-asks).
-const RECHECK_S: f64 = 1.0;
 
 pub struct PeakShave {
     pub max_delay: f64,
@@ -55,7 +52,7 @@ impl Catalogued for PeakShave {
     const SUMMARY: &'static str = "asynchronous requests are held while the requests in flight are at `limit`, up to the `max-delay` deadline (the paper's proposal)";
 
     fn from_params(p: &mut Params, _functions: usize) -> Result<Self> {
-        let max_delay = p.seconds("max-delay", 30.0, limits::SHORT)?;
+        let max_delay = p.seconds("max-delay", 30.0, limits::WINDOW)?;
         let ttl = p.seconds("ttl", KEEP_ALIVE_S, limits::PERIOD)?;
         let limit = match p.text("limit").as_deref() {
             None | Some("auto") => None,
@@ -109,11 +106,12 @@ impl Admission for PeakShave {
             }
         };
         // Held while the platform is at the limit: asked again when the earliest request in
-        // flight ends (at least RECHECK_S later), until the deadline.
+        // flight ends, until the deadline (the engine asks only the first held request, so
+        // this costs a question per request end while any is held).
         let left = self.max_delay - waited;
         match limit {
             Some(n) if load.in_flight >= n && load.next_end.is_finite() && left > 1e-9 => {
-                (load.next_end - t).max(RECHECK_S).min(left)
+                (load.next_end - t).min(left)
             }
             _ => 0.0,
         }

@@ -9,6 +9,8 @@ use coldstart_sim::engine::{
 use coldstart_sim::policy::{self, FixedKeepAlive, Policy};
 use coldstart_sim::workload::{Function, Invocation, Trace, Workload};
 use proptest::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::common;
 use common::run_with;
@@ -504,6 +506,75 @@ fn peak_shave_holds_past_the_peak_until_the_load_falls_or_the_deadline() {
     // Below the limit nothing waits.
     let m = &run(&trace, 1.0, &["peak-shave:max-delay=60s,limit=3"])[0];
     assert_eq!(m.per_function[1].delayed, 0);
+}
+
+/// Holds asynchronous requests while one is in flight, asking again when it ends; counts
+/// the questions.
+struct Gate {
+    asked: Arc<AtomicU64>,
+}
+
+impl policy::KeepAlive for Gate {
+    fn after_request(&mut self, _e: &policy::Ended) -> policy::Idle {
+        policy::Idle::keep(60.0)
+    }
+}
+
+impl Policy for Gate {
+    fn name(&self) -> String {
+        "gate".into()
+    }
+    fn admission(&mut self) -> Option<&mut dyn policy::Admission> {
+        Some(self)
+    }
+}
+
+impl policy::Admission for Gate {
+    fn delay(&mut self, _: u32, _: &Function, t: f64, _: f64, load: &policy::Load) -> f64 {
+        self.asked.fetch_add(1, Ordering::Relaxed);
+        if load.in_flight >= 1 {
+            load.next_end - t
+        } else {
+            0.0
+        }
+    }
+}
+
+#[test]
+fn held_requests_go_first_held_first_out_and_only_the_first_is_asked_again() {
+    // 200 asynchronous requests at once, 10 s each, one at a time: the i-th starts at 10 i
+    // on the one pod. Asking every held request at every end would be 200 * 199 / 2 = 19,900
+    // questions; asking only the first is one at its arrival and two at each end.
+    let n = 200u64;
+    let f = vec![Function::new("f", "OBS-A")];
+    let inv = (0..n)
+        .map(|_| Invocation {
+            t: 0.0,
+            func: 0,
+            exec: 10.0,
+        })
+        .collect();
+    let mut w = Trace::new(f, inv);
+    let asked = Arc::new(AtomicU64::new(0));
+    let p: Vec<Box<dyn Policy>> = vec![Box::new(Gate {
+        asked: asked.clone(),
+    })];
+    let m = simulate_from(
+        &mut w,
+        &FixedCosts(0.0),
+        p,
+        0,
+        Routing::default(),
+        |_, _| {},
+    )
+    .unwrap();
+    let g = &m[0].per_function[0];
+    assert_eq!((m[0].cold_starts(), g.delayed), (1, n - 1));
+    // Delays 10, 20, ..., 1990 s.
+    let want = 10.0 * (n * (n - 1) / 2) as f64;
+    assert!((g.delay_seconds - want).abs() < 1e-6, "{}", g.delay_seconds);
+    let asked = asked.load(Ordering::Relaxed);
+    assert!(asked <= 3 * n, "{asked} questions");
 }
 
 /// Cold starts take 5 s at home, 1 s in region 1, 3 s in region 2.
