@@ -7,8 +7,10 @@
 //! is cut to the 2025 trace's 31 days.
 //!
 //! - `requests_minute` gives the requests (whole numbers, at most [`MAX_PER_MINUTE`] in a
-//!   minute), spread uniformly within their minute by [`MinuteCounts`]: the tables say nothing
-//!   finer.
+//!   minute), spread uniformly within their minute by [`MinuteCounts`]; where the private
+//!   release's `requests_second` (the same layout, a row per second) has the day, each
+//!   function-minute's requests arrive in its seconds instead, uniformly within each second,
+//!   that day's file read as the replay reaches it.
 //! - `function_delay_minute` (private only) gives each minute's execution time: the mean over
 //!   the function's pods, in milliseconds. A minute without one takes the function's median;
 //!   a function without any takes [`FALLBACK_EXEC_S`].
@@ -29,7 +31,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::csv_input::{line, number, CsvFile, Rejects};
-use super::minute_counts::MinuteCounts;
+use super::minute_counts::{MinuteCounts, SecondCounts, SecondsOfDay};
 use super::Function;
 
 /// Region name the engine's functions carry.
@@ -61,6 +63,7 @@ pub struct Select {
 /// release's companions.
 struct Layout {
     requests: PathBuf,
+    seconds: Option<PathBuf>,
     delay: Option<PathBuf>,
     memory: Option<PathBuf>,
     instances: Option<PathBuf>,
@@ -86,6 +89,7 @@ impl Layout {
         let companion = |name: &str| Some(root.join(name)).filter(|p| p.is_dir());
         Ok(Self {
             requests,
+            seconds: companion("requests_second"),
             delay: companion("function_delay_minute"),
             memory: companion("memory_limit_minute"),
             instances: companion("instances_minute"),
@@ -112,12 +116,14 @@ fn day_files(dir: &Path) -> Result<Vec<(u32, String)>> {
 }
 
 /// One wide file read cell by cell: each non-empty cell of a function column that
-/// `column` numbers, with its minute (from the trace's start), passed to `cell`, which may
-/// refuse it. Rows whose `day` is not `file_day`, whose `time` is not the first second of a
-/// minute of that day, or that repeat a minute are rejected.
+/// `column` numbers, with its minute (from the trace's start; its second where `step` is
+/// [`Step::Second`]), passed to `cell`, which may refuse it. Rows whose `day` is not
+/// `file_day`, whose `time` is not the first second of a minute (a whole second) of that day,
+/// or that repeat one are rejected.
 fn read_wide(
     path: &Path,
     file_day: u32,
+    step: Step,
     column: &mut dyn FnMut(&str) -> Option<u32>,
     rejects: &mut Rejects,
     cell: &mut dyn FnMut(u32, u32, f64) -> std::result::Result<(), String>,
@@ -153,20 +159,21 @@ fn read_wide(
                 continue;
             }
         };
+        let width = step.seconds();
         let minute = match number(&r, tc) {
             Ok(t)
                 if t.fract() == 0.0
-                    && t % 60.0 == 0.0
+                    && t % width == 0.0
                     && (t / 86_400.0).floor() == f64::from(day) =>
             {
-                (t / 60.0) as u32
+                (t / width) as u32
             }
             Ok(t) => {
                 rejects.add(
                     path,
                     at,
                     "time",
-                    format!("{t} s is not the first second of a minute of day {day}"),
+                    format!("{t} s is not {} of day {day}", step.what()),
                 );
                 continue;
             }
@@ -176,7 +183,12 @@ fn read_wide(
             }
         };
         if !seen.insert(minute) {
-            rejects.add(path, at, "time", format!("minute {minute} repeated"));
+            rejects.add(
+                path,
+                at,
+                "time",
+                format!("{} {minute} repeated", step.unit()),
+            );
             continue;
         }
         rows += 1;
@@ -194,6 +206,91 @@ fn read_wide(
     Ok(rows)
 }
 
+/// What one row of a wide file covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Minute,
+    Second,
+}
+
+impl Step {
+    fn seconds(self) -> f64 {
+        match self {
+            Step::Minute => 60.0,
+            Step::Second => 1.0,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Step::Minute => "the first second of a minute",
+            Step::Second => "a whole second",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Step::Minute => "minute",
+            Step::Second => "second",
+        }
+    }
+}
+
+/// The private release's `requests_second` (same wide layout, a row per second), read a day
+/// at a time as the replay reaches it: each function-minute's requests arrive in its seconds.
+struct Seconds {
+    dir: PathBuf,
+    files: HashMap<u32, String>,
+    index: HashMap<String, u32>,
+    rejects: Rejects,
+    days: u32,
+    missing: u32,
+}
+
+impl SecondCounts for Seconds {
+    fn day(&mut self, day: u32) -> Result<Option<SecondsOfDay>> {
+        let Some(name) = self.files.get(&day) else {
+            self.missing += 1;
+            return Ok(None);
+        };
+        let path = self.dir.join(name);
+        let mut out = SecondsOfDay::new();
+        let index = &self.index;
+        read_wide(
+            &path,
+            day,
+            Step::Second,
+            &mut |name| index.get(name).copied(),
+            &mut self.rejects,
+            &mut |second, k, x| {
+                if x.fract() != 0.0 || x < 0.0 || x > f64::from(MAX_PER_MINUTE) {
+                    return Err(format!(
+                        "{x} requests: expected a whole number up to {MAX_PER_MINUTE}"
+                    ));
+                }
+                if x > 0.0 {
+                    out.entry((second / 60, k))
+                        .or_default()
+                        .push(((second % 60) as u8, x as u32));
+                }
+                Ok(())
+            },
+        )?;
+        self.days += 1;
+        Ok(Some(out))
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = vec![format!(
+            "requests_second read for {} days of the replay ({} days without a file spread \
+             their minutes' requests uniformly)",
+            self.days, self.missing
+        )];
+        notes.extend(self.rejects.note("rows or cells of requests_second"));
+        notes
+    }
+}
+
 /// A companion metric of one day: (minute, function) -> value.
 fn read_companion(
     path: &Path,
@@ -205,6 +302,7 @@ fn read_companion(
     read_wide(
         path,
         file_day,
+        Step::Minute,
         &mut |name| index.get(name).copied(),
         rejects,
         &mut |minute, k, x| {
@@ -274,6 +372,7 @@ pub fn open(dir: &Path, select: &Select, seed: u64) -> Result<MinuteCounts> {
         let rows = read_wide(
             &path,
             *day,
+            Step::Minute,
             &mut |col| {
                 if wanted.as_ref().is_some_and(|w| !w.contains(col)) || col.is_empty() {
                     return None;
@@ -420,11 +519,16 @@ pub fn open(dir: &Path, select: &Select, seed: u64) -> Result<MinuteCounts> {
         ));
     }
     notes.extend(rejects.note("rows or cells"));
-    Ok(MinuteCounts {
-        functions,
-        counts,
-        seed,
-        within: None,
-        notes,
-    })
+    let mut w = MinuteCounts::new(functions, counts, seed, notes);
+    if let Some(dir) = layout.seconds {
+        w.seconds = Some(Box::new(Seconds {
+            files: day_files(&dir)?.into_iter().collect(),
+            dir,
+            index,
+            rejects: Rejects::default(),
+            days: 0,
+            missing: 0,
+        }));
+    }
+    Ok(w)
 }

@@ -14,6 +14,18 @@ use rayon::prelude::*;
 use super::{order, Function, Invocation, Trace, Workload};
 use crate::rng::{mix, unit};
 
+/// A day's requests second by second: `(minute, function) -> [(second of the minute, requests)]`.
+pub type SecondsOfDay = std::collections::HashMap<(u32, u32), Vec<(u8, u32)>>;
+
+/// Where per-second request counts come from (the Huawei 2023 private release's
+/// `requests_second`), read a day at a time as the replay reaches it.
+pub trait SecondCounts: Send {
+    /// The counts of `day`, in the workload's function numbering (None: none for that day).
+    fn day(&mut self, day: u32) -> Result<Option<SecondsOfDay>>;
+    /// What was read and rejected, for the report.
+    fn notes(&self) -> Vec<String>;
+}
+
 /// A region's per-minute request counts. Each function-minute's requests arrive as learned
 /// from per-request rows where `within` has the function's minutes (execution times scaled to
 /// the minute's median), else spread over the minute at seeded uniform positions, each running
@@ -26,11 +38,36 @@ pub struct MinuteCounts {
     pub seed: u64,
     /// Arrivals within the minute learned from per-request rows (None: uniform for all).
     pub within: Option<Arc<WithinMinute>>,
+    /// Per-second counts, where the input has them: a function-minute they cover arrives
+    /// second by second (uniform within each second), before `within` or uniform spreading.
+    pub seconds: Option<Box<dyn SecondCounts>>,
+    /// Function-minutes that arrived by their per-second counts, those whose per-second counts
+    /// did not sum to the minute's, and per-second cells of minutes the counts do not have.
+    pub by_seconds: (u64, u64, u64),
     /// What was left out, for the report.
     pub notes: Vec<String>,
 }
 
 impl MinuteCounts {
+    /// `counts` of `functions` (by minute, then function), spread uniformly within their
+    /// minutes until [`MinuteCounts::learn_within`] or [`MinuteCounts::seconds`] says more.
+    pub fn new(
+        functions: Vec<Function>,
+        counts: Vec<(u32, u32, u32, f32)>,
+        seed: u64,
+        notes: Vec<String>,
+    ) -> Self {
+        Self {
+            functions,
+            counts,
+            seed,
+            within: None,
+            seconds: None,
+            by_seconds: (0, 0, 0),
+            notes,
+        }
+    }
+
     /// What a per-minute table of `trace` would hold: each function-minute's requests and
     /// their median execution time (arrivals spread uniformly until [`MinuteCounts::within`]
     /// is set). A per-invocation trace aggregated so can be replayed both ways, the truth
@@ -51,13 +88,7 @@ impl MinuteCounts {
              execution time per minute)",
             counts.len()
         );
-        Self {
-            functions: trace.functions.clone(),
-            counts,
-            seed,
-            within: None,
-            notes: vec![note],
-        }
+        Self::new(trace.functions.clone(), counts, seed, vec![note])
     }
 
     /// Learns how requests fall within the minute from `rows` (some days' requests, in this
@@ -99,6 +130,11 @@ impl Workload for MinuteCounts {
         let a = self.counts.partition_point(|c| c.0 < m0);
         let b = self.counts.partition_point(|c| c.0 < m1);
         let mut out = Vec::with_capacity(self.size_hint(day).unwrap_or(0) as usize);
+        let seconds = match self.seconds.as_mut() {
+            Some(s) => s.day(day)?,
+            None => None,
+        };
+        let mut used = 0usize;
         // Where each minute's requests begin in `out`: every request of a minute falls within
         // it, so sorting minute by minute (on every core) puts the whole day in order.
         let mut starts = Vec::new();
@@ -107,6 +143,24 @@ impl Workload for MinuteCounts {
                 starts.push((minute, out.len()));
             }
             let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
+            if let Some(per) = seconds.as_ref().and_then(|s| s.get(&(minute, func))) {
+                used += 1;
+                self.by_seconds.0 += 1;
+                if per.iter().map(|p| u64::from(p.1)).sum::<u64>() != u64::from(n) {
+                    self.by_seconds.1 += 1;
+                }
+                for &(sec, c) in per {
+                    for k in 0..c {
+                        let u = unit(key ^ (u64::from(sec) << 32 | u64::from(k)));
+                        out.push(Invocation {
+                            t: f64::from(minute) * 60.0 + f64::from(sec) + u,
+                            func,
+                            exec: f64::from(exec),
+                        });
+                    }
+                }
+                continue;
+            }
             if let Some(learned) = self.within.as_ref().and_then(|w| w.of(func)) {
                 learned.expand(func, minute, n, exec, key, &mut out);
                 continue;
@@ -131,6 +185,9 @@ impl Workload for MinuteCounts {
         minutes
             .into_par_iter()
             .for_each(|m| m.sort_unstable_by(order));
+        if let Some(s) = &seconds {
+            self.by_seconds.2 += (s.len() - used) as u64;
+        }
         Ok(out)
     }
 
@@ -143,6 +200,16 @@ impl Workload for MinuteCounts {
 
     fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
+        if let Some(s) = &self.seconds {
+            let (used, off, outside) = self.by_seconds;
+            notes.push(format!(
+                "per-second counts: {used} function-minutes arrived second by second (uniform \
+                 within each second), the rest as below; {off} of them had per-second counts \
+                 that did not sum to the minute's (the seconds were replayed), and {outside} \
+                 per-second function-minutes had no per-minute count (left out)"
+            ));
+            notes.extend(s.notes());
+        }
         match &self.within {
             Some(w) => notes.push(format!(
                 "per-minute counts: each minute's requests arrive as one of the function's \
@@ -186,13 +253,7 @@ mod tests {
                 }
             }
         }
-        let mut w = MinuteCounts {
-            functions: functions.clone(),
-            counts: counts.clone(),
-            seed: 3,
-            within: None,
-            notes: Vec::new(),
-        };
+        let mut w = MinuteCounts::new(functions.clone(), counts.clone(), 3, Vec::new());
         // Learned from rows bunched at a few seconds of some minutes of function 0 and 1.
         let rows: Vec<Invocation> = (0..600)
             .map(|i| Invocation {

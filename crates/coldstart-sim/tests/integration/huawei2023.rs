@@ -188,3 +188,111 @@ fn a_public_release_folder_and_bad_folders() {
     let e = error(huawei2023::open(d.path(), &Select::default(), 1));
     assert!(e.contains("day_01.csv: missing column time"), "{e}");
 }
+
+/// A day where function `a` takes a request at seconds 7 and 37 of every minute and `b` three
+/// at second 50 of every tenth; with `seconds`, the per-second table beside the per-minute one.
+fn every_half_minute(dir: &Path, seconds: bool) {
+    let mut minutes = String::from("day,time,a,b\n");
+    let mut secs = String::from("day,time,a,b\n");
+    for m in 0..1440u32 {
+        let b = if m % 10 == 0 { "3" } else { "" };
+        minutes.push_str(&format!("0,{},2,{b}\n", m * 60));
+        secs.push_str(&format!("0,{},1,\n0,{},1,\n", m * 60 + 7, m * 60 + 37));
+        if m % 10 == 0 {
+            secs.push_str(&format!("0,{},,3\n", m * 60 + 50));
+        }
+    }
+    write(dir, "requests_minute", "day_000.csv", &minutes);
+    if seconds {
+        write(dir, "requests_second", "day_000.csv", &secs);
+    }
+}
+
+/// Cold starts of the release at `dir` replayed under the 60 s keep-alive, and its notes.
+fn replay(dir: &Path) -> (Vec<u64>, Vec<String>, Vec<f64>) {
+    let mut w = huawei2023::open(dir, &Select::default(), 1).unwrap();
+    let times: Vec<f64> = w.day(0).unwrap().iter().map(|i| i.t).collect();
+    let mut w = huawei2023::open(dir, &Select::default(), 1).unwrap();
+    let p = vec![coldstart_sim::policy::parse("fixed-keepalive:ttl=60s", 2).unwrap()];
+    let m = coldstart_sim::engine::simulate(
+        &mut w,
+        &coldstart_sim::costs::FixedCosts(2.0),
+        p,
+        |_, _| {},
+    )
+    .unwrap();
+    let cold = m[0].per_function.iter().map(|f| f.cold_starts).collect();
+    (cold, w.notes(), times)
+}
+
+#[test]
+fn per_second_counts_place_each_minutes_requests_in_their_seconds() {
+    // With the seconds: a's requests come 30 s apart all day, so its one pod stays warm (one
+    // cold start); b's three a minute come within second 50, cold each time (nothing for ten
+    // minutes) and on three pods at once (each waits out a 2 s cold start, longer than the
+    // second they all come in).
+    let d = tempfile::tempdir().unwrap();
+    every_half_minute(d.path(), true);
+    let (cold, notes, times) = replay(d.path());
+    assert_eq!(cold, [1, 3 * 144]);
+    assert_eq!(times.len(), 2 * 1440 + 3 * 144);
+    for t in &times {
+        let s = t.rem_euclid(60.0);
+        assert!(
+            (7.0..8.0).contains(&s) || (37.0..38.0).contains(&s) || (50.0..51.0).contains(&s),
+            "{t}"
+        );
+    }
+    let all = notes.join("\n");
+    assert!(
+        all.contains("1584 function-minutes arrived second by second")
+            && all.contains("0 of them had per-second counts that did not sum")
+            && all.contains("requests_second read for 1 days"),
+        "{all}"
+    );
+    // Without them, each minute's two requests fall anywhere in it: a gap over 60.1 s between
+    // minutes (about one in six minutes) costs a's pod a cold start.
+    let d = tempfile::tempdir().unwrap();
+    every_half_minute(d.path(), false);
+    let (cold, notes, _) = replay(d.path());
+    assert!(cold[0] > 100 && cold[0] < 400, "{cold:?}");
+    assert!(!notes.join("\n").contains("second by second"));
+}
+
+#[test]
+fn per_second_rows_and_cells_are_checked() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "requests_minute",
+        "day_000.csv",
+        "day,time,a\n0,0,3\n0,60,1\n0,120,1\n",
+    );
+    // Second 7: 2 of minute 0's 3 (a mismatch, replayed as the seconds say); 8.5 is no whole
+    // second; 1.5 requests; second 7 again; second 200 is in minute 3, which the per-minute
+    // table lacks; a row of day 1 in day 0's file.
+    write(
+        d.path(),
+        "requests_second",
+        "day_000.csv",
+        "day,time,a\n0,7,2\n0,8.5,1\n0,61,1.5\n0,7,1\n0,200,4\n1,90,1\n",
+    );
+    let mut w = huawei2023::open(d.path(), &Select::default(), 1).unwrap();
+    let day = w.day(0).unwrap();
+    // Minute 0 from its seconds (2 at second 7), minutes 1 and 2 spread uniformly (minute 1's
+    // only second was rejected).
+    assert_eq!(day.len(), 2 + 1 + 1);
+    assert!(day[..2].iter().all(|i| (7.0..8.0).contains(&i.t)));
+    let all = w.notes().join("\n");
+    for want in [
+        "1 function-minutes arrived second by second",
+        "1 of them had per-second counts that did not sum",
+        "1 per-second function-minutes had no per-minute count",
+        "8.5 s is not a whole second of day 0",
+        "1.5 requests",
+        "second 7 repeated",
+        "in the file of day 0",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+}

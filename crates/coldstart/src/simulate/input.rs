@@ -750,13 +750,7 @@ pub(super) fn minute_workload(
     }
     counts.sort_by_key(|c| (c.0, c.1));
     function_details(cx, region, &index, &mut functions)?;
-    let mut w = MinuteCounts {
-        functions,
-        counts,
-        seed,
-        within: None,
-        notes: Vec::new(),
-    };
+    let mut w = MinuteCounts::new(functions, counts, seed, Vec::new());
     if over > 0 {
         w.notes.push(format!(
             "{over} function-minutes with more than {MAX_PER_MINUTE} requests (or no number) \
