@@ -577,6 +577,102 @@ fn held_requests_go_first_held_first_out_and_only_the_first_is_asked_again() {
     assert!(asked <= 3 * n, "{asked} questions");
 }
 
+/// Every request placed, in the order the engine placed them: (function, its index among
+/// the function's requests, when placed, when it ends).
+#[derive(Default)]
+struct Placed(Vec<(u32, u64, f64, f64)>);
+
+impl Events for Placed {
+    fn served(&mut self, e: &ServedEvent) {
+        self.0.push((e.func, e.k, e.t, e.start + e.exec));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Peak shaving's gate, for any workload: a held request is placed by its deadline, in the
+    /// order the held came, and only when the requests in flight are below the limit or its
+    /// deadline has come. With a limit nothing reaches, it is the fixed keep-alive exactly.
+    #[test]
+    fn held_requests_start_in_order_below_the_limit_or_at_their_deadline(
+        t in workload(),
+        limit in 1usize..4,
+        max_delay in 0.5f64..120.0,
+    ) {
+        let f = t.functions().to_vec();
+        let costs = FixedCosts(0.7);
+        let spec = format!("peak-shave:max-delay={max_delay}s,limit={limit}");
+        let mut e = Engine::with_events(&f, &costs, policy::parse(&spec, 3).unwrap(), 1, Placed::default());
+        for i in &t.invocations {
+            e.invoke(*i);
+        }
+        let (m, placed) = e.finish_with_events();
+        // Each function's arrivals, by its own request index; and each request's place in the
+        // trace's order (the order requests are held in).
+        let mut arrivals: Vec<Vec<(f64, usize)>> = vec![Vec::new(); f.len()];
+        for (order, i) in t.invocations.iter().enumerate() {
+            arrivals[i.func as usize].push((i.t, order));
+        }
+        let mut held: Vec<(usize, f64)> = Vec::new();
+        for (j, &(func, k, at, _)) in placed.0.iter().enumerate() {
+            let (arrived, order) = arrivals[func as usize][k as usize];
+            let waited = at - arrived;
+            prop_assert!(waited >= -1e-9 && waited <= max_delay + 1e-6, "waited {}", waited);
+            if waited > 1e-9 {
+                held.push((order, at));
+                let in_flight = placed.0[..j].iter().filter(|p| p.3 > at).count();
+                let deadline = (waited - max_delay).abs() < 1e-6;
+                prop_assert!(in_flight < limit || deadline, "{} in flight at {}", in_flight, at);
+            }
+        }
+        held.sort_by_key(|h| h.0);
+        for w in held.windows(2) {
+            prop_assert!(w[0].1 <= w[1].1 + 1e-9, "held out of order: {:?}", w);
+        }
+        let delayed: u64 = m.per_function.iter().map(|p| p.delayed).sum();
+        prop_assert_eq!(delayed, held.len() as u64);
+        // Above every load: nothing held, the fixed keep-alive's numbers.
+        let r = run(&t, 0.7, &["fixed-keepalive:ttl=60s", "peak-shave:max-delay=60s,limit=100000"]);
+        prop_assert_eq!(r[1].per_function.iter().map(|p| p.delayed).sum::<u64>(), 0);
+        prop_assert_eq!(r[0].cold_starts(), r[1].cold_starts());
+        prop_assert!((r[0].idle_seconds() - r[1].idle_seconds()).abs() < 1e-6);
+    }
+}
+
+/// Why no law says a longer deadline never raises the peak: a request held to its deadline
+/// is placed then whatever the load, so a longer deadline can land it on a busier moment.
+#[test]
+fn a_longer_deadline_can_land_a_held_request_on_a_later_peak() {
+    // y (synchronous) runs one request from 0 to 400 s, so the load never falls below the
+    // limit of one, and two more at 300 s; x's asynchronous request comes at 0.5 s and waits
+    // to its deadline. Cold starts take no time.
+    let f = vec![Function::new("y", "APIG-S"), Function::new("x", "OBS-A")];
+    let inv = |t, func, exec| Invocation { t, func, exec };
+    let trace = Trace::new(
+        f,
+        vec![
+            inv(0.0, 0, 400.0),
+            inv(0.5, 1, 1.0),
+            inv(300.0, 0, 10.0),
+            inv(300.0, 0, 10.0),
+        ],
+    );
+    let m = run(
+        &trace,
+        0.0,
+        &[
+            "peak-shave:max-delay=10s,limit=1",
+            "peak-shave:max-delay=300s,limit=1",
+        ],
+    );
+    // 10 s: x runs at 10.5 s, its pod gone long before y's pair at 300 s (three pods in that
+    // minute). 300 s: x runs at 300.5 s, beside the pair: four.
+    assert_eq!(m[0].per_function[1].delay_seconds, 10.0);
+    assert_eq!(m[1].per_function[1].delay_seconds, 300.0);
+    assert_eq!((m[0].peak_running_pods(), m[1].peak_running_pods()), (3, 4));
+}
+
 /// Cold starts take 5 s at home, 1 s in region 1, 3 s in region 2.
 struct Regions;
 
