@@ -512,3 +512,50 @@ pub fn cold_start_costs_under<R: Rng>(
     let total = micros(alloc + code + dep + sched + init);
     [total, alloc, code, dep, sched]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample mean and standard deviation of `n` cold starts of `choice`.
+    fn moments(choice: &str, n: u64) -> (f64, f64) {
+        let c = ColdStartChoice::parse(choice).unwrap().costs(7);
+        let v: Vec<f64> = (0..n)
+            .map(|k| c.cold_start((k % 13) as u32, k)[0])
+            .collect();
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        (mean, var.sqrt())
+    }
+
+    #[test]
+    fn cold_start_choices_draw_the_mean_and_spread_they_name() {
+        // lognormal:2,1: sigma^2 = ln(1 + 1/4), median 2 / sqrt(1.25).
+        let c = ColdStartChoice::parse("lognormal:2,1").unwrap();
+        assert_eq!(c, ColdStartChoice::LogNormal { mean: 2.0, sd: 1.0 });
+        let d = c.costs(1).dist;
+        assert!((d.sigma - 1.25f64.ln().sqrt()).abs() < 1e-12);
+        assert!((d.median - 2.0 / 1.25f64.sqrt()).abs() < 1e-12);
+        let (mean, sd) = moments("lognormal:2,1", 200_000);
+        assert!(
+            (mean - 2.0).abs() < 0.01 && (sd - 1.0).abs() < 0.02,
+            "{mean} {sd}"
+        );
+        // fixed: every one the same; huawei: the paper's fit, mean 3.24 s (a heavy tail: the
+        // sample's standard deviation converges slowly, so only the mean is held here).
+        let (mean, sd) = moments("fixed:1500ms", 1000);
+        assert!((mean - 1.5).abs() < 1e-9 && sd < 1e-9, "{mean} {sd}");
+        let (mean, _) = moments("huawei", 400_000);
+        assert!((mean - 3.24).abs() < 0.1, "{mean}");
+        for bad in [
+            "lognormal:2",
+            "lognormal:-1,1",
+            "lognormal:a,b",
+            "fixed:",
+            "gamma:1,2",
+        ] {
+            let e = ColdStartChoice::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("--cold-start"), "{bad}: {e}");
+        }
+    }
+}

@@ -30,9 +30,10 @@ pub struct Args {
     #[arg(long, group = "workload")]
     azure2021: Option<PathBuf>,
     /// The Huawei Cloud 2023 trace (SoCC 2023): a release's folder holding requests_minute/
-    /// (and, in the private release, function_delay_minute/, memory_limit_minute/,
-    /// instances_minute/), or its requests_minute folder. Every day it has is replayed (235 in
-    /// the private release); its per-minute counts are spread uniformly within the minute.
+    /// (and, in the private release, requests_second/, function_delay_minute/,
+    /// memory_limit_minute/, instances_minute/), or its requests_minute folder. Every day it
+    /// has is replayed (235 in the private release); a minute's requests arrive in their
+    /// seconds where requests_second/ has the day, else spread uniformly within the minute.
     #[arg(long, group = "workload")]
     huawei2023: Option<PathBuf>,
     /// With --huawei2023: the function ids (column names) to replay, comma-separated
