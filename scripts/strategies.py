@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""The paper's four strategies, each where it pays most and where it pays least.
+"""The paper's strategies, each where it pays most and where it pays least.
 
-For each strategy (timer pre-warming, pool prediction, peak shaving, cross-region scheduling)
-and each synthetic region R1..R5, one `coldstart simulate --synth` run replays the region under
-the strategy, the platform's 60 s keep-alive and a sweep of the strategy's own knob (for
-timer pre-warming, of the keep-alive it competes with), with the trade-off chart drawn on the
-strategy's own axes (`--tradeoff`). The change each makes against the 60 s keep-alive in the
-same run, on the metric the strategy is meant to lower, at its best setting (the best point of
-its own sweep, or its defaults where the sweep is of the policy it competes with), picks the
-region where the strategy is at its best and the one where it is at its worst; their charts
-are copied to
-OUT/figures/STRATEGY-best.svg and STRATEGY-worst.svg, and OUT/strategies.md has the table of
-every region. Everything is written under OUT. Run it through scripts/strategies.sh."""
+For each strategy (timer pre-warming, pool prediction, peak shaving, forecasting pre-warm,
+cross-region scheduling) and each synthetic region R1..R5, one `coldstart simulate --synth`
+run replays the region under the strategy, the platform's 60 s keep-alive and a sweep of the
+strategy's own knob (for timer pre-warming, of the keep-alive it competes with), with the
+trade-off chart drawn on the strategy's own axes (`--tradeoff`). The change each makes against
+the 60 s keep-alive in the same run, on the metric the strategy is meant to lower, at its best
+setting (the best point of its own sweep, or its defaults where the sweep is of the policy it
+competes with), picks the region where the strategy is at its best and the one where it is at
+its worst; their charts are copied to OUT/figures/STRATEGY-best.svg and STRATEGY-worst.svg, and
+OUT/strategies.md has the table of every region. Everything is written under OUT. Run it
+through scripts/strategies.sh."""
 import argparse
 import csv
 import os
@@ -32,6 +32,8 @@ STRATEGIES = [
     ("peak-shave", "peak-shave", "peak-shave:max-delay=30s,",
      "peak-shave:max-delay=1s..6h", "peak_running_pods,held_mean_s", "peak_running_pods",
      "peak running pods", 1.0),
+    ("forecast-prewarm", "forecast-prewarm", "forecast-prewarm:ttl=60s,min-rpm=10,",
+     "forecast-prewarm:min-rpm=1..1000", "cold_start_pct", "cold_starts", "cold starts", 1.0),
     ("cross-region", "cross-region", "cross-region:latency=50ms,ttl=60s,capacity=1,",
      "cross-region:capacity=0.01..0.5", "cold_start_seconds,remote_cold_starts",
      "cold_start_seconds", "cold-start seconds", 1.0),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds coldstart and runs the paper's four strategies on every synthetic region, keeping the
+# Builds coldstart and runs the paper's strategies on every synthetic region, keeping the
 # trade-off charts of the region where each pays most and least: bash scripts/strategies.sh OUT
 # [--scale 0.2] [--days 4] [--seed 1] [--sweep-points 8]. Everything is written under OUT;
 # about 5 minutes on 2 cores.
