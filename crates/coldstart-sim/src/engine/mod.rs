@@ -244,6 +244,7 @@ impl<'a, E: Events> Engine<'a, E> {
         let deadline = policy.admission().map_or(f64::INFINITY, |a| a.deadline());
         let metrics = Metrics::new(policy.name(), functions.len());
         let pools = policy.pools().map(|p| Pools::new(functions, p.refill()));
+        let concurrency = policy.concurrency();
         Self {
             metrics,
             pools,
@@ -255,7 +256,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 .iter()
                 .map(|f| FnState {
                     memory_gb: f.memory_gb(),
-                    concurrency: f.concurrency.max(1),
+                    concurrency: concurrency.unwrap_or(f.concurrency).max(1),
                     is_async: f.is_async(),
                     ..FnState::default()
                 })

@@ -110,6 +110,12 @@ pub trait Policy: KeepAlive + Send {
         false
     }
 
+    /// Requests one pod serves at once, for every function, where the policy sets it (None:
+    /// each function's own, from the workload).
+    fn concurrency(&self) -> Option<u32> {
+        None
+    }
+
     /// Its admission part: asynchronous requests held back.
     fn admission(&mut self) -> Option<&mut dyn Admission> {
         None

@@ -673,6 +673,59 @@ fn a_longer_deadline_can_land_a_held_request_on_a_later_peak() {
     assert_eq!((m[0].peak_running_pods(), m[1].peak_running_pods()), (3, 4));
 }
 
+#[test]
+fn concurrency_is_a_knob_of_the_fixed_keepalive_that_sweeps() {
+    // Eight requests at once, 10 s each, on two functions of their own concurrency 1: a pod
+    // each, two pods of four, one of eight, whatever the functions say.
+    let f = vec![Function::new("f", "APIG-S"), Function::new("g", "OBS-A")];
+    let inv = (0..16)
+        .map(|i| Invocation {
+            t: 0.0,
+            func: i % 2,
+            exec: 10.0,
+        })
+        .collect();
+    let t = Trace::new(f, inv);
+    let m = run(
+        &t,
+        1.0,
+        &[
+            "fixed-keepalive",
+            "fixed-keepalive:concurrency=4",
+            "fixed-keepalive:concurrency=8",
+        ],
+    );
+    let cold: Vec<u64> = m.iter().map(|r| r.cold_starts()).collect();
+    assert_eq!(cold, [16, 4, 2]);
+    let peak: Vec<u32> = m.iter().map(|r| r.peak_running_pods()).collect();
+    assert_eq!(peak, [16, 4, 2]);
+    // Its name reads back (the engine's copies on other cores are made from it).
+    let p = policy::parse("fixed-keepalive:concurrency=4", 2).unwrap();
+    assert_eq!(
+        p.name(),
+        "fixed-keepalive:ttl=60s,restart=yes,concurrency=4"
+    );
+    assert_eq!(policy::parse(&p.name(), 2).unwrap().concurrency(), Some(4));
+    assert_eq!(
+        policy::parse("fixed-keepalive", 2).unwrap().concurrency(),
+        None
+    );
+    for bad in [
+        "fixed-keepalive:concurrency=0",
+        "fixed-keepalive:concurrency=1.5",
+    ] {
+        let e = format!("{:#}", policy::parse(bad, 2).err().unwrap());
+        assert!(e.contains("concurrency"), "{bad}: {e}");
+    }
+    // A sweep spaces it as a whole number, log-spaced from 1 to 16.
+    let swept = policy::sweep("fixed-keepalive:concurrency=1..16", 5).unwrap();
+    let values: Vec<u32> = swept
+        .iter()
+        .map(|s| policy::parse(s, 2).unwrap().concurrency().unwrap())
+        .collect();
+    assert_eq!(values, [1, 2, 4, 8, 16]);
+}
+
 /// Cold starts take 5 s at home, 1 s in region 1, 3 s in region 2.
 struct Regions;
 
