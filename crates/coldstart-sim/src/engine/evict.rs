@@ -171,13 +171,13 @@ impl<E: Events> Engine<'_, E> {
     fn evict(&mut self, g: usize, i: usize, t: f64) {
         // Removed in place: on the fast path the pods stay in the order they were sent requests.
         let mut p = self.state[g].pods.remove(i);
-        let (priority, ran_out, serial) = (p.priority, p.expire_at <= t, p.serial);
+        let (priority, ran_out) = (p.priority, p.expire_at <= t);
         p.ends.clear();
         p.expire_at = p.expire_at.min(t);
         self.retire(g, p, t);
         if !ran_out {
             if let Some(e) = self.policy.eviction() {
-                e.evicted(priority, g as u32, serial);
+                e.evicted(priority);
             }
             self.metrics.evictions += 1;
         }

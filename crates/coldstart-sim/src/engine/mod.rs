@@ -708,7 +708,6 @@ impl<'a, E: Events> Engine<'a, E> {
         let used = Used {
             func: inv.func,
             function: f,
-            pod: p.serial,
             cold_cost: p.cold_cost,
             t,
             expire_at: p.expire_at,

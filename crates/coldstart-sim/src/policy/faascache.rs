@@ -15,15 +15,14 @@
 //!   soonest (the least recently used by the end of its last request).
 //!
 //! These are the baselines of the paper's section 6 under one memory capacity; the paper's
-//! code is not followed line by line. A function's frequency is the requests its loaded pods
-//! have served (as the paper's simulator counts it, the in-cache accesses of the function's
-//! containers): an evicted pod takes its requests with it, so a function that was busy once
-//! and then idles does not keep its pods forever. When no idle pod is left to evict, the
-//! request runs anyway (the memory above capacity counts in its peak).
+//! code is not followed line by line. Frequency counts the function's invocations so far. When
+//! no idle pod is left to evict, the request runs anyway (the memory above capacity counts in
+//! its peak).
 
 use super::{
     fmt_duration, limits, Catalogued, Ended, Eviction, Idle, KeepAlive, Params, Policy, Used,
 };
+use crate::workload::Function;
 use anyhow::{bail, Result};
 
 /// The eviction order of [`FaasCache`].
@@ -65,10 +64,7 @@ pub struct FaasCache {
     /// The keep-alive of `evict=ttl`.
     pub ttl: f64,
     clock: f64,
-    /// Per function, the requests its loaded pods have served.
     freq: Vec<u64>,
-    /// Per loaded pod that has served a request, (function, serial) -> its requests.
-    served: std::collections::HashMap<(u32, u64), u64>,
 }
 
 impl FaasCache {
@@ -83,7 +79,6 @@ impl FaasCache {
             ttl: PAPER_TTL_S,
             clock: 0.0,
             freq: vec![0; functions],
-            served: std::collections::HashMap::new(),
         }
     }
 }
@@ -137,6 +132,10 @@ impl Policy for FaasCache {
 }
 
 impl KeepAlive for FaasCache {
+    fn on_arrival(&mut self, func: u32, _f: &Function, _t: f64) {
+        self.freq[func as usize] += 1;
+    }
+
     fn after_request(&mut self, _e: &Ended) -> Idle {
         match self.evict {
             Evict::Ttl => Idle::keep(self.ttl),
@@ -152,10 +151,7 @@ impl Eviction for FaasCache {
 
     fn priority(&mut self, u: &Used) -> f64 {
         let size = f64::from(u.function.memory_mb.max(1));
-        *self.served.entry((u.func, u.pod)).or_default() += 1;
-        let f = &mut self.freq[u.func as usize];
-        *f += 1;
-        let freq = *f as f64;
+        let freq = self.freq[u.func as usize] as f64;
         match self.evict {
             Evict::GreedyDual => self.clock + freq * u.cold_cost / size,
             Evict::Lru => u.t,
@@ -165,13 +161,9 @@ impl Eviction for FaasCache {
         }
     }
 
-    fn evicted(&mut self, priority: f64, func: u32, pod: u64) {
+    fn evicted(&mut self, priority: f64) {
         if self.evict == Evict::GreedyDual {
             self.clock = self.clock.max(priority);
-        }
-        if let Some(n) = self.served.remove(&(func, pod)) {
-            let f = &mut self.freq[func as usize];
-            *f = f.saturating_sub(n);
         }
     }
 }

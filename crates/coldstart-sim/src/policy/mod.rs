@@ -71,8 +71,6 @@ pub struct Ended<'a> {
 pub struct Used<'a> {
     pub func: u32,
     pub function: &'a Function,
-    /// The pod's serial among the function's pods.
-    pub pod: u64,
     /// What the pod's cold start cost (seconds).
     pub cold_cost: f64,
     /// When the request was dispatched to it.
@@ -179,8 +177,8 @@ pub trait Eviction {
     /// lower function index, then the older pod).
     fn priority(&mut self, used: &Used) -> f64;
 
-    /// An idle pod of `func` (its serial `pod`) of this priority was evicted.
-    fn evicted(&mut self, _priority: f64, _func: u32, _pod: u64) {}
+    /// An idle pod of this priority was evicted.
+    fn evicted(&mut self, _priority: f64) {}
 }
 
 /// Pool sizing: pre-warmed pools per CPU-memory configuration, sized at every minute.

@@ -94,53 +94,6 @@ fn greedy_dual_lru_freq_and_size_evict_different_pods() {
 }
 
 #[test]
-fn greedy_dual_counts_a_functions_requests_on_its_loaded_pods_only() {
-    // Thirteen functions A..M of 128 MB pods, room for two; every cold start costs 1 s, so a
-    // pod's priority is the clock plus u = 1/128 per request its function's loaded pods have
-    // served (exact in binary). Requests run 0.1 s, 2 s apart, so every other pod is idle.
-    // A serves 10 requests (10u); B..K come once each, one after another, each evicting the
-    // other newcomer: the clock climbs u at a time to 9u and K gets 10u. L (at 40 s and 42 s)
-    // ties A and K at 10u and evicts A, the lower index; L gets 12u. A returns at 50 s and
-    // evicts K: the requests its evicted pod served went with it, so its new pod has
-    // 10u + 1u = 11u (counting every request so far would give it 21u and keep it). M at 52 s
-    // evicts A's pod (11u < 12u); L at 54 s finds its pod warm; A at 56 s is cold again and
-    // evicts M (12u < L's 14u).
-    let names = "ABCDEFGHIJKLM";
-    let f: Vec<Function> = names
-        .chars()
-        .map(|c| Function::new(c.to_string(), "APIG-S"))
-        .collect();
-    let mut inv = Vec::new();
-    let mut at = |t: f64, func: u32| inv.push(Invocation { t, func, exec: 0.1 });
-    for k in 0..10 {
-        at(2.0 * f64::from(k), 0);
-    }
-    for func in 1..=10u32 {
-        at(18.0 + 2.0 * f64::from(func), func);
-    }
-    for (t, func) in [
-        (40.0, 11),
-        (42.0, 11),
-        (50.0, 0),
-        (52.0, 12),
-        (54.0, 11),
-        (56.0, 0),
-    ] {
-        at(t, func);
-    }
-    let m = &run(
-        &Trace::new(f, inv),
-        &FixedCosts(1.0),
-        &["faascache:capacity=256"],
-    )[0];
-    let mut want = vec![1u64; 13];
-    want[0] = 3;
-    assert_eq!(cold(m), want);
-    // B..J, then A, K, A's second pod and M.
-    assert_eq!(m.evictions, 13);
-}
-
-#[test]
 fn pods_whose_keepalive_ran_out_leave_without_counting_as_evictions() {
     // A 60 s TTL: at D (100 s) B's keep-alive ran out at 70.5 s, so B leaves uncounted. At 200
     // every pod has run out (D at 161.5 s): A, B and C take the room of C, E and D, each
