@@ -295,9 +295,7 @@ impl Fluid {
             // Nothing to keep them: every pod goes a keep-alive after the last request.
             let at = (self.last_request + self.f.keep_alive).max(start);
             if at < end {
-                for created in self.pods.drain(..) {
-                    ended.push(PodLife { created, ended: at });
-                }
+                self.finish(at, ended);
             }
             return;
         }
@@ -327,7 +325,8 @@ impl Fluid {
         }
     }
 
-    /// Ends every pod still loaded at `t` (the end of the trace).
+    /// Ends every pod still loaded at `t` (the end of the trace, or a keep-alive after the
+    /// last request).
     pub fn finish(&mut self, t: f64, ended: &mut Vec<PodLife>) {
         for created in self.pods.drain(..) {
             ended.push(PodLife { created, ended: t });
