@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
     let days: u32 = args.get(1).map_or(Ok(8), |s| s.parse())?;
     let region = "R2";
     let ri = region_index(region).expect("a known region");
-    let (profile, specs) = region_functions(region, None, scale, 1, ri)?;
+    let (profile, specs) = region_functions(region, None, scale, 1, ri, Default::default())?;
     let costs = model_costs(&specs, &profile, 1);
     let workload = || Synthetic::new(region, specs.clone(), profile.clone(), 1, ri, 0..days);
 

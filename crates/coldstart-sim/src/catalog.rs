@@ -60,6 +60,9 @@ pub enum Kind {
     Busy,
     /// Fires on a schedule.
     Timer,
+    /// Never idle: requests every few milliseconds all day, each for milliseconds. The few
+    /// functions that take almost all of a region's requests; replayed minute by minute.
+    Steady,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +140,11 @@ const TRIGGER_SETS: [((&str, &str, bool), f64); 13] = [
     (("CTS", "A", false), 0.01),
     (("unknown", "unknown", false), 0.005),
 ];
+
+/// The range of a never-idle function's mean rate (requests/s): at least a request a second
+/// (never idle a 60 s keep-alive long), at most Fig 3a's largest function (about a billion
+/// requests a day).
+const STEADY_RATE: (f64, f64) = (1.0, 12_000.0);
 
 /// The daily cycle of an OBS upload pipeline (von Mises concentration).
 const OBS_PIPELINE_KAPPA: f64 = 0.6;
@@ -302,13 +310,42 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 .unwrap_or(Kind::Sparse),
         })
         .collect();
+    // The region's never-idle functions, from the sparse ones an event triggers alone (an API,
+    // a stream), their rates dealt by exact quota of their law's quantiles.
+    let mut kind_of = kind_of;
+    let mut candidates: Vec<usize> = (0..n_us)
+        .filter(|i| {
+            kind_of[*i] == Kind::Sparse && !sets[*i].2 && !matches!(triggers[*i].0, "TIMER" | "OBS")
+        })
+        .collect();
+    let steady_n = ((profile.steady.share * n as f64).round() as usize).min(candidates.len());
+    if steady_n > 0 {
+        candidates.shuffle(&mut rng);
+    }
+    for &i in &candidates[..steady_n] {
+        kind_of[i] = Kind::Steady;
+    }
+    let mut steady_rates: Vec<f64> = (0..steady_n)
+        .map(|j| {
+            let p = (j as f64 + rng.gen::<f64>()) / steady_n as f64;
+            crate::engine::quantile(profile.steady.rate, p.clamp(1e-9, 1.0 - 1e-9))
+                .clamp(STEADY_RATE.0, STEADY_RATE.1)
+        })
+        .collect();
+    if steady_n > 0 {
+        steady_rates.shuffle(&mut rng);
+    }
     // Pipelines are left out of the dealing (a flat placeholder), so the other busy functions
-    // keep their populations' shares.
+    // keep their populations' shares; never-idle functions are dealt with the busy ones.
     let pipeline: Vec<bool> = (0..n_us)
         .map(|i| kind_of[i] == Kind::Busy && triggers[i].0 == "OBS")
         .collect();
     let dealt: Vec<Kind> = (0..n_us)
-        .map(|i| if pipeline[i] { Kind::Timer } else { kind_of[i] })
+        .map(|i| match kind_of[i] {
+            _ if pipeline[i] => Kind::Timer,
+            Kind::Steady => Kind::Busy,
+            k => k,
+        })
         .collect();
     let mut cycles = daily_cycles(&mut rng, profile.daily, &dealt);
     // An upload pipeline processes what lands in the region's batch window (its sharpest
@@ -336,8 +373,22 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
             } else {
                 0.0
             };
-            let (workload, exec_median) = workload_for(&mut rng, trig.0, kind, period, cycles[i]);
-            let busy = kind == Kind::Busy;
+            let (workload, exec_median) = if kind == Kind::Steady {
+                let rate = steady_rates.pop().unwrap_or(STEADY_RATE.0);
+                let w = Workload::Poisson {
+                    rate,
+                    cycle: cycles[i],
+                    weekend: rng.gen_range(0.55..0.85),
+                    burst_min: 1,
+                    burst_mean: 0.0,
+                    burst_spread: 0.0,
+                };
+                let e = profile.steady.exec;
+                (w, lognormal(&mut rng, e.median, e.sigma).min(10.0))
+            } else {
+                workload_for(&mut rng, trig.0, kind, period, cycles[i])
+            };
+            let busy = matches!(kind, Kind::Busy | Kind::Steady);
             let mut all_triggers = vec![trig];
             let also = sets[i].2.then(|| {
                 // Listed first, as the paper's shares count a function under its first
@@ -530,7 +581,7 @@ fn long_lived(f: &FunctionSpec) -> bool {
     match f.workload {
         Workload::Timer { period, .. } => period <= 60.0,
         Workload::Sessions { length, every, .. } => length >= every,
-        _ => f.kind == Kind::Busy,
+        _ => matches!(f.kind, Kind::Busy | Kind::Steady),
     }
 }
 
@@ -623,7 +674,7 @@ fn workload_for(
                 lognormal(rng, 10.0, 0.4).min(120.0),
             )
         }
-        Kind::Busy => {
+        Kind::Busy | Kind::Steady => {
             let rate = lognormal(rng, 0.6, 0.4).clamp(0.4, 20.0);
             (poisson(rng, rate, 1, 0.0, 0.0), 10.0)
         }
@@ -653,7 +704,8 @@ mod tests {
 
     #[test]
     fn runtimes_go_with_their_triggers_as_in_fig_9() {
-        let (_, funcs) = crate::synth::region_functions("R2", None, 0.2, 1, 1).unwrap();
+        let (_, funcs) =
+            crate::synth::region_functions("R2", None, 0.2, 1, 1, Default::default()).unwrap();
         // Custom's most frequent trigger is OBS, Java's and http's APIG-S (the paper's Fig 9).
         assert_eq!(top_trigger(&funcs, "Custom"), "OBS-A");
         assert_eq!(top_trigger(&funcs, "Java"), "APIG-S");

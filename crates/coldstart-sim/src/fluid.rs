@@ -46,9 +46,11 @@ pub struct FluidFunction {
     pub routing: Routing,
 }
 
-/// A pod that ended: when it was started cold and when it was unloaded.
+/// A pod that ended: its serial among the function's pods (from 0, in the order they were
+/// started), when it was started cold and when it was unloaded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PodLife {
+    pub serial: u64,
     pub created: f64,
     pub ended: f64,
 }
@@ -60,8 +62,10 @@ pub struct FluidMinute {
     pub requests: u64,
     /// Pods loaded at some time in it (the engine's running pods of the minute).
     pub loaded: u32,
-    /// When its cold starts happened, in order.
+    /// When its cold starts happened, in order; their pods' serials follow on from
+    /// `first_serial`.
     pub cold_starts: Vec<f64>,
+    pub first_serial: u64,
 }
 
 /// Erlang's loss formula: the probability that a request finds all `servers` busy when
@@ -93,8 +97,13 @@ pub fn erlang_b(servers: u64, load: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct Fluid {
     f: FluidFunction,
-    /// When each loaded pod was started, oldest first.
-    pods: Vec<f64>,
+    /// When each loaded pod was started, its serial, and when it was ready to take requests
+    /// besides the one that started it.
+    pods: Vec<(f64, u64, f64)>,
+    /// Pods started so far (the next pod's serial).
+    started: u64,
+    /// When the pods still starting are ready, soonest last (spread).
+    starting: Vec<f64>,
     /// When the last request arrived (spread).
     last_request: f64,
     /// The pods each block of the last keep-alive needed, largest first from the back: a
@@ -171,6 +180,8 @@ impl Fluid {
                 ..f
             },
             pods: Vec::new(),
+            started: 0,
+            starting: Vec::new(),
             last_request: f64::NEG_INFINITY,
             window: VecDeque::new(),
             blocks: 0,
@@ -178,17 +189,34 @@ impl Fluid {
         }
     }
 
+    /// Seconds an idle pod stays loaded.
+    pub fn keep_alive(&self) -> f64 {
+        self.f.keep_alive
+    }
+
     /// Pods loaded now.
     pub fn pods(&self) -> usize {
         self.pods.len()
     }
 
-    /// Spread routing's pod birth and death rates with `n` pods at arrival rate `rate` (per s).
-    pub fn spread_rates(&self, n: usize, rate: f64) -> (f64, f64) {
+    /// Starts a pod cold at `t`, ready at once (see [`Fluid::minute_of`] for one that is not).
+    fn start_pod(&mut self, t: f64, out: &mut FluidMinute) {
+        self.pods.push((t, self.started, t));
+        self.started += 1;
+        out.cold_starts.push(t);
+        out.loaded += 1;
+    }
+
+    /// Spread routing's pod birth and death rates with `n` pods loaded, `ready` of them done
+    /// starting, at arrival rate `rate` (per s): a pod still starting holds the request that
+    /// started it, so the others find room only in the ready ones and in its other `c - 1`
+    /// places (where they wait for it).
+    pub fn spread_rates(&self, ready: usize, n: usize, rate: f64) -> (f64, f64) {
         let c = u64::from(self.f.concurrency);
         let a = rate * self.f.mean_exec;
         let n64 = n as u64;
-        let birth = rate * erlang_b(n64 * c, a);
+        let servers = ready as u64 * c + (n - ready.min(n)) as u64 * (c - 1);
+        let birth = rate * erlang_b(servers, a);
         let death = if n == 0 {
             0.0
         } else {
@@ -203,8 +231,21 @@ impl Fluid {
         (birth, death)
     }
 
-    /// The minute from `start` (s) at `rate` requests a second: its requests, its pods and
-    /// its cold starts; pods that end in it are added to `ended`.
+    /// The requests of a minute at `rate` requests a second (Poisson; none at a rate that is
+    /// not a positive number).
+    pub fn requests<R: Rng>(rng: &mut R, rate: f64) -> u64 {
+        if rate > 0.0 && rate.is_finite() {
+            Poisson::new(rate * 60.0)
+                .expect("positive rate")
+                .sample(rng) as u64
+        } else {
+            0
+        }
+    }
+
+    /// The minute from `start` (s) at `rate` requests a second, drawing its requests
+    /// ([`Fluid::requests`]), with pods ready the moment they start: its requests, its pods
+    /// and its cold starts; pods that end in it are added to `ended`.
     pub fn minute<R: Rng>(
         &mut self,
         rng: &mut R,
@@ -212,21 +253,36 @@ impl Fluid {
         rate: f64,
         ended: &mut Vec<PodLife>,
     ) -> FluidMinute {
-        let requests = if rate > 0.0 {
-            Poisson::new(rate * 60.0)
-                .expect("positive rate")
-                .sample(rng) as u64
+        let requests = Self::requests(rng, rate);
+        self.minute_of(rng, start, rate, requests, ended, &mut |_| 0.0)
+    }
+
+    /// [`Fluid::minute`] with its `requests` drawn already (by the workload, so that every
+    /// policy replayed sees the same), each cold start at `t` taking `cold(t)` seconds before
+    /// its pod takes other requests (spread; first-fit takes pods as ready at once).
+    pub fn minute_of<R: Rng>(
+        &mut self,
+        rng: &mut R,
+        start: f64,
+        rate: f64,
+        requests: u64,
+        ended: &mut Vec<PodLife>,
+        cold: &mut dyn FnMut(f64) -> f64,
+    ) -> FluidMinute {
+        let rate = if rate > 0.0 && rate.is_finite() && requests > 0 {
+            rate
         } else {
-            0
+            0.0
         };
         let mut out = FluidMinute {
             requests,
             loaded: self.pods.len() as u32,
             cold_starts: Vec::new(),
+            first_serial: self.started,
         };
         match self.f.routing {
             Routing::FirstFit => self.first_fit_minute(rng, start, rate, &mut out, ended),
-            Routing::Spread => self.spread_minute(rng, start, rate, &mut out, ended),
+            Routing::Spread => self.spread_minute(rng, start, rate, &mut out, ended, cold),
         }
         out
     }
@@ -257,8 +313,12 @@ impl Fluid {
             }
             let held = self.window.front().map_or(0, |w| w.1) as usize;
             while self.pods.len() > held {
-                let created = self.pods.pop().expect("a pod");
-                ended.push(PodLife { created, ended: t0 });
+                let (created, serial, _) = self.pods.pop().expect("a pod");
+                ended.push(PodLife {
+                    serial,
+                    created,
+                    ended: t0,
+                });
             }
             let peak = if rate > 0.0 {
                 self.peak_law.sample(rng.gen())
@@ -266,14 +326,19 @@ impl Fluid {
                 0
             };
             let need = peak.div_ceil(c) as u32;
-            let born = (need as usize).saturating_sub(self.pods.len());
+            // Each cold start is one of the minute's requests.
+            let left = out.requests.saturating_sub(out.cold_starts.len() as u64) as usize;
+            let born = (need as usize).saturating_sub(self.pods.len()).min(left);
             if born > 0 {
                 let mut at: Vec<f64> = (0..born).map(|_| t0 + rng.gen::<f64>() * BLOCK).collect();
                 at.sort_unstable_by(f64::total_cmp);
-                self.pods.extend(&at);
-                out.cold_starts.extend(at);
-                out.loaded += born as u32;
+                for t in at {
+                    self.start_pod(t, out);
+                }
             }
+            // What the block holds: fewer pods than it needed when the minute ran out of
+            // requests to start them.
+            let need = need.min(self.pods.len() as u32);
             while self.window.back().is_some_and(|(_, p)| *p <= need) {
                 self.window.pop_back();
             }
@@ -289,6 +354,7 @@ impl Fluid {
         rate: f64,
         out: &mut FluidMinute,
         ended: &mut Vec<PodLife>,
+        cold: &mut dyn FnMut(f64) -> f64,
     ) {
         let end = start + 60.0;
         if out.requests == 0 {
@@ -304,23 +370,62 @@ impl Fluid {
         self.last_request = start + 60.0 * u.powf(1.0 / out.requests as f64);
         let mut t = start;
         loop {
-            let (birth, death) = self.spread_rates(self.pods.len(), rate);
+            // Pods that finished starting by `t` take requests.
+            while self.starting.last().is_some_and(|r| *r <= t) {
+                self.starting.pop();
+            }
+            let ready = self.pods.len() - self.starting.len();
+            let (mut birth, mut death) = self.spread_rates(ready, self.pods.len(), rate);
+            if out.cold_starts.len() as u64 >= out.requests {
+                // Each cold start is one of the minute's requests.
+                birth = 0.0;
+            }
+            if ready == 0 {
+                // A pod still starting holds the request that started it: it does not idle.
+                death = 0.0;
+            }
             let total = birth + death;
+            let next_ready = self.starting.last().copied().unwrap_or(f64::INFINITY);
             if total <= 0.0 {
+                if next_ready < end {
+                    t = next_ready;
+                    continue;
+                }
                 break;
             }
             let wait: f64 = Exp1.sample(rng);
-            t += wait / total;
+            let at = t + wait / total;
+            if next_ready < at.min(end) {
+                // The rates change when a pod is ready; the chain forgets its wait.
+                t = next_ready;
+                continue;
+            }
+            t = at;
             if t >= end {
                 break;
             }
             if rng.gen::<f64>() * total < birth {
-                self.pods.push(t);
-                out.cold_starts.push(t);
-                out.loaded += 1;
+                self.start_pod(t, out);
+                let ready_at = t + cold(t).max(0.0);
+                if ready_at > t {
+                    self.pods.last_mut().expect("just started").2 = ready_at;
+                    let i = self.starting.partition_point(|r| *r > ready_at);
+                    self.starting.insert(i, ready_at);
+                }
             } else {
-                let created = self.pods.swap_remove(rng.gen_range(0..self.pods.len()));
-                ended.push(PodLife { created, ended: t });
+                // One of the ready pods (at least one is).
+                let i = loop {
+                    let i = rng.gen_range(0..self.pods.len());
+                    if self.pods[i].2 <= t {
+                        break i;
+                    }
+                };
+                let (created, serial, _) = self.pods.swap_remove(i);
+                ended.push(PodLife {
+                    serial,
+                    created,
+                    ended: t,
+                });
             }
         }
     }
@@ -328,8 +433,13 @@ impl Fluid {
     /// Ends every pod still loaded at `t` (the end of the trace, or a keep-alive after the
     /// last request).
     pub fn finish(&mut self, t: f64, ended: &mut Vec<PodLife>) {
-        for created in self.pods.drain(..) {
-            ended.push(PodLife { created, ended: t });
+        self.starting.clear();
+        for (created, serial, _) in self.pods.drain(..) {
+            ended.push(PodLife {
+                serial,
+                created,
+                ended: t,
+            });
         }
     }
 }

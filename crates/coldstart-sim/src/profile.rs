@@ -70,6 +70,34 @@ const R5_DAILY: [DailyMode; 3] = [
     mode(12.0, 0.3, 6.0, (0.0, 0.1)),
 ];
 
+/// A region's functions that are never idle: the few that take almost all its requests
+/// (Fig 1's volume: R1 about 40 billion in 31 days, R3 29 billion with a tenth of the
+/// functions), each a request every few milliseconds for milliseconds. They are replayed
+/// minute by minute ([`crate::fluid`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Steady {
+    /// Their share of the region's functions (Fig 3a: the functions above a request a second,
+    /// about 2.5 % of R1's and R2's, 1 % of R3's, fewer in R4).
+    pub share: f64,
+    /// The law of a function's mean rate (requests/s) over a weekday, dealt by exact quota of
+    /// its quantiles; the median is what gives the region Fig 1's requests at `--scale 1` with
+    /// the other functions' (about 0.5 % of R1's).
+    pub rate: LogNormal,
+    /// The law of a function's median execution time (s): Fig 3b's per-region medians of
+    /// the mean execution time per minute, 110 ms in R1 to 3.5 ms in R5.
+    pub exec: LogNormal,
+}
+
+impl Steady {
+    /// No function that is never idle (R5: its other functions already bring more than
+    /// Fig 1's 126 million requests; every region at `--volume light`).
+    pub const NONE: Steady = Steady {
+        share: 0.0,
+        rate: ln(1.0, 0.0),
+        exec: ln(0.0035, 0.8),
+    };
+}
+
 /// Cold start component model of one region.
 #[derive(Debug, Clone)]
 pub struct RegionProfile {
@@ -105,6 +133,7 @@ pub struct RegionProfile {
     /// mix; R5's allocation does not slow and its scheduling is a little faster when busy).
     pub load_alloc: f64,
     pub load_host: f64,
+    pub steady: Steady,
 }
 
 pub fn profile(region: &str) -> Option<RegionProfile> {
@@ -128,6 +157,11 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             daily: &R1_DAILY,
             load_alloc: 3.0,
             load_host: 0.7,
+            steady: Steady {
+                share: 0.025,
+                rate: ln(60.0, 1.2),
+                exec: ln(0.11, 0.8),
+            },
         },
         // Pod allocation dominates.
         "R2" => RegionProfile {
@@ -148,6 +182,11 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             daily: &R2_DAILY,
             load_alloc: 0.5,
             load_host: 0.0,
+            steady: Steady {
+                share: 0.025,
+                rate: ln(45.0, 1.2),
+                exec: ln(0.04, 0.8),
+            },
         },
         // Fast.
         "R3" => RegionProfile {
@@ -168,6 +207,11 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             daily: &R3_DAILY,
             load_alloc: 4.0,
             load_host: 1.0,
+            steady: Steady {
+                share: 0.02,
+                rate: ln(280.0, 1.2),
+                exec: ln(0.035, 0.8),
+            },
         },
         "R4" => RegionProfile {
             name: "R4",
@@ -187,6 +231,11 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             daily: &R4_DAILY,
             load_alloc: 3.5,
             load_host: 0.25,
+            steady: Steady {
+                share: 0.003,
+                rate: ln(100.0, 1.2),
+                exec: ln(0.008, 0.8),
+            },
         },
         "R5" => RegionProfile {
             name: "R5",
@@ -206,6 +255,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             daily: &R5_DAILY,
             load_alloc: 0.0,
             load_host: -0.2,
+            steady: Steady::NONE,
         },
         _ => return None,
     };

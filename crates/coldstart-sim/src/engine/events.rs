@@ -31,8 +31,22 @@ pub struct ServedEvent {
 pub struct PodEndEvent {
     pub func: u32,
     pub pod: u64,
+    /// When it was unloaded (at most the end of the trace).
+    pub t: f64,
     /// Its utility ratio (spec section 3, fig 17); `None` for a cold start of 0 s.
     pub utility: Option<f64>,
+}
+
+/// A minute of a function replayed minute by minute ([`super::FluidDay`]), after its cold
+/// starts and the pods that ended in it were told: its requests (numbered from `first_k`,
+/// the cold starts' first) and the pods loaded at some time in it.
+#[derive(Debug, Clone, Copy)]
+pub struct FluidMinuteEvent {
+    pub func: u32,
+    pub start: f64,
+    pub requests: u64,
+    pub loaded: u32,
+    pub first_k: u64,
 }
 
 /// Watches a run as it happens (in event order per function); every method defaults to
@@ -41,6 +55,7 @@ pub trait Events {
     fn cold_start(&mut self, _e: &ColdStartEvent) {}
     fn served(&mut self, _e: &ServedEvent) {}
     fn pod_end(&mut self, _e: &PodEndEvent) {}
+    fn fluid_minute(&mut self, _e: &FluidMinuteEvent) {}
 }
 
 impl Events for () {}

@@ -20,12 +20,14 @@ use smallvec::SmallVec;
 
 mod events;
 mod evict;
+mod fluid;
 mod metrics;
 mod pools;
 mod shards;
 
 pub use events::*;
 use evict::*;
+pub use fluid::{mean_of, quantile, FluidDay};
 pub use metrics::*;
 use pools::*;
 pub use shards::*;
@@ -148,6 +150,8 @@ struct FnState {
     is_async: bool,
     /// Whether a pod of it was ever told to unload while idle (a pre-warm plan).
     may_unload: bool,
+    /// Its pods when the workload gives it minute by minute ([`FluidDay`]).
+    fluid: Option<Box<fluid::FluidState>>,
 }
 
 impl FnState {
@@ -372,6 +376,7 @@ impl<'a, E: Events> Engine<'a, E> {
         self.events.pod_end(&PodEndEvent {
             func: func as u32,
             pod: p.serial,
+            t: at,
             utility,
         });
     }
@@ -842,6 +847,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 pools.settle(c, self.end_of_trace, &mut self.metrics);
             }
         }
+        self.finish_fluid();
         for fi in 0..self.state.len() {
             for p in self.state[fi].pods.take_all() {
                 let at = p.expire_at.max(p.last_end);

@@ -90,6 +90,10 @@ pub fn simulate_from(
     }
     let functions = workload.functions().to_vec();
     let n = functions.len();
+    // Never-idle functions minute by minute when every policy keeps idle pods a fixed time
+    // (the fluid model knows nothing else), request by request otherwise.
+    let fluid = policies.iter().all(|p| p.fixed_keep_alive().is_some());
+    let fluid = workload.set_fluid(fluid) && fluid;
     let (count, threads) = (policies.len(), rayon::current_num_threads());
     // Every per-function policy gets the same number of copies, so one sharing-out serves all:
     // several per free core, so that a core that falls behind (another program, a busy host)
@@ -138,6 +142,11 @@ pub fn simulate_from(
             Some(inv) => inv,
             None => workload.day(day)?,
         };
+        let fluid_days = if fluid {
+            workload.fluid_day(day)
+        } else {
+            Vec::new()
+        };
         let mut dealing = 0.0;
         if let Some(owner) = &owner {
             // Dealt in time-ordered pieces on every core: a copy replays its share of each
@@ -175,6 +184,17 @@ pub fn simulate_from(
                     }
                 }
             }
+            // Each function's own pods: its minutes after the other functions' requests
+            // change nothing under a fixed keep-alive.
+            for d in &fluid_days {
+                let mine = match (e.part, &owner) {
+                    (Some(k), Some(owner)) => owner[d.func as usize] == k,
+                    _ => true,
+                };
+                if mine {
+                    e.engine.fluid_day(d);
+                }
+            }
             e.seconds = t0.elapsed().as_secs_f64();
         });
         let day_wall = t0.elapsed().as_secs_f64();
@@ -187,7 +207,12 @@ pub fn simulate_from(
                 Some(_) => 0.0,
             };
         }
-        progress(day, inv.len() as u64);
+        let fluid_requests: u64 = fluid_days
+            .iter()
+            .flat_map(|d| &d.requests)
+            .map(|n| u64::from(*n))
+            .sum();
+        progress(day, inv.len() as u64 + fluid_requests);
     }
     let mut out: Vec<Option<Metrics>> = (0..count).map(|_| None).collect();
     for e in engines {

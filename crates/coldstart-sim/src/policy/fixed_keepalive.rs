@@ -94,6 +94,10 @@ impl Policy for FixedKeepAlive {
         self.capacity_mb.is_none()
     }
 
+    fn fixed_keep_alive(&self) -> Option<f64> {
+        (self.restart && self.capacity_mb.is_none()).then_some(self.ttl)
+    }
+
     fn eviction(&mut self) -> Option<&mut dyn Eviction> {
         if self.capacity_mb.is_some() {
             Some(self)

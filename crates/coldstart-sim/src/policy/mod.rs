@@ -116,6 +116,13 @@ pub trait Policy: KeepAlive + Send {
         None
     }
 
+    /// Seconds every idle pod stays loaded after its last request, where that is all the
+    /// policy does (no other part, nothing learned): the engine may then replay a function
+    /// that is never idle that long minute by minute ([`crate::fluid`]).
+    fn fixed_keep_alive(&self) -> Option<f64> {
+        None
+    }
+
     /// Its admission part: asynchronous requests held back.
     fn admission(&mut self) -> Option<&mut dyn Admission> {
         None

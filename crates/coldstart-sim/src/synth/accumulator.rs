@@ -118,10 +118,11 @@ pub(crate) fn trigger_combinations(specs: &[FunctionSpec]) -> Vec<(String, f64)>
 }
 
 impl Accumulator {
-    /// A group's requests per minute of one day, and by execution time.
-    pub(super) fn add_requests(&mut self, minutes: &[u32], exec_histogram: &[u64]) {
+    /// A group's requests per minute of one day, and its function-minutes by mean execution
+    /// time.
+    pub(super) fn add_requests(&mut self, minutes: &[u64], exec_histogram: &[u64]) {
         for (a, m) in self.minute_requests.iter_mut().zip(minutes) {
-            *a += u64::from(*m);
+            *a += m;
         }
         for (a, c) in self.exec_histogram.iter_mut().zip(exec_histogram) {
             *a += c;

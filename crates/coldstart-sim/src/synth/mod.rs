@@ -23,8 +23,8 @@ pub mod structured;
 use accumulator::*;
 
 use crate::calibration::{
-    checks, claim_by_size, gap_checks, lognormal_fit, workload_checks, Check, GroupUtility,
-    RegionMeasures,
+    checks, claim_by_size, gap_checks, lognormal_fit, volume_checks, workload_checks, Check,
+    GroupUtility, RegionMeasures,
 };
 use crate::catalog::{self, FunctionSpec};
 use crate::costs::{ModelCosts, Offset};
@@ -63,6 +63,22 @@ pub struct SynthOptions {
     pub arrivals: ArrivalWorld,
     /// The days whose requests are written row by row.
     pub request_days: RequestDays,
+    /// Whether the functions that are never idle are there.
+    pub volume: Volume,
+}
+
+/// Which requests a synthetic release carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Volume {
+    /// Without the functions that are never idle: every cold start, pod and check of the
+    /// calibrated world, with about 2 % of the paper's requests (few gigabytes of per-request
+    /// rows at any scale).
+    #[default]
+    Light,
+    /// With them ([`crate::profile::Steady`]): the paper's 85 billion requests at `--scale 1`
+    /// (Fig 1's per region), replayed minute by minute ([`crate::fluid`]); the per-request day
+    /// grows with them (R1's toward 364 million rows at `--scale 1`).
+    Published,
 }
 
 /// The arrival processes of a synthetic release.
@@ -84,6 +100,9 @@ pub enum RequestDays {
     Last,
     /// Every day, so that a replay of the per-minute tables can be checked against the truth.
     All,
+    /// None: the per-minute tables and cold starts alone (a release with `--volume published`
+    /// holds gigabytes of rows a day at small scales already).
+    None,
 }
 
 /// The owner named in a synthetic release's `.made-by` marker.
@@ -106,6 +125,7 @@ impl Default for SynthOptions {
             force: false,
             arrivals: ArrivalWorld::Paper,
             request_days: RequestDays::Last,
+            volume: Volume::Light,
         }
     }
 }
@@ -287,6 +307,7 @@ pub fn synth(opts: &SynthOptions) -> Result<Summary> {
         .chain(workload_checks(&measures))
         .collect();
     claim_by_size(&mut all_checks, &measures);
+    all_checks.extend(volume_checks(&measures, opts.volume == Volume::Published));
     if opts.arrivals == ArrivalWorld::Structured {
         // The validation world is not the paper's: its numbers are shown, not claimed.
         for c in all_checks.iter_mut().filter(|c| c.claimed) {
@@ -324,8 +345,12 @@ pub fn region_functions(
     scale: f64,
     seed: u64,
     region_index: u64,
+    volume: Volume,
 ) -> Result<(RegionProfile, Vec<FunctionSpec>)> {
-    let prof = profile(region).with_context(|| format!("unknown region '{region}'"))?;
+    let mut prof = profile(region).with_context(|| format!("unknown region '{region}'"))?;
+    if volume == Volume::Light {
+        prof.steady = crate::profile::Steady::NONE;
+    }
     let n = function_count(&prof, functions, scale)?;
     let mut specs = catalog::build(&prof, n, seed, region_index);
     // Pilot: some days on separate random streams, to learn how many cold starts each
@@ -421,7 +446,7 @@ pub fn model_costs_under_load(
 pub fn model_costs_across_regions(
     specs: &[FunctionSpec],
     prof: &RegionProfile,
-    (functions, scale, seed): (Option<u32>, f64, u64),
+    (functions, scale, seed, volume): (Option<u32>, f64, u64, Volume),
     region_index: u64,
     days: u32,
 ) -> Result<ModelCosts> {
@@ -432,7 +457,7 @@ pub fn model_costs_across_regions(
         if *name == prof.name {
             continue;
         }
-        let (p, their) = region_functions(name, functions, scale, seed, ri as u64)?;
+        let (p, their) = region_functions(name, functions, scale, seed, ri as u64, volume)?;
         loads.push(FirstReplay::run(&their, &p, seed, ri as u64, days)?.load(&p, days));
         others.push(p);
     }
@@ -598,10 +623,17 @@ fn replay<'s, E: Events + Send>(
         {
             gs.par_iter_mut().zip(es.par_iter_mut()).for_each(|(g, e)| {
                 // Function by function: the policy decides for each from its own history
-                // alone, so the order across functions changes nothing.
+                // alone, so the order across functions changes nothing. A function that is
+                // never idle goes minute by minute, as `simulate --synth` replays it under a
+                // fixed keep-alive.
                 for i in 0..g.specs.len() {
-                    for inv in g.function_day(i, day) {
-                        e.invoke(inv);
+                    match g.fluid_day(i, day) {
+                        Some(d) => e.fluid_day(&d),
+                        None => {
+                            for inv in g.function_day(i, day) {
+                                e.invoke(inv);
+                            }
+                        }
                     }
                 }
             });
@@ -617,6 +649,11 @@ fn replay<'s, E: Events + Send>(
         day_done(days.end, i, &mut ev)?;
     }
     Ok(out)
+}
+
+/// The per-request writer, whichever group held it last.
+fn lock(sink: &crate::release::RowSink) -> std::sync::MutexGuard<'_, PartWriter> {
+    sink.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The index of a region among the release's regions (seeds its random streams).
@@ -662,6 +699,7 @@ impl RegionRun<'_> {
             opts.scale,
             opts.seed,
             self.region_index,
+            opts.volume,
         )?;
         if opts.arrivals == ArrivalWorld::Structured {
             structured::restructure(&mut specs, opts.seed, self.region_index);
@@ -676,12 +714,15 @@ impl RegionRun<'_> {
             .join(self.region);
         fs::create_dir_all(&cold_dir)?;
         fs::create_dir_all(&req_dir)?;
-        let mut parts = PartWriter::new(&req_dir, self.region, opts.part_rows);
+        let parts: crate::release::RowSink = std::sync::Arc::new(std::sync::Mutex::new(
+            PartWriter::new(&req_dir, self.region, opts.part_rows),
+        ));
         let mut last_day_requests = vec![0u64; specs.len()];
         let mut acc = Accumulator::new(&specs, opts.days);
         let rows_days = match opts.request_days {
             RequestDays::Last => opts.days - 1..opts.days,
             RequestDays::All => 0..opts.days,
+            RequestDays::None => 0..0,
         };
         let mut day = Day::default();
         let groups = specs.len().div_ceil(GROUP);
@@ -701,9 +742,10 @@ impl RegionRun<'_> {
                     self.with_cells,
                     rows_days.clone(),
                 )
+                .with_sink(parts.clone())
             },
             |d, g, rec| {
-                let out: DayOutput = rec.end_day();
+                let out: DayOutput = rec.end_day()?;
                 let first = g * GROUP;
                 for (i, u) in out.utilities.iter().enumerate() {
                     acc.add_utilities((first + i) as u32, u);
@@ -718,10 +760,17 @@ impl RegionRun<'_> {
                     events.1 += out.requests[i];
                     acc.add_pods(f as u32, d, *pods);
                     if d + 1 == opts.days {
-                        last_day_requests[f] = out.requests[i];
+                        // The per-request table's rows of the last day (its requests, where
+                        // that day has no rows).
+                        last_day_requests[f] = if rows_days.contains(&d) {
+                            out.rows[i]
+                        } else {
+                            out.requests[i]
+                        };
                     }
                     if rows_days.contains(&d) {
-                        parts.write(rows, out.requests[i])?;
+                        let n = rows.iter().filter(|b| **b == b'\n').count() as u64;
+                        lock(&parts).write(rows, n)?;
                     }
                 }
                 day.cold.extend(out.cold_starts);
@@ -739,7 +788,11 @@ impl RegionRun<'_> {
                 Ok(())
             },
         )?;
-        let per_request_files = parts.finish()?;
+        let per_request_files = std::sync::Arc::try_unwrap(parts)
+            .map_err(|_| anyhow::anyhow!("the per-request writer is still shared"))?
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()?;
         if self.region == "R2" {
             write_functions(self.root, &specs)?;
         }

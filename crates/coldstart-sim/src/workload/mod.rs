@@ -99,6 +99,18 @@ pub trait Workload: Send {
     fn size_hint(&self, _day: u32) -> Option<u64> {
         None
     }
+    /// Whether the functions that are never idle come minute by minute, through
+    /// [`Workload::fluid_day`] and out of [`Workload::day`] (`true`), or request by request in
+    /// [`Workload::day`]; returns whether the workload has any such function. Asked before the
+    /// first day, by a replay whose every policy only keeps idle pods a fixed time.
+    fn set_fluid(&mut self, _on: bool) -> bool {
+        false
+    }
+    /// The days of the functions given minute by minute, after [`Workload::day`] for the same
+    /// day (none unless [`Workload::set_fluid`] turned them on).
+    fn fluid_day(&mut self, _day: u32) -> Vec<crate::engine::FluidDay> {
+        Vec::new()
+    }
 }
 
 /// A workload held in memory.

@@ -12,8 +12,9 @@ use rand_distr::Distribution;
 use rand_distr::Poisson;
 
 use super::{Function, Invocation, Workload};
-use crate::catalog::{FunctionSpec, Workload as Arrivals};
+use crate::catalog::{FunctionSpec, Kind, Workload as Arrivals};
 use crate::costs::{ln_sample, micros};
+use crate::engine::FluidDay;
 use crate::profile::RegionProfile;
 use crate::rng::stream;
 use coldstart_trace::paper::{day_kind, DayKind, SECONDS_PER_DAY};
@@ -21,6 +22,8 @@ use coldstart_trace::paper::{day_kind, DayKind, SECONDS_PER_DAY};
 /// Salts of the two streams, so that neither is any other stream of the generator.
 const ARRIVAL_SALT: u64 = 0xA221_7A15;
 const EXEC_SALT: u64 = 0xE8EC_0710;
+/// Salt of the seed of a never-idle function's pods' draws in the engine.
+const FLUID_SALT: u64 = 0xF1D1_D0A7;
 
 /// How busy `day` is against a weekday: `weekend` on weekends, the region's holiday factor on
 /// the holiday.
@@ -151,6 +154,40 @@ fn process<R: Rng>(
     }
 }
 
+/// A never-idle function's day minute by minute: each minute's rate (requests/s) and its
+/// requests, Poisson at that rate, drawn from `rng` (the function's arrival stream).
+pub fn steady_minutes<R: Rng>(
+    rng: &mut R,
+    spec: &FunctionSpec,
+    profile: &RegionProfile,
+    day: u32,
+) -> (Vec<f64>, Vec<u32>) {
+    let Arrivals::Poisson {
+        rate,
+        cycle,
+        weekend,
+        ..
+    } = &spec.workload
+    else {
+        panic!("a never-idle function's arrivals are Poisson");
+    };
+    let d0 = day as f64 * SECONDS_PER_DAY;
+    let factor = day_factor(day, *weekend, profile);
+    let rates: Vec<f64> = (0..1440)
+        .map(|m| rate * factor * cycle.at(d0 + m as f64 * 60.0 + 30.0))
+        .collect();
+    let requests = rates
+        .iter()
+        .map(|r| crate::fluid::Fluid::requests(rng, *r).min(u64::from(u32::MAX)) as u32)
+        .collect();
+    (rates, requests)
+}
+
+/// Whether the workload model gives `spec` minute by minute when asked to.
+pub fn is_steady(spec: &FunctionSpec) -> bool {
+    spec.kind == Kind::Steady
+}
+
 /// The mean number of `spec`'s requests on `day` under the model of [`arrivals`] (a timer's
 /// firings; Poisson events at the day's rate, the diurnal cycle averaging 1, times the
 /// requests each event brings).
@@ -193,6 +230,10 @@ pub struct Synthetic {
     days: Range<u32>,
     arrivals: Vec<ChaCha8Rng>,
     execs: Vec<ChaCha8Rng>,
+    /// Seeds of each function's pods' draws when replayed minute by minute.
+    fluid_seeds: Vec<u64>,
+    /// Whether never-idle functions come minute by minute ([`Workload::set_fluid`]).
+    fluid: bool,
 }
 
 impl Synthetic {
@@ -222,9 +263,21 @@ impl Synthetic {
                 .map(|s| stream(seed ^ salt, region_index, u64::from(s.index)))
                 .collect()
         };
+        let fluid_seeds = specs
+            .iter()
+            .map(|s| {
+                crate::rng::mix(
+                    seed ^ FLUID_SALT
+                        ^ crate::rng::mix(region_index)
+                        ^ crate::rng::mix(u64::from(s.index) + 1),
+                )
+            })
+            .collect();
         Self {
             arrivals: streams(ARRIVAL_SALT),
             execs: streams(EXEC_SALT),
+            fluid_seeds,
+            fluid: false,
             functions,
             specs,
             profile,
@@ -248,6 +301,7 @@ impl Synthetic {
                 specs,
                 arrivals,
                 execs,
+                fluid_seeds: &self.fluid_seeds[g * size..g * size + specs.len()],
                 profile: &self.profile,
             })
             .collect()
@@ -261,6 +315,7 @@ pub struct Group<'a> {
     pub specs: &'a [FunctionSpec],
     arrivals: &'a mut [ChaCha8Rng],
     execs: &'a mut [ChaCha8Rng],
+    fluid_seeds: &'a [u64],
     profile: &'a RegionProfile,
 }
 
@@ -278,10 +333,48 @@ impl Group<'_> {
         )
         .collect()
     }
+
+    /// Function `i` of the group's `day` minute by minute, numbered `i`, when it is never idle
+    /// ([`is_steady`]); the same [`Synthetic::fluid_day`] gives.
+    pub fn fluid_day(&mut self, i: usize, day: u32) -> Option<FluidDay> {
+        let spec = &self.specs[i];
+        is_steady(spec).then(|| {
+            fluid_day(
+                &mut self.arrivals[i],
+                spec,
+                self.profile,
+                day,
+                i as u32,
+                self.fluid_seeds[i],
+            )
+        })
+    }
+}
+
+/// A never-idle function's day as function `func`.
+fn fluid_day(
+    arr: &mut ChaCha8Rng,
+    spec: &FunctionSpec,
+    profile: &RegionProfile,
+    day: u32,
+    func: u32,
+    seed: u64,
+) -> FluidDay {
+    let (rates, requests) = steady_minutes(arr, spec, profile, day);
+    FluidDay {
+        func,
+        day,
+        rates,
+        requests,
+        exec: spec.exec,
+        seed,
+    }
 }
 
 /// One function's invocations on `day`, as function `func`: arrivals from one stream,
 /// execution times from the other.
+/// A never-idle function comes request by request here too: each minute's requests (the
+/// same draws as minute by minute) at uniform times, drawn from the execution stream.
 fn invocations<'a>(
     arr: &mut ChaCha8Rng,
     ex: &'a mut ChaCha8Rng,
@@ -289,14 +382,20 @@ fn invocations<'a>(
     profile: &RegionProfile,
     day: u32,
     func: u32,
-) -> impl Iterator<Item = Invocation> + 'a {
-    arrivals(arr, spec, profile, day)
-        .into_iter()
-        .map(move |t| Invocation {
-            t,
-            func,
-            exec: micros(ln_sample(ex, spec.exec, 1.0)).max(1e-6),
-        })
+) -> Box<dyn Iterator<Item = Invocation> + 'a> {
+    if is_steady(spec) {
+        let d = fluid_day(arr, spec, profile, day, func, 0);
+        return Box::new(d.invocations(ex).into_iter());
+    }
+    Box::new(
+        arrivals(arr, spec, profile, day)
+            .into_iter()
+            .map(move |t| Invocation {
+                t,
+                func,
+                exec: micros(ln_sample(ex, spec.exec, 1.0)).max(1e-6),
+            }),
+    )
 }
 
 impl Workload for Synthetic {
@@ -312,6 +411,7 @@ impl Workload for Synthetic {
         use rayon::prelude::*;
         // Each function on its own streams: the same invocations whatever the threads.
         let profile = &self.profile;
+        let fluid = self.fluid;
         let per_function: Vec<Vec<Invocation>> = self
             .specs
             .par_iter()
@@ -319,6 +419,9 @@ impl Workload for Synthetic {
             .zip(self.execs.par_iter_mut())
             .enumerate()
             .map(|(i, ((spec, arr), ex))| {
+                if fluid && is_steady(spec) {
+                    return Vec::new();
+                }
                 invocations(arr, ex, spec, profile, day, i as u32).collect()
             })
             .collect();
@@ -332,16 +435,58 @@ impl Workload for Synthetic {
         Some(
             self.specs
                 .iter()
+                .filter(|s| !(self.fluid && is_steady(s)))
                 .map(|s| expected_per_day(s, &self.profile, day))
                 .sum::<f64>() as u64,
         )
     }
 
+    fn set_fluid(&mut self, on: bool) -> bool {
+        self.fluid = on;
+        self.specs.iter().any(is_steady)
+    }
+
+    fn fluid_day(&mut self, day: u32) -> Vec<FluidDay> {
+        if !self.fluid {
+            return Vec::new();
+        }
+        let profile = &self.profile;
+        (0..self.specs.len())
+            .filter(|i| is_steady(&self.specs[*i]))
+            .map(|i| {
+                fluid_day(
+                    &mut self.arrivals[i],
+                    &self.specs[i],
+                    profile,
+                    day,
+                    i as u32,
+                    self.fluid_seeds[i],
+                )
+            })
+            .collect()
+    }
+
     fn notes(&self) -> Vec<String> {
-        vec![format!(
+        let mut notes = vec![format!(
             "synthetic workload model: {} functions of region {}",
             self.functions.len(),
             self.functions.first().map_or("-", |f| f.region.as_str())
-        )]
+        )];
+        let steady = self.specs.iter().filter(|s| is_steady(s)).count();
+        if steady > 0 {
+            notes.push(if self.fluid {
+                format!(
+                    "{steady} functions that are never idle replayed minute by minute by the \
+                     fluid model (docs/coldstart.md, \"Functions that are never idle\"); their \
+                     requests are not in the latency percentiles one by one"
+                )
+            } else {
+                format!(
+                    "{steady} functions that are never idle replayed request by request (a \
+                     policy here is not a fixed keep-alive, so the fluid model does not apply)"
+                )
+            });
+        }
+        notes
     }
 }

@@ -265,6 +265,7 @@ pub fn run(a: Args) -> Result<()> {
             region: a.region,
             functions: a.model.functions,
             scale: a.model.scale,
+            volume: a.model.volume(),
             days: days.unwrap_or(0..7),
             seed,
         }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use coldstart_sim::synth::{ArrivalWorld, RequestDays};
+use coldstart_sim::synth::{ArrivalWorld, RequestDays, Volume};
 use coldstart_sim::{synth, SynthOptions};
 use coldstart_trace::schema::TRACE_DAYS;
 use outdir::outln;
@@ -39,8 +39,9 @@ pub struct Args {
     /// sub-minute polling; its checks are shown, not claimed).
     #[arg(long, value_enum, default_value_t = Arrivals::Paper)]
     arrivals: Arrivals,
-    /// Days with per-request rows: last (day 30, as the release has) or all (every day, the
-    /// truth that `coldstart simulate --against-requests` checks a per-minute replay against).
+    /// Days with per-request rows: last (day 30, as the release has), all (every day, the
+    /// truth that `coldstart simulate --against-requests` checks a per-minute replay against)
+    /// or none (the cold starts and per-minute tables alone).
     #[arg(long, value_enum, default_value_t = RequestDaysArg::Last)]
     request_days: RequestDaysArg,
     /// Exit 0 even when a claimed calibration check is outside its tolerance (by default
@@ -59,6 +60,7 @@ enum Arrivals {
 enum RequestDaysArg {
     Last,
     All,
+    None,
 }
 
 /// The size and seed of the synthetic model (`synth`, and `simulate --synth`).
@@ -73,6 +75,27 @@ pub struct Model {
     pub scale: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Which requests the model carries: light (without the functions that are never idle:
+    /// every cold start and pod of the calibrated world, about 2 % of the paper's requests)
+    /// or published (with them: the paper's 85 billion requests at --scale 1, drawn minute
+    /// by minute; the per-request day grows toward R1's 364 million rows at --scale 1).
+    #[arg(long, value_enum, default_value = "light")]
+    pub volume: VolumeArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum VolumeArg {
+    Light,
+    Published,
+}
+
+impl Model {
+    pub fn volume(&self) -> Volume {
+        match self.volume {
+            VolumeArg::Light => Volume::Light,
+            VolumeArg::Published => Volume::Published,
+        }
+    }
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -83,6 +106,7 @@ pub fn run(a: Args) -> Result<()> {
         functions: a.model.functions,
         scale: a.model.scale,
         seed: a.model.seed,
+        volume: a.model.volume(),
         zip: a.zip,
         quantile_regions: a.quantiles,
         threads: a.threads,
@@ -94,6 +118,7 @@ pub fn run(a: Args) -> Result<()> {
         request_days: match a.request_days {
             RequestDaysArg::Last => RequestDays::Last,
             RequestDaysArg::All => RequestDays::All,
+            RequestDaysArg::None => RequestDays::None,
         },
         ..SynthOptions::default()
     };

@@ -28,6 +28,18 @@ impl Workload for Days {
     fn notes(&self) -> Vec<String> {
         self.inner.notes()
     }
+
+    fn size_hint(&self, day: u32) -> Option<u64> {
+        self.inner.size_hint(day)
+    }
+
+    fn set_fluid(&mut self, on: bool) -> bool {
+        self.inner.set_fluid(on)
+    }
+
+    fn fluid_day(&mut self, day: u32) -> Vec<coldstart_sim::engine::FluidDay> {
+        self.inner.fluid_day(day)
+    }
 }
 
 /// A workload whose every function's pods take up to `n` requests at once (`--concurrency`).
@@ -65,6 +77,18 @@ impl Workload for Concurrency {
 
     fn notes(&self) -> Vec<String> {
         self.inner.notes()
+    }
+
+    fn size_hint(&self, day: u32) -> Option<u64> {
+        self.inner.size_hint(day)
+    }
+
+    fn set_fluid(&mut self, on: bool) -> bool {
+        self.inner.set_fluid(on)
+    }
+
+    fn fluid_day(&mut self, day: u32) -> Vec<coldstart_sim::engine::FluidDay> {
+        self.inner.fluid_day(day)
     }
 }
 
@@ -107,6 +131,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup: (Option<u32>, bool)) -> 
             region,
             functions,
             scale,
+            volume,
             days,
             seed,
         } => {
@@ -119,7 +144,8 @@ pub(super) fn load(input: &Input, remote: bool, warmup: (Option<u32>, bool)) -> 
                 );
             }
             // region_functions checks --scale and --functions.
-            let (profile, specs) = region_functions(region, *functions, *scale, *seed, ri)?;
+            let (profile, specs) =
+                region_functions(region, *functions, *scale, *seed, ri, *volume)?;
             let n = specs.len();
             // Costs under the platform's load over the days from 0, as the release was made;
             // for a cross-region policy, the other regions' models and every region's own load.
@@ -127,7 +153,7 @@ pub(super) fn load(input: &Input, remote: bool, warmup: (Option<u32>, bool)) -> 
                 model_costs_across_regions(
                     &specs,
                     &profile,
-                    (*functions, *scale, *seed),
+                    (*functions, *scale, *seed, *volume),
                     ri,
                     days.end,
                 )?

@@ -56,6 +56,7 @@ pub enum Input {
         region: String,
         functions: Option<u32>,
         scale: f64,
+        volume: coldstart_sim::synth::Volume,
         days: Range<u32>,
         seed: u64,
     },
@@ -344,7 +345,6 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
             &replay.scale_components,
         ))
     };
-    memory::check(workload.as_ref(), memory::available_bytes())?;
     if remote && costs.other_regions().is_empty() {
         bail!("cross-region needs other regions' cold-start costs: the synthetic model or a store with several regions");
     }
@@ -373,6 +373,10 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
     if added_baseline {
         policies.push(policy::parse(BASELINE, n)?);
     }
+    // Never-idle functions minute by minute when every policy only keeps idle pods a fixed
+    // time (as the replay itself decides), which the memory check must know.
+    workload.set_fluid(policies.iter().all(|p| p.fixed_keep_alive().is_some()));
+    memory::check(workload.as_ref(), memory::available_bytes())?;
     let days = workload.days();
     let warmup = warmup_days(replay.warmup_days, learning, &days);
     let bar = ProgressBar::new(days.len() as u64).with_style(ProgressStyle::with_template(

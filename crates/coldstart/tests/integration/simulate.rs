@@ -214,6 +214,95 @@ fn replaying_a_synthetic_release_workload_gives_back_its_cold_starts_exactly() {
     assert_eq!(table_rows as u64, total);
 }
 
+/// With the functions that are never idle (`--volume published`), drawn minute by minute by
+/// the fluid model, `simulate --synth` under the platform's policy still gives back every
+/// function's invocations and cold starts exactly; under a policy that is not a fixed
+/// keep-alive the same functions come request by request, with the same requests per minute.
+#[test]
+fn replaying_a_release_with_never_idle_functions_gives_back_its_cold_starts_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let (rel, out, out2) = (
+        d.path().join("rel"),
+        d.path().join("sim"),
+        d.path().join("sim2"),
+    );
+    let opts = ["--functions", "80", "--seed", "3", "--volume", "published"];
+    let mut synth = vec!["synth", "--out", s(&rel), "--regions", "R2", "--days", "2"];
+    synth.extend(opts);
+    synth.extend([
+        "--quantiles",
+        "none",
+        "--request-days",
+        "none",
+        "--no-check",
+    ]);
+    ok(&synth);
+    let per_function = |dir: &std::path::Path, want: &str| {
+        let mut rows = csv::Reader::from_path(dir.join("functions.csv")).unwrap();
+        let head = rows.headers().unwrap().clone();
+        let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+        let (policy, id) = (col("policy"), col("funcID"));
+        let (inv, cold) = (col("invocations"), col("cold_starts"));
+        rows.records()
+            .map(|r| r.unwrap())
+            .filter(|r| r[policy].starts_with(want))
+            .map(|r| {
+                (
+                    r[id].to_string(),
+                    (r[inv].parse().unwrap(), r[cold].parse().unwrap()),
+                )
+            })
+            .collect::<std::collections::BTreeMap<String, (u64, u64)>>()
+    };
+    let mut sim = vec!["simulate", "--synth", "--region", "R2", "--days", "0..2"];
+    sim.extend(opts);
+    sim.extend(["--out", s(&out), "--policy", "fixed-keepalive:ttl=60s"]);
+    ok(&sim);
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("replayed minute by minute by the fluid model"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rel.join("synth_summary.json")).unwrap()).unwrap();
+    let made: std::collections::BTreeMap<String, (u64, u64)> = summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["funcID"].as_str().unwrap().to_string(),
+                (
+                    f["requests"].as_u64().unwrap(),
+                    f["cold_starts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(made, per_function(&out, "fixed-keepalive:ttl=60s,"));
+    // Two never-idle functions (2.5 % of 80) carry most of the requests.
+    let mut requests: Vec<u64> = made.values().map(|v| v.0).collect();
+    requests.sort_unstable();
+    let total: u64 = requests.iter().sum();
+    let top2: u64 = requests.iter().rev().take(2).sum();
+    assert!(top2 as f64 > 0.9 * total as f64, "{top2} of {total}");
+    // Request by request under another policy: the same requests of every function.
+    let mut sim = vec!["simulate", "--synth", "--region", "R2", "--days", "0..2"];
+    sim.extend(opts);
+    sim.extend([
+        "--out",
+        s(&out2),
+        "--policy",
+        "hybrid-histogram",
+        "--warmup-days",
+        "0",
+    ]);
+    ok(&sim);
+    let page = std::fs::read_to_string(out2.join("index.html")).unwrap();
+    assert!(page.contains("replayed request by request"));
+    let replayed = per_function(&out2, "hybrid-histogram");
+    let same: Vec<(u64, u64)> = made.values().map(|v| (v.0, 0)).collect();
+    let theirs: Vec<(u64, u64)> = replayed.values().map(|v| (v.0, 0)).collect();
+    assert_eq!(same, theirs);
+}
+
 /// A small synthetic replay: 30 functions of R3 over 2 days.
 const SMALL_R3: [&str; 8] = [
     "simulate",

@@ -19,9 +19,11 @@ use coldstart_trace::source::walk;
 
 use crate::catalog::FunctionSpec;
 use crate::costs::{ln_sample, micros};
-use crate::engine::{ColdStartEvent, Events, PodEndEvent, ServedEvent};
+use crate::engine::{ColdStartEvent, Events, FluidMinuteEvent, PodEndEvent, ServedEvent};
 use crate::profile::LogNormal;
 use crate::rng::{mix, stream};
+
+mod fluid;
 
 /// Share of a function's pods started in its home cluster (the others in any of clusters 1-4).
 const HOME_CLUSTER: f64 = 0.85;
@@ -77,7 +79,9 @@ pub struct Cell {
 #[derive(Default)]
 struct MinuteAgg {
     minute: i64,
-    requests: u32,
+    requests: u64,
+    /// Execution seconds of its requests.
+    exec: f64,
     pods: u32,
     cold: u32,
     total_cost: Vec<f64>,
@@ -90,15 +94,19 @@ struct MinuteAgg {
 pub struct DayOutput {
     pub cold_starts: Vec<ColdStart>,
     pub cells: Vec<Cell>,
-    /// Per-request CSV rows (no header) of each function, when asked for this day.
+    /// Per-request CSV rows (no header) of each function, when asked for this day, and how
+    /// many rows each function has in the per-request table today (those of functions
+    /// replayed minute by minute go to the recorder's sink as they are made).
     pub request_rows: Vec<Vec<u8>>,
+    pub rows: Vec<u64>,
     /// Per function: requests, and pods serving requests summed over the day's minutes (the
     /// `num_pods` table's sum).
     pub requests: Vec<u64>,
     pub pod_minutes: Vec<u64>,
     /// Requests of all the group's functions in each minute of the day (Fig 5's curve).
-    pub minute_requests: Vec<u32>,
-    /// Requests by execution time, in the bins of [`exec_bin`].
+    pub minute_requests: Vec<u64>,
+    /// Each function's minutes with requests by their mean execution time (Fig 3b), in the
+    /// bins of [`exec_bin`].
     pub exec_histogram: Vec<u64>,
     /// Per function: utility ratios (spec section 3, fig 17) of the pods that ended.
     pub utilities: Vec<Vec<f32>>,
@@ -108,6 +116,7 @@ impl DayOutput {
     fn new(functions: usize) -> Self {
         Self {
             request_rows: vec![Vec::new(); functions],
+            rows: vec![0; functions],
             requests: vec![0; functions],
             pod_minutes: vec![0; functions],
             minute_requests: vec![0; 1440],
@@ -147,6 +156,34 @@ pub fn exec_median(histogram: &[u64]) -> f64 {
     f64::NAN
 }
 
+/// The most pods of a function whose requests the per-request table holds: the publishers
+/// released the top 100 pods of each function (spec section 1), which is why R1's day 30 has
+/// 364 million rows of its billion requests.
+pub const RELEASED_PODS: usize = 100;
+
+/// Where the per-request rows of never-idle functions go as they are made (shared by the
+/// groups replayed in parallel; a day of them would not fit in memory).
+pub type RowSink = std::sync::Arc<std::sync::Mutex<PartWriter>>;
+
+/// Rows kept before they go to the [`RowSink`].
+const SINK_BYTES: usize = 4 << 20;
+
+/// A function replayed minute by minute ([`FluidMinuteEvent`]): what the recorder needs to
+/// write its requests.
+#[derive(Default)]
+struct FluidRows {
+    /// Its loaded pods, in the order they are sent requests (spread routing: round robin).
+    ring: std::collections::VecDeque<u64>,
+    /// This minute's cold starts (time, pod, request index, wait) and pods that ended (time,
+    /// pod), told before the minute.
+    born: Vec<(f64, u64, u64, f64)>,
+    died: Vec<(f64, u64)>,
+    /// The pods whose requests are released today (at most [`RELEASED_PODS`]).
+    released: Vec<u64>,
+    day: i64,
+    rows: Vec<u8>,
+}
+
 /// Turns the engine's events for a group of functions (numbered from 0 in the engine) into
 /// release rows. What the engine does not decide (the cluster a pod lands in, request ids,
 /// worker overheads, CPU and memory use, frontend costs) is drawn from each function's own
@@ -163,6 +200,11 @@ pub struct Recorder<'a> {
     rows_days: std::ops::Range<u32>,
     fmt: RowFormatter,
     day: DayOutput,
+    /// Per function replayed minute by minute.
+    fluid: Vec<Option<Box<FluidRows>>>,
+    sink: Option<RowSink>,
+    /// The first error writing to the sink (told at the end of the day).
+    error: Option<anyhow::Error>,
 }
 
 impl<'a> Recorder<'a> {
@@ -195,34 +237,70 @@ impl<'a> Recorder<'a> {
             rows_days,
             fmt: RowFormatter::default(),
             day: DayOutput::new(specs.len()),
+            fluid: (0..specs.len()).map(|_| None).collect(),
+            sink: None,
+            error: None,
             specs,
         }
     }
 
+    /// Sends the per-request rows of functions replayed minute by minute to `sink` as they
+    /// are made.
+    pub fn with_sink(mut self, sink: RowSink) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
     /// The day ends: its last minutes are aggregated and everything it produced handed over.
-    pub fn end_day(&mut self) -> DayOutput {
+    pub fn end_day(&mut self) -> Result<DayOutput> {
         for f in 0..self.specs.len() {
             self.close_minute(f);
+            if let Some(fr) = self.fluid[f].as_mut() {
+                let rows = std::mem::take(&mut fr.rows);
+                self.send(rows);
+            }
         }
-        std::mem::replace(&mut self.day, DayOutput::new(self.specs.len()))
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        Ok(std::mem::replace(
+            &mut self.day,
+            DayOutput::new(self.specs.len()),
+        ))
     }
 
-    fn request_id(&self, f: usize, k: u64) -> u128 {
-        let a = mix(self.id_salt[f] ^ k);
-        let b = mix(a ^ 0xA5A5_5A5A_0F0F_F0F0);
-        ((a as u128) << 64) | b as u128
-    }
-
-    /// The pod id's number as the release prints it after the pool name.
-    fn pod_serial(&self, f: usize, pod: u64) -> u64 {
-        u64::from(self.specs[f].index) * 1_000_000 + pod % 1_000_000
+    /// Rows of never-idle functions to the sink (kept in the day's rows without one).
+    fn send(&mut self, rows: Vec<u8>) {
+        if rows.is_empty() {
+            return;
+        }
+        let n = rows.iter().filter(|b| **b == b'\n').count() as u64;
+        match &self.sink {
+            Some(sink) => {
+                if self.error.is_none() {
+                    let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = w.write(&rows, n) {
+                        self.error = Some(e);
+                    }
+                }
+            }
+            None => {
+                // Without a sink (tests): at the end of the first function's rows.
+                self.day.request_rows[0].extend_from_slice(&rows);
+            }
+        }
     }
 
     fn close_minute(&mut self, f: usize) {
         let agg = &mut self.aggs[f];
+        if agg.requests > 0 {
+            self.day.exec_histogram[exec_bin(agg.exec / agg.requests as f64)] += 1;
+        }
         if self.cells && agg.minute >= 0 {
             self.day.cells.push(flush(agg, self.specs[f].index));
         }
+        agg.requests = 0;
+        agg.exec = 0.0;
         agg.minute = -1;
     }
 
@@ -240,6 +318,10 @@ impl Events for Recorder<'_> {
     fn cold_start(&mut self, e: &ColdStartEvent) {
         let f = e.func as usize;
         self.minute(f, e.t);
+        if self.specs[f].kind == crate::catalog::Kind::Steady {
+            let fr = self.fluid[f].get_or_insert_with(Default::default);
+            fr.born.push((e.t, e.pod, e.k, e.costs[0]));
+        }
         let spec = &self.specs[f];
         let rng = &mut self.rng[f];
         let cluster = if rng.gen::<f64>() < HOME_CLUSTER {
@@ -253,8 +335,8 @@ impl Events for Recorder<'_> {
             time: e.t,
             func: spec.index,
             cluster,
-            request_id: self.request_id(f, e.k),
-            pod_serial: self.pod_serial(f, e.pod),
+            request_id: request_id(self.id_salt[f], e.k),
+            pod_serial: pod_serial(spec, e.pod),
             costs: e.costs,
         });
         let agg = &mut self.aggs[f];
@@ -271,31 +353,13 @@ impl Events for Recorder<'_> {
         self.minute(f, e.t);
         let spec = &self.specs[f];
         let rng = &mut self.rng[f];
-        let worker_cost = micros(ln_sample(
-            rng,
-            LogNormal {
-                median: 0.0002,
-                sigma: 0.5,
-            },
-            1.0,
-        ));
-        let total_worker = micros(e.exec + worker_cost);
-        let cpu_limit = spec.cpu_limit as f64 / 1000.0;
-        let cpu = micros(
-            (cpu_limit * spec.cpu_share * (0.3 * rng.sample::<f64, _>(StandardNormal)).exp())
-                .min(cpu_limit),
-        );
-        let mem_limit = spec.memory_limit as f64;
-        let mem = micros(
-            (mem_limit * spec.mem_share * (0.1 * rng.sample::<f64, _>(StandardNormal)).exp())
-                .min(mem_limit),
-        );
+        let (worker_cost, total_worker, cpu, mem) = worker_draws(rng, spec, e.exec);
         let agg = &mut self.aggs[f];
         agg.requests += 1;
+        agg.exec += e.exec;
         self.day.requests[f] += 1;
         let minute = ((e.t % SECONDS_PER_DAY) / 60.0) as usize;
         self.day.minute_requests[minute.min(1439)] += 1;
-        self.day.exec_histogram[exec_bin(e.exec)] += 1;
         if e.first_in_minute {
             agg.pods += 1;
             self.day.pod_minutes[f] += 1;
@@ -310,9 +374,9 @@ impl Events for Recorder<'_> {
         {
             let facts = RequestFacts {
                 t: e.t,
-                rid: self.request_id(f, e.k),
+                rid: request_id(self.id_salt[f], e.k),
                 cluster: self.clusters[f][e.pod as usize],
-                serial: self.pod_serial(f, e.pod),
+                serial: pod_serial(spec, e.pod),
                 total_worker,
                 worker_cost,
                 exec: e.exec,
@@ -323,6 +387,7 @@ impl Events for Recorder<'_> {
             let rng = &mut self.rng[f];
             self.fmt
                 .row(&mut self.day.request_rows[f], rng, spec, facts);
+            self.day.rows[f] += 1;
         }
     }
 
@@ -330,7 +395,56 @@ impl Events for Recorder<'_> {
         if let Some(u) = e.utility {
             self.day.utilities[e.func as usize].push(u as f32);
         }
+        if let Some(fr) = self.fluid[e.func as usize].as_mut() {
+            fr.died.push((e.t, e.pod));
+        }
     }
+
+    fn fluid_minute(&mut self, e: &FluidMinuteEvent) {
+        self.fluid_minute_rows(e);
+    }
+}
+
+/// A request's id: its function's salt and its index among the function's requests.
+fn request_id(salt: u64, k: u64) -> u128 {
+    let a = mix(salt ^ k);
+    let b = mix(a ^ 0xA5A5_5A5A_0F0F_F0F0);
+    ((a as u128) << 64) | b as u128
+}
+
+/// The pod id's number as the release prints it after the pool name.
+fn pod_serial(spec: &FunctionSpec, pod: u64) -> u64 {
+    u64::from(spec.index) * 1_000_000 + pod % 1_000_000
+}
+
+/// What the worker adds to a request of `exec` seconds, drawn from the function's stream:
+/// the worker's own cost, the worker's total, CPU use (cores) and memory (MB).
+fn worker_draws(rng: &mut ChaCha8Rng, spec: &FunctionSpec, exec: f64) -> (f64, f64, f64, f64) {
+    let worker_cost = micros(ln_sample(
+        rng,
+        LogNormal {
+            median: WORKER_MEDIAN_S,
+            sigma: 0.5,
+        },
+        1.0,
+    ));
+    let total_worker = micros(exec + worker_cost);
+    let cpu = micros(cpu_at(spec, rng.sample(StandardNormal)));
+    let mem_limit = spec.memory_limit as f64;
+    let mem = micros(
+        (mem_limit * spec.mem_share * (0.1 * rng.sample::<f64, _>(StandardNormal)).exp())
+            .min(mem_limit),
+    );
+    (worker_cost, total_worker, cpu, mem)
+}
+
+/// Median seconds the worker adds to a request.
+const WORKER_MEDIAN_S: f64 = 0.0002;
+
+/// A request's CPU use (cores) at standard normal `z`.
+fn cpu_at(spec: &FunctionSpec, z: f64) -> f64 {
+    let cpu_limit = spec.cpu_limit as f64 / 1000.0;
+    (cpu_limit * spec.cpu_share * (0.3 * z).exp()).min(cpu_limit)
 }
 
 fn flush(agg: &mut MinuteAgg, func: u32) -> Cell {
