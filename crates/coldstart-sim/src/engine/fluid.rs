@@ -212,26 +212,10 @@ impl<E: Events> Engine<'_, E> {
         self.loaded(p.created, at, mb);
         let last_request = (p.ended - keep_alive).max(p.created);
         self.add_idle(fi, at - last_request);
-        self.metrics.pods += 1;
         let st = self.state[fi].fluid.as_ref().expect("a fluid function");
         let cold = st.cold_cost.get(p.serial as usize).copied().unwrap_or(0.0);
         let utility = (cold > 0.0).then(|| (last_request - p.created) / cold);
-        if let Some(u) = utility {
-            if u < 1.0 {
-                self.metrics.pods_below_1 += 1;
-            }
-            if u >= 0.0 {
-                self.metrics
-                    .utility_milli
-                    .saturating_record((u * 1000.0) as u64);
-            }
-        }
-        self.events.pod_end(&PodEndEvent {
-            func: fi as u32,
-            pod: p.serial,
-            t: at,
-            utility,
-        });
+        self.pod_left(fi, p.serial, at, utility);
     }
 
     /// At the end of the trace: the fluid functions' pods still loaded leave.

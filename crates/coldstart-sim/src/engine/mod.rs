@@ -361,8 +361,13 @@ impl<'a, E: Events> Engine<'a, E> {
         self.add_idle(func, idle_to - idle_from);
         // Utility ratio: time from the cold start to the last request over the cold start time
         // (every pod serves at least the request that started it).
-        self.metrics.pods += 1;
         let utility = (p.cold_cost > 0.0).then(|| (p.last_arrival - p.created) / p.cold_cost);
+        self.pod_left(func, p.serial, at, utility);
+    }
+
+    /// A pod left at `at` with its utility ratio: counted, and told.
+    fn pod_left(&mut self, func: usize, serial: u64, at: f64, utility: Option<f64>) {
+        self.metrics.pods += 1;
         if let Some(u) = utility {
             if u < 1.0 {
                 self.metrics.pods_below_1 += 1;
@@ -375,7 +380,7 @@ impl<'a, E: Events> Engine<'a, E> {
         }
         self.events.pod_end(&PodEndEvent {
             func: func as u32,
-            pod: p.serial,
+            pod: serial,
             t: at,
             utility,
         });

@@ -150,6 +150,26 @@ fn a_store_replayed_under_the_default_policy_matches_its_own_cold_starts() {
     assert!(e.contains("unknown metric 'pods'"), "{e}");
 }
 
+/// Each function's requests and cold starts as `coldstart synth` reports them in `rel`.
+fn made_by_synth(rel: &std::path::Path) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rel.join("synth_summary.json")).unwrap()).unwrap();
+    summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["funcID"].as_str().unwrap().to_string(),
+                (
+                    f["requests"].as_u64().unwrap(),
+                    f["cold_starts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
 /// `coldstart synth` is the synthetic workload replayed under the platform's default policy:
 /// `simulate --synth` with the same options and that policy gives back every function's
 /// invocations and cold starts exactly.
@@ -167,22 +187,7 @@ fn replaying_a_synthetic_release_workload_gives_back_its_cold_starts_exactly() {
     sim.extend(["--out", s(&out), "--policy", "fixed-keepalive:ttl=60s"]);
     ok(&sim);
 
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(rel.join("synth_summary.json")).unwrap()).unwrap();
-    let made: std::collections::BTreeMap<String, (u64, u64)> = summary["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["funcID"].as_str().unwrap().to_string(),
-                (
-                    f["requests"].as_u64().unwrap(),
-                    f["cold_starts"].as_u64().unwrap(),
-                ),
-            )
-        })
-        .collect();
+    let made = made_by_synth(&rel);
     let mut rows = csv::Reader::from_path(out.join("functions.csv")).unwrap();
     let head = rows.headers().unwrap().clone();
     let col = |n: &str| head.iter().position(|h| h == n).unwrap();
@@ -227,7 +232,7 @@ fn replaying_a_release_with_never_idle_functions_gives_back_its_cold_starts_exac
         d.path().join("sim2"),
     );
     let opts = ["--functions", "80", "--seed", "3", "--volume", "published"];
-    let mut synth = vec!["synth", "--out", s(&rel), "--regions", "R2", "--days", "2"];
+    let mut synth = vec!["synth", "--out", s(&rel), "--regions", "R2", "--days", "1"];
     synth.extend(opts);
     synth.extend([
         "--quantiles",
@@ -254,28 +259,13 @@ fn replaying_a_release_with_never_idle_functions_gives_back_its_cold_starts_exac
             })
             .collect::<std::collections::BTreeMap<String, (u64, u64)>>()
     };
-    let mut sim = vec!["simulate", "--synth", "--region", "R2", "--days", "0..2"];
+    let mut sim = vec!["simulate", "--synth", "--region", "R2", "--days", "0..1"];
     sim.extend(opts);
     sim.extend(["--out", s(&out), "--policy", "fixed-keepalive:ttl=60s"]);
     ok(&sim);
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("replayed minute by minute by the fluid model"));
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(rel.join("synth_summary.json")).unwrap()).unwrap();
-    let made: std::collections::BTreeMap<String, (u64, u64)> = summary["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["funcID"].as_str().unwrap().to_string(),
-                (
-                    f["requests"].as_u64().unwrap(),
-                    f["cold_starts"].as_u64().unwrap(),
-                ),
-            )
-        })
-        .collect();
+    let made = made_by_synth(&rel);
     assert_eq!(made, per_function(&out, "fixed-keepalive:ttl=60s,"));
     // Two never-idle functions (2.5 % of 80) carry most of the requests.
     let mut requests: Vec<u64> = made.values().map(|v| v.0).collect();
@@ -284,7 +274,7 @@ fn replaying_a_release_with_never_idle_functions_gives_back_its_cold_starts_exac
     let top2: u64 = requests.iter().rev().take(2).sum();
     assert!(top2 as f64 > 0.9 * total as f64, "{top2} of {total}");
     // Request by request under another policy: the same requests of every function.
-    let mut sim = vec!["simulate", "--synth", "--region", "R2", "--days", "0..2"];
+    let mut sim = vec!["simulate", "--synth", "--region", "R2", "--days", "0..1"];
     sim.extend(opts);
     sim.extend([
         "--out",
