@@ -328,7 +328,10 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
     let mut steady_rates: Vec<f64> = (0..steady_n)
         .map(|j| {
             let p = (j as f64 + rng.gen::<f64>()) / steady_n as f64;
-            crate::engine::quantile(profile.steady.rate, p.clamp(1e-9, 1.0 - 1e-9))
+            profile
+                .steady
+                .rate
+                .quantile(p.clamp(1e-9, 1.0 - 1e-9))
                 .clamp(STEADY_RATE.0, STEADY_RATE.1)
         })
         .collect();

@@ -10,6 +10,24 @@ pub struct LogNormal {
     pub sigma: f64,
 }
 
+impl LogNormal {
+    /// Its mean.
+    pub fn mean(self) -> f64 {
+        self.median * (0.5 * self.sigma * self.sigma).exp()
+    }
+
+    /// Its `p` quantile.
+    pub fn quantile(self, p: f64) -> f64 {
+        self.median * (self.sigma * standard_normal_quantile(p)).exp()
+    }
+}
+
+/// The `p` quantile of the standard normal law.
+pub fn standard_normal_quantile(p: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::new(0.0, 1.0).expect("standard").inverse_cdf(p)
+}
+
 const fn ln(median: f64, sigma: f64) -> LogNormal {
     LogNormal { median, sigma }
 }

@@ -52,11 +52,6 @@ impl FluidDay {
     }
 }
 
-/// The mean of a LogNormal law.
-pub fn mean_of(law: LogNormal) -> f64 {
-    law.median * (0.5 * law.sigma * law.sigma).exp()
-}
-
 /// A function the engine replays minute by minute.
 #[derive(Debug, Clone)]
 pub(super) struct FluidState {
@@ -65,6 +60,8 @@ pub(super) struct FluidState {
     /// Each pod's cold-start cost, by serial.
     cold_cost: Vec<f64>,
     ended: Vec<PodLife>,
+    /// The execution times (us) at which a minute's requests enter the latency histogram.
+    latency_points: [f64; LATENCY_POINTS],
 }
 
 /// Quantiles at which a fluid minute's requests are entered in the latency histogram.
@@ -84,7 +81,7 @@ impl<E: Events> Engine<'_, E> {
             .fluid_keep_alive()
             .expect("minute-by-minute functions need a fixed keep-alive");
         let fi = d.func as usize;
-        let mean_exec = mean_of(d.exec);
+        let mean_exec = d.exec.mean();
         if self.state[fi].fluid.is_none() {
             let f = FluidFunction {
                 mean_exec,
@@ -97,6 +94,9 @@ impl<E: Events> Engine<'_, E> {
                 rng: ChaCha8Rng::seed_from_u64(d.seed),
                 cold_cost: Vec::new(),
                 ended: Vec::new(),
+                latency_points: std::array::from_fn(|q| {
+                    d.exec.quantile((q as f64 + 0.5) / LATENCY_POINTS as f64)
+                }),
             }));
         }
         let mb = self.functions[fi].memory_mb;
@@ -138,16 +138,7 @@ impl<E: Events> Engine<'_, E> {
                 };
                 let pod = out.first_serial + j as u64;
                 self.loaded_mb += f64::from(mb);
-                let day = (t / SECONDS_PER_DAY).max(0.0) as usize;
-                let per_day = &mut self.metrics.cold_starts_per_day;
-                if per_day.len() <= day {
-                    per_day.resize(day + 1, 0);
-                }
-                per_day[day] += 1;
-                let pm = &mut self.metrics.per_function[fi];
-                pm.cold_starts += 1;
-                pm.cold_seconds += c[0];
-                self.metrics.cold_us.saturating_record(us(c[0]));
+                self.count_cold_start(fi, t, c[0]);
                 cold_latency += c[0];
                 let st = self.state[fi].fluid.as_mut().expect("made above");
                 debug_assert_eq!(st.cold_cost.len() as u64, pod);
@@ -180,13 +171,17 @@ impl<E: Events> Engine<'_, E> {
                 // starts' waits on the first.
                 let per = requests / LATENCY_POINTS as u64;
                 let extra = requests % LATENCY_POINTS as u64;
-                for q in 0..LATENCY_POINTS {
+                let points = self.state[fi]
+                    .fluid
+                    .as_ref()
+                    .expect("made above")
+                    .latency_points;
+                for (q, point) in points.into_iter().enumerate() {
                     let count = per + u64::from((q as u64) < extra);
                     if count == 0 {
                         continue;
                     }
-                    let p = (q as f64 + 0.5) / LATENCY_POINTS as f64;
-                    let mut v = quantile(d.exec, p);
+                    let mut v = point;
                     if q == 0 {
                         v += cold_latency / count as f64;
                     }
@@ -237,11 +232,4 @@ impl<E: Events> Engine<'_, E> {
             }
         }
     }
-}
-
-/// The `p` quantile of a LogNormal law.
-pub fn quantile(law: LogNormal, p: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    let z = Normal::new(0.0, 1.0).expect("standard").inverse_cdf(p);
-    law.median * (law.sigma * z).exp()
 }

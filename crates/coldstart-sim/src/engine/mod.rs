@@ -27,7 +27,7 @@ mod shards;
 
 pub use events::*;
 use evict::*;
-pub use fluid::{mean_of, quantile, FluidDay};
+pub use fluid::FluidDay;
 pub use metrics::*;
 use pools::*;
 pub use shards::*;
@@ -365,6 +365,21 @@ impl<'a, E: Events> Engine<'a, E> {
         self.pod_left(func, p.serial, at, utility);
     }
 
+    /// A cold start of function `fi` at `t` costing `seconds`: counted per day, per function
+    /// and in the histogram of cold-start times.
+    fn count_cold_start(&mut self, fi: usize, t: f64, seconds: f64) {
+        let day = (t / SECONDS_PER_DAY).max(0.0) as usize;
+        let per_day = &mut self.metrics.cold_starts_per_day;
+        if per_day.len() <= day {
+            per_day.resize(day + 1, 0);
+        }
+        per_day[day] += 1;
+        let m = &mut self.metrics.per_function[fi];
+        m.cold_starts += 1;
+        m.cold_seconds += seconds;
+        self.metrics.cold_us.saturating_record(us(seconds));
+    }
+
     /// A pod left at `at` with its utility ratio: counted, and told.
     fn pod_left(&mut self, func: usize, serial: u64, at: f64, utility: Option<f64>) {
         self.metrics.pods += 1;
@@ -642,16 +657,7 @@ impl<'a, E: Events> Engine<'a, E> {
                     hours[region].cold_starts[hour] += 1;
                     hours[region].cold_seconds[hour] += c[0];
                 }
-                let day = (t / SECONDS_PER_DAY).max(0.0) as usize;
-                let per_day = &mut self.metrics.cold_starts_per_day;
-                if per_day.len() <= day {
-                    per_day.resize(day + 1, 0);
-                }
-                per_day[day] += 1;
-                let m = &mut self.metrics.per_function[fi];
-                m.cold_starts += 1;
-                m.cold_seconds += c[0];
-                self.metrics.cold_us.saturating_record(us(c[0]));
+                self.count_cold_start(fi, t, c[0]);
                 let serial = self.state[fi].next_pod;
                 self.state[fi].next_pod += 1;
                 self.events.cold_start(&ColdStartEvent {

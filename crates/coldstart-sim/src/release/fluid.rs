@@ -7,7 +7,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::*;
-use crate::engine::{mean_of, quantile};
+use crate::profile::standard_normal_quantile;
 
 /// Requests of a minute that stand for all of them in its per-minute statistics (evenly
 /// spaced quantiles of their law from a random start).
@@ -29,7 +29,7 @@ impl Recorder<'_> {
         let law = spec.exec;
         let rng = &mut self.rng[f];
         // The minute's mean execution time: the law's, give or take its standard error.
-        let mean = mean_of(law);
+        let mean = law.mean();
         let sd = mean * ((law.sigma * law.sigma).exp() - 1.0).sqrt();
         let z: f64 = rng.sample(StandardNormal);
         let minute_mean = (mean + z * sd / (n.max(1) as f64).sqrt()).max(1e-6);
@@ -47,15 +47,8 @@ impl Recorder<'_> {
             for i in 0..k {
                 let p = |u: f64| ((i as f64 + u) / k as f64).clamp(1e-9, 1.0 - 1e-9);
                 agg.total_cost
-                    .push(micros(quantile(law, p(u0)) + WORKER_MEDIAN_S));
-                let z = quantile(
-                    LogNormal {
-                        median: 1.0,
-                        sigma: 1.0,
-                    },
-                    p(u1),
-                )
-                .ln();
+                    .push(micros(law.quantile(p(u0)) + WORKER_MEDIAN_S));
+                let z = standard_normal_quantile(p(u1));
                 agg.cpu.push(micros(cpu_at(spec, z)));
             }
         }

@@ -202,20 +202,22 @@ pub struct Recorder<'a> {
     day: DayOutput,
     /// Per function replayed minute by minute.
     fluid: Vec<Option<Box<FluidRows>>>,
-    sink: Option<RowSink>,
+    sink: RowSink,
     /// The first error writing to the sink (told at the end of the day).
     error: Option<anyhow::Error>,
 }
 
 impl<'a> Recorder<'a> {
     /// `cells`: whether the region gets per-minute tables; `rows_days`: the days whose
-    /// requests are written row by row (the release's per-request day, its last).
+    /// requests are written row by row (the release's per-request day, its last); `sink`:
+    /// where the rows of functions replayed minute by minute go as they are made.
     pub fn new(
         specs: &'a [FunctionSpec],
         region_index: u64,
         seed: u64,
         cells: bool,
         rows_days: std::ops::Range<u32>,
+        sink: RowSink,
     ) -> Self {
         Self {
             rng: specs
@@ -238,17 +240,10 @@ impl<'a> Recorder<'a> {
             fmt: RowFormatter::default(),
             day: DayOutput::new(specs.len()),
             fluid: (0..specs.len()).map(|_| None).collect(),
-            sink: None,
+            sink,
             error: None,
             specs,
         }
-    }
-
-    /// Sends the per-request rows of functions replayed minute by minute to `sink` as they
-    /// are made.
-    pub fn with_sink(mut self, sink: RowSink) -> Self {
-        self.sink = Some(sink);
-        self
     }
 
     /// The day ends: its last minutes are aggregated and everything it produced handed over.
@@ -269,25 +264,16 @@ impl<'a> Recorder<'a> {
         ))
     }
 
-    /// Rows of never-idle functions to the sink (kept in the day's rows without one).
+    /// Rows of never-idle functions to the sink (nothing more once a write failed: the error
+    /// ends the day).
     fn send(&mut self, rows: Vec<u8>) {
-        if rows.is_empty() {
+        if rows.is_empty() || self.error.is_some() {
             return;
         }
         let n = rows.iter().filter(|b| **b == b'\n').count() as u64;
-        match &self.sink {
-            Some(sink) => {
-                if self.error.is_none() {
-                    let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Err(e) = w.write(&rows, n) {
-                        self.error = Some(e);
-                    }
-                }
-            }
-            None => {
-                // Without a sink (tests): at the end of the first function's rows.
-                self.day.request_rows[0].extend_from_slice(&rows);
-            }
+        let mut w = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = w.write(&rows, n) {
+            self.error = Some(e);
         }
     }
 

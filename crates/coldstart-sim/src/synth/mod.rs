@@ -741,8 +741,8 @@ impl RegionRun<'_> {
                     opts.seed,
                     self.with_cells,
                     rows_days.clone(),
+                    parts.clone(),
                 )
-                .with_sink(parts.clone())
             },
             |d, g, rec| {
                 let out: DayOutput = rec.end_day()?;
