@@ -4,15 +4,15 @@
 use serde::Serialize;
 
 use coldstart_trace::paper::{
-    fig12_target, fig5_peak_hour, holiday_over_weekdays_pods, mean_cold_start, runtime_share_r2,
-    Target, Units, COMPONENTS, DAY23_RISE_REGIONS, FIG12_COLD_STARTS_RHO, FIG1_RATIO, FIG1_REGIONS,
-    GO_POD_UTILITY_ABOVE_100_SHARE, LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, MEDIAN_EXEC_S,
-    NODEJS_POD_UTILITY_BELOW_1_SHARE, PER_MINUTE_FUNCTION_SHARE, POD_UTILITY_BELOW_1_SHARE,
-    POD_UTILITY_MEDIAN, R1_LAST_DAY_REQUESTS, R2_CUSTOM_HTTP_MEDIAN_COLD_START_S,
-    R2_OBS_A_MEDIAN_COLD_START_S, R2_OBS_A_POD_SHARE, R2_SMALL_POOL_COLD_START_SHARE,
-    R2_TIMER_COLD_START_SHARE, R2_TIMER_FUNCTION_SHARE, R2_TIMER_POD_SHARE,
-    R2_WORKFLOW_COLD_START_SHARE, REGIONS, RUNTIME_COLD_STARTS_R2, TOTAL_REQUESTS,
-    TRIGGER_COMBINATION_SHARES, VOLUME_RATIO, WEEKDAY_OVER_WEEKEND_PODS,
+    fig12_target, fig5_peak_hour, holiday_over_weekdays_pods, mean_cold_start,
+    per_minute_function_share, runtime_share_r2, Target, Units, COMPONENTS, DAY23_RISE_REGIONS,
+    FIG12_COLD_STARTS_RHO, FIG1_RATIO, FIG1_REGIONS, GO_POD_UTILITY_ABOVE_100_SHARE,
+    LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, MEDIAN_EXEC_S, NODEJS_POD_UTILITY_BELOW_1_SHARE,
+    POD_UTILITY_BELOW_1_SHARE, POD_UTILITY_MEDIAN, R1_LAST_DAY_REQUESTS,
+    R2_CUSTOM_HTTP_MEDIAN_COLD_START_S, R2_OBS_A_MEDIAN_COLD_START_S, R2_OBS_A_POD_SHARE,
+    R2_SMALL_POOL_COLD_START_SHARE, R2_TIMER_COLD_START_SHARE, R2_TIMER_FUNCTION_SHARE,
+    R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE, REGIONS, RUNTIME_COLD_STARTS_R2,
+    TOTAL_REQUESTS, TRIGGER_COMBINATION_SHARES, VOLUME_RATIO, WEEKDAY_OVER_WEEKEND_PODS,
 };
 use coldstart_trace::schema::TRACE_DAYS;
 
@@ -356,41 +356,6 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             VOLUME_RATIO.holds(ratio),
         );
     }
-    for r in regions {
-        let Some(f) = FIG1_REGIONS.iter().find(|f| f.region == r.region) else {
-            continue;
-        };
-        // The profile's functions at scale 1 are the model's assumption from before Fig 1
-        // was read; its pods are its cold starts.
-        let functions = r.functions as f64 / r.scale.max(1e-12);
-        push(
-            format!("{} functions at --scale 1, against Fig 1's", r.region),
-            functions / f.functions,
-            gap(FIG1_RATIO.text(Units::Plain)),
-            FIG1_RATIO.holds(functions / f.functions),
-        );
-        let pods = r.cold_starts as f64 * TRACE_DAYS as f64 / f64::from(r.days.max(1));
-        let ratio = pods / (f.pods * r.scale);
-        push(
-            format!(
-                "{} pods (cold starts), against Fig 1's times the scale",
-                r.region
-            ),
-            ratio,
-            gap(FIG1_RATIO.text(Units::Plain)),
-            FIG1_RATIO.holds(ratio),
-        );
-    }
-    for (name, share) in PER_MINUTE_FUNCTION_SHARE {
-        if let Some(r) = region(name) {
-            push(
-                format!("{name} share of functions with at least a request a minute"),
-                r.per_minute_function_share,
-                gap(format!("{}, read off Fig 3a", share.text(Units::Plain))),
-                share.holds(r.per_minute_function_share),
-            );
-        }
-    }
     for (name, median) in MEDIAN_EXEC_S {
         if let Some(r) = region(name) {
             push(
@@ -677,6 +642,38 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                 unclaimed.push(name.clone());
                 push(name, r.day23_ratio, target, pass);
             }
+        }
+        if let Some(f) = FIG1_REGIONS.iter().find(|f| f.region == r.region) {
+            // The region's size is the profile's (Fig 1's functions, an input); its pods are
+            // what its kinds of load make of it (its cold starts over the 31 days).
+            let functions = r.functions as f64 / r.scale.max(1e-12);
+            judge(
+                &mut push,
+                &format!("{} functions at --scale 1, against Fig 1's", r.region),
+                functions / f.functions,
+                FIG1_RATIO,
+            );
+            let pods = r.cold_starts as f64 * TRACE_DAYS as f64 / f64::from(r.days.max(1));
+            judge(
+                &mut push,
+                &format!(
+                    "{} pods (cold starts), against Fig 1's times the scale",
+                    r.region
+                ),
+                pods / (f.pods * r.scale),
+                FIG1_RATIO,
+            );
+        }
+        if let Some(share) = per_minute_function_share(&r.region) {
+            push(
+                format!(
+                    "{} share of functions with at least a request a minute",
+                    r.region
+                ),
+                r.per_minute_function_share,
+                format!("{}, read off Fig 3a", share.text(Units::Plain)),
+                share.holds(r.per_minute_function_share),
+            );
         }
         let [work, _, holiday] = r.pod_minutes_per_day;
         if !holiday.is_nan() && !work.is_nan() {

@@ -167,8 +167,9 @@ const TIMER_PERIODS: [(f64, f64); 11] = [
 ];
 
 /// Shares of busy and bursty functions among the event-driven functions of a trigger (the
-/// rest are sparse), dealt by exact quota.
-fn kind_shares(trigger: &str) -> [(Kind, f64); 3] {
+/// rest are sparse), dealt by exact quota; the region's `always_on` multiplies the busy share
+/// (at most all of the functions that are not bursty).
+fn kind_shares(trigger: &str, always_on: f64) -> [(Kind, f64); 3] {
     let (busy, bursty) = match trigger {
         // Object storage events: half are pipelines that process the day's uploads as they
         // arrive (long runs, many at once at the daily peak), half see a batch now and then.
@@ -177,6 +178,7 @@ fn kind_shares(trigger: &str) -> [(Kind, f64); 3] {
         "Kafka" | "DIS" | "LTS" => (0.30, 0.30),
         _ => (0.10, 0.25),
     };
+    let busy = (busy * always_on).min(1.0 - bursty);
     [
         (Kind::Busy, busy),
         (Kind::Bursty, bursty),
@@ -285,7 +287,7 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
         let shares = if *also {
             [(Kind::Busy, 0.0), (Kind::Bursty, 0.1), (Kind::Sparse, 0.9)]
         } else {
-            kind_shares(t)
+            kind_shares(t, profile.always_on)
         };
         kinds
             .entry((t, *also))
@@ -295,7 +297,10 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
         .iter()
         .filter(|(t, _, also)| *t == "TIMER" || *also)
         .count();
-    let mut periods = quota(&mut rng, &TIMER_PERIODS, timers);
+    // The region's `always_on` multiplies the share of timers firing every minute.
+    let mut timer_periods = TIMER_PERIODS;
+    timer_periods[0].1 *= profile.always_on;
+    let mut periods = quota(&mut rng, &timer_periods, timers);
 
     let mut names: Vec<i64> = (0..n as i64).map(|i| 10 + i * 3).collect();
     names.shuffle(&mut rng);
@@ -389,7 +394,7 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 let e = profile.steady.exec;
                 (w, lognormal(&mut rng, e.median, e.sigma).min(10.0))
             } else {
-                workload_for(&mut rng, trig.0, kind, period, cycles[i])
+                workload_for(&mut rng, trig.0, kind, period, cycles[i], profile.activity)
             };
             let busy = matches!(kind, Kind::Busy | Kind::Steady);
             let mut all_triggers = vec![trig];
@@ -626,6 +631,7 @@ fn workload_for(
     kind: Kind,
     period: f64,
     cycle: Cycle,
+    activity: f64,
 ) -> (Workload, f64) {
     let poisson =
         |rng: &mut ChaCha8Rng, rate: f64, min: u32, burst: f64, spread: f64| Workload::Poisson {
@@ -645,14 +651,14 @@ fn workload_for(
         // A batch of uploads now and then (about ninety a day), two objects or more over two
         // minutes.
         Kind::Bursty if trigger == "OBS" => {
-            let rate = lognormal(rng, 0.001, 0.4).min(0.01);
+            let rate = lognormal(rng, 0.001, 0.4).min(0.01) * activity;
             (
                 poisson(rng, rate, 2, 2.0, 120.0),
                 lognormal(rng, 1.5, 0.8).min(120.0),
             )
         }
         Kind::Bursty => {
-            let rate = lognormal(rng, 0.0006, 0.25).min(0.004);
+            let rate = lognormal(rng, 0.0006, 0.25).min(0.004) * activity;
             let spread = rng.gen_range(3.0..10.0);
             (
                 poisson(rng, rate, 4, 6.0, spread),
@@ -661,7 +667,7 @@ fn workload_for(
         }
         Kind::Sparse => {
             let median = if workflow { 0.0001 } else { 0.00004 };
-            let rate = lognormal(rng, median, 1.0).min(0.002);
+            let rate = lognormal(rng, median, 1.0).min(0.002) * activity;
             (
                 poisson(rng, rate, 1, 0.5, 30.0),
                 lognormal(rng, 0.15, 1.2).min(60.0),

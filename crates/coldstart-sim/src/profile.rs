@@ -79,7 +79,7 @@ const R2_DAILY: [DailyMode; 2] = [
 const R3_DAILY: [DailyMode; 1] = [mode(20.5, 1.0, 2.5, (0.1, 0.3))];
 
 /// R4: a weak cycle.
-const R4_DAILY: [DailyMode; 1] = [mode(4.0, 1.0, 3.0, (0.1, 0.4))];
+const R4_DAILY: [DailyMode; 1] = [mode(4.0, 1.0, 3.0, (0.3, 0.7))];
 
 /// R5: a sharp peak after midnight, a second one in the morning, flat otherwise.
 const R5_DAILY: [DailyMode; 3] = [
@@ -107,8 +107,7 @@ pub struct Steady {
 }
 
 impl Steady {
-    /// No function that is never idle (R5: its other functions already bring more than
-    /// Fig 1's 126 million requests; every region at `--volume light`).
+    /// No function that is never idle (every region at `--volume light`).
     pub const NONE: Steady = Steady {
         share: 0.0,
         rate: ln(1.0, 0.0),
@@ -120,7 +119,7 @@ impl Steady {
 #[derive(Debug, Clone)]
 pub struct RegionProfile {
     pub name: &'static str,
-    /// Functions at `--scale 1`.
+    /// Functions at `--scale 1`: Fig 1's.
     pub functions: u32,
     /// Pod allocation is searched in stages (pool hit, wider search, created from scratch):
     /// (probability, time) per stage, which makes it multimodal.
@@ -152,6 +151,22 @@ pub struct RegionProfile {
     pub load_alloc: f64,
     pub load_host: f64,
     pub steady: Steady,
+    /// How often its users call their occasional functions: multiplies the event rates of the
+    /// sparse and bursty functions (R2: 1). With `always_on`, what sets the region's cold
+    /// starts per function (Fig 1: about 90 a day in R1, 28 in R2, 7 in R4).
+    pub activity: f64,
+    /// How many of its functions are never a minute without a request: multiplies the share
+    /// of busy functions among the event-driven ones and of timers firing every minute (R2: 1;
+    /// Fig 3a: about 20 % of R1's functions have a request a minute, 1 % of R4's).
+    pub always_on: f64,
+}
+
+/// A region's functions in the trace (Fig 1), the model's size at `--scale 1`.
+fn fig1_functions(region: &str) -> u32 {
+    coldstart_trace::paper::FIG1_REGIONS
+        .iter()
+        .find(|f| f.region == region)
+        .map_or(0, |f| f.functions.round() as u32)
 }
 
 pub fn profile(region: &str) -> Option<RegionProfile> {
@@ -159,7 +174,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
         // Slow: dependency deployment and scheduling dominate.
         "R1" => RegionProfile {
             name: "R1",
-            functions: 5800,
+            functions: fig1_functions("R1"),
             alloc: [
                 (0.6, ln(0.04, 0.7)),
                 (0.3, ln(0.25, 0.7)),
@@ -177,14 +192,16 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             load_host: 0.7,
             steady: Steady {
                 share: 0.025,
-                rate: ln(60.0, 1.2),
+                rate: ln(140.0, 1.2),
                 exec: ln(0.11, 0.8),
             },
+            activity: 3.4,
+            always_on: 1.8,
         },
         // Pod allocation dominates.
         "R2" => RegionProfile {
             name: "R2",
-            functions: 2418,
+            functions: fig1_functions("R2"),
             alloc: [
                 (0.35, ln(0.2, 0.7)),
                 (0.45, ln(0.6, 0.7)),
@@ -205,11 +222,13 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
                 rate: ln(45.0, 1.2),
                 exec: ln(0.04, 0.8),
             },
+            activity: 1.0,
+            always_on: 1.0,
         },
         // Fast.
         "R3" => RegionProfile {
             name: "R3",
-            functions: 940,
+            functions: fig1_functions("R3"),
             alloc: [
                 (0.85, ln(0.01, 0.7)),
                 (0.12, ln(0.04, 0.7)),
@@ -227,13 +246,15 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             load_host: 1.0,
             steady: Steady {
                 share: 0.02,
-                rate: ln(280.0, 1.2),
+                rate: ln(650.0, 1.2),
                 exec: ln(0.035, 0.8),
             },
+            activity: 1.7,
+            always_on: 1.3,
         },
         "R4" => RegionProfile {
             name: "R4",
-            functions: 2690,
+            functions: fig1_functions("R4"),
             alloc: [
                 (0.5, ln(0.08, 0.7)),
                 (0.35, ln(0.4, 0.7)),
@@ -251,13 +272,15 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             load_host: 0.25,
             steady: Steady {
                 share: 0.003,
-                rate: ln(100.0, 1.2),
+                rate: ln(40.0, 1.2),
                 exec: ln(0.008, 0.8),
             },
+            activity: 0.22,
+            always_on: 0.1,
         },
         "R5" => RegionProfile {
             name: "R5",
-            functions: 2020,
+            functions: fig1_functions("R5"),
             alloc: [
                 (0.55, ln(0.05, 0.7)),
                 (0.35, ln(0.25, 0.7)),
@@ -272,8 +295,14 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             holiday_factor: 0.7,
             daily: &R5_DAILY,
             load_alloc: 0.0,
-            load_host: -0.2,
-            steady: Steady::NONE,
+            load_host: -0.5,
+            steady: Steady {
+                share: 0.005,
+                rate: ln(6.5, 1.2),
+                exec: ln(0.0035, 0.8),
+            },
+            activity: 1.7,
+            always_on: 1.3,
         },
         _ => return None,
     };

@@ -374,8 +374,8 @@ pub fn region_functions(
     Ok((prof, specs))
 }
 
-/// The most functions a synthetic region may have: 17 times the largest published region
-/// (R1, 5,800), far past any use, and small enough that the catalogue fits in memory.
+/// The most functions a synthetic region may have: 13 times the largest published region
+/// (R4, 7,600), far past any use, and small enough that the catalogue fits in memory.
 pub const MAX_FUNCTIONS: u32 = 100_000;
 
 /// How many functions a region of the model gets: `functions`, or its published count times
