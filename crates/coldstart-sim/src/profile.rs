@@ -78,7 +78,7 @@ const R2_DAILY: [DailyMode; 2] = [
 /// R3: nearly flat, a little higher in the evening.
 const R3_DAILY: [DailyMode; 1] = [mode(20.5, 1.0, 2.5, (0.1, 0.3))];
 
-/// R4: a weak cycle.
+/// R4: a moderate cycle around 04:00 (above its timers, which fire mostly at midnight).
 const R4_DAILY: [DailyMode; 1] = [mode(4.0, 1.0, 3.0, (0.3, 0.7))];
 
 /// R5: a sharp peak after midnight, a second one in the morning, flat otherwise.
@@ -161,20 +161,18 @@ pub struct RegionProfile {
     pub always_on: f64,
 }
 
-/// A region's functions in the trace (Fig 1), the model's size at `--scale 1`.
-fn fig1_functions(region: &str) -> u32 {
-    coldstart_trace::paper::FIG1_REGIONS
-        .iter()
-        .find(|f| f.region == region)
-        .map_or(0, |f| f.functions.round() as u32)
-}
-
 pub fn profile(region: &str) -> Option<RegionProfile> {
+    // A region's size at `--scale 1` is its functions in the trace (Fig 1).
+    let functions = coldstart_trace::paper::FIG1_REGIONS
+        .iter()
+        .find(|f| f.region == region)?
+        .functions
+        .round() as u32;
     let p = match region {
         // Slow: dependency deployment and scheduling dominate.
         "R1" => RegionProfile {
             name: "R1",
-            functions: fig1_functions("R1"),
+            functions,
             alloc: [
                 (0.6, ln(0.04, 0.7)),
                 (0.3, ln(0.25, 0.7)),
@@ -201,7 +199,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
         // Pod allocation dominates.
         "R2" => RegionProfile {
             name: "R2",
-            functions: fig1_functions("R2"),
+            functions,
             alloc: [
                 (0.35, ln(0.2, 0.7)),
                 (0.45, ln(0.6, 0.7)),
@@ -228,7 +226,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
         // Fast.
         "R3" => RegionProfile {
             name: "R3",
-            functions: fig1_functions("R3"),
+            functions,
             alloc: [
                 (0.85, ln(0.01, 0.7)),
                 (0.12, ln(0.04, 0.7)),
@@ -254,7 +252,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
         },
         "R4" => RegionProfile {
             name: "R4",
-            functions: fig1_functions("R4"),
+            functions,
             alloc: [
                 (0.5, ln(0.08, 0.7)),
                 (0.35, ln(0.4, 0.7)),
@@ -280,7 +278,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
         },
         "R5" => RegionProfile {
             name: "R5",
-            functions: fig1_functions("R5"),
+            functions,
             alloc: [
                 (0.55, ln(0.05, 0.7)),
                 (0.35, ln(0.25, 0.7)),
