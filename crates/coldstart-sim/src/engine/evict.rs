@@ -9,6 +9,12 @@
 //! rebuilt from the loaded pods when they hold twice as many entries as there are pods.
 //! Requests are dispatched in time order under a capacity (no policy with one delays
 //! requests), so a pod whose requests have ended stays idle until it is used again.
+//!
+//! Where the eviction order sets one priority for all of a function's pods
+//! ([`crate::policy::Eviction::per_function`]), a use does not push the function's other pods
+//! again: an entry whose priority is below its function's when it is popped goes back in at the
+//! function's, and only a use that lowers the function's priority pushes every pod of it at the
+//! new one. Every loaded pod so keeps an entry at or below its priority.
 //! [`Engine::exhaustive`] scans every pod for each eviction instead (the reference the heaps
 //! are tested against).
 
@@ -69,7 +75,12 @@ impl<E: Events> Engine<'_, E> {
         let c = &mut self.candidates;
         let stamp = c.next_stamp;
         c.next_stamp += 1;
-        let p = self.state[fi].pods.get_mut(idx);
+        let s = &mut self.state[fi];
+        let lowered = self.per_function && ordered(priority) < ordered(s.priority);
+        if self.per_function {
+            s.priority = priority;
+        }
+        let p = s.pods.get_mut(idx);
         p.priority = priority;
         p.stamp = stamp;
         let candidate = Candidate {
@@ -82,8 +93,32 @@ impl<E: Events> Engine<'_, E> {
             until: ordered(p.last_end),
             candidate,
         }));
+        if lowered {
+            // The function's other pods had entries above their priority now: each gets one at it.
+            let others = s.pods.iter().enumerate().filter(|(i, _)| *i != idx);
+            for (_, p) in others {
+                c.busy.push(Reverse(Busy {
+                    until: ordered(p.last_end),
+                    candidate: Candidate {
+                        priority: ordered(priority),
+                        func: fi as u32,
+                        serial: p.serial,
+                        stamp: p.stamp,
+                    },
+                }));
+            }
+        }
         if c.busy.len() + c.idle.len() > c.limit.max(4096) {
             self.rebuild_candidates();
+        }
+    }
+
+    /// The priority pod `p` of function `fi` is evicted by: its own, or its function's.
+    fn priority_of(&self, fi: usize, p: &Pod) -> f64 {
+        if self.per_function {
+            self.state[fi].priority
+        } else {
+            p.priority
         }
     }
 
@@ -94,8 +129,13 @@ impl<E: Events> Engine<'_, E> {
         c.idle.clear();
         for (fi, s) in self.state.iter().enumerate() {
             for p in s.pods.iter() {
+                let priority = if self.per_function {
+                    s.priority
+                } else {
+                    p.priority
+                };
                 let candidate = Candidate {
-                    priority: ordered(p.priority),
+                    priority: ordered(priority),
                     func: fi as u32,
                     serial: p.serial,
                     stamp: p.stamp,
@@ -143,8 +183,17 @@ impl<E: Events> Engine<'_, E> {
                 break;
             };
             if let Some(i) = self.find(&c) {
-                debug_assert!(evictable(self.state[c.func as usize].pods.get(i), t));
-                self.evict(c.func as usize, i, t);
+                let g = c.func as usize;
+                debug_assert!(evictable(self.state[g].pods.get(i), t));
+                let now = ordered(self.priority_of(g, self.state[g].pods.get(i)));
+                if now > c.priority {
+                    // Its function was used since this entry was pushed: back in at its priority.
+                    self.candidates
+                        .idle
+                        .push(Reverse(Candidate { priority: now, ..c }));
+                    continue;
+                }
+                self.evict(g, i, t);
             }
         }
     }
@@ -156,7 +205,7 @@ impl<E: Events> Engine<'_, E> {
             let mut best: Option<(usize, usize, (u64, u32, u64))> = None;
             for (g, s) in self.state.iter().enumerate() {
                 for (i, p) in s.pods.iter().enumerate() {
-                    let key = (ordered(p.priority), g as u32, p.serial);
+                    let key = (ordered(self.priority_of(g, p)), g as u32, p.serial);
                     if evictable(p, t) && best.is_none_or(|b| key < b.2) {
                         best = Some((g, i, key));
                     }
@@ -170,8 +219,9 @@ impl<E: Events> Engine<'_, E> {
     /// Pod `i` of function `g`, idle at `t`, leaves.
     fn evict(&mut self, g: usize, i: usize, t: f64) {
         // Removed in place: on the fast path the pods stay in the order they were sent requests.
+        let priority = self.priority_of(g, self.state[g].pods.get(i));
         let mut p = self.state[g].pods.remove(i);
-        let (priority, ran_out) = (p.priority, p.expire_at <= t);
+        let ran_out = p.expire_at <= t;
         p.ends.clear();
         p.expire_at = p.expire_at.min(t);
         self.retire(g, p, t);

@@ -94,6 +94,9 @@ struct Pod {
     /// that stands for it (see [`evict`]).
     priority: f64,
     stamp: u64,
+    /// Requests it has served (an eviction order may count a function's requests in its
+    /// loaded pods).
+    uses: u64,
     /// Latency each of its requests pays on top (a pod started in another region).
     extra: f64,
 }
@@ -152,6 +155,9 @@ struct FnState {
     may_unload: bool,
     /// Its pods when the workload gives it minute by minute ([`FluidDay`]).
     fluid: Option<Box<fluid::FluidState>>,
+    /// The eviction priority of all its pods, where the eviction order sets one for the
+    /// function ([`crate::policy::Eviction::per_function`]).
+    priority: f64,
 }
 
 impl FnState {
@@ -196,6 +202,9 @@ pub struct Engine<'a, E: Events = ()> {
     loaded_mb: f64,
     /// Idle pods by eviction priority (policies with a memory capacity).
     candidates: Candidates,
+    /// Whether a use sets the priority of every pod of the function (the eviction order's
+    /// [`crate::policy::Eviction::per_function`]).
+    per_function: bool,
     /// End times of the requests in flight (f64 bits, all >= 0), when the policy wants the load.
     in_flight: Option<std::collections::BinaryHeap<std::cmp::Reverse<u64>>>,
     /// Requests the admission holds, first held first out: only the first is asked again,
@@ -242,6 +251,7 @@ impl<'a, E: Events> Engine<'a, E> {
     ) -> Self {
         let minutes = days as usize * 1440;
         let capacity = policy.eviction().map(|e| e.capacity_mb());
+        let per_function = policy.eviction().is_some_and(|e| e.per_function());
         let in_flight = policy
             .admission()
             .map(|_| std::collections::BinaryHeap::new());
@@ -272,6 +282,7 @@ impl<'a, E: Events> Engine<'a, E> {
             capacity,
             loaded_mb: 0.0,
             candidates: Candidates::default(),
+            per_function,
             in_flight,
             held: std::collections::VecDeque::new(),
             deadline,
@@ -362,6 +373,9 @@ impl<'a, E: Events> Engine<'a, E> {
         // Utility ratio: time from the cold start to the last request over the cold start time
         // (every pod serves at least the request that started it).
         let utility = (p.cold_cost > 0.0).then(|| (p.last_arrival - p.created) / p.cold_cost);
+        if let Some(e) = self.capacity.and_then(|_| self.policy.eviction()) {
+            e.left(func as u32, p.uses);
+        }
         self.pod_left(func, p.serial, at, utility);
     }
 
@@ -514,6 +528,7 @@ impl<'a, E: Events> Engine<'a, E> {
                 cold_cost: c[0],
                 priority: 0.0,
                 stamp: 0,
+                uses: 0,
                 extra: 0.0,
             });
         }
@@ -589,6 +604,7 @@ impl<'a, E: Events> Engine<'a, E> {
             self.sweep(fi, t);
             self.best_with_room(&self.state[fi].pods, conc)
         };
+        let cold = free.is_none();
         let idx = match free {
             Some(i) => {
                 let p = self.state[fi].pods.get_mut(i);
@@ -682,6 +698,7 @@ impl<'a, E: Events> Engine<'a, E> {
                     cold_cost: c[0],
                     priority: 0.0,
                     stamp: 0,
+                    uses: 0,
                     extra,
                 });
                 pods.len() - 1
@@ -700,6 +717,7 @@ impl<'a, E: Events> Engine<'a, E> {
         p.ends.push(end);
         p.last_end = p.last_end.max(end);
         p.last_arrival = t;
+        p.uses += 1;
         let minute = minute_of(t);
         let first_in_minute = p.minute_seen != minute;
         p.minute_seen = minute;
@@ -724,6 +742,7 @@ impl<'a, E: Events> Engine<'a, E> {
         let used = Used {
             func: inv.func,
             function: f,
+            cold,
             cold_cost: p.cold_cost,
             t,
             expire_at: p.expire_at,

@@ -2,27 +2,29 @@
 //! keeping serverless computing alive with greedy-dual caching", ASPLOS 2021). Pods are never
 //! removed for being idle; when a cold start needs memory the loaded pods do not leave, idle
 //! pods are evicted lowest priority first (ties: the lower function index, then the older
-//! pod). The priority is set each time a pod is used, by `evict`:
+//! pod). Each use sets the priority of all the function's loaded pods, as the paper's
+//! simulator (`LambdaScheduler.calc_priority` and `runActivation` in `aFuerst/faascache-sim`)
+//! does, from the function's frequency (the requests its loaded pods have served, so a pod
+//! that leaves takes its requests with it) and its cold-start cost (the mean of its cold
+//! starts so far, where the simulator has one cost per function). By `evict`:
 //!
 //! - `gd` (Greedy-Dual, the paper's policy): `clock + frequency x cold-start cost / memory`,
 //!   the clock raised to the priority of each evicted pod;
-//! - `lru`: the time of the pod's latest request (least recently used first);
-//! - `freq`: the function's frequency (least frequently used first);
-//! - `size`: minus the function's memory (the largest pods first);
+//! - `freq`: `clock + frequency x cold-start cost` (Greedy-Dual without the size);
+//! - `size`: `clock + frequency / memory` (Greedy-Dual without the cost);
+//! - `lru`: the time of the function's latest request (least recently used first);
 //! - `ttl`: the fixed keep-alive the paper compares against (`ttl`, 10 minutes by default,
 //!   OpenWhisk's), bounded by the same capacity: a pod leaves `ttl` after its last request
 //!   ends, and a cold start that does not fit evicts the idle pod whose keep-alive ends
-//!   soonest (the least recently used by the end of its last request).
+//!   soonest (the least recently used by the end of its last request), pod by pod.
 //!
-//! These are the baselines of the paper's section 6 under one memory capacity; the paper's
-//! code is not followed line by line. Frequency counts the function's invocations so far. When
-//! no idle pod is left to evict, the request runs anyway (the memory above capacity counts in
-//! its peak).
+//! These are the baselines of the paper's section 6 under one memory capacity. Where the
+//! simulator drops a request that finds no room after evicting every idle pod, the request
+//! here runs anyway (the memory above capacity counts in its peak).
 
 use super::{
     fmt_duration, limits, Catalogued, Ended, Eviction, Idle, KeepAlive, Params, Policy, Used,
 };
-use crate::workload::Function;
 use anyhow::{bail, Result};
 
 /// The eviction order of [`FaasCache`].
@@ -64,7 +66,11 @@ pub struct FaasCache {
     /// The keep-alive of `evict=ttl`.
     pub ttl: f64,
     clock: f64,
+    /// Each function's requests served by its loaded pods.
     freq: Vec<u64>,
+    /// Each function's cold starts so far and their total cost (seconds): its cost is their
+    /// mean, constant between its cold starts as the simulator's per-function cost is.
+    cold: Vec<(u32, f64)>,
 }
 
 impl FaasCache {
@@ -79,6 +85,7 @@ impl FaasCache {
             ttl: PAPER_TTL_S,
             clock: 0.0,
             freq: vec![0; functions],
+            cold: vec![(0, 0.0); functions],
         }
     }
 }
@@ -132,10 +139,6 @@ impl Policy for FaasCache {
 }
 
 impl KeepAlive for FaasCache {
-    fn on_arrival(&mut self, func: u32, _f: &Function, _t: f64) {
-        self.freq[func as usize] += 1;
-    }
-
     fn after_request(&mut self, _e: &Ended) -> Idle {
         match self.evict {
             Evict::Ttl => Idle::keep(self.ttl),
@@ -150,20 +153,40 @@ impl Eviction for FaasCache {
     }
 
     fn priority(&mut self, u: &Used) -> f64 {
+        let fi = u.func as usize;
+        self.freq[fi] += 1;
+        let freq = self.freq[fi] as f64;
+        let c = &mut self.cold[fi];
+        if u.cold {
+            *c = (c.0 + 1, c.1 + u.cold_cost);
+        }
+        let cost = if c.0 > 0 {
+            c.1 / f64::from(c.0)
+        } else {
+            u.cold_cost
+        };
         let size = f64::from(u.function.memory_mb.max(1));
-        let freq = self.freq[u.func as usize] as f64;
         match self.evict {
-            Evict::GreedyDual => self.clock + freq * u.cold_cost / size,
+            Evict::GreedyDual => self.clock + freq * cost / size,
+            Evict::Freq => self.clock + freq * cost,
+            Evict::Size => self.clock + freq / size,
             Evict::Lru => u.t,
-            Evict::Freq => freq,
-            Evict::Size => -size,
             Evict::Ttl => u.expire_at,
         }
     }
 
     fn evicted(&mut self, priority: f64) {
-        if self.evict == Evict::GreedyDual {
+        if matches!(self.evict, Evict::GreedyDual | Evict::Freq | Evict::Size) {
             self.clock = self.clock.max(priority);
         }
+    }
+
+    fn per_function(&self) -> bool {
+        self.evict != Evict::Ttl
+    }
+
+    fn left(&mut self, func: u32, uses: u64) {
+        let f = &mut self.freq[func as usize];
+        *f = f.saturating_sub(uses);
     }
 }

@@ -71,6 +71,8 @@ pub struct Ended<'a> {
 pub struct Used<'a> {
     pub func: u32,
     pub function: &'a Function,
+    /// Whether the request started the pod (a cold start).
+    pub cold: bool,
     /// What the pod's cold start cost (seconds).
     pub cold_cost: f64,
     /// When the request was dispatched to it.
@@ -186,6 +188,16 @@ pub trait Eviction {
 
     /// An idle pod of this priority was evicted.
     fn evicted(&mut self, _priority: f64) {}
+
+    /// Whether a use gives every loaded pod of the function the priority of the pod used (one
+    /// priority per function, as FaasCache's simulator sets it), not only that pod.
+    fn per_function(&self) -> bool {
+        false
+    }
+
+    /// A pod of `func` that served `uses` requests left, evicted or at the end of its
+    /// keep-alive.
+    fn left(&mut self, _func: u32, _uses: u64) {}
 }
 
 /// Pool sizing: pre-warmed pools per CPU-memory configuration, sized at every minute.

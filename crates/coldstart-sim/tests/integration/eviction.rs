@@ -56,7 +56,7 @@ fn five() -> Trace {
 }
 
 #[test]
-fn greedy_dual_lru_freq_and_size_evict_different_pods() {
+fn greedy_dual_lru_freq_and_size_evict_as_the_papers_simulator_does() {
     let m = run(
         &five(),
         &CheapE,
@@ -76,11 +76,13 @@ fn greedy_dual_lru_freq_and_size_evict_different_pods() {
     // LRU at D: B (last used at 10) goes. At 200 A is warm; B evicts C (used at 35), C
     // evicts E (45), E evicts D (100).
     assert_eq!((cold(&m[1]), m[1].evictions), (vec![1, 2, 2, 1, 2], 4));
-    // FREQ at D: C (1 request) goes. At 200 only C is cold, and evicts D (1 request).
-    assert_eq!((cold(&m[2]), m[2].evictions), (vec![1, 1, 2, 1, 1], 2));
-    // SIZE at D: A (200 MB) goes. At 200 A's cold start evicts B (100 MB pods tie: the
-    // lowest function index); B's evicts A again; C and E are warm.
-    assert_eq!((cold(&m[3]), m[3].evictions), (vec![2, 2, 1, 1, 1], 3));
+    // FREQ (clock + frequency x cost) at D: A 4, B 3, C 1, E 0.2: E goes as under GD, the
+    // clock is 0.2 and D gets 1.2; at 200 E's cold start evicts D again.
+    assert_eq!((cold(&m[2]), m[2].evictions), (vec![1, 1, 1, 1, 2], 2));
+    // SIZE (clock + frequency / MB) at D: A 0.02, B 0.03, C 0.01, E 0.02: C goes, the clock
+    // is 0.01 and D gets 0.02. At 200 A (0.035) and B (0.05) are warm; C's cold start evicts
+    // D (0.02, tied with E: the lower function index); E is warm.
+    assert_eq!((cold(&m[3]), m[3].evictions), (vec![1, 1, 2, 1, 1], 2));
     // A 10-minute TTL under the capacity evicts the pod nearest the end of its keep-alive:
     // the one whose last request ended first, as LRU here; so does the fixed keep-alive.
     for r in &m[4..] {
@@ -91,6 +93,58 @@ fn greedy_dual_lru_freq_and_size_evict_different_pods() {
             r.policy
         );
     }
+}
+
+/// Cold starts cost 1 s, but 2.5 s for function 1 (`G`) and 1.2 s for function 2 (`H`).
+struct CostlyG;
+
+impl CostModel for CostlyG {
+    fn cold_start(&self, func: u32, _k: u64) -> [f64; 5] {
+        let c = [1.0, 2.5, 1.2, 1.0][func as usize];
+        [c, 0.0, 0.0, 0.0, 0.0]
+    }
+}
+
+#[test]
+fn a_use_reprioritises_every_pod_of_the_function_and_a_pod_leaving_takes_its_requests() {
+    // Four 128 MB functions F, G, H, K under room for three pods; requests of 5 s. F gets two
+    // at once at 0 (pods F0, F1), G one at 20, F one at 30 (F0, sent one least recently),
+    // then H at 40, G at 50, F at 60 (F1), H at 70, K at 80, H at 90 and F at 100.
+    let f: Vec<Function> = ["F", "G", "H", "K"]
+        .iter()
+        .map(|n| Function::new(*n, "APIG-S"))
+        .collect();
+    let inv = [(0.0, 0), (0.0, 0), (20.0, 1), (30.0, 0)]
+        .into_iter()
+        .chain([
+            (40.0, 2),
+            (50.0, 1),
+            (60.0, 0),
+            (70.0, 2),
+            (80.0, 3),
+            (90.0, 2),
+            (100.0, 0),
+        ])
+        .map(|(t, func)| Invocation { t, func, exec: 5.0 })
+        .collect();
+    let m = run(
+        &Trace::new(f, inv),
+        &CostlyG,
+        &["faascache:capacity=384", "faascache:capacity=384,evict=lru"],
+    );
+    // Greedy-Dual, in 128ths: F's use at 30 gives both its pods 3 (three requests x 1 s), so at
+    // 40 G (2.5) goes, not F1 (whose own use at 0 gave it 2); the clock is 2.5 and H gets 3.7.
+    // At 50 G's cold start evicts F0 (3, the older pod of F): it served two of F's three
+    // requests, so F's frequency drops to 1, the clock is 3 and G gets 5.5. At 60 F1 makes F
+    // 3 + 2 = 5, at 70 H 3 + 2 x 1.2 = 5.4; K's cold start at 80 evicts F1, which takes F's
+    // frequency to 0; the clock is 5 and K gets 6. H is warm at 90 (8.6), and F's cold start
+    // at 100 evicts G (5.5). (Counting every request F ever had, F would be at 7 at 60, K would
+    // evict H, H's return K, and F would be warm at 100: 2, 2, 2, 1 cold starts, 4 evictions.)
+    assert_eq!((cold(&m[0]), m[0].evictions), (vec![3, 2, 1, 1], 4));
+    // LRU: at 40 both F pods were last used at 30 (F's latest request), so G (20) goes; at 50
+    // F0 (30, the older pod) goes; at 80 G (50) goes, F1 being at 60 and H at 70; H and F are
+    // warm at 90 and 100.
+    assert_eq!((cold(&m[1]), m[1].evictions), (vec![2, 2, 1, 1], 3));
 }
 
 #[test]
