@@ -42,8 +42,10 @@ pub struct MinuteCounts {
     /// second by second (uniform within each second), before `within` or uniform spreading.
     pub seconds: Option<Box<dyn SecondCounts>>,
     /// Function-minutes that arrived by their per-second counts, those whose per-second counts
-    /// did not sum to the minute's, and per-second cells of minutes the counts do not have.
-    pub by_seconds: (u64, u64, u64),
+    /// summed below the minute's, per-second cells of minutes the counts do not have, and
+    /// function-minutes whose per-second counts summed above the minute's (replayed from the
+    /// minute's count: the day's memory is sized from the per-minute counts).
+    pub by_seconds: (u64, u64, u64, u64),
     /// What was left out, for the report.
     pub notes: Vec<String>,
 }
@@ -63,7 +65,7 @@ impl MinuteCounts {
             seed,
             within: None,
             seconds: None,
-            by_seconds: (0, 0, 0),
+            by_seconds: (0, 0, 0, 0),
             notes,
         }
     }
@@ -143,10 +145,16 @@ impl Workload for MinuteCounts {
                 starts.push((minute, out.len()));
             }
             let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
-            if let Some(per) = seconds.as_ref().and_then(|s| s.get(&(minute, func))) {
+            let per = seconds.as_ref().and_then(|s| s.get(&(minute, func)));
+            let sum = per.map_or(0, |per| per.iter().map(|p| u64::from(p.1)).sum::<u64>());
+            if per.is_some() {
                 used += 1;
+            }
+            if sum > u64::from(n) {
+                self.by_seconds.3 += 1;
+            } else if let Some(per) = per {
                 self.by_seconds.0 += 1;
-                if per.iter().map(|p| u64::from(p.1)).sum::<u64>() != u64::from(n) {
+                if sum < u64::from(n) {
                     self.by_seconds.1 += 1;
                 }
                 for &(sec, c) in per {
@@ -201,12 +209,14 @@ impl Workload for MinuteCounts {
     fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
         if let Some(s) = &self.seconds {
-            let (used, off, outside) = self.by_seconds;
+            let (used, below, outside, above) = self.by_seconds;
             notes.push(format!(
                 "per-second counts: {used} function-minutes arrived second by second (uniform \
-                 within each second), the rest as below; {off} of them had per-second counts \
-                 that did not sum to the minute's (the seconds were replayed), and {outside} \
-                 per-second function-minutes had no per-minute count (left out)"
+                 within each second), the rest as below; {below} of them had per-second counts \
+                 that summed below the minute's (the seconds were replayed); {above} \
+                 function-minutes whose per-second counts summed above the minute's were \
+                 replayed from the minute's count, as below; and {outside} per-second \
+                 function-minutes had no per-minute count (left out)"
             ));
             notes.extend(s.notes());
         }

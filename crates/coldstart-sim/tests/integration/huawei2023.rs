@@ -246,7 +246,7 @@ fn per_second_counts_place_each_minutes_requests_in_their_seconds() {
     let all = notes.join("\n");
     assert!(
         all.contains("1584 function-minutes arrived second by second")
-            && all.contains("0 of them had per-second counts that did not sum")
+            && all.contains("0 of them had per-second counts that summed below")
             && all.contains("requests_second read for 1 days"),
         "{all}"
     );
@@ -268,25 +268,29 @@ fn per_second_rows_and_cells_are_checked() {
         "day_000.csv",
         "day,time,a\n0,0,3\n0,60,1\n0,120,1\n",
     );
-    // Second 7: 2 of minute 0's 3 (a mismatch, replayed as the seconds say); 8.5 is no whole
-    // second; 1.5 requests; second 7 again; second 200 is in minute 3, which the per-minute
-    // table lacks; a row of day 1 in day 0's file.
+    // Second 7: 2 of minute 0's 3 (fewer, replayed as the seconds say); 8.5 is no whole
+    // second; 1.5 requests; second 7 again; second 130: 5 requests where minute 2 has 1 (more,
+    // which the day's memory was not sized for); second 200 is in minute 3, which the
+    // per-minute table lacks; a row of day 1 in day 0's file.
     write(
         d.path(),
         "requests_second",
         "day_000.csv",
-        "day,time,a\n0,7,2\n0,8.5,1\n0,61,1.5\n0,7,1\n0,200,4\n1,90,1\n",
+        "day,time,a\n0,7,2\n0,8.5,1\n0,61,1.5\n0,7,1\n0,130,5\n0,200,4\n1,90,1\n",
     );
     let mut w = huawei2023::open(d.path(), &Select::default(), 1).unwrap();
     let day = w.day(0).unwrap();
     // Minute 0 from its seconds (2 at second 7), minutes 1 and 2 spread uniformly (minute 1's
-    // only second was rejected).
+    // only second was rejected, minute 2's seconds ask for more than its count).
     assert_eq!(day.len(), 2 + 1 + 1);
     assert!(day[..2].iter().all(|i| (7.0..8.0).contains(&i.t)));
+    assert!((120.0..180.0).contains(&day[3].t));
     let all = w.notes().join("\n");
     for want in [
         "1 function-minutes arrived second by second",
-        "1 of them had per-second counts that did not sum",
+        "1 of them had per-second counts that summed below",
+        "1 function-minutes whose per-second counts summed above the minute's were replayed \
+         from the minute's count",
         "1 per-second function-minutes had no per-minute count",
         "8.5 s is not a whole second of day 0",
         "1.5 requests",
