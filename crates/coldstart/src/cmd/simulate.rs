@@ -77,8 +77,10 @@ pub struct Args {
     policies: Vec<Spec>,
     /// A trade-off curve: NAME:key=A..B (e.g. fixed-keepalive:ttl=10s..2h), run at
     /// --sweep-points log-spaced values, drawn as a line with the other policies as points.
+    /// Repeat it for several curves on one chart (e.g. faascache:capacity=A..B and
+    /// faascache:capacity=A..B,evict=lru).
     #[arg(long)]
-    sweep: Option<String>,
+    sweep: Vec<String>,
     /// The trade-off chart's axes: Y or Y,X, columns of summary.csv (the list is in --help).
     #[arg(long, value_name = "Y[,X]", long_help = tradeoff_help(), value_parser = parse_tradeoff)]
     tradeoff: Option<Tradeoff>,
@@ -279,13 +281,18 @@ pub fn run(a: Args) -> Result<()> {
     // runs; the lock is held until the new folder is in place.
     let lock = outdir::lock(&a.out, crate::simulate::OWNER)?;
     outdir::check_dest(&a.out, crate::simulate::OWNER, a.force)?;
-    let swept = match &a.sweep {
-        Some(s) => policy::sweep(s, a.sweep_points as usize)?
-            .iter()
-            .map(|p| Spec::parse(p))
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
+    let swept = (a.sweep.iter())
+        .map(|s| {
+            let points = policy::sweep(s, a.sweep_points as usize)?
+                .iter()
+                .map(|p| Spec::parse(p))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(simulate::Sweep {
+                spec: s.clone(),
+                points,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let replay = Replay {
         warmup_days: a.warmup_days,
         routing: Routing::parse(&a.routing)?,

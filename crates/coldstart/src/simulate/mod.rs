@@ -220,8 +220,14 @@ pub enum Within {
 pub struct Run {
     pub metrics: Metrics,
     pub baseline: bool,
-    /// One point of the `--sweep` curve.
-    pub swept: bool,
+    /// A point of a `--sweep` curve: which one.
+    pub sweep: Option<usize>,
+}
+
+/// One `--sweep`: as given, and its points.
+pub struct Sweep {
+    pub spec: String,
+    pub points: Vec<Spec>,
 }
 
 /// What `simulate` did, for the command line and the page.
@@ -241,6 +247,8 @@ pub struct Outcome {
     pub month_check: Option<month_check::MonthCheck>,
     /// The days at the start that were replayed without being measured.
     pub warmup_days: u32,
+    /// Each `--sweep` as given, in the order of [`Run::sweep`].
+    pub sweeps: Vec<String>,
     /// With a policy that places pods in other regions: the workload's own region, then the
     /// others (the order of [`Metrics::by_region_hour`]); empty otherwise.
     pub regions: Vec<String>,
@@ -280,10 +288,16 @@ pub fn warmup_days(asked: Option<u32>, learning: bool, days: &Range<u32>) -> u32
     asked.unwrap_or(u32::from(learning && days.len() >= 2))
 }
 
-/// Replays the workload under each policy, then each point of a sweep (the baseline added
+/// Replays the workload under each policy, then each point of each sweep (the baseline added
 /// when missing).
-pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Result<Outcome> {
+pub fn run(input: &Input, specs: &[Spec], sweeps: &[Sweep], replay: &Replay) -> Result<Outcome> {
     let start = Instant::now();
+    let swept: Vec<Spec> = sweeps.iter().flat_map(|s| s.points.clone()).collect();
+    let swept = swept.as_slice();
+    // Which sweep each point of `swept` belongs to.
+    let sweep_of: Vec<usize> = (sweeps.iter().enumerate())
+        .flat_map(|(k, s)| std::iter::repeat_n(k, s.points.len()))
+        .collect();
     let needs = |f: fn(Needs) -> bool| specs.iter().chain(swept).any(|s| f(s.needs()));
     let remote = needs(|n| n.other_regions);
     let learning = needs(|n| n.history);
@@ -426,7 +440,9 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         .enumerate()
         .map(|(i, m)| Run {
             baseline: added_baseline && i + 1 == p,
-            swept: i >= specs.len() && i < specs.len() + swept.len(),
+            sweep: i
+                .checked_sub(specs.len())
+                .and_then(|j| sweep_of.get(j).copied()),
             metrics: m,
         })
         .collect();
@@ -442,6 +458,7 @@ pub fn run(input: &Input, specs: &[Spec], swept: &[Spec], replay: &Replay) -> Re
         month_check: None,
         warmup_days: warmup,
         regions,
+        sweeps: sweeps.iter().map(|s| s.spec.clone()).collect(),
     })
 }
 
@@ -464,7 +481,7 @@ pub fn against_requests(
     input: &Input,
     learned: &Outcome,
     specs: &[Spec],
-    swept: &[Spec],
+    swept: &[Sweep],
     replay: &Replay,
 ) -> Result<month_check::MonthCheck> {
     let (days, mut uniform, mut truth) = (input.days(), input.clone(), input.clone());

@@ -510,15 +510,20 @@ pub fn write(
     let (x_label, y_label) = (label_of(tradeoff.x), label_of(tradeoff.y));
     let title = tradeoff.title();
     let title = title.as_str();
-    // The sweep in the order of its parameter (not of x: a knob need not move x one way).
-    let swept: Vec<usize> = (0..o.runs.len()).filter(|i| o.runs[*i].swept).collect();
-    let curve: Vec<(f64, f64)> = swept.iter().map(|i| point(*i)).collect();
+    // Each sweep in the order of its parameter (not of x: a knob need not move x one way).
+    let sweeps: Vec<Vec<usize>> = (0..o.sweeps.len())
+        .map(|k| {
+            (0..o.runs.len())
+                .filter(|i| o.runs[*i].sweep == Some(k))
+                .collect()
+        })
+        .collect();
     // A swept point's label: its parameters left of their defaults ("capacity=0.01").
     let param = |i: usize| {
         let n = &names[i];
         n.split_once(':').map_or(n.clone(), |(_, p)| p.to_string())
     };
-    let tradeoff = if curve.is_empty() {
+    let tradeoff = if sweeps.iter().all(|s| s.is_empty()) {
         let series = names
             .iter()
             .enumerate()
@@ -526,9 +531,9 @@ pub fn write(
             .collect();
         Panel::scatter(title, x_label, y_label, series)
     } else {
-        // The sweep as a line, every other policy as a labelled point.
+        // Each sweep as a line, every other policy as a labelled point.
         let mut others: Vec<(f64, f64, String)> = (0..o.runs.len())
-            .filter(|i| !o.runs[*i].swept)
+            .filter(|i| o.runs[*i].sweep.is_none())
             .map(|i| {
                 let (x, y) = point(i);
                 // Keep-alive points keep their window; others their name only.
@@ -541,20 +546,29 @@ pub fn write(
                 (x, y, label)
             })
             .collect();
-        let (first, last) = (swept[0], swept[swept.len() - 1]);
-        for i in [first, last] {
-            let (x, y) = point(i);
-            others.push((x, y, param(i)));
-        }
-        let (a, b) = (param(first), param(last));
-        // "capacity=0.01..0.5" where both ends name the same parameter.
-        let name = match (a.split_once('='), b.split_once('=')) {
-            (Some((k, x)), Some((l, y))) if k == l && !x.contains(',') && !y.contains(',') => {
-                format!("sweep {k}={x}..{y}")
+        let mut lines = Vec::new();
+        for (k, swept) in sweeps.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+            let curve: Vec<(f64, f64)> = swept.iter().map(|i| point(*i)).collect();
+            let (first, last) = (swept[0], swept[swept.len() - 1]);
+            if sweeps.len() == 1 {
+                // One line: its ends say the range; several: the legend does.
+                for i in [first, last] {
+                    let (x, y) = point(i);
+                    others.push((x, y, param(i)));
+                }
             }
-            _ => format!("sweep {a}..{b}"),
-        };
-        Panel::lines(title, x_label, y_label, vec![Series::new(name, curve)]).marks(others)
+            let (a, b) = (param(first), param(last));
+            // "capacity=0.01..0.5" where both ends name the same parameter.
+            let name = match (a.split_once('='), b.split_once('=')) {
+                _ if sweeps.len() > 1 => o.sweeps[k].clone(),
+                (Some((k, x)), Some((l, y))) if k == l && !x.contains(',') && !y.contains(',') => {
+                    format!("sweep {k}={x}..{y}")
+                }
+                _ => format!("sweep {a}..{b}"),
+            };
+            lines.push(Series::new(name, curve));
+        }
+        Panel::lines(title, x_label, y_label, lines).marks(others)
     };
     outdir::write_file(
         &dir.join("tradeoff.svg"),
@@ -936,6 +950,7 @@ mod tests {
             month_check: None,
             warmup_days: 0,
             regions: Vec::new(),
+            sweeps: Vec::new(),
         };
         let summary = o.summary();
         for (c, _) in TRADEOFF_METRICS {

@@ -688,6 +688,8 @@ fn a_capacity_sweep_reports_peak_memory_and_evictions() {
         "fixed-keepalive:ttl=10m,capacity=4096",
         "--sweep",
         "faascache:capacity=1024..65536,evict=lru",
+        "--sweep",
+        "faascache:capacity=1024..65536",
         "--sweep-points",
         "3",
     ]);
@@ -699,10 +701,22 @@ fn a_capacity_sweep_reports_peak_memory_and_evictions() {
         "faascache:capacity=1024,evict=lru",
         "faascache:capacity=8192,evict=lru",
         "faascache:capacity=65536,evict=lru",
+        "faascache:capacity=1024",
+        "faascache:capacity=8192",
+        "faascache:capacity=65536",
         "fixed-keepalive:ttl=10m,restart=yes,capacity=4096",
     ] {
         assert!(names.contains(&want), "{names:?}");
     }
+    // Both sweeps are lines of the trade-off chart, each named by its --sweep in the legend.
+    let svg = std::fs::read_to_string(out.join("tradeoff.svg")).unwrap();
+    for want in [
+        "\nfaascache:capacity=1024..65536,evict=lru\n",
+        "\nfaascache:capacity=1024..65536\n",
+    ] {
+        assert!(svg.contains(want), "{want} not in the chart's legend");
+    }
+    assert_eq!(svg.matches("stroke-width=\"2\"").count(), 2, "{svg}");
     assert!(peak.iter().all(|(_, v)| *v > 0.0), "{peak:?}");
     let of = |name: &str| evictions.iter().find(|(p, _)| p == name).unwrap().1;
     // A smaller cache evicts more.
