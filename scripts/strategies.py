@@ -2,7 +2,7 @@
 """The paper's strategies, each where it pays most and where it pays least.
 
 For each strategy (timer pre-warming, pool prediction, peak shaving, forecasting pre-warm,
-cross-region scheduling) and each synthetic region R1..R5, one `coldstart simulate --synth`
+cross-region scheduling, per-function concurrency) and each synthetic region R1..R5, one `coldstart simulate --synth`
 run replays the region under the strategy, the platform's 60 s keep-alive and a sweep of the
 strategy's own knob (for timer pre-warming, of the keep-alive it competes with), with the
 trade-off chart drawn on the strategy's own axes (`--tradeoff`). The change each makes against
@@ -10,8 +10,10 @@ the 60 s keep-alive in the same run, on the metric the strategy is meant to lowe
 setting (the best point of its own sweep, or its defaults where the sweep is of the policy it
 competes with), picks the region where the strategy is at its best and the one where it is at
 its worst; their charts are copied to OUT/figures/STRATEGY-best.svg and STRATEGY-worst.svg, and
-OUT/strategies.md has the table of every region. Everything is written under OUT. Run it
-through scripts/strategies.sh."""
+OUT/strategies.md has the table of every region, and that of the what-ifs of the cold start's
+own cost (`--scale-component`: scheduling twice as fast, no dependency deployment) against the
+60 s keep-alive without them. Everything is written under OUT. Run it through
+scripts/strategies.sh."""
 import argparse
 import csv
 import os
@@ -21,25 +23,35 @@ import sys
 import time
 
 # name, the policy, how to find its row in summary.csv, the sweep, the chart's axes, the metric
-# it is meant to lower, what that metric is called in the table, and the share of --scale it
-# runs at.
+# it is meant to lower, what that metric is called in the table, the share of --scale it runs
+# at, and what only the strategy's own rows (its defaults and its sweep) have in their names.
 STRATEGIES = [
     ("timer-prewarm", "timer-prewarm", "timer-prewarm:", "fixed-keepalive:ttl=10s..2h",
-     "cold_start_pct", "cold_starts", "cold starts", 1.0),
+     "cold_start_pct", "cold_starts", "cold starts", 1.0, "timer-prewarm:"),
     ("pool-predict", "pool-predict", "pool-predict:window=1h,quantile=0.95,",
      "pool-predict:quantile=0.5..0.999", "cold_start_seconds", "cold_start_seconds",
-     "cold-start seconds", 1.0),
+     "cold-start seconds", 1.0, "pool-predict:"),
     ("peak-shave", "peak-shave", "peak-shave:max-delay=30s,",
      "peak-shave:max-delay=1s..6h", "peak_running_pods,held_mean_s", "peak_running_pods",
-     "peak running pods", 1.0),
+     "peak running pods", 1.0, "peak-shave:"),
     ("forecast-prewarm", "forecast-prewarm", "forecast-prewarm:ttl=60s,min-rpm=10,",
-     "forecast-prewarm:min-rpm=1..1000", "cold_start_pct", "cold_starts", "cold starts", 1.0),
+     "forecast-prewarm:min-rpm=1..1000", "cold_start_pct", "cold_starts", "cold starts", 1.0,
+     "forecast-prewarm:"),
     ("cross-region", "cross-region", "cross-region:latency=50ms,ttl=60s,capacity=1,",
      "cross-region:capacity=0.01..0.5", "cold_start_seconds,remote_cold_starts",
-     "cold_start_seconds", "cold-start seconds", 1.0),
+     "cold_start_seconds", "cold-start seconds", 1.0, "cross-region:"),
+    ("concurrency", "fixed-keepalive:concurrency=4",
+     "fixed-keepalive:ttl=60s,restart=yes,concurrency=4", "fixed-keepalive:concurrency=1..16",
+     "cold_start_pct", "cold_starts", "cold starts", 1.0, "concurrency="),
+]
+# What-ifs of the cold start's own cost (`--scale-component`), each against the 60 s keep-alive
+# without it: a name, and the flags.
+WHAT_IFS = [
+    ("scheduling twice as fast", ["--scale-component", "scheduling=0.5"]),
+    ("no dependency deployment", ["--scale-component", "dependency=0"]),
 ]
 REGIONS = ["R1", "R2", "R3", "R4", "R5"]
-KEEPALIVE = "fixed-keepalive:ttl=60s,"
+KEEPALIVE = "fixed-keepalive:ttl=60s,restart=yes"
 
 
 def summary(folder):
@@ -48,7 +60,9 @@ def summary(folder):
 
 
 def row(rows, prefix):
-    found = [r for r in rows if r["policy"].startswith(prefix)]
+    """The row named `prefix`, else the one row whose name starts with it."""
+    exact = [r for r in rows if r["policy"] == prefix]
+    found = exact or [r for r in rows if r["policy"].startswith(prefix)]
     if len(found) != 1:
         raise SystemExit(f"{len(found)} rows of summary.csv start with {prefix!r}")
     return found[0]
@@ -75,7 +89,7 @@ def main():
              "", "| strategy | scale | metric | " + " | ".join(REGIONS) + " | best | worst |",
              "|---|---|---|" + "---|" * (len(REGIONS) + 2)]
     t0 = time.perf_counter()
-    for name, policy, prefix, sweep, axes, metric, label, share in STRATEGIES:
+    for name, policy, prefix, sweep, axes, metric, label, share, mark in STRATEGIES:
         scale = args.scale * share
         change, at_best = {}, {}
         for region in REGIONS:
@@ -91,7 +105,7 @@ def main():
             ours = float(row(rows, prefix)[metric])
             # The strategy's own rows: its defaults and, where the sweep is of its own
             # parameter, every point of the sweep.
-            own = [float(r[metric]) for r in rows if r["policy"].startswith(policy + ":")]
+            own = [float(r[metric]) for r in rows if mark in r["policy"]]
             pct = lambda v: (v - base) / base * 100.0 if base else float("nan")
             change[region] = pct(ours)
             at_best[region] = pct(min(own))
@@ -106,6 +120,32 @@ def main():
                             os.path.join(args.out, "figures", f"{name}-{which}.svg"))
         cells = " | ".join(f"{change[r]:+.1f} % ({at_best[r]:+.1f} %)" for r in REGIONS)
         lines.append(f"| `{name}` | {scale:g} | {label} | {cells} | {best} | {worst} |")
+    lines += ["", "What-ifs of the cold start's cost, each against the 60 s keep-alive without it "
+              "(same seed): change in cold-start seconds (and in cold starts).", "",
+              "| what-if | flags | " + " | ".join(REGIONS) + " |",
+              "|---|---|" + "---|" * len(REGIONS)]
+    plain = {}
+    for what, flags in [("as it is", [])] + WHAT_IFS:
+        cells = []
+        for region in REGIONS:
+            folder = os.path.join(args.out, "what-if", region, what.replace(" ", "-"))
+            cmd = [args.bin, "simulate", "--synth", "--region", region, "--scale",
+                   f"{args.scale:g}", "--days", str(args.days), "--seed", str(args.seed),
+                   "--warmup-days", "1", "--policy", "fixed-keepalive", "--out", folder,
+                   "--force"] + flags
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            r = row(summary(folder), KEEPALIVE)
+            got = (float(r["cold_start_seconds"]), float(r["cold_starts"]))
+            if not flags:
+                plain[region] = got
+                continue
+            base = plain[region]
+            pct = [(g - b) / b * 100.0 if b else float("nan") for g, b in zip(got, base)]
+            cells.append(f"{pct[0]:+.1f} % ({pct[1]:+.1f} %)")
+            print(f"{what} {region}: cold-start seconds {got[0]:.6g} against {base[0]:.6g}, "
+                  f"cold starts {got[1]:.6g} against {base[1]:.6g}", flush=True)
+        if flags:
+            lines.append(f"| {what} | `{' '.join(flags)}` | " + " | ".join(cells) + " |")
     table = "\n".join(lines) + "\n"
     with open(os.path.join(args.out, "strategies.md"), "w") as f:
         f.write(table)
