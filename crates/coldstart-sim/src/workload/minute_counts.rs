@@ -1,7 +1,10 @@
 //! Per-minute request counts as a workload (the release's `quantiles/R*/requests` tables):
 //! the requests of each function-minute arrive as the function's minutes in per-request rows
 //! show ([`WithinMinute`]), or at seeded uniform times within the minute where there are none.
-//! Memory follows function-minutes, not requests.
+//! Memory follows function-minutes, not requests. A function with at least
+//! [`NEVER_IDLE_PER_MINUTE`] requests in every minute is never idle a keep-alive long: under a
+//! replay whose policies only keep idle pods a fixed time it comes minute by minute, through
+//! the fluid model ([`crate::engine::FluidDay`]), not request by request.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -12,7 +15,15 @@ use super::within_minute::WithinMinute;
 use rayon::prelude::*;
 
 use super::{order, Function, Invocation, Trace, Workload};
+use crate::engine::FluidDay;
+use crate::profile::LogNormal;
 use crate::rng::{mix, unit};
+
+/// Requests a function needs in every minute of the workload to be replayed minute by minute
+/// ([`Workload::set_fluid`]): one a second on average, so that with arrivals at random within
+/// the minute (the fluid model's Poisson arrivals) it is never idle for a keep-alive of a
+/// minute.
+pub const NEVER_IDLE_PER_MINUTE: u32 = 60;
 
 /// A day's requests second by second: `(minute, function) -> [(second of the minute, requests)]`.
 pub type SecondsOfDay = std::collections::HashMap<(u32, u32), Vec<(u8, u32)>>;
@@ -48,6 +59,8 @@ pub struct MinuteCounts {
     pub by_seconds: (u64, u64, u64, u64),
     /// What was left out, for the report.
     pub notes: Vec<String>,
+    /// Functions replayed minute by minute ([`Workload::set_fluid`]; empty: none).
+    fluid: Vec<bool>,
 }
 
 impl MinuteCounts {
@@ -67,7 +80,24 @@ impl MinuteCounts {
             seconds: None,
             by_seconds: (0, 0, 0, 0),
             notes,
+            fluid: Vec::new(),
         }
+    }
+
+    /// Whether function `f` comes minute by minute.
+    fn is_fluid(&self, f: u32) -> bool {
+        self.fluid.get(f as usize).copied().unwrap_or(false)
+    }
+
+    /// The functions with at least [`NEVER_IDLE_PER_MINUTE`] requests in every minute of the
+    /// workload's days.
+    fn never_idle(&self) -> Vec<bool> {
+        let minutes = self.days().len() as u64 * 1440;
+        let mut full = vec![0u64; self.functions.len()];
+        for c in self.counts.iter().filter(|c| c.2 >= NEVER_IDLE_PER_MINUTE) {
+            full[c.1 as usize] += 1;
+        }
+        full.iter().map(|k| minutes > 0 && *k == minutes).collect()
     }
 
     /// What a per-minute table of `trace` would hold: each function-minute's requests and
@@ -141,6 +171,15 @@ impl Workload for MinuteCounts {
         // it, so sorting minute by minute (on every core) puts the whole day in order.
         let mut starts = Vec::new();
         for &(minute, func, n, exec) in &self.counts[a..b] {
+            if self.is_fluid(func) {
+                // Minute by minute (fluid_day); its per-second counts, if any, are not used.
+                used += usize::from(
+                    seconds
+                        .as_ref()
+                        .is_some_and(|s| s.contains_key(&(minute, func))),
+                );
+                continue;
+            }
             if starts.last().is_none_or(|&(m, _)| m != minute) {
                 starts.push((minute, out.len()));
             }
@@ -203,11 +242,69 @@ impl Workload for MinuteCounts {
         let (m0, m1) = (day * 1440, (day + 1) * 1440);
         let a = self.counts.partition_point(|c| c.0 < m0);
         let b = self.counts.partition_point(|c| c.0 < m1);
-        Some(self.counts[a..b].iter().map(|c| u64::from(c.2)).sum())
+        Some(
+            self.counts[a..b]
+                .iter()
+                .filter(|c| !self.is_fluid(c.1))
+                .map(|c| u64::from(c.2))
+                .sum(),
+        )
+    }
+
+    fn set_fluid(&mut self, on: bool) -> bool {
+        let never_idle = self.never_idle();
+        let any = never_idle.iter().any(|x| *x);
+        self.fluid = if on { never_idle } else { Vec::new() };
+        any
+    }
+
+    fn fluid_day(&mut self, day: u32) -> Vec<FluidDay> {
+        if !self.fluid.iter().any(|x| *x) {
+            return Vec::new();
+        }
+        let (m0, m1) = (day * 1440, (day + 1) * 1440);
+        let a = self.counts.partition_point(|c| c.0 < m0);
+        let b = self.counts.partition_point(|c| c.0 < m1);
+        // Each never-idle function's minutes, and its requests' total execution time.
+        let mut days: Vec<Option<(Vec<u32>, f64)>> = vec![None; self.functions.len()];
+        for &(minute, func, n, exec) in &self.counts[a..b] {
+            if self.is_fluid(func) {
+                let d = days[func as usize].get_or_insert_with(|| (vec![0; 1440], 0.0));
+                d.0[(minute - m0) as usize] = n;
+                d.1 += f64::from(n) * f64::from(exec);
+            }
+        }
+        (days.into_iter().enumerate())
+            .filter_map(|(f, d)| d.map(|d| (f as u32, d)))
+            .map(|(func, (requests, busy))| {
+                let total: u64 = requests.iter().map(|n| u64::from(*n)).sum();
+                FluidDay {
+                    func,
+                    day,
+                    rates: requests.iter().map(|n| f64::from(*n) / 60.0).collect(),
+                    requests,
+                    // The day's mean execution time, for every request.
+                    exec: LogNormal {
+                        median: (busy / total.max(1) as f64).max(1e-6),
+                        sigma: 0.0,
+                    },
+                    seed: mix(self.seed ^ mix((u64::from(func) << 32) | 0xF1_D0)),
+                }
+            })
+            .collect()
     }
 
     fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
+        let fluid = self.fluid.iter().filter(|x| **x).count();
+        if fluid > 0 {
+            notes.push(format!(
+                "{fluid} functions with at least {NEVER_IDLE_PER_MINUTE} requests in every \
+                 minute were replayed minute by minute (the fluid model: arrivals at random \
+                 within each minute, every request running for the day's mean execution time; \
+                 their per-second counts and learned arrivals are not used)"
+            ));
+        }
         if let Some(s) = &self.seconds {
             let (used, below, outside, above) = self.by_seconds;
             notes.push(format!(

@@ -300,3 +300,73 @@ fn per_second_rows_and_cells_are_checked() {
         assert!(all.contains(want), "missing {want:?} in\n{all}");
     }
 }
+
+/// A workload that hides its never-idle functions' minute-by-minute path: every function
+/// request by request.
+struct RequestByRequest(coldstart_sim::workload::minute_counts::MinuteCounts);
+
+impl Workload for RequestByRequest {
+    fn functions(&self) -> &[coldstart_sim::workload::Function] {
+        self.0.functions()
+    }
+    fn days(&self) -> std::ops::Range<u32> {
+        self.0.days()
+    }
+    fn day(&mut self, day: u32) -> anyhow::Result<Vec<coldstart_sim::workload::Invocation>> {
+        self.0.day(day)
+    }
+}
+
+#[test]
+fn a_function_never_idle_comes_minute_by_minute_and_agrees_with_its_requests() {
+    // Two days: `hot` has 600 requests in every minute (10 a second, 100 ms each: one in
+    // flight on average), `rare` one every ten minutes.
+    let d = tempfile::tempdir().unwrap();
+    for day in 0..2 {
+        let mut text = String::from("day,time,hot,rare\n");
+        for m in 0..1440 {
+            let rare = if m % 10 == 0 { "1" } else { "" };
+            text.push_str(&format!("{day},{},600,{rare}\n", day * 86400 + m * 60));
+        }
+        write(
+            d.path(),
+            "requests_minute",
+            &format!("day_00{day}.csv"),
+            &text,
+        );
+    }
+    let costs = coldstart_sim::costs::FixedCosts(0.5);
+    let keep = || vec![coldstart_sim::policy::parse("fixed-keepalive:ttl=60s", 2).unwrap()];
+    let mut fluid = huawei2023::open(d.path(), &Select::default(), 1).unwrap();
+    assert!(fluid.set_fluid(true), "hot is never idle");
+    // The request-by-request day holds rare's requests alone.
+    assert_eq!(fluid.size_hint(0), Some(144));
+    assert_eq!(fluid.day(0).unwrap().len(), 144);
+    let mut fluid = huawei2023::open(d.path(), &Select::default(), 1).unwrap();
+    let a = coldstart_sim::engine::simulate(&mut fluid, &costs, keep(), |_, _| {}).unwrap();
+    let notes = fluid.notes().join("\n");
+    assert!(
+        notes.contains(
+            "1 functions with at least 60 requests in every minute were replayed minute by minute"
+        ),
+        "{notes}"
+    );
+    let mut each = RequestByRequest(huawei2023::open(d.path(), &Select::default(), 1).unwrap());
+    let b = coldstart_sim::engine::simulate(&mut each, &costs, keep(), |_, _| {}).unwrap();
+    let (fa, fb) = (&a[0].per_function, &b[0].per_function);
+    // Every request counted either way; rare's replay is the same.
+    assert_eq!(fa[0].invocations, 2 * 1440 * 600);
+    assert_eq!(fb[0].invocations, fa[0].invocations);
+    assert_eq!(
+        (fa[1].invocations, fa[1].cold_starts),
+        (fb[1].invocations, fb[1].cold_starts)
+    );
+    // hot's pods: a few cold starts as its requests in flight reach new peaks, either way.
+    let (ca, cb) = (fa[0].cold_starts as f64, fb[0].cold_starts as f64);
+    assert!(
+        cb >= 3.0 && (ca - cb).abs() <= 3.0_f64.max(0.25 * cb),
+        "{ca} against {cb}"
+    );
+    let (ia, ib) = (fa[0].idle_seconds, fb[0].idle_seconds);
+    assert!((ia / ib - 1.0).abs() < 0.15, "idle {ia} against {ib}");
+}
