@@ -14,12 +14,14 @@ change over the capacities) are copied to
 OUT/figures/faascache-best.svg and faascache-worst.svg. Everything is written under OUT. Run it
 through scripts/faascache.sh."""
 import argparse
-import csv
 import os
 import shutil
 import subprocess
 import sys
 import time
+
+import strategies
+from strategies import finish
 
 REGIONS = ["R1", "R2", "R3", "R4", "R5"]
 ORDERS = ["gd", "lru", "ttl"]
@@ -27,8 +29,8 @@ FIXED = "fixed-keepalive:ttl=10m,restart=yes"
 
 
 def summary(folder):
-    with open(os.path.join(folder, "summary.csv"), newline="") as f:
-        return {r["policy"]: r for r in csv.DictReader(f)}
+    """summary.csv's rows by policy."""
+    return {r["policy"]: r for r in strategies.summary(folder)}
 
 
 def spec(cap, order):
@@ -101,12 +103,7 @@ def main():
                         os.path.join(args.out, "figures", f"faascache-{which}.svg"))
     lines += ["", f"Against LRU, Greedy-Dual gains most in {best} ({gain[best]:+.1f} % on "
               f"average over the capacities) and least in {worst} ({gain[worst]:+.1f} %)."]
-    table = "\n".join(lines) + "\n"
-    with open(os.path.join(args.out, "faascache.md"), "w") as f:
-        f.write(table)
-    print(table)
-    print(f"wrote {args.out}/faascache.md and {args.out}/figures/ "
-          f"({time.perf_counter() - t0:.0f} s)")
+    finish(args.out, "faascache.md", lines, t0)
 
 
 if __name__ == "__main__":

@@ -146,12 +146,16 @@ def main():
                   f"cold starts {got[1]:.6g} against {base[1]:.6g}", flush=True)
         if flags:
             lines.append(f"| {what} | `{' '.join(flags)}` | " + " | ".join(cells) + " |")
+    finish(args.out, "strategies.md", lines, t0)
+
+
+def finish(out, name, lines, t0):
+    """Writes the table's `lines` to OUT/name and prints them."""
     table = "\n".join(lines) + "\n"
-    with open(os.path.join(args.out, "strategies.md"), "w") as f:
+    with open(os.path.join(out, name), "w") as f:
         f.write(table)
     print(table)
-    print(f"wrote {args.out}/strategies.md and {args.out}/figures/ "
-          f"({time.perf_counter() - t0:.0f} s)")
+    print(f"wrote {out}/{name} and {out}/figures/ ({time.perf_counter() - t0:.0f} s)")
 
 
 if __name__ == "__main__":
