@@ -85,10 +85,14 @@ impl Pressure {
     /// The pressures over `days` days from the cold starts of a replay, for functions whose
     /// pool and cluster are `group_of`; a miss and a build go as `pressure ^ exponents.0` of
     /// the pool's pressure, the host's steps as `pressure ^ exponents.1` of the cluster's.
+    /// `usual_miss` is the region's chance of a pool miss over a month (its profile's); a
+    /// minute's chance is capped at [`MAX_MISS`], and the cap is counted when the misses are
+    /// kept at `usual_miss` over the replay (see [`capped_norm`]).
     pub fn from_cold_starts(
         group_of: Vec<(u16, u16)>,
         days: Range<u32>,
         exponents: (f64, f64),
+        usual_miss: f64,
         cold_starts: &[ColdStartAt],
     ) -> Self {
         let minutes = days.end as usize * 1440;
@@ -129,7 +133,7 @@ impl Pressure {
             .zip(&pool_pressure)
             .map(|(c, p)| {
                 [
-                    weighted_mean(c.iter().map(|x| x.0 - x.1), p, exponents.0),
+                    capped_norm(c.iter().map(|x| x.0 - x.1), p, exponents.0, usual_miss),
                     weighted_mean(c.iter().map(|x| x.1), p, exponents.0),
                 ]
             })
@@ -186,6 +190,56 @@ fn weighted_mean(weights: impl Iterator<Item = u32>, pressure: &[f32], e: f64) -
     } else {
         sum / n
     }
+}
+
+/// The divisor `n` of a pool's `pressure ^ e` that keeps its chance of a miss, `usual_miss`
+/// times `pressure ^ e / n` capped at [`MAX_MISS`] in each minute, at `usual_miss` over the
+/// cold starts `weights` it applies to. Without the cap it is their mean of `pressure ^ e`
+/// ([`weighted_mean`]); with it, the minutes of a storm (hundreds of timers at midnight, at a
+/// pressure of 50 or more) count as the misses they can make, not as `pressure ^ e`, which
+/// would otherwise set the divisor alone and leave the rest of the day without an effect.
+fn capped_norm(
+    weights: impl Iterator<Item = u32>,
+    pressure: &[f32],
+    e: f64,
+    usual_miss: f64,
+) -> f64 {
+    let pairs: Vec<(f64, f64)> = weights
+        .zip(pressure)
+        .filter(|(w, _)| *w > 0)
+        .map(|(w, x)| (f64::from(w), f64::from(*x).powf(e)))
+        .collect();
+    let n: f64 = pairs.iter().map(|p| p.0).sum();
+    if n == 0.0 {
+        return 1.0;
+    }
+    let mean = pairs.iter().map(|(w, a)| w * a).sum::<f64>() / n;
+    let cap = MAX_MISS.max(usual_miss);
+    if usual_miss <= 0.0 || usual_miss >= cap || !(mean > 0.0) {
+        return mean.max(f64::MIN_POSITIVE);
+    }
+    let misses = |d: f64| {
+        pairs
+            .iter()
+            .map(|(w, a)| w * (usual_miss * a / d).min(cap))
+            .sum::<f64>()
+            / n
+    };
+    // misses() falls as the divisor rises; at the mean it is at most usual_miss (the cap only
+    // takes away), so the divisor lies below the mean: bisect on its logarithm.
+    let (mut lo, mut hi) = ((mean * 1e-12).ln(), mean.ln());
+    if misses(mean) >= usual_miss * (1.0 - 1e-9) {
+        return mean;
+    }
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if misses(mid.exp()) > usual_miss {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (0.5 * (lo + hi)).exp()
 }
 
 /// One group's pressure per minute from its cold starts per minute, over a window of `window`
@@ -256,6 +310,34 @@ mod tests {
     }
 
     #[test]
+    fn a_storm_counts_as_the_misses_it_can_make() {
+        // 1,000 cold starts in calm minutes (pressure 1) and 10 in a storm (pressure 100);
+        // exponent 2, a usual miss of 0.1. Uncapped, the storm sets the divisor: the mean of
+        // pressure^2 is (1,000 + 10 x 10,000) / 1,010 = 100, and a calm minute's chance falls
+        // to 0.1 / 100. Capped at 0.95, the storm makes 9.5 misses, so the calm minutes make
+        // 101 - 9.5 = 91.5: a divisor of 100 / 91.5.
+        let mut w = vec![1u32; 1000];
+        w.push(10);
+        let mut p = vec![1.0f32; 1000];
+        p.push(100.0);
+        let uncapped = weighted_mean(w.iter().copied(), &p, 2.0);
+        assert!((uncapped - 100.0).abs() < 1e-9, "{uncapped}");
+        let d = capped_norm(w.iter().copied(), &p, 2.0, 0.1);
+        assert!((d - 100.0 / 91.5).abs() < 1e-9, "{d}");
+        // The misses over the cold starts stay the usual 0.1.
+        let misses: f64 = w
+            .iter()
+            .zip(&p)
+            .map(|(n, x)| f64::from(*n) * (0.1 * f64::from(*x).powi(2) / d).min(MAX_MISS))
+            .sum();
+        assert!((misses / 1010.0 - 0.1).abs() < 1e-9);
+        // Where nothing reaches the cap, it is the mean.
+        let p2 = vec![1.0f32, 2.0];
+        let d2 = capped_norm([3u32, 1].into_iter(), &p2, 1.0, 0.1);
+        assert!((d2 - 5.0 / 4.0).abs() < 1e-12, "{d2}");
+    }
+
+    #[test]
     fn pressure_moves_chances_from_the_pool_to_scratch() {
         let (a, b) = stage_chances(0.6, 0.3, 1.0);
         assert_eq!((a, b), (0.6, 0.3));
@@ -303,7 +385,7 @@ mod effect_tests {
                 cs.extend(at(0, 0, m, true, 1));
             }
         }
-        let p = Pressure::from_cold_starts(vec![(0, 0), (0, 0)], 0..2, (2.0, 1.0), &cs);
+        let p = Pressure::from_cold_starts(vec![(0, 0), (0, 0)], 0..2, (2.0, 1.0), 0.0, &cs);
         // Each effect's mean over the cold starts it applies to is 1.
         let (mut miss, mut build, mut sched) = (0.0, 0.0, 0.0);
         let (mut searched, mut built) = (0.0, 0.0);
@@ -345,7 +427,7 @@ mod effect_tests {
             let burst = (1440 + 600..1440 + 660).contains(&m);
             cs.extend(at(1, 0, m, false, if burst { 10 } else { 1 }));
         }
-        let p = Pressure::from_cold_starts(vec![(0, 0), (1, 0)], 0..2, (1.0, 1.0), &cs);
+        let p = Pressure::from_cold_starts(vec![(0, 0), (1, 0)], 0..2, (1.0, 1.0), 0.0, &cs);
         let t = (1440.0 + 650.0) * 60.0;
         let (quiet, busy) = (p.effect(0, t), p.effect(1, t));
         // Pool 0 is as usual (pressure 1): its misses are not raised; pool 1's are.

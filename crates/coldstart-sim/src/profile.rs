@@ -266,7 +266,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             scratch_factor: 2.0,
             holiday_factor: 0.7,
             daily: &R4_DAILY,
-            load_alloc: 3.5,
+            load_alloc: 5.0,
             load_host: 0.25,
             steady: Steady {
                 share: 0.003,

@@ -526,6 +526,7 @@ impl FirstReplay {
             self.group_of.clone(),
             0..self.days,
             (prof.load_alloc, prof.load_host),
+            1.0 - prof.alloc[0].0 - prof.alloc[1].0,
             &self.cold,
         )
     }
