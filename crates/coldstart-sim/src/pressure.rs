@@ -215,7 +215,7 @@ fn capped_norm(
     }
     let mean = pairs.iter().map(|(w, a)| w * a).sum::<f64>() / n;
     let cap = MAX_MISS.max(usual_miss);
-    if usual_miss <= 0.0 || usual_miss >= cap || !(mean > 0.0) {
+    if usual_miss <= 0.0 || usual_miss >= cap || mean.is_nan() || mean <= 0.0 {
         return mean.max(f64::MIN_POSITIVE);
     }
     let misses = |d: f64| {
