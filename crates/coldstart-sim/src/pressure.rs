@@ -214,14 +214,13 @@ fn capped_norm(
         return 1.0;
     }
     let mean = pairs.iter().map(|(w, a)| w * a).sum::<f64>() / n;
-    let cap = MAX_MISS.max(usual_miss);
-    if usual_miss <= 0.0 || usual_miss >= cap || mean.is_nan() || mean <= 0.0 {
+    if usual_miss <= 0.0 || usual_miss >= MAX_MISS || mean.is_nan() || mean <= 0.0 {
         return mean.max(f64::MIN_POSITIVE);
     }
     let misses = |d: f64| {
         pairs
             .iter()
-            .map(|(w, a)| w * (usual_miss * a / d).min(cap))
+            .map(|(w, a)| w * miss_chance(usual_miss, a / d))
             .sum::<f64>()
             / n
     };
@@ -271,6 +270,12 @@ fn pressures(counts: &[u32], window: u32) -> Vec<f32> {
         .collect()
 }
 
+/// A minute's chance of a pool miss: the usual chance `miss` times the pressure's `factor`,
+/// at most [`MAX_MISS`] (or `miss` itself where that is higher).
+fn miss_chance(miss: f64, factor: f64) -> f64 {
+    (miss * factor).min(MAX_MISS.max(miss))
+}
+
 /// The allocation-stage chances `(first, second)` (the rest misses and builds from scratch)
 /// of a pool whose usual chances are `p0` and `p1`, its chance of a miss multiplied by
 /// `factor` ([`Effect::miss`]).
@@ -279,7 +284,7 @@ pub fn stage_chances(p0: f64, p1: f64, factor: f64) -> (f64, f64) {
     if factor == 1.0 || p0 + p1 <= 0.0 {
         return (p0, p1);
     }
-    let m = (miss * factor).min(MAX_MISS.max(miss));
+    let m = miss_chance(miss, factor);
     let keep = (1.0 - m) / (p0 + p1);
     (p0 * keep, p1 * keep)
 }
