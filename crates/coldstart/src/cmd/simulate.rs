@@ -301,6 +301,8 @@ pub fn run(a: Args) -> Result<()> {
         scale_components: a.scale_component.clone(),
         concurrency: a.concurrency,
     };
+    let tradeoff = a.tradeoff.clone().unwrap_or_default();
+    tradeoff.check_scope(replay.scope(&input))?;
     let mut o = simulate::run(&input, &a.policies, &swept, &replay)?;
     if a.against_requests {
         o.month_check = Some(simulate::against_requests(
@@ -321,13 +323,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         o.seeds = Some(simulate::seeds::SeedRuns::new(seeds, &summaries));
     }
-    write(
-        &o,
-        &a.out,
-        a.force,
-        lock,
-        &a.tradeoff.clone().unwrap_or_default(),
-    )?;
+    write(&o, &a.out, a.force, lock, &tradeoff)?;
     write!(std::io::stdout(), "{o}")?;
     outln!("wrote {}", a.out.join("index.html").display());
     Ok(())

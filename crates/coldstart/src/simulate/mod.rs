@@ -156,6 +156,34 @@ pub enum PodScope {
     Function,
 }
 
+impl PodScope {
+    /// What owns pods, as the per-unit metrics name it ("app" or "function").
+    pub fn unit(self) -> &'static str {
+        match self {
+            PodScope::App => "app",
+            PodScope::Function => "function",
+        }
+    }
+
+    /// The summary column of the 75th-percentile cold-start rate of what owns pods:
+    /// `p75_app_cold_pct` or `p75_function_cold_pct`.
+    pub fn p75_column(self) -> String {
+        format!("p75_{}_cold_pct", self.unit())
+    }
+}
+
+impl Replay {
+    /// Whose pods the requests of `input` run in: `--pod-scope`, or by default per app for the
+    /// Azure traces and per function otherwise.
+    pub fn scope(&self, input: &Input) -> PodScope {
+        self.pod_scope.unwrap_or(if input.is_azure() {
+            PodScope::App
+        } else {
+            PodScope::Function
+        })
+    }
+}
+
 /// How a replay runs, beyond its input and policies.
 #[derive(Debug, Clone, Default)]
 pub struct Replay {
@@ -252,6 +280,9 @@ pub struct Outcome {
     /// With a policy that places pods in other regions: the workload's own region, then the
     /// others (the order of [`Metrics::by_region_hour`]); empty otherwise.
     pub regions: Vec<String>,
+    /// Whose pods the requests ran in: the per-unit metrics (the 75th-percentile cold-start
+    /// rate) are per app or per function, and named so.
+    pub scope: PodScope,
 }
 
 /// Pod utility ratios (spec section 3, fig 17) in brief: the median of those >= 0 (as the
@@ -311,11 +342,7 @@ pub fn run(input: &Input, specs: &[Spec], sweeps: &[Sweep], replay: &Replay) -> 
     if replay.cold_start.is_none() && input.has_no_cold_starts() {
         let _ = write!(desc, "; {LOGNORMAL_COSTS}");
     }
-    let scope = replay.pod_scope.unwrap_or(if input.is_azure() {
-        PodScope::App
-    } else {
-        PodScope::Function
-    });
+    let scope = replay.scope(input);
     if scope == PodScope::App {
         if !input.is_azure() {
             bail!(
@@ -459,6 +486,7 @@ pub fn run(input: &Input, specs: &[Spec], sweeps: &[Sweep], replay: &Replay) -> 
         warmup_days: warmup,
         regions,
         sweeps: sweeps.iter().map(|s| s.spec.clone()).collect(),
+        scope,
     })
 }
 

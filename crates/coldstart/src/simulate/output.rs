@@ -39,7 +39,7 @@ impl Outcome {
                 f(&|x| x.cold_starts() as f64 / base_cold * 100.0),
             )
             .f64(
-                "p75_function_cold_pct",
+                &self.p75_column(),
                 f(&|x| x.p75_function_cold_rate() * 100.0),
             )
             .f64("cold_start_seconds", f(&|x| x.cold_seconds()))
@@ -373,7 +373,8 @@ impl std::fmt::Display for Outcome {
                 s.seeds[s.seeds.len() - 1]
             )?;
             for (i, p) in s.policies.iter().enumerate() {
-                let cells: Vec<String> = SEED_COLUMNS
+                let cells: Vec<String> = self
+                    .seed_columns()
                     .iter()
                     .map(|(m, label)| interval_text(s, i, m, label))
                     .collect();
@@ -413,17 +414,30 @@ pub fn clean_summary(full: &Table) -> Table {
     }
 }
 
-/// The metrics shown with their intervals (summary column, label).
-const SEED_COLUMNS: [(&str, &str); 5] = [
-    ("cold_starts", "cold starts"),
-    (
-        "cold_starts_vs_10min_keepalive_pct",
-        "cold starts vs 10m (%)",
-    ),
-    ("p75_function_cold_pct", "p75 function cold (%)"),
-    ("idle_vs_10min_keepalive_pct", "idle vs 10m (%)"),
-    ("peak_running_pods", "peak running pods"),
-];
+impl Outcome {
+    /// The summary column of the 75th-percentile cold-start rate of what owns pods.
+    pub fn p75_column(&self) -> String {
+        self.scope.p75_column()
+    }
+
+    /// The metrics shown with their intervals (summary column, label).
+    fn seed_columns(&self) -> [(String, String); 5] {
+        let pair = |c: &str, l: &str| (c.to_string(), l.to_string());
+        [
+            pair("cold_starts", "cold starts"),
+            pair(
+                "cold_starts_vs_10min_keepalive_pct",
+                "cold starts vs 10m (%)",
+            ),
+            (
+                self.p75_column(),
+                format!("p75 {} cold (%)", self.scope.unit()),
+            ),
+            pair("idle_vs_10min_keepalive_pct", "idle vs 10m (%)"),
+            pair("peak_running_pods", "peak running pods"),
+        ]
+    }
+}
 
 /// `label mean [low, high]` of one policy's metric over the seeds.
 fn interval_text(s: &seeds::SeedRuns, policy: usize, metric: &str, label: &str) -> String {
@@ -640,6 +654,10 @@ pub const TRADEOFF_METRICS: &[(&str, &str)] = &[
         "p75_function_cold_pct",
         "75th-percentile function's cold-start rate (%)",
     ),
+    (
+        "p75_app_cold_pct",
+        "75th-percentile app's cold-start rate (%)",
+    ),
     ("cold_start_p99_s", "p99 cold-start time (s)"),
     ("latency_p50_s", "p50 latency (s)"),
     ("latency_p99_s", "p99 latency (s)"),
@@ -691,6 +709,23 @@ impl Default for Tradeoff {
 }
 
 impl Tradeoff {
+    /// Refuses a 75th-percentile axis of the other pod scope (`p75_function_cold_pct` when
+    /// apps own the pods, `p75_app_cold_pct` when functions do): the summary has one of them.
+    pub fn check_scope(&self, scope: super::PodScope) -> Result<()> {
+        let have = scope.p75_column();
+        for axis in [self.y, self.x] {
+            if axis.starts_with("p75_") && axis != have {
+                bail!(
+                    "--tradeoff: {axis} is not measured here: the pods belong to {}s \
+                     (--pod-scope {}), so the summary has {have}",
+                    scope.unit(),
+                    scope.unit()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// `Y` or `Y,X` (X: idle memory against the 10-minute keep-alive), each a column of
     /// [`TRADEOFF_METRICS`].
     pub fn parse(s: &str) -> Result<Self> {
@@ -885,13 +920,14 @@ pub(super) fn html(
             s.seeds[s.seeds.len() - 1],
             s.seeds[0]
         ));
+        let columns = o.seed_columns();
         let mut head = vec!["policy"];
-        head.extend(SEED_COLUMNS.iter().map(|(_, l)| *l));
+        head.extend(columns.iter().map(|(_, l)| l.as_str()));
         let mut st = Html::new(&head);
         for (i, p) in s.policies.iter().enumerate() {
             let mut row = vec![p.clone()];
             row.extend(
-                SEED_COLUMNS
+                columns
                     .iter()
                     .map(|(m, _)| interval_text(s, i, m, "").trim().to_string()),
             );
@@ -938,7 +974,7 @@ mod tests {
     /// takes Y or Y,X and names what it refuses.
     #[test]
     fn tradeoff_axes_are_summary_columns() {
-        let o = super::Outcome {
+        let outcome = |scope| super::Outcome {
             input: String::new(),
             notes: Vec::new(),
             functions: Vec::new(),
@@ -951,8 +987,22 @@ mod tests {
             warmup_days: 0,
             regions: Vec::new(),
             sweeps: Vec::new(),
+            scope,
         };
-        let summary = o.summary();
+        // The 75th-percentile column is per app or per function, as the pods are.
+        let (app, function) = (super::PodScope::App, super::PodScope::Function);
+        let mut summary = outcome(function).summary();
+        let per_app = outcome(app).summary();
+        assert!(per_app.f64s("p75_app_cold_pct").is_some());
+        assert!(per_app.f64s("p75_function_cold_pct").is_none());
+        summary.columns.extend(per_app.columns);
+        let p75 = Tradeoff::parse("p75_function_cold_pct").unwrap();
+        assert!(p75.check_scope(function).is_ok());
+        let e = p75.check_scope(app).unwrap_err().to_string();
+        assert!(
+            e.contains("--pod-scope app") && e.contains("p75_app_cold_pct"),
+            "{e}"
+        );
         for (c, _) in TRADEOFF_METRICS {
             assert!(summary.columns.iter().any(|(n, _)| n == c), "{c}");
         }

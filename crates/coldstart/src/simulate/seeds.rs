@@ -12,9 +12,10 @@ use crate::table::{Col, Table};
 const NOT_RESULTS: [&str; 2] = ["sim_seconds", "invocations_per_s"];
 
 /// Shares of a whole, in percent: their intervals end at 100.
-const SHARES: [&str; 3] = [
+const SHARES: [&str; 4] = [
     "cold_start_pct",
     "p75_function_cold_pct",
+    "p75_app_cold_pct",
     "pods_utility_below_1_pct",
 ];
 

@@ -849,6 +849,24 @@ fn azure_apps_share_their_pods_and_cold_starts_can_be_fixed() {
     assert_eq!(cold(&app), 1.0);
     assert_eq!(cold(&func), 1440.0);
     assert_eq!(column(&func, "cold_start_seconds")[0].1, 1440.0);
+    // Serverless in the Wild's 75th-percentile cold-start rate is over what owns the pods and
+    // named so: the one app's 1 cold start in 1,440 calls, each function's every call.
+    let p75 = column(&app, "p75_app_cold_pct")[0].1;
+    assert!((p75 - 100.0 / 1440.0).abs() < 1e-9, "{p75}");
+    assert_eq!(column(&func, "p75_function_cold_pct")[0].1, 100.0);
+    let e = fails(&[
+        "simulate",
+        "--azure2021",
+        s(&p),
+        "--out",
+        s(&d.path().join("refused")),
+        "--tradeoff",
+        "p75_function_cold_pct",
+    ]);
+    assert!(
+        e.contains("p75_app_cold_pct") && e.contains("--pod-scope app"),
+        "{e}"
+    );
     let page = std::fs::read_to_string(app.join("index.html")).unwrap();
     assert!(
         page.contains("every cold start takes 1 s (--cold-start fixed)"),
