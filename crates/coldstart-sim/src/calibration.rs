@@ -50,6 +50,9 @@ pub struct RegionMeasures {
     /// size against the published one (functions over the profile's count).
     pub requests: u64,
     pub requests_last_day: u64,
+    /// Whether the last day's per-request rows were written: only then is
+    /// `requests_last_day` the table's rows (the top pods' requests), else all its requests.
+    pub last_day_rows: bool,
     pub days: u32,
     pub scale: f64,
     /// Pod utility ratios (fig 17): share below 1, median, and the pods measured.
@@ -347,7 +350,8 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
     let mut push = recorder(&mut out, false);
     let gap = |t: String| format!("{t} (not modelled yet)");
     let region = |name: &str| regions.iter().find(|r| r.region == name);
-    if let Some(r1) = region("R1").filter(|r| i64::from(r.days) == TRACE_DAYS) {
+    // Rows only where they were written (`--request-days none` counts requests instead).
+    if let Some(r1) = region("R1").filter(|r| i64::from(r.days) == TRACE_DAYS && r.last_day_rows) {
         let ratio = r1.requests_last_day as f64 / (R1_LAST_DAY_REQUESTS * r1.scale);
         push(
             "R1 day-30 per-request rows, against 364 million times the scale".into(),

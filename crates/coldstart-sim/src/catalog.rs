@@ -149,6 +149,9 @@ const STEADY_RATE: (f64, f64) = (1.0, 12_000.0);
 /// The daily cycle of an OBS upload pipeline (von Mises concentration).
 const OBS_PIPELINE_KAPPA: f64 = 0.6;
 
+/// Requests a pod of a never-idle function takes at once (one of these, evenly).
+const STEADY_CONCURRENCY: [u32; 3] = [10, 50, 100];
+
 /// Timer periods in minutes and their shares, dealt by exact quota: mostly daily or hourly
 /// jobs, a few every minute (each keeps a pod loaded all day), few in between (each firing
 /// of those is a cold start of a pod that serves only it).
@@ -404,8 +407,13 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 all_triggers.insert(0, ("TIMER", "A"));
                 timer(&mut rng, periods.pop().unwrap_or(1440.0) * 60.0)
             });
-            // Busy functions mostly serve one request per pod, so they hold many pods.
-            let concurrency = if rng.gen::<f64>() < 0.8 {
+            // Busy functions mostly serve one request per pod, so they hold many pods. A
+            // function that is never idle is built for volume: its pods take many requests
+            // at once (the platform's per-instance concurrency), so its thousands of
+            // requests a second hold tens of pods, not one per request in flight.
+            let concurrency = if kind == Kind::Steady {
+                *STEADY_CONCURRENCY.choose(&mut rng).expect("non-empty")
+            } else if rng.gen::<f64>() < 0.8 {
                 1
             } else if busy {
                 *[2u32, 4].choose(&mut rng).expect("non-empty")

@@ -822,6 +822,7 @@ impl RegionRun<'_> {
             / specs.len().max(1) as f64;
         measures.requests = funcs.iter().map(|f| f.requests).sum();
         measures.requests_last_day = last_day_requests.iter().sum();
+        measures.last_day_rows = opts.days > 0 && rows_days.contains(&(opts.days - 1));
         measures.days = opts.days;
         measures.scale = specs.len() as f64 / f64::from(prof.functions);
         let summary = RegionSummary {
