@@ -170,9 +170,10 @@ impl FnState {
         if idx + 1 == n && (idx == 0 || pods.get(idx - 1).sent_order() <= order) {
             return;
         }
-        if idx == 0 && pods.get(n - 1).sent_order() <= order {
-            // The front pod to the back, as most requests of a busy function do.
-            pods.rotate();
+        if idx + 1 < n && pods.get(n - 1).sent_order() <= order {
+            // Behind every pod, as every request arriving in time order goes (the front pod,
+            // as most requests of a busy function do, by moving the ring's head).
+            pods.move_to_back(idx);
             return;
         }
         let p = pods.remove(idx);
@@ -788,25 +789,33 @@ impl<'a, E: Events> Engine<'a, E> {
     }
 
     /// On the fast path: the first pod with room at `t` in the order they were last sent a
-    /// request; idle pods met on the way whose keep-alive ran out leave.
+    /// request; idle pods met on the way whose keep-alive ran out leave. The pods passed over
+    /// stay full until the earliest of their requests ends, so the ring holds them, and the
+    /// next search before then starts behind them (a burst's pods serving long requests are
+    /// not read again by every request after it).
     fn first_with_room(&mut self, fi: usize, t: f64, conc: usize) -> Option<usize> {
-        let mut i = 0;
+        let (mut i, mut until) = self.state[fi].pods.held_front(t);
         while i < self.state[fi].pods.len() {
-            let p = self.state[fi].pods.get_mut(i);
+            let pods = &mut self.state[fi].pods;
+            let p = pods.get_mut(i);
             p.settle(t);
             if p.idle() {
                 if t >= p.expire_at {
-                    let p = self.state[fi].pods.remove(i);
+                    let p = pods.remove(i);
                     self.retire(fi, p, t);
                     continue;
                 }
+                pods.hold_front(i, until);
                 return Some(i);
             }
             if p.ends.len() < conc {
+                pods.hold_front(i, until);
                 return Some(i);
             }
+            until = p.ends.iter().fold(until, |u, &e| u.min(e));
             i += 1;
         }
+        self.state[fi].pods.hold_front(i, until);
         None
     }
 
