@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use coldstart_trace::paper::{SMALL_POOL_MAX_CPU, SMALL_POOL_MAX_MEMORY_MB};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::prelude::SessionContext;
@@ -372,6 +372,21 @@ pub fn floats(a: &ArrayRef) -> Result<Vec<f64>> {
     Ok((0..c.len())
         .map(|i| if c.is_null(i) { f64::NAN } else { c.value(i) })
         .collect())
+}
+
+/// Any column as a string array, read in place: `str_at` borrows each value, with no copy
+/// per row as [`strings`] makes (for columns of millions of rows).
+pub fn utf8(a: &ArrayRef) -> Result<StringArray> {
+    Ok(cast(a, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+/// Row `i` of a [`utf8`] column (nulls as empty).
+pub fn str_at(c: &StringArray, i: usize) -> &str {
+    if c.is_null(i) {
+        ""
+    } else {
+        c.value(i)
+    }
 }
 
 /// Any column as strings (nulls as empty).

@@ -94,6 +94,13 @@ pub fn simulate_from(
     // (the fluid model knows nothing else), request by request otherwise.
     let fluid = policies.iter().all(|p| p.fixed_keep_alive().is_some());
     let fluid = workload.set_fluid(fluid) && fluid;
+    // Every policy deciding per function, and none provisioning minute by minute (its clock
+    // runs on every function's requests): each function's requests in time order is enough
+    // (a function's pods see only its own requests), so the workload may group them.
+    let mut policies = policies;
+    let by_function = policies
+        .iter_mut()
+        .all(|p| p.per_function() && p.provisioning().is_none());
     let (count, threads) = (policies.len(), rayon::current_num_threads());
     // Every per-function policy gets the same number of copies, so one sharing-out serves all:
     // several per free core, so that a core that falls behind (another program, a busy host)
@@ -105,9 +112,13 @@ pub fn simulate_from(
     };
     // The first day is drawn before the engines are made: its requests per function share
     // the functions out between the copies of a per-function policy.
+    let draw = |w: &mut dyn Workload, day| match by_function {
+        true => w.day_per_function(day),
+        false => w.day(day),
+    };
     let mut first = match days.is_empty() {
         true => None,
-        false => Some(workload.day(days.start)?),
+        false => Some(draw(workload, days.start)?),
     };
     let owner = (shards > 1 && policies.iter().any(|p| p.per_function()))
         .then(|| share_out(first.as_deref().unwrap_or_default(), n, shards));
@@ -140,7 +151,7 @@ pub fn simulate_from(
         }
         let inv = match first.take() {
             Some(inv) => inv,
-            None => workload.day(day)?,
+            None => draw(workload, day)?,
         };
         let fluid_days = if fluid {
             workload.fluid_day(day)

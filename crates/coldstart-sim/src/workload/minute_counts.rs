@@ -143,6 +143,161 @@ impl MinuteCounts {
             .map(|(n, k)| *n as f64 / (*k).max(1) as f64)
             .collect()
     }
+    /// The requests of `day` in the order drawn, function-minute by function-minute as
+    /// `counts` lists them (by minute, then function), drawn in pieces on every core (each
+    /// function-minute's draws are seeded by itself alone, so the pieces are what one core
+    /// would draw); a function-minute's requests are not in time order.
+    fn draw(&mut self, day: u32) -> Result<Vec<Piece>> {
+        let (m0, m1) = (day * 1440, (day + 1) * 1440);
+        let a = self.counts.partition_point(|c| c.0 < m0);
+        let b = self.counts.partition_point(|c| c.0 < m1);
+        let seconds = match self.seconds.as_mut() {
+            Some(s) => s.day(day)?,
+            None => None,
+        };
+        let size = (b - a)
+            .div_ceil(DRAW_PIECES_PER_CORE * rayon::current_num_threads())
+            .max(1);
+        let drawer = Drawer {
+            seed: self.seed,
+            within: self.within.as_deref(),
+            fluid: &self.fluid,
+        };
+        let pieces: Vec<Piece> = self.counts[a..b]
+            .par_chunks(size)
+            .map(|counts| drawer.piece(counts, seconds.as_ref()))
+            .collect();
+        let mut used = 0;
+        for p in &pieces {
+            used += p.used;
+            self.by_seconds.0 += p.by_seconds.0;
+            self.by_seconds.1 += p.by_seconds.1;
+            self.by_seconds.3 += p.by_seconds.2;
+        }
+        if let Some(s) = &seconds {
+            self.by_seconds.2 += (s.len() - used) as u64;
+        }
+        Ok(pieces)
+    }
+}
+
+/// What drawing a piece of a day reads (on any core).
+struct Drawer<'a> {
+    seed: u64,
+    within: Option<&'a WithinMinute>,
+    fluid: &'a [bool],
+}
+
+impl Drawer<'_> {
+    fn is_fluid(&self, f: u32) -> bool {
+        self.fluid.get(f as usize).copied().unwrap_or(false)
+    }
+
+    /// One piece of [`MinuteCounts::draw`].
+    fn piece(&self, counts: &[(u32, u32, u32, f32)], seconds: Option<&SecondsOfDay>) -> Piece {
+        let size = counts
+            .iter()
+            .filter(|c| !self.is_fluid(c.1))
+            .map(|c| c.2 as usize)
+            .sum();
+        let mut p = Piece {
+            out: Vec::with_capacity(size),
+            runs: Vec::with_capacity(counts.len()),
+            used: 0,
+            by_seconds: (0, 0, 0),
+        };
+        let out = &mut p.out;
+        for &(minute, func, n, exec) in counts {
+            if self.is_fluid(func) {
+                // Minute by minute (fluid_day); its per-second counts, if any, are not used.
+                p.used += usize::from(seconds.is_some_and(|s| s.contains_key(&(minute, func))));
+                continue;
+            }
+            p.runs.push((minute, func, out.len()));
+            let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
+            let per = seconds.and_then(|s| s.get(&(minute, func)));
+            let sum = per.map_or(0, |per| per.iter().map(|p| u64::from(p.1)).sum::<u64>());
+            if per.is_some() {
+                p.used += 1;
+            }
+            if sum > u64::from(n) {
+                p.by_seconds.2 += 1;
+            } else if let Some(per) = per {
+                p.by_seconds.0 += 1;
+                if sum < u64::from(n) {
+                    p.by_seconds.1 += 1;
+                }
+                for &(sec, c) in per {
+                    for k in 0..c {
+                        let u = unit(key ^ (u64::from(sec) << 32 | u64::from(k)));
+                        out.push(Invocation {
+                            t: f64::from(minute) * 60.0 + f64::from(sec) + u,
+                            func,
+                            exec: f64::from(exec),
+                        });
+                    }
+                }
+                continue;
+            }
+            if let Some(learned) = self.within.and_then(|w| w.of(func)) {
+                learned.expand(func, minute, n, exec, key, out);
+                continue;
+            }
+            for k in 0..n {
+                let u = unit(key ^ u64::from(k));
+                out.push(Invocation {
+                    t: (f64::from(minute) + u) * 60.0,
+                    func,
+                    exec: f64::from(exec),
+                });
+            }
+        }
+        p
+    }
+}
+
+/// Pieces of a day drawn per core: enough that a core held up leaves pieces to the others.
+const DRAW_PIECES_PER_CORE: usize = 4;
+
+/// Some function-minutes of a day, drawn: their requests, where each function-minute's begin
+/// (minute, function, index in `out`), and the per-second counts used, followed and overrun
+/// ([`MinuteCounts::by_seconds`]'s first, second and fourth).
+struct Piece {
+    out: Vec<Invocation>,
+    runs: Vec<(u32, u32, usize)>,
+    used: usize,
+    by_seconds: (u64, u64, u64),
+}
+
+impl Piece {
+    /// Each function-minute's requests, as (minute, function, slice).
+    fn runs(&self) -> impl Iterator<Item = (u32, u32, &[Invocation])> {
+        let ends = self
+            .runs
+            .iter()
+            .skip(1)
+            .map(|r| r.2)
+            .chain([self.out.len()]);
+        self.runs
+            .iter()
+            .zip(ends)
+            .map(|(r, end)| (r.0, r.1, &self.out[r.2..end]))
+    }
+}
+
+/// Sorts each run of `out` (beginning at `starts`, in order) into time order, on every core.
+fn sort_runs(out: &mut [Invocation], starts: &[usize]) {
+    let mut runs = Vec::with_capacity(starts.len());
+    let mut rest = out;
+    let mut at = starts.first().copied().unwrap_or(0);
+    for &next in starts.iter().skip(1) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(next - at);
+        runs.push(head);
+        rest = tail;
+        at = next;
+    }
+    runs.push(rest);
+    runs.into_par_iter().for_each(|r| r.sort_unstable_by(order));
 }
 
 impl Workload for MinuteCounts {
@@ -157,83 +312,50 @@ impl Workload for MinuteCounts {
         }
     }
 
+    /// Rows of the day in time order: every request of a minute falls within it, so sorting
+    /// minute by minute (on every core) puts the whole day in order.
     fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
-        let (m0, m1) = (day * 1440, (day + 1) * 1440);
-        let a = self.counts.partition_point(|c| c.0 < m0);
-        let b = self.counts.partition_point(|c| c.0 < m1);
-        let mut out = Vec::with_capacity(self.size_hint(day).unwrap_or(0) as usize);
-        let seconds = match self.seconds.as_mut() {
-            Some(s) => s.day(day)?,
-            None => None,
-        };
-        let mut used = 0usize;
-        // Where each minute's requests begin in `out`: every request of a minute falls within
-        // it, so sorting minute by minute (on every core) puts the whole day in order.
-        let mut starts = Vec::new();
-        for &(minute, func, n, exec) in &self.counts[a..b] {
-            if self.is_fluid(func) {
-                // Minute by minute (fluid_day); its per-second counts, if any, are not used.
-                used += usize::from(
-                    seconds
-                        .as_ref()
-                        .is_some_and(|s| s.contains_key(&(minute, func))),
-                );
-                continue;
-            }
-            if starts.last().is_none_or(|&(m, _)| m != minute) {
-                starts.push((minute, out.len()));
-            }
-            let key = mix(self.seed ^ mix((u64::from(func) << 32) | u64::from(minute)));
-            let per = seconds.as_ref().and_then(|s| s.get(&(minute, func)));
-            let sum = per.map_or(0, |per| per.iter().map(|p| u64::from(p.1)).sum::<u64>());
-            if per.is_some() {
-                used += 1;
-            }
-            if sum > u64::from(n) {
-                self.by_seconds.3 += 1;
-            } else if let Some(per) = per {
-                self.by_seconds.0 += 1;
-                if sum < u64::from(n) {
-                    self.by_seconds.1 += 1;
+        let pieces = self.draw(day)?;
+        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.out.len()).sum());
+        let mut starts: Vec<usize> = Vec::new();
+        let mut last = None;
+        for p in &pieces {
+            for (minute, _, run) in p.runs() {
+                if last != Some(minute) {
+                    starts.push(out.len());
+                    last = Some(minute);
                 }
-                for &(sec, c) in per {
-                    for k in 0..c {
-                        let u = unit(key ^ (u64::from(sec) << 32 | u64::from(k)));
-                        out.push(Invocation {
-                            t: f64::from(minute) * 60.0 + f64::from(sec) + u,
-                            func,
-                            exec: f64::from(exec),
-                        });
-                    }
-                }
-                continue;
-            }
-            if let Some(learned) = self.within.as_ref().and_then(|w| w.of(func)) {
-                learned.expand(func, minute, n, exec, key, &mut out);
-                continue;
-            }
-            for k in 0..n {
-                let u = unit(key ^ u64::from(k));
-                out.push(Invocation {
-                    t: (f64::from(minute) + u) * 60.0,
-                    func,
-                    exec: f64::from(exec),
-                });
+                out.extend_from_slice(run);
             }
         }
-        let mut minutes = Vec::with_capacity(starts.len());
-        let mut rest = out.as_mut_slice();
-        for w in starts.windows(2) {
-            let (head, tail) = rest.split_at_mut(w[1].1 - w[0].1);
-            minutes.push(head);
-            rest = tail;
-        }
-        minutes.push(rest);
-        minutes
-            .into_par_iter()
-            .for_each(|m| m.sort_unstable_by(order));
-        if let Some(s) = &seconds {
-            self.by_seconds.2 += (s.len() - used) as u64;
+        sort_runs(&mut out, &starts);
+        Ok(out)
+    }
+
+    /// Each function-minute sorted on its own (on every core), then the function-minutes
+    /// gathered function by function: each function's requests in time order, without
+    /// sorting whole minutes of every function's requests together.
+    fn day_per_function(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        let mut pieces = self.draw(day)?;
+        pieces.par_iter_mut().for_each(|p| {
+            let starts: Vec<usize> = p.runs.iter().map(|r| r.2).collect();
+            let mut rest = p.out.as_mut_slice();
+            for w in starts.windows(2) {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+                head.sort_unstable_by(order);
+                rest = tail;
+            }
+            rest.sort_unstable_by(order);
+        });
+        // Function by function, each function's minutes in order (a stable sort of the runs).
+        let mut runs: Vec<(u32, &[Invocation])> = pieces
+            .iter()
+            .flat_map(|p| p.runs().map(|(_, f, run)| (f, run)))
+            .collect();
+        runs.sort_by_key(|r| r.0);
+        let mut out = Vec::with_capacity(runs.iter().map(|r| r.1.len()).sum());
+        for (_, run) in runs {
+            out.extend_from_slice(run);
         }
         Ok(out)
     }
@@ -386,6 +508,12 @@ mod tests {
                 assert_eq!(got.len() as u64, want);
                 let d = f64::from(day) * 86_400.0;
                 assert!(got.iter().all(|i| i.t >= d && i.t < d + 86_400.0));
+                // Function by function: the day's requests of each function, in the day's
+                // order, one function after another in function order.
+                let grouped = w.day_per_function(day).unwrap();
+                let mut want = got.clone();
+                want.sort_by_key(|i| i.func);
+                assert_eq!(grouped, want, "day {day}, learned {learned}");
             }
         }
     }

@@ -90,6 +90,14 @@ pub trait Workload: Send {
     fn days(&self) -> Range<u32>;
     /// The invocations arriving on `day`, sorted by time, then function.
     fn day(&mut self, day: u32) -> Result<Vec<Invocation>>;
+    /// The invocations arriving on `day` in an order that keeps each function's own in time
+    /// order, though not necessarily across functions: what a replay whose every policy
+    /// decides per function needs ([`crate::policy::Policy::per_function`]). A workload that
+    /// can group them function by function cheaply does (its engines then keep one function's
+    /// pods in the cache for a run of requests); by default, [`Workload::day`].
+    fn day_per_function(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        self.day(day)
+    }
     /// What the adapter had to assume or leave out, for the report.
     fn notes(&self) -> Vec<String> {
         Vec::new()

@@ -976,6 +976,110 @@ fn warm_up_days_are_replayed_but_not_measured() {
     .is_err());
 }
 
+/// Seeded uniform numbers in [0, 1) (a linear congruential generator's top 53 bits).
+fn uniforms(seed: u64) -> impl FnMut() -> f64 {
+    let mut x = seed;
+    move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A trace whose days, for replays by function, come function by function.
+struct ByFunction(Trace);
+
+impl Workload for ByFunction {
+    fn functions(&self) -> &[Function] {
+        self.0.functions()
+    }
+
+    fn days(&self) -> std::ops::Range<u32> {
+        self.0.days()
+    }
+
+    fn day(&mut self, day: u32) -> anyhow::Result<Vec<Invocation>> {
+        self.0.day(day)
+    }
+
+    fn day_per_function(&mut self, day: u32) -> anyhow::Result<Vec<Invocation>> {
+        let mut v = self.0.day(day)?;
+        v.sort_by_key(|i| i.func);
+        Ok(v)
+    }
+}
+
+#[test]
+fn per_function_policies_give_the_same_numbers_with_a_day_given_function_by_function() {
+    // 40 functions: bursts of requests within milliseconds (many pods at once, some serving
+    // several requests), long requests, and gaps around the keep-alive.
+    let mut f: Vec<Function> = (0..40)
+        .map(|i| Function::new(format!("f{i}"), "APIG-S"))
+        .collect();
+    f[3].concurrency = 4;
+    f[7].concurrency = 2;
+    let mut next = uniforms(777);
+    let mut inv = Vec::new();
+    for _ in 0..3_000 {
+        let (t, func) = (next() * 2.0 * 86_400.0, (next() * 40.0) as u32);
+        let burst = 1 + (next() * next() * 30.0) as usize;
+        for k in 0..burst {
+            let exec = if next() < 0.1 {
+                next() * 900.0
+            } else {
+                next() * 2.0
+            };
+            inv.push(Invocation {
+                t: t + k as f64 * 0.001,
+                func,
+                exec,
+            });
+        }
+    }
+    let t = Trace::new(f, inv);
+    for spec in [
+        "fixed-keepalive:ttl=60s",
+        "fixed-keepalive:ttl=10m",
+        "hybrid-histogram",
+        "timer-prewarm",
+        "forecast-prewarm:min-rpm=0",
+        "cross-region:route=once",
+    ] {
+        // A provisioning policy's minutes run on every function's requests: its days still
+        // come in time order.
+        let p = policy::parse(spec, 40).unwrap();
+        assert!(p.per_function(), "{spec}");
+        let run = |w: &mut dyn Workload| {
+            let p = vec![policy::parse(spec, 40).unwrap()];
+            simulate_from(w, &FixedCosts(0.7), p, 0, Routing::default(), |_, _| {})
+                .unwrap()
+                .remove(0)
+        };
+        let timed = run(&mut t.clone());
+        let grouped = run(&mut ByFunction(t.clone()));
+        assert_eq!(timed.per_function, grouped.per_function, "{spec}");
+        assert_eq!(
+            timed.running_per_minute, grouped.running_per_minute,
+            "{spec}"
+        );
+        assert_eq!(timed.latency_us, grouped.latency_us, "{spec}");
+        assert_eq!(timed.cold_us, grouped.cold_us, "{spec}");
+        assert_eq!(timed.utility_milli, grouped.utility_milli, "{spec}");
+        assert_eq!(timed.peak_loaded_mb(), grouped.peak_loaded_mb(), "{spec}");
+        assert_eq!(
+            (timed.pods, timed.pods_below_1),
+            (grouped.pods, grouped.pods_below_1)
+        );
+        let d = (timed.idle_gb_seconds - grouped.idle_gb_seconds).abs();
+        assert!(d < 1e-6 * timed.idle_gb_seconds, "{spec}");
+        assert!(
+            timed.cold_starts() > 1000 && timed.peak_running_pods() > 30,
+            "{spec}"
+        );
+    }
+}
+
 #[test]
 fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
     // 30 functions, some with concurrency, bursts and gaps around the keep-alive.
@@ -988,13 +1092,7 @@ fn per_function_policies_split_over_cores_give_the_numbers_of_one_engine() {
         })
         .collect();
     f[4].concurrency = 3;
-    let mut x = 12345u64;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniforms(12345);
     let inv: Vec<Invocation> = (0..20_000)
         .map(|_| Invocation {
             t: next() * 2.0 * 86_400.0,

@@ -25,6 +25,10 @@ impl Workload for Days {
         self.inner.day(day)
     }
 
+    fn day_per_function(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        self.inner.day_per_function(day)
+    }
+
     fn notes(&self) -> Vec<String> {
         self.inner.notes()
     }
@@ -73,6 +77,10 @@ impl Workload for Concurrency {
 
     fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
         self.inner.day(day)
+    }
+
+    fn day_per_function(&mut self, day: u32) -> Result<Vec<Invocation>> {
+        self.inner.day_per_function(day)
     }
 
     fn notes(&self) -> Vec<String> {
@@ -451,7 +459,10 @@ pub(super) fn request_workload(
     }
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut functions: Vec<Function> = Vec::new();
-    let mut rows: Vec<(Invocation, String, f64)> = Vec::new();
+    let mut fast = FastIndex::default();
+    // Each row's invocation, pod (numbered in `pods`) and busy time.
+    let mut pods = FastIndex::default();
+    let mut rows: Vec<(Invocation, u32, f64)> = Vec::new();
     cx.for_each(
         &format!(
             "SELECT funcID, time_worker, totalCost_worker, podID, runtimeCost FROM requests \
@@ -459,13 +470,13 @@ pub(super) fn request_workload(
             quote(region)
         ),
         |b| {
-            let ids = strings(b.column(0))?;
+            let ids = utf8(b.column(0))?;
             let t = floats(b.column(1))?;
             let exec = floats(b.column(2))?;
-            let pods = strings(b.column(3))?;
+            let pod_ids = utf8(b.column(3))?;
             let runtime = floats(b.column(4))?;
-            for i in 0..ids.len() {
-                let f = function_index(&mut index, &mut functions, &ids[i], region);
+            for i in 0..b.num_rows() {
+                let f = fast.index(&mut index, &mut functions, str_at(&ids, i), region);
                 let e = exec[i].max(0.0);
                 let inv = Invocation {
                     t: t[i],
@@ -474,7 +485,7 @@ pub(super) fn request_workload(
                 };
                 // The pod is busy for the runtime's part (the worker's overhead is not on it).
                 let busy = if runtime[i] >= 0.0 { runtime[i] } else { e };
-                rows.push((inv, pods[i].clone(), busy));
+                rows.push((inv, pods.number(str_at(&pod_ids, i)), busy));
             }
             Ok(())
         },
@@ -496,7 +507,7 @@ pub(super) fn request_workload(
         ),
         None => String::new(),
     };
-    let mut ready: HashMap<String, f64> = HashMap::new();
+    let mut ready = vec![f64::MIN; pods.0.len()];
     cx.for_each(
         &format!(
             "SELECT podID, time + totalCost_cold_start FROM cold_starts WHERE region = '{}'\
@@ -504,44 +515,59 @@ pub(super) fn request_workload(
             quote(region)
         ),
         |b| {
-            let pods = strings(b.column(0))?;
+            let ids = utf8(b.column(0))?;
             let at = floats(b.column(1))?;
-            for i in 0..pods.len() {
-                if at[i].is_finite() {
-                    ready.insert(pods[i].clone(), at[i]);
+            for (i, at) in at.into_iter().enumerate() {
+                // Pods no row ran on do not matter here.
+                if let Some(p) = pods.get(str_at(&ids, i)).filter(|_| at.is_finite()) {
+                    ready[p as usize] = at;
                 }
             }
             Ok(())
         },
     )?;
-    // pod -> (function, its requests' (start, end))
-    type Spans = (u32, Vec<(f64, f64)>);
-    let mut by_pod: HashMap<&str, Spans> = HashMap::new();
-    for (inv, pod, busy) in &rows {
-        let start = inv.t.max(ready.get(pod).copied().unwrap_or(f64::MIN));
-        by_pod
-            .entry(pod.as_str())
-            .or_insert_with(|| (inv.func, Vec::new()))
-            .1
-            .push((start, start + busy));
+    // Each pod's requests (start, end), pod by pod in the rows' order (a counting sort).
+    let mut first = vec![0usize; pods.0.len() + 1];
+    for r in &rows {
+        first[r.1 as usize + 1] += 1;
     }
-    for (_, (func, mut iv)) in by_pod {
+    for p in 0..pods.0.len() {
+        first[p + 1] += first[p];
+    }
+    let mut next = first.clone();
+    let mut spans = vec![(0.0f64, 0.0f64); rows.len()];
+    let mut func_of = vec![0u32; pods.0.len()];
+    for (inv, pod, busy) in &rows {
+        let p = *pod as usize;
+        let start = inv.t.max(ready[p]);
+        spans[next[p]] = (start, start + busy);
+        next[p] += 1;
+        func_of[p] = inv.func;
+    }
+    let mut ends: Vec<f64> = Vec::new();
+    for p in 0..pods.0.len() {
+        let iv = &mut spans[first[p]..first[p + 1]];
         iv.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut ends: Vec<f64> = Vec::new();
+        ends.clear();
         let mut most = 1usize;
-        for (s, e) in iv {
+        for &(s, e) in iv.iter() {
             ends.retain(|x| *x > s);
             ends.push(e);
             most = most.max(ends.len());
         }
-        let f = &mut functions[func as usize];
+        let f = &mut functions[func_of[p] as usize];
         f.concurrency = f.concurrency.max(most as u32);
     }
-    let mut last: HashMap<String, f64> = HashMap::new();
+    let mut latest = vec![f64::NEG_INFINITY; pods.0.len()];
     for (inv, pod, _) in &rows {
-        let l = last.entry(pod.clone()).or_insert(inv.t);
+        let l = &mut latest[*pod as usize];
         *l = l.max(inv.t);
     }
+    let last: LastRequests = pods
+        .0
+        .into_iter()
+        .map(|(id, p)| (id, latest[p as usize]))
+        .collect();
     let mut trace = Trace::new(functions, rows.into_iter().map(|r| r.0).collect());
     trace.notes.push(
         "per-request rows: arrival time_worker; a request occupies its pod for totalCost_worker; \
@@ -574,6 +600,43 @@ pub(super) fn canonical(
 /// `'` doubled for an SQL string.
 pub(super) fn quote(s: &str) -> String {
     s.replace('\'', "''")
+}
+
+/// Strings to numbers by a fast hash, for columns of millions of rows (funcIDs in front of
+/// the index [`function_index`] keeps, podIDs).
+#[derive(Default)]
+pub(super) struct FastIndex(foldhash::HashMap<String, u32>);
+
+impl FastIndex {
+    pub(super) fn get(&self, id: &str) -> Option<u32> {
+        self.0.get(id).copied()
+    }
+
+    /// The function numbered `id`, added where new ([`function_index`]).
+    pub(super) fn index(
+        &mut self,
+        index: &mut HashMap<String, u32>,
+        functions: &mut Vec<Function>,
+        id: &str,
+        region: &str,
+    ) -> u32 {
+        if let Some(f) = self.0.get(id) {
+            return *f;
+        }
+        let f = function_index(index, functions, id, region);
+        self.0.insert(id.to_string(), f);
+        f
+    }
+
+    /// `id`'s number, the next one where new.
+    pub(super) fn number(&mut self, id: &str) -> u32 {
+        if let Some(n) = self.0.get(id) {
+            return *n;
+        }
+        let n = self.0.len() as u32;
+        self.0.insert(id.to_string(), n);
+        n
+    }
 }
 
 /// The index of `id`, adding the function (its pool's CPU and memory from the funcID).
@@ -716,7 +779,9 @@ fn learn_days_in(given: Option<Range<u32>>, have: Range<u32>, what: &str) -> Res
     Ok(days)
 }
 
-/// The per-minute request counts of `region`, and each funcID's index.
+/// The per-minute request counts of `region`, and each funcID's index. Two scans, the counts
+/// and then the minutes' median execution times, merged by function and minute (a join of the
+/// table with itself in the query engine took twice as long).
 pub(super) fn minute_workload(
     cx: &Cx,
     region: &str,
@@ -724,32 +789,62 @@ pub(super) fn minute_workload(
 ) -> Result<(MinuteCounts, HashMap<String, u32>)> {
     let mut index = HashMap::new();
     let mut functions = Vec::new();
-    let mut counts = Vec::new();
+    let mut fast = FastIndex::default();
+    let mut counts: Vec<(u32, u32, u32, f32)> = Vec::new();
     let mut over = 0u64;
     cx.for_each(
         &format!(
-            "SELECT r.funcID, r.minute, r.value, e.value FROM minute_metrics r \
-             LEFT JOIN minute_metrics e ON e.region = r.region AND e.funcID = r.funcID \
-               AND e.minute = r.minute AND e.metric = 'totalCost' AND e.stat = 'quantile_050' \
-             WHERE r.region = '{0}' AND r.metric = 'requests' AND r.stat = 'count' AND r.value > 0",
+            "SELECT funcID, minute, value FROM minute_metrics WHERE region = '{0}' \
+             AND metric = 'requests' AND stat = 'count' AND value > 0",
             quote(region)
         ),
         |b| {
-            let ids = strings(b.column(0))?;
+            let ids = utf8(b.column(0))?;
             let minute = floats(b.column(1))?;
             let n = floats(b.column(2))?;
-            let exec = floats(b.column(3))?;
-            for i in 0..ids.len() {
+            for i in 0..b.num_rows() {
                 if n[i].is_nan() || n[i] > f64::from(MAX_PER_MINUTE) {
                     over += 1;
                     continue;
                 }
-                let f = function_index(&mut index, &mut functions, &ids[i], region);
-                counts.push((minute[i] as u32, f, n[i].round() as u32, exec[i] as f32));
+                let f = fast.index(&mut index, &mut functions, str_at(&ids, i), region);
+                counts.push((minute[i] as u32, f, n[i].round() as u32, f32::NAN));
             }
             Ok(())
         },
     )?;
+    let mut exec: Vec<(u32, u32, f32)> = Vec::new();
+    cx.for_each(
+        &format!(
+            "SELECT funcID, minute, value FROM minute_metrics WHERE region = '{0}' \
+             AND metric = 'totalCost' AND stat = 'quantile_050'",
+            quote(region)
+        ),
+        |b| {
+            let ids = utf8(b.column(0))?;
+            let minute = floats(b.column(1))?;
+            let v = floats(b.column(2))?;
+            for i in 0..b.num_rows() {
+                if let Some(f) = fast.get(str_at(&ids, i)) {
+                    exec.push((f, minute[i] as u32, v[i] as f32));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    // Each counted function-minute takes its minute's median, where the table has one.
+    exec.sort_unstable_by_key(|e| (e.0, e.1));
+    counts.sort_unstable_by_key(|c| (c.1, c.0));
+    let mut j = 0;
+    for c in &mut counts {
+        while j < exec.len() && (exec[j].0, exec[j].1) < (c.1, c.0) {
+            j += 1;
+        }
+        if j < exec.len() && (exec[j].0, exec[j].1) == (c.1, c.0) {
+            c.3 = exec[j].2;
+        }
+    }
+    drop(exec);
     // Minutes without an execution time take the function's median over its other minutes.
     let mut per_function: Vec<Vec<f32>> = vec![Vec::new(); functions.len()];
     for c in &counts {

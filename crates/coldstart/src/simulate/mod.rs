@@ -38,7 +38,7 @@ use input::*;
 pub use output::{tradeoff_metric_names, write, Tradeoff};
 
 use crate::chart::{self, Body, Panel, Series};
-use crate::query::{floats, strings, Cx, Options};
+use crate::query::{floats, str_at, strings, utf8, Cx, Options};
 use crate::table::Table;
 
 /// What the report writes in the ownership marker of its folder.
