@@ -73,7 +73,7 @@ pub(super) struct Shard<'a> {
 pub fn simulate_from(
     workload: &mut dyn Workload,
     costs: &dyn CostModel,
-    policies: Vec<Box<dyn Policy>>,
+    mut policies: Vec<Box<dyn Policy>>,
     warmup_days: u32,
     routing: Routing,
     mut progress: impl FnMut(u32, u64),
@@ -97,7 +97,6 @@ pub fn simulate_from(
     // Every policy deciding per function, and none provisioning minute by minute (its clock
     // runs on every function's requests): each function's requests in time order is enough
     // (a function's pods see only its own requests), so the workload may group them.
-    let mut policies = policies;
     let by_function = policies
         .iter_mut()
         .all(|p| p.per_function() && p.provisioning().is_none());

@@ -86,7 +86,7 @@ impl MinuteCounts {
 
     /// Whether function `f` comes minute by minute.
     fn is_fluid(&self, f: u32) -> bool {
-        self.fluid.get(f as usize).copied().unwrap_or(false)
+        is_fluid(&self.fluid, f)
     }
 
     /// The functions with at least [`NEVER_IDLE_PER_MINUTE`] requests in every minute of the
@@ -143,6 +143,7 @@ impl MinuteCounts {
             .map(|(n, k)| *n as f64 / (*k).max(1) as f64)
             .collect()
     }
+
     /// The requests of `day` in the order drawn, function-minute by function-minute as
     /// `counts` lists them (by minute, then function), drawn in pieces on every core (each
     /// function-minute's draws are seeded by itself alone, so the pieces are what one core
@@ -181,6 +182,11 @@ impl MinuteCounts {
     }
 }
 
+/// Whether function `f` comes minute by minute, by [`MinuteCounts`]'s `fluid` (empty: none).
+fn is_fluid(fluid: &[bool], f: u32) -> bool {
+    fluid.get(f as usize).copied().unwrap_or(false)
+}
+
 /// What drawing a piece of a day reads (on any core).
 struct Drawer<'a> {
     seed: u64,
@@ -190,7 +196,7 @@ struct Drawer<'a> {
 
 impl Drawer<'_> {
     fn is_fluid(&self, f: u32) -> bool {
-        self.fluid.get(f as usize).copied().unwrap_or(false)
+        is_fluid(self.fluid, f)
     }
 
     /// One piece of [`MinuteCounts::draw`].
@@ -339,13 +345,7 @@ impl Workload for MinuteCounts {
         let mut pieces = self.draw(day)?;
         pieces.par_iter_mut().for_each(|p| {
             let starts: Vec<usize> = p.runs.iter().map(|r| r.2).collect();
-            let mut rest = p.out.as_mut_slice();
-            for w in starts.windows(2) {
-                let (head, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
-                head.sort_unstable_by(order);
-                rest = tail;
-            }
-            rest.sort_unstable_by(order);
+            sort_runs(&mut p.out, &starts);
         });
         // Function by function, each function's minutes in order (a stable sort of the runs).
         let mut runs: Vec<(u32, &[Invocation])> = pieces

@@ -507,7 +507,7 @@ pub(super) fn request_workload(
         ),
         None => String::new(),
     };
-    let mut ready = vec![f64::MIN; pods.0.len()];
+    let mut ready = vec![f64::MIN; pods.len()];
     cx.for_each(
         &format!(
             "SELECT podID, time + totalCost_cold_start FROM cold_starts WHERE region = '{}'\
@@ -527,16 +527,16 @@ pub(super) fn request_workload(
         },
     )?;
     // Each pod's requests (start, end), pod by pod in the rows' order (a counting sort).
-    let mut first = vec![0usize; pods.0.len() + 1];
+    let mut first = vec![0usize; pods.len() + 1];
     for r in &rows {
         first[r.1 as usize + 1] += 1;
     }
-    for p in 0..pods.0.len() {
+    for p in 0..pods.len() {
         first[p + 1] += first[p];
     }
     let mut next = first.clone();
     let mut spans = vec![(0.0f64, 0.0f64); rows.len()];
-    let mut func_of = vec![0u32; pods.0.len()];
+    let mut func_of = vec![0u32; pods.len()];
     for (inv, pod, busy) in &rows {
         let p = *pod as usize;
         let start = inv.t.max(ready[p]);
@@ -545,7 +545,7 @@ pub(super) fn request_workload(
         func_of[p] = inv.func;
     }
     let mut ends: Vec<f64> = Vec::new();
-    for p in 0..pods.0.len() {
+    for p in 0..pods.len() {
         let iv = &mut spans[first[p]..first[p + 1]];
         iv.sort_by(|a, b| a.0.total_cmp(&b.0));
         ends.clear();
@@ -558,7 +558,7 @@ pub(super) fn request_workload(
         let f = &mut functions[func_of[p] as usize];
         f.concurrency = f.concurrency.max(most as u32);
     }
-    let mut latest = vec![f64::NEG_INFINITY; pods.0.len()];
+    let mut latest = vec![f64::NEG_INFINITY; pods.len()];
     for (inv, pod, _) in &rows {
         let l = &mut latest[*pod as usize];
         *l = l.max(inv.t);
@@ -610,6 +610,11 @@ pub(super) struct FastIndex(foldhash::HashMap<String, u32>);
 impl FastIndex {
     pub(super) fn get(&self, id: &str) -> Option<u32> {
         self.0.get(id).copied()
+    }
+
+    /// How many strings it numbers.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
     }
 
     /// The function numbered `id`, added where new ([`function_index`]).
