@@ -210,8 +210,14 @@ fn quota<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)], n: usize) -> Vec<T> 
 
 /// Each function's daily cycle: within each kind of event-driven function, the region's
 /// populations ([`DailyMode`]) are dealt by exact quota of their shares of that kind, and each function draws its own peak
-/// hour and concentration from its population's. Timers keep their schedule (a flat cycle).
-fn daily_cycles(rng: &mut ChaCha8Rng, modes: &[DailyMode], kinds: &[Kind]) -> Vec<Cycle> {
+/// hour and concentration from its population's, its hour's spread times its `crowd` factor.
+/// Timers keep their schedule (a flat cycle).
+fn daily_cycles(
+    rng: &mut ChaCha8Rng,
+    modes: &[DailyMode],
+    kinds: &[Kind],
+    crowd: &[f64],
+) -> Vec<Cycle> {
     let mut out = vec![Cycle::new(0.0, 0.0); kinds.len()];
     for (k, kind) in [Kind::Sparse, Kind::Bursty, Kind::Busy]
         .into_iter()
@@ -233,7 +239,7 @@ fn daily_cycles(rng: &mut ChaCha8Rng, modes: &[DailyMode], kinds: &[Kind]) -> Ve
             } else {
                 m.kappa.0
             };
-            out[i] = Cycle::new(m.hour + m.spread * z, kappa);
+            out[i] = Cycle::new(m.hour + m.spread * crowd[i] * z, kappa);
         }
     }
     out
@@ -319,7 +325,10 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
         })
         .collect();
     // The region's never-idle functions, from the sparse ones an event triggers alone (an API,
-    // a stream), their rates dealt by exact quota of their law's quantiles.
+    // a stream). Their rates split their law into equal strata, each function taking its
+    // stratum's mean: the region's volume is `n` times the law's mean whatever the seed,
+    // not the luck of the draw in the top stratum (R3 at `--scale 1` has 5 such functions,
+    // the largest carrying most of its requests).
     let mut kind_of = kind_of;
     let mut candidates: Vec<usize> = (0..n_us)
         .filter(|i| {
@@ -333,19 +342,28 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
     for &i in &candidates[..steady_n] {
         kind_of[i] = Kind::Steady;
     }
-    let mut steady_rates: Vec<f64> = (0..steady_n)
-        .map(|j| {
-            let p = (j as f64 + rng.gen::<f64>()) / steady_n as f64;
-            profile
-                .steady
-                .rate
-                .quantile(p.clamp(1e-9, 1.0 - 1e-9))
-                .clamp(STEADY_RATE.0, STEADY_RATE.1)
+    let mut steady_rate = vec![0.0; n_us];
+    for (j, &i) in candidates[..steady_n].iter().enumerate() {
+        let (a, b) = (j as f64 / steady_n as f64, (j + 1) as f64 / steady_n as f64);
+        steady_rate[i] = profile
+            .steady
+            .rate
+            .stratum_mean(a, b)
+            .clamp(STEADY_RATE.0, STEADY_RATE.1);
+    }
+    // A never-idle function serves a crowd, whose habits average out: its peak hour strays
+    // from its population's by the population's spread over the square root of its rate
+    // (requests/s; the floor of one a second keeps a busy function's whole spread).
+    let crowd: Vec<f64> = steady_rate
+        .iter()
+        .map(|r| {
+            if *r > 0.0 {
+                (STEADY_RATE.0 / r).sqrt()
+            } else {
+                1.0
+            }
         })
         .collect();
-    if steady_n > 0 {
-        steady_rates.shuffle(&mut rng);
-    }
     // Pipelines are left out of the dealing (a flat placeholder), so the other busy functions
     // keep their populations' shares; never-idle functions are dealt with the busy ones.
     let pipeline: Vec<bool> = (0..n_us)
@@ -358,7 +376,7 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
             k => k,
         })
         .collect();
-    let mut cycles = daily_cycles(&mut rng, profile.daily, &dealt);
+    let mut cycles = daily_cycles(&mut rng, profile.daily, &dealt, &crowd);
     // An upload pipeline processes what lands in the region's batch window (its sharpest
     // population: R2's nightly batch, R5's after midnight) but never stops: its trough keeps a
     // request every few seconds, so its pods live through the night (peak over trough e^2,
@@ -385,9 +403,8 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
                 0.0
             };
             let (workload, exec_median) = if kind == Kind::Steady {
-                let rate = steady_rates.pop().unwrap_or(STEADY_RATE.0);
                 let w = Workload::Poisson {
-                    rate,
+                    rate: steady_rate[i],
                     cycle: cycles[i],
                     weekend: rng.gen_range(0.55..0.85),
                     burst_min: 1,
@@ -752,5 +769,45 @@ mod tests {
         assert!(obs
             .iter()
             .all(|f| matches!(f.kind, Kind::Busy | Kind::Bursty)));
+    }
+
+    #[test]
+    fn never_idle_functions_take_their_strata_means_and_peak_with_their_crowd() {
+        let prof = crate::profile::profile("R3").expect("R3");
+        let law = prof.steady.rate;
+        for seed in 1..=3 {
+            let funcs = build(&prof, prof.functions, seed, 2);
+            let steady: Vec<(f64, f64)> = funcs
+                .iter()
+                .filter(|f| f.kind == Kind::Steady)
+                .map(|f| match &f.workload {
+                    Workload::Poisson { rate, cycle, .. } => (*rate, cycle.peak_hour),
+                    _ => panic!("a never-idle function is Poisson"),
+                })
+                .collect();
+            let n = steady.len();
+            assert_eq!(
+                n,
+                (prof.steady.share * prof.functions as f64).round() as usize
+            );
+            assert!(n >= 3, "{n}");
+            // The same rates on every seed: the strata's means, which sum to n times the mean.
+            let mut rates: Vec<f64> = steady.iter().map(|s| s.0).collect();
+            rates.sort_by(f64::total_cmp);
+            for (j, r) in rates.iter().enumerate() {
+                let want = law.stratum_mean(j as f64 / n as f64, (j + 1) as f64 / n as f64);
+                assert!(
+                    (r - want).abs() < 1e-9 * want,
+                    "stratum {j}: {r} against {want}"
+                );
+            }
+            let total: f64 = rates.iter().sum();
+            assert!((total - n as f64 * law.mean()).abs() < 1e-9 * total);
+            // Each peaks within 4 of its spreads (2.5 h / sqrt(rate)) of R3's evening hour.
+            for (rate, hour) in &steady {
+                let off = (hour - 20.5 + 12.0).rem_euclid(24.0) - 12.0;
+                assert!(off.abs() < 4.0 * 2.5 / rate.sqrt(), "{rate}/s at {hour} h");
+            }
+        }
     }
 }

@@ -20,6 +20,20 @@ impl LogNormal {
     pub fn quantile(self, p: f64) -> f64 {
         self.median * (self.sigma * standard_normal_quantile(p)).exp()
     }
+
+    /// Its mean between its `a` and `b` quantiles (`0 <= a < b <= 1`):
+    /// `mean * (Φ(z_b - σ) - Φ(z_a - σ)) / (b - a)`, z being the standard normal quantiles.
+    /// Strata `[j/n, (j+1)/n)` of these sum to `n` times the mean.
+    pub fn stratum_mean(self, a: f64, b: f64) -> f64 {
+        use statrs::distribution::{ContinuousCDF, Normal};
+        let phi = Normal::new(0.0, 1.0).expect("standard");
+        let shifted = |p: f64| match p {
+            p if p <= 0.0 => 0.0,
+            p if p >= 1.0 => 1.0,
+            p => phi.cdf(standard_normal_quantile(p) - self.sigma),
+        };
+        self.mean() * (shifted(b) - shifted(a)) / (b - a)
+    }
 }
 
 /// The `p` quantile of the standard normal law.
@@ -97,8 +111,9 @@ pub struct Steady {
     /// Their share of the region's functions (Fig 3a: the functions above a request a second,
     /// about 2.5 % of R1's and R2's, 1 % of R3's, fewer in R4).
     pub share: f64,
-    /// The law of a function's mean rate (requests/s) over a weekday, dealt by exact quota of
-    /// its quantiles; the median is what gives the region Fig 1's requests at `--scale 1` with
+    /// The law of a function's mean rate (requests/s) over a weekday, cut into as many equal
+    /// strata as the region has such functions, each function taking its stratum's mean
+    /// ([`LogNormal::stratum_mean`]); the median is what gives the region Fig 1's requests at `--scale 1` with
     /// the other functions' (about 0.5 % of R1's).
     pub rate: LogNormal,
     /// The law of a function's median execution time (s): Fig 3b's per-region medians of
@@ -244,7 +259,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             load_host: 1.0,
             steady: Steady {
                 share: 0.02,
-                rate: ln(650.0, 1.2),
+                rate: ln(1000.0, 1.2),
                 exec: ln(0.035, 0.8),
             },
             activity: 1.7,
@@ -270,7 +285,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             load_host: 0.25,
             steady: Steady {
                 share: 0.003,
-                rate: ln(40.0, 1.2),
+                rate: ln(36.0, 1.2),
                 exec: ln(0.008, 0.8),
             },
             activity: 0.22,
@@ -296,7 +311,7 @@ pub fn profile(region: &str) -> Option<RegionProfile> {
             load_host: -0.5,
             steady: Steady {
                 share: 0.005,
-                rate: ln(6.5, 1.2),
+                rate: ln(5.3, 1.2),
                 exec: ln(0.0035, 0.8),
             },
             activity: 1.7,
@@ -332,4 +347,33 @@ pub fn pool_number(cpu: u32, mem: u32) -> u32 {
         .enumerate()
         .find(|(_, c)| c.0 == cpu && c.1 == mem)
         .map_or(0, |(i, _)| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stratum_mean_is_the_conditional_mean_of_the_lognormal() {
+        // scipy: stats.lognorm(s=1.2, scale=650).expect(lambda x: x, lb=ppf(a), ub=ppf(b),
+        // conditional=True).
+        let law = ln(650.0, 1.2);
+        for (a, b, want) in [
+            (0.8, 1.0, 4273.021172323779),
+            (0.0, 0.2, 137.50797234312049),
+            (0.4, 0.6, 659.9732048433059),
+        ] {
+            let got = law.stratum_mean(a, b);
+            assert!(
+                (got - want).abs() < 1e-6 * want,
+                "{a}..{b}: {got} against {want}"
+            );
+        }
+        // Equal strata sum to their number times the mean.
+        let n = 7;
+        let sum: f64 = (0..n)
+            .map(|j| law.stratum_mean(j as f64 / n as f64, (j + 1) as f64 / n as f64))
+            .sum();
+        assert!((sum - n as f64 * law.mean()).abs() < 1e-9 * sum);
+    }
 }
