@@ -223,6 +223,7 @@ pub fn simulate_from(
             .map(|n| u64::from(*n))
             .sum();
         progress(day, inv.len() as u64 + fluid_requests);
+        workload.recycle(inv);
     }
     let mut out: Vec<Option<Metrics>> = (0..count).map(|_| None).collect();
     for e in engines {

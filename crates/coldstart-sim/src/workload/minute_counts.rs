@@ -61,6 +61,34 @@ pub struct MinuteCounts {
     pub notes: Vec<String>,
     /// Functions replayed minute by minute ([`Workload::set_fluid`]; empty: none).
     fluid: Vec<bool>,
+    /// Memory to draw the next day into: the pieces' and the day's of the day before
+    /// ([`Workload::recycle`]), so that a month does not map and zero every day's pages anew.
+    spare: Spare,
+}
+
+/// Buffers of a day drawn before, kept for the next.
+#[derive(Default)]
+struct Spare {
+    pieces: Vec<Vec<Invocation>>,
+    day: Vec<Invocation>,
+}
+
+impl Spare {
+    /// The day's buffer, empty, with room for `n`.
+    fn day(&mut self, n: usize) -> Vec<Invocation> {
+        let mut v = std::mem::take(&mut self.day);
+        v.clear();
+        v.reserve(n);
+        v
+    }
+
+    /// `n` piece buffers, empty.
+    fn pieces(&mut self, n: usize) -> Vec<Vec<Invocation>> {
+        let mut v = std::mem::take(&mut self.pieces);
+        v.resize_with(n.max(v.len()), Vec::new);
+        self.pieces = v.split_off(n);
+        v
+    }
 }
 
 impl MinuteCounts {
@@ -81,6 +109,7 @@ impl MinuteCounts {
             by_seconds: (0, 0, 0, 0),
             notes,
             fluid: Vec::new(),
+            spare: Spare::default(),
         }
     }
 
@@ -164,9 +193,11 @@ impl MinuteCounts {
             within: self.within.as_deref(),
             fluid: &self.fluid,
         };
+        let buffers = self.spare.pieces((b - a).div_ceil(size));
         let pieces: Vec<Piece> = self.counts[a..b]
             .par_chunks(size)
-            .map(|counts| drawer.piece(counts, seconds.as_ref()))
+            .zip(buffers)
+            .map(|(counts, buffer)| drawer.piece(counts, seconds.as_ref(), buffer))
             .collect();
         let mut used = 0;
         for p in &pieces {
@@ -199,15 +230,22 @@ impl Drawer<'_> {
         is_fluid(self.fluid, f)
     }
 
-    /// One piece of [`MinuteCounts::draw`].
-    fn piece(&self, counts: &[(u32, u32, u32, f32)], seconds: Option<&SecondsOfDay>) -> Piece {
+    /// One piece of [`MinuteCounts::draw`], drawn into `buffer`.
+    fn piece(
+        &self,
+        counts: &[(u32, u32, u32, f32)],
+        seconds: Option<&SecondsOfDay>,
+        mut buffer: Vec<Invocation>,
+    ) -> Piece {
         let size = counts
             .iter()
             .filter(|c| !self.is_fluid(c.1))
             .map(|c| c.2 as usize)
             .sum();
+        buffer.clear();
+        buffer.reserve(size);
         let mut p = Piece {
-            out: Vec::with_capacity(size),
+            out: buffer,
             runs: Vec::with_capacity(counts.len()),
             used: 0,
             by_seconds: (0, 0, 0),
@@ -322,7 +360,7 @@ impl Workload for MinuteCounts {
     /// minute by minute (on every core) puts the whole day in order.
     fn day(&mut self, day: u32) -> Result<Vec<Invocation>> {
         let pieces = self.draw(day)?;
-        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.out.len()).sum());
+        let mut out = self.spare.day(pieces.iter().map(|p| p.out.len()).sum());
         let mut starts: Vec<usize> = Vec::new();
         let mut last = None;
         for p in &pieces {
@@ -335,6 +373,7 @@ impl Workload for MinuteCounts {
             }
         }
         sort_runs(&mut out, &starts);
+        self.spare.pieces = pieces.into_iter().map(|p| p.out).collect();
         Ok(out)
     }
 
@@ -353,11 +392,18 @@ impl Workload for MinuteCounts {
             .flat_map(|p| p.runs().map(|(_, f, run)| (f, run)))
             .collect();
         runs.sort_by_key(|r| r.0);
-        let mut out = Vec::with_capacity(runs.iter().map(|r| r.1.len()).sum());
+        let mut out = self.spare.day(runs.iter().map(|r| r.1.len()).sum());
         for (_, run) in runs {
             out.extend_from_slice(run);
         }
+        self.spare.pieces = pieces.into_iter().map(|p| p.out).collect();
         Ok(out)
+    }
+
+    fn recycle(&mut self, day: Vec<Invocation>) {
+        if day.capacity() > self.spare.day.capacity() {
+            self.spare.day = day;
+        }
     }
 
     fn size_hint(&self, day: u32) -> Option<u64> {
@@ -514,6 +560,12 @@ mod tests {
                 let mut want = got.clone();
                 want.sort_by_key(|i| i.func);
                 assert_eq!(grouped, want, "day {day}, learned {learned}");
+                // Drawn again into the memory of the days before, handed back: the same day.
+                w.recycle(grouped);
+                let again = w.day(day).unwrap();
+                assert_eq!(again, got, "day {day} drawn again, learned {learned}");
+                w.recycle(again);
+                assert_eq!(w.day_per_function(day).unwrap(), want);
             }
         }
     }

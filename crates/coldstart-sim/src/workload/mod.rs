@@ -98,6 +98,10 @@ pub trait Workload: Send {
     fn day_per_function(&mut self, day: u32) -> Result<Vec<Invocation>> {
         self.day(day)
     }
+    /// Takes back a day's invocations once they are replayed, so that a workload that draws
+    /// its days may write the next one into the same memory, its pages already mapped (by
+    /// default they are dropped).
+    fn recycle(&mut self, _day: Vec<Invocation>) {}
     /// What the adapter had to assume or leave out, for the report.
     fn notes(&self) -> Vec<String> {
         Vec::new()

@@ -180,9 +180,12 @@ impl LearnedMinutes {
             } else {
                 unit(k ^ 0x5A17) * 60.0
             };
+            // Offsets and shift are under 60 s, so wrapping round the minute is one
+            // subtraction (exact, as `% 60.0` is, without its libm call per request).
             let push = |out: &mut Vec<Invocation>, j: usize| {
+                let at = f64::from(offsets[j]) + shift;
                 out.push(Invocation {
-                    t: start + (f64::from(offsets[j]) + shift) % 60.0,
+                    t: start + if at >= 60.0 { at - 60.0 } else { at },
                     func,
                     exec: f64::from(exec[j]) * scale,
                 });

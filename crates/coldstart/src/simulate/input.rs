@@ -29,6 +29,10 @@ impl Workload for Days {
         self.inner.day_per_function(day)
     }
 
+    fn recycle(&mut self, day: Vec<Invocation>) {
+        self.inner.recycle(day)
+    }
+
     fn notes(&self) -> Vec<String> {
         self.inner.notes()
     }
@@ -81,6 +85,10 @@ impl Workload for Concurrency {
 
     fn day_per_function(&mut self, day: u32) -> Result<Vec<Invocation>> {
         self.inner.day_per_function(day)
+    }
+
+    fn recycle(&mut self, day: Vec<Invocation>) {
+        self.inner.recycle(day)
     }
 
     fn notes(&self) -> Vec<String> {
