@@ -120,11 +120,39 @@ def month_replay(args):
         table.append([f"{args.region} per-minute counts, 31 days, arrivals {within}",
                       f"{secs:.1f} s", f"{peak:.0f} MiB", got[1], got[2],
                       vs.group(1) if vs else "—", near.group(1) if near else "—", got[-1]])
-    splice("simulate-month",
-           markdown_table(["the 60 s keep-alive on", "wall (load and replay)", "peak memory",
+    body = markdown_table(["the 60 s keep-alive on", "wall (load and replay)", "peak memory",
                            "invocations", "cold starts", "vs the release's own",
-                           "functions within ±10 % of their own", "engine M inv/s"], table),
-           how(args, "--month-only"))
+                           "functions within ±10 % of their own", "engine M inv/s"], table)
+    if args.baseline:
+        body += "\n\n" + month_against(args, store)
+    splice("simulate-month", body, how(args, "--month-only") +
+           (" --baseline BASELINE" if args.baseline else ""))
+
+
+def month_against(args, store):
+    """The learned month under this build and --baseline, alternating for --rounds rounds on the
+    same machine: each one's median wall and peak, the ratio, and whether their cold starts agree."""
+    got = {args.bin: [], args.baseline: []}
+    for _ in range(args.rounds):
+        for b in (args.bin, args.baseline):
+            cmd = [b, "simulate", "--store", store, "--region", args.region, "--source",
+                   "per-minute", "--within-minute", "learned", "--policy",
+                   "fixed-keepalive:ttl=60s", "--out", os.path.join(args.work, "month-sim"),
+                   "--force"]
+            secs, peak, out = run(cmd, capture=True)
+            cold = rows(out).get("fixed-keepalive:ttl=60s,restart=yes")[2]
+            got[b].append((secs, peak, cold))
+            print(f"--- learned month, {'this build' if b == args.bin else 'baseline'}: "
+                  f"wall {secs:.1f} s, peak {peak:.0f} MiB, {cold} cold starts")
+    new, old = ((statistics.median(r[0] for r in got[b]), statistics.median(r[1] for r in got[b]))
+                for b in (args.bin, args.baseline))
+    same = len({r[2] for r in got[args.bin] + got[args.baseline]}) == 1
+    line = (f"The learned month against the baseline build, {args.rounds} alternating rounds "
+            f"(medians): this build {new[0]:.1f} s and {new[1]:.0f} MiB, the baseline "
+            f"{old[0]:.1f} s and {old[1]:.0f} MiB; wall ratio {new[0] / old[0]:.3f}, "
+            f"{'the same' if same else 'different'} cold starts.")
+    print(line)
+    return line
 
 
 def command(binary, args, days, policies):
@@ -138,7 +166,8 @@ def command(binary, args, days, policies):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/coldstart")
-    ap.add_argument("--baseline", help="another coldstart build to compare engine rates with")
+    ap.add_argument("--baseline", help="another coldstart build to compare engine rates with "
+                    "(with --month-only: the learned month's wall time, alternating)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", default="bench/out/simulate")
     ap.add_argument("--scale", type=float, default=1.0)
