@@ -86,6 +86,14 @@ def how(args, only):
             (f" --scale {args.scale:g}" if args.scale != 1.0 else ""))
 
 
+def month_command(binary, args, store, within):
+    """The month of the region's per-minute counts under the 60 s keep-alive, arrivals within
+    the minute `within` (learned or uniform)."""
+    return [binary, "simulate", "--store", store, "--region", args.region, "--source",
+            "per-minute", "--within-minute", within, "--policy", "fixed-keepalive:ttl=60s",
+            "--out", os.path.join(args.work, "month-sim"), "--force"]
+
+
 def month_replay(args):
     """The month replayed from per-minute counts: a synthetic release of the region (its
     per-minute tables and day 30's per-request rows), ingested, replayed under the 60 s
@@ -106,10 +114,7 @@ def month_replay(args):
         open(stamp, "w").write(params)
     table = []
     for within in ("learned", "uniform"):
-        cmd = [args.bin, "simulate", "--store", store, "--region", args.region, "--source",
-               "per-minute", "--within-minute", within, "--policy", "fixed-keepalive:ttl=60s",
-               "--out", os.path.join(args.work, "month-sim"), "--force"]
-        secs, peak, out = run(cmd, capture=True)
+        secs, peak, out = run(month_command(args.bin, args, store, within), capture=True)
         got = rows(out).get("fixed-keepalive:ttl=60s,restart=yes")
         print(f"--- per-minute month, {within}: wall {secs:.1f} s, peak {peak:.0f} MiB")
         print(out.rstrip())
@@ -135,11 +140,7 @@ def month_against(args, store):
     got = {args.bin: [], args.baseline: []}
     for _ in range(args.rounds):
         for b in (args.bin, args.baseline):
-            cmd = [b, "simulate", "--store", store, "--region", args.region, "--source",
-                   "per-minute", "--within-minute", "learned", "--policy",
-                   "fixed-keepalive:ttl=60s", "--out", os.path.join(args.work, "month-sim"),
-                   "--force"]
-            secs, peak, out = run(cmd, capture=True)
+            secs, peak, out = run(month_command(b, args, store, "learned"), capture=True)
             cold = rows(out).get("fixed-keepalive:ttl=60s,restart=yes")[2]
             got[b].append((secs, peak, cold))
             print(f"--- learned month, {'this build' if b == args.bin else 'baseline'}: "
