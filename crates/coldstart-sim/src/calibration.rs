@@ -4,15 +4,17 @@
 use serde::Serialize;
 
 use coldstart_trace::paper::{
-    fig12_target, fig5_peak_hour, holiday_over_weekdays_pods, mean_cold_start,
-    per_minute_function_share, runtime_share_r2, Target, Units, COMPONENTS, DAY23_RISE_REGIONS,
-    FIG12_COLD_STARTS_RHO, FIG1_RATIO, FIG1_REGIONS, GO_POD_UTILITY_ABOVE_100_SHARE,
-    LOGNORMAL_COLD_START, MEDIAN_COLD_START_S, MEDIAN_EXEC_S, NODEJS_POD_UTILITY_BELOW_1_SHARE,
+    fig12_target, fig5_peak_hour, holiday_over_weekdays_pods, large_over_small_pool_median,
+    mean_cold_start, median_inter_arrival, per_minute_function_share, runtime_share_r2,
+    users_over_1000_requests, Target, Units, COMPONENTS, DAY23_RISE_REGIONS, FIG12_COLD_STARTS_RHO,
+    FIG1_RATIO, FIG1_REGIONS, GO_POD_UTILITY_ABOVE_100_SHARE, LOGNORMAL_COLD_START,
+    MEDIAN_COLD_START_S, MEDIAN_EXEC_S, NODEJS_POD_UTILITY_BELOW_1_SHARE,
     POD_UTILITY_BELOW_1_SHARE, POD_UTILITY_MEDIAN, R1_LAST_DAY_REQUESTS,
     R2_CUSTOM_HTTP_MEDIAN_COLD_START_S, R2_OBS_A_MEDIAN_COLD_START_S, R2_OBS_A_POD_SHARE,
     R2_SMALL_POOL_COLD_START_SHARE, R2_TIMER_COLD_START_SHARE, R2_TIMER_FUNCTION_SHARE,
     R2_TIMER_POD_SHARE, R2_WORKFLOW_COLD_START_SHARE, REGIONS, RUNTIME_COLD_STARTS_R2,
-    TOTAL_REQUESTS, TRIGGER_COMBINATION_SHARES, VOLUME_RATIO, WEEKDAY_OVER_WEEKEND_PODS,
+    SINGLE_FUNCTION_USERS, TOTAL_REQUESTS, TRIGGER_COMBINATION_SHARES, VOLUME_RATIO,
+    WEEKDAY_OVER_WEEKEND_PODS,
 };
 use coldstart_trace::schema::TRACE_DAYS;
 
@@ -74,6 +76,16 @@ pub struct RegionMeasures {
     pub fig12: [f64; 3],
     /// Mean cold-start time on day 23 over the working days before the holiday.
     pub day23_ratio: f64,
+    /// Share of the region's users that own a single function (Fig 4a).
+    pub single_function_users: f64,
+    /// Share of its users whose functions took more than 1,000 requests over the release
+    /// (Fig 4b).
+    pub users_over_1000_requests: f64,
+    /// Median cold start in large pools over that in small ones (Fig 13).
+    pub large_over_small_median: f64,
+    /// Median time between consecutive cold starts of the region (seconds, Fig 10c), at the
+    /// release's size: they scale as 1/size.
+    pub median_inter_arrival_s: f64,
 }
 
 /// The pod utility ratios of one runtime's or trigger's pods.
@@ -342,6 +354,23 @@ pub fn volume_checks(regions: &[RegionMeasures], published: bool) -> Vec<Check> 
     out
 }
 
+/// Regions whose median cold start in large pools over small ones the model does not
+/// reproduce yet: R3's 5x (its cold starts are a tenth of a second, mostly the steps a pool's
+/// size does not change).
+pub const GAP_POOL_RATIO_REGIONS: [&str; 1] = ["R3"];
+
+/// Regions whose median time between cold starts the model does not reproduce yet: R1's
+/// "about 0.1 s" (its cold starts are 0.88 of Fig 1's, less clustered than the paper's).
+pub const GAP_INTER_ARRIVAL_REGIONS: [&str; 1] = ["R1"];
+
+fn pool_ratio_name(region: &str) -> String {
+    format!("{region} median cold start, large over small pools")
+}
+
+fn inter_arrival_name(region: &str) -> String {
+    format!("{region} median time between cold starts at the trace's size (s)")
+}
+
 /// The paper's numbers the model does not reproduce yet (spec section 7): measured and printed
 /// with every release, never claimed, so the distance to the paper's world stays in view.
 /// Each target says "not modelled yet".
@@ -367,6 +396,41 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                 r.median_exec_s,
                 gap(median.text(Units::Plain)),
                 median.holds(r.median_exec_s),
+            );
+        }
+    }
+    for r in regions {
+        if GAP_POOL_RATIO_REGIONS.contains(&r.region.as_str()) {
+            let want = large_over_small_pool_median(&r.region);
+            push(
+                pool_ratio_name(&r.region),
+                r.large_over_small_median,
+                gap(want.text(Units::Plain)),
+                want.holds(r.large_over_small_median),
+            );
+        }
+        if GAP_INTER_ARRIVAL_REGIONS.contains(&r.region.as_str()) {
+            let (want, got) = (
+                median_inter_arrival(&r.region),
+                r.median_inter_arrival_s * r.scale,
+            );
+            push(
+                inter_arrival_name(&r.region),
+                got,
+                gap(want.text(Units::Plain)),
+                want.holds(got),
+            );
+        }
+        // Requests per user over the trace's 31 days (Fig 4b): R1's 30 % and R4's under 5 %
+        // above 1,000 (the model's bursty functions take thousands a month).
+        if let Some(want) =
+            users_over_1000_requests(&r.region).filter(|_| i64::from(r.days) == TRACE_DAYS)
+        {
+            push(
+                format!("{} share of users with more than 1,000 requests", r.region),
+                r.users_over_1000_requests,
+                gap(want.text(Units::Plain)),
+                want.holds(r.users_over_1000_requests),
             );
         }
     }
@@ -677,6 +741,35 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                 r.per_minute_function_share,
                 format!("{}, read off Fig 3a", share.text(Units::Plain)),
                 share.holds(r.per_minute_function_share),
+            );
+        }
+        judge(
+            &mut push,
+            &format!("{} share of users owning a single function", r.region),
+            r.single_function_users,
+            SINGLE_FUNCTION_USERS,
+        );
+        if !GAP_POOL_RATIO_REGIONS.contains(&r.region.as_str()) {
+            judge(
+                &mut push,
+                &pool_ratio_name(&r.region),
+                r.large_over_small_median,
+                large_over_small_pool_median(&r.region),
+            );
+        }
+        if !GAP_INTER_ARRIVAL_REGIONS.contains(&r.region.as_str()) {
+            // Times between cold starts scale as 1/size: judged at the trace's size, and
+            // claimed from half the published size on, as Fig 12.
+            let published = crate::profile::profile(&r.region).map_or(0, |p| p.functions);
+            sized(
+                &mut push,
+                &mut unclaimed,
+                (&r.region, r.functions, u64::from(published / 2)),
+                judged(
+                    inter_arrival_name(&r.region),
+                    r.median_inter_arrival_s * r.scale,
+                    median_inter_arrival(&r.region),
+                ),
             );
         }
         let [work, _, holiday] = r.pod_minutes_per_day;

@@ -6,6 +6,9 @@ use crate::correlation::spearman_rho;
 /// Collects what the calibration checks need, as the days go by.
 pub(super) struct Accumulator {
     totals: Vec<f32>,
+    /// Cold start times in large pools, and when each cold start came (seconds).
+    totals_large: Vec<f32>,
+    times: Vec<f64>,
     sum_total: f64,
     sum_components: [f64; 4],
     small: u64,
@@ -159,6 +162,8 @@ impl Accumulator {
         }
         Self {
             totals: Vec::new(),
+            totals_large: Vec::new(),
+            times: Vec::new(),
             sum_total: 0.0,
             sum_components: [0.0; 4],
             small: 0,
@@ -193,7 +198,10 @@ impl Accumulator {
             }
             if specs[f].is_small_pool() {
                 self.small += 1;
+            } else {
+                self.totals_large.push(total);
             }
+            self.times.push(c.time);
             self.totals_by_runtime[self.func_runtime[f]].push(total);
             self.totals_by_trigger[self.func_trigger[f]].push(total);
             let m = (c.time / 60.0).floor().max(0.0) as usize;
@@ -237,6 +245,8 @@ impl Accumulator {
         let n = self.totals.len() as u64;
         let mut sorted = self.totals;
         let median = median_of(&mut sorted);
+        let large_over_small_median = large_over_small(&sorted, self.totals_large);
+        let median_inter_arrival_s = median_gap(self.times);
         let nf = n.max(1) as f64;
         let timers = self.is_timer.iter().filter(|t| **t).count();
         let share_of = |prefix: &str| {
@@ -322,10 +332,51 @@ impl Accumulator {
                 .collect(),
             fig12: fig12(&self.per_minute),
             day23_ratio: day23_ratio(&self.per_minute),
+            large_over_small_median,
+            median_inter_arrival_s,
             ..Default::default()
         };
         (m, sorted, self.sum_total)
     }
+}
+
+/// The median of the small pools' cold starts over the large pools' (`all` sorted, `large`
+/// among them): the small ones are all but the large, by multiset difference.
+fn large_over_small(all: &[f32], mut large: Vec<f32>) -> f64 {
+    large.sort_unstable_by(f32::total_cmp);
+    let mut small = Vec::with_capacity(all.len().saturating_sub(large.len()));
+    let mut j = 0;
+    for v in all {
+        if j < large.len() && large[j].total_cmp(v).is_eq() {
+            j += 1;
+        } else {
+            small.push(*v);
+        }
+    }
+    median_of(&mut large) / median_of(&mut small)
+}
+
+/// The median time between consecutive cold starts (gaps of simultaneous ones are 0 s), as
+/// the report's Fig 10c takes it; NaN with fewer than two.
+fn median_gap(mut times: Vec<f64>) -> f64 {
+    times.sort_unstable_by(f64::total_cmp);
+    let mut gaps: Vec<f32> = times.windows(2).map(|w| (w[1] - w[0]) as f32).collect();
+    median_of(&mut gaps)
+}
+
+/// Per region, from each function's (owner, requests): the share of users that own a single
+/// function, and of users whose functions took more than 1,000 requests.
+pub(super) fn user_shares(functions: impl Iterator<Item = (i64, u64)>) -> (f64, f64) {
+    let mut users: std::collections::HashMap<i64, (u32, u64)> = Default::default();
+    for (user, n) in functions {
+        let u = users.entry(user).or_default();
+        u.0 += 1;
+        u.1 += n;
+    }
+    let all = users.len().max(1) as f64;
+    let single = users.values().filter(|u| u.0 == 1).count() as f64 / all;
+    let over = users.values().filter(|u| u.1 > 1000).count() as f64 / all;
+    (single, over)
 }
 
 /// Fig 12's last row: Spearman's rho of the number of cold starts per minute with their mean
@@ -364,7 +415,28 @@ fn day23_ratio(per_minute: &[(u32, f64, f64, f64)]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::peak_hour;
+    use super::{large_over_small, median_gap, peak_hour, user_shares};
+
+    #[test]
+    fn pool_medians_gaps_and_users_by_hand() {
+        // All cold starts 1, 2, 3, 4, 10, 12 s; the large pools' 3, 10, 12 (median 10), the
+        // small ones' 1, 2, 4 (median 2): 5x.
+        let all = [1.0f32, 2.0, 3.0, 4.0, 10.0, 12.0];
+        assert_eq!(large_over_small(&all, vec![12.0, 3.0, 10.0]), 5.0);
+        // A value in both sets is taken once from each: 2, 2 large and 2, 4 small.
+        assert_eq!(
+            large_over_small(&[2.0, 2.0, 2.0, 4.0], vec![2.0, 2.0]),
+            2.0 / 3.0
+        );
+        // Cold starts at 0, 0, 1, 4, 4.5 s (given out of order): gaps 0, 1, 3, 0.5, whose
+        // median is 0.75.
+        assert_eq!(median_gap(vec![4.0, 0.0, 1.0, 0.0, 4.5]), 0.75);
+        assert!(median_gap(vec![3.0]).is_nan());
+        // Users 1 (one function, 1,001 requests), 2 (two: 600 + 500) and 3 (one: 1,000):
+        // two of three own a single function; users 1 and 2 are above 1,000.
+        let (single, over) = user_shares([(1, 1001), (2, 600), (3, 1000), (2, 500)].into_iter());
+        assert!((single - 2.0 / 3.0).abs() < 1e-12 && (over - 2.0 / 3.0).abs() < 1e-12);
+    }
 
     #[test]
     fn the_peak_hour_is_the_smoothed_maximum_around_the_clock() {

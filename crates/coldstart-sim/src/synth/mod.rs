@@ -820,7 +820,17 @@ impl RegionRun<'_> {
             .filter(|m| m.invocations as f64 >= minutes)
             .count() as f64
             / specs.len().max(1) as f64;
-        measures.requests = funcs.iter().map(|f| f.requests).sum();
+        let requests: Vec<u64> = funcs.iter().map(|f| f.requests).collect();
+        (
+            measures.single_function_users,
+            measures.users_over_1000_requests,
+        ) = accumulator::user_shares(
+            specs
+                .iter()
+                .map(|s| s.user_id)
+                .zip(requests.iter().copied()),
+        );
+        measures.requests = requests.iter().sum();
         measures.requests_last_day = last_day_requests.iter().sum();
         measures.last_day_rows = opts.days > 0 && rows_days.contains(&(opts.days - 1));
         measures.days = opts.days;
