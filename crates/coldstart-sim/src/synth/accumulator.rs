@@ -5,13 +5,12 @@ use crate::correlation::spearman_rho;
 
 /// Collects what the calibration checks need, as the days go by.
 pub(super) struct Accumulator {
-    totals: Vec<f32>,
-    /// Cold start times in large pools, and when each cold start came (seconds).
+    /// Cold start times in small pools and in large ones; when each cold start came (seconds).
+    totals_small: Vec<f32>,
     totals_large: Vec<f32>,
     times: Vec<f64>,
     sum_total: f64,
     sum_components: [f64; 4],
-    small: u64,
     runtimes: Vec<&'static str>,
     triggers: Vec<String>,
     func_runtime: Vec<usize>,
@@ -161,12 +160,11 @@ impl Accumulator {
             day_counts[kind_index(d)] += 1;
         }
         Self {
-            totals: Vec::new(),
+            totals_small: Vec::new(),
             totals_large: Vec::new(),
             times: Vec::new(),
             sum_total: 0.0,
             sum_components: [0.0; 4],
-            small: 0,
             totals_by_runtime: vec![Vec::new(); runtimes.len()],
             totals_by_trigger: vec![Vec::new(); triggers.len()],
             utilities: vec![Vec::new(); runtimes.len()],
@@ -191,13 +189,12 @@ impl Accumulator {
         for c in cold {
             let f = c.func as usize;
             let total = c.costs[0] as f32;
-            self.totals.push(total);
             self.sum_total += c.costs[0];
             for k in 0..4 {
                 self.sum_components[k] += c.costs[k + 1];
             }
             if specs[f].is_small_pool() {
-                self.small += 1;
+                self.totals_small.push(total);
             } else {
                 self.totals_large.push(total);
             }
@@ -242,10 +239,13 @@ impl Accumulator {
             runtime_functions[self.func_runtime[f]] += 1;
             trigger_functions[self.func_trigger[f]] += 1;
         }
-        let n = self.totals.len() as u64;
-        let mut sorted = self.totals;
+        let (mut small, mut large) = (self.totals_small, self.totals_large);
+        let small_cold_starts = small.len();
+        let large_over_small_median = median_of(&mut large) / median_of(&mut small);
+        let mut sorted = small;
+        sorted.append(&mut large);
+        let n = sorted.len() as u64;
         let median = median_of(&mut sorted);
-        let large_over_small_median = large_over_small(&sorted, self.totals_large);
         let median_inter_arrival_s = median_gap(self.times);
         let nf = n.max(1) as f64;
         let timers = self.is_timer.iter().filter(|t| **t).count();
@@ -275,7 +275,7 @@ impl Accumulator {
             median,
             mean: self.sum_total / nf,
             mean_components: self.sum_components.map(|s| s / nf),
-            small_pool_share: self.small as f64 / nf,
+            small_pool_share: small_cold_starts as f64 / nf,
             timer_function_share: timers as f64 / specs.len().max(1) as f64,
             timer_cold_start_share: share_of("TIMER"),
             workflow_cold_start_share: share_of("workflow"),
@@ -340,22 +340,6 @@ impl Accumulator {
     }
 }
 
-/// The median of the small pools' cold starts over the large pools' (`all` sorted, `large`
-/// among them): the small ones are all but the large, by multiset difference.
-fn large_over_small(all: &[f32], mut large: Vec<f32>) -> f64 {
-    large.sort_unstable_by(f32::total_cmp);
-    let mut small = Vec::with_capacity(all.len().saturating_sub(large.len()));
-    let mut j = 0;
-    for v in all {
-        if j < large.len() && large[j].total_cmp(v).is_eq() {
-            j += 1;
-        } else {
-            small.push(*v);
-        }
-    }
-    median_of(&mut large) / median_of(&mut small)
-}
-
 /// The median time between consecutive cold starts (gaps of simultaneous ones are 0 s), as
 /// the report's Fig 10c takes it; NaN with fewer than two.
 fn median_gap(mut times: Vec<f64>) -> f64 {
@@ -415,19 +399,10 @@ fn day23_ratio(per_minute: &[(u32, f64, f64, f64)]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{large_over_small, median_gap, peak_hour, user_shares};
+    use super::{median_gap, peak_hour, user_shares};
 
     #[test]
-    fn pool_medians_gaps_and_users_by_hand() {
-        // All cold starts 1, 2, 3, 4, 10, 12 s; the large pools' 3, 10, 12 (median 10), the
-        // small ones' 1, 2, 4 (median 2): 5x.
-        let all = [1.0f32, 2.0, 3.0, 4.0, 10.0, 12.0];
-        assert_eq!(large_over_small(&all, vec![12.0, 3.0, 10.0]), 5.0);
-        // A value in both sets is taken once from each: 2, 2 large and 2, 4 small.
-        assert_eq!(
-            large_over_small(&[2.0, 2.0, 2.0, 4.0], vec![2.0, 2.0]),
-            2.0 / 3.0
-        );
+    fn gaps_and_users_by_hand() {
         // Cold starts at 0, 0, 1, 4, 4.5 s (given out of order): gaps 0, 1, 3, 0.5, whose
         // median is 0.75.
         assert_eq!(median_gap(vec![4.0, 0.0, 1.0, 0.0, 4.5]), 0.75);
