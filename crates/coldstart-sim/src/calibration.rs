@@ -181,6 +181,14 @@ fn judge(
     push(name, measured, text, pass);
 }
 
+/// The size [`sized`] claims a region's check from when a few of its functions would make it
+/// noise (a share of its users, per-minute means of its cold starts): half its published
+/// number of functions.
+fn half_published(r: &RegionMeasures) -> (&str, u64, u64) {
+    let published = crate::profile::profile(&r.region).map_or(0, |p| p.functions);
+    (&r.region, r.functions, u64::from(published / 2))
+}
+
 /// Pushes a check of a region that needs `min` of its functions to be claimed: with fewer, it
 /// is pushed with its name in `unclaimed` and the size in its target.
 fn sized(
@@ -363,6 +371,16 @@ pub const GAP_POOL_RATIO_REGIONS: [&str; 1] = ["R3"];
 /// "about 0.1 s" (its cold starts are 0.88 of Fig 1's, less clustered than the paper's).
 pub const GAP_INTER_ARRIVAL_REGIONS: [&str; 1] = ["R1"];
 
+/// Regions whose share of users above 1,000 requests in the month the model does not
+/// reproduce yet: R4's "under 5 %" (0.19: its bursty functions, a quarter of the functions
+/// events trigger, take a few thousand requests a month each, and a few of them reach the
+/// users owning one function).
+pub const GAP_USERS_REGIONS: [&str; 1] = ["R4"];
+
+fn gap_users(region: &str) -> bool {
+    GAP_USERS_REGIONS.contains(&region)
+}
+
 fn pool_ratio_name(region: &str) -> String {
     format!("{region} median cold start, large over small pools")
 }
@@ -421,10 +439,10 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
                 want.holds(got),
             );
         }
-        // Requests per user over the trace's 31 days (Fig 4b): R1's 30 % and R4's under 5 %
-        // above 1,000 (the model's bursty functions take thousands a month).
-        if let Some(want) =
-            users_over_1000_requests(&r.region).filter(|_| i64::from(r.days) == TRACE_DAYS)
+        // Requests per user over the trace's 31 days (Fig 4b): R4's under 5 % above 1,000
+        // (its bursty functions, a quarter of those events trigger, take thousands a month).
+        if let Some(want) = users_over_1000_requests(&r.region)
+            .filter(|_| i64::from(r.days) == TRACE_DAYS && gap_users(&r.region))
         {
             push(
                 format!("{} share of users with more than 1,000 requests", r.region),
@@ -672,14 +690,13 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         if let Some((_, rho)) = FIG12_COLD_STARTS_RHO.iter().find(|(x, _)| *x == r.region) {
             // Per-minute means of a few cold starts are noise that hides the correlation:
             // claimed from half the published size on.
-            let published = crate::profile::profile(&r.region).map_or(0, |p| p.functions);
             let what = ["cold-start time", "pod allocation time", "scheduling time"];
             for ((w, want), got) in what.iter().zip(rho).zip(r.fig12) {
                 let want = fig12_target(*want);
                 sized(
                     &mut push,
                     &mut unclaimed,
-                    (&r.region, r.functions, u64::from(published / 2)),
+                    half_published(r),
                     (
                         format!("{} Fig 12 rho, cold starts per minute and {w}", r.region),
                         got,
@@ -699,11 +716,10 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             if DAY23_RISE_REGIONS.contains(&r.region.as_str()) {
                 // A day's mean of a few thousand heavy-tailed cold starts moves by several
                 // per cent: claimed from half the published size on, as Fig 12.
-                let published = crate::profile::profile(&r.region).map_or(0, |p| p.functions);
                 sized(
                     &mut push,
                     &mut unclaimed,
-                    (&r.region, r.functions, u64::from(published / 2)),
+                    half_published(r),
                     (name, r.day23_ratio, target, pass),
                 );
             } else {
@@ -749,6 +765,23 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
             r.single_function_users,
             SINGLE_FUNCTION_USERS,
         );
+        // Requests per user over the trace's 31 days (Fig 4b): R1's about 30 % above 1,000,
+        // which follows from who owns the busy functions ([`crate::owners`]). A share of
+        // users: claimed from half the published size on, as Fig 12.
+        if let Some(want) = users_over_1000_requests(&r.region)
+            .filter(|_| i64::from(r.days) == TRACE_DAYS && !gap_users(&r.region))
+        {
+            sized(
+                &mut push,
+                &mut unclaimed,
+                half_published(r),
+                judged(
+                    format!("{} share of users with more than 1,000 requests", r.region),
+                    r.users_over_1000_requests,
+                    want,
+                ),
+            );
+        }
         if !GAP_POOL_RATIO_REGIONS.contains(&r.region.as_str()) {
             judge(
                 &mut push,
@@ -760,11 +793,10 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         if !GAP_INTER_ARRIVAL_REGIONS.contains(&r.region.as_str()) {
             // Times between cold starts scale as 1/size: judged at the trace's size, and
             // claimed from half the published size on, as Fig 12.
-            let published = crate::profile::profile(&r.region).map_or(0, |p| p.functions);
             sized(
                 &mut push,
                 &mut unclaimed,
-                (&r.region, r.functions, u64::from(published / 2)),
+                half_published(r),
                 judged(
                     inter_arrival_name(&r.region),
                     r.median_inter_arrival_s * r.scale,

@@ -268,21 +268,9 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
     let mut rng = stream(seed, region_index, u64::MAX);
     let n_us = n as usize;
 
-    // Owners: 60-90 % of users own a single function.
-    let mut owners = Vec::with_capacity(n_us);
-    let mut user = 0i64;
-    while owners.len() < n_us {
-        user += 1;
-        let k = if rng.gen::<f64>() < 0.75 {
-            1
-        } else {
-            2 + (lognormal(&mut rng, 2.0, 1.0) as usize).min(40)
-        };
-        for _ in 0..k.min(n_us - owners.len()) {
-            owners.push(user * 7 + 100 + region_index as i64);
-        }
-    }
-    owners.shuffle(&mut rng);
+    // Owners: 60-90 % of users own a single function; which ones is dealt at the end, by
+    // traffic ([`crate::owners`]).
+    let owners = crate::owners::slots(&mut rng, n_us, region_index);
 
     // Trigger sets by exact quota, so the shares do not wander with the seed.
     let sets = quota(&mut rng, &TRIGGER_SETS, n_us);
@@ -471,6 +459,13 @@ pub fn build(profile: &RegionProfile, n: u32, seed: u64, region_index: u64) -> V
             }
         })
         .collect();
+    crate::owners::deal(
+        &mut funcs,
+        &owners,
+        profile,
+        (seed, region_index),
+        crate::owners::OWNER_SPREAD,
+    );
 
     for f in &mut funcs {
         let (cpu, mem) = (SMALL_CONFIGS[0].0, SMALL_CONFIGS[0].1);

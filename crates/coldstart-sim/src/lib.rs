@@ -10,6 +10,7 @@ pub mod correlation;
 pub mod costs;
 pub mod engine;
 pub mod fluid;
+pub mod owners;
 pub mod policy;
 pub mod pressure;
 pub mod profile;
