@@ -377,8 +377,8 @@ pub const GAP_INTER_ARRIVAL_REGIONS: [&str; 1] = ["R1"];
 /// users owning one function).
 pub const GAP_USERS_REGIONS: [&str; 1] = ["R4"];
 
-fn gap_users(region: &str) -> bool {
-    GAP_USERS_REGIONS.contains(&region)
+fn users_name(region: &str) -> String {
+    format!("{region} share of users with more than 1,000 requests")
 }
 
 fn pool_ratio_name(region: &str) -> String {
@@ -441,11 +441,11 @@ pub fn gap_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         }
         // Requests per user over the trace's 31 days (Fig 4b): R4's under 5 % above 1,000
         // (its bursty functions, a quarter of those events trigger, take thousands a month).
-        if let Some(want) = users_over_1000_requests(&r.region)
-            .filter(|_| i64::from(r.days) == TRACE_DAYS && gap_users(&r.region))
-        {
+        if let Some(want) = users_over_1000_requests(&r.region).filter(|_| {
+            i64::from(r.days) == TRACE_DAYS && GAP_USERS_REGIONS.contains(&r.region.as_str())
+        }) {
             push(
-                format!("{} share of users with more than 1,000 requests", r.region),
+                users_name(&r.region),
                 r.users_over_1000_requests,
                 gap(want.text(Units::Plain)),
                 want.holds(r.users_over_1000_requests),
@@ -768,18 +768,14 @@ pub fn workload_checks(regions: &[RegionMeasures]) -> Vec<Check> {
         // Requests per user over the trace's 31 days (Fig 4b): R1's about 30 % above 1,000,
         // which follows from who owns the busy functions ([`crate::owners`]). A share of
         // users: claimed from half the published size on, as Fig 12.
-        if let Some(want) = users_over_1000_requests(&r.region)
-            .filter(|_| i64::from(r.days) == TRACE_DAYS && !gap_users(&r.region))
-        {
+        if let Some(want) = users_over_1000_requests(&r.region).filter(|_| {
+            i64::from(r.days) == TRACE_DAYS && !GAP_USERS_REGIONS.contains(&r.region.as_str())
+        }) {
             sized(
                 &mut push,
                 &mut unclaimed,
                 half_published(r),
-                judged(
-                    format!("{} share of users with more than 1,000 requests", r.region),
-                    r.users_over_1000_requests,
-                    want,
-                ),
+                judged(users_name(&r.region), r.users_over_1000_requests, want),
             );
         }
         if !GAP_POOL_RATIO_REGIONS.contains(&r.region.as_str()) {

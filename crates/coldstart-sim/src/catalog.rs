@@ -257,7 +257,8 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)]) -> T {
     items[items.len() - 1].0
 }
 
-fn lognormal(rng: &mut ChaCha8Rng, median: f64, sigma: f64) -> f64 {
+/// A draw of the LogNormal of `median` and log-space `sigma`.
+pub(crate) fn lognormal(rng: &mut ChaCha8Rng, median: f64, sigma: f64) -> f64 {
     LogNormalDist::new(median.ln(), sigma)
         .expect("valid parameters")
         .sample(rng)

@@ -15,12 +15,14 @@
 //! a large owner also has quiet functions, and now and then a single-function user has a busy
 //! one.
 
+use std::collections::HashMap;
+
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, LogNormal, StandardNormal};
+use rand_distr::StandardNormal;
 
-use crate::catalog::FunctionSpec;
+use crate::catalog::{lognormal, FunctionSpec};
 use crate::profile::RegionProfile;
 use crate::rng::stream;
 use crate::workload::synthetic::expected_per_day;
@@ -45,10 +47,7 @@ pub fn slots(rng: &mut ChaCha8Rng, n: usize, region_index: u64) -> Vec<i64> {
         let k = if rng.gen::<f64>() < 0.75 {
             1
         } else {
-            2 + (LogNormal::new(2f64.ln(), 1.0)
-                .expect("valid parameters")
-                .sample(rng) as usize)
-                .min(40)
+            2 + (lognormal(rng, 2.0, 1.0) as usize).min(40)
         };
         for _ in 0..k.min(n - owners.len()) {
             owners.push(user * 7 + 100 + region_index as i64);
@@ -56,6 +55,15 @@ pub fn slots(rng: &mut ChaCha8Rng, n: usize, region_index: u64) -> Vec<i64> {
     }
     owners.shuffle(rng);
     owners
+}
+
+/// How many functions each owner has, from one owner per function.
+fn sizes(owners: impl IntoIterator<Item = i64>) -> HashMap<i64, u32> {
+    let mut size = HashMap::new();
+    for o in owners {
+        *size.entry(o).or_default() += 1;
+    }
+    size
 }
 
 /// A working day of the trace (day 0).
@@ -74,10 +82,7 @@ pub fn deal(
 ) {
     assert_eq!(funcs.len(), owners.len(), "one owner per function");
     let mut rng = stream(seed ^ OWNER_SALT, region_index, 0);
-    let mut size: std::collections::HashMap<i64, u32> = Default::default();
-    for &o in owners {
-        *size.entry(o).or_default() += 1;
-    }
+    let size = sizes(owners.iter().copied());
     let mut slots = owners.to_vec();
     slots.sort_by_key(|o| std::cmp::Reverse(size[o]));
     let keys: Vec<f64> = funcs
@@ -103,33 +108,26 @@ mod tests {
         let mut rng = stream(7, 1, 0);
         let owners = slots(&mut rng, 20_000, 1);
         assert_eq!(owners.len(), 20_000);
-        let mut size: std::collections::HashMap<i64, u32> = Default::default();
-        for o in &owners {
-            *size.entry(*o).or_default() += 1;
-        }
+        let size = sizes(owners);
         let single = size.values().filter(|k| **k == 1).count() as f64 / size.len() as f64;
         assert!((single - 0.75).abs() < 0.03, "{single}");
         assert!(size.values().all(|k| *k <= 42));
         assert!(size.keys().all(|u| (u - 101) % 7 == 0));
     }
 
-    fn sizes(funcs: &[FunctionSpec]) -> std::collections::HashMap<i64, u32> {
-        let mut size: std::collections::HashMap<i64, u32> = Default::default();
-        for f in funcs {
-            *size.entry(f.user_id).or_default() += 1;
-        }
-        size
+    fn owned(funcs: &[FunctionSpec]) -> HashMap<i64, u32> {
+        sizes(funcs.iter().map(|f| f.user_id))
     }
 
     #[test]
     fn without_blur_the_busiest_functions_go_to_the_largest_owners() {
         let profile = crate::profile::profile("R1").expect("R1");
         let mut funcs = crate::catalog::build(&profile, 400, 3, 0);
-        let before = sizes(&funcs);
+        let before = owned(&funcs);
         let owners: Vec<i64> = funcs.iter().map(|f| f.user_id).collect();
         deal(&mut funcs, &owners, &profile, (3, 0), 0.0);
         // Every user keeps as many functions as it had.
-        assert_eq!(sizes(&funcs), before);
+        assert_eq!(owned(&funcs), before);
         // Ranked by requests on a working day, the functions' owners never grow.
         let mut ranked: Vec<(f64, u32)> = funcs
             .iter()
@@ -152,10 +150,10 @@ mod tests {
         // The catalog's blur keeps the owners' sizes and ties them to traffic loosely: the
         // busiest fifth of the functions has larger owners on average than the rest.
         let mut funcs = crate::catalog::build(&profile, 2_000, 3, 0);
-        let size = sizes(&funcs);
+        let size = owned(&funcs);
         let owners: Vec<i64> = funcs.iter().map(|f| f.user_id).collect();
         deal(&mut funcs, &owners, &profile, (3, 0), OWNER_SPREAD);
-        assert_eq!(sizes(&funcs), size);
+        assert_eq!(owned(&funcs), size);
         let mut ranked: Vec<(f64, f64)> = funcs
             .iter()
             .map(|f| {
