@@ -30,8 +30,8 @@ use crate::workload::synthetic::expected_per_day;
 /// The blur of a function's rank by traffic before it is dealt to an owner: a standard
 /// deviation in the natural log of its requests a day (5: a function's traffic decides its
 /// owner's size only across orders of magnitude of requests, not within one). Fitted to R1's
-/// share of users above 1,000 requests a month (Fig 4b); with none (random dealing) it is
-/// about 0.5, with no blur about 0.16.
+/// share of users above 1,000 requests a month (Fig 4b): 0.30 to 0.33 at `--scale 1`, where
+/// random dealing gave 0.51 to 0.53.
 pub const OWNER_SPREAD: f64 = 5.0;
 
 /// Salt of the stream that blurs the ranks, apart from the catalog's own draws.
